@@ -1,0 +1,2 @@
+//! Password hashing (Argon2id, and verification of imported Django hashes)
+//! and password validators.
