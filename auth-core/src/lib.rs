@@ -7,9 +7,16 @@
 //! The one handle an application holds is [`Auth`]; it is cheap to clone.
 
 pub mod clock;
+pub mod config;
 pub mod error;
+pub mod events;
+pub mod flows;
+pub mod link_token;
+pub mod mail;
 pub mod password;
+mod service;
 pub mod store;
+pub mod throttle;
 pub mod user;
 
 #[cfg(feature = "testkit")]
@@ -18,3 +25,4 @@ pub mod testkit;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, FieldErrors, StoreError};
 pub use user::{NewUser, User, UserId, UserPatch};
+pub use service::{Auth, AuthBuilder, Stores};

@@ -1,0 +1,224 @@
+//! Service configuration: [`AuthConfig`] and the server [`SecretKey`].
+
+use std::fmt;
+
+use chrono::Duration;
+
+use crate::throttle::ThrottleConfig;
+use crate::token::knox::KnoxConfig;
+
+/// A server secret (at least 32 bytes). It keys the emailed link tokens
+/// and the derivation of static tokens; `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(Vec<u8>);
+
+/// The shortest secret accepted, in bytes.
+pub const SECRET_MIN_BYTES: usize = 32;
+
+/// A secret that was too short.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the secret key must be at least {SECRET_MIN_BYTES} bytes long")]
+pub struct SecretTooShort;
+
+impl SecretKey {
+    /// A secret from bytes; fails when shorter than 32 bytes.
+    ///
+    /// ```
+    /// use auth_core::config::SecretKey;
+    /// assert!(SecretKey::from_bytes(b"too short".to_vec()).is_err());
+    /// let key = SecretKey::from_bytes(vec![42; 32]).unwrap();
+    /// assert_eq!(format!("{key:?}"), "SecretKey([redacted])");
+    /// ```
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, SecretTooShort> {
+        if bytes.len() < SECRET_MIN_BYTES {
+            return Err(SecretTooShort);
+        }
+        Ok(Self(bytes))
+    }
+
+    /// 32 fresh bytes from the operating system's random generator.
+    ///
+    /// # Panics
+    /// If the OS random generator fails, which leaves nothing safe to do.
+    pub fn generate() -> Self {
+        Self(random_bytes::<32>().to_vec())
+    }
+
+    /// The secret's bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey([redacted])")
+    }
+}
+
+/// `N` bytes from the operating system's random generator.
+///
+/// # Panics
+/// If the OS random generator fails: no token can be made safely then.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the OS random generator failed");
+    bytes
+}
+
+/// What the service does, beyond its stores: links, lifetimes, limits.
+///
+/// `Default` gives djoser's and Django's defaults (activation links valid 3
+/// days, reset links 1 hour, activation required) with a freshly generated
+/// secret, which is fine for one process but voids emailed links on
+/// restart: set [`secret`](Self::secret) in production.
+///
+/// ```
+/// use auth_core::config::AuthConfig;
+/// let config = AuthConfig::default()
+///     .with_frontend_url("https://app.example.com/")
+///     .unwrap();
+/// assert_eq!(config.frontend_url, "https://app.example.com");
+/// assert_eq!(config.reset_ttl, chrono::Duration::hours(1));
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Base URL of the frontend the emailed links point to (no trailing
+    /// slash). Never taken from a request.
+    pub frontend_url: String,
+    /// The product name used in email subjects.
+    pub site_name: String,
+    /// Keys link tokens and static-token derivation.
+    pub secret: SecretKey,
+    /// Registration leaves accounts inactive until the emailed link is used.
+    pub require_activation: bool,
+    /// How long an activation link works (default 3 days).
+    pub activation_ttl: Duration,
+    /// How long a password-reset link works (default 1 hour).
+    pub reset_ttl: Duration,
+    /// A password change revokes the user's other tokens (default true).
+    pub revoke_tokens_on_password_change: bool,
+    /// Rate limits.
+    pub throttle: ThrottleConfig,
+    /// Knox-style tokens.
+    pub knox: KnoxConfig,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            frontend_url: "http://localhost:3000".into(),
+            site_name: "auth".into(),
+            secret: SecretKey::generate(),
+            require_activation: true,
+            activation_ttl: Duration::days(3),
+            reset_ttl: Duration::hours(1),
+            revoke_tokens_on_password_change: true,
+            throttle: ThrottleConfig::default(),
+            knox: KnoxConfig::default(),
+        }
+    }
+}
+
+/// A configuration value that was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The frontend URL is not an absolute http(s) URL.
+    #[error("frontend_url must be an absolute http:// or https:// URL without query or fragment, got {0:?}")]
+    FrontendUrl(String),
+    /// A lifetime is zero or negative.
+    #[error("{0} must be positive")]
+    NonPositiveTtl(&'static str),
+    /// A store the service needs was not given to the builder.
+    #[error("no {0} store was configured")]
+    MissingStore(&'static str),
+}
+
+impl AuthConfig {
+    /// Sets the frontend URL after checking it is an absolute http(s) URL
+    /// with a host and no query or fragment; a trailing slash is dropped.
+    pub fn with_frontend_url(mut self, url: &str) -> Result<Self, ConfigError> {
+        let trimmed = url.trim().trim_end_matches('/');
+        let rest = trimmed
+            .strip_prefix("https://")
+            .or_else(|| trimmed.strip_prefix("http://"));
+        let host_ok = rest.is_some_and(|r| {
+            let host = r.split('/').next().unwrap_or("");
+            !host.is_empty() && !host.contains(char::is_whitespace) && !host.contains('@')
+        });
+        if !host_ok || trimmed.contains(['?', '#']) {
+            return Err(ConfigError::FrontendUrl(url.to_string()));
+        }
+        self.frontend_url = trimmed.to_string();
+        Ok(self)
+    }
+
+    /// Sets the activation link lifetime.
+    pub fn with_activation_ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
+        if ttl <= Duration::zero() {
+            return Err(ConfigError::NonPositiveTtl("activation_ttl"));
+        }
+        self.activation_ttl = ttl;
+        Ok(self)
+    }
+
+    /// Sets the reset link lifetime.
+    pub fn with_reset_ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
+        if ttl <= Duration::zero() {
+            return Err(ConfigError::NonPositiveTtl("reset_ttl"));
+        }
+        self.reset_ttl = ttl;
+        Ok(self)
+    }
+
+    /// Sets the server secret.
+    pub fn with_secret(mut self, secret: SecretKey) -> Self {
+        self.secret = secret;
+        self
+    }
+
+    /// Sets the Knox token settings.
+    pub fn with_knox(mut self, knox: KnoxConfig) -> Self {
+        self.knox = knox;
+        self
+    }
+
+    /// Sets the rate limits.
+    pub fn with_throttle(mut self, throttle: ThrottleConfig) -> Self {
+        self.throttle = throttle;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frontend_url_is_validated() {
+        for bad in [
+            "",
+            "localhost:3000",
+            "ftp://x",
+            "https://",
+            "https://x?next=evil",
+            "https://x#frag",
+            "https://user@evil.example",
+            "javascript:alert(1)",
+        ] {
+            assert!(AuthConfig::default().with_frontend_url(bad).is_err(), "{bad}");
+        }
+        let config = AuthConfig::default()
+            .with_frontend_url("http://localhost:3000/app/")
+            .unwrap();
+        assert_eq!(config.frontend_url, "http://localhost:3000/app");
+    }
+
+    #[test]
+    fn ttls_must_be_positive() {
+        assert!(AuthConfig::default().with_reset_ttl(Duration::zero()).is_err());
+        assert!(AuthConfig::default().with_activation_ttl(Duration::seconds(-1)).is_err());
+        assert!(AuthConfig::default().with_reset_ttl(Duration::seconds(1)).is_ok());
+    }
+}

@@ -1,0 +1,713 @@
+//! Registration, activation, password change and reset, profile, account
+//! deletion, login history and the staff users admin.
+
+use crate::Auth;
+use crate::error::{AuthError, CredentialsStyle, FieldErrors, INVALID_TOKEN_MESSAGE, StoreError};
+use crate::events::{AuthEvent, ClientInfo};
+use crate::flows::{
+    AccountDeletion, AdminUserInput, EmailRequest, LinkConfirmation, PasswordChange,
+    ProfileUpdate, Registration, ResetConfirmation,
+};
+use crate::link_token::{Purpose, decode_uid, encode_uid};
+use crate::mail::Email;
+use crate::password::UserAttributes;
+use crate::store::{HistoryEntry, Page, UserQuery};
+use crate::throttle::Scope;
+use crate::user::{User, UserId, UserPatch, normalize_email};
+
+/// Django's message for a taken username.
+pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
+/// Django's message for a taken email.
+pub const EMAIL_TAKEN: &str = "A user with that email address already exists.";
+/// The message for a `confirm_password` that differs.
+pub const PASSWORDS_DIFFER: &str = "The two password fields didn't match.";
+/// djoser's message for a `uid` that names no user.
+pub const INVALID_UID: &str = "Invalid user id or user doesn't exist.";
+
+/// The largest page of users or history a client may ask for.
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+impl Auth {
+    fn attributes(user: &User) -> UserAttributes<'_> {
+        UserAttributes {
+            username: &user.username,
+            email: &user.email,
+            first_name: &user.first_name,
+            last_name: &user.last_name,
+        }
+    }
+
+    /// Validates a new password for `user` (and its confirmation), adding
+    /// any messages under `field` and `confirm_field`.
+    fn check_new_password(
+        &self,
+        errors: &mut FieldErrors,
+        user: &UserAttributes<'_>,
+        (field, password): (&str, &str),
+        confirm: Option<(&str, &str)>,
+    ) {
+        for message in self.inner.policy.validate(password, user) {
+            errors.add(field, message);
+        }
+        if let Some((confirm_field, confirmation)) = confirm
+            && confirmation != password
+        {
+            errors.add(confirm_field, PASSWORDS_DIFFER);
+        }
+    }
+
+    fn conflict_error(err: StoreError) -> AuthError {
+        match err {
+            StoreError::Conflict(what) if what == "username" => {
+                AuthError::Validation(FieldErrors::single("username", USERNAME_TAKEN))
+            }
+            StoreError::Conflict(what) if what == "email" => {
+                AuthError::Validation(FieldErrors::single("email", EMAIL_TAKEN))
+            }
+            other => other.into(),
+        }
+    }
+
+    /// Field errors for a new or changed username, email and names, with
+    /// the uniqueness checks (`except` is the user being changed).
+    async fn check_identity(
+        &self,
+        errors: &mut FieldErrors,
+        patch: &UserPatch,
+        except: Option<UserId>,
+    ) -> Result<(), AuthError> {
+        errors.merge(patch.validate());
+        let users = &self.inner.stores.users;
+        if let Some(username) = &patch.username
+            && errors.get("username").is_none()
+            && let Some(other) = users.user_by_username(username).await?
+            && Some(other.id) != except
+        {
+            errors.add("username", USERNAME_TAKEN);
+        }
+        if let Some(email) = &patch.email
+            && errors.get("email").is_none()
+            && let Some(other) = users.user_by_email(&normalize_email(email)).await?
+            && Some(other.id) != except
+        {
+            errors.add("email", EMAIL_TAKEN);
+        }
+        Ok(())
+    }
+
+    /// Builds a user from validated input, hashing the password if any.
+    async fn new_user(&self, patch: &UserPatch, password: Option<String>) -> Result<User, AuthError> {
+        let password_hash = match password {
+            Some(password) => Some(self.inner.passwords.hash(password).await?),
+            None => None,
+        };
+        let mut user = User {
+            id: UserId::new(),
+            username: String::new(),
+            email: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            is_active: false,
+            is_staff: false,
+            is_superuser: false,
+            date_joined: self.now(),
+            last_login: None,
+            password_hash,
+            profile: Default::default(),
+        };
+        patch.apply_to(&mut user);
+        Ok(user)
+    }
+
+    /// Registers an account (`POST /api/auth/register`).
+    ///
+    /// Runs the username, email and password rules, refuses a taken
+    /// username or email (case-insensitively) with a field error, and, when
+    /// activation is required (the default), stores the account inactive
+    /// and emails the activation link.
+    pub async fn register(
+        &self,
+        registration: Registration,
+        client: &ClientInfo,
+    ) -> Result<User, AuthError> {
+        let patch = UserPatch {
+            username: Some(registration.username.clone()),
+            email: Some(registration.email.trim().to_string()),
+            first_name: Some(registration.first_name.clone()),
+            last_name: Some(registration.last_name.clone()),
+            is_active: Some(!self.inner.config.require_activation),
+            profile: Some(registration.profile.clone()),
+            ..UserPatch::default()
+        };
+        let mut errors = FieldErrors::new();
+        self.check_identity(&mut errors, &patch, None).await?;
+        let attributes = UserAttributes {
+            username: &registration.username,
+            email: &registration.email,
+            first_name: &registration.first_name,
+            last_name: &registration.last_name,
+        };
+        self.check_new_password(
+            &mut errors,
+            &attributes,
+            ("password", &registration.password),
+            Some(("confirm_password", &registration.confirm_password)),
+        );
+        errors.into_result()?;
+
+        let user = self.new_user(&patch, Some(registration.password)).await?;
+        self.inner
+            .stores
+            .users
+            .insert_user(&user)
+            .await
+            .map_err(Self::conflict_error)?;
+        self.emit(AuthEvent::Registered {
+            user_id: user.id,
+            at: user.date_joined,
+            client: client.clone(),
+        })
+        .await;
+        if !user.is_active {
+            // The account exists either way; a mail failure is logged and
+            // the client can ask for the link again.
+            let _ = self.send_activation_email(&user).await;
+        }
+        Ok(user)
+    }
+
+    /// The activation link for `user`'s current state.
+    pub fn activation_link(&self, user: &User) -> String {
+        let token = self.inner.links.make(Purpose::Activation, user, self.now());
+        format!(
+            "{}/activate/{}/{}",
+            self.inner.config.frontend_url,
+            encode_uid(user.id),
+            token
+        )
+    }
+
+    /// The password-reset link for `user`'s current state.
+    pub fn password_reset_link(&self, user: &User) -> String {
+        let token = self.inner.links.make(Purpose::PasswordReset, user, self.now());
+        format!(
+            "{}/password/reset/confirm/{}/{}",
+            self.inner.config.frontend_url,
+            encode_uid(user.id),
+            token
+        )
+    }
+
+    async fn send(&self, email: Email) -> Result<(), AuthError> {
+        let to_domain = email.to.rsplit('@').next().unwrap_or("").to_string();
+        self.inner.mailer.send(email).await.map_err(|err| {
+            tracing::error!(target: "auth", error = %err, to_domain, "could not send an email");
+            AuthError::Internal(err)
+        })
+    }
+
+    async fn send_activation_email(&self, user: &User) -> Result<(), AuthError> {
+        let site = &self.inner.config.site_name;
+        let link = self.activation_link(user);
+        let days = self.inner.config.activation_ttl.num_hours().max(1);
+        self.send(Email {
+            to: user.email.clone(),
+            subject: format!("Activate your account on {site}"),
+            body: format!(
+                "Hello {},\n\nPlease confirm your email address to activate your account on {site}:\n\n{link}\n\nThe link works once and expires in {days} hours. If you did not register, ignore this email.\n",
+                user.username
+            ),
+        })
+        .await
+    }
+
+    /// Checks a link's `uid` and token, returning the user they name.
+    async fn check_link(
+        &self,
+        purpose: Purpose,
+        uid: &str,
+        token: &str,
+        client: &ClientInfo,
+    ) -> Result<User, AuthError> {
+        let now = self.now();
+        self.inner
+            .throttle
+            .hit(Scope::ConfirmIp, client.ip.as_deref(), now)
+            .await?;
+        let user = match decode_uid(uid) {
+            Some(id) => self.inner.stores.users.user_by_id(id).await?,
+            None => None,
+        };
+        let Some(user) = user else {
+            return Err(AuthError::Validation(FieldErrors::single("uid", INVALID_UID)));
+        };
+        let timeout = match purpose {
+            Purpose::Activation => self.inner.config.activation_ttl,
+            Purpose::PasswordReset => self.inner.config.reset_ttl,
+        };
+        if !self.inner.links.check(purpose, &user, token, now, timeout) {
+            return Err(AuthError::Validation(FieldErrors::single(
+                "token",
+                INVALID_TOKEN_MESSAGE,
+            )));
+        }
+        Ok(user)
+    }
+
+    /// Activates an account from its emailed link (`POST
+    /// /api/auth/activate`). The link works once: activating changes the
+    /// state its token covers.
+    pub async fn activate(
+        &self,
+        confirmation: LinkConfirmation,
+        client: &ClientInfo,
+    ) -> Result<User, AuthError> {
+        let mut user = self
+            .check_link(Purpose::Activation, &confirmation.uid, &confirmation.token, client)
+            .await?;
+        user.is_active = true;
+        self.inner.stores.users.update_user(&user).await?;
+        self.emit(AuthEvent::Activated {
+            user_id: user.id,
+            at: self.now(),
+            client: client.clone(),
+        })
+        .await;
+        Ok(user)
+    }
+
+    /// Sends the activation link again (`POST
+    /// /api/auth/activate/resend`) if the address belongs to an inactive
+    /// account. Answers the same whether or not it does.
+    pub async fn resend_activation(
+        &self,
+        request: EmailRequest,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let throttle = &self.inner.throttle;
+        throttle.hit(Scope::EmailIp, client.ip.as_deref(), now).await?;
+        throttle
+            .hit(Scope::ActivationEmail, Some(&request.email), now)
+            .await?;
+        if let Some(user) = self.inner.stores.users.user_by_email(&request.email).await?
+            && !user.is_active
+        {
+            let _ = self.send_activation_email(&user).await;
+        }
+        Ok(())
+    }
+
+    /// Emails a password-reset link (`POST /api/auth/password/reset`) if the
+    /// address belongs to an active account. Answers the same whether or
+    /// not it does.
+    pub async fn request_password_reset(
+        &self,
+        request: EmailRequest,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let throttle = &self.inner.throttle;
+        throttle.hit(Scope::EmailIp, client.ip.as_deref(), now).await?;
+        throttle.hit(Scope::ResetEmail, Some(&request.email), now).await?;
+        let Some(user) = self.inner.stores.users.user_by_email(&request.email).await? else {
+            return Ok(());
+        };
+        if !user.is_active {
+            return Ok(());
+        }
+        let site = &self.inner.config.site_name;
+        let link = self.password_reset_link(&user);
+        let minutes = self.inner.config.reset_ttl.num_minutes().max(1);
+        // A mail failure is logged; the answer stays the same so it does not
+        // reveal that the account exists.
+        let _ = self
+            .send(Email {
+                to: user.email.clone(),
+                subject: format!("Password reset on {site}"),
+                body: format!(
+                    "Hello {},\n\nSomeone asked to reset the password of your account on {site}. To choose a new password, open:\n\n{link}\n\nThe link works once and expires in {minutes} minutes. If it was not you, ignore this email: your password has not changed.\n",
+                    user.username
+                ),
+            })
+            .await;
+        self.emit(AuthEvent::PasswordResetRequested {
+            user_id: user.id,
+            at: now,
+            client: client.clone(),
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Sets a new password from an emailed reset link (`POST
+    /// /api/auth/password/reset/confirm`) and revokes every token of the
+    /// user. The link is void afterwards, since the password hash it covers
+    /// changed.
+    pub async fn confirm_password_reset(
+        &self,
+        confirmation: ResetConfirmation,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let user = self
+            .check_link(
+                Purpose::PasswordReset,
+                &confirmation.uid,
+                &confirmation.token,
+                client,
+            )
+            .await?;
+        let mut errors = FieldErrors::new();
+        self.check_new_password(
+            &mut errors,
+            &Self::attributes(&user),
+            ("new_password", &confirmation.new_password),
+            Some(("confirm_password", &confirmation.confirm_password)),
+        );
+        errors.into_result()?;
+        let hash = self
+            .inner
+            .passwords
+            .hash(confirmation.new_password)
+            .await?;
+        self.inner
+            .stores
+            .users
+            .set_password_hash(user.id, Some(&hash))
+            .await?;
+        self.revoke_user_tokens(user.id, None).await?;
+        self.emit(AuthEvent::PasswordReset {
+            user_id: user.id,
+            at: self.now(),
+            client: client.clone(),
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Changes the signed-in user's password (`POST
+    /// /api/auth/password/change`). A wrong `old_password` is a field
+    /// error. Unless configured otherwise, the user's other tokens are
+    /// revoked; `keep_knox_digest` spares the Knox token of the current
+    /// request.
+    pub async fn change_password(
+        &self,
+        user_id: UserId,
+        change: PasswordChange,
+        keep_knox_digest: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let user = self.active_user(user_id).await?;
+        self.verify_current_password(&user, &change.old_password, "old_password")
+            .await?;
+        let mut errors = FieldErrors::new();
+        self.check_new_password(
+            &mut errors,
+            &Self::attributes(&user),
+            ("new_password", &change.new_password),
+            Some(("confirm_password", &change.confirm_password)),
+        );
+        errors.into_result()?;
+        let hash = self
+            .inner
+            .passwords
+            .hash(change.new_password)
+            .await?;
+        self.inner
+            .stores
+            .users
+            .set_password_hash(user.id, Some(&hash))
+            .await?;
+        if self.inner.config.revoke_tokens_on_password_change {
+            self.revoke_user_tokens(user.id, keep_knox_digest).await?;
+        }
+        self.emit(AuthEvent::PasswordChanged {
+            user_id: user.id,
+            at: self.now(),
+            client: client.clone(),
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Verifies `password` against `user`'s (one verification, counted),
+    /// failing with a field error under `field`.
+    async fn verify_current_password(
+        &self,
+        user: &User,
+        password: &str,
+        field: &'static str,
+    ) -> Result<(), AuthError> {
+        let ok = match &user.password_hash {
+            Some(hash) => {
+                self.inner
+                    .passwords
+                    .verify(password.to_string(), hash.clone())
+                    .await
+                    .ok
+            }
+            None => {
+                self.inner.passwords.verify_dummy(password.to_string()).await;
+                false
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidCredentials(CredentialsStyle::Field(field)))
+        }
+    }
+
+    /// Revokes the user's tokens: every JWT issued until now (through the
+    /// per-user mark), every Knox token but `keep_knox_digest`, and the
+    /// static token.
+    pub async fn revoke_user_tokens(
+        &self,
+        user_id: UserId,
+        keep_knox_digest: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let stores = &self.inner.stores;
+        stores
+            .revocations
+            .set_tokens_valid_after(user_id, self.now())
+            .await?;
+        match keep_knox_digest {
+            None => {
+                stores.knox.delete_user_knox_tokens(user_id).await?;
+            }
+            Some(keep) => {
+                for token in stores.knox.user_knox_tokens(user_id, self.now()).await? {
+                    if token.digest != keep {
+                        stores.knox.delete_knox_token(&token.digest).await?;
+                    }
+                }
+            }
+        }
+        stores.static_tokens.delete_static_token(user_id).await?;
+        Ok(())
+    }
+
+    /// The active user with this id, or [`AuthError::Unauthenticated`]
+    /// (the account was deleted or deactivated since the token was issued).
+    pub async fn active_user(&self, user_id: UserId) -> Result<User, AuthError> {
+        match self.inner.stores.users.user_by_id(user_id).await? {
+            Some(user) if user.is_active => Ok(user),
+            _ => Err(AuthError::Unauthenticated(
+                crate::error::TokenRejection::UserInactive,
+            )),
+        }
+    }
+
+    /// Updates the signed-in user's names and profile (`PATCH
+    /// /api/auth/me`); profile keys merge and a `null` removes one.
+    pub async fn update_profile(
+        &self,
+        user_id: UserId,
+        update: ProfileUpdate,
+    ) -> Result<User, AuthError> {
+        let mut user = self.active_user(user_id).await?;
+        let patch = update.into_patch();
+        patch.validate().into_result()?;
+        patch.apply_to(&mut user);
+        self.inner.stores.users.update_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Deletes the signed-in user's account after checking the password
+    /// (`DELETE /api/auth/me`), with every token and the login history.
+    pub async fn delete_account(
+        &self,
+        user_id: UserId,
+        deletion: AccountDeletion,
+    ) -> Result<(), AuthError> {
+        let user = self.active_user(user_id).await?;
+        self.verify_current_password(&user, &deletion.password, "password")
+            .await?;
+        self.purge_user(user.id).await
+    }
+
+    async fn purge_user(&self, user_id: UserId) -> Result<(), AuthError> {
+        self.revoke_user_tokens(user_id, None).await?;
+        let stores = &self.inner.stores;
+        stores.history.delete_user_history(user_id).await?;
+        if !stores.users.delete_user(user_id).await? {
+            return Err(AuthError::NotFound);
+        }
+        self.emit(AuthEvent::AccountDeleted {
+            user_id,
+            at: self.now(),
+        })
+        .await;
+        Ok(())
+    }
+
+    /// The user's login history, newest first (`GET
+    /// /api/auth/me/history`). `page` starts at 1; `page_size` is capped at
+    /// [`MAX_PAGE_SIZE`].
+    pub async fn login_history(
+        &self,
+        user_id: UserId,
+        page: u64,
+        page_size: u64,
+    ) -> Result<Page<HistoryEntry>, AuthError> {
+        let (offset, limit) = page_bounds(page, page_size)?;
+        Ok(self
+            .inner
+            .stores
+            .history
+            .user_history(user_id, offset, limit)
+            .await?)
+    }
+
+    /// Users for the staff admin (`GET /api/users`), ordered by join date.
+    pub async fn list_users(
+        &self,
+        search: Option<String>,
+        page: u64,
+        page_size: u64,
+    ) -> Result<Page<User>, AuthError> {
+        let (offset, limit) = page_bounds(page, page_size)?;
+        let search = search.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        Ok(self
+            .inner
+            .stores
+            .users
+            .list_users(&UserQuery {
+                search,
+                offset,
+                limit,
+            })
+            .await?)
+    }
+
+    /// One user for the staff admin, or [`AuthError::NotFound`].
+    pub async fn get_user(&self, user_id: UserId) -> Result<User, AuthError> {
+        self.inner
+            .stores
+            .users
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AuthError::NotFound)
+    }
+
+    /// Creates a user as staff (`POST /api/users`): `username` and `email`
+    /// required; the password, when given, passes the validators.
+    pub async fn create_user(&self, input: AdminUserInput) -> Result<User, AuthError> {
+        let mut errors = FieldErrors::new();
+        for (field, value) in [("username", &input.patch.username), ("email", &input.patch.email)] {
+            if value.is_none() {
+                errors.add(field, crate::flows::form::REQUIRED);
+            }
+        }
+        self.check_identity(&mut errors, &input.patch, None).await?;
+        if let Some(password) = &input.password {
+            let p = &input.patch;
+            let attributes = UserAttributes {
+                username: p.username.as_deref().unwrap_or(""),
+                email: p.email.as_deref().unwrap_or(""),
+                first_name: p.first_name.as_deref().unwrap_or(""),
+                last_name: p.last_name.as_deref().unwrap_or(""),
+            };
+            self.check_new_password(&mut errors, &attributes, ("password", password), None);
+        }
+        errors.into_result()?;
+        let mut patch = input.patch;
+        patch.is_active.get_or_insert(true);
+        let user = self.new_user(&patch, input.password).await?;
+        self.inner
+            .stores
+            .users
+            .insert_user(&user)
+            .await
+            .map_err(Self::conflict_error)?;
+        Ok(user)
+    }
+
+    /// Updates a user as staff (`PUT`/`PATCH /api/users/{id}`); a new
+    /// password passes the validators and revokes the user's tokens, and so
+    /// does deactivating the account.
+    pub async fn update_user(
+        &self,
+        user_id: UserId,
+        input: AdminUserInput,
+    ) -> Result<User, AuthError> {
+        let mut user = self.get_user(user_id).await?;
+        let mut errors = FieldErrors::new();
+        self.check_identity(&mut errors, &input.patch, Some(user.id))
+            .await?;
+        let mut updated = user.clone();
+        input.patch.apply_to(&mut updated);
+        if let Some(password) = &input.password {
+            self.check_new_password(
+                &mut errors,
+                &Self::attributes(&updated),
+                ("password", password),
+                None,
+            );
+        }
+        errors.into_result()?;
+        if let Some(password) = input.password {
+            updated.password_hash =
+                Some(self.inner.passwords.hash(password).await?);
+        }
+        let revoke = updated.password_hash != user.password_hash
+            || (user.is_active && !updated.is_active);
+        self.inner
+            .stores
+            .users
+            .update_user(&updated)
+            .await
+            .map_err(Self::conflict_error)?;
+        if revoke {
+            self.revoke_user_tokens(user.id, None).await?;
+        }
+        user = updated;
+        Ok(user)
+    }
+
+    /// Deletes a user as staff (`DELETE /api/users/{id}`), with every token
+    /// and the login history.
+    pub async fn delete_user(&self, user_id: UserId) -> Result<(), AuthError> {
+        self.get_user(user_id).await?;
+        self.purge_user(user_id).await
+    }
+
+    /// Creates an active staff superuser, like Django's `createsuperuser`
+    /// (the password still passes the validators).
+    pub async fn create_superuser(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<User, AuthError> {
+        self.create_user(AdminUserInput {
+            patch: UserPatch {
+                username: Some(username.to_string()),
+                email: Some(email.to_string()),
+                is_active: Some(true),
+                is_staff: Some(true),
+                is_superuser: Some(true),
+                ..UserPatch::default()
+            },
+            password: Some(password.to_string()),
+        })
+        .await
+    }
+}
+
+/// `(offset, limit)` for a 1-based page; a page size of 0 or above the cap,
+/// or a page of 0, is a field error.
+fn page_bounds(page: u64, page_size: u64) -> Result<(u64, u64), AuthError> {
+    let mut errors = FieldErrors::new();
+    if page == 0 {
+        errors.add("page", "Invalid page.");
+    }
+    if page_size == 0 || page_size > MAX_PAGE_SIZE {
+        errors.add(
+            "page_size",
+            format!("Ensure this value is between 1 and {MAX_PAGE_SIZE}."),
+        );
+    }
+    errors.into_result()?;
+    Ok(((page - 1).saturating_mul(page_size), page_size))
+}

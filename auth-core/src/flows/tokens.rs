@@ -1,0 +1,276 @@
+//! Logging in through the Knox and static token strategies, authenticating
+//! with their tokens, and logging out.
+
+use crate::Auth;
+use crate::error::{AuthError, CredentialsStyle, StoreError, TokenRejection};
+use crate::events::{AuthEvent, ClientInfo, TokenKind};
+use crate::flows::Credentials;
+use crate::store::{KnoxInsert, KnoxTokenRecord};
+use crate::token::knox::{self, KnoxSecret};
+use crate::token::static_token::StaticTokens;
+use crate::user::{User, UserId};
+
+/// A Knox token just issued: the secret to show once, and what was stored.
+#[derive(Debug, Clone)]
+pub struct IssuedKnoxToken {
+    /// The token, for the client.
+    pub token: KnoxSecret,
+    /// The stored record (digest only).
+    pub record: KnoxTokenRecord,
+}
+
+fn invalid_token() -> AuthError {
+    AuthError::Unauthenticated(TokenRejection::Invalid)
+}
+
+impl Auth {
+    /// Knox login (`POST /api/auth/token/login`): checks the credentials
+    /// and issues a token. Bad credentials render as knox does (400
+    /// `non_field_errors`); a user at a [`TokenLimit::Refuse`] limit gets
+    /// [`AuthError::TokenLimitReached`].
+    ///
+    /// [`TokenLimit::Refuse`]: crate::store::TokenLimit::Refuse
+    pub async fn knox_login(
+        &self,
+        credentials: &Credentials,
+        name: Option<String>,
+        client: &ClientInfo,
+    ) -> Result<(User, IssuedKnoxToken), AuthError> {
+        let user = self
+            .check_credentials(credentials, TokenKind::Knox, CredentialsStyle::Token, client)
+            .await?;
+        let issued = self.issue_knox_token(&user, name).await?;
+        Ok((user, issued))
+    }
+
+    /// Issues a Knox token for `user`, applying the per-user limit.
+    pub async fn issue_knox_token(
+        &self,
+        user: &User,
+        name: Option<String>,
+    ) -> Result<IssuedKnoxToken, AuthError> {
+        let config = &self.inner.config.knox;
+        let now = self.now();
+        let token = config.format.generate();
+        let record = KnoxTokenRecord {
+            token_key: token.token_key().to_string(),
+            digest: token.digest(),
+            user_id: user.id,
+            created: now,
+            expiry: config.ttl.map(|ttl| now + ttl),
+            last_used: None,
+            name: name.map(|n| n.chars().take(64).collect()),
+        };
+        match self
+            .inner
+            .stores
+            .knox
+            .insert_knox_token(&record, config.limit, now)
+            .await?
+        {
+            KnoxInsert::Inserted { .. } => {}
+            KnoxInsert::LimitReached => return Err(AuthError::TokenLimitReached),
+        }
+        self.emit(AuthEvent::TokenIssued {
+            user_id: user.id,
+            kind: TokenKind::Knox,
+            at: now,
+        })
+        .await;
+        Ok(IssuedKnoxToken { token, record })
+    }
+
+    /// Authenticates a Knox token: its user (active) and its record.
+    ///
+    /// The token's shape is checked first (no store round trip for
+    /// garbage); candidates sharing its `token_key` are compared by digest
+    /// in constant time; expired candidates are deleted on the way, as
+    /// knox does. With auto-refresh on, the expiry moves forward (never
+    /// past the maximum lifetime), written only when it moves by more than
+    /// the minimum refresh interval.
+    pub async fn authenticate_knox(&self, token: &str) -> Result<(User, KnoxTokenRecord), AuthError> {
+        let config = &self.inner.config.knox;
+        if !config.format.is_well_formed(token) {
+            return Err(invalid_token());
+        }
+        let store = &self.inner.stores.knox;
+        let now = self.now();
+        let digest = knox::digest(token);
+        let mut found = None;
+        for candidate in store.knox_tokens_by_key(knox::token_key(token)).await? {
+            if !candidate.is_live(now) {
+                store.delete_knox_token(&candidate.digest).await?;
+                continue;
+            }
+            if knox::digests_match(&candidate.digest, &digest) {
+                found = Some(candidate);
+            }
+        }
+        let mut record = found.ok_or_else(invalid_token)?;
+        if config.auto_refresh
+            && let (Some(current), Some(ttl)) = (record.expiry, config.ttl)
+        {
+            let mut renewed = now + ttl;
+            if let Some(max) = config.max_lifetime {
+                renewed = renewed.min(record.created + max);
+            }
+            if renewed - current > config.min_refresh_interval {
+                store.touch_knox_token(&record.digest, Some(renewed), now).await?;
+                record.expiry = Some(renewed);
+                record.last_used = Some(now);
+            }
+        }
+        let user = self.active_user(record.user_id).await?;
+        Ok((user, record))
+    }
+
+    /// Logs one Knox token out (`POST /api/auth/token/logout`).
+    pub async fn knox_logout(
+        &self,
+        record: &KnoxTokenRecord,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.inner.stores.knox.delete_knox_token(&record.digest).await?;
+        self.emit(AuthEvent::LoggedOut {
+            user_id: record.user_id,
+            kind: TokenKind::Knox,
+            at: self.now(),
+            client: client.clone(),
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Logs the user out everywhere (`POST /api/auth/token/logoutall`):
+    /// every Knox token, the static token and every JWT issued so far stop
+    /// working at once.
+    pub async fn logout_all(&self, user_id: UserId, client: &ClientInfo) -> Result<(), AuthError> {
+        self.revoke_user_tokens(user_id, None).await?;
+        self.emit(AuthEvent::LoggedOutAll {
+            user_id,
+            at: self.now(),
+            client: client.clone(),
+        })
+        .await;
+        Ok(())
+    }
+
+    /// The user's live Knox tokens, newest first (`GET
+    /// /api/auth/token/sessions`).
+    pub async fn knox_sessions(&self, user_id: UserId) -> Result<Vec<KnoxTokenRecord>, AuthError> {
+        Ok(self
+            .inner
+            .stores
+            .knox
+            .user_knox_tokens(user_id, self.now())
+            .await?)
+    }
+
+    /// Revokes one of the user's Knox tokens by its `token_key` (`DELETE
+    /// /api/auth/token/sessions/{token_key}`); [`AuthError::NotFound`] if
+    /// the user has no such token.
+    pub async fn revoke_knox_session(
+        &self,
+        user_id: UserId,
+        token_key: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        if !self
+            .inner
+            .stores
+            .knox
+            .delete_knox_token_by_key(user_id, token_key)
+            .await?
+        {
+            return Err(AuthError::NotFound);
+        }
+        self.emit(AuthEvent::LoggedOut {
+            user_id,
+            kind: TokenKind::Knox,
+            at: self.now(),
+            client: client.clone(),
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Static-token login (`POST /api/auth/static-token`): checks the
+    /// credentials and returns the user's one token, creating it on first
+    /// call (DRF's `obtain_auth_token`).
+    pub async fn static_token_login(
+        &self,
+        credentials: &Credentials,
+        client: &ClientInfo,
+    ) -> Result<(User, String), AuthError> {
+        let user = self
+            .check_credentials(credentials, TokenKind::Static, CredentialsStyle::Token, client)
+            .await?;
+        let token = self.static_token_for(user.id).await?;
+        Ok((user, token))
+    }
+
+    /// The user's static token, created if there is none. Concurrent calls
+    /// return the same token.
+    pub async fn static_token_for(&self, user_id: UserId) -> Result<String, AuthError> {
+        let store = &self.inner.stores.static_tokens;
+        let tokens = &self.inner.static_tokens;
+        // Twice at most: a record made under an older server secret cannot
+        // give its token back, so it is replaced once.
+        for _ in 0..2 {
+            let (record, token) = tokens.new_record(user_id, self.now());
+            let stored = store.get_or_insert_static_token(&record).await?;
+            if stored.digest == record.digest {
+                self.emit(AuthEvent::TokenIssued {
+                    user_id,
+                    kind: TokenKind::Static,
+                    at: record.created,
+                })
+                .await;
+                return Ok(token);
+            }
+            if let Some(token) = tokens.token_for(&stored) {
+                return Ok(token);
+            }
+            store.delete_static_token(user_id).await?;
+        }
+        Err(AuthError::Internal(Box::new(StoreError::Conflict(
+            "static token".into(),
+        ))))
+    }
+
+    /// Authenticates a static token: its user (active).
+    pub async fn authenticate_static(&self, token: &str) -> Result<User, AuthError> {
+        if !StaticTokens::is_well_formed(token) {
+            return Err(invalid_token());
+        }
+        let record = self
+            .inner
+            .stores
+            .static_tokens
+            .static_token_by_digest(&StaticTokens::digest(token))
+            .await?
+            .ok_or_else(invalid_token)?;
+        self.active_user(record.user_id).await
+    }
+
+    /// Deletes the user's static token (`DELETE /api/auth/static-token`).
+    pub async fn delete_static_token(
+        &self,
+        user_id: UserId,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.inner
+            .stores
+            .static_tokens
+            .delete_static_token(user_id)
+            .await?;
+        self.emit(AuthEvent::LoggedOut {
+            user_id,
+            kind: TokenKind::Static,
+            at: self.now(),
+            client: client.clone(),
+        })
+        .await;
+        Ok(())
+    }
+}

@@ -1,0 +1,350 @@
+//! [`Auth`], the one handle adapters and applications hold, and its
+//! [`AuthBuilder`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::{Clock, SystemClock, now_micros};
+use crate::config::{AuthConfig, ConfigError};
+use crate::events::{AuthEvent, EventSink, HistorySink, TracingSink};
+use crate::link_token::LinkTokens;
+use crate::mail::{ConsoleMailer, Mailer};
+use crate::password::{Argon2idHasher, PasswordHasher, PasswordPolicy, Passwords};
+use crate::store::memory::MemoryStore;
+use crate::store::{
+    FullStore, JwtRevocationStore, KnoxTokenStore, LoginHistoryStore, StaticTokenStore,
+    ThrottleStore, UserStore,
+};
+use crate::throttle::Throttle;
+use crate::token::static_token::StaticTokens;
+
+/// The stores the service works over, one per concern.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    /// Users.
+    pub users: Arc<dyn UserStore>,
+    /// Knox-style tokens.
+    pub knox: Arc<dyn KnoxTokenStore>,
+    /// Static tokens.
+    pub static_tokens: Arc<dyn StaticTokenStore>,
+    /// JWT blacklist, rotation families and per-user marks.
+    pub revocations: Arc<dyn JwtRevocationStore>,
+    /// Throttle counters.
+    pub throttle: Arc<dyn ThrottleStore>,
+    /// Login history.
+    pub history: Arc<dyn LoginHistoryStore>,
+}
+
+impl Stores {
+    /// Every concern in one store.
+    pub fn all_in<S: FullStore>(store: Arc<S>) -> Self {
+        Self {
+            users: store.clone(),
+            knox: store.clone(),
+            static_tokens: store.clone(),
+            revocations: store.clone(),
+            throttle: store.clone(),
+            history: store,
+        }
+    }
+}
+
+/// The authentication service: flows, token strategies and stores behind
+/// one cheap-to-clone handle.
+///
+/// ```
+/// use auth_core::{Auth, config::AuthConfig};
+/// let auth = Auth::in_memory(AuthConfig::default());
+/// let clone = auth.clone(); // shares everything
+/// # let _ = clone;
+/// ```
+#[derive(Clone)]
+pub struct Auth {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: AuthConfig,
+    pub(crate) stores: Stores,
+    pub(crate) passwords: Passwords,
+    pub(crate) policy: PasswordPolicy,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) sinks: Vec<Arc<dyn EventSink>>,
+    pub(crate) links: LinkTokens,
+    pub(crate) throttle: Throttle,
+    pub(crate) static_tokens: StaticTokens,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth")
+            .field("config", &self.inner.config)
+            .field("stores", &self.inner.stores)
+            .field("mailer", &self.inner.mailer)
+            .field("clock", &self.inner.clock)
+            .field("sinks", &self.inner.sinks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    /// A builder; give it at least the stores.
+    pub fn builder(config: AuthConfig) -> AuthBuilder {
+        AuthBuilder::new(config)
+    }
+
+    /// A service over a fresh [`MemoryStore`], printing emails to stdout.
+    pub fn in_memory(config: AuthConfig) -> Self {
+        Self::builder(config)
+            .store(Arc::new(MemoryStore::new()))
+            .build()
+            .expect("every store is set")
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthConfig {
+        &self.inner.config
+    }
+
+    /// The stores.
+    pub fn stores(&self) -> &Stores {
+        &self.inner.stores
+    }
+
+    /// The password hashing pool (its verification counter included).
+    pub fn passwords(&self) -> &Passwords {
+        &self.inner.passwords
+    }
+
+    /// The password policy registration and password changes apply.
+    pub fn password_policy(&self) -> &PasswordPolicy {
+        &self.inner.policy
+    }
+
+    /// The service clock's current time, in whole microseconds.
+    pub fn now(&self) -> DateTime<Utc> {
+        now_micros(self.inner.clock.as_ref())
+    }
+
+    /// Sends `event` to every sink, in order.
+    pub async fn emit(&self, event: AuthEvent) {
+        for sink in &self.inner.sinks {
+            sink.on_event(&event).await;
+        }
+    }
+}
+
+/// Builds an [`Auth`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use auth_core::{Auth, ManualClock, config::AuthConfig};
+/// use auth_core::mail::MemoryMailer;
+/// use auth_core::store::memory::MemoryStore;
+/// let mailer = MemoryMailer::default();
+/// let auth = Auth::builder(AuthConfig::default())
+///     .store(Arc::new(MemoryStore::new()))
+///     .mailer(Arc::new(mailer.clone()))
+///     .clock(Arc::new(ManualClock::at_unix(1_800_000_000)))
+///     .build()
+///     .unwrap();
+/// assert_eq!(auth.now().timestamp(), 1_800_000_000);
+/// ```
+pub struct AuthBuilder {
+    config: AuthConfig,
+    users: Option<Arc<dyn UserStore>>,
+    knox: Option<Arc<dyn KnoxTokenStore>>,
+    static_tokens: Option<Arc<dyn StaticTokenStore>>,
+    revocations: Option<Arc<dyn JwtRevocationStore>>,
+    throttle: Option<Arc<dyn ThrottleStore>>,
+    history: Option<Arc<dyn LoginHistoryStore>>,
+    hasher: Option<Arc<dyn PasswordHasher>>,
+    hashing_threads: Option<usize>,
+    policy: Option<PasswordPolicy>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    sinks: Vec<Arc<dyn EventSink>>,
+    tracing_events: bool,
+    history_events: bool,
+}
+
+impl fmt::Debug for AuthBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthBuilder {
+    fn new(config: AuthConfig) -> Self {
+        Self {
+            config,
+            users: None,
+            knox: None,
+            static_tokens: None,
+            revocations: None,
+            throttle: None,
+            history: None,
+            hasher: None,
+            hashing_threads: None,
+            policy: None,
+            mailer: Arc::new(ConsoleMailer),
+            clock: Arc::new(SystemClock),
+            sinks: Vec::new(),
+            tracing_events: true,
+            history_events: true,
+        }
+    }
+
+    /// Uses one store for every concern (set single ones after to override).
+    pub fn store<S: FullStore>(self, store: Arc<S>) -> Self {
+        self.stores(Stores::all_in(store))
+    }
+
+    /// Sets every store.
+    pub fn stores(mut self, stores: Stores) -> Self {
+        self.users = Some(stores.users);
+        self.knox = Some(stores.knox);
+        self.static_tokens = Some(stores.static_tokens);
+        self.revocations = Some(stores.revocations);
+        self.throttle = Some(stores.throttle);
+        self.history = Some(stores.history);
+        self
+    }
+
+    /// The user store (e.g. the application's own users table).
+    pub fn users(mut self, store: Arc<dyn UserStore>) -> Self {
+        self.users = Some(store);
+        self
+    }
+
+    /// The Knox token store.
+    pub fn knox_store(mut self, store: Arc<dyn KnoxTokenStore>) -> Self {
+        self.knox = Some(store);
+        self
+    }
+
+    /// The static token store.
+    pub fn static_token_store(mut self, store: Arc<dyn StaticTokenStore>) -> Self {
+        self.static_tokens = Some(store);
+        self
+    }
+
+    /// The JWT revocation store.
+    pub fn revocation_store(mut self, store: Arc<dyn JwtRevocationStore>) -> Self {
+        self.revocations = Some(store);
+        self
+    }
+
+    /// The throttle counter store.
+    pub fn throttle_store(mut self, store: Arc<dyn ThrottleStore>) -> Self {
+        self.throttle = Some(store);
+        self
+    }
+
+    /// The login history store.
+    pub fn history_store(mut self, store: Arc<dyn LoginHistoryStore>) -> Self {
+        self.history = Some(store);
+        self
+    }
+
+    /// The password hasher (default: Argon2id with OWASP's parameters).
+    pub fn hasher(mut self, hasher: Arc<dyn PasswordHasher>) -> Self {
+        self.hasher = Some(hasher);
+        self
+    }
+
+    /// How many passwords may hash at once (default: the number of cores).
+    pub fn hashing_threads(mut self, threads: usize) -> Self {
+        self.hashing_threads = Some(threads.max(1));
+        self
+    }
+
+    /// The password validators (default: Django's four and a maximum length).
+    pub fn password_policy(mut self, policy: PasswordPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// Where emails go (default: [`ConsoleMailer`]).
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = mailer;
+        self
+    }
+
+    /// The clock (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Adds an event sink, after the built-in ones.
+    pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
+    /// Turns the built-in [`TracingSink`] off (on by default).
+    pub fn without_tracing_events(mut self) -> Self {
+        self.tracing_events = false;
+        self
+    }
+
+    /// Turns the built-in [`HistorySink`] off (on by default).
+    pub fn without_login_history(mut self) -> Self {
+        self.history_events = false;
+        self
+    }
+
+    /// The service, or which store is missing.
+    pub fn build(self) -> Result<Auth, ConfigError> {
+        let stores = Stores {
+            users: self.users.ok_or(ConfigError::MissingStore("user"))?,
+            knox: self.knox.ok_or(ConfigError::MissingStore("knox token"))?,
+            static_tokens: self
+                .static_tokens
+                .ok_or(ConfigError::MissingStore("static token"))?,
+            revocations: self
+                .revocations
+                .ok_or(ConfigError::MissingStore("JWT revocation"))?,
+            throttle: self.throttle.ok_or(ConfigError::MissingStore("throttle"))?,
+            history: self.history.ok_or(ConfigError::MissingStore("login history"))?,
+        };
+        let hasher = self
+            .hasher
+            .unwrap_or_else(|| Arc::new(Argon2idHasher::default()));
+        let passwords = match self.hashing_threads.and_then(std::num::NonZeroUsize::new) {
+            Some(threads) => Passwords::with_max_concurrency(hasher, threads),
+            None => Passwords::from_arc(hasher),
+        };
+        let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
+        if self.tracing_events {
+            sinks.push(Arc::new(TracingSink));
+        }
+        if self.history_events {
+            sinks.push(Arc::new(HistorySink::new(stores.history.clone())));
+        }
+        sinks.extend(self.sinks);
+        let throttle = Throttle::new(stores.throttle.clone(), self.config.throttle.clone());
+        let links = LinkTokens::new(&self.config.secret);
+        let static_tokens = StaticTokens::new(&self.config.secret);
+        Ok(Auth {
+            inner: Arc::new(Inner {
+                config: self.config,
+                stores,
+                passwords,
+                policy: self.policy.unwrap_or_default(),
+                mailer: self.mailer,
+                clock: self.clock,
+                sinks,
+                links,
+                throttle,
+                static_tokens,
+            }),
+        })
+    }
+}

@@ -1,0 +1,838 @@
+//! The account flows over the in-memory store, with a manual clock and an
+//! in-memory mailer: registration, activation, login, password change and
+//! reset, profile, deletion, history, throttling and the users admin.
+
+use std::sync::Arc;
+
+use auth_core::config::AuthConfig;
+use auth_core::error::{AuthError, CredentialsStyle, TokenRejection};
+use auth_core::events::{ClientInfo, TokenKind};
+use auth_core::flows::{
+    AccountDeletion, AdminUserInput, Credentials, EmailRequest, LinkConfirmation, PasswordChange,
+    ProfileUpdate, Registration, ResetConfirmation,
+};
+use auth_core::mail::MemoryMailer;
+use auth_core::password::{Argon2Params, Argon2idHasher};
+use auth_core::store::memory::MemoryStore;
+use auth_core::store::{
+    HistoryEvent, JwtRevocationStore, KnoxTokenRecord, KnoxTokenStore, TokenLimit, UserStore,
+};
+use auth_core::throttle::ThrottleConfig;
+use auth_core::{Auth, ManualClock, User, UserPatch};
+use chrono::Duration;
+use serde_json::json;
+
+const PASSWORD: &str = "Kettle-Orbit-42";
+
+struct Fixture {
+    auth: Auth,
+    store: Arc<MemoryStore>,
+    mailer: MemoryMailer,
+    clock: ManualClock,
+}
+
+fn client() -> ClientInfo {
+    ClientInfo {
+        ip: Some("203.0.113.7".into()),
+        user_agent: Some("flows-test".into()),
+    }
+}
+
+/// Cheap Argon2 parameters keep the suite fast; a test about parameters
+/// builds its own.
+fn fixture_with(config: AuthConfig) -> Fixture {
+    let store = Arc::new(MemoryStore::new());
+    let mailer = MemoryMailer::default();
+    let clock = ManualClock::at_unix(1_800_000_000);
+    let hasher = Argon2idHasher::new(Argon2Params::new(256, 1, 1).unwrap()).unwrap();
+    let auth = Auth::builder(config)
+        .store(store.clone())
+        .mailer(Arc::new(mailer.clone()))
+        .clock(Arc::new(clock.clone()))
+        .hasher(Arc::new(hasher))
+        .build()
+        .unwrap();
+    Fixture {
+        auth,
+        store,
+        mailer,
+        clock,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(AuthConfig::default())
+}
+
+fn registration(username: &str, email: &str) -> Registration {
+    Registration {
+        username: username.into(),
+        email: email.into(),
+        password: PASSWORD.into(),
+        confirm_password: PASSWORD.into(),
+        ..Registration::default()
+    }
+}
+
+/// `(uid, token)` from the last link emailed to `to` under `path`.
+fn link_parts(mailer: &MemoryMailer, to: &str, path: &str) -> (String, String) {
+    let email = mailer.last_to(to).expect("an email was sent");
+    let marker = format!("http://localhost:3000/{path}/");
+    let start = email.body.find(&marker).expect("the email holds the link") + marker.len();
+    let rest: String = email.body[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let (uid, token) = rest.split_once('/').expect("uid/token");
+    (uid.to_string(), token.to_string())
+}
+
+async fn active_user(f: &Fixture, username: &str) -> User {
+    let email = format!("{username}@example.com");
+    f.auth
+        .register(registration(username, &email), &client())
+        .await
+        .unwrap();
+    let (uid, token) = link_parts(&f.mailer, &email, "activate");
+    f.auth
+        .activate(LinkConfirmation { uid, token }, &client())
+        .await
+        .unwrap()
+}
+
+async fn login(f: &Fixture, username: &str, password: &str) -> Result<User, AuthError> {
+    f.auth
+        .check_credentials(
+            &Credentials::username(username, password),
+            TokenKind::Jwt,
+            CredentialsStyle::Jwt,
+            &client(),
+        )
+        .await
+}
+
+fn field_errors(err: AuthError) -> serde_json::Value {
+    match err {
+        AuthError::Validation(_) => err.response().body,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn register_activate_login() {
+    let f = fixture();
+    let user = f
+        .auth
+        .register(registration("ada", "Ada@Example.COM"), &client())
+        .await
+        .unwrap();
+    assert!(!user.is_active);
+    assert_eq!(user.email, "Ada@example.com", "domain lower-cased");
+    assert!(matches!(
+        login(&f, "ada", PASSWORD).await,
+        Err(AuthError::InvalidCredentials(CredentialsStyle::Jwt))
+    ));
+
+    let (uid, token) = link_parts(&f.mailer, "Ada@example.com", "activate");
+    let activated = f
+        .auth
+        .activate(
+            LinkConfirmation {
+                uid: uid.clone(),
+                token: token.clone(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert!(activated.is_active);
+
+    // Single use: the token covered the inactive state.
+    let again = f
+        .auth
+        .activate(LinkConfirmation { uid, token }, &client())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_errors(again),
+        json!({"token": ["Invalid or expired token."]})
+    );
+
+    let logged_in = login(&f, "ADA", PASSWORD).await.unwrap();
+    assert_eq!(logged_in.id, user.id);
+    assert_eq!(logged_in.last_login, Some(f.auth.now()));
+    let by_email = f
+        .auth
+        .check_credentials(
+            &Credentials::email("ada@EXAMPLE.com", PASSWORD),
+            TokenKind::Knox,
+            CredentialsStyle::Token,
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_email.id, user.id);
+}
+
+#[tokio::test]
+async fn activation_links_expire_and_forged_ones_fail() {
+    let f = fixture_with(
+        AuthConfig::default()
+            .with_activation_ttl(Duration::seconds(60))
+            .unwrap(),
+    );
+    f.auth
+        .register(registration("bob", "bob@example.com"), &client())
+        .await
+        .unwrap();
+    let (uid, token) = link_parts(&f.mailer, "bob@example.com", "activate");
+    let bad_uid = f
+        .auth
+        .activate(
+            LinkConfirmation {
+                uid: "garbage".into(),
+                token: token.clone(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert!(field_errors(bad_uid).get("uid").is_some());
+    let forged = f
+        .auth
+        .activate(
+            LinkConfirmation {
+                uid: uid.clone(),
+                token: format!("{token}0"),
+            },
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert!(field_errors(forged).get("token").is_some());
+
+    f.clock.advance(Duration::seconds(61));
+    let expired = f
+        .auth
+        .activate(LinkConfirmation { uid, token }, &client())
+        .await
+        .unwrap_err();
+    assert!(field_errors(expired).get("token").is_some());
+
+    // A fresh link works.
+    f.auth
+        .resend_activation(
+            EmailRequest {
+                email: "BOB@example.com".into(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+    let (uid, token) = link_parts(&f.mailer, "bob@example.com", "activate");
+    assert!(
+        f.auth
+            .activate(LinkConfirmation { uid, token }, &client())
+            .await
+            .unwrap()
+            .is_active
+    );
+}
+
+#[tokio::test]
+async fn resend_and_reset_answer_the_same_for_unknown_addresses() {
+    let f = fixture();
+    active_user(&f, "carol").await;
+    f.mailer.take();
+    for email in ["nobody@example.com", "carol@example.com"] {
+        f.auth
+            .resend_activation(
+                EmailRequest {
+                    email: email.into(),
+                },
+                &client(),
+            )
+            .await
+            .unwrap();
+    }
+    assert!(f.mailer.sent().is_empty(), "active or unknown: no email");
+    f.auth
+        .request_password_reset(
+            EmailRequest {
+                email: "nobody@example.com".into(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert!(f.mailer.sent().is_empty());
+    f.auth
+        .request_password_reset(
+            EmailRequest {
+                email: "carol@example.com".into(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.mailer.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn registration_validation() {
+    let f = fixture();
+    active_user(&f, "dave").await;
+
+    let dup = f
+        .auth
+        .register(registration("DAVE", "DAVE@example.com"), &client())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_errors(dup),
+        json!({
+            "username": ["A user with that username already exists."],
+            "email": ["A user with that email address already exists."],
+        })
+    );
+
+    let mut reg = registration("erin", "erin@example.com");
+    reg.confirm_password = "something else".into();
+    let errors = field_errors(f.auth.register(reg, &client()).await.unwrap_err());
+    assert_eq!(errors, json!({"confirm_password": ["The two password fields didn't match."]}));
+
+    for (password, message) in [
+        ("short1!", "This password is too short. It must contain at least 8 characters."),
+        ("password", "This password is too common."),
+        ("83920174650", "This password is entirely numeric."),
+        ("erin_example", "The password is too similar to the username."),
+    ] {
+        let mut reg = registration("erin_example", "erin@example.com");
+        reg.password = password.into();
+        reg.confirm_password = password.into();
+        let errors = field_errors(f.auth.register(reg, &client()).await.unwrap_err());
+        let messages: Vec<&str> = errors["password"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap())
+            .collect();
+        assert!(messages.contains(&message), "{password}: {messages:?}");
+    }
+
+    let errors = field_errors(
+        f.auth
+            .register(registration("no spaces allowed", "not-an-email"), &client())
+            .await
+            .unwrap_err(),
+    );
+    assert!(errors.get("username").is_some() && errors.get("email").is_some());
+
+    let missing = Registration::from_json(&json!({"username": "x", "password": 5})).unwrap_err();
+    assert_eq!(
+        missing.response().body,
+        json!({
+            "email": ["This field is required."],
+            "password": ["Not a valid string."],
+            "confirm_password": ["This field is required."],
+        })
+    );
+    // Nothing was stored by any failed attempt.
+    let listed = f.auth.list_users(None, 1, 100).await.unwrap();
+    assert_eq!(listed.total, 1);
+}
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_cost_one_verification_each() {
+    let f = fixture();
+    active_user(&f, "frank").await;
+    let mut inactive = User::new_for_tests("ghost", "ghost@example.com");
+    inactive.is_active = false;
+    inactive.password_hash = Some(f.auth.passwords().hash(PASSWORD.into()).await.unwrap());
+    f.store.insert_user(&inactive).await.unwrap();
+    let no_password = User::new_for_tests("nopass", "nopass@example.com");
+    f.store.insert_user(&no_password).await.unwrap();
+
+    for (who, password) in [
+        ("nobody", PASSWORD),
+        ("frank", "wrong-password"),
+        ("ghost", PASSWORD),
+        ("nopass", PASSWORD),
+    ] {
+        let before = f.auth.passwords().verifications();
+        let err = login(&f, who, password).await.unwrap_err();
+        assert_eq!(f.auth.passwords().verifications() - before, 1, "{who}");
+        assert_eq!(
+            err.response(),
+            AuthError::InvalidCredentials(CredentialsStyle::Jwt).response(),
+            "{who}: same answer"
+        );
+    }
+    let before = f.auth.passwords().verifications();
+    login(&f, "frank", PASSWORD).await.unwrap();
+    assert_eq!(f.auth.passwords().verifications() - before, 1);
+}
+
+#[tokio::test]
+async fn django_hashes_log_in_and_are_rehashed() {
+    let f = fixture();
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/testvectors/django_hashes.json"
+        ))
+        .expect("shared/testvectors beside the checkout"),
+    )
+    .unwrap();
+    // One PBKDF2 and one Argon2 hash are enough here; the password module
+    // checks every vector.
+    for (i, hasher) in ["pbkdf2_sha256", "argon2"].iter().enumerate() {
+        let vector = vectors["vectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["hasher"] == *hasher)
+            .unwrap();
+        let username = format!("imported{i}");
+        let mut user = User::new_for_tests(&username, &format!("{username}@example.com"));
+        user.password_hash = Some(vector["encoded"].as_str().unwrap().to_string());
+        f.store.insert_user(&user).await.unwrap();
+        let password = vector["password"].as_str().unwrap();
+
+        assert!(login(&f, &username, "not it").await.is_err());
+        let stored = f.store.user_by_id(user.id).await.unwrap().unwrap();
+        assert_eq!(stored.password_hash, user.password_hash, "no rehash on failure");
+
+        login(&f, &username, password).await.unwrap();
+        let stored = f.store.user_by_id(user.id).await.unwrap().unwrap();
+        let hash = stored.password_hash.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{hash}");
+        login(&f, &username, password).await.unwrap();
+        assert!(login(&f, &username, "not it").await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn outdated_argon2_parameters_are_upgraded_on_login() {
+    let f = fixture();
+    let old = Argon2idHasher::new(Argon2Params::new(128, 1, 1).unwrap()).unwrap();
+    let mut user = User::new_for_tests("olga", "olga@example.com");
+    user.password_hash = Some(auth_core::password::PasswordHasher::hash(&old, PASSWORD).unwrap());
+    f.store.insert_user(&user).await.unwrap();
+    login(&f, "olga", PASSWORD).await.unwrap();
+    let hash = f
+        .store
+        .user_by_id(user.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap();
+    assert!(hash.contains("m=256,t=1,p=1"), "{hash}");
+}
+
+async fn reset_link(f: &Fixture, email: &str) -> (String, String) {
+    f.auth
+        .request_password_reset(
+            EmailRequest {
+                email: email.into(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+    link_parts(&f.mailer, email, "password/reset/confirm")
+}
+
+fn reset(uid: &str, token: &str, password: &str) -> ResetConfirmation {
+    ResetConfirmation {
+        uid: uid.into(),
+        token: token.into(),
+        new_password: password.into(),
+        confirm_password: password.into(),
+    }
+}
+
+#[tokio::test]
+async fn reset_tokens_are_valid_at_exactly_the_timeout() {
+    let f = fixture();
+    let user = active_user(&f, "hana").await;
+    let (uid, token) = reset_link(&f, "hana@example.com").await;
+
+    f.clock.advance(Duration::hours(1) + Duration::seconds(1));
+    let late = f
+        .auth
+        .confirm_password_reset(reset(&uid, &token, "Fresh-Lantern-88"), &client())
+        .await
+        .unwrap_err();
+    assert!(field_errors(late).get("token").is_some());
+
+    f.clock.advance(-Duration::seconds(1)); // exactly one hour after issue
+    let knox = KnoxTokenRecord {
+        token_key: "abcdefabcdefabc".into(),
+        digest: "00".repeat(64),
+        user_id: user.id,
+        created: f.auth.now(),
+        expiry: None,
+        last_used: None,
+        name: None,
+    };
+    f.store
+        .insert_knox_token(&knox, TokenLimit::Unlimited, f.auth.now())
+        .await
+        .unwrap();
+    f.auth
+        .confirm_password_reset(reset(&uid, &token, "Fresh-Lantern-88"), &client())
+        .await
+        .unwrap();
+    assert!(login(&f, "hana", PASSWORD).await.is_err());
+    login(&f, "hana", "Fresh-Lantern-88").await.unwrap();
+
+    // Every token of the user was revoked.
+    assert!(f.store.knox_tokens_by_key("abcdefabcdefabc").await.unwrap().is_empty());
+    let state = f.store.revocation_state(user.id, None).await.unwrap();
+    assert!(state.tokens_valid_after.is_some());
+
+    // Single use: the password it covered changed.
+    let reused = f
+        .auth
+        .confirm_password_reset(reset(&uid, &token, "Other-Lantern-99"), &client())
+        .await
+        .unwrap_err();
+    assert!(field_errors(reused).get("token").is_some());
+}
+
+#[tokio::test]
+async fn reset_tokens_are_void_after_login_or_email_change() {
+    let f = fixture();
+    let user = active_user(&f, "ivan").await;
+
+    let (uid, token) = reset_link(&f, "ivan@example.com").await;
+    f.clock.advance(Duration::seconds(1));
+    login(&f, "ivan", PASSWORD).await.unwrap();
+    let after_login = f
+        .auth
+        .confirm_password_reset(reset(&uid, &token, "Fresh-Lantern-88"), &client())
+        .await
+        .unwrap_err();
+    assert!(field_errors(after_login).get("token").is_some());
+
+    let (uid, token) = reset_link(&f, "ivan@example.com").await;
+    f.auth
+        .update_user(
+            user.id,
+            AdminUserInput {
+                patch: UserPatch {
+                    email: Some("ivan@new.example.com".into()),
+                    ..UserPatch::default()
+                },
+                password: None,
+            },
+        )
+        .await
+        .unwrap();
+    let after_email = f
+        .auth
+        .confirm_password_reset(reset(&uid, &token, "Fresh-Lantern-88"), &client())
+        .await
+        .unwrap_err();
+    assert!(field_errors(after_email).get("token").is_some());
+}
+
+#[tokio::test]
+async fn change_password() {
+    let f = fixture();
+    let user = active_user(&f, "june").await;
+    let change = |old: &str, new: &str, confirm: &str| PasswordChange {
+        old_password: old.into(),
+        new_password: new.into(),
+        confirm_password: confirm.into(),
+    };
+    let wrong = f
+        .auth
+        .change_password(
+            user.id,
+            change("nope", "Fresh-Lantern-88", "Fresh-Lantern-88"),
+            None,
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.response().status, 400);
+    assert!(wrong.response().body.get("old_password").is_some());
+
+    let mismatch = f
+        .auth
+        .change_password(
+            user.id,
+            change(PASSWORD, "Fresh-Lantern-88", "Fresh-Lantern-89"),
+            None,
+            &client(),
+        )
+        .await
+        .unwrap_err();
+    assert!(field_errors(mismatch).get("confirm_password").is_some());
+    login(&f, "june", PASSWORD).await.unwrap();
+
+    let keep = KnoxTokenRecord {
+        token_key: "keepkeepkeepkee".into(),
+        digest: "11".repeat(64),
+        user_id: user.id,
+        created: f.auth.now(),
+        expiry: None,
+        last_used: None,
+        name: None,
+    };
+    let other = KnoxTokenRecord {
+        token_key: "dropdropdropdro".into(),
+        digest: "22".repeat(64),
+        ..keep.clone()
+    };
+    for record in [&keep, &other] {
+        f.store
+            .insert_knox_token(record, TokenLimit::Unlimited, f.auth.now())
+            .await
+            .unwrap();
+    }
+    f.auth
+        .change_password(
+            user.id,
+            change(PASSWORD, "Fresh-Lantern-88", "Fresh-Lantern-88"),
+            Some(&keep.digest),
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert!(login(&f, "june", PASSWORD).await.is_err());
+    login(&f, "june", "Fresh-Lantern-88").await.unwrap();
+    let left = f.store.user_knox_tokens(user.id, f.auth.now()).await.unwrap();
+    assert_eq!(left, vec![keep], "only the current token is kept");
+
+    let history = f.auth.login_history(user.id, 1, 50).await.unwrap();
+    assert!(history.items.iter().any(|e| e.event == HistoryEvent::PasswordChanged));
+}
+
+#[tokio::test]
+async fn profile_update_merges_and_refuses_identity_fields() {
+    let f = fixture();
+    let user = active_user(&f, "kim").await;
+    let update = ProfileUpdate::from_json(&json!({
+        "first_name": "Kim",
+        "profile": {"country": "KR", "bio": "hi", "links": {"web": "https://kim.example"}}
+    }))
+    .unwrap();
+    let updated = f.auth.update_profile(user.id, update).await.unwrap();
+    assert_eq!(updated.first_name, "Kim");
+    let update = ProfileUpdate::from_json(&json!({"profile": {"bio": null}})).unwrap();
+    let updated = f.auth.update_profile(user.id, update).await.unwrap();
+    assert_eq!(
+        serde_json::Value::Object(updated.profile.clone()),
+        json!({"country": "KR", "links": {"web": "https://kim.example"}})
+    );
+    let refused =
+        ProfileUpdate::from_json(&json!({"email": "x@example.com", "first_name": "K"}))
+            .unwrap_err();
+    assert_eq!(
+        refused.response().body,
+        json!({"email": ["This field cannot be changed here."]})
+    );
+    let stored = f.store.user_by_id(user.id).await.unwrap().unwrap();
+    assert_eq!(stored.email, "kim@example.com");
+    assert_eq!(stored.first_name, "Kim");
+}
+
+#[tokio::test]
+async fn delete_account_needs_the_password_and_removes_everything() {
+    let f = fixture();
+    let user = active_user(&f, "lee").await;
+    login(&f, "lee", PASSWORD).await.unwrap();
+    let wrong = f
+        .auth
+        .delete_account(
+            user.id,
+            AccountDeletion {
+                password: "nope".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(wrong.response().body.get("password").is_some());
+    assert!(f.store.user_by_id(user.id).await.unwrap().is_some());
+
+    f.auth
+        .delete_account(
+            user.id,
+            AccountDeletion {
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(f.store.user_by_id(user.id).await.unwrap().is_none());
+    assert_eq!(f.auth.login_history(user.id, 1, 10).await.unwrap().total, 0);
+    assert!(matches!(
+        f.auth.active_user(user.id).await,
+        Err(AuthError::Unauthenticated(TokenRejection::UserInactive))
+    ));
+}
+
+#[tokio::test]
+async fn login_history_records_successes_and_failures() {
+    let f = fixture();
+    let user = active_user(&f, "mia").await;
+    login(&f, "mia", PASSWORD).await.unwrap();
+    f.clock.advance(Duration::seconds(5));
+    login(&f, "mia", "wrong").await.unwrap_err();
+    login(&f, "nobody-at-all", "wrong").await.unwrap_err();
+    let history = f.auth.login_history(user.id, 1, 10).await.unwrap();
+    let events: Vec<HistoryEvent> = history.items.iter().map(|e| e.event).collect();
+    assert_eq!(
+        events,
+        vec![
+            HistoryEvent::LoginFailed,
+            HistoryEvent::Login,
+            HistoryEvent::Activated
+        ]
+    );
+    assert_eq!(history.items[0].ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(history.items[0].user_agent.as_deref(), Some("flows-test"));
+    assert!(f.auth.login_history(user.id, 0, 10).await.is_err());
+    assert!(f.auth.login_history(user.id, 1, 1000).await.is_err());
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_account_with_retry_after() {
+    let f = fixture();
+    active_user(&f, "nina").await;
+    for _ in 0..5 {
+        assert!(matches!(
+            login(&f, "nina", "wrong").await,
+            Err(AuthError::InvalidCredentials(_))
+        ));
+    }
+    let before = f.auth.passwords().verifications();
+    let throttled = login(&f, "NINA", PASSWORD).await.unwrap_err();
+    let response = throttled.response();
+    assert_eq!(response.status, 429);
+    assert_eq!(response.headers, vec![("Retry-After", "60".to_string())]);
+    assert_eq!(
+        f.auth.passwords().verifications(),
+        before,
+        "a throttled attempt hashes nothing"
+    );
+
+    // Unknown accounts are throttled alike: throttling reveals nothing.
+    for _ in 0..5 {
+        login(&f, "nobody", "wrong").await.unwrap_err();
+    }
+    assert_eq!(login(&f, "nobody", "x").await.unwrap_err().response().status, 429);
+
+    f.clock.advance(Duration::seconds(60));
+    login(&f, "nina", PASSWORD).await.unwrap();
+    // A success clears the account's count.
+    for _ in 0..4 {
+        login(&f, "nina", "wrong").await.unwrap_err();
+    }
+    login(&f, "nina", PASSWORD).await.unwrap();
+}
+
+#[tokio::test]
+async fn throttling_can_be_turned_off() {
+    let f = fixture_with(AuthConfig::default().with_throttle(ThrottleConfig::disabled()));
+    active_user(&f, "omar").await;
+    for _ in 0..30 {
+        login(&f, "omar", "wrong").await.unwrap_err();
+    }
+    login(&f, "omar", PASSWORD).await.unwrap();
+}
+
+#[tokio::test]
+async fn users_admin() {
+    let f = fixture();
+    let input = AdminUserInput::from_json(
+        &json!({"username": "pat", "email": "pat@example.com", "password": PASSWORD, "is_staff": true}),
+        false,
+    )
+    .unwrap();
+    let pat = f.auth.create_user(input).await.unwrap();
+    assert!(pat.is_active && pat.is_staff);
+    login(&f, "pat", PASSWORD).await.unwrap();
+    for i in 0..5 {
+        let input = AdminUserInput::from_json(
+            &json!({"username": format!("user{i}"), "email": format!("u{i}@example.org")}),
+            false,
+        )
+        .unwrap();
+        f.clock.advance(Duration::seconds(1));
+        f.auth.create_user(input).await.unwrap();
+    }
+    let page = f.auth.list_users(None, 2, 4).await.unwrap();
+    assert_eq!(page.total, 6);
+    assert_eq!(
+        page.items.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(),
+        vec!["user3", "user4"]
+    );
+    let found = f
+        .auth
+        .list_users(Some("EXAMPLE.ORG".into()), 1, 100)
+        .await
+        .unwrap();
+    assert_eq!(found.total, 5);
+
+    let dup = AdminUserInput::from_json(&json!({"username": "PAT", "email": "x@example.com"}), false)
+        .unwrap();
+    assert!(field_errors(f.auth.create_user(dup).await.unwrap_err()).get("username").is_some());
+
+    // Deactivating revokes tokens; the account can no longer log in.
+    let patch = AdminUserInput::from_json(&json!({"is_active": false}), true).unwrap();
+    let updated = f.auth.update_user(pat.id, patch).await.unwrap();
+    assert!(!updated.is_active);
+    assert!(login(&f, "pat", PASSWORD).await.is_err());
+    let state = f.store.revocation_state(pat.id, None).await.unwrap();
+    assert!(state.tokens_valid_after.is_some());
+
+    f.auth.delete_user(pat.id).await.unwrap();
+    assert!(matches!(
+        f.auth.get_user(pat.id).await,
+        Err(AuthError::NotFound)
+    ));
+    assert!(matches!(
+        f.auth.delete_user(pat.id).await,
+        Err(AuthError::NotFound)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_registrations_of_one_username_make_one_account() {
+    let f = fixture();
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let auth = f.auth.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = if i % 2 == 0 { "Race" } else { "race" };
+            auth.register(registration(name, &format!("race{i}@example.com")), &client())
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(err) => assert!(field_errors(err).get("username").is_some()),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(f.auth.list_users(Some("race".into()), 1, 100).await.unwrap().total, 1);
+}
+
+#[tokio::test]
+async fn superuser() {
+    let f = fixture();
+    let admin = f
+        .auth
+        .create_superuser("root", "root@example.com", PASSWORD)
+        .await
+        .unwrap();
+    assert!(admin.is_active && admin.is_staff && admin.is_superuser);
+    assert!(f.auth.create_superuser("root2", "root2@example.com", "123").await.is_err());
+}
