@@ -17,4 +17,5 @@ pub mod testkit;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, FieldErrors, StoreError};
+pub use store::memory::MemoryStore;
 pub use user::{NewUser, User, UserId, UserPatch};
