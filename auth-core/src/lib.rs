@@ -24,5 +24,6 @@ pub mod testkit;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, FieldErrors, StoreError};
+pub use store::memory::MemoryStore;
 pub use user::{NewUser, User, UserId, UserPatch};
 pub use service::{Auth, AuthBuilder, Stores};

@@ -1,1 +1,330 @@
-//! The store conformance suite.
+//! The store conformance suite (feature `testkit`): one set of async test
+//! functions that every store runs, so that the in-memory, SQL and Redis
+//! stores all honour the contracts documented on the traits in
+//! [`store`](crate::store).
+//!
+//! The functions are grouped by trait, one module each: [`users`],
+//! [`knox`], [`static_tokens`], [`jwt`], [`throttle`] and [`history`]. Each
+//! function takes a fresh store as an `Arc<dyn Trait>`, checks one
+//! documented contract and panics with a message naming it when the store
+//! breaks it. The concurrent contracts are raced for real: tasks spawned on
+//! the runtime start together behind a barrier, so they need a
+//! multi-threaded runtime to mean anything.
+//!
+//! # Running the suite for a store
+//!
+//! [`store_conformance_tests!`](crate::store_conformance_tests) writes one
+//! `#[tokio::test]` per function of the groups it is given. It takes the
+//! groups to run (or `all`) and an expression that yields a fresh store when
+//! `.await`ed, an `async` block or a call of an `async fn`. That expression
+//! is evaluated anew for every test; its output is the store itself (not an
+//! `Arc`), and it must implement the traits of the selected groups.
+//!
+//! ```
+//! use auth_core::store::memory::MemoryStore;
+//!
+//! async fn fresh_store() -> MemoryStore {
+//!     // A database store would connect here, to a schema of its own.
+//!     MemoryStore::new()
+//! }
+//!
+//! // Every group: tests named like `users::insert_and_lookup_case_insensitive`.
+//! auth_core::store_conformance_tests!(all; fresh_store());
+//!
+//! // A store with only some of the traits (a Redis store, say) picks its
+//! // groups; a module of its own keeps the names apart.
+//! mod tokens_only {
+//!     use super::*;
+//!
+//!     auth_core::store_conformance_tests!(knox, jwt, throttle; async {
+//!         fresh_store().await
+//!     });
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! Wiring it up in a store crate:
+//!
+//! - Depend on auth-core with the `testkit` feature and on tokio with the
+//!   `macros` and `rt-multi-thread` features; dev-dependencies are enough:
+//!
+//!   ```toml
+//!   [dev-dependencies]
+//!   auth-core = { workspace = true, features = ["testkit"] }
+//!   tokio = { workspace = true, features = ["macros", "rt-multi-thread"] }
+//!   ```
+//!
+//!   The generated tests are `#[::tokio::test(flavor = "multi_thread",
+//!   worker_threads = 4)]` functions, so `tokio` must be a dependency of the
+//!   crate that invokes the macro.
+//! - Invoke the macro at module level (not inside a function), typically in
+//!   an integration test such as `tests/conformance.rs`. It writes one module
+//!   per group (`users`, `knox`, ...) that glob-imports its parent, so the
+//!   factory expression may use anything in scope where the macro is
+//!   invoked. Invoke it inside a module of your own when several stores share
+//!   a test file or when the group names would clash with yours.
+//! - The groups are `users`, `knox`, `static_tokens`, `jwt`, `throttle` and
+//!   `history`, in any order; `all` means every group. Filter as usual:
+//!   `cargo test --test conformance knox::`.
+//!
+//! Without the macro, call a function directly on any multi-threaded
+//! runtime: `testkit::knox::purge_removes_only_expired(Arc::new(store)).await`.
+//!
+//! # What the suite assumes of a store
+//!
+//! - **Shared stores are fine.** Every test uses its own random usernames,
+//!   emails, token keys, digests, jtis, families and throttle keys, and
+//!   restricts listings to its own users with a search, so tests can run in
+//!   parallel against one database, and the suite can run twice at once
+//!   against it. The purge tests, which check exact counts, work around a
+//!   time ten years back that no other test uses, and delete what they leave
+//!   behind; a shared store must hold nothing else that expired back then.
+//! - **Times are real.** Tests use timestamps near the current time (the
+//!   purge tests aside), truncated to microseconds as the service does, so a
+//!   store that also gives records a time-to-live keeps them. Expiry is
+//!   always judged by the `now` each method is given, as the contracts say,
+//!   and expired records stay readable until purged where a contract says so
+//!   (Knox tokens by key).
+//! - **Users may live elsewhere.** Tokens, revocations and history are
+//!   written for user ids that exist in no user store, as they are when
+//!   users live in another store than tokens; a store must not require them
+//!   to (no foreign keys from token tables to a users table).
+//!
+//! The suite's own helpers ([`now`], [`unique`]) are public for store crates
+//! that add tests of their own.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::Barrier;
+
+use crate::clock::{SystemClock, now_micros};
+use crate::error::StoreError;
+
+pub mod history;
+pub mod jwt;
+pub mod knox;
+pub mod static_tokens;
+pub mod throttle;
+pub mod users;
+
+/// The current time truncated to whole microseconds, the precision every
+/// store keeps (and what the service hands to stores).
+pub fn now() -> DateTime<Utc> {
+    now_micros(&SystemClock)
+}
+
+/// `prefix` followed by 16 random lower-case hex digits: a name no other
+/// test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", random_hex(8))
+}
+
+/// `bytes` random bytes from the OS, as lower-case hex.
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the OS random number generator failed");
+    hex::encode(buf)
+}
+
+/// `base` moved by `micros` microseconds.
+pub(crate) fn micros(base: DateTime<Utc>, micros: i64) -> DateTime<Utc> {
+    base + Duration::microseconds(micros)
+}
+
+/// Runs `n` tasks made by `task(i)` on the runtime, released together by a
+/// barrier, and returns their outputs in the order of `i`.
+pub(crate) async fn race<T, F, Fut>(n: usize, task: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let barrier = barrier.clone();
+            let work = task(i);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                work.await
+            })
+        })
+        .collect();
+    let mut outputs = Vec::with_capacity(n);
+    for handle in handles {
+        outputs.push(handle.await.expect("a racing task panicked"));
+    }
+    outputs
+}
+
+/// Panics unless `result` is `Err(StoreError::Conflict(field))`.
+#[track_caller]
+pub(crate) fn assert_conflict<T: std::fmt::Debug>(
+    result: Result<T, StoreError>,
+    field: &str,
+    what: &str,
+) {
+    match result {
+        Err(StoreError::Conflict(ref got)) if got == field => {}
+        other => panic!("{what}: expected Err(Conflict({field:?})), got {other:?}"),
+    }
+}
+
+/// Panics unless `result` is `Err(StoreError::NotFound)`.
+#[track_caller]
+pub(crate) fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    match result {
+        Err(StoreError::NotFound) => {}
+        other => panic!("{what}: expected Err(NotFound), got {other:?}"),
+    }
+}
+
+/// Writes the store conformance suite as `#[tokio::test]` functions, one per
+/// test of each group named, each on a fresh store.
+///
+/// ```text
+/// store_conformance_tests!(users, knox, static_tokens, jwt, throttle, history; FACTORY);
+/// store_conformance_tests!(all; FACTORY);
+/// ```
+///
+/// `FACTORY` is an expression that yields a fresh store when `.await`ed (an
+/// `async` block or a call of an `async fn`); it is evaluated once per test.
+/// Each group becomes a module of that name holding its tests, so invoke the
+/// macro at module level. The calling crate needs tokio with the `macros`
+/// and `rt-multi-thread` features. See the [`testkit`](crate::testkit)
+/// module for a complete example.
+///
+/// A group that does not exist is a compile error:
+///
+/// ```compile_fail
+/// auth_core::store_conformance_tests!(sessions; async {
+///     auth_core::store::memory::MemoryStore::new()
+/// });
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($($group:ident),+ $(,)?; $factory:expr $(,)?) => {
+        $( $crate::__store_conformance_group!($group; $factory); )+
+    };
+}
+
+/// The tests of one group of [`store_conformance_tests!`]; not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_group {
+    (all; $factory:expr) => {
+        $crate::store_conformance_tests!(
+            users, knox, static_tokens, jwt, throttle, history; $factory
+        );
+    };
+    (users; $factory:expr) => {
+        $crate::__store_conformance_module!(users; $factory;
+            insert_and_lookup_case_insensitive,
+            lookups_fold_unicode_case,
+            folding_is_exactly_fold_case,
+            unknown_lookups_are_none,
+            duplicate_username_conflicts_and_stores_nothing,
+            duplicate_email_conflicts_and_stores_nothing,
+            every_field_round_trips,
+            update_replaces_every_field,
+            update_of_unknown_user_is_not_found,
+            update_conflict_changes_nothing,
+            set_password_hash_touches_only_the_hash,
+            set_last_login_touches_only_last_login,
+            delete_user_true_then_false,
+            list_orders_by_date_joined_then_id,
+            list_search_matches_each_field_case_insensitively,
+            list_search_is_a_literal_substring,
+            list_offset_limit_and_total,
+            concurrent_inserts_of_one_username_admit_one,
+            concurrent_inserts_of_one_email_admit_one,
+        );
+    };
+    (knox; $factory:expr) => {
+        $crate::__store_conformance_module!(knox; $factory;
+            insert_and_lookup_by_key,
+            unknown_key_is_empty,
+            touch_sets_expiry_and_last_used,
+            delete_by_digest,
+            delete_by_key_only_touches_that_user,
+            delete_user_tokens_counts_them,
+            user_tokens_are_live_newest_first,
+            purge_removes_only_expired,
+            refuse_limit_counts_only_live_tokens,
+            evict_oldest_limit_evicts_oldest_live,
+            duplicate_digest_conflicts,
+            concurrent_inserts_respect_refuse,
+            concurrent_inserts_respect_evict_oldest,
+        );
+    };
+    (static_tokens; $factory:expr) => {
+        $crate::__store_conformance_module!(static_tokens; $factory;
+            get_or_insert_returns_the_existing_token,
+            lookup_by_digest_and_user,
+            tokens_are_per_user,
+            delete_then_insert_again,
+            concurrent_get_or_insert_agree,
+        );
+    };
+    (jwt; $factory:expr) => {
+        $crate::__store_conformance_module!(jwt; $factory;
+            blacklist_jti_once_keeps_the_first_entry,
+            unknown_jti_is_not_blacklisted,
+            revoke_family_is_idempotent_and_seen,
+            tokens_valid_after_never_moves_back,
+            revocation_state_of_unknown_user_is_default,
+            purge_removes_only_expired_and_keeps_marks,
+            concurrent_blacklist_admits_one,
+        );
+    };
+    (throttle; $factory:expr) => {
+        $crate::__store_conformance_module!(throttle; $factory;
+            hits_count_up_within_a_window,
+            a_new_window_starts_when_one_ends,
+            peek_does_not_add_a_hit,
+            clear_forgets_the_key,
+            keys_are_independent,
+            concurrent_hits_count_each_once,
+        );
+    };
+    (history; $factory:expr) => {
+        $crate::__store_conformance_module!(history; $factory;
+            newest_first,
+            same_instant_last_recorded_first,
+            offset_limit_and_total,
+            users_are_isolated_and_deleted,
+            every_field_round_trips,
+        );
+    };
+    ($other:ident; $factory:expr) => {
+        ::core::compile_error!(::core::concat!(
+            "unknown store conformance group `",
+            ::core::stringify!($other),
+            "`: expected users, knox, static_tokens, jwt, throttle, history or all"
+        ));
+    };
+}
+
+/// One module of tests for [`store_conformance_tests!`]; not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_module {
+    ($group:ident; $factory:expr; $($test:ident),+ $(,)?) => {
+        mod $group {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(
+                #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[allow(clippy::redundant_async_block)]
+                async fn $test() {
+                    let store = ::std::sync::Arc::new(($factory).await);
+                    $crate::testkit::$group::$test(store).await;
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,221 @@
+//! Conformance tests for [`ThrottleStore`].
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{micros, now, race, unique};
+use crate::store::{ThrottleCount, ThrottleStore};
+
+/// `throttle_hit`, which must succeed.
+async fn hit(
+    store: &dyn ThrottleStore,
+    key: &str,
+    window: Duration,
+    at: DateTime<Utc>,
+) -> ThrottleCount {
+    store
+        .throttle_hit(key, window, at)
+        .await
+        .expect("throttle_hit failed")
+}
+
+/// `throttle_peek`, which must succeed.
+async fn peek(store: &dyn ThrottleStore, key: &str, at: DateTime<Utc>) -> Option<ThrottleCount> {
+    store
+        .throttle_peek(key, at)
+        .await
+        .expect("throttle_peek failed")
+}
+
+/// Hits within one window count 1, 2, 3, ... and all report the window's end:
+/// its first hit plus the window.
+pub async fn hits_count_up_within_a_window(store: Arc<dyn ThrottleStore>) {
+    let key = unique("login:");
+    let t = micros(now(), 7);
+    let window = Duration::seconds(60);
+    for n in 1..=5_u64 {
+        let at = micros(t, (n as i64 - 1) * 1_000_001);
+        assert_eq!(
+            hit(&*store, &key, window, at).await,
+            ThrottleCount {
+                count: n,
+                resets_at: t + window,
+            },
+            "hit {n} in the window"
+        );
+    }
+}
+
+/// At the window's end (`resets_at`, exactly) the count starts again: the
+/// next hit is 1 in a new window that ends a window later.
+pub async fn a_new_window_starts_when_one_ends(store: Arc<dyn ThrottleStore>) {
+    let key = unique("login:");
+    let t = now();
+    let window = Duration::seconds(30);
+    let end = t + window;
+    assert_eq!(hit(&*store, &key, window, t).await.count, 1);
+    assert_eq!(
+        hit(&*store, &key, window, micros(end, -1)).await,
+        ThrottleCount {
+            count: 2,
+            resets_at: end,
+        },
+        "a microsecond before the end, the window is still open"
+    );
+    assert_eq!(
+        peek(&*store, &key, end).await,
+        None,
+        "at `resets_at` no window is open"
+    );
+    assert_eq!(
+        hit(&*store, &key, window, end).await,
+        ThrottleCount {
+            count: 1,
+            resets_at: end + window,
+        },
+        "the first hit at the end starts a new window"
+    );
+    let much_later = end + Duration::hours(3);
+    assert_eq!(
+        hit(&*store, &key, Duration::seconds(5), much_later).await,
+        ThrottleCount {
+            count: 1,
+            resets_at: much_later + Duration::seconds(5),
+        },
+        "long after, a new window with the window given now"
+    );
+}
+
+/// `throttle_peek` reports the count without adding a hit, and `None` for a
+/// key without an open window.
+pub async fn peek_does_not_add_a_hit(store: Arc<dyn ThrottleStore>) {
+    let key = unique("login:");
+    let t = now();
+    let window = Duration::minutes(1);
+    assert_eq!(
+        peek(&*store, &key, t).await,
+        None,
+        "a fresh key has no open window"
+    );
+    hit(&*store, &key, window, t).await;
+    hit(&*store, &key, window, micros(t, 1)).await;
+    let expected = Some(ThrottleCount {
+        count: 2,
+        resets_at: t + window,
+    });
+    assert_eq!(
+        peek(&*store, &key, micros(t, 2)).await,
+        expected,
+        "peek sees two hits"
+    );
+    assert_eq!(
+        peek(&*store, &key, micros(t, 3)).await,
+        expected,
+        "peeking added nothing"
+    );
+    assert_eq!(
+        hit(&*store, &key, window, micros(t, 4)).await.count,
+        3,
+        "the next hit is the third"
+    );
+    assert_eq!(
+        peek(&*store, &key, t + window + Duration::seconds(1)).await,
+        None,
+        "after the window ended, nothing is open"
+    );
+}
+
+/// `throttle_clear` forgets the key: no window, and the next hit is 1.
+pub async fn clear_forgets_the_key(store: Arc<dyn ThrottleStore>) {
+    let key = unique("login:");
+    let t = now();
+    let window = Duration::minutes(1);
+    for i in 0..3 {
+        hit(&*store, &key, window, micros(t, i)).await;
+    }
+    store
+        .throttle_clear(&key)
+        .await
+        .expect("throttle_clear failed");
+    assert_eq!(
+        peek(&*store, &key, micros(t, 3)).await,
+        None,
+        "a cleared key has no window"
+    );
+    let later = micros(t, 4);
+    assert_eq!(
+        hit(&*store, &key, window, later).await,
+        ThrottleCount {
+            count: 1,
+            resets_at: later + window,
+        },
+        "after clearing, counting starts again in a new window"
+    );
+    store
+        .throttle_clear(&unique("never-hit:"))
+        .await
+        .expect("clearing an unknown key is fine");
+}
+
+/// Counts are per key.
+pub async fn keys_are_independent(store: Arc<dyn ThrottleStore>) {
+    let (ada, bob) = (unique("login:ada:"), unique("login:bob:"));
+    let t = now();
+    let window = Duration::minutes(1);
+    for _ in 0..3 {
+        hit(&*store, &ada, window, t).await;
+    }
+    assert_eq!(
+        hit(&*store, &bob, window, t).await.count,
+        1,
+        "another key counts from 1"
+    );
+    store
+        .throttle_clear(&bob)
+        .await
+        .expect("throttle_clear failed");
+    assert_eq!(
+        peek(&*store, &ada, t).await.map(|c| c.count),
+        Some(3),
+        "clearing one key leaves another"
+    );
+}
+
+/// 50 concurrent hits on a fresh key return the counts 1 to 50, each once.
+pub async fn concurrent_hits_count_each_once(store: Arc<dyn ThrottleStore>) {
+    const TASKS: usize = 50;
+    let key = unique("login:");
+    let t = now();
+    let window = Duration::minutes(1);
+    let results = race(TASKS, |_| {
+        let store = store.clone();
+        let key = key.clone();
+        async move { store.throttle_hit(&key, window, t).await }
+    })
+    .await;
+
+    let mut counts: Vec<u64> = results
+        .into_iter()
+        .map(|result| {
+            let count = result.expect("a racing throttle_hit failed");
+            assert_eq!(
+                count.resets_at,
+                t + window,
+                "every hit is in the one window"
+            );
+            count.count
+        })
+        .collect();
+    counts.sort_unstable();
+    let expected: Vec<u64> = (1..=TASKS as u64).collect();
+    assert_eq!(
+        counts, expected,
+        "each count from 1 to {TASKS} exactly once"
+    );
+    assert_eq!(
+        peek(&*store, &key, t).await.map(|c| c.count),
+        Some(TASKS as u64),
+        "the key has every hit"
+    );
+}

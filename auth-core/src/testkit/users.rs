@@ -1,0 +1,917 @@
+//! Conformance tests for [`UserStore`].
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::json;
+
+use super::{assert_conflict, assert_not_found, micros, now, race, unique};
+use crate::error::StoreError;
+use crate::store::{UserQuery, UserStore};
+use crate::user::{User, UserId};
+
+/// A user named `username` (email `<username>@example.com`) who joined now.
+fn user(username: &str) -> User {
+    let mut user = User::new_for_tests(username, &format!("{username}@example.com"));
+    user.date_joined = now();
+    user
+}
+
+/// Inserts `user`, panicking with the error if the store refuses.
+async fn insert(store: &dyn UserStore, user: &User) {
+    if let Err(err) = store.insert_user(user).await {
+        panic!("insert_user({:?}) failed: {err:?}", user.username);
+    }
+}
+
+/// The user with `id`, which must exist.
+async fn get(store: &dyn UserStore, id: UserId) -> User {
+    store
+        .user_by_id(id)
+        .await
+        .expect("user_by_id failed")
+        .unwrap_or_else(|| panic!("user {id} should exist"))
+}
+
+/// A query for users matching `search`.
+fn search(search: &str) -> UserQuery {
+    UserQuery {
+        search: Some(search.to_owned()),
+        ..UserQuery::default()
+    }
+}
+
+/// The usernames on a page, in order.
+fn usernames(users: &[User]) -> Vec<&str> {
+    users.iter().map(|user| user.username.as_str()).collect()
+}
+
+/// An inserted user is found by id, and by username and email in any case.
+pub async fn insert_and_lookup_case_insensitive(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let ada = user(&format!("Ada_{tag}"));
+    insert(&*store, &ada).await;
+
+    assert_eq!(
+        get(&*store, ada.id).await,
+        ada,
+        "user_by_id returns the user as stored"
+    );
+    for name in [
+        ada.username.clone(),
+        ada.username.to_lowercase(),
+        ada.username.to_uppercase(),
+    ] {
+        let found = store
+            .user_by_username(&name)
+            .await
+            .expect("user_by_username failed");
+        assert_eq!(
+            found.as_ref(),
+            Some(&ada),
+            "user_by_username({name:?}) ignores case"
+        );
+    }
+    for email in [
+        ada.email.clone(),
+        ada.email.to_lowercase(),
+        ada.email.to_uppercase(),
+    ] {
+        let found = store
+            .user_by_email(&email)
+            .await
+            .expect("user_by_email failed");
+        assert_eq!(
+            found.as_ref(),
+            Some(&ada),
+            "user_by_email({email:?}) ignores case"
+        );
+    }
+}
+
+/// Case-insensitive means Unicode case: "ÅSA" finds "åsa", in usernames and
+/// emails, and is a duplicate of it.
+pub async fn lookups_fold_unicode_case(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let mut asa = user(&format!("åsa_zoë_{tag}"));
+    asa.email = format!("åsa.zoë.{tag}@exämple.com");
+    insert(&*store, &asa).await;
+
+    let upper = format!("ÅSA_ZOË_{}", tag.to_uppercase());
+    let found = store
+        .user_by_username(&upper)
+        .await
+        .expect("user_by_username failed");
+    assert_eq!(
+        found.as_ref(),
+        Some(&asa),
+        "user_by_username({upper:?}) finds {:?}",
+        asa.username
+    );
+    let upper_email = asa.email.to_uppercase();
+    let found = store
+        .user_by_email(&upper_email)
+        .await
+        .expect("user_by_email failed");
+    assert_eq!(
+        found.as_ref(),
+        Some(&asa),
+        "user_by_email({upper_email:?}) finds {:?}",
+        asa.email
+    );
+
+    let mut twin = user(&upper);
+    twin.email = format!("other_{tag}@example.com");
+    assert_conflict(
+        store.insert_user(&twin).await,
+        "username",
+        "inserting \"ÅSA...\" when \"åsa...\" exists",
+    );
+    let mut twin = user(&format!("other_{tag}"));
+    twin.email = upper_email;
+    assert_conflict(
+        store.insert_user(&twin).await,
+        "email",
+        "inserting an email that differs only in Unicode case",
+    );
+}
+
+/// Uniqueness is exactly equality of [`fold_case`](crate::user::fold_case)
+/// forms, not a database collation: names that differ by an accent, or "ß"
+/// and "ss", are different users.
+pub async fn folding_is_exactly_fold_case(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let names = [
+        format!("åsa_{tag}"),
+        format!("asa_{tag}"),
+        format!("straße_{tag}"),
+        format!("strasse_{tag}"),
+        format!("rené_{tag}"),
+        format!("rene_{tag}"),
+    ];
+    let mut users = Vec::new();
+    for name in &names {
+        let user = user(name);
+        if let Err(err) = store.insert_user(&user).await {
+            panic!(
+                "{name:?} differs from every other name after fold_case, but insert failed: {err:?}"
+            );
+        }
+        users.push(user);
+    }
+    for user in &users {
+        let found = store
+            .user_by_username(&user.username)
+            .await
+            .expect("user_by_username failed");
+        assert_eq!(
+            found.map(|u| u.id),
+            Some(user.id),
+            "user_by_username({:?})",
+            user.username
+        );
+        let found = store
+            .user_by_email(&user.email)
+            .await
+            .expect("user_by_email failed");
+        assert_eq!(
+            found.map(|u| u.id),
+            Some(user.id),
+            "user_by_email({:?})",
+            user.email
+        );
+    }
+}
+
+/// Lookups of what does not exist are `Ok(None)`.
+pub async fn unknown_lookups_are_none(store: Arc<dyn UserStore>) {
+    let name = unique("nobody_");
+    assert_eq!(
+        store
+            .user_by_id(UserId::new())
+            .await
+            .expect("user_by_id failed"),
+        None
+    );
+    assert_eq!(
+        store
+            .user_by_username(&name)
+            .await
+            .expect("user_by_username failed"),
+        None
+    );
+    let email = format!("{name}@example.com");
+    assert_eq!(
+        store
+            .user_by_email(&email)
+            .await
+            .expect("user_by_email failed"),
+        None
+    );
+}
+
+/// A username taken in another case is `Conflict("username")`, and nothing
+/// of the refused user is stored.
+pub async fn duplicate_username_conflicts_and_stores_nothing(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let first = user(&format!("dup_{tag}"));
+    insert(&*store, &first).await;
+
+    let mut second = user(&format!("DUP_{}", tag.to_uppercase()));
+    second.email = format!("second_{tag}@example.com");
+    assert_conflict(
+        store.insert_user(&second).await,
+        "username",
+        "inserting a username taken in another case",
+    );
+    assert_eq!(
+        store
+            .user_by_id(second.id)
+            .await
+            .expect("user_by_id failed"),
+        None,
+        "a refused insert stores nothing"
+    );
+    assert_eq!(
+        store
+            .user_by_email(&second.email)
+            .await
+            .expect("user_by_email failed"),
+        None,
+        "a refused insert does not claim the email"
+    );
+    assert_eq!(
+        get(&*store, first.id).await,
+        first,
+        "the first user is unchanged"
+    );
+    let page = store
+        .list_users(&search(&tag))
+        .await
+        .expect("list_users failed");
+    assert_eq!(page.total, 1, "only the first user is stored");
+}
+
+/// An email taken in another case is `Conflict("email")`, and nothing of the
+/// refused user is stored.
+pub async fn duplicate_email_conflicts_and_stores_nothing(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let first = user(&format!("first_{tag}"));
+    insert(&*store, &first).await;
+
+    let mut second = user(&format!("second_{tag}"));
+    second.email = first.email.to_uppercase();
+    assert_conflict(
+        store.insert_user(&second).await,
+        "email",
+        "inserting an email taken in another case",
+    );
+    assert_eq!(
+        store
+            .user_by_id(second.id)
+            .await
+            .expect("user_by_id failed"),
+        None,
+        "a refused insert stores nothing"
+    );
+    assert_eq!(
+        store
+            .user_by_username(&second.username)
+            .await
+            .expect("user_by_username failed"),
+        None,
+        "a refused insert does not claim the username"
+    );
+    let page = store
+        .list_users(&search(&tag))
+        .await
+        .expect("list_users failed");
+    assert_eq!(page.total, 1, "only the first user is stored");
+}
+
+/// A user with every field set comes back exactly: microsecond timestamps,
+/// the hash, the flags, Unicode names and a nested Unicode profile.
+pub async fn every_field_round_trips(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let joined = micros(now() - Duration::days(400), 123_457);
+    let mut full = user(&format!("Zoë.full+{tag}"));
+    full.email = format!("Zoë.Full+{tag}@example.com");
+    full.first_name = "Zoë Ådelé".into();
+    full.last_name = "O'Brien-日本".into();
+    full.is_active = false;
+    full.is_staff = true;
+    full.is_superuser = true;
+    full.date_joined = joined;
+    full.last_login = Some(micros(joined, 86_400_000_001));
+    full.password_hash =
+        Some("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG".into());
+    let profile = json!({
+        "country": "Åland",
+        "bio": "日本語 🎉 \"quoted\" \\ back\nslash\ttab",
+        "empty": "",
+        "nested": {"list": [1, -2, 2.5, true, false, null, {"deep": ["x", {}]}], "obj": {}},
+        "big": 9_007_199_254_740_993_u64,
+        "negative": -9_007_199_254_740_993_i64,
+        "float": 0.1,
+        "none": null,
+    });
+    full.profile = profile.as_object().cloned().unwrap_or_default();
+    insert(&*store, &full).await;
+
+    let stored = get(&*store, full.id).await;
+    assert_eq!(
+        stored.date_joined, joined,
+        "date_joined keeps its microseconds"
+    );
+    assert_eq!(
+        stored.last_login, full.last_login,
+        "last_login keeps its microseconds"
+    );
+    assert_eq!(
+        serde_json::Value::Object(stored.profile.clone()),
+        profile,
+        "the profile JSON round-trips"
+    );
+    assert_eq!(stored, full, "every field round-trips");
+
+    // And the plain case: no password, no last login, empty names and profile.
+    let plain = user(&format!("plain_{tag}"));
+    insert(&*store, &plain).await;
+    assert_eq!(
+        get(&*store, plain.id).await,
+        plain,
+        "a user with empty fields round-trips"
+    );
+}
+
+/// `update_user` replaces every field; the old username and email are free
+/// afterwards and the new ones are found; a user may change the case of its
+/// own username.
+pub async fn update_replaces_every_field(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let original = user(&format!("before_{tag}"));
+    insert(&*store, &original).await;
+
+    let mut changed = original.clone();
+    changed.username = format!("after_{tag}");
+    changed.email = format!("after.{tag}@example.org");
+    changed.first_name = "Ada".into();
+    changed.last_name = "Lovelace".into();
+    changed.is_active = !original.is_active;
+    changed.is_staff = !original.is_staff;
+    changed.is_superuser = !original.is_superuser;
+    changed.date_joined = micros(original.date_joined, -1_000_001);
+    changed.last_login = Some(micros(original.date_joined, 7));
+    changed.password_hash = Some("$argon2id$v=19$new".into());
+    changed.profile = json!({"country": "UK", "links": {"site": "https://example.com"}})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    store
+        .update_user(&changed)
+        .await
+        .expect("update_user failed");
+    assert_eq!(
+        get(&*store, original.id).await,
+        changed,
+        "every field is replaced"
+    );
+
+    for (what, found) in [
+        (
+            "old username",
+            store.user_by_username(&original.username).await,
+        ),
+        ("old email", store.user_by_email(&original.email).await),
+    ] {
+        assert_eq!(
+            found.expect("lookup failed"),
+            None,
+            "the {what} no longer finds the user"
+        );
+    }
+    let found = store
+        .user_by_username(&changed.username)
+        .await
+        .expect("lookup failed");
+    assert_eq!(
+        found.map(|u| u.id),
+        Some(changed.id),
+        "the new username finds the user"
+    );
+    let found = store
+        .user_by_email(&changed.email)
+        .await
+        .expect("lookup failed");
+    assert_eq!(
+        found.map(|u| u.id),
+        Some(changed.id),
+        "the new email finds the user"
+    );
+
+    // The old username and email can be taken by someone else now.
+    let mut newcomer = user(&original.username);
+    newcomer.email = original.email.clone();
+    insert(&*store, &newcomer).await;
+
+    // Changing only the case of one's own username is not a conflict.
+    let mut recased = changed.clone();
+    recased.username = changed.username.to_uppercase();
+    recased.email = changed.email.to_uppercase();
+    store
+        .update_user(&recased)
+        .await
+        .expect("changing the case of one's own username and email is not a conflict");
+    assert_eq!(get(&*store, changed.id).await, recased);
+}
+
+/// Updating a user that does not exist is `NotFound` and creates nothing.
+pub async fn update_of_unknown_user_is_not_found(store: Arc<dyn UserStore>) {
+    let ghost = user(&unique("ghost_"));
+    assert_not_found(
+        store.update_user(&ghost).await,
+        "update_user of an unknown id",
+    );
+    assert_eq!(
+        store.user_by_id(ghost.id).await.expect("user_by_id failed"),
+        None,
+        "update_user does not insert"
+    );
+    assert_eq!(
+        store
+            .user_by_username(&ghost.username)
+            .await
+            .expect("user_by_username failed"),
+        None,
+        "update_user does not insert"
+    );
+}
+
+/// Updating to a username or email another user holds (in any case) is a
+/// conflict on that field, and neither user changes.
+pub async fn update_conflict_changes_nothing(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let ada = user(&format!("ada_{tag}"));
+    let bob = user(&format!("bob_{tag}"));
+    insert(&*store, &ada).await;
+    insert(&*store, &bob).await;
+
+    let mut taken_name = ada.clone();
+    taken_name.username = bob.username.to_uppercase();
+    taken_name.first_name = "Changed".into();
+    assert_conflict(
+        store.update_user(&taken_name).await,
+        "username",
+        "update_user to another user's username",
+    );
+
+    let mut taken_email = ada.clone();
+    taken_email.email = bob.email.to_uppercase();
+    taken_email.last_name = "Changed".into();
+    assert_conflict(
+        store.update_user(&taken_email).await,
+        "email",
+        "update_user to another user's email",
+    );
+
+    assert_eq!(
+        get(&*store, ada.id).await,
+        ada,
+        "a refused update changes nothing"
+    );
+    assert_eq!(
+        get(&*store, bob.id).await,
+        bob,
+        "the other user is untouched"
+    );
+    let found = store
+        .user_by_username(&bob.username)
+        .await
+        .expect("lookup failed");
+    assert_eq!(
+        found.map(|u| u.id),
+        Some(bob.id),
+        "the username still belongs to its owner"
+    );
+    let found = store
+        .user_by_email(&bob.email)
+        .await
+        .expect("lookup failed");
+    assert_eq!(
+        found.map(|u| u.id),
+        Some(bob.id),
+        "the email still belongs to its owner"
+    );
+}
+
+/// `set_password_hash` sets (or clears) only the hash; unknown ids are
+/// `NotFound`.
+pub async fn set_password_hash_touches_only_the_hash(store: Arc<dyn UserStore>) {
+    let mut ada = user(&unique("ada_"));
+    ada.first_name = "Ada".into();
+    ada.profile = json!({"k": "v"}).as_object().cloned().unwrap_or_default();
+    ada.password_hash = Some("$argon2id$v=19$old".into());
+    insert(&*store, &ada).await;
+
+    store
+        .set_password_hash(ada.id, Some("$argon2id$v=19$new"))
+        .await
+        .expect("set_password_hash failed");
+    let mut expected = ada.clone();
+    expected.password_hash = Some("$argon2id$v=19$new".into());
+    assert_eq!(
+        get(&*store, ada.id).await,
+        expected,
+        "only the hash changes"
+    );
+
+    store
+        .set_password_hash(ada.id, None)
+        .await
+        .expect("set_password_hash(None) failed");
+    expected.password_hash = None;
+    assert_eq!(
+        get(&*store, ada.id).await,
+        expected,
+        "the hash can be cleared"
+    );
+
+    assert_not_found(
+        store
+            .set_password_hash(UserId::new(), Some("$argon2id$v=19$x"))
+            .await,
+        "set_password_hash of an unknown id",
+    );
+}
+
+/// `set_last_login` sets only `last_login`, to the microsecond; unknown ids
+/// are `NotFound`.
+pub async fn set_last_login_touches_only_last_login(store: Arc<dyn UserStore>) {
+    let mut ada = user(&unique("ada_"));
+    ada.password_hash = Some("$argon2id$v=19$hash".into());
+    insert(&*store, &ada).await;
+
+    let at = micros(now(), 654_321);
+    store
+        .set_last_login(ada.id, at)
+        .await
+        .expect("set_last_login failed");
+    let mut expected = ada.clone();
+    expected.last_login = Some(at);
+    assert_eq!(
+        get(&*store, ada.id).await,
+        expected,
+        "only last_login changes"
+    );
+
+    let later = micros(at, 1);
+    store
+        .set_last_login(ada.id, later)
+        .await
+        .expect("set_last_login failed");
+    expected.last_login = Some(later);
+    assert_eq!(
+        get(&*store, ada.id).await,
+        expected,
+        "last_login is overwritten"
+    );
+
+    assert_not_found(
+        store.set_last_login(UserId::new(), at).await,
+        "set_last_login of an unknown id",
+    );
+}
+
+/// `delete_user` is `true` once and then `false`; the user is gone from
+/// every lookup and its username and email are free again.
+pub async fn delete_user_true_then_false(store: Arc<dyn UserStore>) {
+    let ada = user(&unique("ada_"));
+    let keep = user(&unique("keep_"));
+    insert(&*store, &ada).await;
+    insert(&*store, &keep).await;
+
+    assert!(
+        store.delete_user(ada.id).await.expect("delete_user failed"),
+        "deleting a user is true"
+    );
+    assert!(
+        !store.delete_user(ada.id).await.expect("delete_user failed"),
+        "deleting it again is false"
+    );
+    assert!(
+        !store
+            .delete_user(UserId::new())
+            .await
+            .expect("delete_user failed"),
+        "deleting an unknown id is false"
+    );
+    assert_eq!(store.user_by_id(ada.id).await.expect("lookup failed"), None);
+    assert_eq!(
+        store
+            .user_by_username(&ada.username)
+            .await
+            .expect("lookup failed"),
+        None
+    );
+    assert_eq!(
+        store
+            .user_by_email(&ada.email)
+            .await
+            .expect("lookup failed"),
+        None
+    );
+    assert_eq!(
+        get(&*store, keep.id).await,
+        keep,
+        "other users are untouched"
+    );
+
+    let again = user(&ada.username);
+    insert(&*store, &again).await;
+}
+
+/// Listings are ordered by `date_joined`, then by id, whatever the order of
+/// insertion.
+pub async fn list_orders_by_date_joined_then_id(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let base = now() - Duration::hours(1);
+    let mut tied_ids = [UserId::new(), UserId::new()];
+    tied_ids.sort();
+    let plan = [
+        ("c", micros(base, 3_000_000), UserId::new()),
+        ("tie_high", micros(base, 2_000_000), tied_ids[1]),
+        ("a", micros(base, 1), UserId::new()),
+        ("tie_low", micros(base, 2_000_000), tied_ids[0]),
+        ("b", micros(base, 2), UserId::new()),
+    ];
+    for (name, joined, id) in &plan {
+        let mut user = user(&format!("{name}_{tag}"));
+        user.id = *id;
+        user.date_joined = *joined;
+        insert(&*store, &user).await;
+    }
+
+    let page = store
+        .list_users(&search(&tag))
+        .await
+        .expect("list_users failed");
+    let expected: Vec<String> = ["a", "b", "tie_low", "tie_high", "c"]
+        .iter()
+        .map(|name| format!("{name}_{tag}"))
+        .collect();
+    assert_eq!(
+        usernames(&page.items),
+        expected,
+        "ordered by date_joined, then id (ties by id)"
+    );
+    assert_eq!(page.total, 5);
+
+    // Without a search every user is listed, in the same order.
+    let all = store
+        .list_users(&UserQuery::default())
+        .await
+        .expect("list_users failed");
+    assert!(
+        all.total >= 5,
+        "the total counts every user, got {}",
+        all.total
+    );
+    assert!(
+        all.items
+            .windows(2)
+            .all(|w| (w[0].date_joined, w[0].id) <= (w[1].date_joined, w[1].id)),
+        "an unfiltered listing is ordered by date_joined, then id"
+    );
+}
+
+/// The search matches a case-insensitive (Unicode) substring of the
+/// username, the email, the first name or the last name.
+pub async fn list_search_matches_each_field_case_insensitively(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let in_first = unique("");
+    let in_last = unique("");
+    let in_email = unique("");
+    let in_username = unique("");
+
+    let mut by_first = user(&format!("first_{tag}"));
+    by_first.first_name = format!("Ünïcorn{in_first}Zoë");
+    let mut by_last = user(&format!("last_{tag}"));
+    by_last.last_name = format!("Ørsted{in_last}");
+    let mut by_email = user(&format!("email_{tag}"));
+    by_email.email = format!("mail.{in_email}.{tag}@example.com");
+    let by_username = user(&format!("ÅSA{in_username}_{tag}"));
+    for user in [&by_first, &by_last, &by_email, &by_username] {
+        insert(&*store, user).await;
+    }
+
+    let all = store
+        .list_users(&search(&tag.to_uppercase()))
+        .await
+        .expect("list_users failed");
+    assert_eq!(all.total, 4, "the tag in upper case finds the four users");
+    assert_eq!(all.items.len(), 4);
+
+    for (needle, who) in [
+        (format!("ÜNÏCORN{}zoë", in_first.to_uppercase()), &by_first),
+        (format!("ørsted{in_last}"), &by_last),
+        (format!("MAIL.{}", in_email.to_uppercase()), &by_email),
+        (format!("åsa{in_username}"), &by_username),
+    ] {
+        let page = store
+            .list_users(&search(&needle))
+            .await
+            .expect("list_users failed");
+        assert_eq!(
+            page.items.iter().map(|u| u.id).collect::<Vec<_>>(),
+            vec![who.id],
+            "search {needle:?} finds exactly {:?}",
+            who.username
+        );
+        assert_eq!(page.total, 1, "search {needle:?}: total");
+    }
+
+    let page = store
+        .list_users(&search(&unique("absent")))
+        .await
+        .expect("list_users failed");
+    assert_eq!(
+        (page.items.len(), page.total),
+        (0, 0),
+        "a search matching nothing"
+    );
+}
+
+/// The search is a literal substring: `%`, `_` and `\` are not wildcards or
+/// escapes (a SQL store must escape them in `LIKE`).
+pub async fn list_search_is_a_literal_substring(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let plain = user(&format!("lit{tag}abc"));
+    let mut odd = user(&format!("odd_{tag}"));
+    odd.first_name = format!("50%_off\\{tag}");
+    insert(&*store, &plain).await;
+    insert(&*store, &odd).await;
+
+    for needle in [
+        format!("{tag}_bc"),
+        format!("{tag}%c"),
+        format!("{tag}\\abc"),
+        format!("lit%{tag}"),
+        format!("%{tag}"),
+        format!("{tag}_"),
+    ] {
+        let page = store
+            .list_users(&search(&needle))
+            .await
+            .expect("list_users failed");
+        assert_eq!(
+            page.total,
+            0,
+            "search {needle:?} is literal and matches nothing, found {:?}",
+            usernames(&page.items)
+        );
+    }
+    let needle = format!("50%_OFF\\{tag}");
+    let page = store
+        .list_users(&search(&needle))
+        .await
+        .expect("list_users failed");
+    assert_eq!(
+        page.items.iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![odd.id],
+        "search {needle:?} finds the name that contains it literally"
+    );
+}
+
+/// `offset` and `limit` pick a page; `total` counts every match whatever the
+/// page.
+pub async fn list_offset_limit_and_total(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let base = now() - Duration::minutes(5);
+    let mut expected = Vec::new();
+    for i in 0..5_i64 {
+        let mut user = user(&format!("p{i}_{tag}"));
+        user.date_joined = micros(base, i);
+        expected.push(user.username.clone());
+        insert(&*store, &user).await;
+    }
+    for (offset, limit, range) in [
+        (0, 2, 0..2),
+        (2, 2, 2..4),
+        (4, 10, 4..5),
+        (0, 100, 0..5),
+        (5, 10, 5..5),
+        (50, 10, 5..5),
+        (1, 0, 1..1),
+    ] {
+        let query = UserQuery {
+            search: Some(tag.clone()),
+            offset,
+            limit,
+        };
+        let page = store.list_users(&query).await.expect("list_users failed");
+        assert_eq!(
+            usernames(&page.items),
+            expected[range].to_vec(),
+            "offset {offset}, limit {limit}"
+        );
+        assert_eq!(
+            page.total, 5,
+            "offset {offset}, limit {limit}: total counts every match"
+        );
+    }
+}
+
+/// Of 32 concurrent inserts of one username (in differing case, with
+/// different ids and emails), exactly one succeeds, the others are
+/// `Conflict("username")`, and exactly one user is stored.
+pub async fn concurrent_inserts_of_one_username_admit_one(store: Arc<dyn UserStore>) {
+    const TASKS: usize = 32;
+    let tag = unique("");
+    let results = race(TASKS, |i| {
+        let store = store.clone();
+        // Each task spells the name in its own mix of cases.
+        let name: String = format!("racer_{tag}")
+            .chars()
+            .enumerate()
+            .map(|(pos, c)| {
+                if (i >> (pos % 5)) & 1 == 1 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let mut candidate = user(&name);
+        candidate.email = format!("racer{i}_{tag}@example.com");
+        async move {
+            let result = store.insert_user(&candidate).await;
+            (candidate, result)
+        }
+    })
+    .await;
+
+    let mut winners = Vec::new();
+    for (candidate, result) in results {
+        match result {
+            Ok(()) => winners.push(candidate),
+            Err(StoreError::Conflict(field)) if field == "username" => {}
+            Err(err) => panic!("a losing insert must be Conflict(\"username\"), got {err:?}"),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one of {TASKS} concurrent inserts succeeds"
+    );
+    let winner = &winners[0];
+    let found = store
+        .user_by_username(&format!("RACER_{}", tag.to_uppercase()))
+        .await
+        .expect("user_by_username failed");
+    assert_eq!(
+        found.as_ref(),
+        Some(winner),
+        "the stored user is the winner"
+    );
+    let page = store
+        .list_users(&search(&tag))
+        .await
+        .expect("list_users failed");
+    assert_eq!(page.total, 1, "exactly one user is stored");
+}
+
+/// Of 32 concurrent inserts of one email (in differing case, with different
+/// usernames), exactly one succeeds and the others are `Conflict("email")`.
+pub async fn concurrent_inserts_of_one_email_admit_one(store: Arc<dyn UserStore>) {
+    const TASKS: usize = 32;
+    let tag = unique("");
+    let results = race(TASKS, |i| {
+        let store = store.clone();
+        let mut candidate = user(&format!("mailer{i}_{tag}"));
+        candidate.email = if i % 2 == 0 {
+            format!("shared.{tag}@example.com")
+        } else {
+            format!("SHARED.{}@EXAMPLE.COM", tag.to_uppercase())
+        };
+        async move { store.insert_user(&candidate).await }
+    })
+    .await;
+
+    let mut successes = 0;
+    for result in results {
+        match result {
+            Ok(()) => successes += 1,
+            Err(StoreError::Conflict(field)) if field == "email" => {}
+            Err(err) => panic!("a losing insert must be Conflict(\"email\"), got {err:?}"),
+        }
+    }
+    assert_eq!(
+        successes, 1,
+        "exactly one of {TASKS} concurrent inserts succeeds"
+    );
+    let page = store
+        .list_users(&search(&tag))
+        .await
+        .expect("list_users failed");
+    assert_eq!(page.total, 1, "exactly one user is stored");
+}
