@@ -6,8 +6,8 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use auth_core::password::{
-    Argon2idHasher, MaximumLength, PasswordHasher, PasswordPolicy, Passwords, UserAttributes,
-    Verification,
+    Argon2Params, Argon2idHasher, MaximumLength, PasswordHasher, PasswordPolicy, Passwords,
+    UserAttributes, Verification,
 };
 use serde_json::Value;
 
@@ -156,12 +156,53 @@ fn absurd_costs_are_refused_quickly() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
+/// Every one-character change to a valid hash of each format (replaced,
+/// deleted or inserted) fails to verify, and nothing panics.
+#[test]
+fn mutated_hashes_never_verify() {
+    let hasher = Argon2idHasher::new(Argon2Params::new(64, 1, 1).unwrap()).unwrap();
+    let own = hasher.hash("pw").unwrap();
+    let originals = [
+        own.clone(),
+        format!("argon2{own}"),
+        "pbkdf2_sha256$10$NaClNaCl$EDfjdTQ0O6SYYyfDjOvULW7IEg74NYELkmu+2HMd4cw=".to_string(),
+        "pbkdf2_sha1$10$NaClNaCl$My1/lh1n5EqxDC8N0jeGuSoulMY=".to_string(),
+    ];
+    for original in &originals {
+        assert!(hasher.verify("pw", original).ok, "{original}");
+        let chars: Vec<char> = original.chars().collect();
+        for at in 0..=chars.len() {
+            let mut mutations = Vec::new();
+            for replacement in ['A', 'g', '0', '9', '$', '=', ',', '+', 'ü'] {
+                let mut inserted = chars.clone();
+                inserted.insert(at, replacement);
+                mutations.push(inserted);
+                if at < chars.len() {
+                    let mut replaced = chars.clone();
+                    replaced[at] = replacement;
+                    mutations.push(replaced);
+                }
+            }
+            if at < chars.len() {
+                let mut deleted = chars.clone();
+                deleted.remove(at);
+                mutations.push(deleted);
+            }
+            for mutated in mutations {
+                let mutated: String = mutated.into_iter().collect();
+                if mutated != *original {
+                    assert!(!hasher.verify("pw", &mutated).ok, "{mutated}");
+                }
+            }
+        }
+    }
+}
+
 /// The pool with a fixed concurrency, counting exactly.
 #[tokio::test]
 async fn pool_counts_verifications() {
-    let hasher: Arc<dyn PasswordHasher> = Arc::new(
-        Argon2idHasher::new(auth_core::password::Argon2Params::new(256, 1, 1).unwrap()).unwrap(),
-    );
+    let hasher: Arc<dyn PasswordHasher> =
+        Arc::new(Argon2idHasher::new(Argon2Params::new(256, 1, 1).unwrap()).unwrap());
     let pool = Passwords::with_max_concurrency(hasher, NonZeroUsize::new(1).unwrap());
     let encoded = pool.hash("pw".into()).await.unwrap();
     for _ in 0..3 {

@@ -308,7 +308,13 @@ pub(super) fn verify_argon2_phc(password: &[u8], encoded: &str) -> Option<Argon2
         Some(v) => Version::try_from(v).ok()?,
     };
     let params = Params::try_from(&phc).ok()?;
-    check_caps(params.m_cost(), params.t_cost(), params.p_cost()).ok()?;
+    if let Err(reason) = check_caps(params.m_cost(), params.t_cost(), params.p_cost()) {
+        tracing::warn!(
+            reason,
+            "refusing to verify a stored Argon2 hash above the cost caps"
+        );
+        return None;
+    }
     if !params.keyid().is_empty() {
         return None;
     }

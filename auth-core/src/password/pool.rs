@@ -145,6 +145,18 @@ impl Passwords {
             .await;
     }
 
+    /// Computes the hasher's [`dummy_hash`](PasswordHasher::dummy_hash) now,
+    /// on the blocking pool, so the first login naming an unknown user does
+    /// not also pay for making it. Optional; call it once at start-up.
+    pub async fn warm_up(&self) {
+        let inner = Arc::clone(&self.inner);
+        let _ = self
+            .run(move || {
+                let _ = inner.hasher.dummy_hash();
+            })
+            .await;
+    }
+
     /// Runs `work` on the blocking pool while holding a permit.
     async fn run<T, F>(&self, work: F) -> Result<T, PasswordError>
     where
@@ -199,6 +211,15 @@ mod tests {
         let clone = passwords.clone();
         clone.verify_dummy(String::new()).await;
         assert_eq!(passwords.verifications(), 5);
+    }
+
+    #[tokio::test]
+    async fn warm_up_makes_the_dummy_hash_and_counts_nothing() {
+        let passwords = fast();
+        passwords.warm_up().await;
+        assert_eq!(passwords.verifications(), 0);
+        let dummy = passwords.hasher().dummy_hash();
+        assert!(dummy.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
