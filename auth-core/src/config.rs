@@ -125,7 +125,9 @@ impl Default for AuthConfig {
 #[non_exhaustive]
 pub enum ConfigError {
     /// The frontend URL is not an absolute http(s) URL.
-    #[error("frontend_url must be an absolute http:// or https:// URL without query or fragment, got {0:?}")]
+    #[error(
+        "frontend_url must be an absolute http:// or https:// URL without query or fragment, got {0:?}"
+    )]
     FrontendUrl(String),
     /// A lifetime is zero or negative.
     #[error("{0} must be positive")]
@@ -207,7 +209,10 @@ mod tests {
             "https://user@evil.example",
             "javascript:alert(1)",
         ] {
-            assert!(AuthConfig::default().with_frontend_url(bad).is_err(), "{bad}");
+            assert!(
+                AuthConfig::default().with_frontend_url(bad).is_err(),
+                "{bad}"
+            );
         }
         let config = AuthConfig::default()
             .with_frontend_url("http://localhost:3000/app/")
@@ -217,8 +222,20 @@ mod tests {
 
     #[test]
     fn ttls_must_be_positive() {
-        assert!(AuthConfig::default().with_reset_ttl(Duration::zero()).is_err());
-        assert!(AuthConfig::default().with_activation_ttl(Duration::seconds(-1)).is_err());
-        assert!(AuthConfig::default().with_reset_ttl(Duration::seconds(1)).is_ok());
+        assert!(
+            AuthConfig::default()
+                .with_reset_ttl(Duration::zero())
+                .is_err()
+        );
+        assert!(
+            AuthConfig::default()
+                .with_activation_ttl(Duration::seconds(-1))
+                .is_err()
+        );
+        assert!(
+            AuthConfig::default()
+                .with_reset_ttl(Duration::seconds(1))
+                .is_ok()
+        );
     }
 }

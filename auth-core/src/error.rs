@@ -295,10 +295,9 @@ impl AuthError {
             AuthError::TokenNotValid => {
                 unauthorized("Token is invalid or expired", "token_not_valid")
             }
-            AuthError::PermissionDenied => detail(
-                403,
-                "You do not have permission to perform this action.",
-            ),
+            AuthError::PermissionDenied => {
+                detail(403, "You do not have permission to perform this action.")
+            }
             AuthError::NotFound => detail(404, "Not found."),
             AuthError::Throttled { retry_after_secs } => ErrorResponse {
                 status: 429,
@@ -310,14 +309,12 @@ impl AuthError {
                 }),
                 headers: vec![("Retry-After", retry_after_secs.to_string())],
             },
-            AuthError::TokenLimitReached => detail(
-                403,
-                "Maximum amount of tokens allowed per user exceeded.",
-            ),
-            AuthError::Unavailable(_) => detail(
-                503,
-                "Service temporarily unavailable, try again later.",
-            ),
+            AuthError::TokenLimitReached => {
+                detail(403, "Maximum amount of tokens allowed per user exceeded.")
+            }
+            AuthError::Unavailable(_) => {
+                detail(503, "Service temporarily unavailable, try again later.")
+            }
             AuthError::Internal(_) => detail(500, "A server error occurred."),
         }
     }
@@ -357,7 +354,11 @@ mod tests {
 
     #[test]
     fn throttle_message_is_singular_for_one_second() {
-        let body = AuthError::Throttled { retry_after_secs: 1 }.response().body;
+        let body = AuthError::Throttled {
+            retry_after_secs: 1,
+        }
+        .response()
+        .body;
         assert_eq!(
             body["detail"],
             "Request was throttled. Expected available in 1 second."

@@ -329,7 +329,9 @@ impl AuthEvent {
     pub fn history_event(&self) -> Option<HistoryEvent> {
         Some(match self {
             AuthEvent::LoginSucceeded { .. } => HistoryEvent::Login,
-            AuthEvent::LoginFailed { user_id: Some(_), .. } => HistoryEvent::LoginFailed,
+            AuthEvent::LoginFailed {
+                user_id: Some(_), ..
+            } => HistoryEvent::LoginFailed,
             AuthEvent::LoggedOut { .. } => HistoryEvent::Logout,
             AuthEvent::LoggedOutAll { .. } => HistoryEvent::LogoutAll,
             AuthEvent::TokenRotated { .. } => HistoryEvent::TokenRefreshed,

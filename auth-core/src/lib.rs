@@ -17,6 +17,7 @@ pub mod password;
 mod service;
 pub mod store;
 pub mod throttle;
+pub mod token;
 pub mod user;
 
 #[cfg(feature = "testkit")]
@@ -24,6 +25,6 @@ pub mod testkit;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, FieldErrors, StoreError};
+pub use service::{Auth, AuthBuilder, Stores};
 pub use store::memory::MemoryStore;
 pub use user::{NewUser, User, UserId, UserPatch};
-pub use service::{Auth, AuthBuilder, Stores};

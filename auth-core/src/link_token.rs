@@ -207,7 +207,13 @@ mod tests {
         let token = tokens.make(Purpose::PasswordReset, &user, now);
         let timeout = Duration::hours(1);
         assert!(tokens.check(Purpose::PasswordReset, &user, &token, now, timeout));
-        assert!(tokens.check(Purpose::PasswordReset, &user, &token, now + timeout, timeout));
+        assert!(tokens.check(
+            Purpose::PasswordReset,
+            &user,
+            &token,
+            now + timeout,
+            timeout
+        ));
         assert!(!tokens.check(
             Purpose::PasswordReset,
             &user,

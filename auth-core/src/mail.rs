@@ -159,9 +159,9 @@ mod smtp {
             url: &str,
         ) -> Result<lettre::transport::smtp::AsyncSmtpTransportBuilder, BoxError> {
             use lettre::transport::smtp::authentication::Credentials;
-            let rest = url.strip_prefix("smtp://").ok_or(
-                "only smtp:// URLs are supported without the smtp-tls feature",
-            )?;
+            let rest = url
+                .strip_prefix("smtp://")
+                .ok_or("only smtp:// URLs are supported without the smtp-tls feature")?;
             let rest = rest.split(['/', '?']).next().unwrap_or("");
             let (credentials, host_port) = match rest.rsplit_once('@') {
                 Some((creds, host_port)) => (Some(creds), host_port),

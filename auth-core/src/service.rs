@@ -312,7 +312,9 @@ impl AuthBuilder {
                 .revocations
                 .ok_or(ConfigError::MissingStore("JWT revocation"))?,
             throttle: self.throttle.ok_or(ConfigError::MissingStore("throttle"))?,
-            history: self.history.ok_or(ConfigError::MissingStore("login history"))?,
+            history: self
+                .history
+                .ok_or(ConfigError::MissingStore("login history"))?,
         };
         let hasher = self
             .hasher

@@ -77,21 +77,21 @@ impl FromStr for Rate {
             return Err(err());
         }
         let period = period.trim();
-        let period = if let Some(secs) = period.strip_suffix('s').and_then(|n| n.parse::<i64>().ok())
-        {
-            if secs <= 0 {
-                return Err(err());
-            }
-            Duration::seconds(secs)
-        } else {
-            match period.chars().next() {
-                Some('s') => Duration::seconds(1),
-                Some('m') => Duration::minutes(1),
-                Some('h') => Duration::hours(1),
-                Some('d') => Duration::days(1),
-                _ => return Err(err()),
-            }
-        };
+        let period =
+            if let Some(secs) = period.strip_suffix('s').and_then(|n| n.parse::<i64>().ok()) {
+                if secs <= 0 {
+                    return Err(err());
+                }
+                Duration::seconds(secs)
+            } else {
+                match period.chars().next() {
+                    Some('s') => Duration::seconds(1),
+                    Some('m') => Duration::minutes(1),
+                    Some('h') => Duration::hours(1),
+                    Some('d') => Duration::days(1),
+                    _ => return Err(err()),
+                }
+            };
         Ok(Rate { count, period })
     }
 }
@@ -252,7 +252,11 @@ impl Throttle {
         let (Some(rate), Some(subject)) = (self.rate(scope), subject) else {
             return Ok(());
         };
-        match self.store.throttle_peek(&Self::key(scope, subject), now).await? {
+        match self
+            .store
+            .throttle_peek(&Self::key(scope, subject), now)
+            .await?
+        {
             Some(count) if count.count >= rate.count => Err(throttled(count.resets_at, now)),
             _ => Ok(()),
         }
@@ -297,7 +301,9 @@ impl Throttle {
     /// Forgets `subject`'s attempts in `scope` (after a successful login).
     pub async fn clear(&self, scope: Scope, subject: Option<&str>) -> Result<(), AuthError> {
         if let (Some(_), Some(subject)) = (self.rate(scope), subject) {
-            self.store.throttle_clear(&Self::key(scope, subject)).await?;
+            self.store
+                .throttle_clear(&Self::key(scope, subject))
+                .await?;
         }
         Ok(())
     }
@@ -319,7 +325,10 @@ mod tests {
         assert_eq!("5/min".parse::<Rate>().unwrap(), Rate::per_minute(5));
         assert_eq!("5/m".parse::<Rate>().unwrap(), Rate::per_minute(5));
         assert_eq!("1/day".parse::<Rate>().unwrap().period, Duration::days(1));
-        assert_eq!("10/30s".parse::<Rate>().unwrap().period, Duration::seconds(30));
+        assert_eq!(
+            "10/30s".parse::<Rate>().unwrap().period,
+            Duration::seconds(30)
+        );
         for bad in ["", "5", "0/min", "-1/min", "x/min", "5/fortnight", "5/0s"] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
@@ -351,11 +360,15 @@ mod tests {
         let at = now + Duration::milliseconds(1_200);
         assert!(matches!(
             throttled(at, now),
-            AuthError::Throttled { retry_after_secs: 2 }
+            AuthError::Throttled {
+                retry_after_secs: 2
+            }
         ));
         assert!(matches!(
             throttled(now, now),
-            AuthError::Throttled { retry_after_secs: 1 }
+            AuthError::Throttled {
+                retry_after_secs: 1
+            }
         ));
     }
 }

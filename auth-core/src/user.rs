@@ -307,7 +307,10 @@ impl UserPatch {
         {
             errors.add("email", message);
         }
-        for (field, value) in [("first_name", &self.first_name), ("last_name", &self.last_name)] {
+        for (field, value) in [
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+        ] {
             if let Some(value) = value
                 && value.chars().count() > NAME_MAX_CHARS
             {
@@ -456,12 +459,26 @@ mod tests {
 
     #[test]
     fn emails() {
-        for ok in ["a@b.co", "first.last@sub.example.com", "x_y-z@ex-ample.io", "ü@exämple.de"] {
+        for ok in [
+            "a@b.co",
+            "first.last@sub.example.com",
+            "x_y-z@ex-ample.io",
+            "ü@exämple.de",
+        ] {
             assert!(validate_email(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "@example.com", "a@", "a@b", "a@.com", "a@-b.com", "a b@c.com", ".a@b.com",
-            "a@b.c", "a@1.23", "a@b..com",
+            "",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a@.com",
+            "a@-b.com",
+            "a b@c.com",
+            ".a@b.com",
+            "a@b.c",
+            "a@1.23",
+            "a@b..com",
         ] {
             assert!(validate_email(bad).is_err(), "{bad}");
         }

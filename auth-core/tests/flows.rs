@@ -299,13 +299,22 @@ async fn registration_validation() {
     let mut reg = registration("erin", "erin@example.com");
     reg.confirm_password = "something else".into();
     let errors = field_errors(f.auth.register(reg, &client()).await.unwrap_err());
-    assert_eq!(errors, json!({"confirm_password": ["The two password fields didn't match."]}));
+    assert_eq!(
+        errors,
+        json!({"confirm_password": ["The two password fields didn't match."]})
+    );
 
     for (password, message) in [
-        ("short1!", "This password is too short. It must contain at least 8 characters."),
+        (
+            "short1!",
+            "This password is too short. It must contain at least 8 characters.",
+        ),
         ("password", "This password is too common."),
         ("83920174650", "This password is entirely numeric."),
-        ("erin_example", "The password is too similar to the username."),
+        (
+            "erin_example",
+            "The password is too similar to the username.",
+        ),
     ] {
         let mut reg = registration("erin_example", "erin@example.com");
         reg.password = password.into();
@@ -401,7 +410,10 @@ async fn django_hashes_log_in_and_are_rehashed() {
 
         assert!(login(&f, &username, "not it").await.is_err());
         let stored = f.store.user_by_id(user.id).await.unwrap().unwrap();
-        assert_eq!(stored.password_hash, user.password_hash, "no rehash on failure");
+        assert_eq!(
+            stored.password_hash, user.password_hash,
+            "no rehash on failure"
+        );
 
         login(&f, &username, password).await.unwrap();
         let stored = f.store.user_by_id(user.id).await.unwrap().unwrap();
@@ -489,7 +501,13 @@ async fn reset_tokens_are_valid_at_exactly_the_timeout() {
     login(&f, "hana", "Fresh-Lantern-88").await.unwrap();
 
     // Every token of the user was revoked.
-    assert!(f.store.knox_tokens_by_key("abcdefabcdefabc").await.unwrap().is_empty());
+    assert!(
+        f.store
+            .knox_tokens_by_key("abcdefabcdefabc")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let state = f.store.revocation_state(user.id, None).await.unwrap();
     assert!(state.tokens_valid_after.is_some());
 
@@ -605,11 +623,20 @@ async fn change_password() {
         .unwrap();
     assert!(login(&f, "june", PASSWORD).await.is_err());
     login(&f, "june", "Fresh-Lantern-88").await.unwrap();
-    let left = f.store.user_knox_tokens(user.id, f.auth.now()).await.unwrap();
+    let left = f
+        .store
+        .user_knox_tokens(user.id, f.auth.now())
+        .await
+        .unwrap();
     assert_eq!(left, vec![keep], "only the current token is kept");
 
     let history = f.auth.login_history(user.id, 1, 50).await.unwrap();
-    assert!(history.items.iter().any(|e| e.event == HistoryEvent::PasswordChanged));
+    assert!(
+        history
+            .items
+            .iter()
+            .any(|e| e.event == HistoryEvent::PasswordChanged)
+    );
 }
 
 #[tokio::test]
@@ -629,9 +656,8 @@ async fn profile_update_merges_and_refuses_identity_fields() {
         serde_json::Value::Object(updated.profile.clone()),
         json!({"country": "KR", "links": {"web": "https://kim.example"}})
     );
-    let refused =
-        ProfileUpdate::from_json(&json!({"email": "x@example.com", "first_name": "K"}))
-            .unwrap_err();
+    let refused = ProfileUpdate::from_json(&json!({"email": "x@example.com", "first_name": "K"}))
+        .unwrap_err();
     assert_eq!(
         refused.response().body,
         json!({"email": ["This field cannot be changed here."]})
@@ -725,7 +751,14 @@ async fn failed_logins_are_throttled_per_account_with_retry_after() {
     for _ in 0..5 {
         login(&f, "nobody", "wrong").await.unwrap_err();
     }
-    assert_eq!(login(&f, "nobody", "x").await.unwrap_err().response().status, 429);
+    assert_eq!(
+        login(&f, "nobody", "x")
+            .await
+            .unwrap_err()
+            .response()
+            .status,
+        429
+    );
 
     f.clock.advance(Duration::seconds(60));
     login(&f, "nina", PASSWORD).await.unwrap();
@@ -769,7 +802,10 @@ async fn users_admin() {
     let page = f.auth.list_users(None, 2, 4).await.unwrap();
     assert_eq!(page.total, 6);
     assert_eq!(
-        page.items.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(),
+        page.items
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect::<Vec<_>>(),
         vec!["user3", "user4"]
     );
     let found = f
@@ -779,9 +815,14 @@ async fn users_admin() {
         .unwrap();
     assert_eq!(found.total, 5);
 
-    let dup = AdminUserInput::from_json(&json!({"username": "PAT", "email": "x@example.com"}), false)
-        .unwrap();
-    assert!(field_errors(f.auth.create_user(dup).await.unwrap_err()).get("username").is_some());
+    let dup =
+        AdminUserInput::from_json(&json!({"username": "PAT", "email": "x@example.com"}), false)
+            .unwrap();
+    assert!(
+        field_errors(f.auth.create_user(dup).await.unwrap_err())
+            .get("username")
+            .is_some()
+    );
 
     // Deactivating revokes tokens; the account can no longer log in.
     let patch = AdminUserInput::from_json(&json!({"is_active": false}), true).unwrap();
@@ -810,8 +851,11 @@ async fn concurrent_registrations_of_one_username_make_one_account() {
         let auth = f.auth.clone();
         tasks.push(tokio::spawn(async move {
             let name = if i % 2 == 0 { "Race" } else { "race" };
-            auth.register(registration(name, &format!("race{i}@example.com")), &client())
-                .await
+            auth.register(
+                registration(name, &format!("race{i}@example.com")),
+                &client(),
+            )
+            .await
         }));
     }
     let mut ok = 0;
@@ -822,7 +866,14 @@ async fn concurrent_registrations_of_one_username_make_one_account() {
         }
     }
     assert_eq!(ok, 1);
-    assert_eq!(f.auth.list_users(Some("race".into()), 1, 100).await.unwrap().total, 1);
+    assert_eq!(
+        f.auth
+            .list_users(Some("race".into()), 1, 100)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
 }
 
 #[tokio::test]
@@ -834,5 +885,10 @@ async fn superuser() {
         .await
         .unwrap();
     assert!(admin.is_active && admin.is_staff && admin.is_superuser);
-    assert!(f.auth.create_superuser("root2", "root2@example.com", "123").await.is_err());
+    assert!(
+        f.auth
+            .create_superuser("root2", "root2@example.com", "123")
+            .await
+            .is_err()
+    );
 }

@@ -10,9 +10,7 @@ use auth_core::events::ClientInfo;
 use auth_core::flows::Credentials;
 use auth_core::password::{Argon2Params, Argon2idHasher};
 use auth_core::store::memory::MemoryStore;
-use auth_core::store::{
-    KnoxTokenRecord, KnoxTokenStore, StaticTokenStore, TokenLimit, UserStore,
-};
+use auth_core::store::{KnoxTokenRecord, KnoxTokenStore, StaticTokenStore, TokenLimit, UserStore};
 use auth_core::token::knox::{KnoxConfig, KnoxTokenFormat};
 use auth_core::{Auth, ManualClock, User};
 use chrono::{DateTime, Duration, Utc};
@@ -110,16 +108,22 @@ async fn tokens_made_by_django_rest_knox_authenticate() {
             let mut bytes = token.as_bytes().to_vec();
             bytes[position] = if bytes[position] == b'0' { b'1' } else { b'0' };
             let changed = String::from_utf8(bytes).unwrap();
-            assert!(is_invalid(f.auth.authenticate_knox(&changed).await), "{position}");
+            assert!(
+                is_invalid(f.auth.authenticate_knox(&changed).await),
+                "{position}"
+            );
         }
-        assert!(is_invalid(f.auth.authenticate_knox(&token.to_uppercase()).await));
+        assert!(is_invalid(
+            f.auth.authenticate_knox(&token.to_uppercase()).await
+        ));
         assert!(is_invalid(f.auth.authenticate_knox(&token[..63]).await));
     }
     let fresh = KnoxTokenFormat::default().generate();
     assert!(is_invalid(f.auth.authenticate_knox(fresh.expose()).await));
 
     // Until their expiry, and not after (expired rows are cleaned up).
-    f.clock.set(time(&tokens[0]["expiry"]) + Duration::seconds(1));
+    f.clock
+        .set(time(&tokens[0]["expiry"]) + Duration::seconds(1));
     let token = tokens[0]["token"].as_str().unwrap();
     assert!(is_invalid(f.auth.authenticate_knox(token).await));
     assert!(
@@ -141,10 +145,20 @@ async fn login_logout_and_sessions() {
         .unwrap();
     f.clock.advance(Duration::seconds(1));
     let (_, second) = f.auth.knox_login(&creds(), None, &client()).await.unwrap();
-    assert_eq!(first.record.expiry, Some(first.record.created + Duration::hours(10)));
-    let stored = f.store.knox_tokens_by_key(first.token.token_key()).await.unwrap();
+    assert_eq!(
+        first.record.expiry,
+        Some(first.record.created + Duration::hours(10))
+    );
+    let stored = f
+        .store
+        .knox_tokens_by_key(first.token.token_key())
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 1);
-    assert!(!stored[0].digest.contains(first.token.expose()), "digest only");
+    assert!(
+        !stored[0].digest.contains(first.token.expose()),
+        "digest only"
+    );
 
     let sessions = f.auth.knox_sessions(f.user.id).await.unwrap();
     assert_eq!(
@@ -152,10 +166,19 @@ async fn login_logout_and_sessions() {
         vec![None, Some("laptop".to_string())]
     );
 
-    let (_, record) = f.auth.authenticate_knox(first.token.expose()).await.unwrap();
+    let (_, record) = f
+        .auth
+        .authenticate_knox(first.token.expose())
+        .await
+        .unwrap();
     f.auth.knox_logout(&record, &client()).await.unwrap();
-    assert!(is_invalid(f.auth.authenticate_knox(first.token.expose()).await));
-    f.auth.authenticate_knox(second.token.expose()).await.unwrap();
+    assert!(is_invalid(
+        f.auth.authenticate_knox(first.token.expose()).await
+    ));
+    f.auth
+        .authenticate_knox(second.token.expose())
+        .await
+        .unwrap();
 
     // Revoking by token_key only touches the user's own tokens.
     let other = User::new_for_tests("other", "other@example.com");
@@ -170,7 +193,9 @@ async fn login_logout_and_sessions() {
         .revoke_knox_session(f.user.id, second.token.token_key(), &client())
         .await
         .unwrap();
-    assert!(is_invalid(f.auth.authenticate_knox(second.token.expose()).await));
+    assert!(is_invalid(
+        f.auth.authenticate_knox(second.token.expose()).await
+    ));
 }
 
 #[tokio::test]
@@ -178,12 +203,24 @@ async fn logout_all_revokes_every_token_at_once() {
     let f = fixture().await;
     let mut tokens = Vec::new();
     for _ in 0..3 {
-        tokens.push(f.auth.knox_login(&creds(), None, &client()).await.unwrap().1);
+        tokens.push(
+            f.auth
+                .knox_login(&creds(), None, &client())
+                .await
+                .unwrap()
+                .1,
+        );
     }
-    let (_, static_token) = f.auth.static_token_login(&creds(), &client()).await.unwrap();
+    let (_, static_token) = f
+        .auth
+        .static_token_login(&creds(), &client())
+        .await
+        .unwrap();
     f.auth.logout_all(f.user.id, &client()).await.unwrap();
     for issued in &tokens {
-        assert!(is_invalid(f.auth.authenticate_knox(issued.token.expose()).await));
+        assert!(is_invalid(
+            f.auth.authenticate_knox(issued.token.expose()).await
+        ));
     }
     assert!(is_invalid(f.auth.authenticate_static(&static_token).await));
 }
@@ -198,7 +235,11 @@ async fn per_user_limits() {
     for _ in 0..2 {
         f.auth.knox_login(&creds(), None, &client()).await.unwrap();
     }
-    let refused = f.auth.knox_login(&creds(), None, &client()).await.unwrap_err();
+    let refused = f
+        .auth
+        .knox_login(&creds(), None, &client())
+        .await
+        .unwrap_err();
     assert!(matches!(refused, AuthError::TokenLimitReached));
     assert_eq!(refused.response().status, 403);
 
@@ -210,11 +251,22 @@ async fn per_user_limits() {
     let mut tokens = Vec::new();
     for _ in 0..3 {
         f.clock.advance(Duration::seconds(1));
-        tokens.push(f.auth.knox_login(&creds(), None, &client()).await.unwrap().1);
+        tokens.push(
+            f.auth
+                .knox_login(&creds(), None, &client())
+                .await
+                .unwrap()
+                .1,
+        );
     }
-    assert!(is_invalid(f.auth.authenticate_knox(tokens[0].token.expose()).await));
+    assert!(is_invalid(
+        f.auth.authenticate_knox(tokens[0].token.expose()).await
+    ));
     for issued in &tokens[1..] {
-        f.auth.authenticate_knox(issued.token.expose()).await.unwrap();
+        f.auth
+            .authenticate_knox(issued.token.expose())
+            .await
+            .unwrap();
     }
 }
 
@@ -234,7 +286,11 @@ async fn auto_refresh_respects_interval_and_maximum_lifetime() {
 
     f.clock.advance(Duration::seconds(30));
     let (_, record) = f.auth.authenticate_knox(token).await.unwrap();
-    assert_eq!(record.expiry, Some(created + Duration::hours(1)), "under the interval: no write");
+    assert_eq!(
+        record.expiry,
+        Some(created + Duration::hours(1)),
+        "under the interval: no write"
+    );
 
     f.clock.advance(Duration::minutes(50));
     let (_, record) = f.auth.authenticate_knox(token).await.unwrap();
@@ -247,7 +303,8 @@ async fn auto_refresh_respects_interval_and_maximum_lifetime() {
     assert_eq!(record.expiry, Some(created + Duration::hours(2)), "capped");
     f.clock.advance(Duration::minutes(20));
     f.auth.authenticate_knox(token).await.unwrap();
-    f.clock.set(created + Duration::hours(2) + Duration::seconds(1));
+    f.clock
+        .set(created + Duration::hours(2) + Duration::seconds(1));
     assert!(is_invalid(f.auth.authenticate_knox(token).await));
 }
 
@@ -260,7 +317,10 @@ async fn prefixed_tokens_with_checksum() {
     let f = fixture_with(AuthConfig::default().with_knox(config)).await;
     let (_, issued) = f.auth.knox_login(&creds(), None, &client()).await.unwrap();
     assert!(issued.token.expose().starts_with("app_"));
-    f.auth.authenticate_knox(issued.token.expose()).await.unwrap();
+    f.auth
+        .authenticate_knox(issued.token.expose())
+        .await
+        .unwrap();
     let mut typo = issued.token.expose().to_string();
     typo.pop();
     typo.push('!');
@@ -271,39 +331,83 @@ async fn prefixed_tokens_with_checksum() {
 async fn tokens_of_deactivated_or_deleted_users_fail() {
     let f = fixture().await;
     let (_, issued) = f.auth.knox_login(&creds(), None, &client()).await.unwrap();
-    let (_, static_token) = f.auth.static_token_login(&creds(), &client()).await.unwrap();
+    let (_, static_token) = f
+        .auth
+        .static_token_login(&creds(), &client())
+        .await
+        .unwrap();
     let mut user = f.store.user_by_id(f.user.id).await.unwrap().unwrap();
     user.is_active = false;
     f.store.update_user(&user).await.unwrap();
     let inactive = |r: Result<_, AuthError>| {
-        matches!(r, Err(AuthError::Unauthenticated(TokenRejection::UserInactive)))
+        matches!(
+            r,
+            Err(AuthError::Unauthenticated(TokenRejection::UserInactive))
+        )
     };
-    assert!(inactive(f.auth.authenticate_knox(issued.token.expose()).await.map(|_| ())));
-    assert!(inactive(f.auth.authenticate_static(&static_token).await.map(|_| ())));
+    assert!(inactive(
+        f.auth
+            .authenticate_knox(issued.token.expose())
+            .await
+            .map(|_| ())
+    ));
+    assert!(inactive(
+        f.auth.authenticate_static(&static_token).await.map(|_| ())
+    ));
     f.store.delete_user(f.user.id).await.unwrap();
-    assert!(inactive(f.auth.authenticate_knox(issued.token.expose()).await.map(|_| ())));
+    assert!(inactive(
+        f.auth
+            .authenticate_knox(issued.token.expose())
+            .await
+            .map(|_| ())
+    ));
 }
 
 #[tokio::test]
 async fn static_tokens_get_or_create_and_delete() {
     let f = fixture().await;
-    let (_, token) = f.auth.static_token_login(&creds(), &client()).await.unwrap();
+    let (_, token) = f
+        .auth
+        .static_token_login(&creds(), &client())
+        .await
+        .unwrap();
     assert_eq!(token.len(), 40);
-    let (_, again) = f.auth.static_token_login(&creds(), &client()).await.unwrap();
+    let (_, again) = f
+        .auth
+        .static_token_login(&creds(), &client())
+        .await
+        .unwrap();
     assert_eq!(token, again, "one token per user");
-    assert_eq!(f.auth.authenticate_static(&token).await.unwrap().id, f.user.id);
+    assert_eq!(
+        f.auth.authenticate_static(&token).await.unwrap().id,
+        f.user.id
+    );
 
     // The store holds no usable token: neither the digest nor the seed is it.
-    let record = f.store.static_token_for_user(f.user.id).await.unwrap().unwrap();
+    let record = f
+        .store
+        .static_token_for_user(f.user.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(record.digest, token);
     assert!(!record.seed.contains(&token) && !record.digest.contains(&token));
 
-    f.auth.delete_static_token(f.user.id, &client()).await.unwrap();
+    f.auth
+        .delete_static_token(f.user.id, &client())
+        .await
+        .unwrap();
     assert!(is_invalid(f.auth.authenticate_static(&token).await));
-    let (_, fresh) = f.auth.static_token_login(&creds(), &client()).await.unwrap();
+    let (_, fresh) = f
+        .auth
+        .static_token_login(&creds(), &client())
+        .await
+        .unwrap();
     assert_ne!(fresh, token);
     assert!(is_invalid(f.auth.authenticate_static("not a token").await));
-    assert!(is_invalid(f.auth.authenticate_static(&"0".repeat(40)).await));
+    assert!(is_invalid(
+        f.auth.authenticate_static(&"0".repeat(40)).await
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -313,7 +417,9 @@ async fn concurrent_static_token_requests_agree() {
     for _ in 0..32 {
         let auth = f.auth.clone();
         let user = f.user.id;
-        tasks.push(tokio::spawn(async move { auth.static_token_for(user).await }));
+        tasks.push(tokio::spawn(
+            async move { auth.static_token_for(user).await },
+        ));
     }
     let mut tokens = Vec::new();
     for task in tasks {

@@ -5,8 +5,8 @@ use crate::Auth;
 use crate::error::{AuthError, CredentialsStyle, FieldErrors, INVALID_TOKEN_MESSAGE, StoreError};
 use crate::events::{AuthEvent, ClientInfo};
 use crate::flows::{
-    AccountDeletion, AdminUserInput, EmailRequest, LinkConfirmation, PasswordChange,
-    ProfileUpdate, Registration, ResetConfirmation,
+    AccountDeletion, AdminUserInput, EmailRequest, LinkConfirmation, PasswordChange, ProfileUpdate,
+    Registration, ResetConfirmation,
 };
 use crate::link_token::{Purpose, decode_uid, encode_uid};
 use crate::mail::Email;
@@ -96,7 +96,11 @@ impl Auth {
     }
 
     /// Builds a user from validated input, hashing the password if any.
-    async fn new_user(&self, patch: &UserPatch, password: Option<String>) -> Result<User, AuthError> {
+    async fn new_user(
+        &self,
+        patch: &UserPatch,
+        password: Option<String>,
+    ) -> Result<User, AuthError> {
         let password_hash = match password {
             Some(password) => Some(self.inner.passwords.hash(password).await?),
             None => None,
@@ -189,7 +193,10 @@ impl Auth {
 
     /// The password-reset link for `user`'s current state.
     pub fn password_reset_link(&self, user: &User) -> String {
-        let token = self.inner.links.make(Purpose::PasswordReset, user, self.now());
+        let token = self
+            .inner
+            .links
+            .make(Purpose::PasswordReset, user, self.now());
         format!(
             "{}/password/reset/confirm/{}/{}",
             self.inner.config.frontend_url,
@@ -239,7 +246,10 @@ impl Auth {
             None => None,
         };
         let Some(user) = user else {
-            return Err(AuthError::Validation(FieldErrors::single("uid", INVALID_UID)));
+            return Err(AuthError::Validation(FieldErrors::single(
+                "uid",
+                INVALID_UID,
+            )));
         };
         let timeout = match purpose {
             Purpose::Activation => self.inner.config.activation_ttl,
@@ -263,7 +273,12 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<User, AuthError> {
         let mut user = self
-            .check_link(Purpose::Activation, &confirmation.uid, &confirmation.token, client)
+            .check_link(
+                Purpose::Activation,
+                &confirmation.uid,
+                &confirmation.token,
+                client,
+            )
             .await?;
         user.is_active = true;
         self.inner.stores.users.update_user(&user).await?;
@@ -286,11 +301,18 @@ impl Auth {
     ) -> Result<(), AuthError> {
         let now = self.now();
         let throttle = &self.inner.throttle;
-        throttle.hit(Scope::EmailIp, client.ip.as_deref(), now).await?;
+        throttle
+            .hit(Scope::EmailIp, client.ip.as_deref(), now)
+            .await?;
         throttle
             .hit(Scope::ActivationEmail, Some(&request.email), now)
             .await?;
-        if let Some(user) = self.inner.stores.users.user_by_email(&request.email).await?
+        if let Some(user) = self
+            .inner
+            .stores
+            .users
+            .user_by_email(&request.email)
+            .await?
             && !user.is_active
         {
             let _ = self.send_activation_email(&user).await;
@@ -308,9 +330,19 @@ impl Auth {
     ) -> Result<(), AuthError> {
         let now = self.now();
         let throttle = &self.inner.throttle;
-        throttle.hit(Scope::EmailIp, client.ip.as_deref(), now).await?;
-        throttle.hit(Scope::ResetEmail, Some(&request.email), now).await?;
-        let Some(user) = self.inner.stores.users.user_by_email(&request.email).await? else {
+        throttle
+            .hit(Scope::EmailIp, client.ip.as_deref(), now)
+            .await?;
+        throttle
+            .hit(Scope::ResetEmail, Some(&request.email), now)
+            .await?;
+        let Some(user) = self
+            .inner
+            .stores
+            .users
+            .user_by_email(&request.email)
+            .await?
+        else {
             return Ok(());
         };
         if !user.is_active {
@@ -365,11 +397,7 @@ impl Auth {
             Some(("confirm_password", &confirmation.confirm_password)),
         );
         errors.into_result()?;
-        let hash = self
-            .inner
-            .passwords
-            .hash(confirmation.new_password)
-            .await?;
+        let hash = self.inner.passwords.hash(confirmation.new_password).await?;
         self.inner
             .stores
             .users
@@ -408,11 +436,7 @@ impl Auth {
             Some(("confirm_password", &change.confirm_password)),
         );
         errors.into_result()?;
-        let hash = self
-            .inner
-            .passwords
-            .hash(change.new_password)
-            .await?;
+        let hash = self.inner.passwords.hash(change.new_password).await?;
         self.inner
             .stores
             .users
@@ -447,14 +471,19 @@ impl Auth {
                     .ok
             }
             None => {
-                self.inner.passwords.verify_dummy(password.to_string()).await;
+                self.inner
+                    .passwords
+                    .verify_dummy(password.to_string())
+                    .await;
                 false
             }
         };
         if ok {
             Ok(())
         } else {
-            Err(AuthError::InvalidCredentials(CredentialsStyle::Field(field)))
+            Err(AuthError::InvalidCredentials(CredentialsStyle::Field(
+                field,
+            )))
         }
     }
 
@@ -567,7 +596,9 @@ impl Auth {
         page_size: u64,
     ) -> Result<Page<User>, AuthError> {
         let (offset, limit) = page_bounds(page, page_size)?;
-        let search = search.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let search = search
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         Ok(self
             .inner
             .stores
@@ -594,7 +625,10 @@ impl Auth {
     /// required; the password, when given, passes the validators.
     pub async fn create_user(&self, input: AdminUserInput) -> Result<User, AuthError> {
         let mut errors = FieldErrors::new();
-        for (field, value) in [("username", &input.patch.username), ("email", &input.patch.email)] {
+        for (field, value) in [
+            ("username", &input.patch.username),
+            ("email", &input.patch.email),
+        ] {
             if value.is_none() {
                 errors.add(field, crate::flows::form::REQUIRED);
             }
@@ -647,11 +681,10 @@ impl Auth {
         }
         errors.into_result()?;
         if let Some(password) = input.password {
-            updated.password_hash =
-                Some(self.inner.passwords.hash(password).await?);
+            updated.password_hash = Some(self.inner.passwords.hash(password).await?);
         }
-        let revoke = updated.password_hash != user.password_hash
-            || (user.is_active && !updated.is_active);
+        let revoke =
+            updated.password_hash != user.password_hash || (user.is_active && !updated.is_active);
         self.inner
             .stores
             .users

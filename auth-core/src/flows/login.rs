@@ -1,12 +1,12 @@
 //! Checking credentials: the step every login strategy starts with.
 
+use crate::Auth;
 use crate::error::{AuthError, CredentialsStyle};
 use crate::events::{AuthEvent, ClientInfo, LoginFailure, TokenKind};
 use crate::flows::Credentials;
 use crate::password::Verification;
 use crate::throttle::Scope;
 use crate::user::User;
-use crate::Auth;
 
 /// Who is logging in: by username or by email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +86,10 @@ impl Auth {
         };
         let user_id = user.as_ref().map(|u| u.id);
         let Some(mut user) = user.filter(|_| failure.is_none()) else {
-            inner.throttle.record(Scope::LoginAccount, account, now).await?;
+            inner
+                .throttle
+                .record(Scope::LoginAccount, account, now)
+                .await?;
             inner.throttle.record(Scope::LoginIp, ip, now).await?;
             self.emit(AuthEvent::LoginFailed {
                 user_id,

@@ -18,6 +18,7 @@ mod tokens;
 
 pub use tokens::IssuedKnoxToken;
 
+pub use account::{EMAIL_TAKEN, INVALID_UID, MAX_PAGE_SIZE, PASSWORDS_DIFFER, USERNAME_TAKEN};
 pub use login::Login;
 
 use form::Form;

@@ -37,7 +37,12 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<(User, IssuedKnoxToken), AuthError> {
         let user = self
-            .check_credentials(credentials, TokenKind::Knox, CredentialsStyle::Token, client)
+            .check_credentials(
+                credentials,
+                TokenKind::Knox,
+                CredentialsStyle::Token,
+                client,
+            )
             .await?;
         let issued = self.issue_knox_token(&user, name).await?;
         Ok((user, issued))
@@ -88,7 +93,10 @@ impl Auth {
     /// knox does. With auto-refresh on, the expiry moves forward (never
     /// past the maximum lifetime), written only when it moves by more than
     /// the minimum refresh interval.
-    pub async fn authenticate_knox(&self, token: &str) -> Result<(User, KnoxTokenRecord), AuthError> {
+    pub async fn authenticate_knox(
+        &self,
+        token: &str,
+    ) -> Result<(User, KnoxTokenRecord), AuthError> {
         let config = &self.inner.config.knox;
         if !config.format.is_well_formed(token) {
             return Err(invalid_token());
@@ -115,7 +123,9 @@ impl Auth {
                 renewed = renewed.min(record.created + max);
             }
             if renewed - current > config.min_refresh_interval {
-                store.touch_knox_token(&record.digest, Some(renewed), now).await?;
+                store
+                    .touch_knox_token(&record.digest, Some(renewed), now)
+                    .await?;
                 record.expiry = Some(renewed);
                 record.last_used = Some(now);
             }
@@ -130,7 +140,11 @@ impl Auth {
         record: &KnoxTokenRecord,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        self.inner.stores.knox.delete_knox_token(&record.digest).await?;
+        self.inner
+            .stores
+            .knox
+            .delete_knox_token(&record.digest)
+            .await?;
         self.emit(AuthEvent::LoggedOut {
             user_id: record.user_id,
             kind: TokenKind::Knox,
@@ -203,7 +217,12 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<(User, String), AuthError> {
         let user = self
-            .check_credentials(credentials, TokenKind::Static, CredentialsStyle::Token, client)
+            .check_credentials(
+                credentials,
+                TokenKind::Static,
+                CredentialsStyle::Token,
+                client,
+            )
             .await?;
         let token = self.static_token_for(user.id).await?;
         Ok((user, token))

@@ -147,9 +147,14 @@ impl UserQuery {
             None => true,
             Some(needle) => {
                 let needle = fold_case(needle);
-                [&user.username, &user.email, &user.first_name, &user.last_name]
-                    .iter()
-                    .any(|field| fold_case(field).contains(&needle))
+                [
+                    &user.username,
+                    &user.email,
+                    &user.first_name,
+                    &user.last_name,
+                ]
+                .iter()
+                .any(|field| fold_case(field).contains(&needle))
             }
         }
     }
@@ -398,8 +403,11 @@ pub trait JwtRevocationStore: Debug + Send + Sync + 'static {
 
     /// Sets the user's "tokens valid after" mark to `at`, unless it is
     /// already later (the mark never moves back).
-    async fn set_tokens_valid_after(&self, user: UserId, at: DateTime<Utc>)
-    -> Result<(), StoreError>;
+    async fn set_tokens_valid_after(
+        &self,
+        user: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// The user's mark and whether `family` (if given) is revoked, in one
     /// round trip: this runs on every authenticated request.

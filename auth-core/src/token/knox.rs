@@ -119,7 +119,8 @@ impl KnoxTokenFormat {
 
     /// A new token from 32 bytes of OS randomness.
     pub fn generate(&self) -> KnoxSecret {
-        let mut token = String::with_capacity(self.prefix.len() + TOKEN_HEX_LENGTH + CHECKSUM_LENGTH);
+        let mut token =
+            String::with_capacity(self.prefix.len() + TOKEN_HEX_LENGTH + CHECKSUM_LENGTH);
         token.push_str(&self.prefix);
         token.push_str(&hex::encode(random_bytes::<32>()));
         if self.checksum {

@@ -57,7 +57,8 @@ impl StaticTokens {
     }
 
     fn derive(&self, user: UserId, seed: &str) -> String {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC accepts keys of any length");
+        let mut mac =
+            HmacSha256::new_from_slice(&self.key).expect("HMAC accepts keys of any length");
         mac.update(user.as_bytes());
         mac.update(seed.as_bytes());
         let bytes = mac.finalize().into_bytes();
