@@ -389,19 +389,7 @@ impl Auth {
                 client,
             )
             .await?;
-        let mut errors = FieldErrors::new();
-        self.check_new_password(
-            &mut errors,
-            &Self::attributes(&user),
-            ("new_password", &confirmation.new_password),
-            Some(("confirm_password", &confirmation.confirm_password)),
-        );
-        errors.into_result()?;
-        let hash = self.inner.passwords.hash(confirmation.new_password).await?;
-        self.inner
-            .stores
-            .users
-            .set_password_hash(user.id, Some(&hash))
+        self.replace_password(&user, confirmation.new_password, &confirmation.confirm_password)
             .await?;
         self.revoke_user_tokens(user.id, None).await?;
         self.emit(AuthEvent::PasswordReset {
@@ -428,19 +416,7 @@ impl Auth {
         let user = self.active_user(user_id).await?;
         self.verify_current_password(&user, &change.old_password, "old_password")
             .await?;
-        let mut errors = FieldErrors::new();
-        self.check_new_password(
-            &mut errors,
-            &Self::attributes(&user),
-            ("new_password", &change.new_password),
-            Some(("confirm_password", &change.confirm_password)),
-        );
-        errors.into_result()?;
-        let hash = self.inner.passwords.hash(change.new_password).await?;
-        self.inner
-            .stores
-            .users
-            .set_password_hash(user.id, Some(&hash))
+        self.replace_password(&user, change.new_password, &change.confirm_password)
             .await?;
         if self.inner.config.revoke_tokens_on_password_change {
             self.revoke_user_tokens(user.id, keep_knox_digest).await?;
@@ -451,6 +427,31 @@ impl Auth {
             client: client.clone(),
         })
         .await;
+        Ok(())
+    }
+
+    /// Validates `new_password` (and that `confirm_password` matches) for
+    /// `user`, then stores its hash.
+    async fn replace_password(
+        &self,
+        user: &User,
+        new_password: String,
+        confirm_password: &str,
+    ) -> Result<(), AuthError> {
+        let mut errors = FieldErrors::new();
+        self.check_new_password(
+            &mut errors,
+            &Self::attributes(user),
+            ("new_password", &new_password),
+            Some(("confirm_password", confirm_password)),
+        );
+        errors.into_result()?;
+        let hash = self.inner.passwords.hash(new_password).await?;
+        self.inner
+            .stores
+            .users
+            .set_password_hash(user.id, Some(&hash))
+            .await?;
         Ok(())
     }
 

@@ -70,33 +70,20 @@ impl<'a> Form<'a> {
                 self.error(field, BLANK);
                 None
             }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Null) => {
-                self.error(field, NULL);
-                None
-            }
-            Some(_) => {
-                self.error(field, NOT_A_STRING);
-                None
-            }
+            Some(_) => self.optional_string(field),
         }
     }
 
     /// A string when present (may be empty); `None` when absent. A value of
     /// another type records an error.
     pub fn optional_string(&mut self, field: &str) -> Option<String> {
-        match self.fields.get(field) {
-            None => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Null) => {
-                self.error(field, NULL);
-                None
-            }
-            Some(_) => {
-                self.error(field, NOT_A_STRING);
-                None
-            }
-        }
+        let message = match self.fields.get(field)? {
+            Value::String(s) => return Some(s.clone()),
+            Value::Null => NULL,
+            _ => NOT_A_STRING,
+        };
+        self.error(field, message);
+        None
     }
 
     /// A boolean when present.
