@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod password;
 pub mod store;
+pub mod token;
 pub mod user;
 
 #[cfg(feature = "testkit")]

@@ -1,0 +1,193 @@
+//! The JWS compact serialization (RFC 7515 section 7.1), parsed strictly:
+//! exactly three parts of unpadded base64url (no `=`, no whitespace, no
+//! characters outside the alphabet, no non-zero unused bits), a header that
+//! is a JSON object. Verification itself is in [`KeySet::verify_jws`] and
+//! [`JwtKey::verify_jws`].
+//!
+//! [`KeySet::verify_jws`]: super::KeySet::verify_jws
+//! [`JwtKey::verify_jws`]: super::JwtKey::verify_jws
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Deserializer};
+
+use super::error::JwtError;
+use super::keys::Algorithm;
+
+/// Longer tokens are refused before any decoding.
+pub(crate) const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// The protected header of a verified JWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwsHeader {
+    /// The algorithm: always the verifying key's (the header named it, and
+    /// nothing else was accepted).
+    pub alg: Algorithm,
+    /// The key id, if the header has one.
+    pub kid: Option<String>,
+    /// The `typ` (media type), if the header has one.
+    pub typ: Option<String>,
+}
+
+/// A JWS whose signature verified: its header and its payload bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedJws {
+    /// The protected header.
+    pub header: JwsHeader,
+    /// The payload, base64url-decoded (for a JWT, the claims set's JSON).
+    pub payload: Vec<u8>,
+}
+
+/// The header members this library reads; all others are ignored (never
+/// `jwk`, `jku`, `x5u` or `x5c`: keys come from configuration only).
+#[derive(Deserialize)]
+pub(crate) struct Header {
+    pub(crate) alg: Option<String>,
+    #[serde(default)]
+    pub(crate) kid: Option<String>,
+    #[serde(default)]
+    pub(crate) typ: Option<String>,
+    /// Whether a `crit` member is present at all, whatever its value.
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) crit: bool,
+}
+
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer)?;
+    Ok(true)
+}
+
+/// The header after the structural checks.
+pub(crate) struct CheckedHeader {
+    pub(crate) alg: String,
+    pub(crate) kid: Option<String>,
+    pub(crate) typ: Option<String>,
+}
+
+/// A split and decoded compact JWS whose signature is not checked yet.
+pub(crate) struct Parsed<'t> {
+    /// `header "." payload`, exactly as in the token: what was signed.
+    pub(crate) signing_input: &'t str,
+    payload: &'t str,
+    pub(crate) header: CheckedHeader,
+    pub(crate) signature: Vec<u8>,
+}
+
+fn decode(part: &str, what: &'static str) -> Result<Vec<u8>, JwtError> {
+    URL_SAFE_NO_PAD.decode(part).map_err(|_| JwtError::Malformed(what))
+}
+
+/// Splits and decodes a compact JWS, and checks its header's structure.
+pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, JwtError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(JwtError::Malformed("token too long"));
+    }
+    if token.trim_start().starts_with('{') {
+        return Err(JwtError::Unsupported("JWS JSON serialization"));
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwtError::Malformed("not three dot-separated parts"));
+    };
+    if header.is_empty() {
+        return Err(JwtError::Malformed("empty header"));
+    }
+    if signature.is_empty() {
+        return Err(JwtError::Malformed("empty signature"));
+    }
+    let signing_input = token
+        .get(..header.len() + 1 + payload.len())
+        .ok_or(JwtError::Malformed("not three dot-separated parts"))?;
+    let header_json = decode(header, "header is not base64url")?;
+    let signature = decode(signature, "signature is not base64url")?;
+    // A derived struct would also accept a JSON array; a header is an object.
+    if header_json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(JwtError::Malformed("header is not a JSON object"));
+    }
+    // Duplicate members are refused by the derived Deserialize (RFC 7515
+    // section 4 allows refusing them).
+    let header: Header = serde_json::from_slice(&header_json)
+        .map_err(|_| JwtError::Malformed("header is not a valid JSON object"))?;
+    if header.crit {
+        return Err(JwtError::Unsupported("crit header (no extension is understood)"));
+    }
+    let alg = header.alg.ok_or(JwtError::Malformed("header has no alg"))?;
+    Ok(Parsed {
+        signing_input,
+        payload,
+        header: CheckedHeader { alg, kid: header.kid, typ: header.typ },
+        signature,
+    })
+}
+
+impl Parsed<'_> {
+    /// Decodes the payload; call only once the signature verified.
+    pub(crate) fn into_verified(self, alg: Algorithm) -> Result<VerifiedJws, JwtError> {
+        let payload = decode(self.payload, "payload is not base64url")?;
+        Ok(VerifiedJws {
+            header: JwsHeader { alg, kid: self.header.kid, typ: self.header.typ },
+            payload,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_into_exactly_three_parts() {
+        for token in ["", "a", "a.b", "a.b.c.d", "a.b.c.", ".b.c", "a.b."] {
+            assert!(matches!(parse(token), Err(JwtError::Malformed(_))), "{token:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_padding_and_foreign_characters() {
+        // {"alg":"HS256"}
+        let header = "eyJhbGciOiJIUzI1NiJ9";
+        assert!(parse(&format!("{header}.e30.AAAA")).is_ok());
+        for bad in ["e30=", "e3 0", "e30?", "e+0", "e/0"] {
+            let token = format!("{header}.e30.{bad}");
+            assert!(matches!(parse(&token), Err(JwtError::Malformed(_))), "{token}");
+        }
+        // Non-zero unused bits: "e31" decodes leniently to the same bytes as "e30".
+        assert!(parse(&format!("{header}.e30.e31")).is_err());
+        assert!(parse(&format!("{header}=.e30.AAAA")).is_err());
+    }
+
+    #[test]
+    fn header_must_be_an_object_with_alg_and_no_crit() {
+        let enc = |json: &str| URL_SAFE_NO_PAD.encode(json);
+        let token = |json: &str| format!("{}.e30.AAAA", enc(json));
+        assert!(matches!(parse(&token(r#"["HS256"]"#)), Err(JwtError::Malformed(_))));
+        assert!(matches!(parse(&token(r#"{"typ":"JWT"}"#)), Err(JwtError::Malformed(_))));
+        assert!(matches!(parse(&token(r#"{"alg":1}"#)), Err(JwtError::Malformed(_))));
+        assert!(matches!(
+            parse(&token(r#"{"alg":"HS256","alg":"none"}"#)),
+            Err(JwtError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse(&token(r#"{"alg":"HS256","crit":["exp"],"exp":1}"#)),
+            Err(JwtError::Unsupported(_))
+        ));
+        assert!(matches!(
+            parse(r#"{"payload":"e30","signatures":[]}"#),
+            Err(JwtError::Unsupported(_))
+        ));
+        let spaced = token(r#" {"alg":"ES256","kid":"k1","x":[1]} "#);
+        let parsed = parse(&spaced).unwrap();
+        assert_eq!(parsed.header.alg, "ES256");
+        assert_eq!(parsed.header.kid.as_deref(), Some("k1"));
+    }
+
+    #[test]
+    fn overlong_tokens_are_refused() {
+        let token = "a".repeat(MAX_TOKEN_LEN + 1);
+        assert_eq!(parse(&token).err(), Some(JwtError::Malformed("token too long")));
+    }
+}
