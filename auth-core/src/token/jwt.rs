@@ -411,7 +411,11 @@ impl Jwt {
     /// `config.algorithm()`.
     pub fn new(config: JwtConfig, keys: KeySet, clock: Arc<dyn Clock>) -> Result<Self, JwtError> {
         check_keys(&config, &keys)?;
-        Ok(Self { config, keys: RwLock::new(Arc::new(keys)), clock })
+        Ok(Self {
+            config,
+            keys: RwLock::new(Arc::new(keys)),
+            clock,
+        })
     }
 
     /// The configuration.
@@ -495,7 +499,12 @@ impl Jwt {
     ) -> Result<TokenPair, JwtError> {
         let (access, access_claims) = self.issue_access_at(user_id, family, now)?;
         let (refresh, refresh_claims) = self.issue_refresh_at(user_id, family, now)?;
-        Ok(TokenPair { access, refresh, access_claims, refresh_claims })
+        Ok(TokenPair {
+            access,
+            refresh,
+            access_claims,
+            refresh_claims,
+        })
     }
 
     /// Verifies an access token: signature, `exp` (and `nbf`), token type,
@@ -506,7 +515,11 @@ impl Jwt {
     }
 
     /// [`verify_access`](Self::verify_access) at a given time.
-    pub fn verify_access_at(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, JwtError> {
+    pub fn verify_access_at(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AccessClaims, JwtError> {
         let checked = self.verify(token, Some(TokenType::Access), now)?;
         Ok(AccessClaims::from_checked(checked))
     }
@@ -534,7 +547,11 @@ impl Jwt {
     }
 
     /// [`verify_any`](Self::verify_any) at a given time.
-    pub fn verify_any_at(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedToken, JwtError> {
+    pub fn verify_any_at(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<VerifiedToken, JwtError> {
         let checked = self.verify(token, None, now)?;
         Ok(match checked.token_type {
             TokenType::Access => VerifiedToken::Access(AccessClaims::from_checked(checked)),
@@ -607,7 +624,12 @@ impl Jwt {
             .unwrap_or_else(PoisonError::into_inner)
             .verify_jws(token)?;
         // RFC 8725 3.11: a `typ`, when present, must say this is a JWT.
-        if verified.header.typ.as_deref().is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT")) {
+        if verified
+            .header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT"))
+        {
             return Err(JwtError::Unsupported("typ is not JWT"));
         }
         let config = &self.config;

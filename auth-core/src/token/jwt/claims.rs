@@ -475,7 +475,17 @@ pub(crate) fn check(
         None if !aud.is_empty() => return Err(JwtError::Audience),
         _ => {}
     }
-    Ok(Checked { token_type, user_id, jti, iat, exp, nbf, family, iss, aud })
+    Ok(Checked {
+        token_type,
+        user_id,
+        jti,
+        iat,
+        exp,
+        nbf,
+        family,
+        iss,
+        aud,
+    })
 }
 
 /// The claims of a token being issued, written in simplejwt's order.
@@ -544,7 +554,13 @@ mod tests {
     }
 
     fn rules(names: &ClaimNames) -> Rules<'_> {
-        Rules { names, now: 1_000, leeway: 0, issuer: None, audience: None }
+        Rules {
+            names,
+            now: 1_000,
+            leeway: 0,
+            issuer: None,
+            audience: None,
+        }
     }
 
     fn checked(json: &str) -> Result<Checked, JwtError> {
@@ -558,27 +574,47 @@ mod tests {
     fn reads_a_simplejwt_claims_set() {
         let claims = checked(&format!(r#"{{{BASE},"exp":1001,"extra":{{"a":[1,2]}}}}"#)).unwrap();
         assert_eq!(claims.token_type, TokenType::Access);
-        assert_eq!((claims.exp, claims.iat, claims.user_id.as_str()), (1001, 900, "u"));
+        assert_eq!(
+            (claims.exp, claims.iat, claims.user_id.as_str()),
+            (1001, 900, "u")
+        );
     }
 
     #[test]
     fn exp_is_a_number() {
         assert_eq!(checked(&format!("{{{BASE}}}")).err(), Some(missing("exp")));
-        for exp in [r#""1001""#, "true", "null", "[1001]", "-1", "1e300", "18446744073709551616"] {
+        for exp in [
+            r#""1001""#,
+            "true",
+            "null",
+            "[1001]",
+            "-1",
+            "1e300",
+            "18446744073709551616",
+        ] {
             let json = format!(r#"{{{BASE},"exp":{exp}}}"#);
             assert_eq!(checked(&json).err(), Some(invalid("exp")), "{json}");
         }
         // A fraction is allowed and rounded down: 1000.9 is already past at 1000.
         assert!(checked(&format!(r#"{{{BASE},"exp":1001.5}}"#)).is_ok());
-        assert_eq!(checked(&format!(r#"{{{BASE},"exp":1000.9}}"#)).err(), Some(JwtError::Expired));
+        assert_eq!(
+            checked(&format!(r#"{{{BASE},"exp":1000.9}}"#)).err(),
+            Some(JwtError::Expired)
+        );
     }
 
     #[test]
     fn duplicates_and_non_objects_are_malformed() {
         let dup = format!(r#"{{{BASE},"exp":1001,"exp":9999}}"#);
-        assert_eq!(checked(&dup).err(), Some(JwtError::Malformed("duplicate claim")));
+        assert_eq!(
+            checked(&dup).err(),
+            Some(JwtError::Malformed("duplicate claim"))
+        );
         for json in ["[]", "\"x\"", "", "{} {}", "{\"exp\":1001"] {
-            assert!(matches!(checked(json), Err(JwtError::Malformed(_))), "{json}");
+            assert!(
+                matches!(checked(json), Err(JwtError::Malformed(_))),
+                "{json}"
+            );
         }
     }
 
@@ -592,7 +628,8 @@ mod tests {
 
     #[test]
     fn escaped_member_names_match() {
-        let json = r#"{"token_type":"access","iat":900,"jti":"j","user_\u0069d":"u","\u0065xp":1001}"#;
+        let json =
+            r#"{"token_type":"access","iat":900,"jti":"j","user_\u0069d":"u","\u0065xp":1001}"#;
         assert!(checked(json).is_ok());
     }
 

@@ -85,7 +85,10 @@ impl JwtError {
     pub fn is_token_rejection(&self) -> bool {
         !matches!(
             self,
-            JwtError::InvalidKey(_) | JwtError::InvalidConfig(_) | JwtError::Signing | JwtError::Random
+            JwtError::InvalidKey(_)
+                | JwtError::InvalidConfig(_)
+                | JwtError::Signing
+                | JwtError::Random
         )
     }
 }

@@ -70,13 +70,16 @@ pub(crate) struct CheckedHeader {
 pub(crate) struct Parsed<'t> {
     /// `header "." payload`, exactly as in the token: what was signed.
     pub(crate) signing_input: &'t str,
-    payload: &'t str,
+    /// Decoded, but not to be read before the signature verified.
+    payload: Vec<u8>,
     pub(crate) header: CheckedHeader,
     pub(crate) signature: Vec<u8>,
 }
 
 fn decode(part: &str, what: &'static str) -> Result<Vec<u8>, JwtError> {
-    URL_SAFE_NO_PAD.decode(part).map_err(|_| JwtError::Malformed(what))
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| JwtError::Malformed(what))
 }
 
 /// Splits and decodes a compact JWS, and checks its header's structure.
@@ -102,7 +105,10 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, JwtError> {
     let signing_input = token
         .get(..header.len() + 1 + payload.len())
         .ok_or(JwtError::Malformed("not three dot-separated parts"))?;
+    // Every part is decoded before any cryptography, so garbage costs
+    // no signature check.
     let header_json = decode(header, "header is not base64url")?;
+    let payload = decode(payload, "payload is not base64url")?;
     let signature = decode(signature, "signature is not base64url")?;
     // A derived struct would also accept a JSON array; a header is an object.
     if header_json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -113,25 +119,34 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, JwtError> {
     let header: Header = serde_json::from_slice(&header_json)
         .map_err(|_| JwtError::Malformed("header is not a valid JSON object"))?;
     if header.crit {
-        return Err(JwtError::Unsupported("crit header (no extension is understood)"));
+        return Err(JwtError::Unsupported(
+            "crit header (no extension is understood)",
+        ));
     }
     let alg = header.alg.ok_or(JwtError::Malformed("header has no alg"))?;
     Ok(Parsed {
         signing_input,
         payload,
-        header: CheckedHeader { alg, kid: header.kid, typ: header.typ },
+        header: CheckedHeader {
+            alg,
+            kid: header.kid,
+            typ: header.typ,
+        },
         signature,
     })
 }
 
 impl Parsed<'_> {
-    /// Decodes the payload; call only once the signature verified.
-    pub(crate) fn into_verified(self, alg: Algorithm) -> Result<VerifiedJws, JwtError> {
-        let payload = decode(self.payload, "payload is not base64url")?;
-        Ok(VerifiedJws {
-            header: JwsHeader { alg, kid: self.header.kid, typ: self.header.typ },
-            payload,
-        })
+    /// The result; call only once the signature verified.
+    pub(crate) fn into_verified(self, alg: Algorithm) -> VerifiedJws {
+        VerifiedJws {
+            header: JwsHeader {
+                alg,
+                kid: self.header.kid,
+                typ: self.header.typ,
+            },
+            payload: self.payload,
+        }
     }
 }
 
@@ -142,7 +157,10 @@ mod tests {
     #[test]
     fn splits_into_exactly_three_parts() {
         for token in ["", "a", "a.b", "a.b.c.d", "a.b.c.", ".b.c", "a.b."] {
-            assert!(matches!(parse(token), Err(JwtError::Malformed(_))), "{token:?}");
+            assert!(
+                matches!(parse(token), Err(JwtError::Malformed(_))),
+                "{token:?}"
+            );
         }
     }
 
@@ -153,7 +171,10 @@ mod tests {
         assert!(parse(&format!("{header}.e30.AAAA")).is_ok());
         for bad in ["e30=", "e3 0", "e30?", "e+0", "e/0"] {
             let token = format!("{header}.e30.{bad}");
-            assert!(matches!(parse(&token), Err(JwtError::Malformed(_))), "{token}");
+            assert!(
+                matches!(parse(&token), Err(JwtError::Malformed(_))),
+                "{token}"
+            );
         }
         // Non-zero unused bits: "e31" decodes leniently to the same bytes as "e30".
         assert!(parse(&format!("{header}.e30.e31")).is_err());
@@ -164,9 +185,18 @@ mod tests {
     fn header_must_be_an_object_with_alg_and_no_crit() {
         let enc = |json: &str| URL_SAFE_NO_PAD.encode(json);
         let token = |json: &str| format!("{}.e30.AAAA", enc(json));
-        assert!(matches!(parse(&token(r#"["HS256"]"#)), Err(JwtError::Malformed(_))));
-        assert!(matches!(parse(&token(r#"{"typ":"JWT"}"#)), Err(JwtError::Malformed(_))));
-        assert!(matches!(parse(&token(r#"{"alg":1}"#)), Err(JwtError::Malformed(_))));
+        assert!(matches!(
+            parse(&token(r#"["HS256"]"#)),
+            Err(JwtError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse(&token(r#"{"typ":"JWT"}"#)),
+            Err(JwtError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse(&token(r#"{"alg":1}"#)),
+            Err(JwtError::Malformed(_))
+        ));
         assert!(matches!(
             parse(&token(r#"{"alg":"HS256","alg":"none"}"#)),
             Err(JwtError::Malformed(_))
@@ -188,6 +218,9 @@ mod tests {
     #[test]
     fn overlong_tokens_are_refused() {
         let token = "a".repeat(MAX_TOKEN_LEN + 1);
-        assert_eq!(parse(&token).err(), Some(JwtError::Malformed("token too long")));
+        assert_eq!(
+            parse(&token).err(),
+            Some(JwtError::Malformed("token too long"))
+        );
     }
 }

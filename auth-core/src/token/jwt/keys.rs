@@ -347,7 +347,10 @@ impl JwtKey {
                 Algorithm::ES256 => match bytes {
                     [0x04, point @ ..] if point.len() == 64 => {
                         let (x, y) = point.split_at(32);
-                        Material::Ec { x: x.to_vec(), y: y.to_vec() }
+                        Material::Ec {
+                            x: x.to_vec(),
+                            y: y.to_vec(),
+                        }
                     }
                     _ => return Err(key_error("ES256 needs an uncompressed P-256 public key")),
                 },
@@ -398,7 +401,9 @@ impl JwtKey {
         if let Some(key_use) = text("use")?
             && key_use != "sig"
         {
-            return Err(key_error(format!("the JWK's use is {key_use:?}, not \"sig\"")));
+            return Err(key_error(format!(
+                "the JWK's use is {key_use:?}, not \"sig\""
+            )));
         }
         if let Some(ops) = obj.get("key_ops") {
             let allows_verify = ops
@@ -427,12 +432,21 @@ impl JwtKey {
                 }
             }
             ("RSA", Algorithm::RS256) => {
-                let material = Material::Rsa { n: bytes("n")?, e: bytes("e")? };
+                let material = Material::Rsa {
+                    n: bytes("n")?,
+                    e: bytes("e")?,
+                };
                 build(alg, material, None, kid)
             }
-            ("EC", Algorithm::ES256) if crv == Some("P-256") => {
-                build(alg, Material::Ec { x: bytes("x")?, y: bytes("y")? }, None, kid)
-            }
+            ("EC", Algorithm::ES256) if crv == Some("P-256") => build(
+                alg,
+                Material::Ec {
+                    x: bytes("x")?,
+                    y: bytes("y")?,
+                },
+                None,
+                kid,
+            ),
             ("OKP", Algorithm::EdDSA) if crv == Some("Ed25519") => {
                 build(alg, Material::Okp { x: bytes("x")? }, None, kid)
             }
@@ -495,7 +509,9 @@ impl JwtKey {
             .ok_or_else(|| key_error(format!("key {:?} is verification-only", self.kid)))?;
         let signer = (DEFAULT_PROVIDER.signer_factory)(&self.alg.to_jsonwebtoken(), encoding)
             .map_err(|_| JwtError::Signing)?;
-        let signature = signer.try_sign(signing_input).map_err(|_| JwtError::Signing)?;
+        let signature = signer
+            .try_sign(signing_input)
+            .map_err(|_| JwtError::Signing)?;
         Ok(b64(&signature))
     }
 
@@ -505,12 +521,25 @@ impl JwtKey {
     /// algorithm. See [`KeySet::verify_jws`] for the rules.
     pub fn verify_jws(&self, token: &str) -> Result<VerifiedJws, JwtError> {
         let parsed = jws::parse(token)?;
-        if parsed.header.kid.as_deref().is_some_and(|kid| kid != self.kid) {
+        if parsed
+            .header
+            .kid
+            .as_deref()
+            .is_some_and(|kid| kid != self.kid)
+        {
             return Err(JwtError::UnknownKey);
         }
         self.check_alg(&parsed.header.alg)?;
         self.verify_signature(parsed.signing_input.as_bytes(), &parsed.signature)?;
-        parsed.into_verified(self.alg)
+        Ok(parsed.into_verified(self.alg))
+    }
+
+    /// Checks `signature` over arbitrary bytes with this key's algorithm:
+    /// the bare primitive, without any JWS parsing (for a token, use
+    /// [`verify_jws`](Self::verify_jws)). HMAC tags are compared in
+    /// constant time and must be full length.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), JwtError> {
+        self.verify_signature(message, &signature.to_vec())
     }
 
     pub(crate) fn check_alg(&self, alg: &str) -> Result<(), JwtError> {
@@ -533,8 +562,9 @@ impl JwtKey {
         // Called explicitly on the RustCrypto provider rather than through
         // `jsonwebtoken::crypto::verify`, which picks a process-wide
         // provider from crate features and panics when it cannot.
-        let verifier = (DEFAULT_PROVIDER.verifier_factory)(&self.alg.to_jsonwebtoken(), &self.decoding)
-            .map_err(|_| JwtError::Signature)?;
+        let verifier =
+            (DEFAULT_PROVIDER.verifier_factory)(&self.alg.to_jsonwebtoken(), &self.decoding)
+                .map_err(|_| JwtError::Signature)?;
         verifier
             .verify(signing_input, signature)
             .map_err(|_| JwtError::Signature)
@@ -571,8 +601,12 @@ fn encoded_header(alg: Algorithm, kid: &str) -> String {
         kid: &'a str,
         typ: &'static str,
     }
-    let json = serde_json::to_vec(&Header { alg: alg.as_str(), kid, typ: "JWT" })
-        .unwrap_or_default();
+    let json = serde_json::to_vec(&Header {
+        alg: alg.as_str(),
+        kid,
+        typ: "JWT",
+    })
+    .unwrap_or_default();
     b64(&json)
 }
 
@@ -584,7 +618,9 @@ fn pem_label(pem: &[u8]) -> Result<&str, JwtError> {
         .ok_or_else(|| key_error("no PEM block"))?
         + "-----BEGIN ".len();
     let rest = text.get(start..).unwrap_or_default();
-    let end = rest.find("-----").ok_or_else(|| key_error("no PEM block"))?;
+    let end = rest
+        .find("-----")
+        .ok_or_else(|| key_error("no PEM block"))?;
     Ok(rest.get(..end).unwrap_or_default())
 }
 
@@ -658,8 +694,8 @@ fn build(
             }
             let x = b64(x);
             let input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-            let decoding =
-                DecodingKey::from_ed_components(&x).map_err(|_| key_error("invalid Ed25519 key"))?;
+            let decoding = DecodingKey::from_ed_components(&x)
+                .map_err(|_| key_error("invalid Ed25519 key"))?;
             let public = PublicJwk {
                 kty: "OKP".into(),
                 crv: Some("Ed25519".into()),
@@ -684,7 +720,10 @@ fn build(
         alg,
         encoding,
         decoding,
-        public: public.map(|public| PublicJwk { kid: thumbprint, ..public }),
+        public: public.map(|public| PublicJwk {
+            kid: thumbprint,
+            ..public
+        }),
     };
     match kid {
         Some(kid) => key.with_kid(kid),
@@ -739,7 +778,10 @@ impl KeySet {
     /// A set whose active signing key is `signing` (it must be able to sign).
     pub fn new(signing: JwtKey) -> Result<Self, JwtError> {
         check_can_sign(&signing)?;
-        Ok(Self { signing, verification: Vec::new() })
+        Ok(Self {
+            signing,
+            verification: Vec::new(),
+        })
     }
 
     /// Adds a verification-only key (builder form of
@@ -843,6 +885,6 @@ impl KeySet {
                     .ok_or(JwtError::Signature)?
             }
         };
-        parsed.into_verified(key.alg)
+        Ok(parsed.into_verified(key.alg))
     }
 }
