@@ -1007,6 +1007,32 @@ fn rejects_crit_and_foreign_typ() {
     assert!(jwt.verify_access(&forge(&key, &bare, &body)).is_ok());
 }
 
+/// Tokens issued here carry the exact header bytes of their key, which
+/// verification recognises without parsing; any other spelling of a header
+/// is parsed and checked in full.
+#[test]
+fn own_and_foreign_header_spellings_verify_alike() {
+    let key = hs256();
+    let keys = KeySet::new(key.clone()).unwrap();
+    let (jwt, _clock) = jwt(JwtConfig::default(), key.clone());
+    let (token, _) = jwt.issue_access("1", None).unwrap();
+    let own = keys.verify_jws(token.as_str()).unwrap();
+    assert_eq!(own.header.kid.as_deref(), Some(key.kid()));
+    assert_eq!(own.header.typ.as_deref(), Some("JWT"));
+    let spelled = format!(
+        r#"{{ "typ": "JWT", "alg": "HS256", "kid": "{}" }}"#,
+        key.kid()
+    );
+    let other = forge(&key, &spelled, &claims("access").to_string());
+    let parsed = keys.verify_jws(&other).unwrap();
+    assert_eq!(parsed.header, own.header);
+    assert!(jwt.verify_access(&other).is_ok());
+    // The same bytes with another key's signature are still refused.
+    let stranger = JwtKey::hmac(Algorithm::HS256, [8u8; 32]).unwrap();
+    let forged = forge(&stranger, &header_of(&key), &claims("access").to_string());
+    assert_eq!(jwt.verify_access(&forged).err(), Some(JwtError::Signature));
+}
+
 #[test]
 fn rejects_claims_that_are_not_a_json_object() {
     let key = hs256();

@@ -618,22 +618,17 @@ impl Jwt {
         expected: Option<TokenType>,
         now: DateTime<Utc>,
     ) -> Result<Checked, JwtError> {
-        let verified = self
-            .keys
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .verify_jws(token)?;
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        let accepted = keys.accept(token)?;
         // RFC 8725 3.11: a `typ`, when present, must say this is a JWT.
-        if verified
-            .header
-            .typ
-            .as_deref()
+        if accepted
+            .typ()
             .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT"))
         {
             return Err(JwtError::Unsupported("typ is not JWT"));
         }
         let config = &self.config;
-        let raw = claims::read(&verified.payload, &config.names)?;
+        let raw = claims::read(&accepted.payload, &config.names)?;
         let rules = Rules {
             names: &config.names,
             now: now.timestamp(),

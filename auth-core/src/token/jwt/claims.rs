@@ -6,6 +6,7 @@
 //! wrong JSON type is recorded, not a parse error, so the caller can say
 //! which claim was wrong; a duplicate member makes the claims set malformed.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -152,20 +153,21 @@ pub(crate) struct ClaimNames {
 /// no configurable name may take one of them.
 pub(crate) const FIXED_NAMES: [&str; 5] = ["exp", "iat", "nbf", "iss", "aud"];
 
-/// One claim's JSON value, as far as validation cares.
+/// One claim's JSON value, as far as validation cares; strings borrow from
+/// the payload when they have no escapes.
 #[derive(Debug)]
-enum Raw {
-    Str(String),
+enum Raw<'de> {
+    Str(Cow<'de, str>),
     Int(i64),
     Float(f64),
     /// An array whose elements are all strings.
-    Strings(Vec<String>),
+    Strings(Vec<Cow<'de, str>>),
     /// Anything else: null, a boolean, an object, a mixed array, an integer
     /// beyond `i64`.
     Other,
 }
 
-impl<'de> de::Deserialize<'de> for Raw {
+impl<'de> de::Deserialize<'de> for Raw<'de> {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(RawVisitor)
     }
@@ -174,33 +176,36 @@ impl<'de> de::Deserialize<'de> for Raw {
 struct RawVisitor;
 
 impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw;
+    type Value = Raw<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Raw, E> {
+    fn visit_bool<E>(self, _: bool) -> Result<Raw<'de>, E> {
         Ok(Raw::Other)
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Raw, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<Raw<'de>, E> {
         Ok(Raw::Int(v))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Raw, E> {
+    fn visit_u64<E>(self, v: u64) -> Result<Raw<'de>, E> {
         Ok(i64::try_from(v).map_or(Raw::Other, Raw::Int))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Raw, E> {
+    fn visit_f64<E>(self, v: f64) -> Result<Raw<'de>, E> {
         Ok(Raw::Float(v))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Raw, E> {
-        Ok(Raw::Str(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Raw<'de>, E> {
+        Ok(Raw::Str(Cow::Borrowed(v)))
     }
-    fn visit_string<E>(self, v: String) -> Result<Raw, E> {
-        Ok(Raw::Str(v))
+    fn visit_str<E>(self, v: &str) -> Result<Raw<'de>, E> {
+        Ok(Raw::Str(Cow::Owned(v.to_owned())))
     }
-    fn visit_unit<E>(self) -> Result<Raw, E> {
+    fn visit_string<E>(self, v: String) -> Result<Raw<'de>, E> {
+        Ok(Raw::Str(Cow::Owned(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Raw<'de>, E> {
         Ok(Raw::Other)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
         let mut strings = Some(Vec::new());
         while let Some(element) = seq.next_element::<Raw>()? {
             match (element, &mut strings) {
@@ -210,7 +215,7 @@ impl<'de> Visitor<'de> for RawVisitor {
         }
         Ok(strings.map_or(Raw::Other, Raw::Strings))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Raw::Other)
     }
@@ -218,16 +223,16 @@ impl<'de> Visitor<'de> for RawVisitor {
 
 /// The claims this library reads, still unchecked.
 #[derive(Debug, Default)]
-pub(crate) struct RawClaims {
-    token_type: Option<Raw>,
-    user_id: Option<Raw>,
-    jti: Option<Raw>,
-    family: Option<Raw>,
-    exp: Option<Raw>,
-    iat: Option<Raw>,
-    nbf: Option<Raw>,
-    iss: Option<Raw>,
-    aud: Option<Raw>,
+pub(crate) struct RawClaims<'de> {
+    token_type: Option<Raw<'de>>,
+    user_id: Option<Raw<'de>>,
+    jti: Option<Raw<'de>>,
+    family: Option<Raw<'de>>,
+    exp: Option<Raw<'de>>,
+    iat: Option<Raw<'de>>,
+    nbf: Option<Raw<'de>>,
+    iss: Option<Raw<'de>>,
+    aud: Option<Raw<'de>>,
     duplicate: bool,
 }
 
@@ -235,9 +240,12 @@ pub(crate) struct RawClaims {
 struct ClaimsSeed<'n>(&'n ClaimNames);
 
 impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
-    type Value = RawClaims;
+    type Value = RawClaims<'de>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<RawClaims, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<RawClaims<'de>, D::Error> {
         deserializer.deserialize_map(self)
     }
 }
@@ -299,13 +307,13 @@ impl<'de> Visitor<'de> for FieldSeed<'_> {
 }
 
 impl<'de> Visitor<'de> for ClaimsSeed<'_> {
-    type Value = RawClaims;
+    type Value = RawClaims<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object of claims")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawClaims, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawClaims<'de>, A::Error> {
         let mut claims = RawClaims::default();
         while let Some(field) = map.next_key_seed(FieldSeed(self.0))? {
             let slot = match field {
@@ -335,7 +343,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
 }
 
 /// Parses a verified payload as a claims set (a JSON object, nothing after it).
-pub(crate) fn read(payload: &[u8], names: &ClaimNames) -> Result<RawClaims, JwtError> {
+pub(crate) fn read<'p>(payload: &'p [u8], names: &ClaimNames) -> Result<RawClaims<'p>, JwtError> {
     let mut deserializer = serde_json::Deserializer::from_slice(payload);
     let claims = ClaimsSeed(names)
         .deserialize(&mut deserializer)
@@ -382,7 +390,7 @@ fn invalid(name: &str) -> JwtError {
 
 /// A `NumericDate` (RFC 7519 section 2): a JSON number of seconds, which
 /// may have a fraction. Rounded towards the safe side: `exp` down, `nbf` up.
-fn numeric_date(raw: Option<Raw>, name: &str, round_up: bool) -> Result<Option<i64>, JwtError> {
+fn numeric_date(raw: Option<Raw<'_>>, name: &str, round_up: bool) -> Result<Option<i64>, JwtError> {
     let secs = match raw {
         None => return Ok(None),
         Some(Raw::Int(secs)) => secs,
@@ -403,10 +411,10 @@ fn numeric_date(raw: Option<Raw>, name: &str, round_up: bool) -> Result<Option<i
 }
 
 /// A claim that must be a non-empty string, if present.
-fn string(raw: Option<Raw>, name: &str) -> Result<Option<String>, JwtError> {
+fn string(raw: Option<Raw<'_>>, name: &str) -> Result<Option<String>, JwtError> {
     match raw {
         None => Ok(None),
-        Some(Raw::Str(s)) if !s.is_empty() => Ok(Some(s)),
+        Some(Raw::Str(s)) if !s.is_empty() => Ok(Some(s.into_owned())),
         Some(_) => Err(invalid(name)),
     }
 }
@@ -414,7 +422,7 @@ fn string(raw: Option<Raw>, name: &str) -> Result<Option<String>, JwtError> {
 /// Checks the claims in a fixed order: structure first (`exp`, the token
 /// type, the other required claims), then time, then issuer and audience.
 pub(crate) fn check(
-    raw: RawClaims,
+    raw: RawClaims<'_>,
     expected: Option<TokenType>,
     rules: &Rules<'_>,
 ) -> Result<Checked, JwtError> {
@@ -422,7 +430,7 @@ pub(crate) fn check(
     let exp = numeric_date(raw.exp, "exp", false)?.ok_or_else(|| missing("exp"))?;
     let token_type = match raw.token_type {
         None => return Err(missing(&names.token_type)),
-        Some(Raw::Str(s)) => match s.as_str() {
+        Some(Raw::Str(s)) => match &*s {
             "access" => TokenType::Access,
             "refresh" => TokenType::Refresh,
             _ => return Err(JwtError::WrongTokenType),
@@ -436,7 +444,7 @@ pub(crate) fn check(
     let jti = string(raw.jti, &names.jti)?.ok_or_else(|| missing(&names.jti))?;
     let user_id = match raw.user_id {
         None => return Err(missing(&names.user_id)),
-        Some(Raw::Str(s)) if !s.is_empty() => s,
+        Some(Raw::Str(s)) if !s.is_empty() => s.into_owned(),
         Some(Raw::Int(id)) => id.to_string(),
         Some(_) => return Err(invalid(&names.user_id)),
     };
@@ -445,8 +453,8 @@ pub(crate) fn check(
     let iss = string(raw.iss, "iss")?;
     let aud = match raw.aud {
         None => Vec::new(),
-        Some(Raw::Str(aud)) => vec![aud],
-        Some(Raw::Strings(aud)) => aud,
+        Some(Raw::Str(aud)) => vec![aud.into_owned()],
+        Some(Raw::Strings(aud)) => aud.into_iter().map(Cow::into_owned).collect(),
         Some(_) => return Err(invalid("aud")),
     };
 

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Deserializer};
 
 use super::error::JwtError;
-use super::keys::Algorithm;
+use super::keys::{Algorithm, JwtKey};
 
 /// Longer tokens are refused before any decoding.
 pub(crate) const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -59,20 +59,22 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error>
     Ok(true)
 }
 
-/// The header after the structural checks.
+/// A header after the structural checks.
 pub(crate) struct CheckedHeader {
     pub(crate) alg: String,
     pub(crate) kid: Option<String>,
     pub(crate) typ: Option<String>,
 }
 
-/// A split and decoded compact JWS whose signature is not checked yet.
-pub(crate) struct Parsed<'t> {
+/// A split compact JWS: payload and signature decoded, header still encoded,
+/// signature not checked yet.
+pub(crate) struct Parts<'t> {
+    /// The encoded header, as in the token.
+    pub(crate) header: &'t str,
     /// `header "." payload`, exactly as in the token: what was signed.
     pub(crate) signing_input: &'t str,
     /// Decoded, but not to be read before the signature verified.
-    payload: Vec<u8>,
-    pub(crate) header: CheckedHeader,
+    pub(crate) payload: Vec<u8>,
     pub(crate) signature: Vec<u8>,
 }
 
@@ -82,8 +84,10 @@ fn decode(part: &str, what: &'static str) -> Result<Vec<u8>, JwtError> {
         .map_err(|_| JwtError::Malformed(what))
 }
 
-/// Splits and decodes a compact JWS, and checks its header's structure.
-pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, JwtError> {
+/// Splits a compact JWS into exactly three parts and decodes the payload
+/// and signature. Every part is checked before any cryptography, so
+/// garbage costs no signature verification.
+pub(crate) fn split(token: &str) -> Result<Parts<'_>, JwtError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwtError::Malformed("token too long"));
     }
@@ -105,18 +109,25 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, JwtError> {
     let signing_input = token
         .get(..header.len() + 1 + payload.len())
         .ok_or(JwtError::Malformed("not three dot-separated parts"))?;
-    // Every part is decoded before any cryptography, so garbage costs
-    // no signature check.
-    let header_json = decode(header, "header is not base64url")?;
-    let payload = decode(payload, "payload is not base64url")?;
-    let signature = decode(signature, "signature is not base64url")?;
+    Ok(Parts {
+        header,
+        signing_input,
+        payload: decode(payload, "payload is not base64url")?,
+        signature: decode(signature, "signature is not base64url")?,
+    })
+}
+
+/// Decodes and checks an encoded header: a JSON object with a string `alg`
+/// and no `crit`.
+pub(crate) fn parse_header(encoded: &str) -> Result<CheckedHeader, JwtError> {
+    let json = decode(encoded, "header is not base64url")?;
     // A derived struct would also accept a JSON array; a header is an object.
-    if header_json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(JwtError::Malformed("header is not a JSON object"));
     }
     // Duplicate members are refused by the derived Deserialize (RFC 7515
     // section 4 allows refusing them).
-    let header: Header = serde_json::from_slice(&header_json)
+    let header: Header = serde_json::from_slice(&json)
         .map_err(|_| JwtError::Malformed("header is not a valid JSON object"))?;
     if header.crit {
         return Err(JwtError::Unsupported(
@@ -124,26 +135,41 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, JwtError> {
         ));
     }
     let alg = header.alg.ok_or(JwtError::Malformed("header has no alg"))?;
-    Ok(Parsed {
-        signing_input,
-        payload,
-        header: CheckedHeader {
-            alg,
-            kid: header.kid,
-            typ: header.typ,
-        },
-        signature,
+    Ok(CheckedHeader {
+        alg,
+        kid: header.kid,
+        typ: header.typ,
     })
 }
 
-impl Parsed<'_> {
-    /// The result; call only once the signature verified.
-    pub(crate) fn into_verified(self, alg: Algorithm) -> VerifiedJws {
+/// A JWS whose signature verified with `key`.
+pub(crate) struct Accepted<'k> {
+    pub(crate) key: &'k JwtKey,
+    /// `None` when the header was byte for byte the one `key` writes
+    /// (`{"alg":...,"kid":...,"typ":"JWT"}`), so it was not parsed again.
+    pub(crate) header: Option<CheckedHeader>,
+    pub(crate) payload: Vec<u8>,
+}
+
+impl Accepted<'_> {
+    /// The header's `typ`.
+    pub(crate) fn typ(&self) -> Option<&str> {
+        match &self.header {
+            None => Some("JWT"),
+            Some(header) => header.typ.as_deref(),
+        }
+    }
+
+    pub(crate) fn into_verified(self) -> VerifiedJws {
+        let (kid, typ) = match self.header {
+            None => (Some(self.key.kid().to_owned()), Some("JWT".to_owned())),
+            Some(header) => (header.kid, header.typ),
+        };
         VerifiedJws {
             header: JwsHeader {
-                alg,
-                kid: self.header.kid,
-                typ: self.header.typ,
+                alg: self.key.algorithm(),
+                kid,
+                typ,
             },
             payload: self.payload,
         }
@@ -153,6 +179,12 @@ impl Parsed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Splits and parses the header, as verification does.
+    fn parse(token: &str) -> Result<CheckedHeader, JwtError> {
+        let parts = split(token)?;
+        parse_header(parts.header)
+    }
 
     #[test]
     fn splits_into_exactly_three_parts() {
@@ -210,9 +242,9 @@ mod tests {
             Err(JwtError::Unsupported(_))
         ));
         let spaced = token(r#" {"alg":"ES256","kid":"k1","x":[1]} "#);
-        let parsed = parse(&spaced).unwrap();
-        assert_eq!(parsed.header.alg, "ES256");
-        assert_eq!(parsed.header.kid.as_deref(), Some("k1"));
+        let header = parse(&spaced).unwrap();
+        assert_eq!(header.alg, "ES256");
+        assert_eq!(header.kid.as_deref(), Some("k1"));
     }
 
     #[test]

@@ -6,15 +6,16 @@ use std::str::FromStr;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
 use jsonwebtoken::jwk::EllipticCurve;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::error::JwtError;
-use super::jws::{self, VerifiedJws};
+use super::jws::{self, Accepted, VerifiedJws};
 
 /// The signature algorithms this library signs and verifies with
 /// (RFC 7518 names).
@@ -213,6 +214,8 @@ pub struct JwtKey {
     alg: Algorithm,
     encoding: Option<EncodingKey>,
     decoding: DecodingKey,
+    /// For HMAC keys, the keyed MAC state, built once.
+    mac: Option<MacKey>,
     public: Option<PublicJwk>,
     /// base64url of `{"alg":...,"kid":...,"typ":"JWT"}`, the header of every
     /// token this key signs.
@@ -503,6 +506,9 @@ impl JwtKey {
     /// # Ok::<(), auth_core::token::jwt::JwtError>(())
     /// ```
     pub fn sign(&self, signing_input: &[u8]) -> Result<String, JwtError> {
+        if let Some(mac) = &self.mac {
+            return Ok(b64(&mac.tag(signing_input)));
+        }
         let encoding = self
             .encoding
             .as_ref()
@@ -520,18 +526,24 @@ impl JwtKey {
     /// header must be this key's; the header's `alg` must be this key's
     /// algorithm. See [`KeySet::verify_jws`] for the rules.
     pub fn verify_jws(&self, token: &str) -> Result<VerifiedJws, JwtError> {
-        let parsed = jws::parse(token)?;
-        if parsed
-            .header
-            .kid
-            .as_deref()
-            .is_some_and(|kid| kid != self.kid)
-        {
-            return Err(JwtError::UnknownKey);
+        let parts = jws::split(token)?;
+        let header = if parts.header == self.encoded_header {
+            None
+        } else {
+            let header = jws::parse_header(parts.header)?;
+            if header.kid.as_deref().is_some_and(|kid| kid != self.kid) {
+                return Err(JwtError::UnknownKey);
+            }
+            self.check_alg(&header.alg)?;
+            Some(header)
+        };
+        self.verify_signature(parts.signing_input.as_bytes(), &parts.signature)?;
+        Ok(Accepted {
+            key: self,
+            header,
+            payload: parts.payload,
         }
-        self.check_alg(&parsed.header.alg)?;
-        self.verify_signature(parsed.signing_input.as_bytes(), &parsed.signature)?;
-        Ok(parsed.into_verified(self.alg))
+        .into_verified())
     }
 
     /// Checks `signature` over arbitrary bytes with this key's algorithm:
@@ -559,6 +571,13 @@ impl JwtKey {
         signing_input: &[u8],
         signature: &Vec<u8>,
     ) -> Result<(), JwtError> {
+        if let Some(mac) = &self.mac {
+            return if mac.verify(signing_input, signature) {
+                Ok(())
+            } else {
+                Err(JwtError::Signature)
+            };
+        }
         // Called explicitly on the RustCrypto provider rather than through
         // `jsonwebtoken::crypto::verify`, which picks a process-wide
         // provider from crate features and panics when it cannot.
@@ -572,6 +591,57 @@ impl JwtKey {
 
     pub(crate) fn encoded_header(&self) -> &str {
         &self.encoded_header
+    }
+}
+
+/// An HMAC key whose inner and outer pads are hashed once, when the key is
+/// made, and cloned for each use: the same `hmac`/`sha2` calls jsonwebtoken's
+/// RustCrypto provider makes, without re-keying on every token.
+#[derive(Clone)]
+enum MacKey {
+    Sha256(Hmac<Sha256>),
+    Sha384(Hmac<Sha384>),
+    Sha512(Hmac<Sha512>),
+}
+
+impl MacKey {
+    fn new(alg: Algorithm, secret: &[u8]) -> Result<Self, JwtError> {
+        let invalid = |_| key_error("invalid HMAC key");
+        Ok(match alg {
+            Algorithm::HS256 => MacKey::Sha256(Hmac::new_from_slice(secret).map_err(invalid)?),
+            Algorithm::HS384 => MacKey::Sha384(Hmac::new_from_slice(secret).map_err(invalid)?),
+            Algorithm::HS512 => MacKey::Sha512(Hmac::new_from_slice(secret).map_err(invalid)?),
+            Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA => {
+                return Err(key_error(format!("{alg} is not an HMAC algorithm")));
+            }
+        })
+    }
+
+    fn tag(&self, message: &[u8]) -> Vec<u8> {
+        fn tag<M: Mac + Clone>(mac: &M, message: &[u8]) -> Vec<u8> {
+            let mut mac = mac.clone();
+            mac.update(message);
+            mac.finalize().into_bytes().to_vec()
+        }
+        match self {
+            MacKey::Sha256(mac) => tag(mac, message),
+            MacKey::Sha384(mac) => tag(mac, message),
+            MacKey::Sha512(mac) => tag(mac, message),
+        }
+    }
+
+    /// Compares in constant time (`verify_slice`); a truncated tag fails.
+    fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
+        fn verify<M: Mac + Clone>(mac: &M, message: &[u8], tag: &[u8]) -> bool {
+            let mut mac = mac.clone();
+            mac.update(message);
+            mac.verify_slice(tag).is_ok()
+        }
+        match self {
+            MacKey::Sha256(mac) => verify(mac, message, tag),
+            MacKey::Sha384(mac) => verify(mac, message, tag),
+            MacKey::Sha512(mac) => verify(mac, message, tag),
+        }
     }
 }
 
@@ -718,6 +788,10 @@ fn build(
         encoded_header: encoded_header(alg, &thumbprint),
         kid: thumbprint.clone(),
         alg,
+        mac: match &material {
+            Material::Oct(secret) => Some(MacKey::new(alg, secret)?),
+            _ => None,
+        },
         encoding,
         decoding,
         public: public.map(|public| PublicJwk {
@@ -863,28 +937,47 @@ impl KeySet {
     /// signature checked, over the token's own `header.payload` text. The
     /// JSON serialization is refused as [`JwtError::Unsupported`].
     pub fn verify_jws(&self, token: &str) -> Result<VerifiedJws, JwtError> {
-        let parsed = jws::parse(token)?;
-        let key = match parsed.header.kid.as_deref() {
+        self.accept(token).map(Accepted::into_verified)
+    }
+
+    /// [`verify_jws`](Self::verify_jws), keeping the key and the header as
+    /// they are.
+    pub(crate) fn accept(&self, token: &str) -> Result<Accepted<'_>, JwtError> {
+        let parts = jws::split(token)?;
+        let input = parts.signing_input.as_bytes();
+        // The exact header one of these keys writes (every token issued
+        // here): nothing to decode, and alg and kid are that key's.
+        if let Some(key) = self.iter().find(|key| key.encoded_header == parts.header) {
+            key.verify_signature(input, &parts.signature)?;
+            return Ok(Accepted {
+                key,
+                header: None,
+                payload: parts.payload,
+            });
+        }
+        let header = jws::parse_header(parts.header)?;
+        let key = match header.kid.as_deref() {
             Some(kid) => {
                 let key = self.get(kid).ok_or(JwtError::UnknownKey)?;
-                key.check_alg(&parsed.header.alg)?;
-                key.verify_signature(parsed.signing_input.as_bytes(), &parsed.signature)?;
+                key.check_alg(&header.alg)?;
+                key.verify_signature(input, &parts.signature)?;
                 key
             }
             None => {
                 let alg = self.algorithm();
-                if parsed.header.alg != alg.as_str() {
-                    return Err(JwtError::Algorithm(parsed.header.alg));
+                if header.alg != alg.as_str() {
+                    return Err(JwtError::Algorithm(header.alg));
                 }
                 self.iter()
                     .filter(|key| key.alg == alg)
-                    .find(|key| {
-                        key.verify_signature(parsed.signing_input.as_bytes(), &parsed.signature)
-                            .is_ok()
-                    })
+                    .find(|key| key.verify_signature(input, &parts.signature).is_ok())
                     .ok_or(JwtError::Signature)?
             }
         };
-        Ok(parsed.into_verified(key.alg))
+        Ok(Accepted {
+            key,
+            header: Some(header),
+            payload: parts.payload,
+        })
     }
 }
