@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::clock::ManualClock;
+use auth_core::clock::SystemClock;
 use auth_core::token::jwt::{Algorithm, Jwt, JwtConfig, JwtKey, KeySet};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,7 +38,9 @@ fn key(alg: Algorithm) -> JwtKey {
 fn jwt(alg: Algorithm) -> Jwt {
     let config = JwtConfig::default().with_algorithm(alg);
     let keys = KeySet::new(key(alg)).expect("key set");
-    Jwt::new(config, keys, Arc::new(ManualClock::at_unix(1_800_000_000))).expect("jwt")
+    // The system clock, as in production: tokens are issued just before
+    // each verify benchmark and live 5 minutes.
+    Jwt::new(config, keys, Arc::new(SystemClock)).expect("jwt")
 }
 
 fn main() {

@@ -344,7 +344,11 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
 
 /// Parses a verified payload as a claims set (a JSON object, nothing after it).
 pub(crate) fn read<'p>(payload: &'p [u8], names: &ClaimNames) -> Result<RawClaims<'p>, JwtError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    // JSON is UTF-8 (RFC 8259): checked once for the whole payload, so the
+    // parser need not check each string again.
+    let text = std::str::from_utf8(payload)
+        .map_err(|_| JwtError::Malformed("claims are not a valid JSON object"))?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let claims = ClaimsSeed(names)
         .deserialize(&mut deserializer)
         .and_then(|claims| deserializer.end().map(|()| claims))

@@ -7,8 +7,8 @@
 //! [`KeySet::verify_jws`]: super::KeySet::verify_jws
 //! [`JwtKey::verify_jws`]: super::JwtKey::verify_jws
 
-use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::{DecodeSliceError, Engine};
 use serde::{Deserialize, Deserializer};
 
 use super::error::JwtError;
@@ -66,16 +66,21 @@ pub(crate) struct CheckedHeader {
     pub(crate) typ: Option<String>,
 }
 
+/// Room for the longest signature accepted (RSA-4096: 512 bytes), plus the
+/// slack base64's length estimate needs.
+pub(crate) const SIGNATURE_BUFFER: usize = 516;
+
 /// A split compact JWS: payload and signature decoded, header still encoded,
 /// signature not checked yet.
-pub(crate) struct Parts<'t> {
+pub(crate) struct Parts<'t, 'b> {
     /// The encoded header, as in the token.
     pub(crate) header: &'t str,
     /// `header "." payload`, exactly as in the token: what was signed.
     pub(crate) signing_input: &'t str,
     /// Decoded, but not to be read before the signature verified.
     pub(crate) payload: Vec<u8>,
-    pub(crate) signature: Vec<u8>,
+    /// Decoded into the caller's buffer (no allocation per token).
+    pub(crate) signature: &'b [u8],
 }
 
 fn decode(part: &str, what: &'static str) -> Result<Vec<u8>, JwtError> {
@@ -87,7 +92,10 @@ fn decode(part: &str, what: &'static str) -> Result<Vec<u8>, JwtError> {
 /// Splits a compact JWS into exactly three parts and decodes the payload
 /// and signature. Every part is checked before any cryptography, so
 /// garbage costs no signature verification.
-pub(crate) fn split(token: &str) -> Result<Parts<'_>, JwtError> {
+pub(crate) fn split<'t, 'b>(
+    token: &'t str,
+    signature_buffer: &'b mut [u8; SIGNATURE_BUFFER],
+) -> Result<Parts<'t, 'b>, JwtError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwtError::Malformed("token too long"));
     }
@@ -109,11 +117,18 @@ pub(crate) fn split(token: &str) -> Result<Parts<'_>, JwtError> {
     let signing_input = token
         .get(..header.len() + 1 + payload.len())
         .ok_or(JwtError::Malformed("not three dot-separated parts"))?;
+    let payload = decode(payload, "payload is not base64url")?;
+    let length = URL_SAFE_NO_PAD
+        .decode_slice(signature, signature_buffer)
+        .map_err(|err| match err {
+            DecodeSliceError::OutputSliceTooSmall => JwtError::Malformed("signature too long"),
+            DecodeSliceError::DecodeError(_) => JwtError::Malformed("signature is not base64url"),
+        })?;
     Ok(Parts {
         header,
         signing_input,
-        payload: decode(payload, "payload is not base64url")?,
-        signature: decode(signature, "signature is not base64url")?,
+        payload,
+        signature: signature_buffer.get(..length).unwrap_or_default(),
     })
 }
 
@@ -182,7 +197,8 @@ mod tests {
 
     /// Splits and parses the header, as verification does.
     fn parse(token: &str) -> Result<CheckedHeader, JwtError> {
-        let parts = split(token)?;
+        let mut signature = [0; SIGNATURE_BUFFER];
+        let parts = split(token, &mut signature)?;
         parse_header(parts.header)
     }
 

@@ -526,7 +526,8 @@ impl JwtKey {
     /// header must be this key's; the header's `alg` must be this key's
     /// algorithm. See [`KeySet::verify_jws`] for the rules.
     pub fn verify_jws(&self, token: &str) -> Result<VerifiedJws, JwtError> {
-        let parts = jws::split(token)?;
+        let mut signature = [0; jws::SIGNATURE_BUFFER];
+        let parts = jws::split(token, &mut signature)?;
         let header = if parts.header == self.encoded_header {
             None
         } else {
@@ -537,7 +538,7 @@ impl JwtKey {
             self.check_alg(&header.alg)?;
             Some(header)
         };
-        self.verify_signature(parts.signing_input.as_bytes(), &parts.signature)?;
+        self.verify_signature(parts.signing_input.as_bytes(), parts.signature)?;
         Ok(Accepted {
             key: self,
             header,
@@ -551,7 +552,7 @@ impl JwtKey {
     /// [`verify_jws`](Self::verify_jws)). HMAC tags are compared in
     /// constant time and must be full length.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), JwtError> {
-        self.verify_signature(message, &signature.to_vec())
+        self.verify_signature(message, signature)
     }
 
     pub(crate) fn check_alg(&self, alg: &str) -> Result<(), JwtError> {
@@ -563,13 +564,10 @@ impl JwtKey {
     }
 
     /// Checks `signature` over `signing_input` with this key's algorithm.
-    // `&Vec` because that is what the `signature::Verifier<Vec<u8>>` the
-    // provider returns takes; a slice would cost a copy per verification.
-    #[allow(clippy::ptr_arg)]
     pub(crate) fn verify_signature(
         &self,
         signing_input: &[u8],
-        signature: &Vec<u8>,
+        signature: &[u8],
     ) -> Result<(), JwtError> {
         if let Some(mac) = &self.mac {
             return if mac.verify(signing_input, signature) {
@@ -584,8 +582,10 @@ impl JwtKey {
         let verifier =
             (DEFAULT_PROVIDER.verifier_factory)(&self.alg.to_jsonwebtoken(), &self.decoding)
                 .map_err(|_| JwtError::Signature)?;
+        // The provider's verifiers take a `Vec`; one copy is nothing beside
+        // an RSA, ECDSA or EdDSA verification.
         verifier
-            .verify(signing_input, signature)
+            .verify(signing_input, &signature.to_vec())
             .map_err(|_| JwtError::Signature)
     }
 
@@ -943,12 +943,13 @@ impl KeySet {
     /// [`verify_jws`](Self::verify_jws), keeping the key and the header as
     /// they are.
     pub(crate) fn accept(&self, token: &str) -> Result<Accepted<'_>, JwtError> {
-        let parts = jws::split(token)?;
+        let mut signature = [0; jws::SIGNATURE_BUFFER];
+        let parts = jws::split(token, &mut signature)?;
         let input = parts.signing_input.as_bytes();
         // The exact header one of these keys writes (every token issued
         // here): nothing to decode, and alg and kid are that key's.
         if let Some(key) = self.iter().find(|key| key.encoded_header == parts.header) {
-            key.verify_signature(input, &parts.signature)?;
+            key.verify_signature(input, parts.signature)?;
             return Ok(Accepted {
                 key,
                 header: None,
@@ -960,7 +961,7 @@ impl KeySet {
             Some(kid) => {
                 let key = self.get(kid).ok_or(JwtError::UnknownKey)?;
                 key.check_alg(&header.alg)?;
-                key.verify_signature(input, &parts.signature)?;
+                key.verify_signature(input, parts.signature)?;
                 key
             }
             None => {
@@ -970,7 +971,7 @@ impl KeySet {
                 }
                 self.iter()
                     .filter(|key| key.alg == alg)
-                    .find(|key| key.verify_signature(input, &parts.signature).is_ok())
+                    .find(|key| key.verify_signature(input, parts.signature).is_ok())
                     .ok_or(JwtError::Signature)?
             }
         };
