@@ -1376,7 +1376,19 @@ fn jwk_construction_refuses_what_it_cannot_trust() {
         json!({"kty": "EC", "crv": "P-384", "x": b64([1u8; 48]), "y": b64([2u8; 48])}),
         Algorithm::ES256,
     );
-    // Small RSA moduli and bad exponents.
+    // Empty, zero, small RSA moduli and bad exponents.
+    refused(
+        json!({"kty": "RSA", "n": "", "e": "AQAB"}),
+        Algorithm::RS256,
+    );
+    refused(
+        json!({"kty": "RSA", "n": "AAAA", "e": "AQAB"}),
+        Algorithm::RS256,
+    );
+    refused(
+        json!({"kty": "RSA", "n": b64([0xc3u8; 256]), "e": ""}),
+        Algorithm::RS256,
+    );
     refused(
         json!({"kty": "RSA", "n": b64([0xc3u8; 128]), "e": "AQAB"}),
         Algorithm::RS256,

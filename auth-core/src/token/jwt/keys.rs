@@ -717,7 +717,10 @@ fn build(
         Material::Rsa { n, e } => {
             let n = strip_leading_zeros(n);
             let e = strip_leading_zeros(e);
-            let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+            // The first byte is not zero once stripped, so this cannot underflow.
+            let bits = n
+                .first()
+                .map_or(0, |first| n.len() * 8 - first.leading_zeros() as usize);
             if !(2048..=4096).contains(&bits) {
                 return Err(key_error(format!(
                     "RS256 needs an RSA key of 2048 to 4096 bits, got {bits}"
