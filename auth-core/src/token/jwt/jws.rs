@@ -102,12 +102,21 @@ pub(crate) fn split<'t, 'b>(
     if token.trim_start().starts_with('{') {
         return Err(JwtError::Unsupported("JWS JSON serialization"));
     }
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JwtError::Malformed("not three dot-separated parts"));
+    // The first and the last dot, and none between them.
+    let not_three = JwtError::Malformed("not three dot-separated parts");
+    let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
+        return Err(not_three);
     };
+    let (Some(header), Some(payload), Some(signature)) = (
+        token.get(..first),
+        token.get(first + 1..last),
+        token.get(last + 1..),
+    ) else {
+        return Err(not_three);
+    };
+    if payload.contains('.') {
+        return Err(not_three);
+    }
     if header.is_empty() {
         return Err(JwtError::Malformed("empty header"));
     }
