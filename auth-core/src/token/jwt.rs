@@ -1,0 +1,653 @@
+//! simplejwt-style JSON Web Tokens: short-lived access tokens and longer-lived
+//! refresh tokens, issued and verified by [`Jwt`].
+//!
+//! - The claims are simplejwt's (`token_type`, `exp`, `iat`, `jti`,
+//!   `user_id`), plus `fam`, the rotation family a refresh chain shares,
+//!   and `iss`/`aud` when configured. Tokens issued by simplejwt verify here,
+//!   and tokens issued here pass simplejwt's checks.
+//! - Verification follows RFC 8725: the compact form only, parsed strictly;
+//!   the algorithm is fixed by the key and the configuration, never taken
+//!   from the token (`alg: none` and any other algorithm fail); `crit` is
+//!   refused; the claims are read only once the signature verified; `exp` is
+//!   required and must be a number.
+//! - Keys ([`JwtKey`]) carry a `kid`, and a [`KeySet`] holds the active
+//!   signing key plus verification-only keys, so keys rotate without logging
+//!   anyone out. Both halves of a key are built once, when it is made.
+//! - Access and refresh tokens and their claims are distinct types
+//!   ([`AccessToken`], [`RefreshToken`], [`AccessClaims`], [`RefreshClaims`]).
+//! - Time comes from the [`Clock`] the [`Jwt`] holds (or is passed in to the
+//!   `*_at` methods), so tests set it.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use auth_core::clock::ManualClock;
+//! use auth_core::token::jwt::{Algorithm, Jwt, JwtConfig, JwtKey, KeySet};
+//!
+//! let key = JwtKey::hmac(Algorithm::HS256, b"a secret of at least thirty-two bytes")?;
+//! let clock = Arc::new(ManualClock::at_unix(1_700_000_000));
+//! let jwt = Jwt::new(JwtConfig::default(), KeySet::new(key)?, clock.clone())?;
+//!
+//! let pair = jwt.issue_pair("42", None)?;
+//! let claims = jwt.verify_access(pair.access.as_str())?;
+//! assert_eq!(claims.user_id, "42");
+//! assert!(jwt.verify_refresh(pair.access.as_str()).is_err()); // wrong type
+//!
+//! clock.advance(chrono::Duration::minutes(5)); // the access lifetime
+//! assert!(jwt.verify_access(pair.access.as_str()).is_err());
+//! assert!(jwt.verify_refresh(pair.refresh.as_str()).is_ok());
+//! # Ok::<(), auth_core::token::jwt::JwtError>(())
+//! ```
+
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Serialize, Serializer};
+
+use crate::clock::Clock;
+
+mod claims;
+mod error;
+mod jws;
+mod keys;
+
+pub use claims::{AccessClaims, RefreshClaims, TokenType};
+pub use error::JwtError;
+pub use jws::{JwsHeader, VerifiedJws};
+pub use keys::{Algorithm, JwkSet, JwtKey, KeySet, PublicJwk};
+
+use claims::{Checked, ClaimNames, ClaimsOut, MAX_TIMESTAMP, Rules};
+
+pub mod dangerous {
+    //! Options that weaken security, for interoperating with deployments
+    //! that already use them. Audit every use.
+
+    use super::{Algorithm, JwtError, JwtKey};
+
+    /// An HMAC key from a secret shorter than RFC 7518 section 3.2 requires
+    /// (the hash output size), e.g. a 50-character Django `SECRET_KEY` used
+    /// by simplejwt with HS512. Short secrets are easier to brute-force from
+    /// a single token; prefer rotating to a longer one (see [`KeySet`]).
+    /// The secret must still not be empty.
+    ///
+    /// [`KeySet`]: super::KeySet
+    pub fn hmac_key_with_short_secret(
+        alg: Algorithm,
+        secret: impl AsRef<[u8]>,
+    ) -> Result<JwtKey, JwtError> {
+        JwtKey::hmac_unchecked(alg, secret.as_ref())
+    }
+}
+
+/// Settings of the JWT strategy. `Default` is simplejwt's: HS256, access
+/// tokens for 5 minutes, refresh tokens for 1 day, no leeway, claims
+/// `token_type`, `user_id` and `jti` (plus `fam`), no issuer, no audience.
+///
+/// The builders validate what they take.
+///
+/// ```
+/// use auth_core::token::jwt::{Algorithm, JwtConfig};
+/// use chrono::Duration;
+/// let config = JwtConfig::default()
+///     .with_algorithm(Algorithm::EdDSA)
+///     .with_access_lifetime(Duration::minutes(15))?
+///     .with_user_id_claim("sub")?
+///     .with_issuer("https://auth.example.com")?;
+/// assert_eq!(config.access_lifetime(), Duration::minutes(15));
+/// assert!(JwtConfig::default().with_leeway(Duration::seconds(-1)).is_err());
+/// assert!(JwtConfig::default().with_user_id_claim("exp").is_err());
+/// # Ok::<(), auth_core::token::jwt::JwtError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtConfig {
+    algorithm: Algorithm,
+    access_lifetime: Duration,
+    refresh_lifetime: Duration,
+    leeway: Duration,
+    names: ClaimNames,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        Self {
+            algorithm: Algorithm::HS256,
+            access_lifetime: Duration::minutes(5),
+            refresh_lifetime: Duration::days(1),
+            leeway: Duration::zero(),
+            names: ClaimNames {
+                token_type: "token_type".into(),
+                user_id: "user_id".into(),
+                jti: "jti".into(),
+                family: "fam".into(),
+            },
+            issuer: None,
+            audience: None,
+        }
+    }
+}
+
+fn config_error(msg: impl Into<String>) -> JwtError {
+    JwtError::InvalidConfig(msg.into())
+}
+
+impl JwtConfig {
+    /// The algorithm tokens are signed with (simplejwt's `ALGORITHM`). The
+    /// signing key must be for it, and tokens without a `kid` must use it.
+    pub fn with_algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// How long access tokens live (`ACCESS_TOKEN_LIFETIME`): whole seconds,
+    /// at least one.
+    pub fn with_access_lifetime(mut self, lifetime: Duration) -> Result<Self, JwtError> {
+        self.access_lifetime = whole_seconds(lifetime, "access lifetime", 1)?;
+        Ok(self)
+    }
+
+    /// How long refresh tokens live (`REFRESH_TOKEN_LIFETIME`): whole
+    /// seconds, at least one.
+    pub fn with_refresh_lifetime(mut self, lifetime: Duration) -> Result<Self, JwtError> {
+        self.refresh_lifetime = whole_seconds(lifetime, "refresh lifetime", 1)?;
+        Ok(self)
+    }
+
+    /// Clock skew tolerated on `exp` and `nbf` (`LEEWAY`): whole seconds,
+    /// not negative.
+    pub fn with_leeway(mut self, leeway: Duration) -> Result<Self, JwtError> {
+        self.leeway = whole_seconds(leeway, "leeway", 0)?;
+        Ok(self)
+    }
+
+    /// The claim holding the token type (`TOKEN_TYPE_CLAIM`, default `token_type`).
+    pub fn with_token_type_claim(mut self, name: impl Into<String>) -> Result<Self, JwtError> {
+        self.names.token_type = name.into();
+        self.check_names()?;
+        Ok(self)
+    }
+
+    /// The claim holding the user id (`USER_ID_CLAIM`, default `user_id`).
+    pub fn with_user_id_claim(mut self, name: impl Into<String>) -> Result<Self, JwtError> {
+        self.names.user_id = name.into();
+        self.check_names()?;
+        Ok(self)
+    }
+
+    /// The claim holding the token id (`JTI_CLAIM`, default `jti`).
+    pub fn with_jti_claim(mut self, name: impl Into<String>) -> Result<Self, JwtError> {
+        self.names.jti = name.into();
+        self.check_names()?;
+        Ok(self)
+    }
+
+    /// The claim holding the rotation family (default `fam`).
+    pub fn with_family_claim(mut self, name: impl Into<String>) -> Result<Self, JwtError> {
+        self.names.family = name.into();
+        self.check_names()?;
+        Ok(self)
+    }
+
+    /// Sets `iss` in issued tokens and requires it in verified ones (`ISSUER`).
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Result<Self, JwtError> {
+        self.issuer = Some(non_empty(issuer.into(), "issuer")?);
+        Ok(self)
+    }
+
+    /// Sets `aud` in issued tokens and requires verified ones to name it
+    /// (`AUDIENCE`). Without one, tokens that carry an `aud` are refused.
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Result<Self, JwtError> {
+        self.audience = Some(non_empty(audience.into(), "audience")?);
+        Ok(self)
+    }
+
+    /// The signing algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The access token lifetime.
+    pub fn access_lifetime(&self) -> Duration {
+        self.access_lifetime
+    }
+
+    /// The refresh token lifetime.
+    pub fn refresh_lifetime(&self) -> Duration {
+        self.refresh_lifetime
+    }
+
+    /// The leeway on `exp` and `nbf`.
+    pub fn leeway(&self) -> Duration {
+        self.leeway
+    }
+
+    /// The token type claim's name.
+    pub fn token_type_claim(&self) -> &str {
+        &self.names.token_type
+    }
+
+    /// The user id claim's name.
+    pub fn user_id_claim(&self) -> &str {
+        &self.names.user_id
+    }
+
+    /// The token id claim's name.
+    pub fn jti_claim(&self) -> &str {
+        &self.names.jti
+    }
+
+    /// The rotation family claim's name.
+    pub fn family_claim(&self) -> &str {
+        &self.names.family
+    }
+
+    /// The required issuer, if any.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The required audience, if any.
+    pub fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
+    }
+
+    fn check_names(&self) -> Result<(), JwtError> {
+        let names = [
+            &self.names.token_type,
+            &self.names.user_id,
+            &self.names.jti,
+            &self.names.family,
+        ];
+        for (i, name) in names.iter().enumerate() {
+            if name.is_empty() {
+                return Err(config_error("a claim name cannot be empty"));
+            }
+            if claims::FIXED_NAMES.contains(&name.as_str()) {
+                return Err(config_error(format!("{name:?} is a registered claim")));
+            }
+            if names.iter().skip(i + 1).any(|other| other == name) {
+                return Err(config_error(format!("claim name {name:?} is used twice")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn whole_seconds(duration: Duration, what: &str, min: i64) -> Result<Duration, JwtError> {
+    let secs = duration.num_seconds();
+    if secs < min || duration.subsec_nanos() != 0 {
+        return Err(config_error(format!(
+            "the {what} must be whole seconds, at least {min}"
+        )));
+    }
+    if secs > MAX_TIMESTAMP {
+        return Err(config_error(format!("the {what} is too long")));
+    }
+    Ok(duration)
+}
+
+fn non_empty(value: String, what: &str) -> Result<String, JwtError> {
+    if value.is_empty() {
+        Err(config_error(format!("the {what} cannot be empty")))
+    } else {
+        Ok(value)
+    }
+}
+
+macro_rules! token_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The encoded token.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The encoded token, owned.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+    };
+}
+
+token_type!(
+    /// An encoded access token (`header.claims.signature`), as sent in
+    /// `Authorization: Bearer`. `Debug` prints `[redacted]`; `Serialize`
+    /// writes the string.
+    AccessToken
+);
+
+token_type!(
+    /// An encoded refresh token. `Debug` prints `[redacted]`; `Serialize`
+    /// writes the string.
+    RefreshToken
+);
+
+/// What a login or a refresh hands out: both tokens, sharing `iat` and the
+/// rotation family, with their claims (the rotation layer records the
+/// refresh token's `jti` and `exp`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenPair {
+    /// The access token.
+    pub access: AccessToken,
+    /// The refresh token.
+    pub refresh: RefreshToken,
+    /// The access token's claims.
+    pub access_claims: AccessClaims,
+    /// The refresh token's claims.
+    pub refresh_claims: RefreshClaims,
+}
+
+/// A token of either type that verified, from [`Jwt::verify_any`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifiedToken {
+    /// An access token.
+    Access(AccessClaims),
+    /// A refresh token.
+    Refresh(RefreshClaims),
+}
+
+impl VerifiedToken {
+    /// Which type it is.
+    pub fn token_type(&self) -> TokenType {
+        match self {
+            VerifiedToken::Access(_) => TokenType::Access,
+            VerifiedToken::Refresh(_) => TokenType::Refresh,
+        }
+    }
+}
+
+/// A fresh UUID v4 as 32 lower-case hex digits (simplejwt's `jti` format),
+/// from the operating system's random generator. Also fit for a new
+/// rotation family id.
+///
+/// ```
+/// let id = auth_core::token::jwt::new_token_id()?;
+/// assert_eq!(id.len(), 32);
+/// assert!(id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+/// # Ok::<(), auth_core::token::jwt::JwtError>(())
+/// ```
+pub fn new_token_id() -> Result<String, JwtError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| JwtError::Random)?;
+    Ok(uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .simple()
+        .to_string())
+}
+
+/// Issues and verifies access and refresh tokens with a [`KeySet`], a
+/// [`JwtConfig`] and a [`Clock`]. Cheap to share behind an `Arc`; the key
+/// set can be swapped while in use ([`set_keys`](Self::set_keys)).
+#[derive(Debug)]
+pub struct Jwt {
+    config: JwtConfig,
+    keys: RwLock<Arc<KeySet>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Jwt {
+    /// A JWT strategy. The key set's signing key must be for
+    /// `config.algorithm()`.
+    pub fn new(config: JwtConfig, keys: KeySet, clock: Arc<dyn Clock>) -> Result<Self, JwtError> {
+        check_keys(&config, &keys)?;
+        Ok(Self {
+            config,
+            keys: RwLock::new(Arc::new(keys)),
+            clock,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &JwtConfig {
+        &self.config
+    }
+
+    /// The key set in use.
+    pub fn keys(&self) -> Arc<KeySet> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Replaces the key set, e.g. after [`KeySet::rotate`] or
+    /// [`KeySet::remove`] on a copy of [`keys`](Self::keys). Requests in
+    /// flight finish with the old set.
+    pub fn set_keys(&self, keys: KeySet) -> Result<(), JwtError> {
+        check_keys(&self.config, &keys)?;
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        Ok(())
+    }
+
+    /// The public verification keys as a JWK Set, for `GET /api/auth/jwks.json`
+    /// (empty `keys` with HMAC keys only).
+    pub fn jwks(&self) -> JwkSet {
+        self.keys().jwks()
+    }
+
+    /// Issues an access token for `user_id`, in rotation family `family`.
+    pub fn issue_access(
+        &self,
+        user_id: &str,
+        family: Option<&str>,
+    ) -> Result<(AccessToken, AccessClaims), JwtError> {
+        self.issue_access_at(user_id, family, self.now())
+    }
+
+    /// [`issue_access`](Self::issue_access) at a given time.
+    pub fn issue_access_at(
+        &self,
+        user_id: &str,
+        family: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(AccessToken, AccessClaims), JwtError> {
+        let (token, checked) = self.issue(TokenType::Access, user_id, family, now)?;
+        Ok((AccessToken(token), AccessClaims::from_checked(checked)))
+    }
+
+    /// Issues a refresh token for `user_id`, in rotation family `family`.
+    pub fn issue_refresh(
+        &self,
+        user_id: &str,
+        family: Option<&str>,
+    ) -> Result<(RefreshToken, RefreshClaims), JwtError> {
+        self.issue_refresh_at(user_id, family, self.now())
+    }
+
+    /// [`issue_refresh`](Self::issue_refresh) at a given time.
+    pub fn issue_refresh_at(
+        &self,
+        user_id: &str,
+        family: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(RefreshToken, RefreshClaims), JwtError> {
+        let (token, checked) = self.issue(TokenType::Refresh, user_id, family, now)?;
+        Ok((RefreshToken(token), RefreshClaims::from_checked(checked)))
+    }
+
+    /// Issues an access and a refresh token for `user_id`, both carrying
+    /// `family` when given (simplejwt's `RefreshToken.for_user` and its
+    /// `access_token`).
+    pub fn issue_pair(&self, user_id: &str, family: Option<&str>) -> Result<TokenPair, JwtError> {
+        self.issue_pair_at(user_id, family, self.now())
+    }
+
+    /// [`issue_pair`](Self::issue_pair) at a given time.
+    pub fn issue_pair_at(
+        &self,
+        user_id: &str,
+        family: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, JwtError> {
+        let (access, access_claims) = self.issue_access_at(user_id, family, now)?;
+        let (refresh, refresh_claims) = self.issue_refresh_at(user_id, family, now)?;
+        Ok(TokenPair {
+            access,
+            refresh,
+            access_claims,
+            refresh_claims,
+        })
+    }
+
+    /// Verifies an access token: signature, `exp` (and `nbf`), token type,
+    /// issuer and audience. A refresh token fails with
+    /// [`JwtError::WrongTokenType`]. Revocation is not checked here.
+    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, JwtError> {
+        self.verify_access_at(token, self.now())
+    }
+
+    /// [`verify_access`](Self::verify_access) at a given time.
+    pub fn verify_access_at(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AccessClaims, JwtError> {
+        let checked = self.verify(token, Some(TokenType::Access), now)?;
+        Ok(AccessClaims::from_checked(checked))
+    }
+
+    /// Verifies a refresh token; an access token fails with
+    /// [`JwtError::WrongTokenType`]. Blacklisting is not checked here.
+    pub fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, JwtError> {
+        self.verify_refresh_at(token, self.now())
+    }
+
+    /// [`verify_refresh`](Self::verify_refresh) at a given time.
+    pub fn verify_refresh_at(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshClaims, JwtError> {
+        let checked = self.verify(token, Some(TokenType::Refresh), now)?;
+        Ok(RefreshClaims::from_checked(checked))
+    }
+
+    /// Verifies a token of either type (simplejwt's `UntypedToken`, as the
+    /// `/jwt/verify` endpoint does).
+    pub fn verify_any(&self, token: &str) -> Result<VerifiedToken, JwtError> {
+        self.verify_any_at(token, self.now())
+    }
+
+    /// [`verify_any`](Self::verify_any) at a given time.
+    pub fn verify_any_at(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<VerifiedToken, JwtError> {
+        let checked = self.verify(token, None, now)?;
+        Ok(match checked.token_type {
+            TokenType::Access => VerifiedToken::Access(AccessClaims::from_checked(checked)),
+            TokenType::Refresh => VerifiedToken::Refresh(RefreshClaims::from_checked(checked)),
+        })
+    }
+
+    /// The clock's time, truncated as everywhere in the service.
+    fn now(&self) -> DateTime<Utc> {
+        crate::clock::now_micros(&*self.clock)
+    }
+
+    fn issue(
+        &self,
+        token_type: TokenType,
+        user_id: &str,
+        family: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(String, Checked), JwtError> {
+        let names = &self.config.names;
+        if user_id.is_empty() {
+            return Err(JwtError::InvalidClaim(names.user_id.clone()));
+        }
+        if family.is_some_and(str::is_empty) {
+            return Err(JwtError::InvalidClaim(names.family.clone()));
+        }
+        let iat = now.timestamp();
+        let lifetime = match token_type {
+            TokenType::Access => self.config.access_lifetime,
+            TokenType::Refresh => self.config.refresh_lifetime,
+        };
+        let exp = iat.saturating_add(lifetime.num_seconds());
+        if !(0..=MAX_TIMESTAMP).contains(&iat) || exp > MAX_TIMESTAMP {
+            return Err(JwtError::InvalidClaim("exp".into()));
+        }
+        let jti = new_token_id()?;
+        let claims = ClaimsOut {
+            names,
+            token_type,
+            exp,
+            iat,
+            jti: &jti,
+            user_id,
+            family,
+            iss: self.config.issuer.as_deref(),
+            aud: self.config.audience.as_deref(),
+        };
+        let payload = serde_json::to_vec(&claims).map_err(|_| JwtError::Signing)?;
+        let keys = self.keys();
+        let key = keys.signing_key();
+        let mut token = String::with_capacity(key.encoded_header().len() + payload.len() * 2 + 100);
+        token.push_str(key.encoded_header());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let signature = key.sign(token.as_bytes())?;
+        token.push('.');
+        token.push_str(&signature);
+        Ok((token, claims.to_checked()))
+    }
+
+    fn verify(
+        &self,
+        token: &str,
+        expected: Option<TokenType>,
+        now: DateTime<Utc>,
+    ) -> Result<Checked, JwtError> {
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        let accepted = keys.accept(token)?;
+        // RFC 8725 3.11: a `typ`, when present, must say this is a JWT.
+        if accepted
+            .typ()
+            .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT"))
+        {
+            return Err(JwtError::Unsupported("typ is not JWT"));
+        }
+        let config = &self.config;
+        let raw = claims::read(&accepted.payload, &config.names)?;
+        let rules = Rules {
+            names: &config.names,
+            now: now.timestamp(),
+            leeway: config.leeway.num_seconds(),
+            issuer: config.issuer.as_deref(),
+            audience: config.audience.as_deref(),
+        };
+        claims::check(raw, expected, &rules)
+    }
+}
+
+fn check_keys(config: &JwtConfig, keys: &KeySet) -> Result<(), JwtError> {
+    if keys.algorithm() == config.algorithm {
+        Ok(())
+    } else {
+        Err(config_error(format!(
+            "the signing key is for {}, the configuration for {}",
+            keys.algorithm(),
+            config.algorithm
+        )))
+    }
+}
