@@ -1,4 +1,74 @@
-//! SQL stores for `auth-core` over sqlx: SQLite, PostgreSQL and MySQL/MariaDB.
+//! SQL stores for `auth-core` over [sqlx]: one concrete store per database,
+//! each implementing every store trait of [`auth_core::store`].
 //!
-//! Not written yet: this crate holds its place in the workspace until the
-//! stores issue lands. Use [`auth_core::store::memory::MemoryStore`] meanwhile.
+//! | feature | store | database |
+//! | --- | --- | --- |
+//! | `sqlite` (default) | [`SqliteStore`] | an embedded SQLite file (or memory) |
+//! | `postgres` | [`PostgresStore`] | PostgreSQL 12+ |
+//! | `mysql` | [`MySqlStore`] | MySQL 8 or MariaDB 10.5+ |
+//!
+//! Each store keeps users, Knox and static tokens, JWT blacklists,
+//! revoked rotation families and "tokens valid after" marks, throttle
+//! counters and login history in its own tables (prefixed `auth_`). The
+//! schema ships as migrations embedded in the crate
+//! (`migrations/<database>/`), applied by each store's `migrate()`; queries
+//! are built at run time, so building the crate needs no database.
+//!
+//! # Behaviour shared by the stores
+//!
+//! - **Case-insensitive uniqueness without collations.** Usernames and
+//!   emails are stored beside their [`fold_case`](auth_core::user::fold_case)
+//!   form, which has a unique index and is compared bytewise: "ÅSA" finds
+//!   "åsa", while "straße" and "strasse", or "åsa" and "asa", are different
+//!   users whatever the database's collation says. Listing searches match a
+//!   literal substring of the folded username, email, first and last name.
+//! - **Atomic where the contracts say so, in the database.** Unique indexes
+//!   decide conflicts (reported as `StoreError::Conflict("username")`,
+//!   `"email"`, `"digest"` or `"id"`); a blacklist insert is one insert that
+//!   ignores duplicates and whose row count says who won; a throttle hit is
+//!   one upsert (a short transaction on MySQL); Knox inserts under a limit
+//!   and static-token creation serialise per user, by locking the user's row
+//!   in `auth_user_locks` (PostgreSQL, MySQL) or by `BEGIN IMMEDIATE`
+//!   (SQLite).
+//! - **Users may live elsewhere.** No foreign keys tie tokens, revocations
+//!   or history to `auth_users`, so a deployment can keep users in its own
+//!   store and tokens in these tables.
+//! - **Time** round-trips at microsecond precision (`TIMESTAMPTZ`,
+//!   `DATETIME(6)`, or integer microseconds since the Unix epoch in SQLite).
+//! - **Failures.** Each store has its own error enum
+//!   ([`SqliteStoreError`], [`PostgresStoreError`], [`MySqlStoreError`])
+//!   wrapping the sqlx error; it converts into
+//!   [`StoreError`](auth_core::StoreError) keeping it as the source. A pool
+//!   timeout, a closed pool, an I/O or TLS failure, or the server saying it
+//!   is shutting down becomes `StoreError::Unavailable`, which the service
+//!   answers with 503. The pool's acquire timeout ([`PoolSettings`], 5 s by
+//!   default) bounds how long a request waits for a database that is down,
+//!   and the pool reconnects by itself once it is back.
+//! - **No secrets in `Debug`.** A store's `Debug` shows its pool's size,
+//!   never the connection URL or a record.
+//!
+//! The driver is re-exported as [`sqlx`] so that connection options and
+//! pools come from the matching version.
+//!
+//! # Migrations and your own
+//!
+//! sqlx records applied migrations in `_sqlx_migrations` in the current
+//! schema (PostgreSQL) or database (MySQL). These stores ignore entries
+//! they do not know, so they can share it with an application's own
+//! migrations; the application's migrator, though, will complain about
+//! ours unless it ignores missing migrations too
+//! (`Migrator::set_ignore_missing(true)`). The simplest arrangement is a
+//! schema or database of its own for the auth tables.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use sqlx;
+
+mod common;
+
+pub use common::PoolSettings;
+
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresStore, PostgresStoreError};
