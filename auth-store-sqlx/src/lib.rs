@@ -68,6 +68,11 @@ mod common;
 
 pub use common::PoolSettings;
 
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteStore, SqliteStoreError};
+
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "postgres")]
