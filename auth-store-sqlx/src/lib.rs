@@ -77,3 +77,8 @@ pub use sqlite::{SqliteStore, SqliteStoreError};
 pub mod postgres;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStore, PostgresStoreError};
+
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "mysql")]
+pub use mysql::{MySqlStore, MySqlStoreError};
