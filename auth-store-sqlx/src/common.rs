@@ -4,9 +4,11 @@
 //! Nothing here is generic over `sqlx::Database`: each store writes its own
 //! queries, and only plain values pass through these helpers.
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use std::future::Future;
 use std::time::Duration;
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use auth_core::error::StoreError;
 use auth_core::store::HistoryEvent;
 use auth_core::user::fold_case;
@@ -201,10 +203,12 @@ pub(crate) const SWEEP_EVERY: u64 = 4096;
 pub(crate) const SWEEP_MARGIN: chrono::Duration = chrono::Duration::minutes(1);
 
 /// How many times a transaction that hit a deadlock is run again.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 const MAX_RETRIES: u32 = 3;
 
 /// Runs `attempt` until it succeeds, fails with an error `retryable` does
 /// not accept, or has been retried [`MAX_RETRIES`] times.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) async fn retrying<T, F, Fut>(
     retryable: fn(&StoreError) -> bool,
     mut attempt: F,
@@ -360,13 +364,24 @@ mod tests {
     #[test]
     fn eviction_keeps_room_for_the_new_token() {
         let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
-        let live: Vec<(DateTime<Utc>, String)> =
-            (0..4).map(|i| (t, format!("d{i}"))).collect();
-        assert_eq!(eviction_cutoff(&live, 3).map(|(n, c)| (n, &c.1[..])), Some((2, "d1")));
+        let live: Vec<(DateTime<Utc>, String)> = (0..4).map(|i| (t, format!("d{i}"))).collect();
+        assert_eq!(
+            eviction_cutoff(&live, 3).map(|(n, c)| (n, &c.1[..])),
+            Some((2, "d1"))
+        );
         assert_eq!(eviction_cutoff(&live, 5), None);
-        assert_eq!(eviction_cutoff(&live, 4).map(|(n, c)| (n, &c.1[..])), Some((1, "d0")));
-        assert_eq!(eviction_cutoff(&live, 0).map(|(n, c)| (n, &c.1[..])), Some((4, "d3")));
-        assert_eq!(eviction_cutoff(&live, 1).map(|(n, c)| (n, &c.1[..])), Some((4, "d3")));
+        assert_eq!(
+            eviction_cutoff(&live, 4).map(|(n, c)| (n, &c.1[..])),
+            Some((1, "d0"))
+        );
+        assert_eq!(
+            eviction_cutoff(&live, 0).map(|(n, c)| (n, &c.1[..])),
+            Some((4, "d3"))
+        );
+        assert_eq!(
+            eviction_cutoff(&live, 1).map(|(n, c)| (n, &c.1[..])),
+            Some((4, "d3"))
+        );
         assert_eq!(eviction_cutoff(&[], 0), None);
     }
 

@@ -50,6 +50,46 @@
 //! The driver is re-exported as [`sqlx`] so that connection options and
 //! pools come from the matching version.
 //!
+//! # Using a store with the service
+//!
+//! A store implements every trait, so one value serves the whole service:
+//! hand it to `auth_core::Auth::builder(...).store(...)`, which erases it to
+//! `Arc<dyn Trait>` per concern. Run the migrations first.
+//!
+//! ```ignore
+//! use std::sync::Arc;
+//! use auth_core::{Auth, config::AuthConfig};
+//! use auth_store_sqlx::SqliteStore;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = SqliteStore::connect("sqlite://auth.db").await?;
+//! store.migrate().await?;
+//! let auth = Auth::builder(AuthConfig::default())
+//!     .store(Arc::new(store))
+//!     .build()?;
+//! # Ok(()) }
+//! ```
+//!
+//! Stores can also be mixed, e.g. users in PostgreSQL next to the
+//! application's own tables, everything else in another store:
+//!
+//! ```ignore
+//! use std::sync::Arc;
+//! use auth_core::{Auth, config::AuthConfig};
+//! use auth_store_sqlx::{PostgresStore, SqliteStore};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let users = PostgresStore::connect("postgres://app@db.internal/app").await?;
+//! users.migrate().await?;
+//! let tokens = SqliteStore::connect("sqlite://tokens.db").await?;
+//! tokens.migrate().await?;
+//! let auth = Auth::builder(AuthConfig::default())
+//!     .store(Arc::new(tokens))
+//!     .users(Arc::new(users))
+//!     .build()?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Migrations and your own
 //!
 //! sqlx records applied migrations in `_sqlx_migrations` in the current
@@ -64,6 +104,11 @@
 
 pub use sqlx;
 
+// Without a database feature only `PoolSettings` is used.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code, unused_imports, unused_macros)
+)]
 mod common;
 
 pub use common::PoolSettings;

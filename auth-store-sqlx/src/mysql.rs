@@ -33,9 +33,7 @@ use auth_core::user::{User, UserId, fold_case};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value};
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::mysql::{
-    MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow,
-};
+use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::types::Json;
 use sqlx::{MySql, MySqlConnection, Row, Transaction};
 
@@ -671,7 +669,11 @@ impl UserStore for MySqlStore {
         let sql = format!("SELECT COUNT(*) FROM auth_users{filter}");
         let mut count = sqlx::query_scalar::<_, i64>(&sql);
         if let Some(pattern) = &pattern {
-            count = count.bind(pattern).bind(pattern).bind(pattern).bind(pattern);
+            count = count
+                .bind(pattern)
+                .bind(pattern)
+                .bind(pattern)
+                .bind(pattern);
         }
         let total = count.fetch_one(&self.pool).await.map_err(db)?;
         let sql = format!(

@@ -40,7 +40,8 @@ use sqlx::{Postgres, Row, Transaction};
 
 use crate::common::{
     PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, conflict_field, contains_pattern,
-    count_u64, eviction_cutoff, impl_apply_settings, parse_event, require_runtime, retrying, window_end,
+    count_u64, eviction_cutoff, impl_apply_settings, parse_event, require_runtime, retrying,
+    window_end,
 };
 
 impl_apply_settings!(PgPoolOptions);
@@ -355,7 +356,7 @@ impl PostgresStore {
                 }
             }
         }
-        insert_knox(record, &mut *tx).await?;
+        insert_knox(record, &mut tx).await?;
         tx.commit().await.map_err(db)?;
         Ok(KnoxInsert::Inserted { evicted })
     }

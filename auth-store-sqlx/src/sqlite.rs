@@ -1082,7 +1082,10 @@ mod tests {
         assert_eq!(time(micros(at)).ok(), Some(at));
         let before_1970 = DateTime::from_timestamp_micros(-86_400_000_001).unwrap_or_default();
         assert_eq!(time(micros(before_1970)).ok(), Some(before_1970));
-        assert!(time(i64::MAX).is_err(), "out of chrono's range is an error, not a panic");
+        assert!(
+            time(i64::MAX).is_err(),
+            "out of chrono's range is an error, not a panic"
+        );
     }
 
     #[test]

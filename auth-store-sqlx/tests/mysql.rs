@@ -69,7 +69,10 @@ async fn sweep_stale_databases(conn: &mut MySqlConnection) {
     .fetch_all(&mut *conn)
     .await
     .unwrap_or_default();
-    for name in names.iter().filter_map(|name| std::str::from_utf8(name).ok()) {
+    for name in names
+        .iter()
+        .filter_map(|name| std::str::from_utf8(name).ok())
+    {
         if support::is_stale(name) {
             let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS `{name}`"))
                 .execute(&mut *conn)
@@ -173,7 +176,12 @@ async fn keys_compare_bytewise() {
     };
     let t = now();
     let base = unique("jti_");
-    for jti in [base.clone(), format!("{base} "), format!("{base}é"), format!("{base}e")] {
+    for jti in [
+        base.clone(),
+        format!("{base} "),
+        format!("{base}é"),
+        format!("{base}e"),
+    ] {
         let entry = auth_core::store::BlacklistEntry {
             jti: jti.clone(),
             user_id: UserId::new(),

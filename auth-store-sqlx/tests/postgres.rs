@@ -158,11 +158,9 @@ async fn closed_port_is_unavailable_within_the_acquire_timeout() {
         .port(1)
         .username("postgres");
     let timeout = Duration::from_secs(1);
-    let store = PostgresStore::connect_lazy_with(
-        options,
-        PoolSettings::default().acquire_timeout(timeout),
-    )
-    .expect("a lazy store builds without a server");
+    let store =
+        PostgresStore::connect_lazy_with(options, PoolSettings::default().acquire_timeout(timeout))
+            .expect("a lazy store builds without a server");
     let started = Instant::now();
     let result = store.user_by_id(UserId::new()).await;
     let elapsed = started.elapsed();
@@ -171,7 +169,10 @@ async fn closed_port_is_unavailable_within_the_acquire_timeout() {
         elapsed < timeout + Duration::from_secs(2),
         "Unavailable came after {elapsed:?}, the acquire timeout is {timeout:?}"
     );
-    let err = store.user_by_id(UserId::new()).await.expect_err("still down");
+    let err = store
+        .user_by_id(UserId::new())
+        .await
+        .expect_err("still down");
     let chain = format!("{:?}", std::error::Error::source(&err));
     assert!(chain.contains("PoolTimedOut"), "the cause is kept: {chain}");
 }
@@ -210,14 +211,22 @@ async fn unavailable_while_down_then_recovers_by_itself() {
         let started = Instant::now();
         let result = store.user_by_id(ada.id).await;
         let elapsed = started.elapsed();
-        assert_unavailable(result, &format!("lookup {attempt} while the server is down"));
+        assert_unavailable(
+            result,
+            &format!("lookup {attempt} while the server is down"),
+        );
         assert!(
             elapsed < timeout + Duration::from_secs(2),
             "attempt {attempt}: Unavailable came after {elapsed:?} (acquire timeout {timeout:?})"
         );
     }
     assert_unavailable(
-        store.insert_user(&User::new_for_tests(&unique("bob_"), &format!("{}@example.com", unique("bob")))).await,
+        store
+            .insert_user(&User::new_for_tests(
+                &unique("bob_"),
+                &format!("{}@example.com", unique("bob")),
+            ))
+            .await,
         "an insert while the server is down",
     );
 
@@ -232,7 +241,11 @@ async fn unavailable_while_down_then_recovers_by_itself() {
             Err(err) => panic!("the store did not recover: {err:?}"),
         }
     };
-    assert_eq!(found, Some(ada), "the same store reads again once the server is back");
+    assert_eq!(
+        found,
+        Some(ada),
+        "the same store reads again once the server is back"
+    );
 }
 
 /// Terminating every backend of the store from another connection does not
@@ -265,7 +278,10 @@ async fn terminated_backends_are_replaced() {
         .fetch_all(&mut admin)
         .await
         .expect("pg_terminate_backend");
-        assert!(!killed.is_empty(), "round {round}: the store had connections to terminate");
+        assert!(
+            !killed.is_empty(),
+            "round {round}: the store had connections to terminate"
+        );
         let started = Instant::now();
         let found = loop {
             match store.user_by_id(ada.id).await {
@@ -274,7 +290,11 @@ async fn terminated_backends_are_replaced() {
                 Err(err) => panic!("round {round}: expected success or Unavailable, got {err:?}"),
             }
         };
-        assert_eq!(found.as_ref(), Some(&ada), "round {round}: the store reads again");
+        assert_eq!(
+            found.as_ref(),
+            Some(&ada),
+            "round {round}: the store reads again"
+        );
     }
     let _ = admin.close().await;
 }
@@ -309,17 +329,24 @@ async fn two_stores_over_one_schema_share_everything() {
         name: Some("laptop".into()),
     };
     assert_eq!(
-        one.insert_knox_token(&token, TokenLimit::Refuse(5), t).await.expect("insert"),
+        one.insert_knox_token(&token, TokenLimit::Refuse(5), t)
+            .await
+            .expect("insert"),
         KnoxInsert::Inserted { evicted: 0 }
     );
     assert_eq!(
-        two.knox_tokens_by_key(&token.token_key).await.expect("lookup"),
+        two.knox_tokens_by_key(&token.token_key)
+            .await
+            .expect("lookup"),
         vec![token.clone()],
         "a token inserted through one store is seen through the other"
     );
     assert!(two.delete_knox_token(&token.digest).await.expect("delete"));
     assert!(
-        one.knox_tokens_by_key(&token.token_key).await.expect("lookup").is_empty(),
+        one.knox_tokens_by_key(&token.token_key)
+            .await
+            .expect("lookup")
+            .is_empty(),
         "a token deleted through one store is gone through the other"
     );
 

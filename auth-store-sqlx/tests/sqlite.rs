@@ -136,7 +136,10 @@ async fn an_unopenable_file_is_unavailable() {
     )
     .expect("a lazy store builds");
     let result = store.user_by_username("ada").await;
-    assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
 }
 
 /// Ended throttle windows can be purged; open ones stay.
@@ -169,9 +172,10 @@ async fn ended_throttle_windows_are_purged() {
 #[tokio::test]
 async fn debug_shows_no_path_or_data() {
     let path = temp_db_path();
-    let store = SqliteStore::connect_with(SqliteStore::file_options(&path), PoolSettings::default())
-        .await
-        .expect("connect");
+    let store =
+        SqliteStore::connect_with(SqliteStore::file_options(&path), PoolSettings::default())
+            .await
+            .expect("connect");
     let debug = format!("{store:?}");
     assert!(debug.starts_with("SqliteStore"), "{debug}");
     assert!(!debug.contains("auth_test_"), "{debug}");

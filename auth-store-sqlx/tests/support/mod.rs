@@ -66,10 +66,10 @@ pub(crate) fn on_runtime_shutdown(cleanup: impl FnOnce() + Send + 'static) {
     struct Guard(Option<Box<dyn FnOnce() + Send>>);
     impl Drop for Guard {
         fn drop(&mut self) {
-            if let Some(cleanup) = self.0.take() {
-                if std::thread::spawn(cleanup).join().is_err() {
-                    eprintln!("test cleanup panicked");
-                }
+            if let Some(cleanup) = self.0.take()
+                && std::thread::spawn(cleanup).join().is_err()
+            {
+                eprintln!("test cleanup panicked");
             }
         }
     }
