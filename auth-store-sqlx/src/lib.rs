@@ -90,6 +90,24 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Tables
+//!
+//! | table | holds | looked up by |
+//! | --- | --- | --- |
+//! | `auth_users` | users, with the folded username, email and names | id; folded username; folded email (both unique); `(date_joined, id)` for listings |
+//! | `auth_knox_tokens` | Knox token digests | digest (primary key); `token_key`; `(user_id, created)`; `expiry` for purging |
+//! | `auth_static_tokens` | static token digests and seeds | user id (primary key); digest (unique) |
+//! | `auth_jwt_blacklist` | blacklisted jtis | jti (primary key); `expires_at` for purging |
+//! | `auth_jwt_revoked_families` | revoked rotation families | family (primary key); `expires_at` for purging |
+//! | `auth_jwt_valid_after` | per-user "tokens valid after" marks | user id (primary key) |
+//! | `auth_throttle` | fixed-window counters | key (primary key); `resets_at` for sweeping |
+//! | `auth_login_history` | login history | `(user_id, occurred_at, id)` |
+//! | `auth_user_locks` | one row per user, locked to serialise that user's token inserts (not in SQLite) | user id (primary key) |
+//!
+//! Ended throttle windows are swept by the store itself every few thousand
+//! hits, and by `purge_ended_throttle_windows`; expired Knox tokens and
+//! revocations go when the service calls the traits' purge methods.
+//!
 //! # Migrations and your own
 //!
 //! sqlx records applied migrations in `_sqlx_migrations` in the current

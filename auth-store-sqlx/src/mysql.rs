@@ -222,6 +222,10 @@ fn latest_time() -> DateTime<Utc> {
 /// (`SELECT ... FOR UPDATE`, read committed) for their transaction. A
 /// transaction that deadlocks is run again.
 ///
+/// `auth_user_locks` gains one 16-byte row per user who ever inserted a
+/// Knox token under a limit or a static token. Rows are never deleted: a
+/// deletion could slip between another transaction's lookup and its lock.
+///
 /// `Debug` shows the pool's size, never the connection URL or any record.
 #[derive(Clone)]
 pub struct MySqlStore {

@@ -167,6 +167,10 @@ fn is_retryable(err: &StoreError) -> bool {
 /// limit and static-token creation lock the user's row in
 /// `auth_user_locks` (`SELECT ... FOR UPDATE`) for their transaction.
 ///
+/// `auth_user_locks` gains one 16-byte row per user who ever inserted a
+/// Knox token under a limit or a static token. Rows are never deleted: a
+/// deletion could slip between another transaction's lookup and its lock.
+///
 /// `Debug` shows the pool's size, never the connection URL or any record.
 #[derive(Clone)]
 pub struct PostgresStore {

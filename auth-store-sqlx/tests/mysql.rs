@@ -140,6 +140,7 @@ macro_rules! store_or_skip {
 }
 
 auth_core::store_conformance_tests!(all; store_or_skip!(fresh_store()));
+support::contract::contract_tests!(store_or_skip!(fresh_store()));
 
 /// A store whose server is not listening fails with `Unavailable` within
 /// the acquire timeout, and building it lazily does not fail.

@@ -138,6 +138,7 @@ macro_rules! store_or_skip {
 }
 
 auth_core::store_conformance_tests!(all; store_or_skip!(fresh_store()));
+support::contract::contract_tests!(store_or_skip!(fresh_store()));
 
 /// Panics unless `result` is `Err(StoreError::Unavailable(_))`.
 #[track_caller]

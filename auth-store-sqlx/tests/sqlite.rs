@@ -42,6 +42,7 @@ async fn file_store() -> SqliteStore {
 }
 
 auth_core::store_conformance_tests!(all; file_store());
+support::contract::contract_tests!(file_store());
 
 /// The suite again on the in-memory database.
 mod memory {
@@ -49,6 +50,11 @@ mod memory {
 
     auth_core::store_conformance_tests!(all; async {
         SqliteStore::memory().await.expect("the in-memory store failed")
+    });
+    crate::support::contract::contract_tests!(async {
+        SqliteStore::memory()
+            .await
+            .expect("the in-memory store failed")
     });
 }
 

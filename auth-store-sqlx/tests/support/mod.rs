@@ -6,6 +6,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub(crate) mod contract;
 pub(crate) mod proxy;
 
 /// Per-test schemas and databases are named `auth_test_<unix seconds>_<hex>`.
