@@ -7,7 +7,13 @@
 //! and every store crate runs it.
 //!
 //! All timestamps handed to a store are whole microseconds (the service
-//! truncates them); a store returns them exactly as given.
+//! truncates them); a store returns them exactly as given. Something that
+//! expires at `expires_at` is expired at every `now >= expires_at`: a
+//! record whose expiry equals `now` is no longer live, and is purged.
+//!
+//! Users may live in another store than their tokens: the token, revocation
+//! and history stores accept user ids that exist in no user store (a SQL
+//! store has no foreign keys from those tables to its users table).
 //!
 //! # Implementing your own user store
 //!
@@ -169,9 +175,9 @@ pub trait UserStore: Debug + Send + Sync + 'static {
     /// Stores a new user.
     ///
     /// Fails with `Conflict("username")` or `Conflict("email")` when another
-    /// user has the same username or email (case-insensitively), storing
-    /// nothing. Atomic: of concurrent inserts of one username, exactly one
-    /// succeeds.
+    /// user has the same username or email (case-insensitively), and with
+    /// `Conflict("id")` when a user with this id exists, storing nothing.
+    /// Atomic: of concurrent inserts of one username, exactly one succeeds.
     async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
 
     /// The user with this id, or `None`.
@@ -232,7 +238,8 @@ impl KnoxTokenRecord {
     }
 }
 
-/// The per-user limit on live Knox tokens.
+/// The per-user limit on live Knox tokens (a token is live while its expiry,
+/// if any, is after `now`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TokenLimit {
     /// No limit (knox's default).
@@ -241,6 +248,7 @@ pub enum TokenLimit {
     /// At most this many live tokens; a login past it is refused (knox).
     Refuse(u32),
     /// At most this many live tokens; the oldest are deleted to make room.
+    /// `EvictOldest(0)` evicts every live token and stores the new one.
     EvictOldest(u32),
 }
 
@@ -256,7 +264,7 @@ pub enum KnoxInsert {
     LimitReached,
 }
 
-/// Where Knox-style tokens live.
+/// Where Knox-style tokens live. The owner need not exist in any user store.
 #[async_trait]
 pub trait KnoxTokenStore: Debug + Send + Sync + 'static {
     /// Stores a token, applying `limit` to the user's tokens live at `now`.
@@ -264,8 +272,9 @@ pub trait KnoxTokenStore: Debug + Send + Sync + 'static {
     /// With `Refuse(n)`, when the user already has `n` live tokens nothing is
     /// stored and `LimitReached` is returned. With `EvictOldest(n)`, the
     /// oldest live tokens (by `created`) are deleted so that the user ends
-    /// with at most `n`. Atomic per user: concurrent inserts never leave more
-    /// than `n` live tokens. A duplicate digest is `Conflict("digest")`.
+    /// with at most `n` (with `n = 0`: every live token goes, and the new one
+    /// is stored). Atomic per user: concurrent inserts never leave more than
+    /// `n` live tokens. A duplicate digest is `Conflict("digest")`.
     async fn insert_knox_token(
         &self,
         record: &KnoxTokenRecord,
@@ -301,14 +310,16 @@ pub trait KnoxTokenStore: Debug + Send + Sync + 'static {
     /// Deletes every token of the user; returns how many.
     async fn delete_user_knox_tokens(&self, user: UserId) -> Result<u64, StoreError>;
 
-    /// The user's tokens live at `now`, newest first.
+    /// The user's tokens live at `now` (no expiry, or one after `now`),
+    /// newest first.
     async fn user_knox_tokens(
         &self,
         user: UserId,
         now: DateTime<Utc>,
     ) -> Result<Vec<KnoxTokenRecord>, StoreError>;
 
-    /// Deletes every token expired at `now`; returns how many.
+    /// Deletes every token expired at `now` (an expiry at or before `now`);
+    /// returns how many.
     async fn purge_expired_knox_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
@@ -327,12 +338,15 @@ pub struct StaticTokenRecord {
     pub created: DateTime<Utc>,
 }
 
-/// Where static tokens live: at most one per user.
+/// Where static tokens live: at most one per user. The owner need not exist
+/// in any user store.
 #[async_trait]
 pub trait StaticTokenStore: Debug + Send + Sync + 'static {
     /// Stores `record` unless the user already has a token, and returns the
     /// user's token record: the existing one, or `record`. Atomic: of
-    /// concurrent calls for one user, all return the same record.
+    /// concurrent calls for one user, all return the same record. When the
+    /// user has none and `record.digest` is another user's token,
+    /// `Conflict("digest")`, storing nothing.
     async fn get_or_insert_static_token(
         &self,
         record: &StaticTokenRecord,
@@ -379,7 +393,8 @@ pub struct RevocationState {
 }
 
 /// JWT revocation: blacklisted ids, revoked rotation families, and a
-/// per-user "tokens valid after" mark.
+/// per-user "tokens valid after" mark. The users need not exist in any user
+/// store.
 #[async_trait]
 pub trait JwtRevocationStore: Debug + Send + Sync + 'static {
     /// Blacklists `entry.jti`. Returns `true` if this call added it, `false`
@@ -393,7 +408,8 @@ pub trait JwtRevocationStore: Debug + Send + Sync + 'static {
     async fn blacklisted_jti(&self, jti: &str) -> Result<Option<BlacklistEntry>, StoreError>;
 
     /// Revokes a rotation family: every token carrying it fails from now on.
-    /// The record may be purged after `expires_at`. Idempotent.
+    /// The record may be purged after `expires_at`. Idempotent; revoking a
+    /// revoked family again keeps the later of the two `expires_at`.
     async fn revoke_family(
         &self,
         family: &str,
@@ -410,15 +426,17 @@ pub trait JwtRevocationStore: Debug + Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// The user's mark and whether `family` (if given) is revoked, in one
-    /// round trip: this runs on every authenticated request.
+    /// round trip: this runs on every authenticated request. A revoked
+    /// family counts whichever user it was revoked for.
     async fn revocation_state(
         &self,
         user: UserId,
         family: Option<&str>,
     ) -> Result<RevocationState, StoreError>;
 
-    /// Deletes blacklist entries and family records expired at `now`, and
-    /// returns how many. Never deletes a per-user mark.
+    /// Deletes blacklist entries and family records expired at `now` (an
+    /// `expires_at` at or before `now`), and returns how many. Never deletes
+    /// a per-user mark.
     async fn purge_expired_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
@@ -435,8 +453,10 @@ pub struct ThrottleCount {
 #[async_trait]
 pub trait ThrottleStore: Debug + Send + Sync + 'static {
     /// Adds one hit to `key` and returns the count. A window starts at the
-    /// first hit after the previous one ended and lasts `window`. Atomic: `n`
-    /// concurrent hits on a fresh key return the counts `1..=n`, each once.
+    /// first hit after the previous one ended and lasts `window`; it is over
+    /// at exactly `resets_at` (a hit at that instant starts a new window).
+    /// Atomic: `n` concurrent hits on a fresh key return the counts `1..=n`,
+    /// each once.
     async fn throttle_hit(
         &self,
         key: &str,
@@ -532,7 +552,7 @@ pub struct HistoryEntry {
     pub user_agent: Option<String>,
 }
 
-/// Where login history lives.
+/// Where login history lives. The users need not exist in any user store.
 #[async_trait]
 pub trait LoginHistoryStore: Debug + Send + Sync + 'static {
     /// Appends an entry.

@@ -1,0 +1,410 @@
+//! What the three stores share that is not SQL: pool settings, search
+//! patterns, number clamping, conflict naming and eviction planning.
+//!
+//! Nothing here is generic over `sqlx::Database`: each store writes its own
+//! queries, and only plain values pass through these helpers.
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use std::future::Future;
+use std::time::Duration;
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use auth_core::error::StoreError;
+use auth_core::store::HistoryEvent;
+use auth_core::user::fold_case;
+use chrono::{DateTime, Utc};
+
+/// Pool settings shared by every store: how many connections, and how long a
+/// request may wait for one before it fails with
+/// [`StoreError::Unavailable`](auth_core::StoreError::Unavailable).
+///
+/// The defaults suit a web service: at most 10 connections, a 5 second
+/// acquire timeout (a database that is down answers 503 after 5 s rather
+/// than hanging a request), idle connections closed after 10 minutes, every
+/// connection replaced after 30 minutes, and each idle connection checked
+/// before it is handed out, so connections that the server dropped are
+/// replaced by themselves once it is back.
+///
+/// The settings are checked when a store is built (see
+/// [`validate`](Self::validate)).
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_store_sqlx::PoolSettings;
+///
+/// let settings = PoolSettings::default()
+///     .max_connections(20)
+///     .acquire_timeout(Duration::from_secs(2));
+/// assert!(settings.validate().is_ok());
+/// assert!(PoolSettings::default().max_connections(0).validate().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    max_connections: u32,
+    min_connections: u32,
+    acquire_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    max_lifetime: Option<Duration>,
+    test_before_acquire: bool,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(5),
+            idle_timeout: Some(Duration::from_secs(10 * 60)),
+            max_lifetime: Some(Duration::from_secs(30 * 60)),
+            test_before_acquire: true,
+        }
+    }
+}
+
+impl PoolSettings {
+    /// The most connections the pool opens (default 10; at least 1).
+    pub fn max_connections(mut self, max: u32) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// Connections the pool keeps open even when idle (default 0; at most
+    /// `max_connections`).
+    pub fn min_connections(mut self, min: u32) -> Self {
+        self.min_connections = min;
+        self
+    }
+
+    /// How long an operation waits for a connection, including opening a
+    /// new one, before it fails with `StoreError::Unavailable` (default 5 s;
+    /// more than zero).
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Idle connections above `min_connections` are closed after this long
+    /// (default 10 minutes; `None` never).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Connections are replaced after this long (default 30 minutes; `None`
+    /// never).
+    pub fn max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// Whether an idle connection is pinged before it is handed out
+    /// (default `true`): a connection the server dropped is then replaced
+    /// instead of failing a request.
+    pub fn test_before_acquire(mut self, test: bool) -> Self {
+        self.test_before_acquire = test;
+        self
+    }
+
+    /// The acquire timeout.
+    pub fn get_acquire_timeout(&self) -> Duration {
+        self.acquire_timeout
+    }
+
+    /// The maximum number of connections.
+    pub fn get_max_connections(&self) -> u32 {
+        self.max_connections
+    }
+
+    /// Checks the settings: at least one connection, `min_connections` at
+    /// most `max_connections`, and a non-zero acquire timeout.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_connections == 0 {
+            return Err("max_connections must be at least 1".into());
+        }
+        if self.min_connections > self.max_connections {
+            return Err(format!(
+                "min_connections ({}) must not exceed max_connections ({})",
+                self.min_connections, self.max_connections
+            ));
+        }
+        if self.acquire_timeout.is_zero() {
+            return Err("acquire_timeout must be more than zero".into());
+        }
+        if self.idle_timeout.is_some_and(|t| t.is_zero()) {
+            return Err("idle_timeout must be more than zero (or None)".into());
+        }
+        if self.max_lifetime.is_some_and(|t| t.is_zero()) {
+            return Err("max_lifetime must be more than zero (or None)".into());
+        }
+        Ok(())
+    }
+}
+
+/// A concrete sqlx `PoolOptions` type that [`PoolSettings`] can configure
+/// (implemented per database by [`impl_apply_settings!`], so that nothing is
+/// generic over `sqlx::Database`).
+pub(crate) trait ApplySettings: Sized {
+    fn set(
+        self,
+        max: u32,
+        min: u32,
+        acquire: Duration,
+        idle: Option<Duration>,
+        lifetime: Option<Duration>,
+        test: bool,
+    ) -> Self;
+}
+
+impl PoolSettings {
+    /// The settings applied to a pool options value.
+    pub(crate) fn apply_to<O: ApplySettings>(&self, options: O) -> O {
+        options.set(
+            self.max_connections,
+            self.min_connections,
+            self.acquire_timeout,
+            self.idle_timeout,
+            self.max_lifetime,
+            self.test_before_acquire,
+        )
+    }
+}
+
+/// Implements [`ApplySettings`] for one concrete pool options type.
+macro_rules! impl_apply_settings {
+    ($ty:ty) => {
+        impl $crate::common::ApplySettings for $ty {
+            fn set(
+                self,
+                max: u32,
+                min: u32,
+                acquire: ::std::time::Duration,
+                idle: Option<::std::time::Duration>,
+                lifetime: Option<::std::time::Duration>,
+                test: bool,
+            ) -> Self {
+                self.max_connections(max)
+                    .min_connections(min)
+                    .acquire_timeout(acquire)
+                    .idle_timeout(idle)
+                    .max_lifetime(lifetime)
+                    .test_before_acquire(test)
+            }
+        }
+    };
+}
+pub(crate) use impl_apply_settings;
+
+/// Every this many throttle hits through one store value, windows that
+/// ended more than [`SWEEP_MARGIN`] before the hit are deleted.
+pub(crate) const SWEEP_EVERY: u64 = 4096;
+
+/// How long after its end a throttle window may be swept (leeway for clocks
+/// of several servers that disagree a little).
+pub(crate) const SWEEP_MARGIN: chrono::Duration = chrono::Duration::minutes(1);
+
+/// How many times a transaction that hit a deadlock is run again.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+const MAX_RETRIES: u32 = 3;
+
+/// Runs `attempt` until it succeeds, fails with an error `retryable` does
+/// not accept, or has been retried [`MAX_RETRIES`] times.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) async fn retrying<T, F, Fut>(
+    retryable: fn(&StoreError) -> bool,
+    mut attempt: F,
+) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut retries = 0;
+    loop {
+        match attempt().await {
+            Err(err) if retries < MAX_RETRIES && retryable(&err) => {
+                retries += 1;
+                tracing::debug!(retries, "retrying a store transaction after a deadlock");
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Fails unless called within a Tokio runtime (sqlx spawns a pool's
+/// maintenance task when the pool is built, and panics without one).
+pub(crate) fn require_runtime() -> Result<(), String> {
+    tokio::runtime::Handle::try_current()
+        .map(drop)
+        .map_err(|_| "a lazily connecting store must be built within a Tokio runtime".to_owned())
+}
+
+/// The escape character of every `LIKE` pattern the stores build (not `\`,
+/// which MySQL string literals would also treat as an escape).
+pub(crate) const LIKE_ESCAPE: char = '!';
+
+/// A `LIKE` pattern matching values that contain `needle` folded with
+/// [`fold_case`], with `%`, `_` and the escape character matched literally.
+pub(crate) fn contains_pattern(needle: &str) -> String {
+    let folded = fold_case(needle);
+    let mut pattern = String::with_capacity(folded.len() + 2);
+    pattern.push('%');
+    for c in folded.chars() {
+        if matches!(c, '%' | '_') || c == LIKE_ESCAPE {
+            pattern.push(LIKE_ESCAPE);
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// A count or position for SQL: `u64` clamped to `i64::MAX`.
+pub(crate) fn clamp_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A count read from SQL as a `u64` (a negative count cannot happen; it
+/// reads as zero).
+pub(crate) fn count_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// The end of a throttle window that starts at `now`, saturating at
+/// `latest` (the latest instant the database can store).
+pub(crate) fn window_end(
+    now: DateTime<Utc>,
+    window: chrono::Duration,
+    latest: DateTime<Utc>,
+) -> DateTime<Utc> {
+    now.checked_add_signed(window)
+        .map_or(latest, |end| end.min(latest))
+}
+
+/// The history event stored under `name`.
+pub(crate) fn parse_event(name: &str) -> Result<HistoryEvent, String> {
+    HistoryEvent::parse(name).ok_or_else(|| format!("unknown login history event {name:?}"))
+}
+
+/// The field a unique index protects, from the index, constraint or column
+/// name the database reported; `fallback` when the name says nothing known.
+pub(crate) fn conflict_field(name: Option<&str>, fallback: &str) -> String {
+    let name = name.unwrap_or_default().to_ascii_lowercase();
+    for field in ["username", "email", "digest", "jti", "family"] {
+        if name.contains(field) {
+            return field.to_owned();
+        }
+    }
+    fallback.to_owned()
+}
+
+/// The oldest live token that an `EvictOldest(max)` insert deletes, given
+/// the user's live tokens oldest first as `(created, digest)`: tokens up to
+/// and including it (in that order) go, leaving `max - 1` of them so that
+/// the new token makes `max` (`EvictOldest(0)` evicts every live token and
+/// still stores the new one). `None` when nothing needs to go.
+pub(crate) fn eviction_cutoff(
+    live_oldest_first: &[(DateTime<Utc>, String)],
+    max: u32,
+) -> Option<(usize, &(DateTime<Utc>, String))> {
+    let keep = usize::try_from(max).unwrap_or(usize::MAX).saturating_sub(1);
+    let doomed = live_oldest_first.len().saturating_sub(keep);
+    doomed
+        .checked_sub(1)
+        .and_then(|last| live_oldest_first.get(last))
+        .map(|cutoff| (doomed, cutoff))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_escape_wildcards_and_fold_case() {
+        assert_eq!(contains_pattern("ÅSA"), "%åsa%");
+        assert_eq!(contains_pattern("50%_off\\!"), "%50!%!_off\\!!%");
+        assert_eq!(contains_pattern(""), "%%");
+    }
+
+    #[test]
+    fn numbers_clamp() {
+        assert_eq!(clamp_i64(u64::MAX), i64::MAX);
+        assert_eq!(clamp_i64(7), 7);
+        assert_eq!(count_u64(-1), 0);
+        assert_eq!(count_u64(3), 3);
+    }
+
+    #[test]
+    fn window_end_saturates() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let latest = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        assert_eq!(
+            window_end(now, chrono::Duration::seconds(60), latest),
+            now + chrono::Duration::seconds(60)
+        );
+        assert_eq!(window_end(now, chrono::Duration::MAX, latest), latest);
+        assert_eq!(
+            window_end(now, chrono::Duration::days(36_500), latest),
+            latest
+        );
+    }
+
+    #[test]
+    fn conflicts_are_named_by_field() {
+        assert_eq!(
+            conflict_field(Some("auth_users_username_folded_key"), "id"),
+            "username"
+        );
+        assert_eq!(
+            conflict_field(Some("auth_users.email_folded"), "id"),
+            "email"
+        );
+        assert_eq!(conflict_field(Some("PRIMARY"), "id"), "id");
+        assert_eq!(conflict_field(None, "digest"), "digest");
+    }
+
+    #[test]
+    fn eviction_keeps_room_for_the_new_token() {
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let live: Vec<(DateTime<Utc>, String)> = (0..4).map(|i| (t, format!("d{i}"))).collect();
+        assert_eq!(
+            eviction_cutoff(&live, 3).map(|(n, c)| (n, &c.1[..])),
+            Some((2, "d1"))
+        );
+        assert_eq!(eviction_cutoff(&live, 5), None);
+        assert_eq!(
+            eviction_cutoff(&live, 4).map(|(n, c)| (n, &c.1[..])),
+            Some((1, "d0"))
+        );
+        assert_eq!(
+            eviction_cutoff(&live, 0).map(|(n, c)| (n, &c.1[..])),
+            Some((4, "d3"))
+        );
+        assert_eq!(
+            eviction_cutoff(&live, 1).map(|(n, c)| (n, &c.1[..])),
+            Some((4, "d3"))
+        );
+        assert_eq!(eviction_cutoff(&[], 0), None);
+    }
+
+    #[test]
+    fn settings_validate() {
+        assert!(PoolSettings::default().validate().is_ok());
+        assert!(
+            PoolSettings::default()
+                .min_connections(11)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            PoolSettings::default()
+                .acquire_timeout(Duration::ZERO)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            PoolSettings::default()
+                .idle_timeout(Some(Duration::ZERO))
+                .validate()
+                .is_err()
+        );
+    }
+}

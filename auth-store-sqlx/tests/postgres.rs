@@ -1,0 +1,370 @@
+//! [`PostgresStore`] against the PostgreSQL server at `AUTH_TEST_POSTGRES_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/test`): the whole store
+//! conformance suite, each test in a fresh schema of its own, plus
+//! availability and sharing tests.
+//!
+//! Without a server the tests print `skipping: ...` and pass, unless
+//! `AUTH_TEST_REQUIRE_SERVICES=1`, which makes them fail.
+
+mod support;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use auth_core::StoreError;
+use auth_core::store::{
+    BlacklistEntry, JwtRevocationStore, KnoxInsert, KnoxTokenRecord, KnoxTokenStore, TokenLimit,
+    UserStore,
+};
+use auth_core::testkit::{now, unique};
+use auth_core::user::{User, UserId};
+use auth_store_sqlx::sqlx::postgres::{PgConnectOptions, PgConnection};
+use auth_store_sqlx::sqlx::{self, ConnectOptions, Connection};
+use auth_store_sqlx::{PoolSettings, PostgresStore};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The test server's connection options, or why there are none.
+fn server_options() -> Result<PgConnectOptions, String> {
+    let url = std::env::var("AUTH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.into());
+    PgConnectOptions::from_str(&url).map_err(|err| format!("invalid AUTH_TEST_POSTGRES_URL: {err}"))
+}
+
+/// Where the server is, for messages (never the password).
+fn place(options: &PgConnectOptions) -> String {
+    format!("{}:{}", options.get_host(), options.get_port())
+}
+
+/// An administrative connection to the test server, or `None` after
+/// reporting the skip.
+async fn admin() -> Option<(PgConnectOptions, PgConnection)> {
+    let options = match server_options() {
+        Ok(options) => options,
+        Err(err) => {
+            support::skip("PostgreSQL", "AUTH_TEST_POSTGRES_URL", &err);
+            return None;
+        }
+    };
+    let connect = tokio::time::timeout(Duration::from_secs(5), options.connect()).await;
+    match connect {
+        Ok(Ok(conn)) => Some((options, conn)),
+        Ok(Err(err)) => {
+            support::skip("PostgreSQL", &place(&options), &err);
+            None
+        }
+        Err(_) => {
+            support::skip("PostgreSQL", &place(&options), &"timed out after 5 s");
+            None
+        }
+    }
+}
+
+/// Drops test schemas left over by aborted runs, once per test binary.
+async fn sweep_stale_schemas(conn: &mut PgConnection) {
+    static SWEPT: AtomicBool = AtomicBool::new(false);
+    if SWEPT.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'auth!_test!_%' ESCAPE '!'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    for name in names.iter().filter(|name| support::is_stale(name)) {
+        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+            .execute(&mut *conn)
+            .await;
+    }
+}
+
+/// Creates a fresh schema, dropped again when the test's runtime shuts
+/// down; returns the server's options with `search_path` set to it.
+async fn fresh_schema() -> Option<(PgConnectOptions, String)> {
+    let (options, mut conn) = admin().await?;
+    sweep_stale_schemas(&mut conn).await;
+    let schema = support::test_name();
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+        .execute(&mut conn)
+        .await
+        .expect("CREATE SCHEMA failed");
+    let _ = conn.close().await;
+    let cleanup_options = options.clone();
+    let cleanup_schema = schema.clone();
+    support::on_runtime_shutdown(move || {
+        support::block_on(async move {
+            match cleanup_options.connect().await {
+                Ok(mut conn) => {
+                    let sql = format!("DROP SCHEMA IF EXISTS \"{cleanup_schema}\" CASCADE");
+                    if let Err(err) = sqlx::query(&sql).execute(&mut conn).await {
+                        eprintln!("cleanup: dropping schema {cleanup_schema} failed: {err}");
+                    }
+                    let _ = conn.close().await;
+                }
+                Err(err) => eprintln!("cleanup: cannot connect to drop {cleanup_schema}: {err}"),
+            }
+        });
+    });
+    let options = options.options([("search_path", schema.as_str())]);
+    Some((options, schema))
+}
+
+/// Small pools: tests run in parallel on a server others use too.
+fn test_settings() -> PoolSettings {
+    PoolSettings::default().max_connections(6)
+}
+
+/// A migrated store in a fresh schema, or `None` (skipped).
+async fn fresh_store() -> Option<PostgresStore> {
+    let (options, _) = fresh_schema().await?;
+    let store = PostgresStore::connect_with(options, test_settings())
+        .await
+        .expect("connecting the store failed");
+    store.migrate().await.expect("migrating failed");
+    Some(store)
+}
+
+/// Evaluates to a fresh store, or returns from the test (skipped) when the
+/// server is not there.
+macro_rules! store_or_skip {
+    ($store:expr) => {
+        match $store.await {
+            Some(store) => ::std::future::ready(store),
+            None => return,
+        }
+    };
+}
+
+auth_core::store_conformance_tests!(all; store_or_skip!(fresh_store()));
+support::contract::contract_tests!(store_or_skip!(fresh_store()));
+
+/// Panics unless `result` is `Err(StoreError::Unavailable(_))`.
+#[track_caller]
+fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    match result {
+        Err(StoreError::Unavailable(_)) => {}
+        other => panic!("{what}: expected Err(Unavailable), got {other:?}"),
+    }
+}
+
+/// A store whose server is not listening (a closed port) fails with
+/// `Unavailable` within the acquire timeout, and building it lazily does
+/// not fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_port_is_unavailable_within_the_acquire_timeout() {
+    let options = PgConnectOptions::new()
+        .host("127.0.0.1")
+        .port(1)
+        .username("postgres");
+    let timeout = Duration::from_secs(1);
+    let store =
+        PostgresStore::connect_lazy_with(options, PoolSettings::default().acquire_timeout(timeout))
+            .expect("a lazy store builds without a server");
+    let started = Instant::now();
+    let result = store.user_by_id(UserId::new()).await;
+    let elapsed = started.elapsed();
+    assert_unavailable(result, "a lookup on a closed port");
+    assert!(
+        elapsed < timeout + Duration::from_secs(2),
+        "Unavailable came after {elapsed:?}, the acquire timeout is {timeout:?}"
+    );
+    let err = store
+        .user_by_id(UserId::new())
+        .await
+        .expect_err("still down");
+    let chain = format!("{:?}", std::error::Error::source(&err));
+    assert!(chain.contains("PoolTimedOut"), "the cause is kept: {chain}");
+}
+
+/// The server going away (a proxy in front of it switched off, cutting the
+/// store's connections) gives `Unavailable` within the acquire timeout;
+/// once it is back, the same store works again without being rebuilt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unavailable_while_down_then_recovers_by_itself() {
+    let Some((options, _schema)) = fresh_schema().await else {
+        return;
+    };
+    let target = tokio::net::lookup_host((options.get_host(), options.get_port()))
+        .await
+        .expect("resolving the server")
+        .next()
+        .expect("the server has an address");
+    let proxy = support::proxy::Proxy::start(target)
+        .await
+        .expect("starting the proxy");
+    let timeout = Duration::from_secs(1);
+    let store = PostgresStore::connect_with(
+        options.host("127.0.0.1").port(proxy.addr().port()),
+        PoolSettings::default()
+            .max_connections(2)
+            .acquire_timeout(timeout),
+    )
+    .await
+    .expect("connecting through the proxy");
+    store.migrate().await.expect("migrating");
+    let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
+    store.insert_user(&ada).await.expect("insert while up");
+
+    proxy.down().await;
+    for attempt in 0..3 {
+        let started = Instant::now();
+        let result = store.user_by_id(ada.id).await;
+        let elapsed = started.elapsed();
+        assert_unavailable(
+            result,
+            &format!("lookup {attempt} while the server is down"),
+        );
+        assert!(
+            elapsed < timeout + Duration::from_secs(2),
+            "attempt {attempt}: Unavailable came after {elapsed:?} (acquire timeout {timeout:?})"
+        );
+    }
+    assert_unavailable(
+        store
+            .insert_user(&User::new_for_tests(
+                &unique("bob_"),
+                &format!("{}@example.com", unique("bob")),
+            ))
+            .await,
+        "an insert while the server is down",
+    );
+
+    proxy.up().await.expect("listening again");
+    let started = Instant::now();
+    let found = loop {
+        match store.user_by_id(ada.id).await {
+            Ok(found) => break found,
+            Err(StoreError::Unavailable(_)) if started.elapsed() < Duration::from_secs(10) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => panic!("the store did not recover: {err:?}"),
+        }
+    };
+    assert_eq!(
+        found,
+        Some(ada),
+        "the same store reads again once the server is back"
+    );
+}
+
+/// Terminating every backend of the store from another connection does not
+/// break it: operations fail with `Unavailable` at worst, and the pool
+/// replaces the connections by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminated_backends_are_replaced() {
+    let Some((options, _schema)) = fresh_schema().await else {
+        return;
+    };
+    let app = unique("auth_test_app_");
+    let store = PostgresStore::connect_with(
+        options.clone().application_name(&app),
+        PoolSettings::default()
+            .max_connections(3)
+            .acquire_timeout(Duration::from_secs(1)),
+    )
+    .await
+    .expect("connecting");
+    store.migrate().await.expect("migrating");
+    let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
+    store.insert_user(&ada).await.expect("insert");
+
+    let mut admin = options.connect().await.expect("admin connection");
+    for round in 0..3 {
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind(&app)
+        .fetch_all(&mut admin)
+        .await
+        .expect("pg_terminate_backend");
+        assert!(
+            !killed.is_empty(),
+            "round {round}: the store had connections to terminate"
+        );
+        let started = Instant::now();
+        let found = loop {
+            match store.user_by_id(ada.id).await {
+                Ok(found) => break found,
+                Err(StoreError::Unavailable(_)) if started.elapsed() < Duration::from_secs(10) => {}
+                Err(err) => panic!("round {round}: expected success or Unavailable, got {err:?}"),
+            }
+        };
+        assert_eq!(
+            found.as_ref(),
+            Some(&ada),
+            "round {round}: the store reads again"
+        );
+    }
+    let _ = admin.close().await;
+}
+
+/// Two stores over one schema see each other's writes at once: a Knox token
+/// deleted through one is gone through the other, and a jti blacklisted
+/// through one is refused through the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_over_one_schema_share_everything() {
+    let Some((options, _schema)) = fresh_schema().await else {
+        return;
+    };
+    let one = PostgresStore::connect_with(options.clone(), test_settings())
+        .await
+        .expect("connecting the first store");
+    one.migrate().await.expect("migrating");
+    let two = PostgresStore::connect_with(options, test_settings())
+        .await
+        .expect("connecting the second store");
+    two.migrate().await.expect("migrating again is a no-op");
+    let (one, two): (Arc<PostgresStore>, Arc<PostgresStore>) = (Arc::new(one), Arc::new(two));
+
+    let t = now();
+    let user = UserId::new();
+    let token = KnoxTokenRecord {
+        token_key: unique("k").chars().take(15).collect(),
+        digest: unique("digest_"),
+        user_id: user,
+        created: t,
+        expiry: None,
+        last_used: None,
+        name: Some("laptop".into()),
+    };
+    assert_eq!(
+        one.insert_knox_token(&token, TokenLimit::Refuse(5), t)
+            .await
+            .expect("insert"),
+        KnoxInsert::Inserted { evicted: 0 }
+    );
+    assert_eq!(
+        two.knox_tokens_by_key(&token.token_key)
+            .await
+            .expect("lookup"),
+        vec![token.clone()],
+        "a token inserted through one store is seen through the other"
+    );
+    assert!(two.delete_knox_token(&token.digest).await.expect("delete"));
+    assert!(
+        one.knox_tokens_by_key(&token.token_key)
+            .await
+            .expect("lookup")
+            .is_empty(),
+        "a token deleted through one store is gone through the other"
+    );
+
+    let entry = BlacklistEntry {
+        jti: unique("jti_"),
+        user_id: user,
+        family: None,
+        expires_at: t + chrono::Duration::days(1),
+        blacklisted_at: t,
+    };
+    assert!(one.blacklist_jti(&entry).await.expect("blacklist"));
+    assert!(
+        !two.blacklist_jti(&entry).await.expect("blacklist again"),
+        "a jti blacklisted through one store is refused through the other"
+    );
+    assert_eq!(
+        two.blacklisted_jti(&entry.jti).await.expect("lookup"),
+        Some(entry)
+    );
+}

@@ -1,0 +1,97 @@
+//! Helpers shared by the integration tests: skipping when a server is not
+//! there, names for per-test schemas and databases, cleanup when a test's
+//! runtime shuts down, and a TCP proxy that can be switched off.
+
+#![allow(dead_code)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub(crate) mod contract;
+pub(crate) mod proxy;
+
+/// Per-test schemas and databases are named `auth_test_<unix seconds>_<hex>`.
+pub(crate) const TEST_PREFIX: &str = "auth_test_";
+
+/// Schemas or databases older than this are left over from an aborted run
+/// and are dropped when a test binary starts.
+pub(crate) const STALE_AFTER_SECS: u64 = 3600;
+
+/// Whether `AUTH_TEST_REQUIRE_SERVICES=1`: a missing server fails the test
+/// instead of skipping it.
+pub(crate) fn services_required() -> bool {
+    std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// Reports that `service` is not reachable at `place`: skips (with a line
+/// on stderr) or, when services are required, fails the test.
+pub(crate) fn skip(service: &str, place: &str, err: &dyn std::fmt::Display) {
+    if services_required() {
+        panic!("{service} not reachable at {place} ({err}) and AUTH_TEST_REQUIRE_SERVICES=1");
+    }
+    eprintln!("skipping: {service} not reachable at {place} ({err})");
+}
+
+fn unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// A fresh schema or database name for one test.
+pub(crate) fn test_name() -> String {
+    format!(
+        "{TEST_PREFIX}{}_{}",
+        unix_secs(),
+        auth_core::testkit::unique("")
+    )
+}
+
+/// Whether `name` is a test schema or database created more than
+/// [`STALE_AFTER_SECS`] ago.
+pub(crate) fn is_stale(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(TEST_PREFIX) else {
+        return false;
+    };
+    let Some((secs, _)) = rest.split_once('_') else {
+        return false;
+    };
+    secs.parse::<u64>()
+        .is_ok_and(|created| unix_secs().saturating_sub(created) > STALE_AFTER_SECS)
+}
+
+/// Runs `cleanup` when the current Tokio runtime shuts down (at the end of
+/// a `#[tokio::test]`, after the test has dropped its store), on a thread of
+/// its own so that it may block on a runtime of its own.
+pub(crate) fn on_runtime_shutdown(cleanup: impl FnOnce() + Send + 'static) {
+    struct Guard(Option<Box<dyn FnOnce() + Send>>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            if let Some(cleanup) = self.0.take()
+                && std::thread::spawn(cleanup).join().is_err()
+            {
+                eprintln!("test cleanup panicked");
+            }
+        }
+    }
+    let guard = Guard(Some(Box::new(cleanup)));
+    tokio::spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+}
+
+/// Runs `work` to completion on a new current-thread runtime (for cleanup
+/// outside the test's runtime).
+pub(crate) fn block_on<F: std::future::Future>(work: F) -> Option<F::Output> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime.block_on(work)),
+        Err(err) => {
+            eprintln!("cleanup: no runtime: {err}");
+            None
+        }
+    }
+}

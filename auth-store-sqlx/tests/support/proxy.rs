@@ -1,0 +1,70 @@
+//! A TCP proxy on 127.0.0.1 that forwards to a server and can be switched
+//! off (connections refused, open ones cut) and on again at the same port,
+//! to show a store failing fast and recovering without being rebuilt.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+/// The proxy: while up, it accepts on `addr` and forwards to `target`.
+pub(crate) struct Proxy {
+    addr: SocketAddr,
+    target: SocketAddr,
+    /// The accept loop, and each connection's forwarding task, while up.
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    /// Starts forwarding from an ephemeral local port to `target`.
+    pub(crate) async fn start(target: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let proxy = Self {
+            addr: listener.local_addr()?,
+            target,
+            tasks: Arc::default(),
+        };
+        proxy.serve(listener).await;
+        Ok(proxy)
+    }
+
+    /// The address clients connect to.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    async fn serve(&self, listener: TcpListener) {
+        let target = self.target;
+        let tasks = self.tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let forward = tokio::spawn(forward(client, target));
+                tasks.lock().await.push(forward);
+            }
+        });
+        self.tasks.lock().await.push(accept);
+    }
+
+    /// Stops listening and cuts every open connection.
+    pub(crate) async fn down(&self) {
+        for task in self.tasks.lock().await.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Listens again on the same port.
+    pub(crate) async fn up(&self) -> std::io::Result<()> {
+        let listener = TcpListener::bind(self.addr).await?;
+        self.serve(listener).await;
+        Ok(())
+    }
+}
+
+async fn forward(mut client: TcpStream, target: SocketAddr) {
+    if let Ok(mut server) = TcpStream::connect(target).await {
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    }
+}
