@@ -103,6 +103,17 @@ pub fn delete_prefix_blocking(prefix: &str) {
     }
 }
 
+/// Deletes the keys under its prefix when dropped (for tests that build
+/// their stores themselves).
+#[derive(Debug)]
+pub struct PrefixGuard(pub String);
+
+impl Drop for PrefixGuard {
+    fn drop(&mut self) {
+        delete_prefix_blocking(&self.0);
+    }
+}
+
 /// The keys under `prefix` (for checks of the layout).
 pub async fn keys_under(prefix: &str) -> Vec<String> {
     let mut conn = raw_connection().await;
