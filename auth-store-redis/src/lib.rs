@@ -45,8 +45,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The store is built without connecting, inside a Tokio runtime; clones
-//! (and the `Arc`) share one multiplexed connection.
+//! The store is built without connecting, inside a Tokio runtime with its
+//! I/O and time drivers enabled (as `#[tokio::main]` sets up); clones (and
+//! the `Arc`) share one multiplexed connection.
 //!
 //! # Connection, timeouts and errors
 //!
@@ -136,7 +137,19 @@
 //! by the scripts that walk them. No key holds a token, only digests (and
 //! static tokens' seeds, useless without the server's secret).
 //!
-//! Requires Redis 6.2 or later (tested with 7.0).
+//! Requires Redis 6.2 or later (tested with 7.0); Redis Cluster and TLS are
+//! not supported.
+//!
+//! # Tests
+//!
+//! `cargo test -p auth-store-redis` runs the `auth-core` conformance suite
+//! (`tests/conformance.rs`) and this store's own tests (`tests/redis.rs`:
+//! several instances on one Redis, unreachable and silent servers,
+//! reconnection, key layout and expiry, the history cap) against the Redis
+//! at `AUTH_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`). Each test
+//! works under a key prefix of its own (`authtest:<random>:`) and deletes
+//! its keys. Without a reachable Redis the tests say they skip and pass,
+//! unless `AUTH_TEST_REQUIRE_SERVICES=1`.
 
 mod config;
 mod error;

@@ -75,10 +75,10 @@ impl RedisStore {
     /// or `unix:///path`), with the default [`RedisStoreConfig`].
     ///
     /// Does not connect (the first operation does), so it neither fails nor
-    /// waits when Redis is down. Must be called inside a Tokio runtime,
-    /// which runs the connection; outside one it fails with
-    /// [`RedisStoreError::InvalidConfig`]. A malformed URL is
-    /// [`RedisStoreError::Redis`].
+    /// waits when Redis is down. Must be called inside a Tokio runtime with
+    /// its I/O and time drivers enabled, which runs the connection; outside
+    /// any runtime it fails with [`RedisStoreError::InvalidConfig`]. A
+    /// malformed URL is [`RedisStoreError::Redis`].
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
