@@ -282,8 +282,12 @@ pub trait KnoxTokenStore: Debug + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<KnoxInsert, StoreError>;
 
-    /// Every stored token with this `token_key`, expired ones included (the
-    /// caller compares digests and checks expiry).
+    /// Every stored token with this `token_key` (the caller compares digests
+    /// and checks expiry).
+    ///
+    /// Tokens whose expiry has passed may be included or left out: most
+    /// stores keep them until purged, while a store that expires tokens by
+    /// itself (Redis) may already have dropped them.
     async fn knox_tokens_by_key(&self, token_key: &str)
     -> Result<Vec<KnoxTokenRecord>, StoreError>;
 
@@ -307,7 +311,9 @@ pub trait KnoxTokenStore: Debug + Send + Sync + 'static {
         token_key: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Deletes every token of the user; returns how many.
+    /// Deletes every token of the user; returns how many it deleted (tokens
+    /// that a store expiring tokens by itself has already dropped are not
+    /// counted).
     async fn delete_user_knox_tokens(&self, user: UserId) -> Result<u64, StoreError>;
 
     /// The user's tokens live at `now` (no expiry, or one after `now`),
@@ -319,7 +325,12 @@ pub trait KnoxTokenStore: Debug + Send + Sync + 'static {
     ) -> Result<Vec<KnoxTokenRecord>, StoreError>;
 
     /// Deletes every token expired at `now` (an expiry at or before `now`);
-    /// returns how many.
+    /// returns how many it deleted.
+    ///
+    /// A store that expires tokens by itself (Redis) may already have
+    /// dropped them (they are not counted, so it may return 0), and may
+    /// leave a token whose expiry has passed by `now` but not yet by its own
+    /// clock for that clock to drop.
     async fn purge_expired_knox_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
@@ -404,7 +415,8 @@ pub trait JwtRevocationStore: Debug + Send + Sync + 'static {
     /// `true`. Refresh rotation relies on this for "one rotation per token".
     async fn blacklist_jti(&self, entry: &BlacklistEntry) -> Result<bool, StoreError>;
 
-    /// The blacklist entry for `jti`, or `None`.
+    /// The blacklist entry for `jti`, or `None` (also, in a store that
+    /// expires records by itself, once its `expires_at` is well past).
     async fn blacklisted_jti(&self, jti: &str) -> Result<Option<BlacklistEntry>, StoreError>;
 
     /// Revokes a rotation family: every token carrying it fails from now on.
@@ -435,8 +447,13 @@ pub trait JwtRevocationStore: Debug + Send + Sync + 'static {
     ) -> Result<RevocationState, StoreError>;
 
     /// Deletes blacklist entries and family records expired at `now` (an
-    /// `expires_at` at or before `now`), and returns how many. Never deletes
-    /// a per-user mark.
+    /// `expires_at` at or before `now`), and returns how many it deleted.
+    /// Never deletes a per-user mark.
+    ///
+    /// A store that expires records by itself (Redis) may already have
+    /// dropped them (they are not counted, so it may return 0), and may
+    /// leave a record whose `expires_at` has passed by `now` but only
+    /// recently by its own clock for that clock to drop.
     async fn purge_expired_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 

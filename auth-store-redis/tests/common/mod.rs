@@ -1,0 +1,314 @@
+//! What the integration tests share: a store on a key prefix of its own,
+//! skipping (or failing) when Redis is not reachable, and cleaning up.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::ops::Deref;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_core::error::StoreError;
+use auth_core::store::{
+    BlacklistEntry, HistoryEntry, JwtRevocationStore, KnoxInsert, KnoxTokenRecord, KnoxTokenStore,
+    LoginHistoryStore, Page, RevocationState, StaticTokenRecord, StaticTokenStore, ThrottleCount,
+    ThrottleStore, TokenLimit,
+};
+use auth_core::user::UserId;
+use auth_store_redis::{RedisStore, RedisStoreConfig};
+use chrono::{DateTime, Utc};
+
+/// The Redis the tests use: `AUTH_TEST_REDIS_URL`, by default the local one.
+pub fn redis_url() -> String {
+    std::env::var("AUTH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// Whether an unreachable Redis fails the tests (`AUTH_TEST_REQUIRE_SERVICES=1`)
+/// rather than skipping them.
+pub fn services_required() -> bool {
+    std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// A key prefix no other test (or run) uses.
+pub fn unique_prefix() -> String {
+    format!("{}:", auth_core::testkit::unique("authtest:"))
+}
+
+/// A config with `prefix` and a short timeout.
+pub fn config(prefix: &str) -> RedisStoreConfig {
+    RedisStoreConfig::default()
+        .with_key_prefix(prefix)
+        .expect("a valid test prefix")
+        .with_timeout(Duration::from_secs(5))
+        .expect("a valid timeout")
+}
+
+/// A store on `prefix` of the test Redis, or `None` (after saying so) when
+/// Redis is not reachable and services are not required.
+pub async fn store_on(prefix: &str) -> Option<RedisStore> {
+    let url = redis_url();
+    let store = RedisStore::with_config(&url, config(prefix)).expect("a valid Redis URL");
+    match store.ping().await {
+        Ok(()) => Some(store),
+        Err(err) => {
+            if services_required() {
+                panic!("Redis at {url} is not reachable and AUTH_TEST_REQUIRE_SERVICES=1: {err:?}");
+            }
+            eprintln!(
+                "SKIPPED: Redis at {url} is not reachable ({err}); \
+                 set AUTH_TEST_REDIS_URL, or AUTH_TEST_REQUIRE_SERVICES=1 to fail instead"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh store on a prefix of its own that deletes its keys when dropped,
+/// or `None` when Redis is not reachable (see [`store_on`]).
+pub async fn test_store() -> Option<TestStore> {
+    let prefix = unique_prefix();
+    let store = store_on(&prefix).await?;
+    Some(TestStore { store, prefix })
+}
+
+/// Deletes every key under `prefix` over a blocking connection of its own
+/// (it runs in `Drop`, possibly while a failed test unwinds: it never
+/// panics).
+pub fn delete_prefix_blocking(prefix: &str) {
+    let Ok(client) = redis::Client::open(redis_url()) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(2)) else {
+        return;
+    };
+    let pattern = format!("{prefix}*");
+    let mut cursor = 0u64;
+    loop {
+        let Ok((next, keys)): Result<(u64, Vec<String>), _> = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(500)
+            .query(&mut conn)
+        else {
+            return;
+        };
+        if !keys.is_empty() {
+            let _: Result<i64, _> = redis::cmd("UNLINK").arg(keys).query(&mut conn);
+        }
+        if next == 0 {
+            return;
+        }
+        cursor = next;
+    }
+}
+
+/// Deletes the keys under its prefix when dropped (for tests that build
+/// their stores themselves).
+#[derive(Debug)]
+pub struct PrefixGuard(pub String);
+
+impl Drop for PrefixGuard {
+    fn drop(&mut self) {
+        delete_prefix_blocking(&self.0);
+    }
+}
+
+/// The keys under `prefix` (for checks of the layout).
+pub async fn keys_under(prefix: &str) -> Vec<String> {
+    let mut conn = raw_connection().await;
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .expect("KEYS failed");
+    keys.sort();
+    keys
+}
+
+/// A plain connection to the test Redis, to look at keys directly.
+pub async fn raw_connection() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis_url())
+        .expect("a valid Redis URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connecting to Redis")
+}
+
+/// A [`RedisStore`] that deletes its prefix's keys when dropped, so the
+/// conformance suite leaves nothing behind (marks, static tokens and
+/// history never expire).
+#[derive(Debug)]
+pub struct TestStore {
+    store: RedisStore,
+    prefix: String,
+}
+
+impl TestStore {
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+impl Deref for TestStore {
+    type Target = RedisStore;
+    fn deref(&self) -> &RedisStore {
+        &self.store
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        delete_prefix_blocking(&self.prefix);
+    }
+}
+
+#[async_trait]
+impl KnoxTokenStore for TestStore {
+    async fn insert_knox_token(
+        &self,
+        record: &KnoxTokenRecord,
+        limit: TokenLimit,
+        now: DateTime<Utc>,
+    ) -> Result<KnoxInsert, StoreError> {
+        self.store.insert_knox_token(record, limit, now).await
+    }
+    async fn knox_tokens_by_key(
+        &self,
+        token_key: &str,
+    ) -> Result<Vec<KnoxTokenRecord>, StoreError> {
+        self.store.knox_tokens_by_key(token_key).await
+    }
+    async fn touch_knox_token(
+        &self,
+        digest: &str,
+        expiry: Option<DateTime<Utc>>,
+        last_used: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.store.touch_knox_token(digest, expiry, last_used).await
+    }
+    async fn delete_knox_token(&self, digest: &str) -> Result<bool, StoreError> {
+        self.store.delete_knox_token(digest).await
+    }
+    async fn delete_knox_token_by_key(
+        &self,
+        user: UserId,
+        token_key: &str,
+    ) -> Result<bool, StoreError> {
+        self.store.delete_knox_token_by_key(user, token_key).await
+    }
+    async fn delete_user_knox_tokens(&self, user: UserId) -> Result<u64, StoreError> {
+        self.store.delete_user_knox_tokens(user).await
+    }
+    async fn user_knox_tokens(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<KnoxTokenRecord>, StoreError> {
+        self.store.user_knox_tokens(user, now).await
+    }
+    async fn purge_expired_knox_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.store.purge_expired_knox_tokens(now).await
+    }
+}
+
+#[async_trait]
+impl StaticTokenStore for TestStore {
+    async fn get_or_insert_static_token(
+        &self,
+        record: &StaticTokenRecord,
+    ) -> Result<StaticTokenRecord, StoreError> {
+        self.store.get_or_insert_static_token(record).await
+    }
+    async fn static_token_by_digest(
+        &self,
+        digest: &str,
+    ) -> Result<Option<StaticTokenRecord>, StoreError> {
+        self.store.static_token_by_digest(digest).await
+    }
+    async fn static_token_for_user(
+        &self,
+        user: UserId,
+    ) -> Result<Option<StaticTokenRecord>, StoreError> {
+        self.store.static_token_for_user(user).await
+    }
+    async fn delete_static_token(&self, user: UserId) -> Result<bool, StoreError> {
+        self.store.delete_static_token(user).await
+    }
+}
+
+#[async_trait]
+impl JwtRevocationStore for TestStore {
+    async fn blacklist_jti(&self, entry: &BlacklistEntry) -> Result<bool, StoreError> {
+        self.store.blacklist_jti(entry).await
+    }
+    async fn blacklisted_jti(&self, jti: &str) -> Result<Option<BlacklistEntry>, StoreError> {
+        self.store.blacklisted_jti(jti).await
+    }
+    async fn revoke_family(
+        &self,
+        family: &str,
+        user: UserId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.store.revoke_family(family, user, expires_at).await
+    }
+    async fn set_tokens_valid_after(
+        &self,
+        user: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.store.set_tokens_valid_after(user, at).await
+    }
+    async fn revocation_state(
+        &self,
+        user: UserId,
+        family: Option<&str>,
+    ) -> Result<RevocationState, StoreError> {
+        self.store.revocation_state(user, family).await
+    }
+    async fn purge_expired_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.store.purge_expired_revocations(now).await
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for TestStore {
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        window: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<ThrottleCount, StoreError> {
+        self.store.throttle_hit(key, window, now).await
+    }
+    async fn throttle_peek(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ThrottleCount>, StoreError> {
+        self.store.throttle_peek(key, now).await
+    }
+    async fn throttle_clear(&self, key: &str) -> Result<(), StoreError> {
+        self.store.throttle_clear(key).await
+    }
+}
+
+#[async_trait]
+impl LoginHistoryStore for TestStore {
+    async fn record_history(&self, entry: &HistoryEntry) -> Result<(), StoreError> {
+        self.store.record_history(entry).await
+    }
+    async fn user_history(
+        &self,
+        user: UserId,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Page<HistoryEntry>, StoreError> {
+        self.store.user_history(user, offset, limit).await
+    }
+    async fn delete_user_history(&self, user: UserId) -> Result<u64, StoreError> {
+        self.store.delete_user_history(user).await
+    }
+}
