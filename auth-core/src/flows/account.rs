@@ -389,8 +389,12 @@ impl Auth {
                 client,
             )
             .await?;
-        self.replace_password(&user, confirmation.new_password, &confirmation.confirm_password)
-            .await?;
+        self.replace_password(
+            &user,
+            confirmation.new_password,
+            &confirmation.confirm_password,
+        )
+        .await?;
         self.revoke_user_tokens(user.id, None).await?;
         self.emit(AuthEvent::PasswordReset {
             user_id: user.id,

@@ -378,8 +378,7 @@ impl VerifiedToken {
 }
 
 /// A fresh UUID v4 as 32 lower-case hex digits (simplejwt's `jti` format),
-/// from the operating system's random generator. Also fit for a new
-/// rotation family id.
+/// from the operating system's random generator: a new rotation family id.
 ///
 /// ```
 /// let id = auth_core::token::jwt::new_token_id()?;
@@ -394,6 +393,52 @@ pub fn new_token_id() -> Result<String, JwtError> {
         .into_uuid()
         .simple()
         .to_string())
+}
+
+/// A `jti` for a token issued at `now`: a UUID v7 (its first 48 bits the
+/// millisecond, the rest OS randomness) as 32 lower-case hex digits, the
+/// same shape as simplejwt's. The millisecond lets a per-user "tokens valid
+/// after" mark void exactly the tokens issued before it, where `iat` (whole
+/// seconds) cannot tell; see [`issued_at_millis`].
+///
+/// ```
+/// use auth_core::token::jwt::{issued_at_millis, time_ordered_token_id};
+/// let now = chrono::DateTime::from_timestamp_millis(1_800_000_000_123).unwrap();
+/// let jti = time_ordered_token_id(now)?;
+/// assert_eq!(jti.len(), 32);
+/// assert_eq!(issued_at_millis(&jti, 1_800_000_000), 1_800_000_000_123);
+/// # Ok::<(), auth_core::token::jwt::JwtError>(())
+/// ```
+pub fn time_ordered_token_id(now: DateTime<Utc>) -> Result<String, JwtError> {
+    let millis =
+        u64::try_from(now.timestamp_millis()).map_err(|_| JwtError::InvalidClaim("iat".into()))?;
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random).map_err(|_| JwtError::Random)?;
+    Ok(uuid::Builder::from_unix_timestamp_millis(millis, &random)
+        .into_uuid()
+        .simple()
+        .to_string())
+}
+
+/// When a token was issued, in milliseconds since the Unix epoch: from its
+/// `jti` when that is a UUID v7 naming a millisecond within its `iat`
+/// second (the tokens this library issues), else `iat` seconds (tokens
+/// made elsewhere, such as simplejwt's).
+pub fn issued_at_millis(jti: &str, iat: i64) -> i64 {
+    let seconds = iat.saturating_mul(1000);
+    let Ok(uuid) = uuid::Uuid::try_parse(jti) else {
+        return seconds;
+    };
+    if uuid.get_version_num() != 7 {
+        return seconds;
+    }
+    let Some((secs, nanos)) = uuid.get_timestamp().map(|ts| ts.to_unix()) else {
+        return seconds;
+    };
+    match i64::try_from(secs) {
+        Ok(secs) if secs == iat => seconds + i64::from(nanos / 1_000_000),
+        _ => seconds,
+    }
 }
 
 /// Issues and verifies access and refresh tokens with a [`KeySet`], a
@@ -587,7 +632,7 @@ impl Jwt {
         if !(0..=MAX_TIMESTAMP).contains(&iat) || exp > MAX_TIMESTAMP {
             return Err(JwtError::InvalidClaim("exp".into()));
         }
-        let jti = new_token_id()?;
+        let jti = time_ordered_token_id(now)?;
         let claims = ClaimsOut {
             names,
             token_type,

@@ -59,8 +59,8 @@ macro_rules! claims_type {
             /// are read as their decimal digits.
             pub user_id: String,
             /// The token's unique id (`jti`, or the configured name): in the
-            /// tokens this library issues, a UUID v4 as 32 lower-case hex
-            /// digits, as simplejwt writes it.
+            /// tokens this library issues, a UUID v7 (time-ordered) as 32
+            /// lower-case hex digits, the shape simplejwt writes.
             pub jti: String,
             /// Issued at (`iat`), in seconds since the Unix epoch.
             pub iat: i64,
