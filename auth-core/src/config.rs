@@ -4,7 +4,9 @@ use std::fmt;
 
 use chrono::Duration;
 
+use crate::flows::{AuthSchemes, RefreshPolicy};
 use crate::throttle::ThrottleConfig;
+use crate::token::jwt::JwtConfig;
 use crate::token::knox::KnoxConfig;
 
 /// A server secret (at least 32 bytes). It keys the emailed link tokens
@@ -102,6 +104,15 @@ pub struct AuthConfig {
     pub throttle: ThrottleConfig,
     /// Knox-style tokens.
     pub knox: KnoxConfig,
+    /// JWT lifetimes, algorithm and claim names (simplejwt's defaults). The
+    /// keys are given to [`AuthBuilder::jwt_keys`](crate::AuthBuilder::jwt_keys);
+    /// without them, HS256 with a key derived from [`secret`](Self::secret)
+    /// (as simplejwt signs with Django's `SECRET_KEY`).
+    pub jwt: JwtConfig,
+    /// Refresh rotation and reuse detection.
+    pub refresh: RefreshPolicy,
+    /// Which `Authorization` schemes requests may use.
+    pub schemes: AuthSchemes,
 }
 
 impl Default for AuthConfig {
@@ -116,6 +127,9 @@ impl Default for AuthConfig {
             revoke_tokens_on_password_change: true,
             throttle: ThrottleConfig::default(),
             knox: KnoxConfig::default(),
+            jwt: JwtConfig::default(),
+            refresh: RefreshPolicy::default(),
+            schemes: AuthSchemes::default(),
         }
     }
 }
@@ -135,6 +149,9 @@ pub enum ConfigError {
     /// A store the service needs was not given to the builder.
     #[error("no {0} store was configured")]
     MissingStore(&'static str),
+    /// The JWT configuration or keys were refused.
+    #[error("JWT configuration: {0}")]
+    Jwt(String),
 }
 
 impl AuthConfig {
@@ -177,6 +194,18 @@ impl AuthConfig {
     /// Sets the server secret.
     pub fn with_secret(mut self, secret: SecretKey) -> Self {
         self.secret = secret;
+        self
+    }
+
+    /// Sets the JWT settings.
+    pub fn with_jwt(mut self, jwt: JwtConfig) -> Self {
+        self.jwt = jwt;
+        self
+    }
+
+    /// Sets the refresh policy.
+    pub fn with_refresh_policy(mut self, refresh: RefreshPolicy) -> Self {
+        self.refresh = refresh;
         self
     }
 

@@ -18,6 +18,7 @@ use crate::store::{
     ThrottleStore, UserStore,
 };
 use crate::throttle::Throttle;
+use crate::token::jwt::{Algorithm, Jwt, JwtKey, KeySet};
 use crate::token::static_token::StaticTokens;
 
 /// The stores the service works over, one per concern.
@@ -76,6 +77,7 @@ pub(crate) struct Inner {
     pub(crate) links: LinkTokens,
     pub(crate) throttle: Throttle,
     pub(crate) static_tokens: StaticTokens,
+    pub(crate) jwt: Jwt,
 }
 
 impl fmt::Debug for Auth {
@@ -164,6 +166,7 @@ pub struct AuthBuilder {
     hasher: Option<Arc<dyn PasswordHasher>>,
     hashing_threads: Option<usize>,
     policy: Option<PasswordPolicy>,
+    jwt_keys: Option<KeySet>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     sinks: Vec<Arc<dyn EventSink>>,
@@ -192,6 +195,7 @@ impl AuthBuilder {
             hasher: None,
             hashing_threads: None,
             policy: None,
+            jwt_keys: None,
             mailer: Arc::new(ConsoleMailer),
             clock: Arc::new(SystemClock),
             sinks: Vec::new(),
@@ -270,6 +274,14 @@ impl AuthBuilder {
         self
     }
 
+    /// The JWT signing and verification keys (default: one HS256 key
+    /// derived from the server secret). Their algorithm must match
+    /// [`AuthConfig::jwt`]'s.
+    pub fn jwt_keys(mut self, keys: KeySet) -> Self {
+        self.jwt_keys = Some(keys);
+        self
+    }
+
     /// Where emails go (default: [`ConsoleMailer`]).
     pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
         self.mailer = mailer;
@@ -334,6 +346,12 @@ impl AuthBuilder {
         let throttle = Throttle::new(stores.throttle.clone(), self.config.throttle.clone());
         let links = LinkTokens::new(&self.config.secret);
         let static_tokens = StaticTokens::new(&self.config.secret);
+        let keys = match self.jwt_keys {
+            Some(keys) => keys,
+            None => default_jwt_keys(&self.config)?,
+        };
+        let jwt = Jwt::new(self.config.jwt.clone(), keys, self.clock.clone())
+            .map_err(|err| ConfigError::Jwt(err.to_string()))?;
         Ok(Auth {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -346,7 +364,26 @@ impl AuthBuilder {
                 links,
                 throttle,
                 static_tokens,
+                jwt,
             }),
         })
     }
+}
+
+/// One HS256 key derived from the server secret, when no keys were given.
+fn default_jwt_keys(config: &AuthConfig) -> Result<KeySet, ConfigError> {
+    use hmac::{Hmac, Mac};
+    if config.jwt.algorithm() != Algorithm::HS256 {
+        return Err(ConfigError::Jwt(format!(
+            "{} needs keys: pass them to AuthBuilder::jwt_keys",
+            config.jwt.algorithm()
+        )));
+    }
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"auth-core.jwt-signing-key")
+        .expect("HMAC accepts keys of any length");
+    mac.update(config.secret.expose());
+    let secret = mac.finalize().into_bytes();
+    JwtKey::hmac(Algorithm::HS256, secret)
+        .and_then(KeySet::new)
+        .map_err(|err| ConfigError::Jwt(err.to_string()))
 }

@@ -14,3 +14,20 @@ auth_core::store_conformance_tests!(knox, static_tokens, jwt, throttle, history;
     };
     std::future::ready(store)
 });
+
+// The token strategies through the service, with users in memory and every
+// other concern in Redis (the composition this store is for).
+auth_core::service_conformance_tests!({
+    let Some(store) = common::test_store().await else {
+        return;
+    };
+    let store = std::sync::Arc::new(store);
+    std::future::ready(auth_core::Stores {
+        users: std::sync::Arc::new(auth_core::MemoryStore::new()),
+        knox: store.clone(),
+        static_tokens: store.clone(),
+        revocations: store.clone(),
+        throttle: store.clone(),
+        history: store,
+    })
+});

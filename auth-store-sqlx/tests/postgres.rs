@@ -138,6 +138,11 @@ macro_rules! store_or_skip {
 }
 
 auth_core::store_conformance_tests!(all; store_or_skip!(fresh_store()));
+auth_core::service_conformance_tests!(store_or_skip!(async {
+    fresh_store()
+        .await
+        .map(|store| auth_core::Stores::all_in(std::sync::Arc::new(store)))
+}));
 support::contract::contract_tests!(store_or_skip!(fresh_store()));
 
 /// Panics unless `result` is `Err(StoreError::Unavailable(_))`.

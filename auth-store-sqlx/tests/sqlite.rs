@@ -42,6 +42,9 @@ async fn file_store() -> SqliteStore {
 }
 
 auth_core::store_conformance_tests!(all; file_store());
+auth_core::service_conformance_tests!(async {
+    auth_core::Stores::all_in(std::sync::Arc::new(file_store().await))
+});
 support::contract::contract_tests!(file_store());
 
 /// The suite again on the in-memory database.

@@ -12,13 +12,17 @@ use crate::error::{AuthError, FieldErrors};
 use crate::user::UserPatch;
 
 mod account;
+mod authenticate;
 pub mod form;
+mod jwt;
 mod login;
 mod tokens;
 
 pub use tokens::IssuedKnoxToken;
 
 pub use account::{EMAIL_TAKEN, INVALID_UID, MAX_PAGE_SIZE, PASSWORDS_DIFFER, USERNAME_TAKEN};
+pub use authenticate::{AuthSchemes, Authenticated, Credential};
+pub use jwt::{RefreshPolicy, Refreshed};
 pub use login::Login;
 
 use form::Form;

@@ -110,6 +110,7 @@ use crate::error::StoreError;
 pub mod history;
 pub mod jwt;
 pub mod knox;
+pub mod service;
 pub mod static_tokens;
 pub mod throttle;
 pub mod users;
@@ -328,6 +329,60 @@ macro_rules! __store_conformance_module {
                 async fn $test() {
                     let store = ::std::sync::Arc::new(($factory).await);
                     $crate::testkit::$group::$test(store).await;
+                }
+            )+
+        }
+    };
+}
+
+/// Writes the service conformance tests ([`service`]) as `#[tokio::test]`
+/// functions, each over a fresh [`Stores`](crate::Stores): the token
+/// strategies' guarantees (one winner among concurrent refreshes, reuse
+/// detection, logout-all, revocation on deactivation, deletion and password
+/// change) as they hold over a given set of stores.
+///
+/// `FACTORY` yields a fresh `Stores` when `.await`ed. A store that keeps
+/// only some concerns (Redis) fills the others in, e.g. users from a
+/// [`MemoryStore`](crate::store::memory::MemoryStore):
+///
+/// ```
+/// use std::sync::Arc;
+/// use auth_core::{MemoryStore, Stores};
+///
+/// auth_core::service_conformance_tests!(async {
+///     Stores::all_in(Arc::new(MemoryStore::new()))
+/// });
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! service_conformance_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__service_conformance_module!($factory;
+            concurrent_refreshes_admit_one,
+            replaying_a_rotated_token_revokes_its_successor,
+            logout_all_revokes_every_token,
+            tokens_of_deactivated_or_deleted_users_fail,
+            password_change_revokes_other_tokens,
+            blacklisted_refresh_tokens_fail,
+        );
+    };
+}
+
+/// The module of [`service_conformance_tests!`]; not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __service_conformance_module {
+    ($factory:expr; $($test:ident),+ $(,)?) => {
+        mod service {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(
+                #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[allow(clippy::redundant_async_block)]
+                async fn $test() {
+                    let stores: $crate::Stores = ($factory).await;
+                    $crate::testkit::service::$test(stores).await;
                 }
             )+
         }

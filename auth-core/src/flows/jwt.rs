@@ -1,0 +1,300 @@
+//! The JWT strategy on the service: login, refresh with rotation and reuse
+//! detection, verify, blacklist, and authenticating access tokens.
+//!
+//! Beyond simplejwt:
+//! - Refresh rotation is on by default and atomic: the old token is
+//!   blacklisted by the same store operation that decides the winner, so of
+//!   any number of concurrent refreshes of one token exactly one succeeds.
+//! - Every token carries its login's rotation family (`fam`). Using an
+//!   already rotated refresh token again revokes the whole family: the
+//!   thief's and the owner's successors alike. An optional grace window
+//!   lets a client that lost a refresh response retry it.
+//! - A per-user "tokens valid after" mark (log out everywhere, password
+//!   change or reset) voids access tokens too, checked with the same lookup
+//!   that checks the family.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::Auth;
+use crate::error::{AuthError, CredentialsStyle};
+use crate::events::{AuthEvent, ClientInfo, TokenKind};
+use crate::flows::Credentials;
+use crate::store::{BlacklistEntry, RevocationState};
+use crate::token::jwt::{
+    AccessClaims, AccessToken, RefreshClaims, TokenPair, VerifiedToken, issued_at_millis,
+    new_token_id,
+};
+use crate::user::{User, UserId};
+
+/// What refreshing does; `Default` rotates with reuse detection and no
+/// grace window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshPolicy {
+    /// Each refresh returns a new refresh token and blacklists the old one
+    /// (simplejwt's `ROTATE_REFRESH_TOKENS` with `BLACKLIST_AFTER_ROTATION`).
+    /// Off: a refresh returns only an access token, and the refresh token
+    /// stays usable until it expires or is blacklisted.
+    pub rotate: bool,
+    /// A rotated token used again within this long after its rotation is
+    /// taken for a client retrying a lost response: it gets a new pair in
+    /// the same family instead of revoking the family. Zero (the default)
+    /// treats every reuse as theft.
+    pub reuse_grace: Duration,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        Self {
+            rotate: true,
+            reuse_grace: Duration::zero(),
+        }
+    }
+}
+
+/// What `POST /api/auth/jwt/refresh` returns: a new access token, and a new
+/// refresh token when rotating.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    /// The new access token.
+    pub access: AccessToken,
+    /// The new refresh token (`None` when rotation is off).
+    pub refresh: Option<crate::token::jwt::RefreshToken>,
+}
+
+fn not_valid() -> AuthError {
+    AuthError::TokenNotValid
+}
+
+/// Whether a token of this user/family, issued at `iat` with `jti`, is
+/// revoked by `state`.
+fn is_revoked(state: &RevocationState, jti: &str, iat: i64) -> bool {
+    state.family_revoked
+        || state
+            .tokens_valid_after
+            .is_some_and(|mark| issued_at_millis(jti, iat) < mark.timestamp_millis())
+}
+
+impl Auth {
+    /// The JWT issuer and verifier.
+    pub fn jwt(&self) -> &crate::token::jwt::Jwt {
+        &self.inner.jwt
+    }
+
+    /// JWT login (`POST /api/auth/jwt/create`): checks the credentials and
+    /// issues an access/refresh pair starting a new rotation family. Bad
+    /// credentials render as simplejwt does (401 `no_active_account`).
+    pub async fn jwt_login(
+        &self,
+        credentials: &Credentials,
+        client: &ClientInfo,
+    ) -> Result<(User, TokenPair), AuthError> {
+        let user = self
+            .check_credentials(credentials, TokenKind::Jwt, CredentialsStyle::Jwt, client)
+            .await?;
+        let pair = self.issue_jwt_pair(&user).await?;
+        Ok((user, pair))
+    }
+
+    /// Issues an access/refresh pair for `user` in a new rotation family.
+    pub async fn issue_jwt_pair(&self, user: &User) -> Result<TokenPair, AuthError> {
+        let family = new_token_id()?;
+        let now = self.now();
+        let pair = self
+            .inner
+            .jwt
+            .issue_pair_at(&user.id.to_string(), Some(&family), now)?;
+        self.emit(AuthEvent::TokenIssued {
+            user_id: user.id,
+            kind: TokenKind::Jwt,
+            at: now,
+        })
+        .await;
+        Ok(pair)
+    }
+
+    fn user_id_of(claims_user_id: &str) -> Result<UserId, AuthError> {
+        claims_user_id.parse().map_err(|_| not_valid())
+    }
+
+    /// Checks a verified refresh token against revocations and its user.
+    async fn live_refresh_user(&self, claims: &RefreshClaims) -> Result<User, AuthError> {
+        let user_id = Self::user_id_of(&claims.user_id)?;
+        let stores = &self.inner.stores;
+        let (state, user) = tokio::try_join!(
+            stores
+                .revocations
+                .revocation_state(user_id, claims.family.as_deref()),
+            stores.users.user_by_id(user_id),
+        )?;
+        if is_revoked(&state, &claims.jti, claims.iat) {
+            return Err(not_valid());
+        }
+        user.filter(|u| u.is_active).ok_or_else(not_valid)
+    }
+
+    /// Refreshes (`POST /api/auth/jwt/refresh`). With rotation (the
+    /// default) the presented token is blacklisted atomically and a new
+    /// pair in the same family is returned; a token already rotated revokes
+    /// its whole family (outside the grace window) and fails.
+    pub async fn jwt_refresh(
+        &self,
+        refresh: &str,
+        client: &ClientInfo,
+    ) -> Result<Refreshed, AuthError> {
+        let now = self.now();
+        let jwt = &self.inner.jwt;
+        let claims = jwt.verify_refresh_at(refresh, now)?;
+        let user = self.live_refresh_user(&claims).await?;
+        let policy = self.inner.config.refresh;
+        let revocations = &self.inner.stores.revocations;
+        if !policy.rotate {
+            if revocations.blacklisted_jti(&claims.jti).await?.is_some() {
+                return Err(not_valid());
+            }
+            let (access, _) =
+                jwt.issue_access_at(&claims.user_id, claims.family.as_deref(), now)?;
+            return Ok(Refreshed {
+                access,
+                refresh: None,
+            });
+        }
+
+        let entry = BlacklistEntry {
+            jti: claims.jti.clone(),
+            user_id: user.id,
+            family: claims.family.clone(),
+            expires_at: claims.expires_at(),
+            blacklisted_at: now,
+        };
+        if !revocations.blacklist_jti(&entry).await? {
+            let rotated_at = revocations
+                .blacklisted_jti(&claims.jti)
+                .await?
+                .map(|e| e.blacklisted_at);
+            let retry = rotated_at.is_some_and(|at| now - at <= policy.reuse_grace)
+                && policy.reuse_grace > Duration::zero();
+            if !retry {
+                self.revoke_family_of(&claims, user.id, now, client).await?;
+                return Err(not_valid());
+            }
+        }
+        // Tokens made elsewhere (simplejwt's) have no family: start one.
+        let family = match &claims.family {
+            Some(family) => family.clone(),
+            None => new_token_id()?,
+        };
+        let pair = jwt.issue_pair_at(&claims.user_id, Some(&family), now)?;
+        self.emit(AuthEvent::TokenRotated {
+            user_id: user.id,
+            at: now,
+            client: client.clone(),
+        })
+        .await;
+        Ok(Refreshed {
+            access: pair.access,
+            refresh: Some(pair.refresh),
+        })
+    }
+
+    async fn revoke_family_of(
+        &self,
+        claims: &RefreshClaims,
+        user_id: UserId,
+        now: DateTime<Utc>,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        if let Some(family) = &claims.family {
+            // Successors live at most one refresh lifetime from now.
+            let until = now + self.inner.jwt.config().refresh_lifetime();
+            self.inner
+                .stores
+                .revocations
+                .revoke_family(family, user_id, until)
+                .await?;
+        }
+        self.emit(AuthEvent::TokenReused {
+            user_id,
+            at: now,
+            client: client.clone(),
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Verifies a token of either type (`POST /api/auth/jwt/verify`):
+    /// signature, expiry, and, unlike plain simplejwt, revocation (a
+    /// blacklisted refresh token, a revoked family, the user's mark).
+    pub async fn jwt_verify(&self, token: &str) -> Result<(), AuthError> {
+        match self.inner.jwt.verify_any_at(token, self.now())? {
+            VerifiedToken::Access(claims) => {
+                self.check_access(&claims).await?;
+            }
+            VerifiedToken::Refresh(claims) => {
+                self.live_refresh_user(&claims).await?;
+                if self
+                    .inner
+                    .stores
+                    .revocations
+                    .blacklisted_jti(&claims.jti)
+                    .await?
+                    .is_some()
+                {
+                    return Err(not_valid());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Blacklists a refresh token (`POST /api/auth/jwt/blacklist`, JWT
+    /// logout). A token already blacklisted fails, as in simplejwt.
+    pub async fn jwt_blacklist(&self, refresh: &str, client: &ClientInfo) -> Result<(), AuthError> {
+        let now = self.now();
+        let claims = self.inner.jwt.verify_refresh_at(refresh, now)?;
+        let user = self.live_refresh_user(&claims).await?;
+        let entry = BlacklistEntry {
+            jti: claims.jti.clone(),
+            user_id: user.id,
+            family: claims.family.clone(),
+            expires_at: claims.expires_at(),
+            blacklisted_at: now,
+        };
+        if !self.inner.stores.revocations.blacklist_jti(&entry).await? {
+            return Err(not_valid());
+        }
+        self.emit(AuthEvent::LoggedOut {
+            user_id: user.id,
+            kind: TokenKind::Jwt,
+            at: now,
+            client: client.clone(),
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Authenticates an access token: its user (active) and claims. The
+    /// user and the revocation state are read concurrently.
+    pub async fn authenticate_jwt(&self, token: &str) -> Result<(User, AccessClaims), AuthError> {
+        let claims = self.inner.jwt.verify_access_at(token, self.now())?;
+        let user = self.check_access(&claims).await?;
+        Ok((user, claims))
+    }
+
+    async fn check_access(&self, claims: &AccessClaims) -> Result<User, AuthError> {
+        let user_id = Self::user_id_of(&claims.user_id)?;
+        let stores = &self.inner.stores;
+        let (state, user) = tokio::try_join!(
+            stores
+                .revocations
+                .revocation_state(user_id, claims.family.as_deref()),
+            stores.users.user_by_id(user_id),
+        )?;
+        if is_revoked(&state, &claims.jti, claims.iat) {
+            return Err(not_valid());
+        }
+        user.filter(|u| u.is_active)
+            .ok_or(AuthError::Unauthenticated(
+                crate::error::TokenRejection::UserInactive,
+            ))
+    }
+}

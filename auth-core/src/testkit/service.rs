@@ -1,0 +1,292 @@
+//! The token strategies' guarantees through [`Auth`], over a set of
+//! [`Stores`]: what each store must make possible for the service, run by
+//! [`service_conformance_tests!`](crate::service_conformance_tests).
+
+use std::sync::Arc;
+
+use crate::clock::ManualClock;
+use crate::config::AuthConfig;
+use crate::error::{AuthError, TokenRejection};
+use crate::events::ClientInfo;
+use crate::flows::{AdminUserInput, Credentials, PasswordChange};
+use crate::password::{Argon2Params, Argon2idHasher};
+use crate::service::{Auth, Stores};
+use crate::throttle::ThrottleConfig;
+use crate::user::{User, UserPatch};
+
+const PASSWORD: &str = "Kettle-Orbit-42";
+
+/// A service over `stores` with cheap hashing, no throttling, a manual
+/// clock at the current time, and a fresh active user.
+async fn setup(stores: Stores) -> (Auth, ManualClock, User) {
+    let clock = ManualClock::new(super::now());
+    let auth = Auth::builder(AuthConfig::default().with_throttle(ThrottleConfig::disabled()))
+        .stores(stores)
+        .clock(Arc::new(clock.clone()))
+        .hasher(Arc::new(
+            Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("valid params"))
+                .expect("valid hasher"),
+        ))
+        .without_tracing_events()
+        .build()
+        .expect("every store is set");
+    let name = super::unique("svc");
+    let user = auth
+        .create_user(AdminUserInput {
+            patch: UserPatch {
+                username: Some(name.clone()),
+                email: Some(format!("{name}@example.com")),
+                ..UserPatch::default()
+            },
+            password: Some(PASSWORD.into()),
+        })
+        .await
+        .expect("user created");
+    (auth, clock, user)
+}
+
+fn client() -> ClientInfo {
+    ClientInfo::from_ip("192.0.2.10")
+}
+
+fn creds(user: &User) -> Credentials {
+    Credentials::username(user.username.clone(), PASSWORD)
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+fn assert_rejected<T: std::fmt::Debug>(result: Result<T, AuthError>, what: &str) {
+    match result {
+        Err(AuthError::TokenNotValid | AuthError::Unauthenticated(_)) => {}
+        other => panic!("{what}: expected a rejection, got {other:?}"),
+    }
+}
+
+/// 64 concurrent refreshes of one refresh token: exactly one succeeds.
+pub async fn concurrent_refreshes_admit_one(stores: Stores) {
+    let (auth, _clock, user) = setup(stores).await;
+    let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    let refresh = pair.refresh.as_str().to_string();
+    let barrier = Arc::new(tokio::sync::Barrier::new(64));
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (auth, refresh, barrier) = (auth.clone(), refresh.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            auth.jwt_refresh(&refresh, &client()).await
+        }));
+    }
+    let mut successes = 0;
+    for task in tasks {
+        match task.await.expect("task ran") {
+            Ok(_) => successes += 1,
+            Err(AuthError::TokenNotValid) => {}
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!(successes, 1, "exactly one of 64 concurrent refreshes wins");
+}
+
+/// Refreshing rotates; replaying the rotated token fails and revokes its
+/// successors (refresh and access alike).
+pub async fn replaying_a_rotated_token_revokes_its_successor(stores: Stores) {
+    let (auth, clock, user) = setup(stores).await;
+    let (_, first) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    clock.advance(chrono::Duration::seconds(1));
+    let second = auth
+        .jwt_refresh(first.refresh.as_str(), &client())
+        .await
+        .unwrap();
+    let second_refresh = second.refresh.expect("rotation is on by default");
+    auth.authenticate_header(Some(&bearer(second.access.as_str())))
+        .await
+        .expect("the successor works before the replay");
+
+    assert_rejected(
+        auth.jwt_refresh(first.refresh.as_str(), &client()).await,
+        "a replayed refresh token",
+    );
+    assert_rejected(
+        auth.jwt_refresh(second_refresh.as_str(), &client()).await,
+        "the successor refresh token after a replay",
+    );
+    assert_rejected(
+        auth.authenticate_header(Some(&bearer(second.access.as_str())))
+            .await,
+        "the successor access token after a replay",
+    );
+    // Another login is another family: unaffected.
+    let (_, other) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    auth.jwt_refresh(other.refresh.as_str(), &client())
+        .await
+        .expect("a new login is not revoked");
+}
+
+/// Logging out everywhere makes every access, refresh, Knox and static
+/// token of the user fail at once, and a new login works.
+pub async fn logout_all_revokes_every_token(stores: Stores) {
+    let (auth, clock, user) = setup(stores).await;
+    let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    let (_, knox) = auth
+        .knox_login(&creds(&user), None, &client())
+        .await
+        .unwrap();
+    let (_, static_token) = auth
+        .static_token_login(&creds(&user), &client())
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::milliseconds(5));
+
+    auth.logout_all(user.id, &client()).await.unwrap();
+
+    assert_rejected(
+        auth.authenticate_header(Some(&bearer(pair.access.as_str())))
+            .await,
+        "access token",
+    );
+    assert_rejected(
+        auth.jwt_refresh(pair.refresh.as_str(), &client()).await,
+        "refresh token",
+    );
+    assert_rejected(
+        auth.authenticate_header(Some(&format!("Token {}", knox.token.expose())))
+            .await,
+        "Knox token",
+    );
+    assert_rejected(
+        auth.authenticate_header(Some(&format!("Token {static_token}")))
+            .await,
+        "static token",
+    );
+    assert_rejected(auth.jwt_verify(pair.access.as_str()).await, "verify");
+
+    clock.advance(chrono::Duration::milliseconds(5));
+    let (_, fresh) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    auth.authenticate_header(Some(&bearer(fresh.access.as_str())))
+        .await
+        .expect("a login after logout-all works");
+}
+
+/// Tokens of a deactivated user, then of a deleted user, fail.
+pub async fn tokens_of_deactivated_or_deleted_users_fail(stores: Stores) {
+    let (auth, _clock, user) = setup(stores).await;
+    let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    let (_, knox) = auth
+        .knox_login(&creds(&user), None, &client())
+        .await
+        .unwrap();
+    let stores = auth.stores().clone();
+
+    let mut inactive = user.clone();
+    inactive.is_active = false;
+    stores.users.update_user(&inactive).await.unwrap();
+    let check = |result: Result<_, AuthError>, what: &str| {
+        assert!(
+            matches!(
+                result,
+                Err(AuthError::Unauthenticated(TokenRejection::UserInactive))
+                    | Err(AuthError::TokenNotValid)
+            ),
+            "{what}: {result:?}"
+        );
+    };
+    check(
+        auth.authenticate_header(Some(&bearer(pair.access.as_str())))
+            .await
+            .map(|_| ()),
+        "access token of an inactive user",
+    );
+    check(
+        auth.jwt_refresh(pair.refresh.as_str(), &client())
+            .await
+            .map(|_| ()),
+        "refresh token of an inactive user",
+    );
+    check(
+        auth.authenticate_header(Some(&format!("Token {}", knox.token.expose())))
+            .await
+            .map(|_| ()),
+        "Knox token of an inactive user",
+    );
+
+    stores.users.delete_user(user.id).await.unwrap();
+    check(
+        auth.authenticate_header(Some(&bearer(pair.access.as_str())))
+            .await
+            .map(|_| ()),
+        "access token of a deleted user",
+    );
+    check(
+        auth.jwt_refresh(pair.refresh.as_str(), &client())
+            .await
+            .map(|_| ()),
+        "refresh token of a deleted user",
+    );
+}
+
+/// A password change keeps the current Knox token and voids every other
+/// token, JWTs included.
+pub async fn password_change_revokes_other_tokens(stores: Stores) {
+    let (auth, clock, user) = setup(stores).await;
+    let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    let (_, current) = auth
+        .knox_login(&creds(&user), None, &client())
+        .await
+        .unwrap();
+    let (_, other) = auth
+        .knox_login(&creds(&user), None, &client())
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::milliseconds(5));
+    auth.change_password(
+        user.id,
+        PasswordChange {
+            old_password: PASSWORD.into(),
+            new_password: "Fresh-Lantern-88".into(),
+            confirm_password: "Fresh-Lantern-88".into(),
+        },
+        Some(&current.record.digest),
+        &client(),
+    )
+    .await
+    .unwrap();
+    auth.authenticate_header(Some(&format!("Token {}", current.token.expose())))
+        .await
+        .expect("the current Knox token is kept");
+    assert_rejected(
+        auth.authenticate_header(Some(&format!("Token {}", other.token.expose())))
+            .await,
+        "another Knox token",
+    );
+    assert_rejected(
+        auth.authenticate_header(Some(&bearer(pair.access.as_str())))
+            .await,
+        "an access token from before",
+    );
+    assert_rejected(
+        auth.jwt_refresh(pair.refresh.as_str(), &client()).await,
+        "a refresh token from before",
+    );
+}
+
+/// A blacklisted refresh token no longer refreshes or verifies
+/// (simplejwt's issue #46), and cannot be blacklisted twice.
+pub async fn blacklisted_refresh_tokens_fail(stores: Stores) {
+    let (auth, _clock, user) = setup(stores).await;
+    let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    auth.jwt_verify(pair.refresh.as_str()).await.unwrap();
+    auth.jwt_blacklist(pair.refresh.as_str(), &client())
+        .await
+        .unwrap();
+    assert_rejected(auth.jwt_verify(pair.refresh.as_str()).await, "verify");
+    assert_rejected(
+        auth.jwt_blacklist(pair.refresh.as_str(), &client()).await,
+        "blacklist twice",
+    );
+    assert_rejected(
+        auth.jwt_refresh(pair.refresh.as_str(), &client()).await,
+        "refresh",
+    );
+}
