@@ -131,6 +131,23 @@ impl Auth {
         now_micros(self.inner.clock.as_ref())
     }
 
+    /// Checks that every store answers (for `GET /healthz`): one cheap read
+    /// from each, concurrently. The first failure is returned.
+    pub async fn health(&self) -> Result<(), crate::error::StoreError> {
+        let stores = &self.inner.stores;
+        let nobody = crate::user::UserId(uuid::Uuid::nil());
+        let now = self.now();
+        tokio::try_join!(
+            async { stores.users.user_by_id(nobody).await.map(drop) },
+            async { stores.knox.knox_tokens_by_key("health").await.map(drop) },
+            async { stores.static_tokens.static_token_for_user(nobody).await.map(drop) },
+            async { stores.revocations.revocation_state(nobody, None).await.map(drop) },
+            async { stores.throttle.throttle_peek("health", now).await.map(drop) },
+            async { stores.history.user_history(nobody, 0, 1).await.map(drop) },
+        )?;
+        Ok(())
+    }
+
     /// Sends `event` to every sink, in order.
     pub async fn emit(&self, event: AuthEvent) {
         for sink in &self.inner.sinks {

@@ -892,3 +892,9 @@ async fn superuser() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn health_reads_every_store() {
+    let f = fixture();
+    f.auth.health().await.unwrap();
+}
