@@ -140,8 +140,20 @@ impl Auth {
         tokio::try_join!(
             async { stores.users.user_by_id(nobody).await.map(drop) },
             async { stores.knox.knox_tokens_by_key("health").await.map(drop) },
-            async { stores.static_tokens.static_token_for_user(nobody).await.map(drop) },
-            async { stores.revocations.revocation_state(nobody, None).await.map(drop) },
+            async {
+                stores
+                    .static_tokens
+                    .static_token_for_user(nobody)
+                    .await
+                    .map(drop)
+            },
+            async {
+                stores
+                    .revocations
+                    .revocation_state(nobody, None)
+                    .await
+                    .map(drop)
+            },
             async { stores.throttle.throttle_peek("health", now).await.map(drop) },
             async { stores.history.user_history(nobody, 0, 1).await.map(drop) },
         )?;

@@ -68,7 +68,10 @@ async fn login_authenticate_refresh() {
         .await
         .unwrap();
     let claims = auth.jwt().verify_access(refreshed.access.as_str()).unwrap();
-    assert_eq!(claims.family, pair.access_claims.family, "same login, same family");
+    assert_eq!(
+        claims.family, pair.access_claims.family,
+        "same login, same family"
+    );
     assert_eq!(claims.user_id, user.id.to_string());
 
     // Access tokens expire after five minutes by default.
