@@ -41,4 +41,4 @@ pub use api::{
     Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, RouteGroups,
 };
 pub use request::{ApiRequest, ApiResponse};
-pub use routes::handle;
+pub use routes::{handle, route_paths};

@@ -211,6 +211,30 @@ pub(crate) const ROUTES: &[(&str, Group, &[&str])] = &[
     ),
 ];
 
+/// The path templates [`handle`] answers for `groups`, each with and
+/// without a trailing slash, in the `{param}` syntax axum 0.8 and actix-web
+/// share: for adapters that register the routes one by one (so they merge
+/// with an application's own routes and fallback).
+///
+/// ```
+/// use auth_http::{RouteGroups, route_paths};
+/// let paths = route_paths(RouteGroups { users: true, ..RouteGroups::none() });
+/// assert_eq!(paths, ["/api/users", "/api/users/", "/api/users/{id}", "/api/users/{id}/"]);
+/// ```
+pub fn route_paths(groups: RouteGroups) -> Vec<String> {
+    let mut paths = Vec::new();
+    for (path, group, _) in ROUTES {
+        if group.enabled_in(groups) {
+            paths.push(path.to_string());
+            paths.push(format!("{path}/"));
+            if *path == "/api/docs" {
+                paths.push("/api/docs/{file}".to_string());
+            }
+        }
+    }
+    paths
+}
+
 /// Why a handler stopped: a service error (rendered by the one error
 /// table) or a response of the HTTP layer's own (413, 415, bad JSON).
 #[derive(Debug)]
