@@ -42,3 +42,6 @@ pub use api::{
 };
 pub use request::{ApiRequest, ApiResponse};
 pub use routes::{handle, route_paths};
+
+#[cfg(test)]
+mod tests;
