@@ -40,4 +40,4 @@ pub use auth_http as http;
 pub use auth_http::{Api, ApiOptions, ClientAddressPolicy, RouteGroups};
 pub use extract::{AuthRejection, CurrentUser, MaybeUser, StaffUser};
 pub use layer::{AuthLayer, AuthService, RequestAuth};
-pub use routes::{into_response, router};
+pub use routes::{into_response, router, routes};

@@ -20,12 +20,49 @@ use axum::routing::any;
 /// the server was started with
 /// `into_make_service_with_connect_info::<SocketAddr>()` (subject to the
 /// [`ClientAddressPolicy`](auth_http::ClientAddressPolicy)).
+///
+/// It also has a fallback answering any other path with the contract's 404
+/// `{"detail": "Not found."}`. axum refuses to merge two routers that both
+/// have a fallback: if your application has its own, merge [`routes`]
+/// instead.
+///
+/// When the [`AuthLayer`](crate::AuthLayer) runs on the same requests, the
+/// routes use its outcome instead of authenticating the header again.
+///
+/// To serve it alone on a random port (as the tests do):
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use auth_axum::{Api, router};
+/// use auth_core::{Auth, config::AuthConfig};
+/// let api = Api::new(Auth::in_memory(AuthConfig::default()));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// println!("listening on http://{addr}");
+/// axum::serve(
+///     listener,
+///     router(api).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+/// )
+/// .await
+/// # }
+/// ```
 pub fn router(api: Api) -> Router {
+    contract_routes(&api).fallback(serve).with_state(api)
+}
+
+/// The same routes as [`router`] without its fallback, for applications
+/// that have their own: paths outside the contract are left to the
+/// application.
+pub fn routes(api: Api) -> Router {
+    contract_routes(&api).with_state(api)
+}
+
+fn contract_routes(api: &Api) -> Router<Api> {
     let mut router = Router::new();
     for path in auth_http::route_paths(api.options().groups) {
         router = router.route(&path, any(serve));
     }
-    router.with_state(api)
+    router
 }
 
 async fn serve(State(api): State<Api>, request: Request) -> Response {
@@ -52,7 +89,7 @@ async fn serve(State(api): State<Api>, request: Request) -> Response {
         .iter()
         .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
         .collect();
-    let request = ApiRequest::from_parts(
+    let mut request = ApiRequest::from_parts(
         &api,
         parts.method.as_str(),
         parts.uri.path(),
@@ -61,6 +98,10 @@ async fn serve(State(api): State<Api>, request: Request) -> Response {
         &body,
         peer,
     );
+    request.authenticated = parts
+        .extensions
+        .get::<crate::RequestAuth>()
+        .map(|outcome| outcome.0.clone());
     into_response(handle(&api, request).await)
 }
 

@@ -142,6 +142,15 @@ async fn smoke_register_activate_login_me() {
         "Bearer realm=\"api\""
     );
 
+    let unknown = client
+        .get(format!("{base}/api/nope"))
+        .send()
+        .await
+        .expect("404");
+    assert_eq!(unknown.status(), 404);
+    let body: Value = unknown.json().await.expect("json");
+    assert_eq!(body, json!({"detail": "Not found."}));
+
     let not_allowed = client
         .delete(format!("{base}/api/auth/jwt/create"))
         .send()

@@ -2,9 +2,11 @@
 //! types in it.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use auth_core::error::AuthError;
 use auth_core::events::ClientInfo;
+use auth_core::flows::Authenticated;
 use serde::Serialize;
 use serde_json::json;
 
@@ -33,6 +35,12 @@ pub struct ApiRequest<'a> {
     pub body: &'a [u8],
     /// The client's address and `User-Agent`.
     pub client: ClientInfo,
+    /// The outcome of authenticating this request's `Authorization`
+    /// header, when a middleware already did (e.g. auth-axum's
+    /// `AuthLayer`): the routes then use it instead of authenticating
+    /// again. `None` (what [`from_parts`](Self::from_parts) sets): the
+    /// routes authenticate the header themselves.
+    pub authenticated: Option<Result<Authenticated, Arc<AuthError>>>,
 }
 
 impl<'a> ApiRequest<'a> {
@@ -67,6 +75,7 @@ impl<'a> ApiRequest<'a> {
             headers,
             body,
             client: ClientInfo::default(),
+            authenticated: None,
         };
         request.client = api.client_info(
             peer,

@@ -534,10 +534,14 @@ async fn dispatch(api: &Api, req: &ApiRequest<'_>, route: &Route<'_>, method: &s
 
 /// The request's user, from its `Authorization` header.
 async fn authenticate(api: &Api, req: &ApiRequest<'_>) -> Result<Authenticated, Failure> {
-    Ok(api
-        .auth()
-        .authenticate_header(req.header("authorization"))
-        .await?)
+    match &req.authenticated {
+        Some(Ok(who)) => Ok(who.clone()),
+        Some(Err(err)) => Err(Failure::Response(ApiResponse::from_error(err))),
+        None => Ok(api
+            .auth()
+            .authenticate_header(req.header("authorization"))
+            .await?),
+    }
 }
 
 /// The request's user, who must be staff (401 without credentials, 403
