@@ -331,7 +331,13 @@ async fn dispatch(api: &Api, req: &ApiRequest<'_>, route: &Route<'_>, method: &s
             Ok(()) => ApiResponse::json(200, &json!({"status": "ok"})),
             Err(err) => {
                 tracing::error!(target: "auth_http", error = %err, "health check failed");
-                ApiResponse::json(503, &json!({"status": "unavailable"}))
+                ApiResponse::json(
+                    503,
+                    &json!({
+                        "status": "unavailable",
+                        "detail": "Service temporarily unavailable, try again later.",
+                    }),
+                )
             }
         }),
         (Route::OpenApi, _) => Ok(ApiResponse {

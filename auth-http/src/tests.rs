@@ -21,9 +21,13 @@ struct Harness {
 }
 
 fn harness_with(options: ApiOptions) -> Harness {
+    harness_throttled(options, ThrottleConfig::disabled())
+}
+
+fn harness_throttled(options: ApiOptions, throttle: ThrottleConfig) -> Harness {
     let mailer = MemoryMailer::default();
     let clock = ManualClock::at_unix(1_800_000_000);
-    let auth = Auth::builder(AuthConfig::default().with_throttle(ThrottleConfig::disabled()))
+    let auth = Auth::builder(AuthConfig::default().with_throttle(throttle))
         .store(Arc::new(MemoryStore::new()))
         .mailer(Arc::new(mailer.clone()))
         .clock(Arc::new(clock.clone()))
@@ -997,4 +1001,67 @@ fn client_address_policy() {
         Some("1.2.3.4")
     );
     assert_eq!(crate::routes::percent_decode("a%40b+c%zz%4"), "a@b c%zz%4");
+}
+
+#[tokio::test]
+async fn throttled_logins_get_429_with_retry_after() {
+    let h = harness_throttled(
+        ApiOptions::default(),
+        ThrottleConfig::disabled()
+            .with_login_rates("2/min")
+            .expect("rate"),
+    );
+    h.user("ada", false).await;
+    let wrong = json!({"username": "ada", "password": "nope"});
+    for _ in 0..2 {
+        let response = h
+            .call("POST", "/api/auth/jwt/create", Some(wrong.clone()), None)
+            .await;
+        assert_eq!(response.status, 401);
+    }
+    let throttled = h
+        .call("POST", "/api/auth/token/login", Some(wrong), None)
+        .await;
+    assert_eq!(throttled.status, 429);
+    assert!(throttled.header("Retry-After").is_some());
+    assert!(
+        throttled.json_body()["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Request was throttled."))
+    );
+}
+
+#[tokio::test]
+async fn a_middleware_outcome_is_used_instead_of_the_header() {
+    use auth_core::error::{AuthError, TokenRejection};
+    let h = harness();
+    h.user("ada", false).await;
+    let (bearer, _) = h.jwt("ada").await;
+    let who = h
+        .api
+        .auth()
+        .authenticate_header(Some(&bearer))
+        .await
+        .expect("authenticated");
+    let mut request =
+        ApiRequest::from_parts(&h.api, "GET", "/api/auth/me", None, vec![], b"", None);
+    request.authenticated = Some(Ok(who));
+    let response = handle(&h.api, request).await;
+    assert_eq!(response.json_body()["username"], "ada");
+
+    let mut request = ApiRequest::from_parts(
+        &h.api,
+        "GET",
+        "/api/auth/me",
+        None,
+        vec![("Authorization", bearer.as_str())],
+        b"",
+        None,
+    );
+    request.authenticated = Some(Err(std::sync::Arc::new(AuthError::Unauthenticated(
+        TokenRejection::Invalid,
+    ))));
+    let response = handle(&h.api, request).await;
+    assert_eq!(response.status, 401);
+    assert!(response.header("WWW-Authenticate").is_some());
 }
