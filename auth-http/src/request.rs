@@ -17,8 +17,11 @@ use crate::Api;
 /// Build one with [`ApiRequest::from_parts`], which also works out the
 /// [`ClientInfo`] under the API's [`ClientAddressPolicy`].
 ///
+/// `Debug` shows header names but no values (`Authorization` holds a
+/// token) and the body's length only (it may hold a password).
+///
 /// [`ClientAddressPolicy`]: crate::ClientAddressPolicy
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiRequest<'a> {
     /// The method, e.g. `"POST"` (compared case-sensitively, as HTTP does).
     pub method: &'a str,
@@ -41,6 +44,24 @@ pub struct ApiRequest<'a> {
     /// again. `None` (what [`from_parts`](Self::from_parts) sets): the
     /// routes authenticate the header themselves.
     pub authenticated: Option<Result<Authenticated, Arc<AuthError>>>,
+}
+
+impl std::fmt::Debug for ApiRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(name, _)| *name).collect();
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("header_names", &names)
+            .field("body_len", &self.body.len())
+            .field("client", &self.client)
+            .field(
+                "authenticated",
+                &self.authenticated.as_ref().map(|outcome| outcome.is_ok()),
+            )
+            .finish()
+    }
 }
 
 impl<'a> ApiRequest<'a> {

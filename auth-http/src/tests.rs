@@ -1065,3 +1065,21 @@ async fn a_middleware_outcome_is_used_instead_of_the_header() {
     assert_eq!(response.status, 401);
     assert!(response.header("WWW-Authenticate").is_some());
 }
+
+#[test]
+fn debug_output_hides_credentials_and_bodies() {
+    let h = harness();
+    let request = ApiRequest::from_parts(
+        &h.api,
+        "POST",
+        "/api/auth/jwt/create",
+        None,
+        vec![("Authorization", "Token secret-token-value")],
+        br#"{"password": "hunter2-secret"}"#,
+        None,
+    );
+    let printed = format!("{request:?}");
+    assert!(!printed.contains("secret-token-value") && !printed.contains("hunter2"));
+    let response = ApiResponse::json(200, &json!({"token": "secret-token-value"}));
+    assert!(!format!("{response:?}").contains("secret-token-value"));
+}
