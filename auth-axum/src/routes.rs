@@ -1,0 +1,123 @@
+//! [`router`]: every enabled route of the contract, served by
+//! [`auth_http::handle`].
+
+use std::net::SocketAddr;
+
+use auth_http::{Api, ApiRequest, ApiResponse, handle};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::any;
+
+/// The contract's routes at their paths (`/api/auth/...`, `/api/users`,
+/// `/api/openapi.json`, `/api/docs`, `/healthz`), for the groups enabled in
+/// the [`Api`]'s options, each with and without a trailing slash.
+///
+/// Merge it into your application (`app.merge(router(api))`), or nest it.
+/// The client address is the peer's from [`ConnectInfo<SocketAddr>`] when
+/// the server was started with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (subject to the
+/// [`ClientAddressPolicy`](auth_http::ClientAddressPolicy)).
+///
+/// It also has a fallback answering any other path with the contract's 404
+/// `{"detail": "Not found."}`. axum refuses to merge two routers that both
+/// have a fallback: if your application has its own, merge [`routes`]
+/// instead.
+///
+/// When the [`AuthLayer`](crate::AuthLayer) runs on the same requests, the
+/// routes use its outcome instead of authenticating the header again.
+///
+/// To serve it alone on a random port (as the tests do):
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use auth_axum::{Api, router};
+/// use auth_core::{Auth, config::AuthConfig};
+/// let api = Api::new(Auth::in_memory(AuthConfig::default()));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// println!("listening on http://{addr}");
+/// axum::serve(
+///     listener,
+///     router(api).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+/// )
+/// .await
+/// # }
+/// ```
+pub fn router(api: Api) -> Router {
+    contract_routes(&api).fallback(serve).with_state(api)
+}
+
+/// The same routes as [`router`] without its fallback, for applications
+/// that have their own: paths outside the contract are left to the
+/// application.
+pub fn routes(api: Api) -> Router {
+    contract_routes(&api).with_state(api)
+}
+
+fn contract_routes(api: &Api) -> Router<Api> {
+    let mut router = Router::new();
+    for path in auth_http::route_paths(api.options().groups) {
+        router = router.route(&path, any(serve));
+    }
+    router
+}
+
+async fn serve(State(api): State<Api>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let limit = api.options().body_limit;
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return into_response(ApiResponse::body_too_large());
+    }
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(_) => return into_response(ApiResponse::body_too_large()),
+    };
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
+        .collect();
+    let mut request = ApiRequest::from_parts(
+        &api,
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query(),
+        headers,
+        &body,
+        peer,
+    );
+    request.authenticated = parts
+        .extensions
+        .get::<crate::RequestAuth>()
+        .map(|outcome| outcome.0.clone());
+    into_response(handle(&api, request).await)
+}
+
+/// Converts an [`ApiResponse`] into an axum response (headers that are not
+/// valid HTTP are dropped).
+pub fn into_response(response: ApiResponse) -> Response {
+    let mut out = Response::new(Body::from(response.body));
+    *out.status_mut() =
+        StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in response.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            out.headers_mut().append(name, value);
+        }
+    }
+    out
+}

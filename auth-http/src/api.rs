@@ -1,0 +1,273 @@
+//! [`Api`], the handle the adapters serve, and its [`ApiOptions`].
+
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+
+use auth_core::Auth;
+use auth_core::events::ClientInfo;
+
+/// The default request body limit: 64 KiB.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// The default page size of `/api/users` and `/api/auth/me/history`.
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+
+/// Which route groups are served. Each group can be turned on alone, so an
+/// application mounts only what it wants; a path of a disabled group is a
+/// 404, and it is left out of the OpenAPI document.
+///
+/// ```
+/// use auth_http::RouteGroups;
+/// let jwt_only = RouteGroups { jwt: true, ..RouteGroups::none() };
+/// assert!(!jwt_only.accounts);
+/// assert!(RouteGroups::default().users);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteGroups {
+    /// `/api/auth/register`, `activate`, `password/...`, `me`, `me/history`.
+    pub accounts: bool,
+    /// `/api/auth/jwt/...` and `/api/auth/jwks.json`.
+    pub jwt: bool,
+    /// `/api/auth/token/...` (Knox-style tokens).
+    pub knox: bool,
+    /// `/api/auth/static-token`.
+    pub static_token: bool,
+    /// `/api/users` and `/api/users/{id}` (staff only).
+    pub users: bool,
+    /// `/api/openapi.json` and the Swagger UI at `/api/docs`.
+    pub docs: bool,
+    /// `/healthz`.
+    pub health: bool,
+}
+
+impl RouteGroups {
+    /// Every group (the default).
+    pub const fn all() -> Self {
+        Self {
+            accounts: true,
+            jwt: true,
+            knox: true,
+            static_token: true,
+            users: true,
+            docs: true,
+            health: true,
+        }
+    }
+
+    /// No group: start from this and turn on the ones you want.
+    pub const fn none() -> Self {
+        Self {
+            accounts: false,
+            jwt: false,
+            knox: false,
+            static_token: false,
+            users: false,
+            docs: false,
+            health: false,
+        }
+    }
+}
+
+impl Default for RouteGroups {
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+/// Where the client address (for throttling and the login history) comes
+/// from.
+///
+/// The default, [`PeerAddress`](Self::PeerAddress), uses the TCP peer and
+/// ignores `X-Forwarded-For`, which any client can forge. Behind reverse
+/// proxies that you control, opt in to
+/// [`TrustForwardedFor`](Self::TrustForwardedFor) with the number of
+/// proxies in front of the server, as DRF's `NUM_PROXIES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAddressPolicy {
+    /// The TCP peer's address (default).
+    #[default]
+    PeerAddress,
+    /// The address `proxies` hops from the right of `X-Forwarded-For`
+    /// (the one the outermost trusted proxy saw). With fewer entries than
+    /// that, the leftmost; with no header or an entry that is not an IP
+    /// address, the peer's address. `X-Forwarded-Proto: https` is also
+    /// trusted when building absolute pagination links.
+    TrustForwardedFor {
+        /// How many proxies you run in front of the server (at least 1).
+        proxies: usize,
+    },
+}
+
+impl ClientAddressPolicy {
+    /// The client address under this policy.
+    ///
+    /// ```
+    /// use auth_http::ClientAddressPolicy;
+    /// let peer = Some("10.0.0.2".parse().unwrap());
+    /// let forwarded = Some("203.0.113.9, 10.0.0.1");
+    /// assert_eq!(ClientAddressPolicy::PeerAddress.client_ip(peer, forwarded).as_deref(), Some("10.0.0.2"));
+    /// let two = ClientAddressPolicy::TrustForwardedFor { proxies: 2 };
+    /// assert_eq!(two.client_ip(peer, forwarded).as_deref(), Some("203.0.113.9"));
+    /// ```
+    pub fn client_ip(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<String> {
+        let peer = peer.map(|ip| ip.to_canonical().to_string());
+        let Self::TrustForwardedFor { proxies } = *self else {
+            return peer;
+        };
+        let Some(header) = forwarded_for else {
+            return peer;
+        };
+        let hops: Vec<&str> = header
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if hops.is_empty() {
+            return peer;
+        }
+        let index = hops.len() - proxies.clamp(1, hops.len());
+        match hops.get(index).and_then(|hop| hop.parse::<IpAddr>().ok()) {
+            Some(ip) => Some(ip.to_canonical().to_string()),
+            None => peer,
+        }
+    }
+
+    /// Whether proxy headers are trusted.
+    pub fn trusts_proxies(&self) -> bool {
+        matches!(self, Self::TrustForwardedFor { .. })
+    }
+}
+
+/// How the routes behave: groups, body limit, client address policy.
+///
+/// ```
+/// use auth_http::{ApiOptions, ClientAddressPolicy, RouteGroups};
+/// let options = ApiOptions::default()
+///     .with_groups(RouteGroups { jwt: true, ..RouteGroups::none() })
+///     .with_body_limit(16 * 1024)
+///     .with_client_address(ClientAddressPolicy::TrustForwardedFor { proxies: 1 });
+/// assert_eq!(options.body_limit, 16 * 1024);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiOptions {
+    /// The route groups served (default: all).
+    pub groups: RouteGroups,
+    /// The largest request body accepted, in bytes (default 64 KiB); a
+    /// larger one gets 413 `{"detail": "Request body is too large."}`.
+    pub body_limit: usize,
+    /// Where the client address comes from (default: the peer).
+    pub client_address: ClientAddressPolicy,
+    /// The page size when the client sends none (default 20; capped at
+    /// [`MAX_PAGE_SIZE`](auth_core::flows::MAX_PAGE_SIZE)).
+    pub default_page_size: u64,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        Self {
+            groups: RouteGroups::all(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            client_address: ClientAddressPolicy::PeerAddress,
+            default_page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+impl ApiOptions {
+    /// Sets the route groups.
+    pub fn with_groups(mut self, groups: RouteGroups) -> Self {
+        self.groups = groups;
+        self
+    }
+
+    /// Sets the body limit in bytes.
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Sets the client address policy.
+    pub fn with_client_address(mut self, policy: ClientAddressPolicy) -> Self {
+        self.client_address = policy;
+        self
+    }
+
+    /// Sets the default page size (1 to
+    /// [`MAX_PAGE_SIZE`](auth_core::flows::MAX_PAGE_SIZE)).
+    pub fn with_default_page_size(mut self, size: u64) -> Self {
+        self.default_page_size = size.clamp(1, auth_core::flows::MAX_PAGE_SIZE);
+        self
+    }
+}
+
+/// The routes of the HTTP contract over an [`Auth`]: what an adapter
+/// serves with [`handle`](crate::handle). Cheap to clone.
+///
+/// ```
+/// use auth_core::{Auth, config::AuthConfig};
+/// use auth_http::{Api, ApiOptions};
+/// let api = Api::with_options(Auth::in_memory(AuthConfig::default()), ApiOptions::default());
+/// assert!(api.openapi_json().starts_with(b"{"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Api {
+    auth: Auth,
+    options: Arc<ApiOptions>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    openapi: OnceLock<Arc<[u8]>>,
+}
+
+impl Api {
+    /// Every route group with the default options.
+    pub fn new(auth: Auth) -> Self {
+        Self::with_options(auth, ApiOptions::default())
+    }
+
+    /// The routes with these options.
+    pub fn with_options(auth: Auth, options: ApiOptions) -> Self {
+        Self {
+            auth,
+            options: Arc::new(options),
+            shared: Arc::new(Shared::default()),
+        }
+    }
+
+    /// The service.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ApiOptions {
+        &self.options
+    }
+
+    /// The OpenAPI 3.1 document of the enabled routes, as JSON; built once.
+    pub fn openapi_json(&self) -> Arc<[u8]> {
+        self.shared
+            .openapi
+            .get_or_init(|| crate::openapi::document_json(self.options.groups).into())
+            .clone()
+    }
+
+    /// What is known of the client: its address under the
+    /// [`ClientAddressPolicy`] and its `User-Agent`. Adapters call this
+    /// for their own handlers; [`ApiRequest::from_parts`] calls it too.
+    ///
+    /// [`ApiRequest::from_parts`]: crate::ApiRequest::from_parts
+    pub fn client_info(
+        &self,
+        peer: Option<IpAddr>,
+        forwarded_for: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> ClientInfo {
+        ClientInfo {
+            ip: self.options.client_address.client_ip(peer, forwarded_for),
+            user_agent: user_agent.map(|ua| ua.chars().take(512).collect()),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The framework-neutral HTTP layer of the auth workspace.
+//!
+//! Both adapters (`auth-axum` and `auth-actix`) turn a framework request
+//! into an [`ApiRequest`], call [`handle`], and send the [`ApiResponse`]
+//! back. Everything between (routing every route of the HTTP contract but
+//! OAuth2, body limits, JSON parsing, authentication, pagination, the
+//! OpenAPI document and the Swagger UI) lives here, so the two frameworks
+//! answer byte for byte alike and hold no business logic.
+//!
+//! Each handler parses its body with the request type's `from_json`,
+//! calls one [`Auth`](auth_core::Auth) method and renders the result; every
+//! service error is rendered by [`AuthError::response`], the one error
+//! table.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use auth_core::{Auth, config::AuthConfig};
+//! use auth_http::{Api, ApiOptions, ApiRequest, handle};
+//!
+//! let api = Api::with_options(Auth::in_memory(AuthConfig::default()), ApiOptions::default());
+//! let body = br#"{"username": "ada", "password": "wrong"}"#;
+//! let request = ApiRequest::from_parts(
+//!     &api, "POST", "/api/auth/jwt/create/", None,
+//!     vec![("Content-Type", "application/json")], body, None,
+//! );
+//! let response = handle(&api, request).await;
+//! assert_eq!(response.status, 401);
+//! assert_eq!(response.json_body()["code"], "no_active_account");
+//! # });
+//! ```
+//!
+//! [`AuthError::response`]: auth_core::AuthError::response
+
+mod api;
+mod docs;
+mod openapi;
+mod request;
+mod routes;
+
+pub use api::{
+    Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, RouteGroups,
+};
+pub use request::{ApiRequest, ApiResponse};
+pub use routes::{handle, route_paths};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,214 @@
+//! [`ApiRequest`] and [`ApiResponse`]: an HTTP exchange with no framework
+//! types in it.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use auth_core::error::AuthError;
+use auth_core::events::ClientInfo;
+use auth_core::flows::Authenticated;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::Api;
+
+/// A request as the adapters hand it to [`handle`](crate::handle).
+///
+/// Build one with [`ApiRequest::from_parts`], which also works out the
+/// [`ClientInfo`] under the API's [`ClientAddressPolicy`].
+///
+/// `Debug` shows header names but no values (`Authorization` holds a
+/// token) and the body's length only (it may hold a password).
+///
+/// [`ClientAddressPolicy`]: crate::ClientAddressPolicy
+#[derive(Clone)]
+pub struct ApiRequest<'a> {
+    /// The method, e.g. `"POST"` (compared case-sensitively, as HTTP does).
+    pub method: &'a str,
+    /// The path relative to the mount point, e.g. `/api/auth/me`, without
+    /// the query string; percent-encoded as received.
+    pub path: &'a str,
+    /// The raw query string without `?` (empty when none).
+    pub query: &'a str,
+    /// The headers whose values are valid UTF-8, names in any case.
+    pub headers: Vec<(&'a str, &'a str)>,
+    /// The body, at most the API's body limit (adapters should stop reading
+    /// past [`ApiOptions::body_limit`](crate::ApiOptions::body_limit) and
+    /// answer with [`ApiResponse::body_too_large`]).
+    pub body: &'a [u8],
+    /// The client's address and `User-Agent`.
+    pub client: ClientInfo,
+    /// The outcome of authenticating this request's `Authorization`
+    /// header, when a middleware already did (e.g. auth-axum's
+    /// `AuthLayer`): the routes then use it instead of authenticating
+    /// again. `None` (what [`from_parts`](Self::from_parts) sets): the
+    /// routes authenticate the header themselves.
+    pub authenticated: Option<Result<Authenticated, Arc<AuthError>>>,
+}
+
+impl std::fmt::Debug for ApiRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(name, _)| *name).collect();
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("header_names", &names)
+            .field("body_len", &self.body.len())
+            .field("client", &self.client)
+            .field(
+                "authenticated",
+                &self.authenticated.as_ref().map(|outcome| outcome.is_ok()),
+            )
+            .finish()
+    }
+}
+
+impl<'a> ApiRequest<'a> {
+    /// A request from its parts; `peer` is the TCP peer's address, if
+    /// known.
+    ///
+    /// ```
+    /// use auth_core::{Auth, config::AuthConfig};
+    /// use auth_http::{Api, ApiRequest};
+    /// let api = Api::new(Auth::in_memory(AuthConfig::default()));
+    /// let headers = vec![("user-agent", "curl/8"), ("x-forwarded-for", "203.0.113.9")];
+    /// let request = ApiRequest::from_parts(
+    ///     &api, "GET", "/healthz", None, headers, b"", Some("127.0.0.1".parse().unwrap()),
+    /// );
+    /// // The peer's address: X-Forwarded-For is not trusted by default.
+    /// assert_eq!(request.client.ip.as_deref(), Some("127.0.0.1"));
+    /// assert_eq!(request.header("User-Agent"), Some("curl/8"));
+    /// ```
+    pub fn from_parts(
+        api: &Api,
+        method: &'a str,
+        path: &'a str,
+        query: Option<&'a str>,
+        headers: Vec<(&'a str, &'a str)>,
+        body: &'a [u8],
+        peer: Option<IpAddr>,
+    ) -> Self {
+        let mut request = Self {
+            method,
+            path,
+            query: query.unwrap_or(""),
+            headers,
+            body,
+            client: ClientInfo::default(),
+            authenticated: None,
+        };
+        request.client = api.client_info(
+            peer,
+            request.header("x-forwarded-for"),
+            request.header("user-agent"),
+        );
+        request
+    }
+
+    /// The first value of the header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+}
+
+/// A response from [`handle`](crate::handle), for the adapter to send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    /// The status code.
+    pub status: u16,
+    /// The headers, `Content-Type` included when there is a body.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for ApiResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body may hold a token: show its size only.
+        f.debug_struct("ApiResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl ApiResponse {
+    /// A JSON response.
+    pub fn json(status: u16, body: &impl Serialize) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => Self {
+                status,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: bytes,
+            },
+            Err(_) => Self::detail(500, "A server error occurred."),
+        }
+    }
+
+    /// `{"detail": detail}` with this status.
+    pub fn detail(status: u16, detail: &str) -> Self {
+        Self::json(status, &json!({ "detail": detail }))
+    }
+
+    /// A response with no body (e.g. 204).
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// The contract's response for `err`, from [`AuthError::response`]
+    /// (the one error table), with its headers (`WWW-Authenticate` on every
+    /// 401, `Retry-After` on 429). 5xx causes are logged, never sent.
+    pub fn from_error(err: &AuthError) -> Self {
+        let rendered = err.response();
+        if rendered.status >= 500 {
+            tracing::error!(target: "auth_http", error = %err, source = ?std::error::Error::source(err).map(ToString::to_string), "request failed");
+        }
+        let mut response = Self::json(rendered.status, &rendered.body);
+        response.headers.extend(
+            rendered
+                .headers
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value)),
+        );
+        response
+    }
+
+    /// 413 `{"detail": "Request body is too large."}`, for adapters that
+    /// stop reading a body past the limit.
+    pub fn body_too_large() -> Self {
+        Self::detail(413, "Request body is too large.")
+    }
+
+    /// 404 `{"detail": "Not found."}`.
+    pub fn not_found() -> Self {
+        Self::detail(404, "Not found.")
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON (`Null` when empty or not JSON), for tests.
+    pub fn json_body(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}

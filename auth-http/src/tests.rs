@@ -1,0 +1,1085 @@
+//! `handle` over an in-memory service: routing, body handling and every
+//! route's happy path and main errors.
+
+use std::sync::Arc;
+
+use auth_core::config::AuthConfig;
+use auth_core::mail::MemoryMailer;
+use auth_core::password::{Argon2Params, Argon2idHasher};
+use auth_core::throttle::ThrottleConfig;
+use auth_core::{Auth, ManualClock, MemoryStore};
+use serde_json::{Value, json};
+
+use crate::{Api, ApiOptions, ApiRequest, ApiResponse, RouteGroups, handle};
+
+const PASSWORD: &str = "correct-horse-battery-9";
+
+struct Harness {
+    api: Api,
+    mailer: MemoryMailer,
+    clock: ManualClock,
+}
+
+fn harness_with(options: ApiOptions) -> Harness {
+    harness_throttled(options, ThrottleConfig::disabled())
+}
+
+fn harness_throttled(options: ApiOptions, throttle: ThrottleConfig) -> Harness {
+    let mailer = MemoryMailer::default();
+    let clock = ManualClock::at_unix(1_800_000_000);
+    let auth = Auth::builder(AuthConfig::default().with_throttle(throttle))
+        .store(Arc::new(MemoryStore::new()))
+        .mailer(Arc::new(mailer.clone()))
+        .clock(Arc::new(clock.clone()))
+        .hasher(Arc::new(
+            Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("params")).expect("hasher"),
+        ))
+        .build()
+        .expect("service");
+    Harness {
+        api: Api::with_options(auth, options),
+        mailer,
+        clock,
+    }
+}
+
+fn harness() -> Harness {
+    harness_with(ApiOptions::default())
+}
+
+impl Harness {
+    async fn raw(
+        &self,
+        method: &str,
+        target: &str,
+        headers: Vec<(&str, &str)>,
+        body: &[u8],
+    ) -> ApiResponse {
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (target, None),
+        };
+        let request = ApiRequest::from_parts(
+            &self.api,
+            method,
+            path,
+            query,
+            headers,
+            body,
+            Some("127.0.0.1".parse().expect("ip")),
+        );
+        handle(&self.api, request).await
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<Value>,
+        authorization: Option<&str>,
+    ) -> ApiResponse {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut headers = vec![("Content-Type", "application/json"), ("Host", "testserver")];
+        if let Some(value) = authorization {
+            headers.push(("Authorization", value));
+        }
+        self.raw(method, target, headers, body.as_bytes()).await
+    }
+
+    async fn user(&self, username: &str, staff: bool) -> String {
+        let email = format!("{username}@example.com");
+        let user = if staff {
+            self.api
+                .auth()
+                .create_superuser(username, &email, PASSWORD)
+                .await
+        } else {
+            let input = auth_core::flows::AdminUserInput::from_json(
+                &json!({"username": username, "email": email, "password": PASSWORD}),
+                false,
+            )
+            .expect("input");
+            self.api.auth().create_user(input).await
+        };
+        user.expect("user").id.to_string()
+    }
+
+    async fn jwt(&self, username: &str) -> (String, String) {
+        let response = self
+            .call(
+                "POST",
+                "/api/auth/jwt/create",
+                Some(json!({"username": username, "password": PASSWORD})),
+                None,
+            )
+            .await;
+        assert_eq!(response.status, 200, "{:?}", response.json_body());
+        let body = response.json_body();
+        (
+            format!("Bearer {}", body["access"].as_str().unwrap_or("")),
+            body["refresh"].as_str().unwrap_or("").to_string(),
+        )
+    }
+
+    async fn knox(&self, username: &str) -> String {
+        let response = self
+            .call(
+                "POST",
+                "/api/auth/token/login",
+                Some(json!({"username": username, "password": PASSWORD, "name": "laptop"})),
+                None,
+            )
+            .await;
+        assert_eq!(response.status, 200, "{:?}", response.json_body());
+        format!(
+            "Token {}",
+            response.json_body()["token"].as_str().unwrap_or("")
+        )
+    }
+
+    /// `(uid, token)` from the last email to `to` holding `marker`.
+    fn link(&self, to: &str, marker: &str) -> (String, String) {
+        let email = self.mailer.last_to(to).expect("an email");
+        let start = email.body.find(marker).expect("a link") + marker.len();
+        let rest: String = email.body[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        let (uid, token) = rest.split_once('/').expect("uid/token");
+        (uid.to_string(), token.to_string())
+    }
+}
+
+#[tokio::test]
+async fn routing_slashes_404_405_options_head() {
+    let h = harness();
+    assert_eq!(h.call("GET", "/healthz", None, None).await.status, 200);
+    assert_eq!(h.call("GET", "/healthz/", None, None).await.status, 200);
+    let missing = h.call("GET", "/api/nope", None, None).await;
+    assert_eq!(
+        (missing.status, missing.json_body()),
+        (404, json!({"detail": "Not found."}))
+    );
+    assert_eq!(
+        h.call("GET", "/api/auth/me//", None, None).await.status,
+        404
+    );
+    assert_eq!(
+        h.call("GET", "/api/users/a/b", None, None).await.status,
+        404
+    );
+
+    let wrong = h.call("GET", "/api/auth/register", None, None).await;
+    assert_eq!(wrong.status, 405);
+    assert_eq!(
+        wrong.json_body(),
+        json!({"detail": "Method \"GET\" not allowed."})
+    );
+    assert_eq!(wrong.header("allow"), Some("POST, OPTIONS"));
+
+    for path in [
+        "/api/users",
+        "/api/users/",
+        "/api/users/0190",
+        "/api/auth/me",
+    ] {
+        let options = h.call("OPTIONS", path, None, None).await;
+        assert_eq!(options.status, 200, "{path}");
+        assert!(
+            options.header("Allow").is_some_and(|a| a.contains("GET")),
+            "{path}"
+        );
+    }
+    let allow = h.call("OPTIONS", "/api/users/x", None, None).await;
+    assert_eq!(
+        allow.header("Allow"),
+        Some("GET, PUT, PATCH, DELETE, HEAD, OPTIONS")
+    );
+
+    let head = h.call("HEAD", "/healthz", None, None).await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+}
+
+#[tokio::test]
+async fn disabled_groups_are_404_and_left_out_of_the_document() {
+    let h = harness_with(ApiOptions::default().with_groups(RouteGroups {
+        jwt: true,
+        docs: true,
+        ..RouteGroups::none()
+    }));
+    assert_eq!(
+        h.call("POST", "/api/auth/register", Some(json!({})), None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(h.call("GET", "/healthz", None, None).await.status, 404);
+    assert_eq!(
+        h.call("POST", "/api/auth/jwt/verify", Some(json!({})), None)
+            .await
+            .status,
+        400
+    );
+    let doc: Value = serde_json::from_slice(&h.api.openapi_json()).expect("json");
+    assert!(doc["paths"]["/api/auth/jwt/create"].is_object());
+    assert!(doc["paths"].get("/api/auth/register").is_none());
+}
+
+#[tokio::test]
+async fn bodies_413_415_bad_json_and_empty() {
+    let h = harness_with(ApiOptions::default().with_body_limit(32));
+    let big = vec![b' '; 33];
+    let response = h.raw("POST", "/api/auth/register", vec![], &big).await;
+    assert_eq!(
+        (response.status, response.json_body()),
+        (413, json!({"detail": "Request body is too large."}))
+    );
+
+    let h = harness();
+    let form = h
+        .raw(
+            "POST",
+            "/api/auth/jwt/create",
+            vec![("content-type", "application/x-www-form-urlencoded")],
+            b"username=a",
+        )
+        .await;
+    assert_eq!(form.status, 415);
+    assert_eq!(
+        form.json_body(),
+        json!({"detail": "Unsupported media type \"application/x-www-form-urlencoded\" in request."})
+    );
+
+    let bad = h
+        .raw(
+            "POST",
+            "/api/auth/jwt/create",
+            vec![("content-type", "application/json")],
+            b"{\"a\":",
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json_body()["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("JSON parse error - "))
+    );
+
+    let not_object = h
+        .call("POST", "/api/auth/jwt/create", Some(json!([1])), None)
+        .await;
+    assert_eq!(not_object.status, 400);
+    assert!(not_object.json_body()["non_field_errors"].is_array());
+
+    let empty = h
+        .raw(
+            "POST",
+            "/api/auth/register",
+            vec![("content-type", "application/json; charset=utf-8")],
+            b"",
+        )
+        .await;
+    assert_eq!(empty.status, 400);
+    for field in ["username", "email", "password", "confirm_password"] {
+        assert_eq!(
+            empty.json_body()[field],
+            json!(["This field is required."]),
+            "{field}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn register_activate_login_and_me() {
+    let h = harness();
+    let body = json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD, "confirm_password": PASSWORD});
+    let created = h
+        .call("POST", "/api/auth/register/", Some(body.clone()), None)
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.json_body());
+    let user = created.json_body();
+    assert_eq!(user["is_active"], false);
+    assert!(user.get("password").is_none() && user.get("password_hash").is_none());
+    let again = h.call("POST", "/api/auth/register", Some(body), None).await;
+    assert_eq!(again.status, 400);
+    assert!(again.json_body()["username"].is_array());
+    let differ = h
+        .call("POST", "/api/auth/register", Some(json!({"username": "bob", "email": "bob@example.com", "password": PASSWORD, "confirm_password": "x"})), None)
+        .await;
+    assert!(differ.json_body()["confirm_password"].is_array());
+
+    let refused = h
+        .call(
+            "POST",
+            "/api/auth/jwt/create",
+            Some(json!({"username": "ada", "password": PASSWORD})),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.json_body()["code"], "no_active_account");
+    assert_eq!(
+        refused.header("WWW-Authenticate"),
+        Some("Bearer realm=\"api\"")
+    );
+
+    let resend = h
+        .call(
+            "POST",
+            "/api/auth/activate/resend",
+            Some(json!({"email": "ada@example.com"})),
+            None,
+        )
+        .await;
+    assert_eq!(resend.status, 202);
+    assert!(resend.json_body()["detail"].is_string());
+    let (uid, token) = h.link("ada@example.com", "/activate/");
+    let forged = h
+        .call(
+            "POST",
+            "/api/auth/activate",
+            Some(json!({"uid": uid, "token": "x-y"})),
+            None,
+        )
+        .await;
+    assert_eq!(forged.status, 400);
+    assert_eq!(
+        forged.json_body()["token"],
+        json!(["Invalid or expired token."])
+    );
+    let activated = h
+        .call(
+            "POST",
+            "/api/auth/activate",
+            Some(json!({"uid": uid, "token": token})),
+            None,
+        )
+        .await;
+    assert_eq!(activated.status, 200);
+    assert!(activated.json_body()["detail"].is_string());
+
+    let (bearer, _) = h.jwt("ada").await;
+    let me = h.call("GET", "/api/auth/me", None, Some(&bearer)).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json_body()["username"], "ada");
+    let anonymous = h.call("GET", "/api/auth/me", None, None).await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(anonymous.json_body()["code"], "not_authenticated");
+    assert!(anonymous.header("www-authenticate").is_some());
+
+    let patched = h
+        .call(
+            "PATCH",
+            "/api/auth/me",
+            Some(json!({"first_name": "Ada", "profile": {"country": "UK"}})),
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(patched.status, 200);
+    assert_eq!(patched.json_body()["profile"], json!({"country": "UK"}));
+    let read_only = h
+        .call(
+            "PATCH",
+            "/api/auth/me",
+            Some(json!({"email": "x@example.com"})),
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(read_only.status, 400);
+    assert!(read_only.json_body()["email"].is_array());
+
+    let history = h
+        .call(
+            "GET",
+            "/api/auth/me/history?page_size=1",
+            None,
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(history.status, 200);
+    let page = history.json_body();
+    assert!(page["count"].as_u64().is_some_and(|c| c >= 2), "{page}");
+    let entry = &page["results"][0];
+    assert_eq!(entry["event"], "login");
+    assert_eq!(entry["ip"], "127.0.0.1");
+    assert!(entry["at"].is_string() && entry.get("user_agent").is_some());
+    assert_eq!(page["previous"], Value::Null);
+    assert_eq!(
+        page["next"],
+        "http://testserver/api/auth/me/history?page_size=1&page=2"
+    );
+    let past = h
+        .call("GET", "/api/auth/me/history?page=99", None, Some(&bearer))
+        .await;
+    assert_eq!(
+        (past.status, past.json_body()),
+        (404, json!({"detail": "Invalid page."}))
+    );
+    assert_eq!(
+        h.call("GET", "/api/auth/me/history?page=x", None, Some(&bearer))
+            .await
+            .status,
+        404
+    );
+
+    let wrong = h
+        .call(
+            "DELETE",
+            "/api/auth/me",
+            Some(json!({"password": "nope"})),
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.json_body()["password"].is_array());
+    let deleted = h
+        .call(
+            "DELETE",
+            "/api/auth/me",
+            Some(json!({"password": PASSWORD})),
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(
+        h.call("GET", "/api/auth/me", None, Some(&bearer))
+            .await
+            .status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn jwt_refresh_verify_blacklist_and_jwks() {
+    let h = harness();
+    h.user("ada", false).await;
+    let (bearer, refresh) = h.jwt("ada").await;
+    let access = bearer.trim_start_matches("Bearer ").to_string();
+    let verified = h
+        .call(
+            "POST",
+            "/api/auth/jwt/verify",
+            Some(json!({"token": access})),
+            None,
+        )
+        .await;
+    assert_eq!((verified.status, verified.json_body()), (200, json!({})));
+    let garbage = h
+        .call(
+            "POST",
+            "/api/auth/jwt/verify",
+            Some(json!({"token": "x"})),
+            None,
+        )
+        .await;
+    assert_eq!(garbage.status, 401);
+    assert_eq!(garbage.json_body()["code"], "token_not_valid");
+
+    let refreshed = h
+        .call(
+            "POST",
+            "/api/auth/jwt/refresh",
+            Some(json!({"refresh": refresh})),
+            None,
+        )
+        .await;
+    assert_eq!(refreshed.status, 200);
+    let pair = refreshed.json_body();
+    assert!(pair["access"].is_string() && pair["refresh"].is_string());
+    let missing = h
+        .call("POST", "/api/auth/jwt/blacklist", Some(json!({})), None)
+        .await;
+    assert_eq!(
+        missing.json_body(),
+        json!({"refresh": ["This field is required."]})
+    );
+    let newer = pair["refresh"].as_str().unwrap_or("").to_string();
+    let out = h
+        .call(
+            "POST",
+            "/api/auth/jwt/blacklist",
+            Some(json!({"refresh": newer})),
+            None,
+        )
+        .await;
+    assert_eq!((out.status, out.json_body()), (200, json!({})));
+    assert_eq!(
+        h.call(
+            "POST",
+            "/api/auth/jwt/blacklist",
+            Some(json!({"refresh": newer})),
+            None
+        )
+        .await
+        .status,
+        401
+    );
+
+    let replay = h
+        .call(
+            "POST",
+            "/api/auth/jwt/refresh",
+            Some(json!({"refresh": refresh})),
+            None,
+        )
+        .await;
+    assert_eq!(replay.status, 401);
+
+    let jwks = h.call("GET", "/api/auth/jwks.json", None, None).await;
+    assert_eq!((jwks.status, jwks.json_body()), (200, json!({"keys": []})));
+}
+
+#[tokio::test]
+async fn knox_login_sessions_password_change_logout() {
+    let h = harness();
+    h.user("ada", false).await;
+    let bad = h
+        .call(
+            "POST",
+            "/api/auth/token/login",
+            Some(json!({"email": "ada@example.com", "password": "x"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.json_body()),
+        (
+            400,
+            json!({"non_field_errors": ["Unable to log in with provided credentials."]})
+        )
+    );
+    let token = h.knox("ada").await;
+    let other = h.knox("ada").await;
+    let login = h
+        .call(
+            "POST",
+            "/api/auth/token/login",
+            Some(json!({"email": "ada@example.com", "password": PASSWORD})),
+            None,
+        )
+        .await;
+    assert!(login.json_body().get("expiry").is_some());
+
+    let sessions = h
+        .call("GET", "/api/auth/token/sessions", None, Some(&token))
+        .await;
+    assert_eq!(sessions.status, 200);
+    let list = sessions.json_body();
+    assert_eq!(list.as_array().map(Vec::len), Some(3));
+    for field in ["token_key", "name", "created", "expiry", "last_used"] {
+        assert!(list[0].get(field).is_some(), "{field}");
+    }
+    assert!(
+        !list
+            .to_string()
+            .contains(token.trim_start_matches("Token "))
+    );
+
+    let change = json!({"old_password": PASSWORD, "new_password": "another-horse-battery-7", "confirm_password": "another-horse-battery-7"});
+    let wrong = h
+        .call("POST", "/api/auth/password/change", Some(json!({"old_password": "x", "new_password": "another-horse-battery-7", "confirm_password": "another-horse-battery-7"})), Some(&token))
+        .await;
+    assert!(wrong.json_body()["old_password"].is_array());
+    assert_eq!(
+        h.call(
+            "POST",
+            "/api/auth/password/change",
+            Some(change),
+            Some(&token)
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        h.call("GET", "/api/auth/me", None, Some(&token))
+            .await
+            .status,
+        200,
+        "the current token is kept"
+    );
+    assert_eq!(
+        h.call("GET", "/api/auth/me", None, Some(&other))
+            .await
+            .status,
+        401,
+        "other tokens are revoked"
+    );
+
+    let gone = h
+        .call(
+            "DELETE",
+            "/api/auth/token/sessions/nope",
+            None,
+            Some(&token),
+        )
+        .await;
+    assert_eq!(gone.status, 404);
+
+    let key = h
+        .call("GET", "/api/auth/token/sessions", None, Some(&token))
+        .await
+        .json_body()[0]["token_key"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let extra = {
+        let response = h
+            .call(
+                "POST",
+                "/api/auth/token/login",
+                Some(json!({"username": "ada", "password": "another-horse-battery-7"})),
+                None,
+            )
+            .await;
+        format!(
+            "Token {}",
+            response.json_body()["token"].as_str().unwrap_or("")
+        )
+    };
+    assert_eq!(
+        h.call(
+            "DELETE",
+            &format!("/api/auth/token/sessions/{key}/"),
+            None,
+            Some(&extra)
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        h.call("GET", "/api/auth/me", None, Some(&token))
+            .await
+            .status,
+        401
+    );
+
+    let (bearer, _) = {
+        let response = h
+            .call(
+                "POST",
+                "/api/auth/jwt/create",
+                Some(json!({"username": "ada", "password": "another-horse-battery-7"})),
+                None,
+            )
+            .await;
+        let body = response.json_body();
+        (
+            format!("Bearer {}", body["access"].as_str().unwrap_or("")),
+            (),
+        )
+    };
+    let jwt_logout = h
+        .call("POST", "/api/auth/token/logout", None, Some(&bearer))
+        .await;
+    assert_eq!(jwt_logout.status, 401);
+    assert_eq!(
+        h.call("POST", "/api/auth/token/logout", None, None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        h.call("POST", "/api/auth/token/logout/", None, Some(&extra))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        h.call("GET", "/api/auth/me", None, Some(&extra))
+            .await
+            .status,
+        401
+    );
+
+    let last = {
+        let response = h
+            .call(
+                "POST",
+                "/api/auth/token/login",
+                Some(json!({"username": "ada", "password": "another-horse-battery-7"})),
+                None,
+            )
+            .await;
+        format!(
+            "Token {}",
+            response.json_body()["token"].as_str().unwrap_or("")
+        )
+    };
+    h.clock.advance(chrono::Duration::seconds(1));
+    assert_eq!(
+        h.call("POST", "/api/auth/token/logoutall", None, Some(&last))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        h.call("GET", "/api/auth/me", None, Some(&last))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        h.call("GET", "/api/auth/me", None, Some(&bearer))
+            .await
+            .status,
+        401,
+        "logoutall voids JWTs too"
+    );
+}
+
+#[tokio::test]
+async fn static_tokens() {
+    let h = harness();
+    h.user("ada", false).await;
+    let login = json!({"username": "ada", "password": PASSWORD});
+    let first = h
+        .call("POST", "/api/auth/static-token", Some(login.clone()), None)
+        .await;
+    assert_eq!(first.status, 200);
+    let token = first.json_body()["token"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let second = h
+        .call("POST", "/api/auth/static-token/", Some(login), None)
+        .await;
+    assert_eq!(second.json_body()["token"], token.as_str());
+    let header = format!("Token {token}");
+    assert_eq!(
+        h.call("GET", "/api/auth/me", None, Some(&header))
+            .await
+            .status,
+        200
+    );
+
+    let (bearer, _) = h.jwt("ada").await;
+    assert_eq!(
+        h.call("DELETE", "/api/auth/static-token", None, Some(&bearer))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        h.call("DELETE", "/api/auth/static-token", None, Some(&header))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        h.call("GET", "/api/auth/me", None, Some(&header))
+            .await
+            .status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn password_reset_flow() {
+    let h = harness();
+    h.user("ada", false).await;
+    let unknown = h
+        .call(
+            "POST",
+            "/api/auth/password/reset",
+            Some(json!({"email": "nobody@example.com"})),
+            None,
+        )
+        .await;
+    let known = h
+        .call(
+            "POST",
+            "/api/auth/password/reset",
+            Some(json!({"email": "ada@example.com"})),
+            None,
+        )
+        .await;
+    assert_eq!((unknown.status, known.status), (202, 202));
+    assert_eq!(unknown.body, known.body);
+    let (uid, token) = h.link("ada@example.com", "/password/reset/confirm/");
+    let body = json!({"uid": uid, "token": token, "new_password": "another-horse-battery-7", "confirm_password": "another-horse-battery-7"});
+    let done = h
+        .call(
+            "POST",
+            "/api/auth/password/reset/confirm",
+            Some(body.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(done.status, 204);
+    let reused = h
+        .call("POST", "/api/auth/password/reset/confirm", Some(body), None)
+        .await;
+    assert_eq!(
+        reused.json_body()["token"],
+        json!(["Invalid or expired token."])
+    );
+}
+
+#[tokio::test]
+async fn users_admin() {
+    let h = harness();
+    h.user("boss", true).await;
+    let ada = h.user("ada", false).await;
+    for i in 0..3 {
+        h.user(&format!("user{i}"), false).await;
+    }
+    assert_eq!(h.call("GET", "/api/users", None, None).await.status, 401);
+    let (plain, _) = h.jwt("ada").await;
+    let forbidden = h.call("GET", "/api/users", None, Some(&plain)).await;
+    assert_eq!(
+        (forbidden.status, forbidden.json_body()),
+        (
+            403,
+            json!({"detail": "You do not have permission to perform this action."})
+        )
+    );
+    let (staff, _) = h.jwt("boss").await;
+
+    let page = h
+        .call("GET", "/api/users/?page_size=2&page=2", None, Some(&staff))
+        .await;
+    assert_eq!(page.status, 200);
+    let body = page.json_body();
+    assert_eq!(body["count"], 5);
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        body["next"],
+        "http://testserver/api/users/?page_size=2&page=3"
+    );
+    assert_eq!(body["previous"], "http://testserver/api/users/?page_size=2");
+    let search = h
+        .call("GET", "/api/users?search=ada%40example", None, Some(&staff))
+        .await;
+    assert_eq!(search.json_body()["count"], 1);
+    assert_eq!(
+        h.call("GET", "/api/users?page=4&page_size=2", None, Some(&staff))
+            .await
+            .status,
+        404
+    );
+    let empty = h
+        .call("GET", "/api/users?search=zzz", None, Some(&staff))
+        .await;
+    assert_eq!(
+        (empty.status, empty.json_body()["count"].clone()),
+        (200, json!(0))
+    );
+
+    let created = h
+        .call("POST", "/api/users", Some(json!({"username": "new", "email": "new@example.com", "password": PASSWORD, "is_staff": true})), Some(&staff))
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.json_body());
+    assert_eq!(created.json_body()["is_active"], true);
+    let invalid = h
+        .call("POST", "/api/users", Some(json!({})), Some(&staff))
+        .await;
+    assert_eq!(invalid.status, 400);
+    assert!(invalid.json_body()["username"].is_array());
+
+    let path = format!("/api/users/{ada}");
+    let got = h.call("GET", &path, None, Some(&staff)).await;
+    assert_eq!(
+        (got.status, got.json_body()["username"].clone()),
+        (200, json!("ada"))
+    );
+    let patched = h
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"last_name": "Lovelace"})),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(patched.json_body()["last_name"], "Lovelace");
+    let put = h
+        .call(
+            "PUT",
+            &format!("{path}/"),
+            Some(json!({"username": "ada2", "email": "ada2@example.com"})),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(
+        (put.status, put.json_body()["username"].clone()),
+        (200, json!("ada2"))
+    );
+    let put_partial = h
+        .call("PUT", &path, Some(json!({"last_name": "x"})), Some(&staff))
+        .await;
+    assert_eq!(put_partial.status, 400);
+    assert_eq!(
+        h.call("GET", "/api/users/not-a-uuid", None, Some(&staff))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        h.call("DELETE", &path, None, Some(&staff)).await.status,
+        204
+    );
+    assert_eq!(h.call("GET", &path, None, Some(&staff)).await.status, 404);
+    assert_eq!(
+        h.call("DELETE", &path, None, Some(&staff)).await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn health_openapi_and_docs() {
+    let h = harness();
+    let health = h.call("GET", "/healthz", None, None).await;
+    assert_eq!(health.json_body(), json!({"status": "ok"}));
+
+    let doc = h.call("GET", "/api/openapi.json", None, None).await;
+    assert_eq!(doc.status, 200);
+    let doc = doc.json_body();
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    for (path, _, methods) in crate::routes::ROUTES {
+        for method in *methods {
+            let op = &doc["paths"][path][method.to_ascii_lowercase()];
+            assert!(op.is_object(), "{method} {path}");
+        }
+    }
+    assert!(doc["components"]["schemas"]["User"].is_object());
+
+    let index = h.call("GET", "/api/docs", None, None).await;
+    assert_eq!(index.status, 200);
+    assert!(
+        index
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+    let html = String::from_utf8_lossy(&index.body).to_string();
+    assert!(html.contains("docs/swagger-ui-bundle.js"), "{html}");
+    let slash = h.call("GET", "/api/docs/", None, None).await;
+    assert!(String::from_utf8_lossy(&slash.body).contains("./swagger-ui-bundle.js"));
+    let js = h
+        .call("GET", "/api/docs/swagger-ui-bundle.js", None, None)
+        .await;
+    assert_eq!(js.status, 200);
+    assert!(js.body.len() > 10_000);
+    let init = h
+        .call("GET", "/api/docs/swagger-initializer.js", None, None)
+        .await;
+    assert!(String::from_utf8_lossy(&init.body).contains("openapi.json"));
+    assert_eq!(
+        h.call("GET", "/api/docs/openapi.json", None, None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        h.call("GET", "/api/docs/nope.js", None, None).await.status,
+        404
+    );
+}
+
+#[test]
+fn client_address_policy() {
+    use crate::ClientAddressPolicy;
+    let peer = Some("10.0.0.1".parse().expect("ip"));
+    let one = ClientAddressPolicy::TrustForwardedFor { proxies: 1 };
+    assert_eq!(
+        one.client_ip(peer, Some("1.2.3.4, 5.6.7.8")).as_deref(),
+        Some("5.6.7.8")
+    );
+    assert_eq!(
+        one.client_ip(peer, Some("garbage")).as_deref(),
+        Some("10.0.0.1")
+    );
+    assert_eq!(one.client_ip(peer, None).as_deref(), Some("10.0.0.1"));
+    let many = ClientAddressPolicy::TrustForwardedFor { proxies: 5 };
+    assert_eq!(
+        many.client_ip(peer, Some("1.2.3.4, 5.6.7.8")).as_deref(),
+        Some("1.2.3.4")
+    );
+    assert_eq!(crate::routes::percent_decode("a%40b+c%zz%4"), "a@b c%zz%4");
+}
+
+#[tokio::test]
+async fn throttled_logins_get_429_with_retry_after() {
+    let h = harness_throttled(
+        ApiOptions::default(),
+        ThrottleConfig::disabled()
+            .with_login_rates("2/min")
+            .expect("rate"),
+    );
+    h.user("ada", false).await;
+    let wrong = json!({"username": "ada", "password": "nope"});
+    for _ in 0..2 {
+        let response = h
+            .call("POST", "/api/auth/jwt/create", Some(wrong.clone()), None)
+            .await;
+        assert_eq!(response.status, 401);
+    }
+    let throttled = h
+        .call("POST", "/api/auth/token/login", Some(wrong), None)
+        .await;
+    assert_eq!(throttled.status, 429);
+    assert!(throttled.header("Retry-After").is_some());
+    assert!(
+        throttled.json_body()["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Request was throttled."))
+    );
+}
+
+#[tokio::test]
+async fn a_middleware_outcome_is_used_instead_of_the_header() {
+    use auth_core::error::{AuthError, TokenRejection};
+    let h = harness();
+    h.user("ada", false).await;
+    let (bearer, _) = h.jwt("ada").await;
+    let who = h
+        .api
+        .auth()
+        .authenticate_header(Some(&bearer))
+        .await
+        .expect("authenticated");
+    let mut request =
+        ApiRequest::from_parts(&h.api, "GET", "/api/auth/me", None, vec![], b"", None);
+    request.authenticated = Some(Ok(who));
+    let response = handle(&h.api, request).await;
+    assert_eq!(response.json_body()["username"], "ada");
+
+    let mut request = ApiRequest::from_parts(
+        &h.api,
+        "GET",
+        "/api/auth/me",
+        None,
+        vec![("Authorization", bearer.as_str())],
+        b"",
+        None,
+    );
+    request.authenticated = Some(Err(std::sync::Arc::new(AuthError::Unauthenticated(
+        TokenRejection::Invalid,
+    ))));
+    let response = handle(&h.api, request).await;
+    assert_eq!(response.status, 401);
+    assert!(response.header("WWW-Authenticate").is_some());
+}
+
+#[test]
+fn debug_output_hides_credentials_and_bodies() {
+    let h = harness();
+    let request = ApiRequest::from_parts(
+        &h.api,
+        "POST",
+        "/api/auth/jwt/create",
+        None,
+        vec![("Authorization", "Token secret-token-value")],
+        br#"{"password": "hunter2-secret"}"#,
+        None,
+    );
+    let printed = format!("{request:?}");
+    assert!(!printed.contains("secret-token-value") && !printed.contains("hunter2"));
+    let response = ApiResponse::json(200, &json!({"token": "secret-token-value"}));
+    assert!(!format!("{response:?}").contains("secret-token-value"));
+}
