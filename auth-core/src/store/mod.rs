@@ -212,7 +212,8 @@ pub trait UserStore: Debug + Send + Sync + 'static {
 }
 
 /// A Knox-style token as stored: only its digest, never the token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` prints the public `token_key` and hides the digest.
+#[derive(Clone, PartialEq, Eq)]
 pub struct KnoxTokenRecord {
     /// The token's first characters, public, used to find candidates.
     pub token_key: String,
@@ -229,6 +230,20 @@ pub struct KnoxTokenRecord {
     pub last_used: Option<DateTime<Utc>>,
     /// An optional label ("laptop", "CI").
     pub name: Option<String>,
+}
+
+impl std::fmt::Debug for KnoxTokenRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnoxTokenRecord")
+            .field("token_key", &self.token_key)
+            .field("digest", &"[redacted]")
+            .field("user_id", &self.user_id)
+            .field("created", &self.created)
+            .field("expiry", &self.expiry)
+            .field("last_used", &self.last_used)
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 impl KnoxTokenRecord {
@@ -337,7 +352,8 @@ pub trait KnoxTokenStore: Debug + Send + Sync + 'static {
 /// A DRF-style static token as stored: a digest to find it, and a seed from
 /// which the service (holding a server secret) can derive the token again.
 /// Neither alone, nor both together without the secret, yields the token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` hides both.
+#[derive(Clone, PartialEq, Eq)]
 pub struct StaticTokenRecord {
     /// The owner (one token per user).
     pub user_id: UserId,
@@ -347,6 +363,17 @@ pub struct StaticTokenRecord {
     pub seed: String,
     /// When it was created.
     pub created: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for StaticTokenRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticTokenRecord")
+            .field("user_id", &self.user_id)
+            .field("digest", &"[redacted]")
+            .field("seed", &"[redacted]")
+            .field("created", &self.created)
+            .finish()
+    }
 }
 
 /// Where static tokens live: at most one per user. The owner need not exist
