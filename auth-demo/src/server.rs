@@ -231,6 +231,7 @@ pub fn init_tracing(quiet: bool) {
         .unwrap_or_else(|_| EnvFilter::new(if quiet { "warn" } else { "info" }));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -153,7 +153,11 @@ pub struct Settings {
 
     /// The SQL database: `sqlite://FILE` (created and migrated on start),
     /// `postgres://...` or `mysql://...`.
-    #[arg(long, env = "AUTH_DATABASE_URL", default_value = "sqlite://auth-demo.db")]
+    #[arg(
+        long,
+        env = "AUTH_DATABASE_URL",
+        default_value = "sqlite://auth-demo.db"
+    )]
     pub database_url: Secret,
 
     /// When set, Knox and static tokens, the JWT blacklist, throttle
@@ -171,11 +175,19 @@ pub struct Settings {
     pub smtp_url: Option<Secret>,
 
     /// The sender of the emails.
-    #[arg(long, env = "AUTH_SMTP_FROM", default_value = "Auth demo <noreply@example.com>")]
+    #[arg(
+        long,
+        env = "AUTH_SMTP_FROM",
+        default_value = "Auth demo <noreply@example.com>"
+    )]
     pub smtp_from: String,
 
     /// The frontend the emailed links point to.
-    #[arg(long, env = "AUTH_FRONTEND_URL", default_value = "http://localhost:3000")]
+    #[arg(
+        long,
+        env = "AUTH_FRONTEND_URL",
+        default_value = "http://localhost:3000"
+    )]
     pub frontend_url: String,
 
     /// The server secret, also the HS* signing key (at least 32 bytes; 48
@@ -334,10 +346,7 @@ mod tests {
         );
         assert_eq!(s.jwt_algorithm, Algorithm::EdDSA);
         assert_eq!(s.jwt_private_key_file, Some(PathBuf::from("/k.pem")));
-        assert_eq!(
-            (s.access_ttl, s.refresh_ttl, s.knox_ttl),
-            (1, 2, 0)
-        );
+        assert_eq!((s.access_ttl, s.refresh_ttl, s.knox_ttl), (1, 2, 0));
         assert_eq!((s.activation_ttl, s.reset_ttl), (4, 5));
         assert_eq!(s.login_throttle.as_str(), "3/min");
         assert!(s.quiet);
@@ -468,10 +477,7 @@ mod tests {
         for secret in ["topsecret", "dbpass", "hunter2"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
-        assert_eq!(
-            cli.settings.database_display(),
-            "postgres://app:***@h/db"
-        );
+        assert_eq!(cli.settings.database_display(), "postgres://app:***@h/db");
     }
 
     #[test]

@@ -156,9 +156,7 @@ async fn sql_stores(url: &str) -> Result<Stores, DemoError> {
             Stores::all_in(Arc::new(store))
         }
         Database::MySql => {
-            let store = MySqlStore::connect(url)
-                .await
-                .map_err(|e| fail(e.into()))?;
+            let store = MySqlStore::connect(url).await.map_err(|e| fail(e.into()))?;
             store.migrate().await.map_err(|e| fail(e.into()))?;
             Stores::all_in(Arc::new(store))
         }
@@ -218,9 +216,8 @@ fn jwt_keys(settings: &Settings, secret: &[u8]) -> Result<KeySet, DemoError> {
 
 /// The service configuration for the settings, given the secret.
 fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoError> {
-    let setting = |name: &str, err: &dyn std::fmt::Display| {
-        DemoError::Settings(format!("{name}: {err}"))
-    };
+    let setting =
+        |name: &str, err: &dyn std::fmt::Display| DemoError::Settings(format!("{name}: {err}"));
     let secret = SecretKey::from_bytes(secret).map_err(|e| setting("AUTH_JWT_SECRET", &e))?;
     let secs = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
     let jwt = JwtConfig::default()
@@ -310,13 +307,18 @@ mod tests {
     #[test]
     fn database_kinds() {
         assert_eq!(Database::of_url("sqlite://a.db").unwrap(), Database::Sqlite);
-        assert_eq!(Database::of_url("sqlite::memory:").unwrap(), Database::Sqlite);
+        assert_eq!(
+            Database::of_url("sqlite::memory:").unwrap(),
+            Database::Sqlite
+        );
         assert_eq!(
             Database::of_url("postgresql://h/db").unwrap(),
             Database::Postgres
         );
         assert_eq!(Database::of_url("mysql://h/db").unwrap(), Database::MySql);
-        let err = Database::of_url("mongodb://u:pw@h").unwrap_err().to_string();
+        let err = Database::of_url("mongodb://u:pw@h")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("pw"), "{err}");
     }
 

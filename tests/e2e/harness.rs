@@ -280,7 +280,11 @@ impl Resp {
     /// Panics with the body unless the status is `status`.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
@@ -307,7 +311,12 @@ struct Record {
 }
 
 /// The fields whose values are passwords.
-const PASSWORD_FIELDS: [&str; 4] = ["password", "new_password", "confirm_password", "old_password"];
+const PASSWORD_FIELDS: [&str; 4] = [
+    "password",
+    "new_password",
+    "confirm_password",
+    "old_password",
+];
 /// The response fields whose values are tokens.
 const TOKEN_FIELDS: [&str; 3] = ["access", "refresh", "token"];
 
@@ -353,13 +362,17 @@ pub struct Req<'a> {
 impl Req<'_> {
     /// `Authorization: Bearer TOKEN`.
     pub fn bearer(mut self, token: &str) -> Self {
-        self.builder = self.builder.header("Authorization", format!("Bearer {token}"));
+        self.builder = self
+            .builder
+            .header("Authorization", format!("Bearer {token}"));
         self
     }
 
     /// `Authorization: Token TOKEN`.
     pub fn token(mut self, token: &str) -> Self {
-        self.builder = self.builder.header("Authorization", format!("Token {token}"));
+        self.builder = self
+            .builder
+            .header("Authorization", format!("Token {token}"));
         self
     }
 
@@ -372,10 +385,7 @@ impl Req<'_> {
 
     /// A raw body with a content type.
     pub fn raw(mut self, content_type: &str, body: impl Into<reqwest::Body>) -> Self {
-        self.builder = self
-            .builder
-            .header("Content-Type", content_type)
-            .body(body);
+        self.builder = self.builder.header("Content-Type", content_type).body(body);
         self
     }
 
@@ -400,10 +410,11 @@ impl Req<'_> {
         let mut record = self.ctx.lock();
         if let Value::Object(map) = &json {
             for field in TOKEN_FIELDS {
-                if let Some(Value::String(token)) = map.get(field) {
-                    if token.len() >= 16 && !record.tokens.contains(token) {
-                        record.tokens.push(token.clone());
-                    }
+                if let Some(Value::String(token)) = map.get(field)
+                    && token.len() >= 16
+                    && !record.tokens.contains(token)
+                {
+                    record.tokens.push(token.clone());
                 }
             }
         }
@@ -430,7 +441,9 @@ impl Ctx {
     pub fn req(&self, method: Method, path: &str) -> Req<'_> {
         Req {
             ctx: self,
-            builder: self.http.request(method.clone(), format!("{}{path}", self.base)),
+            builder: self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base)),
             method,
             path: path.to_owned(),
         }
@@ -460,10 +473,11 @@ impl Ctx {
         for field in PASSWORD_FIELDS {
             // Short ones are deliberately weak passwords of validation
             // tests, too likely to occur in a log line by chance.
-            if let Some(Value::String(password)) = map.get(field) {
-                if password.len() >= 12 && !record.passwords.contains(password) {
-                    record.passwords.push(password.clone());
-                }
+            if let Some(Value::String(password)) = map.get(field)
+                && password.len() >= 12
+                && !record.passwords.contains(password)
+            {
+                record.passwords.push(password.clone());
             }
         }
     }
@@ -494,10 +508,13 @@ impl Ctx {
         .await
         .expect(201);
         let (uid, token) = self.link_from_email(&email, "/activate/").await;
-        self.post("/api/auth/activate", serde_json::json!({ "uid": uid, "token": token }))
-            .send()
-            .await
-            .expect(200);
+        self.post(
+            "/api/auth/activate",
+            serde_json::json!({ "uid": uid, "token": token }),
+        )
+        .send()
+        .await
+        .expect(200);
         email
     }
 
@@ -563,9 +580,15 @@ impl Ctx {
             );
         }
         for (request, carrier, body) in &record.bodies {
-            assert!(!body.contains("$argon2"), "{request} returned a password hash");
+            assert!(
+                !body.contains("$argon2"),
+                "{request} returned a password hash"
+            );
             for password in &record.passwords {
-                assert!(!body.contains(password.as_str()), "{request} returned a password");
+                assert!(
+                    !body.contains(password.as_str()),
+                    "{request} returned a password"
+                );
             }
             if !carrier {
                 for token in &record.tokens {

@@ -176,14 +176,19 @@ impl SmtpSink {
                 }
             }
             if tokio::time::timeout_at(deadline, arrived).await.is_err() {
-                panic!("no email to {to} within 10 s (received: {:?})", self.mails());
+                panic!(
+                    "no email to {to} within 10 s (received: {:?})",
+                    self.mails()
+                );
             }
         }
     }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn address(arg: &str) -> String {
@@ -195,7 +200,9 @@ fn address(arg: &str) -> String {
 async fn session(stream: TcpStream, inbox: &Inbox) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
-    write.write_all(b"220 localhost test sink ESMTP\r\n").await?;
+    write
+        .write_all(b"220 localhost test sink ESMTP\r\n")
+        .await?;
     let mut from = String::new();
     let mut to = Vec::new();
     let mut line = Vec::new();
@@ -224,7 +231,9 @@ async fn session(stream: TcpStream, inbox: &Inbox) -> std::io::Result<()> {
                 b"250 OK\r\n"
             }
             "DATA" => {
-                write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+                write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await?;
                 let data = read_data(&mut reader).await?;
                 let mail = Mail {
                     from: std::mem::take(&mut from),
@@ -263,7 +272,11 @@ async fn read_data<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> std::i
         if line == b".\r\n" || line == b".\n" {
             break;
         }
-        let content = if line.starts_with(b"..") { &line[1..] } else { &line[..] };
+        let content = if line.starts_with(b"..") {
+            &line[1..]
+        } else {
+            &line[..]
+        };
         if data.len() + content.len() <= MAX_MESSAGE {
             data.extend_from_slice(content);
         }
@@ -305,7 +318,10 @@ mod tests {
         let mail = sink.take_to("bob@example.com").await;
         assert_eq!(mail.from, "noreply@example.com");
         assert_eq!(mail.to, ["bob@example.com"]);
-        assert_eq!(mail.header("Subject").as_deref(), Some("Activate your account"));
+        assert_eq!(
+            mail.header("Subject").as_deref(),
+            Some("Activate your account")
+        );
         assert!(mail.body().contains("\n.leading dot"), "{:?}", mail.body());
         assert_eq!(
             mail.link("http://front.test/activate/").unwrap(),

@@ -145,12 +145,18 @@ pub async fn activation_resend(env: Env) {
     let _first = t.sink.take_to("cyd@example.com").await;
 
     let unknown = t
-        .post("/api/auth/activate/resend", json!({ "email": "nobody@example.com" }))
+        .post(
+            "/api/auth/activate/resend",
+            json!({ "email": "nobody@example.com" }),
+        )
         .send()
         .await;
     unknown.expect(202);
     let known = t
-        .post("/api/auth/activate/resend", json!({ "email": "cyd@example.com" }))
+        .post(
+            "/api/auth/activate/resend",
+            json!({ "email": "cyd@example.com" }),
+        )
         .send()
         .await;
     known.expect(202);
@@ -162,7 +168,10 @@ pub async fn activation_resend(env: Env) {
         .expect(200);
     // Already active: the same answer, and no email.
     let active = t
-        .post("/api/auth/activate/resend", json!({ "email": "cyd@example.com" }))
+        .post(
+            "/api/auth/activate/resend",
+            json!({ "email": "cyd@example.com" }),
+        )
         .send()
         .await;
     active.expect(202);
@@ -180,7 +189,10 @@ pub async fn password_reset(env: Env) {
     let (_, refresh) = t.jwt_login("dee", PASSWORD).await;
 
     let unknown = t
-        .post("/api/auth/password/reset", json!({ "email": "ghost@example.com" }))
+        .post(
+            "/api/auth/password/reset",
+            json!({ "email": "ghost@example.com" }),
+        )
         .send()
         .await;
     unknown.expect(202);
@@ -203,7 +215,11 @@ pub async fn password_reset(env: Env) {
         .send()
         .await;
     mismatch.expect(400);
-    assert!(mismatch.json["confirm_password"].is_array(), "{}", mismatch.text);
+    assert!(
+        mismatch.json["confirm_password"].is_array(),
+        "{}",
+        mismatch.text
+    );
 
     let confirm = json!({
         "uid": uid, "token": token,
@@ -273,7 +289,11 @@ pub async fn password_change(env: Env) {
         .send()
         .await;
     mismatch.expect(400);
-    assert!(mismatch.json["confirm_password"].is_array(), "{}", mismatch.text);
+    assert!(
+        mismatch.json["confirm_password"].is_array(),
+        "{}",
+        mismatch.text
+    );
 
     t.post(
         "/api/auth/password/change",
@@ -290,11 +310,7 @@ pub async fn password_change(env: Env) {
     t.get("/api/auth/me").token(&this).send().await.expect(200);
     assert_401(&t.get("/api/auth/me").token(&other).send().await);
     t.jwt_login("eve", NEW_PASSWORD).await;
-    assert_401(
-        &t.post("/api/auth/password/change", json!({}))
-            .send()
-            .await,
-    );
+    assert_401(&t.post("/api/auth/password/change", json!({})).send().await);
     t.finish().await;
 }
 
@@ -316,7 +332,10 @@ pub async fn me_update_and_delete(env: Env) {
     resp.expect(200);
     assert_user(&resp.json, "fay");
     assert_eq!(resp.json["first_name"], "Fay");
-    assert_eq!(resp.json["profile"], json!({ "country": "CA", "bio": "hi" }));
+    assert_eq!(
+        resp.json["profile"],
+        json!({ "country": "CA", "bio": "hi" })
+    );
 
     // Keys merge; null removes one.
     let resp = t
@@ -410,11 +429,14 @@ pub async fn login_history(env: Env) {
         .as_array()
         .unwrap_or_else(|| panic!("no results: {}", resp.text));
     assert!(resp.json["count"].is_u64(), "{}", resp.text);
-    let events: Vec<&str> = results
-        .iter()
-        .filter_map(|e| e["event"].as_str())
-        .collect();
-    for event in ["activated", "login", "login_failed", "token_refreshed", "logout"] {
+    let events: Vec<&str> = results.iter().filter_map(|e| e["event"].as_str()).collect();
+    for event in [
+        "activated",
+        "login",
+        "login_failed",
+        "token_refreshed",
+        "logout",
+    ] {
         assert!(events.contains(&event), "{event} missing from {events:?}");
     }
     for entry in results {
@@ -445,10 +467,13 @@ pub async fn expired_links(env: Env) {
     };
     // An active user with a fresh reset link, and a pending activation.
     t.active_user("hal", PASSWORD).await;
-    t.post("/api/auth/password/reset", json!({ "email": "hal@example.com" }))
-        .send()
-        .await
-        .expect(202);
+    t.post(
+        "/api/auth/password/reset",
+        json!({ "email": "hal@example.com" }),
+    )
+    .send()
+    .await
+    .expect(202);
     let (reset_uid, reset_token) = t
         .link_from_email("hal@example.com", "/password/reset/confirm/")
         .await;

@@ -10,7 +10,8 @@ const FORBIDDEN: &str = "You do not have permission to perform this action.";
 
 pub async fn users_admin(env: Env) {
     let Some(t) = env.start().await else { return };
-    t.create_superuser("root", "root@example.com", PASSWORD).await;
+    t.create_superuser("root", "root@example.com", PASSWORD)
+        .await;
     let (admin, _) = t.jwt_login("root", PASSWORD).await;
     t.active_user("pam", PASSWORD).await;
 
@@ -61,11 +62,7 @@ pub async fn users_admin(env: Env) {
     last.expect(200);
     assert_eq!(last.json["results"].as_array().map(Vec::len), Some(1));
     assert!(last.json["next"].is_null() && last.json["previous"].is_string());
-    let found = t
-        .get("/api/users?search=quin")
-        .bearer(&admin)
-        .send()
-        .await;
+    let found = t.get("/api/users?search=quin").bearer(&admin).send().await;
     found.expect(200);
     assert_eq!(found.json["count"], 1, "{}", found.text);
     assert_eq!(found.json["results"][0]["id"], id.as_str());

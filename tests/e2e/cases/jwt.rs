@@ -48,7 +48,10 @@ pub async fn jwt_login_verify_blacklist(env: Env) {
     let access_claims = claims(&access);
     assert_eq!(access_claims["token_type"], "access");
     for claim in ["exp", "iat", "jti", "user_id"] {
-        assert!(access_claims.get(claim).is_some(), "{claim}: {access_claims}");
+        assert!(
+            access_claims.get(claim).is_some(),
+            "{claim}: {access_claims}"
+        );
     }
     assert!(access_claims["user_id"].is_string());
     assert_eq!(claims(&refresh)["token_type"], "refresh");
@@ -94,7 +97,11 @@ pub async fn jwt_login_verify_blacklist(env: Env) {
             .send()
             .await,
     );
-    t.get("/api/auth/me").bearer(&access).send().await.expect(200);
+    t.get("/api/auth/me")
+        .bearer(&access)
+        .send()
+        .await
+        .expect(200);
     t.finish().await;
 }
 
@@ -112,7 +119,11 @@ pub async fn jwt_refresh_rotation_and_reuse(env: Env) {
     let access = resp.str("access");
     let second = resp.str("refresh");
     assert_ne!(second, first, "rotation gives a new refresh token");
-    t.get("/api/auth/me").bearer(&access).send().await.expect(200);
+    t.get("/api/auth/me")
+        .bearer(&access)
+        .send()
+        .await
+        .expect(200);
 
     // The rotated-out token replayed: refused, and the whole chain with it.
     assert_token_not_valid(
@@ -144,7 +155,11 @@ pub async fn expired_access_token(env: Env) {
     };
     t.active_user("lou", PASSWORD).await;
     let (access, refresh) = t.jwt_login("lou", PASSWORD).await;
-    t.get("/api/auth/me").bearer(&access).send().await.expect(200);
+    t.get("/api/auth/me")
+        .bearer(&access)
+        .send()
+        .await
+        .expect(200);
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     let resp = t.get("/api/auth/me").bearer(&access).send().await;
     assert_401(&resp);

@@ -46,7 +46,11 @@ pub async fn knox_login_logout(env: Env) {
         .await;
     out.expect(204);
     assert_401(&t.get("/api/auth/me").token(&first).send().await);
-    t.get("/api/auth/me").token(&second).send().await.expect(200);
+    t.get("/api/auth/me")
+        .token(&second)
+        .send()
+        .await
+        .expect(200);
 
     t.req(Method::POST, "/api/auth/token/logoutall/")
         .token(&second)
@@ -123,7 +127,10 @@ pub async fn static_tokens(env: Env) {
     let first = t.post("/api/auth/static-token", login.clone()).send().await;
     first.expect(200);
     let token = first.str("token");
-    let again = t.post("/api/auth/static-token/", login.clone()).send().await;
+    let again = t
+        .post("/api/auth/static-token/", login.clone())
+        .send()
+        .await;
     again.expect(200);
     assert_eq!(again.str("token"), token, "the user's one token");
     t.get("/api/auth/me").token(&token).send().await.expect(200);

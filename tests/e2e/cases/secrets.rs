@@ -57,7 +57,11 @@ pub async fn full_run_leaks_no_secret(env: Env) {
         .send()
         .await
         .expect(200);
-    t.get("/api/auth/me/history").token(&knox).send().await.expect(200);
+    t.get("/api/auth/me/history")
+        .token(&knox)
+        .send()
+        .await
+        .expect(200);
     t.get("/api/auth/token/sessions")
         .token(&knox)
         .send()

@@ -9,7 +9,9 @@ use crate::harness::Env;
 /// The server starts on the backend, answers `/healthz` and a JSON 404,
 /// and stops: runs also before the full API is merged.
 pub async fn server_starts_and_stops(env: Env) {
-    let Some(t) = env.start_any(|_| {}).await else { return };
+    let Some(t) = env.start_any(|_| {}).await else {
+        return;
+    };
     let health = t.get("/healthz").send().await;
     health.expect(200);
     let missing = t.get("/api/nowhere/at/all").send().await;
@@ -17,7 +19,8 @@ pub async fn server_starts_and_stops(env: Env) {
     assert_eq!(missing.json, json!({ "detail": "Not found." }));
     // A superuser through the demo's create-superuser path, on the same
     // stores the server uses.
-    t.create_superuser("boot", "boot@example.com", PASSWORD).await;
+    t.create_superuser("boot", "boot@example.com", PASSWORD)
+        .await;
     assert!(
         crate::logs::snapshot().contains("listening"),
         "the server's logs are not captured"
@@ -32,7 +35,9 @@ pub async fn service_routes(env: Env) {
     let doc = t.get("/api/openapi.json").send().await;
     doc.expect(200);
     assert!(
-        doc.json["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+        doc.json["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
         "{}",
         &doc.text[..doc.text.len().min(200)]
     );
@@ -45,7 +50,10 @@ pub async fn service_routes(env: Env) {
         "/api/users",
         "/api/auth/me",
     ] {
-        assert!(paths.contains_key(path), "{path} missing from the OpenAPI paths");
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from the OpenAPI paths"
+        );
     }
 
     let docs = t.get("/api/docs").send().await;
@@ -53,8 +61,16 @@ pub async fn service_routes(env: Env) {
     let content_type = docs.header("content-type").unwrap_or_default();
     assert!(content_type.starts_with("text/html"), "{content_type}");
     // Served with no request leaving the machine: no CDN.
-    for remote in ["src=\"http", "src='http", "href=\"http://", "href=\"https://cdn"] {
-        assert!(!docs.text.contains(remote), "the docs page loads remote assets");
+    for remote in [
+        "src=\"http",
+        "src='http",
+        "href=\"http://",
+        "href=\"https://cdn",
+    ] {
+        assert!(
+            !docs.text.contains(remote),
+            "the docs page loads remote assets"
+        );
     }
     t.finish().await;
 }
@@ -97,7 +113,10 @@ pub async fn http_errors(env: Env) {
     // Wrong method: 405 with Allow.
     let resp = t.get("/api/auth/jwt/create").send().await;
     resp.expect(405);
-    assert_eq!(resp.json, json!({ "detail": "Method \"GET\" not allowed." }));
+    assert_eq!(
+        resp.json,
+        json!({ "detail": "Method \"GET\" not allowed." })
+    );
     let allow = resp.header("allow").expect("405 without Allow");
     assert!(allow.contains("POST"), "{allow}");
     let resp = t.req(Method::PUT, "/api/auth/me").send().await;

@@ -6,7 +6,10 @@ use super::PASSWORD;
 use crate::harness::Env;
 
 pub async fn login_throttling(env: Env) {
-    let Some(t) = env.start_with(|s| s.login_throttle = "3/min".parse().unwrap()).await else {
+    let Some(t) = env
+        .start_with(|s| s.login_throttle = "3/min".parse().unwrap())
+        .await
+    else {
         return;
     };
     t.active_user("sam", PASSWORD).await;
