@@ -16,6 +16,7 @@
 mod cases;
 mod harness;
 mod logs;
+mod process;
 mod smtp_sink;
 
 /// One module of tests per (framework, backend): every case, run on it.

@@ -150,7 +150,8 @@ pub async fn jwt_refresh_rotation_and_reuse(env: Env) {
 }
 
 pub async fn expired_access_token(env: Env) {
-    let Some(t) = env.start_with(|s| s.access_ttl = 1).await else {
+    // 2 s: `exp` has whole seconds, so a token lives between 1 and 2 s.
+    let Some(t) = env.start_with(|s| s.access_ttl = 2).await else {
         return;
     };
     t.active_user("lou", PASSWORD).await;
@@ -160,7 +161,7 @@ pub async fn expired_access_token(env: Env) {
         .send()
         .await
         .expect(200);
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
     let resp = t.get("/api/auth/me").bearer(&access).send().await;
     assert_401(&resp);
     assert_token_not_valid(
