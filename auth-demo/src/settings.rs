@@ -156,13 +156,14 @@ pub struct Settings {
     #[arg(
         long,
         env = "AUTH_DATABASE_URL",
-        default_value = "sqlite://auth-demo.db"
+        default_value = "sqlite://auth-demo.db",
+        hide_env_values = true
     )]
     pub database_url: Secret,
 
     /// When set, Knox and static tokens, the JWT blacklist, throttle
     /// counters and login history live in this Redis (users stay in SQL).
-    #[arg(long, env = "AUTH_REDIS_URL")]
+    #[arg(long, env = "AUTH_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<Secret>,
 
     /// The prefix of every Redis key the server writes.
@@ -171,7 +172,7 @@ pub struct Settings {
 
     /// Where emails go: unset prints them to stdout; `smtp://host:port`
     /// sends them over SMTP.
-    #[arg(long, env = "AUTH_SMTP_URL")]
+    #[arg(long, env = "AUTH_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<Secret>,
 
     /// The sender of the emails.
