@@ -133,6 +133,9 @@ impl FromStr for LoginThrottle {
     }
 }
 
+/// The longest lifetime any TTL setting takes: ten years, in seconds.
+pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
 fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
     s.trim().parse::<Algorithm>().map_err(|_| {
         format!("unsupported algorithm {s:?}: use HS256, HS384, HS512, RS256, ES256 or EdDSA")
@@ -207,23 +210,23 @@ pub struct Settings {
     pub jwt_private_key_file: Option<PathBuf>,
 
     /// Access token lifetime in seconds.
-    #[arg(long, env = "AUTH_ACCESS_TTL", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "AUTH_ACCESS_TTL", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub access_ttl: u64,
 
     /// Refresh token lifetime in seconds.
-    #[arg(long, env = "AUTH_REFRESH_TTL", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "AUTH_REFRESH_TTL", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub refresh_ttl: u64,
 
     /// Knox token lifetime in seconds (0: tokens never expire).
-    #[arg(long, env = "AUTH_KNOX_TTL", default_value_t = 36_000)]
+    #[arg(long, env = "AUTH_KNOX_TTL", default_value_t = 36_000, value_parser = clap::value_parser!(u64).range(0..=MAX_TTL_SECS))]
     pub knox_ttl: u64,
 
     /// Activation link lifetime in seconds (default 3 days).
-    #[arg(long, env = "AUTH_ACTIVATION_TTL", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "AUTH_ACTIVATION_TTL", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub activation_ttl: u64,
 
     /// Password-reset link lifetime in seconds (default 1 hour).
-    #[arg(long, env = "AUTH_RESET_TTL", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "AUTH_RESET_TTL", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub reset_ttl: u64,
 
     /// Failed-login limits: `off`, a per-account rate (`5/min`), or
@@ -410,6 +413,8 @@ mod tests {
             &["--access-ttl=0"],
             &["--access-ttl=-5"],
             &["--refresh-ttl=soon"],
+            &["--refresh-ttl=99999999999999999"],
+            &["--knox-ttl=99999999999999999"],
             &["--login-throttle=lots"],
             &["--login-throttle=5/min,many"],
         ] {

@@ -219,7 +219,12 @@ fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoE
     let setting =
         |name: &str, err: &dyn std::fmt::Display| DemoError::Settings(format!("{name}: {err}"));
     let secret = SecretKey::from_bytes(secret).map_err(|e| setting("AUTH_JWT_SECRET", &e))?;
-    let secs = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
+    // Bounded by `MAX_TTL_SECS` when parsed; clamped again for settings
+    // built in code.
+    let secs = |s: u64| {
+        let s = s.min(crate::settings::MAX_TTL_SECS);
+        Duration::seconds(i64::try_from(s).unwrap_or(0))
+    };
     let jwt = JwtConfig::default()
         .with_algorithm(settings.jwt_algorithm)
         .with_access_lifetime(secs(settings.access_ttl))
