@@ -20,6 +20,26 @@ pub async fn knox_login_logout(env: Env) {
         .await;
     bad.expect(400);
     assert_eq!(bad.json, json!({ "non_field_errors": [BAD_CREDENTIALS] }));
+    // An unknown user and an inactive account: the very same answer.
+    t.post(
+        "/api/auth/register",
+        json!({
+            "username": "nix", "email": "nix@example.com",
+            "password": PASSWORD, "confirm_password": PASSWORD,
+        }),
+    )
+    .send()
+    .await
+    .expect(201);
+    for (username, password) in [("nobody", "wrong-password-max"), ("nix", PASSWORD)] {
+        for path in ["/api/auth/token/login", "/api/auth/static-token"] {
+            let resp = t
+                .post(path, json!({ "username": username, "password": password }))
+                .send()
+                .await;
+            assert_eq!((resp.status, &resp.json), (bad.status, &bad.json), "{path}");
+        }
+    }
 
     let resp = t
         .post(
