@@ -1,0 +1,47 @@
+//! [`DemoError`]: why the demo server could not start or a command failed.
+
+use auth_core::error::BoxError;
+
+/// Why the demo server could not start, or a command failed. Messages name
+/// the setting at fault and never hold a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// A setting was refused.
+    #[error("invalid setting: {0}")]
+    Settings(String),
+    /// The framework is not available in this build.
+    #[error("the {0} framework is not available yet: use --framework axum")]
+    FrameworkUnavailable(crate::settings::Framework),
+    /// A database or Redis could not be opened or migrated.
+    #[error("cannot use {what}: {source}")]
+    Store {
+        /// Which store (its URL without password).
+        what: String,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+    /// A file or socket operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The service refused an operation (e.g. `create-superuser` input).
+    #[error("{0}")]
+    Auth(#[from] auth_core::AuthError),
+}
+
+impl DemoError {
+    /// An I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Serving: [`start`] in-process (the tests use it), [`run`] until Ctrl-C
+//! or SIGTERM, and the `create-superuser` command.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{Auth, AuthError, User};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::error::DemoError;
+use crate::settings::{Cli, Command, Framework, Settings};
+use crate::setup::build_auth;
+
+/// How long a shutdown waits for requests in flight before dropping them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Stops a [`RunningServer`] gracefully; cheap to clone, usable from any
+/// task or thread.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(Arc<watch::Sender<bool>>);
+
+impl ShutdownHandle {
+    /// Asks the server to stop: it accepts no new connection and ends once
+    /// the requests in flight are answered.
+    pub fn shutdown(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// A server started by [`start`]: where it listens, its [`Auth`], and how
+/// to stop it. Dropping it stops the server too.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    framework: Framework,
+    auth: Auth,
+    handle: ShutdownHandle,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// The address the server listens on (the real port when bound to 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, the base of every route.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://ADDR/api/docs`, the Swagger UI.
+    pub fn docs_url(&self) -> String {
+        format!("http://{}/api/docs", self.addr)
+    }
+
+    /// The framework serving the routes.
+    pub fn framework(&self) -> Framework {
+        self.framework
+    }
+
+    /// The service behind the routes (shares everything with the server's).
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// A handle that stops the server from elsewhere.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.handle.clone()
+    }
+
+    /// Waits until the server stops (after a [`ShutdownHandle::shutdown`]).
+    pub async fn wait(mut self) -> Result<(), DemoError> {
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
+        match task.await {
+            Ok(result) => result.map_err(|err| DemoError::io("serving", err)),
+            Err(err) => Err(DemoError::io("serving", std::io::Error::other(err))),
+        }
+    }
+
+    /// Stops the server gracefully, waiting at most [`SHUTDOWN_GRACE`] for
+    /// the requests in flight.
+    pub async fn shutdown(mut self) -> Result<(), DemoError> {
+        self.handle.shutdown();
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+            Ok(Ok(result)) => result.map_err(|err| DemoError::io("serving", err)),
+            Ok(Err(err)) => Err(DemoError::io("serving", std::io::Error::other(err))),
+            Err(_) => {
+                tracing::warn!("requests still in flight after the grace period: dropped");
+                task.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+/// Builds the service (see [`build_auth`]), binds `settings.bind` (port 0
+/// picks a free one) and serves every route in a background task of the
+/// current Tokio runtime. Returns once the server accepts connections.
+pub async fn start(settings: &Settings) -> Result<RunningServer, DemoError> {
+    if settings.framework != Framework::Axum {
+        return Err(DemoError::FrameworkUnavailable(settings.framework));
+    }
+    let auth = build_auth(settings).await?;
+    start_with(settings, auth).await
+}
+
+/// Like [`start`], with a service built by the caller.
+pub async fn start_with(settings: &Settings, auth: Auth) -> Result<RunningServer, DemoError> {
+    let framework = settings.framework;
+    let router = match framework {
+        Framework::Axum => crate::routes::axum_router(auth.clone()),
+        Framework::Actix => return Err(DemoError::FrameworkUnavailable(framework)),
+    };
+    let listener = TcpListener::bind(&settings.bind)
+        .await
+        .map_err(|err| DemoError::io(format!("binding {}", settings.bind), err))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|err| DemoError::io("reading the bound address", err))?;
+    let (sender, mut stop) = watch::channel(false);
+    let serve = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        // A dropped sender stops the server too.
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    });
+    let task = tokio::spawn(async move { serve.await });
+    tracing::info!(%addr, %framework, "listening");
+    Ok(RunningServer {
+        addr,
+        framework,
+        auth,
+        handle: ShutdownHandle(Arc::new(sender)),
+        task: Some(task),
+    })
+}
+
+/// Creates an active staff superuser with [`Auth::create_superuser`] on the
+/// stores of `settings`.
+pub async fn create_superuser(
+    settings: &Settings,
+    username: &str,
+    email: &str,
+    password: &str,
+) -> Result<User, DemoError> {
+    let auth = build_auth(settings).await?;
+    Ok(auth.create_superuser(username, email, password).await?)
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM. A signal that cannot be
+/// listened for is ignored (the other still works).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// Runs the command line: `create-superuser`, or serving until Ctrl-C or
+/// SIGTERM (printing the address and the docs URL once listening).
+pub async fn run(cli: Cli) -> Result<(), DemoError> {
+    let settings = cli.settings;
+    match cli.command {
+        Some(Command::CreateSuperuser {
+            username,
+            email,
+            password,
+        }) => {
+            let user = create_superuser(&settings, &username, &email, password.expose()).await?;
+            println!("Superuser {:?} created (id {}).", user.username, user.id);
+            Ok(())
+        }
+        None => {
+            let server = start(&settings).await?;
+            println!(
+                "auth demo server ({}, database {}) listening on {}",
+                server.framework(),
+                settings.database_display(),
+                server.url()
+            );
+            println!("API docs: {}", server.docs_url());
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            server.shutdown().await
+        }
+    }
+}
+
+/// Installs the log subscriber: `RUST_LOG` if set, else `info` (`warn`
+/// with `--quiet`). Does nothing if one is installed already.
+pub fn init_tracing(quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(if quiet { "warn" } else { "info" }));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// What the command line's error looks like: field errors one a line.
+pub fn describe(err: &DemoError) -> String {
+    match err {
+        DemoError::Auth(AuthError::Validation(fields)) => fields
+            .iter()
+            .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => {
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !text.contains(&cause_text) {
+                    text.push_str(&format!("\n  caused by: {cause_text}"));
+                }
+                source = cause.source();
+            }
+            text
+        }
+    }
+}
+
+/// The demo server's `main`: parses the command line and environment,
+/// installs logging, runs on a multi-threaded runtime; prints errors and
+/// exits non-zero on failure.
+pub fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    let cli = Cli::parse();
+    init_tracing(cli.settings.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("demo_server: cannot start the Tokio runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("demo_server: {}", describe(&err));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

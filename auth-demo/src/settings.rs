@@ -1,0 +1,499 @@
+//! The demo server's settings: every one a flag or an environment variable
+//! (flags win), as the last section of API.md lists them.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use auth_core::throttle::ThrottleConfig;
+use auth_core::token::jwt::Algorithm;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The command line: the server's settings and an optional subcommand.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "demo_server",
+    version,
+    about = "The auth demo server: every route of API.md under /api."
+)]
+pub struct Cli {
+    /// How the server runs.
+    #[command(flatten)]
+    pub settings: Settings,
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the demo does instead of serving.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Creates an active staff superuser (like Django's `createsuperuser`)
+    /// and exits.
+    CreateSuperuser {
+        /// The new user's username.
+        #[arg(long)]
+        username: String,
+        /// The new user's email address.
+        #[arg(long)]
+        email: String,
+        /// The new user's password (the password validators run).
+        #[arg(long)]
+        password: Secret,
+    },
+}
+
+/// The web framework that serves the routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Framework {
+    /// auth-axum.
+    Axum,
+    /// auth-actix (not available yet: the server refuses to start with it).
+    Actix,
+}
+
+impl fmt::Display for Framework {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Framework::Axum => "axum",
+            Framework::Actix => "actix",
+        })
+    }
+}
+
+/// A string that `Debug` never prints (passwords, secrets).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret string.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// The login throttle of `AUTH_LOGIN_THROTTLE`: `off`, a per-account rate
+/// (`5/min`), or per-account and per-address rates (`5/min,20/min`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginThrottle(String);
+
+impl LoginThrottle {
+    /// The default: 5 failed logins a minute per account, 20 per address.
+    pub const DEFAULT: &'static str = "5/min,20/min";
+
+    /// The service's rate limits with these login rates (the other limits
+    /// keep their defaults).
+    pub fn config(&self) -> ThrottleConfig {
+        // Parsed once already in `from_str`; the default stands if that
+        // ever changes.
+        ThrottleConfig::default()
+            .with_login_rates(&self.0)
+            .unwrap_or_default()
+    }
+
+    /// The setting as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        Self(Self::DEFAULT.to_owned())
+    }
+}
+
+impl FromStr for LoginThrottle {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ThrottleConfig::default()
+            .with_login_rates(s)
+            .map_err(|err| format!("{err} (expected `off`, `5/min` or `5/min,20/min`)"))?;
+        Ok(Self(s.trim().to_owned()))
+    }
+}
+
+/// The longest lifetime any TTL setting takes: ten years, in seconds.
+pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
+fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
+    s.trim().parse::<Algorithm>().map_err(|_| {
+        format!("unsupported algorithm {s:?}: use HS256, HS384, HS512, RS256, ES256 or EdDSA")
+    })
+}
+
+/// How the server runs. Every field is a flag and an environment variable;
+/// [`Settings::default`] is what an empty command line and environment give.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, env = "AUTH_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: String,
+
+    /// The web framework serving the routes.
+    #[arg(long, env = "AUTH_FRAMEWORK", value_enum, default_value_t = Framework::Axum)]
+    pub framework: Framework,
+
+    /// The SQL database: `sqlite://FILE` (created and migrated on start),
+    /// `postgres://...` or `mysql://...`.
+    #[arg(
+        long,
+        env = "AUTH_DATABASE_URL",
+        default_value = "sqlite://auth-demo.db",
+        hide_env_values = true
+    )]
+    pub database_url: Secret,
+
+    /// When set, Knox and static tokens, the JWT blacklist, throttle
+    /// counters and login history live in this Redis (users stay in SQL).
+    #[arg(long, env = "AUTH_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<Secret>,
+
+    /// The prefix of every Redis key the server writes.
+    #[arg(long, env = "AUTH_REDIS_PREFIX", default_value = "auth:")]
+    pub redis_prefix: String,
+
+    /// Where emails go: unset prints them to stdout; `smtp://host:port`
+    /// sends them over SMTP.
+    #[arg(long, env = "AUTH_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<Secret>,
+
+    /// The sender of the emails.
+    #[arg(
+        long,
+        env = "AUTH_SMTP_FROM",
+        default_value = "Auth demo <noreply@example.com>"
+    )]
+    pub smtp_from: String,
+
+    /// The frontend the emailed links point to.
+    #[arg(
+        long,
+        env = "AUTH_FRONTEND_URL",
+        default_value = "http://localhost:3000"
+    )]
+    pub frontend_url: String,
+
+    /// The server secret, also the HS* signing key (at least 32 bytes; 48
+    /// for HS384, 64 for HS512). Default: generated once and kept in a file
+    /// beside the SQLite database (`auth-demo.secret`), or in the working
+    /// directory for other databases.
+    #[arg(long, env = "AUTH_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// The JWT signing algorithm.
+    #[arg(long, env = "AUTH_JWT_ALGORITHM", default_value = "HS256", value_parser = parse_algorithm)]
+    pub jwt_algorithm: Algorithm,
+
+    /// The PEM private key (PKCS#8) for RS256, ES256 or EdDSA.
+    #[arg(long, env = "AUTH_JWT_PRIVATE_KEY_FILE")]
+    pub jwt_private_key_file: Option<PathBuf>,
+
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "AUTH_ACCESS_TTL", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
+    pub access_ttl: u64,
+
+    /// Refresh token lifetime in seconds.
+    #[arg(long, env = "AUTH_REFRESH_TTL", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
+    pub refresh_ttl: u64,
+
+    /// Knox token lifetime in seconds (0: tokens never expire).
+    #[arg(long, env = "AUTH_KNOX_TTL", default_value_t = 36_000, value_parser = clap::value_parser!(u64).range(0..=MAX_TTL_SECS))]
+    pub knox_ttl: u64,
+
+    /// Activation link lifetime in seconds (default 3 days).
+    #[arg(long, env = "AUTH_ACTIVATION_TTL", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
+    pub activation_ttl: u64,
+
+    /// Password-reset link lifetime in seconds (default 1 hour).
+    #[arg(long, env = "AUTH_RESET_TTL", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
+    pub reset_ttl: u64,
+
+    /// Failed-login limits: `off`, a per-account rate (`5/min`), or
+    /// per-account and per-address rates (`5/min,20/min`).
+    #[arg(long, env = "AUTH_LOGIN_THROTTLE", default_value = LoginThrottle::DEFAULT)]
+    pub login_throttle: LoginThrottle,
+
+    /// Logs warnings and errors only (`RUST_LOG` overrides).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl Default for Settings {
+    /// The documented defaults, independent of the environment.
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8000".into(),
+            framework: Framework::Axum,
+            database_url: Secret::new("sqlite://auth-demo.db"),
+            redis_url: None,
+            redis_prefix: "auth:".into(),
+            smtp_url: None,
+            smtp_from: "Auth demo <noreply@example.com>".into(),
+            frontend_url: "http://localhost:3000".into(),
+            jwt_secret: None,
+            jwt_algorithm: Algorithm::HS256,
+            jwt_private_key_file: None,
+            access_ttl: 300,
+            refresh_ttl: 86_400,
+            knox_ttl: 36_000,
+            activation_ttl: 259_200,
+            reset_ttl: 3_600,
+            login_throttle: LoginThrottle::default(),
+            quiet: false,
+        }
+    }
+}
+
+impl Settings {
+    /// The database URL with any password masked, for messages.
+    pub fn database_display(&self) -> String {
+        redact_url(self.database_url.expose())
+    }
+}
+
+/// `url` with the password of its user-info (if any) replaced by `***`.
+///
+/// ```
+/// use auth_demo::settings::redact_url;
+/// assert_eq!(redact_url("postgres://app:s3cret@db:5432/x"), "postgres://app:***@db:5432/x");
+/// assert_eq!(redact_url("sqlite://auth-demo.db"), "sqlite://auth-demo.db");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    // A query string may carry a password too: leave it out.
+    let tail = match tail.split_once('?') {
+        Some((path, _)) => format!("{path}?..."),
+        None => tail.to_owned(),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}{tail}")
+            } else {
+                format!("{scheme}://{user}@{host}{tail}")
+            }
+        }
+        None => format!("{scheme}://{authority}{tail}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("demo_server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn flags_set_every_setting() {
+        let cli = parse(&[
+            "--bind=0.0.0.0:9000",
+            "--framework=actix",
+            "--database-url=postgres://u:p@h/db",
+            "--redis-url=redis://127.0.0.1:6379",
+            "--redis-prefix=demo:",
+            "--smtp-url=smtp://127.0.0.1:2525",
+            "--smtp-from=a@example.com",
+            "--frontend-url=https://app.example.com",
+            "--jwt-secret=0123456789abcdef0123456789abcdef",
+            "--jwt-algorithm=EdDSA",
+            "--jwt-private-key-file=/k.pem",
+            "--access-ttl=1",
+            "--refresh-ttl=2",
+            "--knox-ttl=0",
+            "--activation-ttl=4",
+            "--reset-ttl=5",
+            "--login-throttle=3/min",
+            "--quiet",
+        ])
+        .unwrap();
+        let s = cli.settings;
+        assert!(cli.command.is_none());
+        assert_eq!(s.bind, "0.0.0.0:9000");
+        assert_eq!(s.framework, Framework::Actix);
+        assert_eq!(s.database_url.expose(), "postgres://u:p@h/db");
+        assert_eq!(s.redis_url.unwrap().expose(), "redis://127.0.0.1:6379");
+        assert_eq!(s.redis_prefix, "demo:");
+        assert_eq!(s.smtp_url.unwrap().expose(), "smtp://127.0.0.1:2525");
+        assert_eq!(s.smtp_from, "a@example.com");
+        assert_eq!(s.frontend_url, "https://app.example.com");
+        assert_eq!(
+            s.jwt_secret.unwrap().expose(),
+            "0123456789abcdef0123456789abcdef"
+        );
+        assert_eq!(s.jwt_algorithm, Algorithm::EdDSA);
+        assert_eq!(s.jwt_private_key_file, Some(PathBuf::from("/k.pem")));
+        assert_eq!((s.access_ttl, s.refresh_ttl, s.knox_ttl), (1, 2, 0));
+        assert_eq!((s.activation_ttl, s.reset_ttl), (4, 5));
+        assert_eq!(s.login_throttle.as_str(), "3/min");
+        assert!(s.quiet);
+    }
+
+    #[test]
+    fn defaults_match_api_md() {
+        // Only meaningful where the environment sets none of the variables.
+        let vars = [
+            "AUTH_BIND",
+            "AUTH_FRAMEWORK",
+            "AUTH_DATABASE_URL",
+            "AUTH_REDIS_URL",
+            "AUTH_REDIS_PREFIX",
+            "AUTH_SMTP_URL",
+            "AUTH_SMTP_FROM",
+            "AUTH_FRONTEND_URL",
+            "AUTH_JWT_SECRET",
+            "AUTH_JWT_ALGORITHM",
+            "AUTH_JWT_PRIVATE_KEY_FILE",
+            "AUTH_ACCESS_TTL",
+            "AUTH_REFRESH_TTL",
+            "AUTH_KNOX_TTL",
+            "AUTH_ACTIVATION_TTL",
+            "AUTH_RESET_TTL",
+            "AUTH_LOGIN_THROTTLE",
+        ];
+        if vars.iter().any(|v| std::env::var_os(v).is_some()) {
+            eprintln!("skipping: an AUTH_* variable is set in the environment");
+            return;
+        }
+        let parsed = parse(&[]).unwrap().settings;
+        let default = Settings::default();
+        assert_eq!(format!("{parsed:?}"), format!("{default:?}"));
+        assert_eq!(parsed.bind, "127.0.0.1:8000");
+        assert_eq!(parsed.database_url.expose(), "sqlite://auth-demo.db");
+        assert_eq!(parsed.frontend_url, "http://localhost:3000");
+        assert_eq!(parsed.jwt_algorithm, Algorithm::HS256);
+        assert_eq!(
+            (parsed.access_ttl, parsed.refresh_ttl, parsed.knox_ttl),
+            (300, 86_400, 36_000)
+        );
+        let throttle = parsed.login_throttle.config();
+        assert_eq!(
+            throttle.login_per_account,
+            Some(auth_core::throttle::Rate::per_minute(5))
+        );
+        assert_eq!(
+            throttle.login_per_ip,
+            Some(auth_core::throttle::Rate::per_minute(20))
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for args in [
+            &["--framework=rocket"][..],
+            &["--jwt-algorithm=none"],
+            &["--jwt-algorithm=HS1"],
+            &["--access-ttl=0"],
+            &["--access-ttl=-5"],
+            &["--refresh-ttl=soon"],
+            &["--refresh-ttl=99999999999999999"],
+            &["--knox-ttl=99999999999999999"],
+            &["--login-throttle=lots"],
+            &["--login-throttle=5/min,many"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn login_throttle_forms() {
+        let off: LoginThrottle = "off".parse().unwrap();
+        assert_eq!(off.config().login_per_account, None);
+        assert_eq!(off.config().login_per_ip, None);
+        let one: LoginThrottle = "3/min".parse().unwrap();
+        assert_eq!(
+            one.config().login_per_account,
+            Some(auth_core::throttle::Rate::per_minute(3))
+        );
+        assert_eq!(
+            one.config().login_per_ip,
+            Some(auth_core::throttle::Rate::per_minute(20))
+        );
+        let both: LoginThrottle = "3/min,10/min".parse().unwrap();
+        assert_eq!(
+            both.config().login_per_ip,
+            Some(auth_core::throttle::Rate::per_minute(10))
+        );
+    }
+
+    #[test]
+    fn create_superuser_subcommand() {
+        let cli = parse(&[
+            "--database-url=sqlite://x.db",
+            "create-superuser",
+            "--username=root",
+            "--email=root@example.com",
+            "--password=correct horse battery",
+        ])
+        .unwrap();
+        let Some(Command::CreateSuperuser {
+            username,
+            email,
+            password,
+        }) = cli.command
+        else {
+            panic!("no subcommand parsed");
+        };
+        assert_eq!(username, "root");
+        assert_eq!(email, "root@example.com");
+        assert_eq!(password.expose(), "correct horse battery");
+        assert_eq!(cli.settings.database_url.expose(), "sqlite://x.db");
+        assert!(parse(&["create-superuser", "--username=x"]).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let cli = parse(&[
+            "--jwt-secret=0123456789abcdef0123456789abcdef-topsecret",
+            "--database-url=postgres://app:dbpass@h/db",
+            "create-superuser",
+            "--username=root",
+            "--email=root@example.com",
+            "--password=hunter2-long-password",
+        ])
+        .unwrap();
+        let debug = format!("{cli:?}");
+        for secret in ["topsecret", "dbpass", "hunter2"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert_eq!(cli.settings.database_display(), "postgres://app:***@h/db");
+    }
+
+    #[test]
+    fn redacts_urls() {
+        assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
+        assert_eq!(redact_url("smtp://u@h:25"), "smtp://u@h:25");
+        assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(
+            redact_url("postgres://h/db?password=x@y"),
+            "postgres://h/db?..."
+        );
+    }
+}

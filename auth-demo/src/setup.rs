@@ -1,0 +1,480 @@
+//! Building the [`Auth`] service from [`Settings`]: stores per URL, the
+//! secret, JWT keys, mailer and limits.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use auth_core::config::{AuthConfig, SecretKey, random_bytes};
+use auth_core::mail::{ConsoleMailer, Mailer, SmtpMailer};
+use auth_core::token::jwt::{JwtConfig, JwtKey, KeySet};
+use auth_core::token::knox::KnoxConfig;
+use auth_core::{Auth, Stores};
+use auth_store_redis::{RedisStore, RedisStoreConfig};
+use auth_store_sqlx::{MySqlStore, PostgresStore, SqliteStore};
+use chrono::Duration;
+
+use crate::error::DemoError;
+use crate::settings::Settings;
+
+/// The file name of the generated secret when the database is not a file.
+pub const SECRET_FILE_NAME: &str = "auth-demo.secret";
+
+/// The kind of SQL database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    /// `sqlite:` URLs.
+    Sqlite,
+    /// `postgres://` and `postgresql://` URLs.
+    Postgres,
+    /// `mysql://` and `mariadb://` URLs.
+    MySql,
+}
+
+impl Database {
+    /// The kind of database `url` names, or an error naming the schemes
+    /// understood.
+    pub fn of_url(url: &str) -> Result<Self, DemoError> {
+        let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            "mysql" | "mariadb" => Ok(Self::MySql),
+            _ => Err(DemoError::Settings(format!(
+                "AUTH_DATABASE_URL must start with sqlite:, postgres:// or mysql://, got {}",
+                crate::settings::redact_url(url)
+            ))),
+        }
+    }
+}
+
+/// The file of a `sqlite:` URL, or `None` for an in-memory database.
+///
+/// ```
+/// use std::path::PathBuf;
+/// use auth_demo::setup::sqlite_file;
+/// assert_eq!(sqlite_file("sqlite://auth-demo.db"), Some(PathBuf::from("auth-demo.db")));
+/// assert_eq!(sqlite_file("sqlite:///var/lib/a.db?mode=rwc"), Some(PathBuf::from("/var/lib/a.db")));
+/// assert_eq!(sqlite_file("sqlite::memory:"), None);
+/// ```
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// Where the generated secret is kept for these settings: beside the SQLite
+/// file (same name, extension `.secret`), else [`SECRET_FILE_NAME`] in the
+/// working directory; `None` for an in-memory SQLite database, whose secret
+/// need not outlive the process.
+pub fn secret_file(settings: &Settings) -> Option<PathBuf> {
+    let url = settings.database_url.expose();
+    match Database::of_url(url) {
+        Ok(Database::Sqlite) => sqlite_file(url).map(|db| db.with_extension("secret")),
+        _ => Some(PathBuf::from(SECRET_FILE_NAME)),
+    }
+}
+
+/// The server secret: `--jwt-secret`, else the one kept in `file`
+/// (generated there on first use, readable by the owner only).
+pub fn load_or_create_secret(
+    given: Option<&str>,
+    file: Option<&Path>,
+) -> Result<Vec<u8>, DemoError> {
+    if let Some(secret) = given {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let Some(file) = file else {
+        return Ok(hex::encode(random_bytes::<48>()).into_bytes());
+    };
+    match std::fs::read_to_string(file) {
+        Ok(text) => {
+            let secret = text.trim();
+            if secret.is_empty() {
+                return Err(DemoError::Settings(format!(
+                    "the secret file {} is empty: delete it to generate a new one",
+                    file.display()
+                )));
+            }
+            Ok(secret.as_bytes().to_vec())
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let secret = hex::encode(random_bytes::<48>());
+            write_private(file, &secret)?;
+            tracing::info!(file = %file.display(), "generated a new server secret");
+            Ok(secret.into_bytes())
+        }
+        Err(err) => Err(DemoError::io(
+            format!("reading the secret file {}", file.display()),
+            err,
+        )),
+    }
+}
+
+/// Creates `file` with `text`, mode 0600 on Unix; fails if it exists.
+fn write_private(file: &Path, text: &str) -> Result<(), DemoError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let context = || format!("writing the secret file {}", file.display());
+    let mut handle = options
+        .open(file)
+        .map_err(|err| DemoError::io(context(), err))?;
+    handle
+        .write_all(format!("{text}\n").as_bytes())
+        .map_err(|err| DemoError::io(context(), err))
+}
+
+/// The SQL store a URL names, migrated.
+async fn sql_stores(url: &str) -> Result<Stores, DemoError> {
+    let fail = |err: Box<dyn std::error::Error + Send + Sync>| DemoError::Store {
+        what: format!("the database {}", crate::settings::redact_url(url)),
+        source: err,
+    };
+    Ok(match Database::of_url(url)? {
+        Database::Sqlite => {
+            let store = SqliteStore::connect(url)
+                .await
+                .map_err(|e| fail(e.into()))?;
+            store.migrate().await.map_err(|e| fail(e.into()))?;
+            Stores::all_in(Arc::new(store))
+        }
+        Database::Postgres => {
+            let store = PostgresStore::connect(url)
+                .await
+                .map_err(|e| fail(e.into()))?;
+            store.migrate().await.map_err(|e| fail(e.into()))?;
+            Stores::all_in(Arc::new(store))
+        }
+        Database::MySql => {
+            let store = MySqlStore::connect(url).await.map_err(|e| fail(e.into()))?;
+            store.migrate().await.map_err(|e| fail(e.into()))?;
+            Stores::all_in(Arc::new(store))
+        }
+    })
+}
+
+/// Moves every token, blacklist, throttle and history concern to Redis.
+async fn with_redis(mut stores: Stores, url: &str, prefix: &str) -> Result<Stores, DemoError> {
+    let fail = |err: Box<dyn std::error::Error + Send + Sync>| DemoError::Store {
+        what: format!("Redis at {}", crate::settings::redact_url(url)),
+        source: err,
+    };
+    let config = RedisStoreConfig::default()
+        .with_key_prefix(prefix)
+        .map_err(|e| DemoError::Settings(format!("AUTH_REDIS_PREFIX: {e}")))?;
+    let redis = RedisStore::with_config(url, config).map_err(|e| fail(e.into()))?;
+    redis.ping().await.map_err(|e| fail(e.into()))?;
+    let redis = Arc::new(redis);
+    stores.knox = redis.clone();
+    stores.static_tokens = redis.clone();
+    stores.revocations = redis.clone();
+    stores.throttle = redis.clone();
+    stores.history = redis;
+    Ok(stores)
+}
+
+/// The JWT keys for the settings: the secret itself for HS*, else the PEM
+/// private key file.
+fn jwt_keys(settings: &Settings, secret: &[u8]) -> Result<KeySet, DemoError> {
+    let alg = settings.jwt_algorithm;
+    let key = if alg.is_hmac() {
+        JwtKey::hmac(alg, secret).map_err(|err| {
+            DemoError::Settings(format!("AUTH_JWT_SECRET cannot sign {alg}: {err}"))
+        })?
+    } else {
+        let file = settings.jwt_private_key_file.as_ref().ok_or_else(|| {
+            DemoError::Settings(format!(
+                "{alg} needs a private key: pass --jwt-private-key-file PEM \
+                 (e.g. from `openssl genpkey -algorithm ED25519`)"
+            ))
+        })?;
+        let pem = std::fs::read(file)
+            .map_err(|err| DemoError::io(format!("reading {}", file.display()), err))?;
+        let key = JwtKey::from_pem(alg, pem).map_err(|err| {
+            DemoError::Settings(format!("the key in {} is refused: {err}", file.display()))
+        })?;
+        if !key.can_sign() {
+            return Err(DemoError::Settings(format!(
+                "{} holds a public key: {alg} needs the private key",
+                file.display()
+            )));
+        }
+        key
+    };
+    KeySet::new(key).map_err(|err| DemoError::Settings(format!("JWT keys: {err}")))
+}
+
+/// The service configuration for the settings, given the secret.
+fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoError> {
+    let setting =
+        |name: &str, err: &dyn std::fmt::Display| DemoError::Settings(format!("{name}: {err}"));
+    let secret = SecretKey::from_bytes(secret).map_err(|e| setting("AUTH_JWT_SECRET", &e))?;
+    // Bounded by `MAX_TTL_SECS` when parsed; clamped again for settings
+    // built in code.
+    let secs = |s: u64| {
+        let s = s.min(crate::settings::MAX_TTL_SECS);
+        Duration::seconds(i64::try_from(s).unwrap_or(0))
+    };
+    let jwt = JwtConfig::default()
+        .with_algorithm(settings.jwt_algorithm)
+        .with_access_lifetime(secs(settings.access_ttl))
+        .map_err(|e| setting("AUTH_ACCESS_TTL", &e))?
+        .with_refresh_lifetime(secs(settings.refresh_ttl))
+        .map_err(|e| setting("AUTH_REFRESH_TTL", &e))?;
+    let knox = KnoxConfig {
+        ttl: (settings.knox_ttl > 0).then(|| secs(settings.knox_ttl)),
+        ..KnoxConfig::default()
+    };
+    AuthConfig::default()
+        .with_secret(secret)
+        .with_frontend_url(&settings.frontend_url)
+        .map_err(|e| setting("AUTH_FRONTEND_URL", &e))?
+        .with_activation_ttl(secs(settings.activation_ttl))
+        .map_err(|e| setting("AUTH_ACTIVATION_TTL", &e))?
+        .with_reset_ttl(secs(settings.reset_ttl))
+        .map_err(|e| setting("AUTH_RESET_TTL", &e))
+        .map(|config| {
+            config
+                .with_jwt(jwt)
+                .with_knox(knox)
+                .with_throttle(settings.login_throttle.config())
+        })
+}
+
+/// The mailer for the settings: SMTP when a URL is set, else the console.
+fn mailer(settings: &Settings) -> Result<Arc<dyn Mailer>, DemoError> {
+    match &settings.smtp_url {
+        Some(url) => {
+            let mailer = SmtpMailer::from_url(url.expose(), &settings.smtp_from).map_err(|e| {
+                DemoError::Settings(format!(
+                    "AUTH_SMTP_URL {}: {e}",
+                    crate::settings::redact_url(url.expose())
+                ))
+            })?;
+            Ok(Arc::new(mailer))
+        }
+        None => Ok(Arc::new(ConsoleMailer)),
+    }
+}
+
+/// The [`Auth`] service the settings describe: the SQL store of
+/// `database_url` (migrated), Redis for everything but users when
+/// `redis_url` is set, the secret, JWT keys, lifetimes, mailer and login
+/// throttle.
+///
+/// Checks the settings before connecting anywhere, so a bad value fails
+/// fast with a message naming it.
+pub async fn build_auth(settings: &Settings) -> Result<Auth, DemoError> {
+    Database::of_url(settings.database_url.expose())?;
+    let mailer = mailer(settings)?;
+    let secret = load_or_create_secret(
+        settings.jwt_secret.as_ref().map(|s| s.expose()),
+        secret_file(settings).as_deref(),
+    )?;
+    let keys = jwt_keys(settings, &secret)?;
+    let config = auth_config(settings, secret)?;
+    let mut stores = sql_stores(settings.database_url.expose()).await?;
+    if let Some(url) = &settings.redis_url {
+        stores = with_redis(stores, url.expose(), &settings.redis_prefix).await?;
+    }
+    Auth::builder(config)
+        .stores(stores)
+        .jwt_keys(keys)
+        .mailer(mailer)
+        .build()
+        .map_err(|err| DemoError::Settings(err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Secret;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "auth-demo-{name}-{}",
+            hex::encode(random_bytes::<6>())
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn database_kinds() {
+        assert_eq!(Database::of_url("sqlite://a.db").unwrap(), Database::Sqlite);
+        assert_eq!(
+            Database::of_url("sqlite::memory:").unwrap(),
+            Database::Sqlite
+        );
+        assert_eq!(
+            Database::of_url("postgresql://h/db").unwrap(),
+            Database::Postgres
+        );
+        assert_eq!(Database::of_url("mysql://h/db").unwrap(), Database::MySql);
+        let err = Database::of_url("mongodb://u:pw@h")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("pw"), "{err}");
+    }
+
+    #[test]
+    fn secret_file_sits_beside_the_database() {
+        let mut settings = Settings::default();
+        assert_eq!(
+            secret_file(&settings),
+            Some(PathBuf::from("auth-demo.secret"))
+        );
+        settings.database_url = Secret::new("sqlite:///tmp/x/app.sqlite3?mode=rwc");
+        assert_eq!(
+            secret_file(&settings),
+            Some(PathBuf::from("/tmp/x/app.secret"))
+        );
+        settings.database_url = Secret::new("postgres://h/db");
+        assert_eq!(
+            secret_file(&settings),
+            Some(PathBuf::from(SECRET_FILE_NAME))
+        );
+        settings.database_url = Secret::new("sqlite::memory:");
+        assert_eq!(secret_file(&settings), None);
+    }
+
+    #[test]
+    fn secret_is_generated_once_and_kept_private() {
+        let dir = temp_dir("secret");
+        let file = dir.join("auth-demo.secret");
+        let first = load_or_create_secret(None, Some(&file)).unwrap();
+        assert!(first.len() >= 64, "long enough for HS512");
+        let second = load_or_create_secret(None, Some(&file)).unwrap();
+        assert_eq!(first, second);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let given = load_or_create_secret(Some("given-secret"), Some(&file)).unwrap();
+        assert_eq!(given, b"given-secret");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn builds_on_a_sqlite_file_and_creates_a_superuser() {
+        let dir = temp_dir("build");
+        let settings = Settings {
+            database_url: Secret::new(format!("sqlite://{}", dir.join("demo.db").display())),
+            ..Settings::default()
+        };
+        let auth = build_auth(&settings).await.unwrap();
+        assert!(dir.join("demo.secret").exists());
+        auth.health().await.unwrap();
+        let user = auth
+            .create_superuser("root", "root@example.com", "a long enough passphrase")
+            .await
+            .unwrap();
+        assert!(user.is_active && user.is_staff);
+        // Same file, same secret, same users on a second start.
+        let again = build_auth(&settings).await.unwrap();
+        assert!(
+            again
+                .create_superuser("root", "root@example.com", "a long enough passphrase")
+                .await
+                .is_err()
+        );
+        drop((auth, again));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn bad_settings_fail_before_connecting() {
+        let base = Settings {
+            database_url: Secret::new("sqlite::memory:"),
+            ..Settings::default()
+        };
+        let cases: Vec<(Settings, &str)> = vec![
+            (
+                Settings {
+                    jwt_secret: Some(Secret::new("short")),
+                    ..base.clone()
+                },
+                "AUTH_JWT_SECRET",
+            ),
+            (
+                Settings {
+                    jwt_secret: Some(Secret::new("x".repeat(40))),
+                    jwt_algorithm: auth_core::token::jwt::Algorithm::HS512,
+                    ..base.clone()
+                },
+                "HS512",
+            ),
+            (
+                Settings {
+                    jwt_algorithm: auth_core::token::jwt::Algorithm::EdDSA,
+                    ..base.clone()
+                },
+                "--jwt-private-key-file",
+            ),
+            (
+                Settings {
+                    frontend_url: "javascript:alert(1)".into(),
+                    ..base.clone()
+                },
+                "AUTH_FRONTEND_URL",
+            ),
+            (
+                Settings {
+                    smtp_url: Some(Secret::new("http://mail")),
+                    ..base.clone()
+                },
+                "AUTH_SMTP_URL",
+            ),
+            (
+                Settings {
+                    database_url: Secret::new("oracle://db"),
+                    ..base.clone()
+                },
+                "AUTH_DATABASE_URL",
+            ),
+        ];
+        for (settings, expected) in cases {
+            let err = build_auth(&settings).await.unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn hs512_with_a_long_secret_and_eddsa_with_a_key_file() {
+        let settings = Settings {
+            database_url: Secret::new("sqlite::memory:"),
+            jwt_secret: Some(Secret::new("k".repeat(64))),
+            jwt_algorithm: auth_core::token::jwt::Algorithm::HS512,
+            ..Settings::default()
+        };
+        build_auth(&settings).await.unwrap();
+
+        // RFC 8037 appendix A.1's Ed25519 private key.
+        let dir = temp_dir("eddsa");
+        let pem = "-----BEGIN PRIVATE KEY-----\n\
+                   MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n\
+                   -----END PRIVATE KEY-----\n";
+        let file = dir.join("ed25519.pem");
+        std::fs::write(&file, pem).unwrap();
+        let settings = Settings {
+            database_url: Secret::new("sqlite::memory:"),
+            jwt_algorithm: auth_core::token::jwt::Algorithm::EdDSA,
+            jwt_private_key_file: Some(file),
+            ..Settings::default()
+        };
+        build_auth(&settings).await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

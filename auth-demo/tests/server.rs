@@ -1,0 +1,156 @@
+//! The server in-process: binding port 0, answering, stopping; the
+//! `create-superuser` command; refusing a framework not built yet.
+
+use std::time::Duration;
+
+use auth_demo::{Cli, DemoError, Framework, Secret, Settings};
+use clap::Parser;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn memory_settings() -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: Secret::new("sqlite::memory:"),
+        quiet: true,
+        ..Settings::default()
+    }
+}
+
+/// `GET path` over a fresh connection: the status code and the body.
+async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_on_a_free_port_answers_and_stops() {
+    let server = auth_demo::start(&memory_settings()).await.unwrap();
+    let addr = server.local_addr();
+    assert_ne!(addr.port(), 0);
+    assert_eq!(server.url(), format!("http://{addr}"));
+    assert_eq!(server.docs_url(), format!("http://{addr}/api/docs"));
+    let (status, _) = get(addr, "/healthz").await;
+    assert_eq!(status, 200);
+    let (status, body) = get(addr, "/no/such/route").await;
+    assert_eq!(status, 404);
+    assert!(body.contains(r#""detail""#), "{body}");
+
+    tokio::time::timeout(Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("shutdown within 5 s")
+        .unwrap();
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "still accepting after shutdown"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_handle_stops_it_from_elsewhere() {
+    let server = auth_demo::start(&memory_settings()).await.unwrap();
+    let handle = server.shutdown_handle();
+    let waiter = tokio::spawn(server.wait());
+    handle.shutdown();
+    tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("stopped within 5 s")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn actix_is_refused_clearly() {
+    let settings = Settings {
+        framework: Framework::Actix,
+        ..memory_settings()
+    };
+    let err = auth_demo::start(&settings).await.unwrap_err();
+    assert!(matches!(
+        err,
+        DemoError::FrameworkUnavailable(Framework::Actix)
+    ));
+    assert!(err.to_string().contains("--framework axum"), "{err}");
+}
+
+#[tokio::test]
+async fn create_superuser_command() {
+    let dir = std::env::temp_dir().join(format!(
+        "auth-demo-cli-{}",
+        hex::encode(auth_core::config::random_bytes::<6>())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("cli.db").display());
+    let args = |password: &str| {
+        Cli::try_parse_from([
+            "demo_server",
+            "--database-url",
+            &url,
+            "create-superuser",
+            "--username",
+            "root",
+            "--email",
+            "root@example.com",
+            "--password",
+            password,
+        ])
+        .unwrap()
+    };
+    auth_demo::run(args("a long enough passphrase"))
+        .await
+        .unwrap();
+
+    // The user is there, active and staff, on the same file.
+    let settings = Settings {
+        database_url: Secret::new(url.clone()),
+        ..Settings::default()
+    };
+    let auth = auth_demo::build_auth(&settings).await.unwrap();
+    let user = auth
+        .stores()
+        .users
+        .user_by_username("root")
+        .await
+        .unwrap()
+        .expect("the superuser exists");
+    assert!(user.is_active && user.is_staff && user.is_superuser);
+
+    // A second time: field errors, one a line, naming the field.
+    let err = auth_demo::run(args("a long enough passphrase"))
+        .await
+        .unwrap_err();
+    let text = auth_demo::server::describe(&err);
+    assert!(text.lines().any(|l| l.starts_with("username: ")), "{text}");
+    // A weak password: the validators run.
+    let err = auth_demo::run(
+        Cli::try_parse_from([
+            "demo_server",
+            "--database-url",
+            &url,
+            "create-superuser",
+            "--username=other",
+            "--email=other@example.com",
+            "--password=123",
+        ])
+        .unwrap(),
+    )
+    .await
+    .unwrap_err();
+    let text = auth_demo::server::describe(&err);
+    assert!(text.contains("password: "), "{text}");
+    assert!(!text.contains("123\n"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,178 @@
+//! `/healthz`, the OpenAPI document and docs, and the HTTP-level errors.
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::{PASSWORD, assert_401};
+use crate::harness::Env;
+
+/// The server starts on the backend, answers `/healthz` and a JSON 404,
+/// and stops: runs also before the full API is merged.
+pub async fn server_starts_and_stops(env: Env) {
+    let Some(t) = env.start_any(|_| {}).await else {
+        return;
+    };
+    let health = t.get("/healthz").send().await;
+    health.expect(200);
+    let missing = t.get("/api/nowhere/at/all").send().await;
+    missing.expect(404);
+    assert_eq!(missing.json, json!({ "detail": "Not found." }));
+    // A superuser through the demo's create-superuser path, on the same
+    // stores the server uses.
+    t.create_superuser("boot", "boot@example.com", PASSWORD)
+        .await;
+    assert!(
+        crate::logs::snapshot().contains("listening"),
+        "the server's logs are not captured"
+    );
+    t.finish().await;
+}
+
+pub async fn service_routes(env: Env) {
+    let Some(t) = env.start().await else { return };
+    t.get("/healthz").send().await.expect(200);
+
+    let doc = t.get("/api/openapi.json").send().await;
+    doc.expect(200);
+    assert!(
+        doc.json["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        &doc.text[..doc.text.len().min(200)]
+    );
+    let paths = doc.json["paths"].as_object().expect("paths");
+    for path in [
+        "/api/auth/register",
+        "/api/auth/jwt/create",
+        "/api/auth/token/login",
+        "/api/auth/static-token",
+        "/api/users",
+        "/api/auth/me",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from the OpenAPI paths"
+        );
+    }
+
+    let docs = t.get("/api/docs").send().await;
+    docs.expect(200);
+    let content_type = docs.header("content-type").unwrap_or_default();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    // Served with no request leaving the machine: no CDN.
+    for remote in [
+        "src=\"http",
+        "src='http",
+        "href=\"http://",
+        "href=\"https://cdn",
+    ] {
+        assert!(
+            !docs.text.contains(remote),
+            "the docs page loads remote assets"
+        );
+    }
+    t.finish().await;
+}
+
+pub async fn http_errors(env: Env) {
+    let Some(t) = env.start().await else { return };
+    // Malformed JSON: 400 with a JSON error body.
+    let resp = t
+        .req(Method::POST, "/api/auth/jwt/create")
+        .raw("application/json", "{\"username\": \"a\", ")
+        .send()
+        .await;
+    resp.expect(400);
+    assert!(resp.json.is_object(), "{}", resp.text);
+
+    // Not JSON where JSON is required: 415.
+    let resp = t
+        .req(Method::POST, "/api/auth/jwt/create")
+        .raw("text/plain", "username=a&password=b")
+        .send()
+        .await;
+    resp.expect(415);
+    assert!(resp.json["detail"].is_string(), "{}", resp.text);
+
+    // Over 64 KiB: 413 with the contract's body.
+    let big = json!({ "username": "a".repeat(70 * 1024), "password": PASSWORD });
+    let resp = t
+        .req(Method::POST, "/api/auth/jwt/create")
+        .raw("application/json", big.to_string())
+        .send()
+        .await;
+    resp.expect(413);
+    assert_eq!(resp.json, json!({ "detail": "Request body is too large." }));
+
+    // Unknown route: 404.
+    let resp = t.get("/api/nowhere").send().await;
+    resp.expect(404);
+    assert_eq!(resp.json, json!({ "detail": "Not found." }));
+
+    // Wrong method: 405 with Allow.
+    let resp = t.get("/api/auth/jwt/create").send().await;
+    resp.expect(405);
+    assert_eq!(
+        resp.json,
+        json!({ "detail": "Method \"GET\" not allowed." })
+    );
+    let allow = resp.header("allow").expect("405 without Allow");
+    assert!(allow.contains("POST"), "{allow}");
+    let resp = t.req(Method::PUT, "/api/auth/me").send().await;
+    resp.expect(405);
+    let allow = resp.header("allow").expect("405 without Allow");
+    for method in ["GET", "PATCH", "DELETE"] {
+        assert!(allow.contains(method), "{allow}");
+    }
+    t.finish().await;
+}
+
+pub async fn trailing_slashes(env: Env) {
+    let Some(t) = env.start().await else { return };
+    t.active_user("slash", PASSWORD).await;
+    let resp = t
+        .post(
+            "/api/auth/jwt/create/",
+            json!({ "username": "slash", "password": PASSWORD }),
+        )
+        .send()
+        .await;
+    resp.expect(200);
+    let access = resp.str("access");
+    let me = t.get("/api/auth/me/").bearer(&access).send().await;
+    me.expect(200);
+    assert_eq!(me.json["username"], "slash");
+    t.get("/api/auth/jwks.json/").send().await.expect(200);
+    t.get("/healthz/").send().await.expect(200);
+    let resp = t
+        .post("/api/auth/jwt/verify/", json!({ "token": access }))
+        .send()
+        .await;
+    resp.expect(200);
+    t.finish().await;
+}
+
+pub async fn unauthenticated_requests(env: Env) {
+    let Some(t) = env.start().await else { return };
+    let resp = t.get("/api/auth/me").send().await;
+    assert_401(&resp);
+    assert_eq!(resp.json["code"], "not_authenticated", "{}", resp.text);
+    assert!(
+        resp.header("www-authenticate")
+            .is_some_and(|c| c.starts_with("Bearer")),
+        "{:?}",
+        resp.headers
+    );
+    assert_401(&t.get("/api/auth/me").bearer("not.a.jwt").send().await);
+    assert_401(
+        &t.get("/api/auth/me")
+            .token("0123456789abcdef0123456789abcdef")
+            .send()
+            .await,
+    );
+    assert_401(&t.get("/api/auth/token/sessions").send().await);
+    assert_401(&t.req(Method::POST, "/api/auth/token/logout").send().await);
+    assert_401(&t.get("/api/auth/me/history").send().await);
+    t.finish().await;
+}
