@@ -243,6 +243,7 @@ impl Env {
             http,
             sink,
             settings,
+            twins: Vec::new(),
             record: Mutex::new(Record::default()),
             _cleanup: cleanup,
         })
@@ -340,6 +341,8 @@ pub struct Ctx {
     pub sink: SmtpSink,
     /// The server's settings.
     pub settings: Settings,
+    /// More servers over the same data (see [`Ctx::start_twin`]).
+    twins: Vec<RunningServer>,
     record: Mutex<Record>,
     _cleanup: Cleanup,
 }
@@ -433,14 +436,29 @@ impl Ctx {
 
     /// A request to `path` (e.g. `/api/auth/me`).
     pub fn req(&self, method: Method, path: &str) -> Req<'_> {
+        self.req_at(&self.base, method, path)
+    }
+
+    /// A request to `path` on the server at `base` (a twin's URL).
+    pub fn req_at(&self, base: &str, method: Method, path: &str) -> Req<'_> {
         Req {
             ctx: self,
-            builder: self
-                .http
-                .request(method.clone(), format!("{}{path}", self.base)),
+            builder: self.http.request(method.clone(), format!("{base}{path}")),
             method,
             path: path.to_owned(),
         }
+    }
+
+    /// Starts another server with the same settings (the same database,
+    /// Redis key prefix and secret), as a second process of one deployment
+    /// would be, and returns its base URL. It stops with this context.
+    pub async fn start_twin(&mut self) -> String {
+        let twin = auth_demo::start(&self.settings)
+            .await
+            .unwrap_or_else(|err| panic!("the twin server did not start: {err}"));
+        let url = twin.url();
+        self.twins.push(twin);
+        url
     }
 
     /// `GET path`.

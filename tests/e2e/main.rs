@@ -46,6 +46,7 @@ macro_rules! every_case {
             service::http_errors,
             service::trailing_slashes,
             service::unauthenticated_requests,
+            service::two_servers_share_revocations,
             accounts::register_activate_login,
             accounts::registration_validation,
             accounts::activation_resend,

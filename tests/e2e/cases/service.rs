@@ -176,3 +176,57 @@ pub async fn unauthenticated_requests(env: Env) {
     assert_401(&t.get("/api/auth/me/history").send().await);
     t.finish().await;
 }
+
+/// Two servers over the same stores, as two processes of one deployment:
+/// a token revoked through one is refused through the other.
+pub async fn two_servers_share_revocations(env: Env) {
+    let Some(mut t) = env.start().await else {
+        return;
+    };
+    t.active_user("twin", PASSWORD).await;
+    let other = t.start_twin().await;
+    let knox = t.knox_login("twin", PASSWORD).await;
+    let (access, refresh) = t.jwt_login("twin", PASSWORD).await;
+    for base in [t.base.clone(), other.clone()] {
+        t.req_at(&base, Method::GET, "/api/auth/me")
+            .token(&knox)
+            .send()
+            .await
+            .expect(200);
+        t.req_at(&base, Method::GET, "/api/auth/me")
+            .bearer(&access)
+            .send()
+            .await
+            .expect(200);
+    }
+
+    t.req(Method::POST, "/api/auth/token/logout")
+        .token(&knox)
+        .send()
+        .await
+        .expect(204);
+    t.req_at(&other, Method::GET, "/api/auth/me")
+        .token(&knox)
+        .send()
+        .await
+        .expect(401);
+
+    // Rotated through the second server, replayed through the first: the
+    // replay fails and the family dies on both.
+    let rotated = t
+        .req_at(&other, Method::POST, "/api/auth/jwt/refresh")
+        .json(json!({ "refresh": refresh }))
+        .send()
+        .await;
+    rotated.expect(200);
+    t.post("/api/auth/jwt/refresh", json!({ "refresh": refresh }))
+        .send()
+        .await
+        .expect(401);
+    t.req_at(&other, Method::GET, "/api/auth/me")
+        .bearer(&rotated.str("access"))
+        .send()
+        .await
+        .expect(401);
+    t.finish().await;
+}
