@@ -116,19 +116,38 @@ impl Auth {
         claims_user_id.parse().map_err(|_| not_valid())
     }
 
-    /// Checks a verified refresh token against revocations and its user.
-    async fn live_refresh_user(&self, claims: &RefreshClaims) -> Result<User, AuthError> {
-        let user_id = Self::user_id_of(&claims.user_id)?;
+    /// The token's user, unless the token is revoked (its family, or the
+    /// user's mark). The user (active or not, `None` if gone) and the
+    /// revocation state are read concurrently.
+    async fn unrevoked_user(
+        &self,
+        user_id: &str,
+        family: Option<&str>,
+        jti: &str,
+        iat: i64,
+    ) -> Result<Option<User>, AuthError> {
+        let user_id = Self::user_id_of(user_id)?;
         let stores = &self.inner.stores;
         let (state, user) = tokio::try_join!(
-            stores
-                .revocations
-                .revocation_state(user_id, claims.family.as_deref()),
+            stores.revocations.revocation_state(user_id, family),
             stores.users.user_by_id(user_id),
         )?;
-        if is_revoked(&state, &claims.jti, claims.iat) {
+        if is_revoked(&state, jti, iat) {
             return Err(not_valid());
         }
+        Ok(user)
+    }
+
+    /// Checks a verified refresh token against revocations and its user.
+    async fn live_refresh_user(&self, claims: &RefreshClaims) -> Result<User, AuthError> {
+        let user = self
+            .unrevoked_user(
+                &claims.user_id,
+                claims.family.as_deref(),
+                &claims.jti,
+                claims.iat,
+            )
+            .await?;
         user.filter(|u| u.is_active).ok_or_else(not_valid)
     }
 
@@ -281,17 +300,14 @@ impl Auth {
     }
 
     async fn check_access(&self, claims: &AccessClaims) -> Result<User, AuthError> {
-        let user_id = Self::user_id_of(&claims.user_id)?;
-        let stores = &self.inner.stores;
-        let (state, user) = tokio::try_join!(
-            stores
-                .revocations
-                .revocation_state(user_id, claims.family.as_deref()),
-            stores.users.user_by_id(user_id),
-        )?;
-        if is_revoked(&state, &claims.jti, claims.iat) {
-            return Err(not_valid());
-        }
+        let user = self
+            .unrevoked_user(
+                &claims.user_id,
+                claims.family.as_deref(),
+                &claims.jti,
+                claims.iat,
+            )
+            .await?;
         user.filter(|u| u.is_active)
             .ok_or(AuthError::Unauthenticated(
                 crate::error::TokenRejection::UserInactive,
