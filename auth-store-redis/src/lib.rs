@@ -18,23 +18,23 @@
 //!
 //! # Composition
 //!
-//! Users in SQL, everything per-request in Redis. The SQL user store comes
-//! from `auth-store-sqlx`; this example stands the in-memory store in for
-//! it:
+//! Users in PostgreSQL (the `auth-store-sqlx` crate), everything
+//! per-request in Redis:
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use auth_core::{Auth, MemoryStore, config::AuthConfig};
+//! use auth_core::{Auth, config::AuthConfig};
 //! use auth_store_redis::{RedisStore, RedisStoreConfig};
+//! use auth_store_sqlx::PostgresStore;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let users = PostgresStore::connect("postgres://postgres@127.0.0.1:5432/shop").await?;
+//! users.migrate().await?;
 //! let config = RedisStoreConfig::default().with_key_prefix("shop:auth:")?;
 //! let redis = Arc::new(RedisStore::with_config("redis://127.0.0.1:6379", config)?);
-//! // In production: the SQL user store of `auth-store-sqlx`.
-//! let users = Arc::new(MemoryStore::new());
 //!
 //! let auth = Auth::builder(AuthConfig::default())
-//!     .users(users)
+//!     .users(Arc::new(users))
 //!     .knox_store(redis.clone())
 //!     .static_token_store(redis.clone())
 //!     .revocation_store(redis.clone())
@@ -44,6 +44,10 @@
 //! # let _ = auth;
 //! # Ok(()) }
 //! ```
+//!
+//! The end-to-end suite runs the demo server on exactly this composition
+//! (`tests/e2e`, backend `postgres_redis`), including two servers over the
+//! same PostgreSQL schema and Redis prefix seeing each other's revocations.
 //!
 //! The store is built without connecting, inside a Tokio runtime with its
 //! I/O and time drivers enabled (as `#[tokio::main]` sets up); clones (and
