@@ -1,0 +1,719 @@
+//! The routes served by a real actix-web server on 127.0.0.1:0 with a real
+//! HTTP client, compared with auth-axum's answers to the same requests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::Condition;
+use actix_web::{App, HttpServer, web};
+use auth_actix::{Api, ApiOptions, AuthMiddleware, CurrentUser, MaybeUser, RouteGroups, StaffUser};
+use auth_core::config::AuthConfig;
+use auth_core::mail::MemoryMailer;
+use auth_core::password::{Argon2Params, Argon2idHasher};
+use auth_core::throttle::ThrottleConfig;
+use auth_core::{Auth, MemoryStore};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const PASSWORD: &str = "correct-horse-battery-9";
+
+fn service(mailer: &MemoryMailer) -> Auth {
+    Auth::builder(AuthConfig::default().with_throttle(ThrottleConfig::disabled()))
+        .store(Arc::new(MemoryStore::new()))
+        .mailer(Arc::new(mailer.clone()))
+        .hasher(Arc::new(
+            Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("params")).expect("hasher"),
+        ))
+        .build()
+        .expect("service")
+}
+
+/// A running actix-web server: its base URL, stopped by [`Actix::stop`].
+struct Actix {
+    base: String,
+    handle: ServerHandle,
+}
+
+impl Actix {
+    async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
+
+async fn whoami(user: CurrentUser) -> String {
+    user.username.clone()
+}
+
+async fn maybe(MaybeUser(user): MaybeUser) -> String {
+    user.map_or_else(|| "anonymous".to_string(), |who| who.user.username)
+}
+
+async fn staff_only(user: StaffUser) -> String {
+    format!("staff {}", user.username)
+}
+
+/// Serves, with one worker on a random port: the app's own routes
+/// (`/whoami`, `/maybe`, `/staff`), the contract's routes when `api` is
+/// given, all under the [`AuthMiddleware`] when `middleware`.
+fn serve_actix(auth: Auth, api: Option<Api>, middleware: bool) -> Actix {
+    let server = HttpServer::new(move || {
+        let api = api.clone();
+        App::new()
+            .wrap(Condition::new(
+                middleware,
+                AuthMiddleware::new(auth.clone()),
+            ))
+            .route("/whoami", web::get().to(whoami))
+            .route("/maybe", web::get().to(maybe))
+            .route("/staff", web::get().to(staff_only))
+            .configure(move |config| {
+                if let Some(api) = api {
+                    auth_actix::configure(api)(config);
+                }
+            })
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Actix {
+        base: format!("http://{addr}"),
+        handle,
+    }
+}
+
+/// Serves auth-axum's router (under its layer) on a random port; returns
+/// its base URL.
+async fn serve_axum(api: Api) -> String {
+    let app = auth_axum::router(api.clone()).layer(auth_axum::AuthLayer::new(api.auth().clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn smoke_register_activate_login_me() {
+    let mailer = MemoryMailer::default();
+    let auth = service(&mailer);
+    let server = serve_actix(auth.clone(), Some(Api::new(auth)), true);
+    let base = server.base.clone();
+    let client = reqwest::Client::new();
+
+    let created = client
+        .post(format!("{base}/api/auth/register/"))
+        .json(&json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD, "confirm_password": PASSWORD}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(created.status(), 201);
+    let user: Value = created.json().await.expect("json");
+    assert_eq!(user["is_active"], false);
+
+    let email = mailer.last_to("ada@example.com").expect("activation email");
+    let link = email
+        .body
+        .split_whitespace()
+        .find(|word| word.contains("/activate/"))
+        .expect("link");
+    let mut parts = link.rsplit('/');
+    let token = parts.next().expect("token");
+    let uid = parts.next().expect("uid");
+    let activated = client
+        .post(format!("{base}/api/auth/activate"))
+        .json(&json!({"uid": uid, "token": token}))
+        .send()
+        .await
+        .expect("activate");
+    assert_eq!(activated.status(), 200);
+
+    let pair: Value = client
+        .post(format!("{base}/api/auth/jwt/create"))
+        .json(&json!({"email": "ada@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let access = pair["access"].as_str().expect("access");
+    let me = client
+        .get(format!("{base}/api/auth/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), 200);
+    let me: Value = me.json().await.expect("json");
+    assert_eq!(me["username"], "ada");
+
+    let history: Value = client
+        .get(format!("{base}/api/auth/me/history"))
+        .bearer_auth(access)
+        .header("User-Agent", "smoke/1")
+        .send()
+        .await
+        .expect("history")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        history["results"][0]["ip"], "127.0.0.1",
+        "peer address from HttpRequest::peer_addr"
+    );
+
+    let anonymous = client
+        .get(format!("{base}/api/auth/me"))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.headers()["www-authenticate"],
+        "Bearer realm=\"api\""
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn routes_authenticate_themselves_without_the_middleware() {
+    let auth = service(&MemoryMailer::default());
+    auth.create_superuser("boss", "boss@example.com", PASSWORD)
+        .await
+        .expect("staff");
+    let server = serve_actix(auth.clone(), Some(Api::new(auth)), false);
+    let client = reqwest::Client::new();
+    let pair: Value = client
+        .post(format!("{}/api/auth/jwt/create", server.base))
+        .json(&json!({"username": "boss", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let users = client
+        .get(format!("{}/api/users?page_size=1", server.base))
+        .bearer_auth(pair["access"].as_str().expect("access"))
+        .send()
+        .await
+        .expect("users");
+    assert_eq!(users.status(), 200);
+    let users: Value = users.json().await.expect("json");
+    assert_eq!(users["count"], 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn extractors_with_and_without_the_middleware() {
+    let auth = service(&MemoryMailer::default());
+    auth.create_superuser("boss", "boss@example.com", PASSWORD)
+        .await
+        .expect("staff");
+    let input = auth_core::flows::AdminUserInput::from_json(
+        &json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD}),
+        false,
+    )
+    .expect("input");
+    auth.create_user(input).await.expect("user");
+
+    let server = serve_actix(auth.clone(), Some(Api::new(auth.clone())), true);
+    let base = server.base.clone();
+    let client = reqwest::Client::new();
+    let login = |username: &'static str| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let body: Value = client
+                .post(format!("{base}/api/auth/token/login"))
+                .json(&json!({"username": username, "password": PASSWORD}))
+                .send()
+                .await
+                .expect("login")
+                .json()
+                .await
+                .expect("json");
+            format!("Token {}", body["token"].as_str().expect("token"))
+        }
+    };
+    let ada = login("ada").await;
+    let boss = login("boss").await;
+
+    let get = |base: String, path: &'static str, authorization: Option<String>| {
+        let client = client.clone();
+        async move {
+            let mut request = client.get(format!("{base}{path}"));
+            if let Some(value) = authorization {
+                request = request.header("Authorization", value);
+            }
+            let response = request.send().await.expect("send");
+            let status = response.status().as_u16();
+            let www = response
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap_or("").to_string());
+            (status, response.text().await.expect("text"), www)
+        }
+    };
+    let b = || base.clone();
+    assert_eq!(get(b(), "/whoami", Some(ada.clone())).await.1, "ada");
+    let (status, body, www) = get(b(), "/whoami", None).await;
+    assert_eq!(status, 401);
+    let body: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(body["code"], "not_authenticated");
+    assert_eq!(www.as_deref(), Some("Bearer realm=\"api\""));
+    let (status, _, www) = get(b(), "/whoami", Some("Token nope".into())).await;
+    assert_eq!(status, 401);
+    assert_eq!(www.as_deref(), Some("Bearer realm=\"api\""));
+    assert_eq!(get(b(), "/maybe", None).await.1, "anonymous");
+    assert_eq!(get(b(), "/maybe", Some(ada.clone())).await.1, "ada");
+    assert_eq!(get(b(), "/maybe", Some("Bearer x".into())).await.0, 401);
+    assert_eq!(get(b(), "/staff", None).await.0, 401);
+    let (status, body, _) = get(b(), "/staff", Some(ada.clone())).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("json"),
+        json!({"detail": "You do not have permission to perform this action."})
+    );
+    assert_eq!(get(b(), "/staff", Some(boss.clone())).await.1, "staff boss");
+    // The contract routes still answer under the middleware.
+    assert_eq!(get(b(), "/api/users", Some(boss.clone())).await.0, 200);
+    assert_eq!(get(b(), "/api/users", Some(ada.clone())).await.0, 403);
+
+    // The same extractor answers as auth-axum's for the same requests.
+    let axum_base = {
+        use axum::routing::get as axum_get;
+        async fn whoami(user: auth_axum::CurrentUser) -> String {
+            user.username.clone()
+        }
+        async fn staff_only(user: auth_axum::StaffUser) -> String {
+            format!("staff {}", user.username)
+        }
+        let app = axum::Router::new()
+            .route("/whoami", axum_get(whoami))
+            .route("/staff", axum_get(staff_only))
+            .layer(auth_axum::AuthLayer::new(auth.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        format!("http://{addr}")
+    };
+    for (path, authorization) in [
+        ("/whoami", None),
+        ("/whoami", Some("Token nope".to_string())),
+        ("/whoami", Some("Bearer".to_string())),
+        ("/staff", Some(ada.clone())),
+        ("/staff", Some(boss.clone())),
+    ] {
+        assert_eq!(
+            get(b(), path, authorization.clone()).await,
+            get(axum_base.clone(), path, authorization.clone()).await,
+            "{path} {authorization:?}"
+        );
+    }
+
+    let bare = serve_actix(auth, None, false);
+    let response = client
+        .get(format!("{}/whoami", bare.base))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 500);
+    let body: Value = response.json().await.expect("json");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("is the AuthMiddleware installed")),
+        "{body}"
+    );
+    let maybe = client
+        .get(format!("{}/maybe", bare.base))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(maybe.status(), 500);
+    bare.stop().await;
+    server.stop().await;
+}
+
+/// What is compared between the two frameworks' answers.
+#[derive(Debug, PartialEq, Eq)]
+struct Answer {
+    status: u16,
+    headers: Vec<(&'static str, Option<String>)>,
+    body: Vec<u8>,
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = [
+        "content-type",
+        "allow",
+        "www-authenticate",
+        "retry-after",
+        "content-length",
+    ]
+    .into_iter()
+    .map(|name| {
+        let value = response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("<not UTF-8>").to_string());
+        (name, value)
+    })
+    .collect();
+    let body = response.bytes().await.expect("body").to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Sends `body` chunked (no `Content-Length`) over a raw connection;
+/// returns the status code and the body after the headers.
+async fn chunked_post(base: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    for chunk in body.chunks(1024) {
+        let frame = format!("{:x}\r\n", chunk.len());
+        // The server may answer and close before the whole body is sent.
+        if stream.write_all(frame.as_bytes()).await.is_err()
+            || stream.write_all(chunk).await.is_err()
+            || stream.write_all(b"\r\n").await.is_err()
+        {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        // One chunk, then the last: keep the first chunk's data.
+        rest.split_once("\r\n")
+            .map(|(_, data)| data.split("\r\n").next().unwrap_or(""))
+            .unwrap_or("")
+    } else {
+        rest
+    };
+    (status, body.as_bytes().to_vec())
+}
+
+#[tokio::test]
+async fn error_shapes_match_axum() {
+    let auth = service(&MemoryMailer::default());
+    let options = ApiOptions::default().with_body_limit(4 * 1024);
+    let api = Api::with_options(auth.clone(), options);
+    let actix = serve_actix(auth.clone(), Some(api.clone()), true);
+    let axum_base = serve_axum(api).await;
+    let client = reqwest::Client::new();
+
+    let requests: Vec<(&str, &str, Option<&str>, Vec<u8>)> = vec![
+        // 404: unknown paths, inside and outside /api, and too deep.
+        ("GET", "/api/nope", None, vec![]),
+        ("GET", "/nope/at/all", None, vec![]),
+        ("POST", "/", None, vec![]),
+        ("GET", "/api/users/a/b", None, vec![]),
+        ("GET", "/api/auth/me//", None, vec![]),
+        // 405 with Allow, and OPTIONS.
+        ("DELETE", "/api/auth/jwt/create", None, vec![]),
+        ("PUT", "/api/auth/me/", None, vec![]),
+        ("GET", "/api/auth/token/sessions/abc", None, vec![]),
+        ("OPTIONS", "/api/users", None, vec![]),
+        ("OPTIONS", "/api/users/123/", None, vec![]),
+        // 413 over the limit (declared by Content-Length).
+        (
+            "POST",
+            "/api/auth/jwt/create",
+            Some("application/json"),
+            vec![b' '; 5 * 1024],
+        ),
+        // 415 and malformed JSON.
+        (
+            "POST",
+            "/api/auth/jwt/create",
+            Some("text/plain"),
+            b"username=ada".to_vec(),
+        ),
+        (
+            "POST",
+            "/api/auth/register",
+            Some("application/x-www-form-urlencoded"),
+            b"a=b".to_vec(),
+        ),
+        (
+            "POST",
+            "/api/auth/jwt/create/",
+            Some("application/json"),
+            b"{\"username\": ".to_vec(),
+        ),
+        // Validation and authentication errors.
+        (
+            "POST",
+            "/api/auth/jwt/create",
+            Some("application/json"),
+            b"{}".to_vec(),
+        ),
+        ("GET", "/api/auth/me", None, vec![]),
+        ("GET", "/api/users?page=x", None, vec![]),
+        ("HEAD", "/healthz", None, vec![]),
+        ("GET", "/healthz/", None, vec![]),
+        ("GET", "/api/auth/jwks.json", None, vec![]),
+        ("GET", "/api/docs/", None, vec![]),
+        ("GET", "/api/docs/nope.js", None, vec![]),
+    ];
+    for (method, path, content_type, body) in requests {
+        let send = |base: String| {
+            let client = client.clone();
+            let body = body.clone();
+            async move {
+                let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+                let mut request = client.request(method, format!("{base}{path}")).body(body);
+                if let Some(content_type) = content_type {
+                    request = request.header("Content-Type", content_type);
+                }
+                answer(request.send().await.expect("send")).await
+            }
+        };
+        let from_actix = send(actix.base.clone()).await;
+        let from_axum = send(axum_base.clone()).await;
+        assert_eq!(from_actix, from_axum, "{method} {path}");
+    }
+
+    // A few answers spelled out, so that agreeing on a wrong answer fails.
+    let too_big = client
+        .post(format!("{}/api/auth/jwt/create", actix.base))
+        .header("Content-Type", "application/json")
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .expect("413");
+    assert_eq!(too_big.status(), 413);
+    let body: Value = too_big.json().await.expect("json");
+    assert_eq!(body, json!({"detail": "Request body is too large."}));
+    let not_allowed = client
+        .delete(format!("{}/api/auth/jwt/create", actix.base))
+        .send()
+        .await
+        .expect("405");
+    assert_eq!(not_allowed.status(), 405);
+    assert_eq!(not_allowed.headers()["allow"], "POST, OPTIONS");
+    let body: Value = not_allowed.json().await.expect("json");
+    assert_eq!(body, json!({"detail": "Method \"DELETE\" not allowed."}));
+    let unknown = client
+        .get(format!("{}/api/nope", actix.base))
+        .send()
+        .await
+        .expect("404");
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.headers()["content-type"], "application/json");
+    let body: Value = unknown.json().await.expect("json");
+    assert_eq!(body, json!({"detail": "Not found."}));
+    let unsupported = client
+        .post(format!("{}/api/auth/jwt/create", actix.base))
+        .header("Content-Type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .expect("415");
+    assert_eq!(unsupported.status(), 415);
+
+    // A chunked body with no Content-Length is cut at the limit too.
+    let big = vec![b' '; 6 * 1024];
+    let from_actix = chunked_post(&actix.base, "/api/auth/jwt/create", &big).await;
+    let from_axum = chunked_post(&axum_base, "/api/auth/jwt/create", &big).await;
+    assert_eq!(from_actix.0, 413);
+    assert_eq!(from_actix, from_axum);
+    let small = br#"{"username": "nobody", "password": "x"}"#;
+    let from_actix = chunked_post(&actix.base, "/api/auth/jwt/create", small).await;
+    let from_axum = chunked_post(&axum_base, "/api/auth/jwt/create", small).await;
+    assert_eq!(from_actix.0, 401);
+    assert_eq!(from_actix, from_axum);
+    actix.stop().await;
+}
+
+#[tokio::test]
+async fn route_groups_match_axum() {
+    let auth = service(&MemoryMailer::default());
+    let groups = RouteGroups {
+        jwt: true,
+        docs: true,
+        ..RouteGroups::none()
+    };
+    let api = Api::with_options(auth.clone(), ApiOptions::default().with_groups(groups));
+    let actix = serve_actix(auth, Some(api.clone()), true);
+    let axum_base = serve_axum(api).await;
+    let client = reqwest::Client::new();
+    for (path, status) in [
+        ("/api/users", 404),
+        ("/healthz", 404),
+        ("/api/auth/me", 404),
+        ("/api/auth/token/sessions", 404),
+        ("/api/auth/jwks.json", 200),
+        ("/api/openapi.json", 200),
+    ] {
+        let from_actix = answer(
+            client
+                .get(format!("{}{path}", actix.base))
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await;
+        let from_axum = answer(
+            client
+                .get(format!("{axum_base}{path}"))
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await;
+        assert_eq!(from_actix.status, status, "{path}");
+        assert_eq!(from_actix, from_axum, "{path}");
+    }
+    actix.stop().await;
+}
+
+/// Fetches `/api/openapi.json` from both frameworks serving the same `Auth`
+/// with the same options, and compares the bytes.
+async fn same_openapi(options: ApiOptions) {
+    let auth = service(&MemoryMailer::default());
+    // Two `Api` values, so neither server reuses the other's cached document.
+    let actix = serve_actix(
+        auth.clone(),
+        Some(Api::with_options(auth.clone(), options.clone())),
+        true,
+    );
+    let axum_base = serve_axum(Api::with_options(auth, options)).await;
+    let client = reqwest::Client::new();
+    let fetch = |base: String| {
+        let client = client.clone();
+        async move {
+            let response = client
+                .get(format!("{base}/api/openapi.json"))
+                .send()
+                .await
+                .expect("openapi");
+            assert_eq!(response.status(), 200);
+            response.bytes().await.expect("bytes")
+        }
+    };
+    let from_actix = fetch(actix.base.clone()).await;
+    let from_axum = fetch(axum_base).await;
+    assert!(!from_actix.is_empty());
+    assert_eq!(from_actix, from_axum, "the OpenAPI documents differ");
+    let doc: Value = serde_json::from_slice(&from_actix).expect("valid JSON");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    actix.stop().await;
+}
+
+#[tokio::test]
+async fn openapi_documents_are_identical() {
+    same_openapi(ApiOptions::default()).await;
+    same_openapi(ApiOptions::default().with_groups(RouteGroups {
+        knox: true,
+        docs: true,
+        ..RouteGroups::none()
+    }))
+    .await;
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_offline() {
+    let auth = service(&MemoryMailer::default());
+    let actix = serve_actix(auth.clone(), Some(Api::new(auth)), true);
+    let client = reqwest::Client::new();
+    let docs = client
+        .get(format!("{}/api/docs", actix.base))
+        .send()
+        .await
+        .expect("docs");
+    assert_eq!(docs.status(), 200);
+    assert!(
+        docs.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/html"))
+    );
+    assert!(
+        docs.text()
+            .await
+            .expect("html")
+            .contains("swagger-ui-bundle.js")
+    );
+    let js = client
+        .get(format!("{}/api/docs/swagger-ui-bundle.js", actix.base))
+        .send()
+        .await
+        .expect("js");
+    assert_eq!(js.status(), 200);
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.contains("javascript"))
+    );
+    assert!(js.bytes().await.expect("bytes").len() > 10_000);
+    actix.stop().await;
+}
+
+#[tokio::test]
+async fn serve_runs_every_route_under_the_middleware() {
+    let auth = service(&MemoryMailer::default());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = auth_actix::serve(Api::new(auth), listener)
+        .await
+        .expect("server");
+    let handle = server.handle();
+    tokio::spawn(server);
+    let client = reqwest::Client::new();
+    let health: Value = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health, json!({"status": "ok"}));
+    let me = client
+        .get(format!("http://{addr}/api/auth/me"))
+        .header("Authorization", "Bearer not-a-jwt")
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), 401);
+    handle.stop(true).await;
+}
