@@ -60,6 +60,8 @@ fn serve_actix(auth: Auth, api: Option<Api>, middleware: bool) -> Actix {
     let server = HttpServer::new(move || {
         let api = api.clone();
         App::new()
+            // actix-web's own body limit plays no part in the routes.
+            .app_data(web::PayloadConfig::new(8))
             .wrap(Condition::new(
                 middleware,
                 AuthMiddleware::new(auth.clone()),
@@ -185,6 +187,18 @@ async fn smoke_register_activate_login_me() {
         anonymous.headers()["www-authenticate"],
         "Bearer realm=\"api\""
     );
+
+    // The default limit is 64 KiB.
+    let too_big = client
+        .post(format!("{base}/api/auth/jwt/create"))
+        .header("Content-Type", "application/json")
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .expect("413");
+    assert_eq!(too_big.status(), 413);
+    let body: Value = too_big.json().await.expect("json");
+    assert_eq!(body, json!({"detail": "Request body is too large."}));
     server.stop().await;
 }
 
@@ -428,6 +442,17 @@ async fn chunked_post(base: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
     (status, body.as_bytes().to_vec())
 }
 
+/// A request and what it must get: (method, path, content type, body, the
+/// status expected, and the body where spelled out).
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Vec<u8>,
+    u16,
+    Option<Value>,
+);
+
 #[tokio::test]
 async fn error_shapes_match_axum() {
     let auth = service(&MemoryMailer::default());
@@ -437,25 +462,51 @@ async fn error_shapes_match_axum() {
     let axum_base = serve_axum(api).await;
     let client = reqwest::Client::new();
 
-    let requests: Vec<(&str, &str, Option<&str>, Vec<u8>)> = vec![
+    let json = Some("application/json");
+    let not_found = Some(json!({"detail": "Not found."}));
+    // Bodies spelled out where agreeing on a wrong answer would pass.
+    let requests: Vec<Case<'_>> = vec![
         // 404: unknown paths, inside and outside /api, and too deep.
-        ("GET", "/api/nope", None, vec![]),
-        ("GET", "/nope/at/all", None, vec![]),
-        ("POST", "/", None, vec![]),
-        ("GET", "/api/users/a/b", None, vec![]),
-        ("GET", "/api/auth/me//", None, vec![]),
+        ("GET", "/api/nope", None, vec![], 404, not_found.clone()),
+        ("GET", "/nope/at/all", None, vec![], 404, not_found.clone()),
+        ("POST", "/", None, vec![], 404, not_found.clone()),
+        (
+            "GET",
+            "/api/users/a/b",
+            None,
+            vec![],
+            404,
+            not_found.clone(),
+        ),
+        ("GET", "/api/auth/me//", None, vec![], 404, not_found),
         // 405 with Allow, and OPTIONS.
-        ("DELETE", "/api/auth/jwt/create", None, vec![]),
-        ("PUT", "/api/auth/me/", None, vec![]),
-        ("GET", "/api/auth/token/sessions/abc", None, vec![]),
-        ("OPTIONS", "/api/users", None, vec![]),
-        ("OPTIONS", "/api/users/123/", None, vec![]),
+        (
+            "DELETE",
+            "/api/auth/jwt/create",
+            None,
+            vec![],
+            405,
+            Some(json!({"detail": "Method \"DELETE\" not allowed."})),
+        ),
+        ("PUT", "/api/auth/me/", None, vec![], 405, None),
+        (
+            "GET",
+            "/api/auth/token/sessions/abc",
+            None,
+            vec![],
+            405,
+            None,
+        ),
+        ("OPTIONS", "/api/users", None, vec![], 200, None),
+        ("OPTIONS", "/api/users/123/", None, vec![], 200, None),
         // 413 over the limit (declared by Content-Length).
         (
             "POST",
             "/api/auth/jwt/create",
-            Some("application/json"),
+            json,
             vec![b' '; 5 * 1024],
+            413,
+            Some(json!({"detail": "Request body is too large."})),
         ),
         // 415 and malformed JSON.
         (
@@ -463,35 +514,43 @@ async fn error_shapes_match_axum() {
             "/api/auth/jwt/create",
             Some("text/plain"),
             b"username=ada".to_vec(),
+            415,
+            Some(json!({"detail": "Unsupported media type \"text/plain\" in request."})),
         ),
         (
             "POST",
             "/api/auth/register",
             Some("application/x-www-form-urlencoded"),
             b"a=b".to_vec(),
+            415,
+            None,
         ),
         (
             "POST",
             "/api/auth/jwt/create/",
-            Some("application/json"),
+            json,
             b"{\"username\": ".to_vec(),
+            400,
+            None,
         ),
-        // Validation and authentication errors.
+        // Validation and authentication errors, and a few successes.
         (
             "POST",
             "/api/auth/jwt/create",
-            Some("application/json"),
+            json,
             b"{}".to_vec(),
+            400,
+            None,
         ),
-        ("GET", "/api/auth/me", None, vec![]),
-        ("GET", "/api/users?page=x", None, vec![]),
-        ("HEAD", "/healthz", None, vec![]),
-        ("GET", "/healthz/", None, vec![]),
-        ("GET", "/api/auth/jwks.json", None, vec![]),
-        ("GET", "/api/docs/", None, vec![]),
-        ("GET", "/api/docs/nope.js", None, vec![]),
+        ("GET", "/api/auth/me", None, vec![], 401, None),
+        ("GET", "/api/users?page=x", None, vec![], 401, None),
+        ("HEAD", "/healthz", None, vec![], 200, None),
+        ("GET", "/healthz/", None, vec![], 200, None),
+        ("GET", "/api/auth/jwks.json", None, vec![], 200, None),
+        ("GET", "/api/docs/", None, vec![], 200, None),
+        ("GET", "/api/docs/nope.js", None, vec![], 404, None),
     ];
-    for (method, path, content_type, body) in requests {
+    for (method, path, content_type, body, status, expected) in requests {
         let send = |base: String| {
             let client = client.clone();
             let body = body.clone();
@@ -507,45 +566,12 @@ async fn error_shapes_match_axum() {
         let from_actix = send(actix.base.clone()).await;
         let from_axum = send(axum_base.clone()).await;
         assert_eq!(from_actix, from_axum, "{method} {path}");
+        assert_eq!(from_actix.status, status, "{method} {path}");
+        if let Some(expected) = expected {
+            let body: Value = serde_json::from_slice(&from_actix.body).expect("json");
+            assert_eq!(body, expected, "{method} {path}");
+        }
     }
-
-    // A few answers spelled out, so that agreeing on a wrong answer fails.
-    let too_big = client
-        .post(format!("{}/api/auth/jwt/create", actix.base))
-        .header("Content-Type", "application/json")
-        .body(vec![b' '; 70 * 1024])
-        .send()
-        .await
-        .expect("413");
-    assert_eq!(too_big.status(), 413);
-    let body: Value = too_big.json().await.expect("json");
-    assert_eq!(body, json!({"detail": "Request body is too large."}));
-    let not_allowed = client
-        .delete(format!("{}/api/auth/jwt/create", actix.base))
-        .send()
-        .await
-        .expect("405");
-    assert_eq!(not_allowed.status(), 405);
-    assert_eq!(not_allowed.headers()["allow"], "POST, OPTIONS");
-    let body: Value = not_allowed.json().await.expect("json");
-    assert_eq!(body, json!({"detail": "Method \"DELETE\" not allowed."}));
-    let unknown = client
-        .get(format!("{}/api/nope", actix.base))
-        .send()
-        .await
-        .expect("404");
-    assert_eq!(unknown.status(), 404);
-    assert_eq!(unknown.headers()["content-type"], "application/json");
-    let body: Value = unknown.json().await.expect("json");
-    assert_eq!(body, json!({"detail": "Not found."}));
-    let unsupported = client
-        .post(format!("{}/api/auth/jwt/create", actix.base))
-        .header("Content-Type", "text/plain")
-        .body("x")
-        .send()
-        .await
-        .expect("415");
-    assert_eq!(unsupported.status(), 415);
 
     // A chunked body with no Content-Length is cut at the limit too.
     let big = vec![b' '; 6 * 1024];
@@ -581,22 +607,9 @@ async fn route_groups_match_axum() {
         ("/api/auth/jwks.json", 200),
         ("/api/openapi.json", 200),
     ] {
-        let from_actix = answer(
-            client
-                .get(format!("{}{path}", actix.base))
-                .send()
-                .await
-                .expect("send"),
-        )
-        .await;
-        let from_axum = answer(
-            client
-                .get(format!("{axum_base}{path}"))
-                .send()
-                .await
-                .expect("send"),
-        )
-        .await;
+        let get = |base: &str| client.get(format!("{base}{path}")).send();
+        let from_actix = answer(get(&actix.base).await.expect("send")).await;
+        let from_axum = answer(get(&axum_base).await.expect("send")).await;
         assert_eq!(from_actix.status, status, "{path}");
         assert_eq!(from_actix, from_axum, "{path}");
     }
