@@ -107,85 +107,102 @@ async fn serve_axum(api: Api) -> String {
     format!("http://{addr}")
 }
 
+/// A response's status, `WWW-Authenticate` header and body as text.
+#[derive(Debug, PartialEq, Eq)]
+struct Reply {
+    status: u16,
+    www_authenticate: Option<String>,
+    text: String,
+}
+
+impl Reply {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let www_authenticate = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap_or("<not UTF-8>").to_string());
+        let text = response.text().await.expect("text");
+        Self {
+            status,
+            www_authenticate,
+            text,
+        }
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).expect("json")
+    }
+}
+
+/// POSTs `body` as JSON to `base` + `path`.
+async fn post(client: &reqwest::Client, base: &str, path: &str, body: Value) -> Reply {
+    let response = client.post(format!("{base}{path}")).json(&body).send();
+    Reply::from(response.await.expect("send")).await
+}
+
+/// GETs `base` + `path`, with this `Authorization` header if any.
+async fn get(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    authorization: Option<&str>,
+) -> Reply {
+    let mut request = client.get(format!("{base}{path}"));
+    if let Some(value) = authorization {
+        request = request.header("Authorization", value);
+    }
+    Reply::from(request.send().await.expect("send")).await
+}
+
 #[tokio::test]
 async fn smoke_register_activate_login_me() {
     let mailer = MemoryMailer::default();
     let auth = service(&mailer);
     let server = serve_actix(auth.clone(), Some(Api::new(auth)), true);
-    let base = server.base.clone();
-    let client = reqwest::Client::new();
+    let (base, client) = (server.base.as_str(), reqwest::Client::new());
 
-    let created = client
-        .post(format!("{base}/api/auth/register/"))
-        .json(&json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD, "confirm_password": PASSWORD}))
-        .send()
-        .await
-        .expect("register");
-    assert_eq!(created.status(), 201);
-    let user: Value = created.json().await.expect("json");
-    assert_eq!(user["is_active"], false);
+    let registration = json!({
+        "username": "ada", "email": "ada@example.com",
+        "password": PASSWORD, "confirm_password": PASSWORD,
+    });
+    let created = post(&client, base, "/api/auth/register/", registration).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json()["is_active"], false);
 
+    // The activation link's last two segments: /activate/<uid>/<token>.
     let email = mailer.last_to("ada@example.com").expect("activation email");
     let link = email
         .body
         .split_whitespace()
         .find(|word| word.contains("/activate/"))
         .expect("link");
-    let mut parts = link.rsplit('/');
-    let token = parts.next().expect("token");
-    let uid = parts.next().expect("uid");
-    let activated = client
-        .post(format!("{base}/api/auth/activate"))
-        .json(&json!({"uid": uid, "token": token}))
-        .send()
-        .await
-        .expect("activate");
-    assert_eq!(activated.status(), 200);
+    let segments: Vec<&str> = link.rsplitn(3, '/').collect();
+    let activation = json!({"uid": segments[1], "token": segments[0]});
+    let activated = post(&client, base, "/api/auth/activate", activation).await;
+    assert_eq!(activated.status, 200, "{}", activated.text);
 
-    let pair: Value = client
-        .post(format!("{base}/api/auth/jwt/create"))
-        .json(&json!({"email": "ada@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let access = pair["access"].as_str().expect("access");
-    let me = client
-        .get(format!("{base}/api/auth/me"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .expect("me");
-    assert_eq!(me.status(), 200);
-    let me: Value = me.json().await.expect("json");
-    assert_eq!(me["username"], "ada");
+    let credentials = json!({"email": "ada@example.com", "password": PASSWORD});
+    let pair = post(&client, base, "/api/auth/jwt/create", credentials).await;
+    assert_eq!(pair.status, 200);
+    let bearer = format!("Bearer {}", pair.json()["access"].as_str().expect("access"));
+    let me = get(&client, base, "/api/auth/me", Some(&bearer)).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["username"], "ada");
 
-    let history: Value = client
-        .get(format!("{base}/api/auth/me/history"))
-        .bearer_auth(access)
-        .header("User-Agent", "smoke/1")
-        .send()
-        .await
-        .expect("history")
-        .json()
-        .await
-        .expect("json");
+    // The login was recorded with the peer's address.
+    let history = get(&client, base, "/api/auth/me/history", Some(&bearer)).await;
     assert_eq!(
-        history["results"][0]["ip"], "127.0.0.1",
+        history.json()["results"][0]["ip"],
+        "127.0.0.1",
         "peer address from HttpRequest::peer_addr"
     );
 
-    let anonymous = client
-        .get(format!("{base}/api/auth/me"))
-        .send()
-        .await
-        .expect("me");
-    assert_eq!(anonymous.status(), 401);
+    let anonymous = get(&client, base, "/api/auth/me", None).await;
+    assert_eq!(anonymous.status, 401);
     assert_eq!(
-        anonymous.headers()["www-authenticate"],
-        "Bearer realm=\"api\""
+        anonymous.www_authenticate.as_deref(),
+        Some("Bearer realm=\"api\"")
     );
 
     // The default limit is 64 KiB.
@@ -196,44 +213,17 @@ async fn smoke_register_activate_login_me() {
         .send()
         .await
         .expect("413");
-    assert_eq!(too_big.status(), 413);
-    let body: Value = too_big.json().await.expect("json");
-    assert_eq!(body, json!({"detail": "Request body is too large."}));
+    let too_big = Reply::from(too_big).await;
+    assert_eq!(too_big.status, 413);
+    assert_eq!(
+        too_big.json(),
+        json!({"detail": "Request body is too large."})
+    );
     server.stop().await;
 }
 
-#[tokio::test]
-async fn routes_authenticate_themselves_without_the_middleware() {
-    let auth = service(&MemoryMailer::default());
-    auth.create_superuser("boss", "boss@example.com", PASSWORD)
-        .await
-        .expect("staff");
-    let server = serve_actix(auth.clone(), Some(Api::new(auth)), false);
-    let client = reqwest::Client::new();
-    let pair: Value = client
-        .post(format!("{}/api/auth/jwt/create", server.base))
-        .json(&json!({"username": "boss", "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let users = client
-        .get(format!("{}/api/users?page_size=1", server.base))
-        .bearer_auth(pair["access"].as_str().expect("access"))
-        .send()
-        .await
-        .expect("users");
-    assert_eq!(users.status(), 200);
-    let users: Value = users.json().await.expect("json");
-    assert_eq!(users["count"], 1);
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn extractors_with_and_without_the_middleware() {
-    let auth = service(&MemoryMailer::default());
+/// A staff user `boss` and a plain user `ada`.
+async fn two_users(auth: &Auth) {
     auth.create_superuser("boss", "boss@example.com", PASSWORD)
         .await
         .expect("staff");
@@ -243,69 +233,71 @@ async fn extractors_with_and_without_the_middleware() {
     )
     .expect("input");
     auth.create_user(input).await.expect("user");
+}
 
-    let server = serve_actix(auth.clone(), Some(Api::new(auth.clone())), true);
-    let base = server.base.clone();
+#[tokio::test]
+async fn routes_authenticate_themselves_without_the_middleware() {
+    let auth = service(&MemoryMailer::default());
+    two_users(&auth).await;
+    let server = serve_actix(auth.clone(), Some(Api::new(auth)), false);
     let client = reqwest::Client::new();
-    let login = |username: &'static str| {
-        let client = client.clone();
-        let base = base.clone();
-        async move {
-            let body: Value = client
-                .post(format!("{base}/api/auth/token/login"))
-                .json(&json!({"username": username, "password": PASSWORD}))
-                .send()
-                .await
-                .expect("login")
-                .json()
-                .await
-                .expect("json");
-            format!("Token {}", body["token"].as_str().expect("token"))
-        }
-    };
-    let ada = login("ada").await;
-    let boss = login("boss").await;
+    let credentials = json!({"username": "boss", "password": PASSWORD});
+    let pair = post(&client, &server.base, "/api/auth/jwt/create", credentials).await;
+    let bearer = format!("Bearer {}", pair.json()["access"].as_str().expect("access"));
+    let users = get(
+        &client,
+        &server.base,
+        "/api/users?page_size=1",
+        Some(&bearer),
+    )
+    .await;
+    assert_eq!(users.status, 200);
+    assert_eq!(users.json()["count"], 2);
+    server.stop().await;
+}
 
-    let get = |base: String, path: &'static str, authorization: Option<String>| {
-        let client = client.clone();
-        async move {
-            let mut request = client.get(format!("{base}{path}"));
-            if let Some(value) = authorization {
-                request = request.header("Authorization", value);
-            }
-            let response = request.send().await.expect("send");
-            let status = response.status().as_u16();
-            let www = response
-                .headers()
-                .get("www-authenticate")
-                .map(|v| v.to_str().unwrap_or("").to_string());
-            (status, response.text().await.expect("text"), www)
-        }
-    };
-    let b = || base.clone();
-    assert_eq!(get(b(), "/whoami", Some(ada.clone())).await.1, "ada");
-    let (status, body, www) = get(b(), "/whoami", None).await;
-    assert_eq!(status, 401);
-    let body: Value = serde_json::from_str(&body).expect("json");
-    assert_eq!(body["code"], "not_authenticated");
-    assert_eq!(www.as_deref(), Some("Bearer realm=\"api\""));
-    let (status, _, www) = get(b(), "/whoami", Some("Token nope".into())).await;
-    assert_eq!(status, 401);
-    assert_eq!(www.as_deref(), Some("Bearer realm=\"api\""));
-    assert_eq!(get(b(), "/maybe", None).await.1, "anonymous");
-    assert_eq!(get(b(), "/maybe", Some(ada.clone())).await.1, "ada");
-    assert_eq!(get(b(), "/maybe", Some("Bearer x".into())).await.0, 401);
-    assert_eq!(get(b(), "/staff", None).await.0, 401);
-    let (status, body, _) = get(b(), "/staff", Some(ada.clone())).await;
-    assert_eq!(status, 403);
+#[tokio::test]
+async fn extractors_with_and_without_the_middleware() {
+    let auth = service(&MemoryMailer::default());
+    two_users(&auth).await;
+    let server = serve_actix(auth.clone(), Some(Api::new(auth.clone())), true);
+    let base = server.base.as_str();
+    let client = reqwest::Client::new();
+    let mut tokens = Vec::new();
+    for username in ["ada", "boss"] {
+        let credentials = json!({"username": username, "password": PASSWORD});
+        let login = post(&client, base, "/api/auth/token/login", credentials).await;
+        tokens.push(format!(
+            "Token {}",
+            login.json()["token"].as_str().expect("token")
+        ));
+    }
+    let (ada, boss) = (Some(tokens[0].as_str()), Some(tokens[1].as_str()));
+    let www = Some("Bearer realm=\"api\"");
+
+    assert_eq!(get(&client, base, "/whoami", ada).await.text, "ada");
+    let anonymous = get(&client, base, "/whoami", None).await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(anonymous.json()["code"], "not_authenticated");
+    assert_eq!(anonymous.www_authenticate.as_deref(), www);
+    let forged = get(&client, base, "/whoami", Some("Token nope")).await;
+    assert_eq!(forged.status, 401);
+    assert_eq!(forged.www_authenticate.as_deref(), www);
+    assert_eq!(get(&client, base, "/maybe", None).await.text, "anonymous");
+    assert_eq!(get(&client, base, "/maybe", ada).await.text, "ada");
+    let forged = get(&client, base, "/maybe", Some("Bearer x")).await;
+    assert_eq!(forged.status, 401);
+    assert_eq!(get(&client, base, "/staff", None).await.status, 401);
+    let not_staff = get(&client, base, "/staff", ada).await;
+    assert_eq!(not_staff.status, 403);
     assert_eq!(
-        serde_json::from_str::<Value>(&body).expect("json"),
+        not_staff.json(),
         json!({"detail": "You do not have permission to perform this action."})
     );
-    assert_eq!(get(b(), "/staff", Some(boss.clone())).await.1, "staff boss");
+    assert_eq!(get(&client, base, "/staff", boss).await.text, "staff boss");
     // The contract routes still answer under the middleware.
-    assert_eq!(get(b(), "/api/users", Some(boss.clone())).await.0, 200);
-    assert_eq!(get(b(), "/api/users", Some(ada.clone())).await.0, 403);
+    assert_eq!(get(&client, base, "/api/users", boss).await.status, 200);
+    assert_eq!(get(&client, base, "/api/users", ada).await.status, 403);
 
     // The same extractor answers as auth-axum's for the same requests.
     let axum_base = {
@@ -329,38 +321,30 @@ async fn extractors_with_and_without_the_middleware() {
     };
     for (path, authorization) in [
         ("/whoami", None),
-        ("/whoami", Some("Token nope".to_string())),
-        ("/whoami", Some("Bearer".to_string())),
-        ("/staff", Some(ada.clone())),
-        ("/staff", Some(boss.clone())),
+        ("/whoami", Some("Token nope")),
+        ("/whoami", Some("Bearer")),
+        ("/staff", ada),
+        ("/staff", boss),
     ] {
         assert_eq!(
-            get(b(), path, authorization.clone()).await,
-            get(axum_base.clone(), path, authorization.clone()).await,
+            get(&client, base, path, authorization).await,
+            get(&client, &axum_base, path, authorization).await,
             "{path} {authorization:?}"
         );
     }
 
     let bare = serve_actix(auth, None, false);
-    let response = client
-        .get(format!("{}/whoami", bare.base))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), 500);
-    let body: Value = response.json().await.expect("json");
-    assert!(
-        body["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("is the AuthMiddleware installed")),
-        "{body}"
-    );
-    let maybe = client
-        .get(format!("{}/maybe", bare.base))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(maybe.status(), 500);
+    for path in ["/whoami", "/maybe", "/staff"] {
+        let missing = get(&client, &bare.base, path, ada).await;
+        assert_eq!(missing.status, 500);
+        assert!(
+            missing.json()["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("is the AuthMiddleware installed")),
+            "{}",
+            missing.text
+        );
+    }
     bare.stop().await;
     server.stop().await;
 }
