@@ -91,7 +91,13 @@ fn serve_actix(auth: Auth, api: Option<Api>, middleware: bool) -> Actix {
 /// Serves auth-axum's router (under its layer) on a random port; returns
 /// its base URL.
 async fn serve_axum(api: Api) -> String {
-    let app = auth_axum::router(api.clone()).layer(auth_axum::AuthLayer::new(api.auth().clone()));
+    serve_axum_app(auth_axum::router(api.clone()), api.auth()).await
+}
+
+/// Serves an axum app under auth-axum's layer on a random port; returns its
+/// base URL.
+async fn serve_axum_app(app: axum::Router, auth: &Auth) -> String {
+    let app = app.layer(auth_axum::AuthLayer::new(auth.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -310,14 +316,8 @@ async fn extractors_with_and_without_the_middleware() {
         }
         let app = axum::Router::new()
             .route("/whoami", axum_get(whoami))
-            .route("/staff", axum_get(staff_only))
-            .layer(auth_axum::AuthLayer::new(auth.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-        format!("http://{addr}")
+            .route("/staff", axum_get(staff_only));
+        serve_axum_app(app, &auth).await
     };
     for (path, authorization) in [
         ("/whoami", None),
