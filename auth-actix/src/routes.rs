@@ -23,7 +23,8 @@ use crate::AuthMiddleware;
 /// authenticating the header again.
 ///
 /// An app has one default service: if yours has its own, use [`routes`]
-/// instead.
+/// instead. Mount them on the `App` itself, not in a `web::scope`: the
+/// contract's paths are matched against the request's whole path.
 ///
 /// ```
 /// use actix_web::App;
