@@ -716,3 +716,31 @@ async fn serve_runs_every_route_under_the_middleware() {
     assert_eq!(me.status(), 401);
     handle.stop(true).await;
 }
+
+#[tokio::test]
+async fn routes_leave_other_paths_to_the_app() {
+    let auth = service(&MemoryMailer::default());
+    let api = Api::new(auth.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(AuthMiddleware::new(auth.clone()))
+            .configure(auth_actix::routes(api.clone()))
+            .default_service(web::to(|| async { "the app's own" }))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let base = format!("http://{}", server.addrs()[0]);
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    let client = reqwest::Client::new();
+    let own = get(&client, &base, "/api/nope", None).await;
+    assert_eq!((own.status, own.text.as_str()), (200, "the app's own"));
+    let jwks = get(&client, &base, "/api/auth/jwks.json/", None).await;
+    assert_eq!(jwks.status, 200);
+    assert_eq!(jwks.json(), json!({"keys": []}));
+    let not_allowed = get(&client, &base, "/api/auth/jwt/create", None).await;
+    assert_eq!(not_allowed.status, 405);
+    handle.stop(true).await;
+}
