@@ -1,4 +1,58 @@
-//! actix-web adapter for `auth-core`: middleware, extractors and routes.
+//! actix-web adapter for `auth-core`: the ready-made routes of the HTTP
+//! contract, a middleware that authenticates each request once, and
+//! extractors.
 //!
-//! Not written yet: this crate holds its place in the workspace until the
-//! actix issue lands.
+//! The routes themselves live in the framework-neutral `auth-http` crate
+//! (re-exported here as [`http`]); this crate only converts actix-web
+//! requests and responses, so actix-web and axum answer byte for byte
+//! alike: the same statuses, headers and bodies, the same OpenAPI document
+//! and the same offline Swagger UI.
+//!
+//! Adding auth to your own actix-web application (see also the crate's
+//! `README.md`):
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, web};
+//! use auth_actix::{Api, AuthMiddleware, CurrentUser};
+//! use auth_core::{Auth, config::AuthConfig};
+//!
+//! async fn hello(user: CurrentUser) -> String {
+//!     format!("Hello, {}!", user.username)
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let auth = Auth::in_memory(AuthConfig::default());
+//! let api = Api::new(auth.clone());
+//! HttpServer::new(move || {
+//!     App::new()
+//!         .wrap(AuthMiddleware::new(auth.clone()))
+//!         .route("/hello", web::get().to(hello))
+//!         .configure(auth_actix::configure(api.clone()))
+//! })
+//! .bind(("127.0.0.1", 8000))?
+//! .run()
+//! .await
+//! # }
+//! ```
+//!
+//! - [`configure`] mounts every route of the contract but OAuth2 (each
+//!   group can be turned off through [`ApiOptions`]' [`RouteGroups`]) and a
+//!   JSON 404 for any other path; [`routes`] leaves other paths to you.
+//! - [`AuthMiddleware`] authenticates the `Authorization` header once per
+//!   request; [`CurrentUser`], [`MaybeUser`] and [`StaffUser`] read its
+//!   outcome and refuse with an [`AuthRejection`].
+//! - [`serve`] is a ready-made server of all of it on a bound listener.
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+mod extract;
+mod middleware;
+mod routes;
+
+pub use auth_http as http;
+pub use auth_http::{Api, ApiOptions, ClientAddressPolicy, RequestAuth, RouteGroups};
+pub use extract::{AuthRejection, CurrentUser, MaybeUser, StaffUser};
+pub use middleware::{AuthMiddleware, AuthMiddlewareService};
+pub use routes::{configure, into_response, routes, serve};

@@ -1,17 +1,16 @@
-//! Extractors over the outcome [`AuthLayer`](crate::AuthLayer) stored.
+//! Extractors over the outcome [`AuthLayer`](crate::AuthLayer) stored,
+//! following the rules of [`RequestAuth`].
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use auth_core::error::{AuthError, TokenRejection};
+use auth_core::error::AuthError;
 use auth_core::flows::Authenticated;
 use auth_core::user::User;
-use auth_http::ApiResponse;
+use auth_http::{Rejection, RequestAuth};
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-
-use crate::layer::RequestAuth;
 
 /// Why an extractor refused a request. Renders the contract's bodies: 401
 /// with `WWW-Authenticate`, 403 for non-staff, and a 500 naming the fix
@@ -27,25 +26,31 @@ pub enum AuthRejection {
     LayerMissing,
 }
 
-impl IntoResponse for AuthRejection {
-    fn into_response(self) -> Response {
-        let response = match self {
-            AuthRejection::Unauthenticated(err) => ApiResponse::from_error(&err),
-            AuthRejection::NotStaff => ApiResponse::from_error(&AuthError::PermissionDenied),
-            AuthRejection::LayerMissing => ApiResponse::detail(
-                500,
-                "Authentication is not set up for this route: is the AuthLayer installed (Router::layer(AuthLayer::new(auth)))?",
-            ),
-        };
-        crate::into_response(response)
+impl From<Rejection> for AuthRejection {
+    fn from(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::Unauthenticated(err) => AuthRejection::Unauthenticated(err),
+            Rejection::NotStaff => AuthRejection::NotStaff,
+            _ => AuthRejection::LayerMissing,
+        }
     }
 }
 
-fn outcome(parts: &Parts) -> Result<&RequestAuth, AuthRejection> {
-    parts
-        .extensions
-        .get::<RequestAuth>()
-        .ok_or(AuthRejection::LayerMissing)
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        let rejection = match self {
+            AuthRejection::Unauthenticated(err) => Rejection::Unauthenticated(err),
+            AuthRejection::NotStaff => Rejection::NotStaff,
+            AuthRejection::LayerMissing => Rejection::MiddlewareMissing,
+        };
+        crate::into_response(
+            rejection.response("AuthLayer installed (Router::layer(AuthLayer::new(auth)))"),
+        )
+    }
+}
+
+fn outcome(parts: &Parts) -> Option<&RequestAuth> {
+    parts.extensions.get::<RequestAuth>()
 }
 
 /// The authenticated user (and the credential used); 401 otherwise.
@@ -66,10 +71,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match &outcome(parts)?.0 {
-            Ok(who) => Ok(CurrentUser(who.clone())),
-            Err(err) => Err(AuthRejection::Unauthenticated(err.clone())),
-        }
+        Ok(CurrentUser(RequestAuth::current_user(outcome(parts))?))
     }
 }
 
@@ -78,11 +80,9 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &S,
+        _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let MaybeUser(who) =
-            <MaybeUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        Ok(who.map(CurrentUser))
+        Ok(RequestAuth::maybe_user(outcome(parts))?.map(CurrentUser))
     }
 }
 
@@ -95,13 +95,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match &outcome(parts)?.0 {
-            Ok(who) => Ok(MaybeUser(Some(who.clone()))),
-            Err(err) if matches!(**err, AuthError::Unauthenticated(TokenRejection::Missing)) => {
-                Ok(MaybeUser(None))
-            }
-            Err(err) => Err(AuthRejection::Unauthenticated(err.clone())),
-        }
+        Ok(MaybeUser(RequestAuth::maybe_user(outcome(parts))?))
     }
 }
 
@@ -121,13 +115,7 @@ impl Deref for StaffUser {
 impl<S: Send + Sync> FromRequestParts<S> for StaffUser {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let CurrentUser(who) =
-            <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        if who.user.is_staff {
-            Ok(StaffUser(who))
-        } else {
-            Err(AuthRejection::NotStaff)
-        }
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(StaffUser(RequestAuth::staff_user(outcome(parts))?))
     }
 }

@@ -1,26 +1,17 @@
 //! [`AuthLayer`]: authenticates each request's `Authorization` header once
-//! and leaves the outcome in the request extensions for the extractors.
+//! and leaves the outcome (a [`RequestAuth`]) in the request extensions
+//! for the extractors.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use auth_core::Auth;
-use auth_core::error::AuthError;
-use auth_core::flows::Authenticated;
+use auth_http::RequestAuth;
 use axum::extract::Request;
 use axum::http::header;
 use tower_layer::Layer;
 use tower_service::Service;
-
-/// The outcome of authenticating a request, stored in its extensions by
-/// [`AuthLayer`]: the user, or why not (no credentials is
-/// `Err(AuthError::Unauthenticated(TokenRejection::Missing))`).
-///
-/// [`TokenRejection::Missing`]: auth_core::error::TokenRejection::Missing
-#[derive(Debug, Clone)]
-pub struct RequestAuth(pub Result<Authenticated, Arc<AuthError>>);
 
 /// A tower layer that authenticates every request with
 /// [`Auth::authenticate_header`] (JWT, Knox or static token, as
@@ -84,11 +75,8 @@ where
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let outcome = auth
-                .authenticate_header(header.as_deref())
-                .await
-                .map_err(Arc::new);
-            request.extensions_mut().insert(RequestAuth(outcome));
+            let outcome = RequestAuth::from_header(&auth, header.as_deref()).await;
+            request.extensions_mut().insert(outcome);
             inner.call(request).await
         })
     }

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use auth_http::{Api, ApiRequest, ApiResponse, handle};
+use auth_http::{Api, ApiRequest, ApiResponse, RequestAuth, handle};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -67,16 +67,14 @@ fn contract_routes(api: &Api) -> Router<Api> {
 
 async fn serve(State(api): State<Api>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let limit = api.options().body_limit;
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
+        .and_then(|v| v.to_str().ok());
+    if api.declares_body_too_large(declared) {
         return into_response(ApiResponse::body_too_large());
     }
-    let body = match axum::body::to_bytes(body, limit).await {
+    let body = match axum::body::to_bytes(body, api.options().body_limit).await {
         Ok(body) => body,
         Err(_) => return into_response(ApiResponse::body_too_large()),
     };
@@ -89,7 +87,7 @@ async fn serve(State(api): State<Api>, request: Request) -> Response {
         .iter()
         .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
         .collect();
-    let mut request = ApiRequest::from_parts(
+    let request = ApiRequest::from_parts(
         &api,
         parts.method.as_str(),
         parts.uri.path(),
@@ -97,11 +95,8 @@ async fn serve(State(api): State<Api>, request: Request) -> Response {
         headers,
         &body,
         peer,
-    );
-    request.authenticated = parts
-        .extensions
-        .get::<crate::RequestAuth>()
-        .map(|outcome| outcome.0.clone());
+    )
+    .with_request_auth(parts.extensions.get::<RequestAuth>());
     into_response(handle(&api, request).await)
 }
 

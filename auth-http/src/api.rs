@@ -254,6 +254,30 @@ impl Api {
             .clone()
     }
 
+    /// Whether a request whose `Content-Length` header says this is over
+    /// [`ApiOptions::body_limit`]: adapters answer it with
+    /// [`ApiResponse::body_too_large`] before reading the body (and stop
+    /// reading any body at the limit). A missing or unparsable value is not.
+    ///
+    /// ```
+    /// use auth_core::{Auth, config::AuthConfig};
+    /// use auth_http::{Api, ApiOptions};
+    /// let api = Api::with_options(
+    ///     Auth::in_memory(AuthConfig::default()),
+    ///     ApiOptions::default().with_body_limit(10),
+    /// );
+    /// assert!(api.declares_body_too_large(Some("11")));
+    /// assert!(!api.declares_body_too_large(Some("10")));
+    /// assert!(!api.declares_body_too_large(None));
+    /// ```
+    ///
+    /// [`ApiResponse::body_too_large`]: crate::ApiResponse::body_too_large
+    pub fn declares_body_too_large(&self, content_length: Option<&str>) -> bool {
+        content_length
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|len| len > self.options.body_limit as u64)
+    }
+
     /// What is known of the client: its address under the
     /// [`ClientAddressPolicy`] and its `User-Agent`. Adapters call this
     /// for their own handlers; [`ApiRequest::from_parts`] calls it too.

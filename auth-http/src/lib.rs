@@ -7,6 +7,11 @@
 //! OpenAPI document and the Swagger UI) lives here, so the two frameworks
 //! answer byte for byte alike and hold no business logic.
 //!
+//! The adapters' middlewares store a [`RequestAuth`] in each request, and
+//! their `CurrentUser`, `MaybeUser` and `StaffUser` extractors follow its
+//! rules and render its [`Rejection`]s, so handlers of both frameworks
+//! accept and refuse the same requests alike.
+//!
 //! Each handler parses its body with the request type's `from_json`,
 //! calls one [`Auth`](auth_core::Auth) method and renders the result; every
 //! service error is rendered by [`AuthError::response`], the one error
@@ -33,6 +38,7 @@
 
 mod api;
 mod docs;
+mod extract;
 mod openapi;
 mod request;
 mod routes;
@@ -40,6 +46,7 @@ mod routes;
 pub use api::{
     Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, RouteGroups,
 };
+pub use extract::{Rejection, RequestAuth};
 pub use request::{ApiRequest, ApiResponse};
 pub use routes::{handle, route_paths};
 

@@ -10,7 +10,7 @@ use auth_core::flows::Authenticated;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::Api;
+use crate::{Api, RequestAuth};
 
 /// A request as the adapters hand it to [`handle`](crate::handle).
 ///
@@ -104,6 +104,14 @@ impl<'a> ApiRequest<'a> {
             request.header("user-agent"),
         );
         request
+    }
+
+    /// Sets [`authenticated`](Self::authenticated) from what a middleware
+    /// stored in the request (`None` when none ran: the routes then
+    /// authenticate the header themselves).
+    pub fn with_request_auth(mut self, outcome: Option<&RequestAuth>) -> Self {
+        self.authenticated = outcome.map(|outcome| outcome.0.clone());
+        self
     }
 
     /// The first value of the header `name` (case-insensitive).

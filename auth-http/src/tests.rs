@@ -1083,3 +1083,93 @@ fn debug_output_hides_credentials_and_bodies() {
     let response = ApiResponse::json(200, &json!({"token": "secret-token-value"}));
     assert!(!format!("{response:?}").contains("secret-token-value"));
 }
+
+#[tokio::test]
+async fn extractor_rules_and_rejections() {
+    use crate::{Rejection, RequestAuth};
+    let h = harness();
+    h.user("ada", false).await;
+    h.user("boss", true).await;
+    let (ada, _) = h.jwt("ada").await;
+    let (boss, _) = h.jwt("boss").await;
+    let auth = h.api.auth();
+    let ada = RequestAuth::from_header(auth, Some(&ada)).await;
+    let boss = RequestAuth::from_header(auth, Some(&boss)).await;
+    let anonymous = RequestAuth::from_header(auth, None).await;
+    let forged = RequestAuth::from_header(auth, Some("Bearer forged")).await;
+
+    let username = |who: auth_core::flows::Authenticated| who.user.username;
+    assert_eq!(
+        RequestAuth::current_user(Some(&ada)).map(username).ok(),
+        Some("ada".to_string())
+    );
+    assert_eq!(
+        RequestAuth::staff_user(Some(&boss)).map(username).ok(),
+        Some("boss".to_string())
+    );
+    assert!(matches!(
+        RequestAuth::staff_user(Some(&ada)),
+        Err(Rejection::NotStaff)
+    ));
+    assert!(matches!(
+        RequestAuth::maybe_user(Some(&anonymous)),
+        Ok(None)
+    ));
+    assert!(matches!(
+        RequestAuth::maybe_user(Some(&forged)),
+        Err(Rejection::Unauthenticated(_))
+    ));
+    for rule in [
+        RequestAuth::current_user as fn(Option<&RequestAuth>) -> _,
+        RequestAuth::staff_user,
+    ] {
+        assert!(matches!(rule(None), Err(Rejection::MiddlewareMissing)));
+        let Err(rejection) = rule(Some(&anonymous)) else {
+            panic!("anonymous accepted");
+        };
+        let response = rejection.response("AuthLayer installed");
+        assert_eq!(response.status, 401);
+        assert_eq!(response.json_body()["code"], "not_authenticated");
+        assert_eq!(
+            response.header("WWW-Authenticate"),
+            Some("Bearer realm=\"api\"")
+        );
+    }
+    assert!(matches!(
+        RequestAuth::maybe_user(None),
+        Err(Rejection::MiddlewareMissing)
+    ));
+    let response = Rejection::NotStaff.response("");
+    assert_eq!(
+        response.json_body(),
+        json!({"detail": "You do not have permission to perform this action."})
+    );
+    let response = Rejection::MiddlewareMissing.response("AuthMiddleware installed");
+    assert_eq!(response.status, 500);
+    assert_eq!(
+        response.json_body()["detail"],
+        "Authentication is not set up for this route: is the AuthMiddleware installed?"
+    );
+
+    // The routes reuse what a middleware stored.
+    let request = ApiRequest::from_parts(&h.api, "GET", "/api/auth/me", None, vec![], b"", None)
+        .with_request_auth(Some(&boss));
+    assert_eq!(
+        handle(&h.api, request).await.json_body()["username"],
+        "boss"
+    );
+    let request = ApiRequest::from_parts(&h.api, "GET", "/api/auth/me", None, vec![], b"", None)
+        .with_request_auth(None);
+    assert_eq!(handle(&h.api, request).await.status, 401);
+}
+
+#[test]
+fn declared_body_sizes() {
+    let h = harness_with(ApiOptions::default().with_body_limit(100));
+    assert!(h.api.declares_body_too_large(Some("101")));
+    assert!(h.api.declares_body_too_large(Some(" 101 ")));
+    assert!(!h.api.declares_body_too_large(Some("100")));
+    assert!(!h.api.declares_body_too_large(Some("-1")));
+    assert!(!h.api.declares_body_too_large(Some("lots")));
+    assert!(!h.api.declares_body_too_large(None));
+}

@@ -1,0 +1,140 @@
+//! Extractors over the outcome [`AuthMiddleware`](crate::AuthMiddleware)
+//! stored, following the rules of [`RequestAuth`].
+
+use std::fmt;
+use std::future::{Ready, ready};
+use std::ops::Deref;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use auth_core::flows::Authenticated;
+use auth_core::user::User;
+use auth_http::{Rejection, RequestAuth};
+
+/// What the detail of the 500 for a missing middleware asks about.
+const SETUP: &str = "AuthMiddleware installed (App::wrap(AuthMiddleware::new(auth)))";
+
+/// Why an extractor refused a request: an actix-web error that renders the
+/// contract's bodies, 401 with `WWW-Authenticate`, 403 for non-staff, and a
+/// 500 naming the fix when the [`AuthMiddleware`](crate::AuthMiddleware)
+/// is missing.
+///
+/// ```
+/// use actix_web::ResponseError;
+/// use auth_actix::AuthRejection;
+/// use auth_actix::http::Rejection;
+/// let rejection = AuthRejection::from(Rejection::NotStaff);
+/// assert_eq!(rejection.status_code(), 403);
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthRejection(Rejection);
+
+impl AuthRejection {
+    /// Why the request was refused.
+    pub fn reason(&self) -> &Rejection {
+        &self.0
+    }
+}
+
+impl From<Rejection> for AuthRejection {
+    fn from(rejection: Rejection) -> Self {
+        Self(rejection)
+    }
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Rejection::Unauthenticated(err) => write!(f, "not authenticated: {err}"),
+            Rejection::NotStaff => f.write_str("not a staff user"),
+            _ => f.write_str("the AuthMiddleware is not installed"),
+        }
+    }
+}
+
+impl std::error::Error for AuthRejection {}
+
+impl ResponseError for AuthRejection {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.response(SETUP).status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        crate::into_response(self.0.response(SETUP))
+    }
+}
+
+/// Reads the middleware's outcome with one of [`RequestAuth`]'s rules.
+fn extract<T>(
+    request: &HttpRequest,
+    rule: impl FnOnce(Option<&RequestAuth>) -> Result<T, Rejection>,
+) -> Ready<Result<T, AuthRejection>> {
+    ready(rule(request.extensions().get::<RequestAuth>()).map_err(AuthRejection))
+}
+
+/// The authenticated user (and the credential used); 401 otherwise.
+///
+/// Dereferences to the [`User`].
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Authenticated);
+
+impl Deref for CurrentUser {
+    type Target = User;
+
+    fn deref(&self) -> &User {
+        &self.0.user
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, AuthRejection>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        extract(request, |outcome| {
+            RequestAuth::current_user(outcome).map(CurrentUser)
+        })
+    }
+}
+
+/// The user when credentials were sent, `None` when none were. Invalid
+/// credentials are still a 401, as DRF answers them on any route.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<Authenticated>);
+
+impl FromRequest for MaybeUser {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, AuthRejection>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        extract(request, |outcome| {
+            RequestAuth::maybe_user(outcome).map(MaybeUser)
+        })
+    }
+}
+
+/// An authenticated staff user: 401 without valid credentials, 403 for
+/// anyone else. Dereferences to the [`User`].
+#[derive(Debug, Clone)]
+pub struct StaffUser(pub Authenticated);
+
+impl Deref for StaffUser {
+    type Target = User;
+
+    fn deref(&self) -> &User {
+        &self.0.user
+    }
+}
+
+impl FromRequest for StaffUser {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, AuthRejection>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        extract(request, |outcome| {
+            RequestAuth::staff_user(outcome).map(StaffUser)
+        })
+    }
+}

@@ -1,0 +1,93 @@
+//! [`AuthMiddleware`]: authenticates each request's `Authorization` header
+//! once and leaves the outcome (a [`RequestAuth`]) in the request
+//! extensions for the extractors and the contract's routes.
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::rc::Rc;
+
+use actix_web::HttpMessage;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header;
+use auth_core::Auth;
+use auth_http::RequestAuth;
+
+/// An actix-web middleware that authenticates every request with
+/// [`Auth::authenticate_header`] (JWT, Knox or static token, as
+/// configured) before the handler runs. Use the [`CurrentUser`],
+/// [`MaybeUser`] and [`StaffUser`] extractors in handlers; the routes of
+/// [`configure`](crate::configure) reuse its outcome instead of
+/// authenticating a second time.
+///
+/// ```
+/// use actix_web::App;
+/// use auth_actix::AuthMiddleware;
+/// use auth_core::{Auth, config::AuthConfig};
+/// let auth = Auth::in_memory(AuthConfig::default());
+/// let app = App::new().wrap(AuthMiddleware::new(auth));
+/// ```
+///
+/// [`CurrentUser`]: crate::CurrentUser
+/// [`MaybeUser`]: crate::MaybeUser
+/// [`StaffUser`]: crate::StaffUser
+#[derive(Debug, Clone)]
+pub struct AuthMiddleware {
+    auth: Auth,
+}
+
+impl AuthMiddleware {
+    /// A middleware over this service.
+    pub fn new(auth: Auth) -> Self {
+        Self { auth }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for AuthMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = AuthMiddlewareService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(AuthMiddlewareService {
+            auth: self.auth.clone(),
+            service: Rc::new(service),
+        }))
+    }
+}
+
+/// The service [`AuthMiddleware`] wraps around the inner one.
+#[derive(Debug)]
+pub struct AuthMiddlewareService<S> {
+    auth: Auth,
+    service: Rc<S>,
+}
+
+impl<S, B> Service<ServiceRequest> for AuthMiddlewareService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<ServiceResponse<B>, actix_web::Error>>>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            let authorization = request.headers().get(header::AUTHORIZATION);
+            let outcome =
+                RequestAuth::from_header(&auth, authorization.and_then(|v| v.to_str().ok())).await;
+            request.extensions_mut().insert(outcome);
+            service.call(request).await
+        })
+    }
+}

@@ -1,0 +1,141 @@
+//! [`configure`]: every enabled route of the contract, served by
+//! [`auth_http::handle`]; [`serve`]: a ready-made server of them.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
+use auth_http::{Api, ApiRequest, ApiResponse, RequestAuth, handle};
+
+use crate::AuthMiddleware;
+
+/// The contract's routes at their paths (`/api/auth/...`, `/api/users`,
+/// `/api/openapi.json`, `/api/docs`, `/healthz`), for the groups enabled in
+/// the [`Api`]'s options, each with and without a trailing slash, plus a
+/// default service answering any other path with the contract's 404
+/// `{"detail": "Not found."}`: pass it to [`App::configure`].
+///
+/// Bodies are read up to [`ApiOptions::body_limit`] (a larger one is a 413
+/// `{"detail": "Request body is too large."}`, whatever actix-web's own
+/// `PayloadConfig` says); the client address is
+/// [`HttpRequest::peer_addr`] (subject to the
+/// [`ClientAddressPolicy`](auth_http::ClientAddressPolicy)). When the
+/// [`AuthMiddleware`] wraps the app, the routes use its outcome instead of
+/// authenticating the header again.
+///
+/// An app has one default service: if yours has its own, use [`routes`]
+/// instead. Mount them on the `App` itself, not in a `web::scope`: the
+/// contract's paths are matched against the request's whole path.
+///
+/// ```
+/// use actix_web::App;
+/// use auth_actix::{Api, AuthMiddleware, configure};
+/// use auth_core::{Auth, config::AuthConfig};
+/// let auth = Auth::in_memory(AuthConfig::default());
+/// let app = App::new()
+///     .wrap(AuthMiddleware::new(auth.clone()))
+///     .configure(configure(Api::new(auth)));
+/// ```
+///
+/// [`ApiOptions::body_limit`]: auth_http::ApiOptions::body_limit
+pub fn configure(api: Api) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |config| {
+        let fallback = api.clone();
+        routes(api)(config);
+        config.default_service(web::to(move |request, payload| {
+            serve_one(fallback.clone(), request, payload)
+        }));
+    }
+}
+
+/// The same routes as [`configure`] without its default service, for
+/// applications that have their own: paths outside the contract are left
+/// to the application.
+pub fn routes(api: Api) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |config| {
+        for path in auth_http::route_paths(api.options().groups) {
+            let api = api.clone();
+            config.route(
+                &path,
+                web::route().to(move |request, payload| serve_one(api.clone(), request, payload)),
+            );
+        }
+    }
+}
+
+/// An actix-web server of the contract's routes ([`configure`]) under the
+/// [`AuthMiddleware`], on a listener that is already bound, e.g. to
+/// `127.0.0.1:0`. It runs once awaited (or spawned) in a Tokio runtime,
+/// with one worker per core; stop it with `server.handle().stop(true)`.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use auth_actix::{Api, serve};
+/// use auth_core::{Auth, config::AuthConfig};
+/// let api = Api::new(Auth::in_memory(AuthConfig::default()));
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// println!("listening on http://{}", listener.local_addr()?);
+/// serve(api, listener).await?.await
+/// # }
+/// ```
+pub async fn serve(
+    api: Api,
+    listener: std::net::TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(AuthMiddleware::new(api.auth().clone()))
+            .configure(configure(api.clone()))
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Answers one request through [`handle`].
+async fn serve_one(api: Api, request: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok());
+    if api.declares_body_too_large(declared) {
+        return into_response(ApiResponse::body_too_large());
+    }
+    let body = match payload.to_bytes_limited(api.options().body_limit).await {
+        Ok(Ok(body)) => body,
+        // Over the limit, or the connection broke mid-body (as auth-axum).
+        Ok(Err(_)) | Err(_) => return into_response(ApiResponse::body_too_large()),
+    };
+    let headers = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
+        .collect();
+    let outcome = request.extensions().get::<RequestAuth>().cloned();
+    let api_request = ApiRequest::from_parts(
+        &api,
+        request.method().as_str(),
+        request.path(),
+        Some(request.query_string()),
+        headers,
+        &body,
+        request.peer_addr().map(|addr| addr.ip()),
+    )
+    .with_request_auth(outcome.as_ref());
+    into_response(handle(&api, api_request).await)
+}
+
+/// Converts an [`ApiResponse`] into an actix-web response with its status,
+/// headers and body (headers that are not valid HTTP are dropped).
+pub fn into_response(response: ApiResponse) -> HttpResponse {
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = HttpResponse::with_body(status, response.body);
+    for (name, value) in response.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            out.headers_mut().append(name, value);
+        }
+    }
+    out.map_into_boxed_body()
+}

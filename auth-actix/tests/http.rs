@@ -1,0 +1,746 @@
+//! The routes served by a real actix-web server on 127.0.0.1:0 with a real
+//! HTTP client, compared with auth-axum's answers to the same requests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::Condition;
+use actix_web::{App, HttpServer, web};
+use auth_actix::{Api, ApiOptions, AuthMiddleware, CurrentUser, MaybeUser, RouteGroups, StaffUser};
+use auth_core::config::AuthConfig;
+use auth_core::mail::MemoryMailer;
+use auth_core::password::{Argon2Params, Argon2idHasher};
+use auth_core::throttle::ThrottleConfig;
+use auth_core::{Auth, MemoryStore};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const PASSWORD: &str = "correct-horse-battery-9";
+
+fn service(mailer: &MemoryMailer) -> Auth {
+    Auth::builder(AuthConfig::default().with_throttle(ThrottleConfig::disabled()))
+        .store(Arc::new(MemoryStore::new()))
+        .mailer(Arc::new(mailer.clone()))
+        .hasher(Arc::new(
+            Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("params")).expect("hasher"),
+        ))
+        .build()
+        .expect("service")
+}
+
+/// A running actix-web server: its base URL, stopped by [`Actix::stop`].
+struct Actix {
+    base: String,
+    handle: ServerHandle,
+}
+
+impl Actix {
+    async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
+
+async fn whoami(user: CurrentUser) -> String {
+    user.username.clone()
+}
+
+async fn maybe(MaybeUser(user): MaybeUser) -> String {
+    user.map_or_else(|| "anonymous".to_string(), |who| who.user.username)
+}
+
+async fn staff_only(user: StaffUser) -> String {
+    format!("staff {}", user.username)
+}
+
+/// Serves, with one worker on a random port: the app's own routes
+/// (`/whoami`, `/maybe`, `/staff`), the contract's routes when `api` is
+/// given, all under the [`AuthMiddleware`] when `middleware`.
+fn serve_actix(auth: Auth, api: Option<Api>, middleware: bool) -> Actix {
+    let server = HttpServer::new(move || {
+        let api = api.clone();
+        App::new()
+            // actix-web's own body limit plays no part in the routes.
+            .app_data(web::PayloadConfig::new(8))
+            .wrap(Condition::new(
+                middleware,
+                AuthMiddleware::new(auth.clone()),
+            ))
+            .route("/whoami", web::get().to(whoami))
+            .route("/maybe", web::get().to(maybe))
+            .route("/staff", web::get().to(staff_only))
+            .configure(move |config| {
+                if let Some(api) = api {
+                    auth_actix::configure(api)(config);
+                }
+            })
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Actix {
+        base: format!("http://{addr}"),
+        handle,
+    }
+}
+
+/// Serves auth-axum's router (under its layer) on a random port; returns
+/// its base URL.
+async fn serve_axum(api: Api) -> String {
+    serve_axum_app(auth_axum::router(api.clone()), api.auth()).await
+}
+
+/// Serves an axum app under auth-axum's layer on a random port; returns its
+/// base URL.
+async fn serve_axum_app(app: axum::Router, auth: &Auth) -> String {
+    let app = app.layer(auth_axum::AuthLayer::new(auth.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    format!("http://{addr}")
+}
+
+/// A response's status, `WWW-Authenticate` header and body as text.
+#[derive(Debug, PartialEq, Eq)]
+struct Reply {
+    status: u16,
+    www_authenticate: Option<String>,
+    text: String,
+}
+
+impl Reply {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let www_authenticate = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap_or("<not UTF-8>").to_string());
+        let text = response.text().await.expect("text");
+        Self {
+            status,
+            www_authenticate,
+            text,
+        }
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).expect("json")
+    }
+}
+
+/// POSTs `body` as JSON to `base` + `path`.
+async fn post(client: &reqwest::Client, base: &str, path: &str, body: Value) -> Reply {
+    let response = client.post(format!("{base}{path}")).json(&body).send();
+    Reply::from(response.await.expect("send")).await
+}
+
+/// GETs `base` + `path`, with this `Authorization` header if any.
+async fn get(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    authorization: Option<&str>,
+) -> Reply {
+    let mut request = client.get(format!("{base}{path}"));
+    if let Some(value) = authorization {
+        request = request.header("Authorization", value);
+    }
+    Reply::from(request.send().await.expect("send")).await
+}
+
+#[tokio::test]
+async fn smoke_register_activate_login_me() {
+    let mailer = MemoryMailer::default();
+    let auth = service(&mailer);
+    let server = serve_actix(auth.clone(), Some(Api::new(auth)), true);
+    let (base, client) = (server.base.as_str(), reqwest::Client::new());
+
+    let registration = json!({
+        "username": "ada", "email": "ada@example.com",
+        "password": PASSWORD, "confirm_password": PASSWORD,
+    });
+    let created = post(&client, base, "/api/auth/register/", registration).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json()["is_active"], false);
+
+    // The activation link's last two segments: /activate/<uid>/<token>.
+    let email = mailer.last_to("ada@example.com").expect("activation email");
+    let link = email
+        .body
+        .split_whitespace()
+        .find(|word| word.contains("/activate/"))
+        .expect("link");
+    let segments: Vec<&str> = link.rsplitn(3, '/').collect();
+    let activation = json!({"uid": segments[1], "token": segments[0]});
+    let activated = post(&client, base, "/api/auth/activate", activation).await;
+    assert_eq!(activated.status, 200, "{}", activated.text);
+
+    let credentials = json!({"email": "ada@example.com", "password": PASSWORD});
+    let pair = post(&client, base, "/api/auth/jwt/create", credentials).await;
+    assert_eq!(pair.status, 200);
+    let bearer = format!("Bearer {}", pair.json()["access"].as_str().expect("access"));
+    let me = get(&client, base, "/api/auth/me", Some(&bearer)).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["username"], "ada");
+
+    // The login was recorded with the peer's address.
+    let history = get(&client, base, "/api/auth/me/history", Some(&bearer)).await;
+    assert_eq!(
+        history.json()["results"][0]["ip"],
+        "127.0.0.1",
+        "peer address from HttpRequest::peer_addr"
+    );
+
+    let anonymous = get(&client, base, "/api/auth/me", None).await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(
+        anonymous.www_authenticate.as_deref(),
+        Some("Bearer realm=\"api\"")
+    );
+
+    // The default limit is 64 KiB.
+    let too_big = client
+        .post(format!("{base}/api/auth/jwt/create"))
+        .header("Content-Type", "application/json")
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .expect("413");
+    let too_big = Reply::from(too_big).await;
+    assert_eq!(too_big.status, 413);
+    assert_eq!(
+        too_big.json(),
+        json!({"detail": "Request body is too large."})
+    );
+    server.stop().await;
+}
+
+/// A staff user `boss` and a plain user `ada`.
+async fn two_users(auth: &Auth) {
+    auth.create_superuser("boss", "boss@example.com", PASSWORD)
+        .await
+        .expect("staff");
+    let input = auth_core::flows::AdminUserInput::from_json(
+        &json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD}),
+        false,
+    )
+    .expect("input");
+    auth.create_user(input).await.expect("user");
+}
+
+#[tokio::test]
+async fn routes_authenticate_themselves_without_the_middleware() {
+    let auth = service(&MemoryMailer::default());
+    two_users(&auth).await;
+    let server = serve_actix(auth.clone(), Some(Api::new(auth)), false);
+    let client = reqwest::Client::new();
+    let credentials = json!({"username": "boss", "password": PASSWORD});
+    let pair = post(&client, &server.base, "/api/auth/jwt/create", credentials).await;
+    let bearer = format!("Bearer {}", pair.json()["access"].as_str().expect("access"));
+    let users = get(
+        &client,
+        &server.base,
+        "/api/users?page_size=1",
+        Some(&bearer),
+    )
+    .await;
+    assert_eq!(users.status, 200);
+    assert_eq!(users.json()["count"], 2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn extractors_with_and_without_the_middleware() {
+    let auth = service(&MemoryMailer::default());
+    two_users(&auth).await;
+    let server = serve_actix(auth.clone(), Some(Api::new(auth.clone())), true);
+    let base = server.base.as_str();
+    let client = reqwest::Client::new();
+    let mut tokens = Vec::new();
+    for username in ["ada", "boss"] {
+        let credentials = json!({"username": username, "password": PASSWORD});
+        let login = post(&client, base, "/api/auth/token/login", credentials).await;
+        tokens.push(format!(
+            "Token {}",
+            login.json()["token"].as_str().expect("token")
+        ));
+    }
+    let (ada, boss) = (Some(tokens[0].as_str()), Some(tokens[1].as_str()));
+    let www = Some("Bearer realm=\"api\"");
+
+    assert_eq!(get(&client, base, "/whoami", ada).await.text, "ada");
+    let anonymous = get(&client, base, "/whoami", None).await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(anonymous.json()["code"], "not_authenticated");
+    assert_eq!(anonymous.www_authenticate.as_deref(), www);
+    let forged = get(&client, base, "/whoami", Some("Token nope")).await;
+    assert_eq!(forged.status, 401);
+    assert_eq!(forged.www_authenticate.as_deref(), www);
+    assert_eq!(get(&client, base, "/maybe", None).await.text, "anonymous");
+    assert_eq!(get(&client, base, "/maybe", ada).await.text, "ada");
+    let forged = get(&client, base, "/maybe", Some("Bearer x")).await;
+    assert_eq!(forged.status, 401);
+    assert_eq!(get(&client, base, "/staff", None).await.status, 401);
+    let not_staff = get(&client, base, "/staff", ada).await;
+    assert_eq!(not_staff.status, 403);
+    assert_eq!(
+        not_staff.json(),
+        json!({"detail": "You do not have permission to perform this action."})
+    );
+    assert_eq!(get(&client, base, "/staff", boss).await.text, "staff boss");
+    // The contract routes still answer under the middleware.
+    assert_eq!(get(&client, base, "/api/users", boss).await.status, 200);
+    assert_eq!(get(&client, base, "/api/users", ada).await.status, 403);
+
+    // The same extractor answers as auth-axum's for the same requests.
+    let axum_base = {
+        use axum::routing::get as axum_get;
+        async fn whoami(user: auth_axum::CurrentUser) -> String {
+            user.username.clone()
+        }
+        async fn staff_only(user: auth_axum::StaffUser) -> String {
+            format!("staff {}", user.username)
+        }
+        let app = axum::Router::new()
+            .route("/whoami", axum_get(whoami))
+            .route("/staff", axum_get(staff_only));
+        serve_axum_app(app, &auth).await
+    };
+    for (path, authorization) in [
+        ("/whoami", None),
+        ("/whoami", Some("Token nope")),
+        ("/whoami", Some("Bearer")),
+        ("/staff", ada),
+        ("/staff", boss),
+    ] {
+        assert_eq!(
+            get(&client, base, path, authorization).await,
+            get(&client, &axum_base, path, authorization).await,
+            "{path} {authorization:?}"
+        );
+    }
+
+    let bare = serve_actix(auth, None, false);
+    for path in ["/whoami", "/maybe", "/staff"] {
+        let missing = get(&client, &bare.base, path, ada).await;
+        assert_eq!(missing.status, 500);
+        assert!(
+            missing.json()["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("is the AuthMiddleware installed")),
+            "{}",
+            missing.text
+        );
+    }
+    bare.stop().await;
+    server.stop().await;
+}
+
+/// What is compared between the two frameworks' answers.
+#[derive(Debug, PartialEq, Eq)]
+struct Answer {
+    status: u16,
+    headers: Vec<(&'static str, Option<String>)>,
+    body: Vec<u8>,
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = [
+        "content-type",
+        "allow",
+        "www-authenticate",
+        "retry-after",
+        "content-length",
+    ]
+    .into_iter()
+    .map(|name| {
+        let value = response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("<not UTF-8>").to_string());
+        (name, value)
+    })
+    .collect();
+    let body = response.bytes().await.expect("body").to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Sends `body` chunked (no `Content-Length`) over a raw connection;
+/// returns the status code and the body after the headers.
+async fn chunked_post(base: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    for chunk in body.chunks(1024) {
+        let frame = format!("{:x}\r\n", chunk.len());
+        // The server may answer and close before the whole body is sent.
+        if stream.write_all(frame.as_bytes()).await.is_err()
+            || stream.write_all(chunk).await.is_err()
+            || stream.write_all(b"\r\n").await.is_err()
+        {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        // One chunk, then the last: keep the first chunk's data.
+        rest.split_once("\r\n")
+            .map(|(_, data)| data.split("\r\n").next().unwrap_or(""))
+            .unwrap_or("")
+    } else {
+        rest
+    };
+    (status, body.as_bytes().to_vec())
+}
+
+/// A request and what it must get: (method, path, content type, body, the
+/// status expected, and the body where spelled out).
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Vec<u8>,
+    u16,
+    Option<Value>,
+);
+
+#[tokio::test]
+async fn error_shapes_match_axum() {
+    let auth = service(&MemoryMailer::default());
+    let options = ApiOptions::default().with_body_limit(4 * 1024);
+    let api = Api::with_options(auth.clone(), options);
+    let actix = serve_actix(auth.clone(), Some(api.clone()), true);
+    let axum_base = serve_axum(api).await;
+    let client = reqwest::Client::new();
+
+    let json = Some("application/json");
+    let not_found = Some(json!({"detail": "Not found."}));
+    // Bodies spelled out where agreeing on a wrong answer would pass.
+    let requests: Vec<Case<'_>> = vec![
+        // 404: unknown paths, inside and outside /api, and too deep.
+        ("GET", "/api/nope", None, vec![], 404, not_found.clone()),
+        ("GET", "/nope/at/all", None, vec![], 404, not_found.clone()),
+        ("POST", "/", None, vec![], 404, not_found.clone()),
+        (
+            "GET",
+            "/api/users/a/b",
+            None,
+            vec![],
+            404,
+            not_found.clone(),
+        ),
+        ("GET", "/api/auth/me//", None, vec![], 404, not_found),
+        // 405 with Allow, and OPTIONS.
+        (
+            "DELETE",
+            "/api/auth/jwt/create",
+            None,
+            vec![],
+            405,
+            Some(json!({"detail": "Method \"DELETE\" not allowed."})),
+        ),
+        ("PUT", "/api/auth/me/", None, vec![], 405, None),
+        (
+            "GET",
+            "/api/auth/token/sessions/abc",
+            None,
+            vec![],
+            405,
+            None,
+        ),
+        ("OPTIONS", "/api/users", None, vec![], 200, None),
+        ("OPTIONS", "/api/users/123/", None, vec![], 200, None),
+        // 413 over the limit (declared by Content-Length).
+        (
+            "POST",
+            "/api/auth/jwt/create",
+            json,
+            vec![b' '; 5 * 1024],
+            413,
+            Some(json!({"detail": "Request body is too large."})),
+        ),
+        // 415 and malformed JSON.
+        (
+            "POST",
+            "/api/auth/jwt/create",
+            Some("text/plain"),
+            b"username=ada".to_vec(),
+            415,
+            Some(json!({"detail": "Unsupported media type \"text/plain\" in request."})),
+        ),
+        (
+            "POST",
+            "/api/auth/register",
+            Some("application/x-www-form-urlencoded"),
+            b"a=b".to_vec(),
+            415,
+            None,
+        ),
+        (
+            "POST",
+            "/api/auth/jwt/create/",
+            json,
+            b"{\"username\": ".to_vec(),
+            400,
+            None,
+        ),
+        // Validation and authentication errors, and a few successes.
+        (
+            "POST",
+            "/api/auth/jwt/create",
+            json,
+            b"{}".to_vec(),
+            400,
+            None,
+        ),
+        ("GET", "/api/auth/me", None, vec![], 401, None),
+        ("GET", "/api/users?page=x", None, vec![], 401, None),
+        ("HEAD", "/healthz", None, vec![], 200, None),
+        ("GET", "/healthz/", None, vec![], 200, None),
+        ("GET", "/api/auth/jwks.json", None, vec![], 200, None),
+        ("GET", "/api/docs/", None, vec![], 200, None),
+        ("GET", "/api/docs/nope.js", None, vec![], 404, None),
+    ];
+    for (method, path, content_type, body, status, expected) in requests {
+        let send = |base: String| {
+            let client = client.clone();
+            let body = body.clone();
+            async move {
+                let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+                let mut request = client.request(method, format!("{base}{path}")).body(body);
+                if let Some(content_type) = content_type {
+                    request = request.header("Content-Type", content_type);
+                }
+                answer(request.send().await.expect("send")).await
+            }
+        };
+        let from_actix = send(actix.base.clone()).await;
+        let from_axum = send(axum_base.clone()).await;
+        assert_eq!(from_actix, from_axum, "{method} {path}");
+        assert_eq!(from_actix.status, status, "{method} {path}");
+        if let Some(expected) = expected {
+            let body: Value = serde_json::from_slice(&from_actix.body).expect("json");
+            assert_eq!(body, expected, "{method} {path}");
+        }
+    }
+
+    // A chunked body with no Content-Length is cut at the limit too.
+    let big = vec![b' '; 6 * 1024];
+    let from_actix = chunked_post(&actix.base, "/api/auth/jwt/create", &big).await;
+    let from_axum = chunked_post(&axum_base, "/api/auth/jwt/create", &big).await;
+    assert_eq!(from_actix.0, 413);
+    assert_eq!(from_actix, from_axum);
+    let small = br#"{"username": "nobody", "password": "x"}"#;
+    let from_actix = chunked_post(&actix.base, "/api/auth/jwt/create", small).await;
+    let from_axum = chunked_post(&axum_base, "/api/auth/jwt/create", small).await;
+    assert_eq!(from_actix.0, 401);
+    assert_eq!(from_actix, from_axum);
+    actix.stop().await;
+}
+
+#[tokio::test]
+async fn route_groups_match_axum() {
+    let auth = service(&MemoryMailer::default());
+    let groups = RouteGroups {
+        jwt: true,
+        docs: true,
+        ..RouteGroups::none()
+    };
+    let api = Api::with_options(auth.clone(), ApiOptions::default().with_groups(groups));
+    let actix = serve_actix(auth, Some(api.clone()), true);
+    let axum_base = serve_axum(api).await;
+    let client = reqwest::Client::new();
+    for (path, status) in [
+        ("/api/users", 404),
+        ("/healthz", 404),
+        ("/api/auth/me", 404),
+        ("/api/auth/token/sessions", 404),
+        ("/api/auth/jwks.json", 200),
+        ("/api/openapi.json", 200),
+    ] {
+        let get = |base: &str| client.get(format!("{base}{path}")).send();
+        let from_actix = answer(get(&actix.base).await.expect("send")).await;
+        let from_axum = answer(get(&axum_base).await.expect("send")).await;
+        assert_eq!(from_actix.status, status, "{path}");
+        assert_eq!(from_actix, from_axum, "{path}");
+    }
+    actix.stop().await;
+}
+
+/// Fetches `/api/openapi.json` from both frameworks serving the same `Auth`
+/// with the same options, and compares the bytes.
+async fn same_openapi(options: ApiOptions) {
+    let auth = service(&MemoryMailer::default());
+    // Two `Api` values, so neither server reuses the other's cached document.
+    let actix = serve_actix(
+        auth.clone(),
+        Some(Api::with_options(auth.clone(), options.clone())),
+        true,
+    );
+    let axum_base = serve_axum(Api::with_options(auth, options)).await;
+    let client = reqwest::Client::new();
+    let fetch = |base: String| {
+        let client = client.clone();
+        async move {
+            let response = client
+                .get(format!("{base}/api/openapi.json"))
+                .send()
+                .await
+                .expect("openapi");
+            assert_eq!(response.status(), 200);
+            response.bytes().await.expect("bytes")
+        }
+    };
+    let from_actix = fetch(actix.base.clone()).await;
+    let from_axum = fetch(axum_base).await;
+    assert!(!from_actix.is_empty());
+    assert_eq!(from_actix, from_axum, "the OpenAPI documents differ");
+    let doc: Value = serde_json::from_slice(&from_actix).expect("valid JSON");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    actix.stop().await;
+}
+
+#[tokio::test]
+async fn openapi_documents_are_identical() {
+    same_openapi(ApiOptions::default()).await;
+    same_openapi(ApiOptions::default().with_groups(RouteGroups {
+        knox: true,
+        docs: true,
+        ..RouteGroups::none()
+    }))
+    .await;
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_offline_like_axum() {
+    let auth = service(&MemoryMailer::default());
+    let api = Api::new(auth.clone());
+    let actix = serve_actix(auth, Some(api.clone()), true);
+    let axum_base = serve_axum(api).await;
+    let client = reqwest::Client::new();
+    for (path, content_type, needle) in [
+        ("/api/docs", "text/html", &b"swagger-ui-bundle.js"[..]),
+        ("/api/docs/", "text/html", b"swagger-ui-bundle.js"),
+        (
+            "/api/docs/swagger-ui-bundle.js",
+            "javascript",
+            b"SwaggerUIBundle",
+        ),
+        ("/api/docs/swagger-ui.css", "text/css", b".swagger-ui"),
+        ("/api/docs/openapi.json", "application/json", b"\"openapi\""),
+    ] {
+        let get = |base: &str| client.get(format!("{base}{path}")).send();
+        let from_actix = answer(get(&actix.base).await.expect("send")).await;
+        let from_axum = answer(get(&axum_base).await.expect("send")).await;
+        assert_eq!(from_actix.status, 200, "{path}");
+        assert!(
+            from_actix.headers[0]
+                .1
+                .as_deref()
+                .is_some_and(|t| t.contains(content_type)),
+            "{path}: {:?}",
+            from_actix.headers
+        );
+        assert!(
+            from_actix.body.windows(needle.len()).any(|w| w == needle),
+            "{path}"
+        );
+        assert_eq!(from_actix, from_axum, "{path}");
+    }
+    actix.stop().await;
+}
+
+#[tokio::test]
+async fn serve_runs_every_route_under_the_middleware() {
+    let auth = service(&MemoryMailer::default());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = auth_actix::serve(Api::new(auth), listener)
+        .await
+        .expect("server");
+    let handle = server.handle();
+    tokio::spawn(server);
+    let client = reqwest::Client::new();
+    let health: Value = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health, json!({"status": "ok"}));
+    let me = client
+        .get(format!("http://{addr}/api/auth/me"))
+        .header("Authorization", "Bearer not-a-jwt")
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), 401);
+    handle.stop(true).await;
+}
+
+#[tokio::test]
+async fn routes_leave_other_paths_to_the_app() {
+    let auth = service(&MemoryMailer::default());
+    let api = Api::new(auth.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(AuthMiddleware::new(auth.clone()))
+            .configure(auth_actix::routes(api.clone()))
+            .default_service(web::to(|| async { "the app's own" }))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let base = format!("http://{}", server.addrs()[0]);
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    let client = reqwest::Client::new();
+    let own = get(&client, &base, "/api/nope", None).await;
+    assert_eq!((own.status, own.text.as_str()), (200, "the app's own"));
+    let jwks = get(&client, &base, "/api/auth/jwks.json/", None).await;
+    assert_eq!(jwks.status, 200);
+    assert_eq!(jwks.json(), json!({"keys": []}));
+    let not_allowed = get(&client, &base, "/api/auth/jwt/create", None).await;
+    assert_eq!(not_allowed.status, 405);
+    handle.stop(true).await;
+}
