@@ -10,9 +10,6 @@ pub enum DemoError {
     /// A setting was refused.
     #[error("invalid setting: {0}")]
     Settings(String),
-    /// The framework is not available in this build.
-    #[error("the {0} framework is not available yet: use --framework axum")]
-    FrameworkUnavailable(crate::settings::Framework),
     /// A database or Redis could not be opened or migrated.
     #[error("cannot use {what}: {source}")]
     Store {

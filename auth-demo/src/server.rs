@@ -112,9 +112,6 @@ impl Drop for RunningServer {
 /// picks a free one) and serves every route in a background task of the
 /// current Tokio runtime. Returns once the server accepts connections.
 pub async fn start(settings: &Settings) -> Result<RunningServer, DemoError> {
-    if settings.framework != Framework::Axum {
-        return Err(DemoError::FrameworkUnavailable(settings.framework));
-    }
     let auth = build_auth(settings).await?;
     start_with(settings, auth).await
 }
@@ -122,10 +119,6 @@ pub async fn start(settings: &Settings) -> Result<RunningServer, DemoError> {
 /// Like [`start`], with a service built by the caller.
 pub async fn start_with(settings: &Settings, auth: Auth) -> Result<RunningServer, DemoError> {
     let framework = settings.framework;
-    let router = match framework {
-        Framework::Axum => crate::routes::axum_router(auth.clone()),
-        Framework::Actix => return Err(DemoError::FrameworkUnavailable(framework)),
-    };
     let listener = TcpListener::bind(&settings.bind)
         .await
         .map_err(|err| DemoError::io(format!("binding {}", settings.bind), err))?;
@@ -133,15 +126,39 @@ pub async fn start_with(settings: &Settings, auth: Auth) -> Result<RunningServer
         .local_addr()
         .map_err(|err| DemoError::io("reading the bound address", err))?;
     let (sender, mut stop) = watch::channel(false);
-    let serve = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        // A dropped sender stops the server too.
+    // A dropped sender stops the server too.
+    let stopped = async move {
         let _ = stop.wait_for(|stopped| *stopped).await;
-    });
-    let task = tokio::spawn(async move { serve.await });
+    };
+    let task = match framework {
+        Framework::Axum => {
+            let router = crate::routes::axum_router(auth.clone());
+            let serve = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stopped);
+            tokio::spawn(async move { serve.await })
+        }
+        Framework::Actix => {
+            let listener = listener
+                .into_std()
+                .map_err(|err| DemoError::io("handing the socket to actix-web", err))?;
+            let server = crate::routes::actix_server(auth.clone(), listener)
+                .await
+                .map_err(|err| DemoError::io("starting actix-web", err))?;
+            let handle = server.handle();
+            tokio::spawn(async move {
+                let stopper = tokio::spawn(async move {
+                    stopped.await;
+                    handle.stop(true).await;
+                });
+                let result = server.await;
+                stopper.abort();
+                result
+            })
+        }
+    };
     tracing::info!(%addr, %framework, "listening");
     Ok(RunningServer {
         addr,

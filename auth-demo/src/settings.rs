@@ -48,7 +48,7 @@ pub enum Command {
 pub enum Framework {
     /// auth-axum.
     Axum,
-    /// auth-actix (not available yet: the server refuses to start with it).
+    /// auth-actix: the same routes on actix-web.
     Actix,
 }
 

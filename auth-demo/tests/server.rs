@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use auth_demo::{Cli, DemoError, Framework, Secret, Settings};
+use auth_demo::{Cli, Framework, Secret, Settings};
 use clap::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -73,17 +73,30 @@ async fn a_shutdown_handle_stops_it_from_elsewhere() {
 }
 
 #[tokio::test]
-async fn actix_is_refused_clearly() {
+async fn actix_serves_the_same_routes() {
     let settings = Settings {
         framework: Framework::Actix,
         ..memory_settings()
     };
-    let err = auth_demo::start(&settings).await.unwrap_err();
-    assert!(matches!(
-        err,
-        DemoError::FrameworkUnavailable(Framework::Actix)
-    ));
-    assert!(err.to_string().contains("--framework axum"), "{err}");
+    let server = auth_demo::start(&settings).await.unwrap();
+    assert_eq!(server.framework(), Framework::Actix);
+    let health = reqwest_free_get(server.local_addr(), "/healthz").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    tokio::time::timeout(std::time::Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("stopped within 5 s")
+        .unwrap();
+}
+
+/// A minimal HTTP/1.1 GET over a plain socket: the status line and rest.
+async fn reqwest_free_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
 }
 
 #[tokio::test]

@@ -84,4 +84,4 @@ macro_rules! framework {
 }
 
 framework!(axum, auth_demo::Framework::Axum);
-// When auth-actix lands: framework!(actix, auth_demo::Framework::Actix);
+framework!(actix, auth_demo::Framework::Actix);
