@@ -467,22 +467,7 @@ impl Auth {
         password: &str,
         field: &'static str,
     ) -> Result<(), AuthError> {
-        let ok = match &user.password_hash {
-            Some(hash) => {
-                self.inner
-                    .passwords
-                    .verify(password.to_string(), hash.clone())
-                    .await
-                    .ok
-            }
-            None => {
-                self.inner
-                    .passwords
-                    .verify_dummy(password.to_string())
-                    .await;
-                false
-            }
-        };
+        let ok = self.verify_password(Some(user), password).await.ok;
         if ok {
             Ok(())
         } else {

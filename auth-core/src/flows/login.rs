@@ -27,6 +27,24 @@ impl Login {
 }
 
 impl Auth {
+    /// Verifies `password` against `user`'s hash: exactly one (counted)
+    /// verification, against a dummy hash when there is no user or no
+    /// usable password, so neither case is cheaper than a wrong password.
+    pub(crate) async fn verify_password(
+        &self,
+        user: Option<&User>,
+        password: &str,
+    ) -> Verification {
+        let passwords = &self.inner.passwords;
+        match user.and_then(|u| u.password_hash.clone()) {
+            Some(hash) => passwords.verify(password.to_string(), hash).await,
+            None => {
+                passwords.verify_dummy(password.to_string()).await;
+                Verification::default()
+            }
+        }
+    }
+
     /// Checks credentials and returns the user, as every login endpoint
     /// does before issuing a token; `kind` names what the login is for (in
     /// events and history) and `style` how a refusal renders.
@@ -67,17 +85,9 @@ impl Auth {
             Login::Username(username) => inner.stores.users.user_by_username(username).await?,
             Login::Email(email) => inner.stores.users.user_by_email(email.trim()).await?,
         };
-        let password = credentials.password.clone();
-        let outcome = match user.as_ref().and_then(|u| u.password_hash.clone()) {
-            Some(hash) => inner.passwords.verify(password, hash).await,
-            None => {
-                inner.passwords.verify_dummy(password).await;
-                Verification {
-                    ok: false,
-                    needs_rehash: false,
-                }
-            }
-        };
+        let outcome = self
+            .verify_password(user.as_ref(), &credentials.password)
+            .await;
         let failure = match &user {
             None => Some(LoginFailure::UnknownUser),
             Some(_) if !outcome.ok => Some(LoginFailure::WrongPassword),
