@@ -4,6 +4,7 @@ use std::fmt;
 
 use chrono::Duration;
 
+use crate::cache::LookupCacheConfig;
 use crate::flows::{AuthSchemes, RefreshPolicy};
 use crate::throttle::ThrottleConfig;
 use crate::token::jwt::JwtConfig;
@@ -113,6 +114,9 @@ pub struct AuthConfig {
     pub refresh: RefreshPolicy,
     /// Which `Authorization` schemes requests may use.
     pub schemes: AuthSchemes,
+    /// The staleness budget of request authentication's lookups (off by
+    /// default; see [`crate::cache`]).
+    pub lookup_cache: LookupCacheConfig,
 }
 
 impl Default for AuthConfig {
@@ -130,6 +134,7 @@ impl Default for AuthConfig {
             jwt: JwtConfig::default(),
             refresh: RefreshPolicy::default(),
             schemes: AuthSchemes::default(),
+            lookup_cache: LookupCacheConfig::default(),
         }
     }
 }
@@ -212,6 +217,12 @@ impl AuthConfig {
     /// Sets the Knox token settings.
     pub fn with_knox(mut self, knox: KnoxConfig) -> Self {
         self.knox = knox;
+        self
+    }
+
+    /// Sets the lookup cache of request authentication.
+    pub fn with_lookup_cache(mut self, lookup_cache: LookupCacheConfig) -> Self {
+        self.lookup_cache = lookup_cache;
         self
     }
 

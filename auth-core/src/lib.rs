@@ -6,6 +6,7 @@
 //!
 //! The one handle an application holds is [`Auth`]; it is cheap to clone.
 
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod error;

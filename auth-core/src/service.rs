@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::cache::LookupCache;
 use crate::clock::{Clock, SystemClock, now_micros};
 use crate::config::{AuthConfig, ConfigError};
 use crate::events::{AuthEvent, EventSink, HistorySink, TracingSink};
@@ -78,6 +79,7 @@ pub(crate) struct Inner {
     pub(crate) throttle: Throttle,
     pub(crate) static_tokens: StaticTokens,
     pub(crate) jwt: Jwt,
+    pub(crate) cache: LookupCache,
 }
 
 impl fmt::Debug for Auth {
@@ -88,6 +90,7 @@ impl fmt::Debug for Auth {
             .field("mailer", &self.inner.mailer)
             .field("clock", &self.inner.clock)
             .field("sinks", &self.inner.sinks.len())
+            .field("cache", &self.inner.cache)
             .finish_non_exhaustive()
     }
 }
@@ -381,6 +384,7 @@ impl AuthBuilder {
         };
         let jwt = Jwt::new(self.config.jwt.clone(), keys, self.clock.clone())
             .map_err(|err| ConfigError::Jwt(err.to_string()))?;
+        let cache = LookupCache::new(&self.config.lookup_cache);
         Ok(Auth {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -394,6 +398,7 @@ impl AuthBuilder {
                 throttle,
                 static_tokens,
                 jwt,
+                cache,
             }),
         })
     }

@@ -229,6 +229,13 @@ pub struct Settings {
     #[arg(long, env = "AUTH_RESET_TTL", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub reset_ttl: u64,
 
+    /// The staleness budget, in seconds, of request authentication's cache
+    /// of users, revocation state and tokens (0: off, every request reads
+    /// the stores). This server sees its own changes at once; a change
+    /// made by another server is seen at most this much later.
+    #[arg(long, env = "AUTH_CACHE_TTL", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub cache_ttl: u64,
+
     /// Failed-login limits: `off`, a per-account rate (`5/min`), or
     /// per-account and per-address rates (`5/min,20/min`).
     #[arg(long, env = "AUTH_LOGIN_THROTTLE", default_value = LoginThrottle::DEFAULT)]
@@ -259,6 +266,7 @@ impl Default for Settings {
             knox_ttl: 36_000,
             activation_ttl: 259_200,
             reset_ttl: 3_600,
+            cache_ttl: 0,
             login_throttle: LoginThrottle::default(),
             quiet: false,
         }

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use auth_core::cache::LookupCacheConfig;
 use auth_core::config::{AuthConfig, SecretKey, random_bytes};
 use auth_core::mail::{ConsoleMailer, Mailer, SmtpMailer};
 use auth_core::token::jwt::{JwtConfig, JwtKey, KeySet};
@@ -248,6 +249,9 @@ fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoE
                 .with_jwt(jwt)
                 .with_knox(knox)
                 .with_throttle(settings.login_throttle.config())
+                .with_lookup_cache(LookupCacheConfig::with_max_staleness(secs(
+                    settings.cache_ttl,
+                )))
         })
 }
 

@@ -281,7 +281,8 @@ impl Auth {
             )
             .await?;
         user.is_active = true;
-        self.inner.stores.users.update_user(&user).await?;
+        self.write_about(user.id, self.inner.stores.users.update_user(&user))
+            .await?;
         self.emit(AuthEvent::Activated {
             user_id: user.id,
             at: self.now(),
@@ -451,11 +452,14 @@ impl Auth {
         );
         errors.into_result()?;
         let hash = self.inner.passwords.hash(new_password).await?;
-        self.inner
-            .stores
-            .users
-            .set_password_hash(user.id, Some(&hash))
-            .await?;
+        self.write_about(
+            user.id,
+            self.inner
+                .stores
+                .users
+                .set_password_hash(user.id, Some(&hash)),
+        )
+        .await?;
         Ok(())
     }
 
@@ -486,23 +490,29 @@ impl Auth {
         keep_knox_digest: Option<&str>,
     ) -> Result<(), AuthError> {
         let stores = &self.inner.stores;
-        stores
-            .revocations
-            .set_tokens_valid_after(user_id, self.now())
-            .await?;
+        self.write_about(
+            user_id,
+            stores
+                .revocations
+                .set_tokens_valid_after(user_id, self.now()),
+        )
+        .await?;
         match keep_knox_digest {
             None => {
-                stores.knox.delete_user_knox_tokens(user_id).await?;
+                self.write_about(user_id, stores.knox.delete_user_knox_tokens(user_id))
+                    .await?;
             }
             Some(keep) => {
                 for token in stores.knox.user_knox_tokens(user_id, self.now()).await? {
                     if token.digest != keep {
-                        stores.knox.delete_knox_token(&token.digest).await?;
+                        self.write_about(user_id, stores.knox.delete_knox_token(&token.digest))
+                            .await?;
                     }
                 }
             }
         }
-        stores.static_tokens.delete_static_token(user_id).await?;
+        self.write_about(user_id, stores.static_tokens.delete_static_token(user_id))
+            .await?;
         Ok(())
     }
 
@@ -528,7 +538,8 @@ impl Auth {
         let patch = update.into_patch();
         patch.validate().into_result()?;
         patch.apply_to(&mut user);
-        self.inner.stores.users.update_user(&user).await?;
+        self.write_about(user.id, self.inner.stores.users.update_user(&user))
+            .await?;
         Ok(user)
     }
 
@@ -549,7 +560,10 @@ impl Auth {
         self.revoke_user_tokens(user_id, None).await?;
         let stores = &self.inner.stores;
         stores.history.delete_user_history(user_id).await?;
-        if !stores.users.delete_user(user_id).await? {
+        if !self
+            .write_about(user_id, stores.users.delete_user(user_id))
+            .await?
+        {
             return Err(AuthError::NotFound);
         }
         self.emit(AuthEvent::AccountDeleted {
@@ -675,10 +689,7 @@ impl Auth {
         }
         let revoke =
             updated.password_hash != user.password_hash || (user.is_active && !updated.is_active);
-        self.inner
-            .stores
-            .users
-            .update_user(&updated)
+        self.write_about(user.id, self.inner.stores.users.update_user(&updated))
             .await
             .map_err(Self::conflict_error)?;
         if revoke {

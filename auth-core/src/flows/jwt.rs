@@ -118,20 +118,30 @@ impl Auth {
 
     /// The token's user, unless the token is revoked (its family, or the
     /// user's mark). The user (active or not, `None` if gone) and the
-    /// revocation state are read concurrently.
+    /// revocation state are read concurrently; `through_cache` reads them
+    /// through the lookup cache (access tokens), else from the stores
+    /// (refresh tokens, whose rotation must see the latest state).
     async fn unrevoked_user(
         &self,
         user_id: &str,
         family: Option<&str>,
         jti: &str,
         iat: i64,
+        through_cache: bool,
     ) -> Result<Option<User>, AuthError> {
         let user_id = Self::user_id_of(user_id)?;
         let stores = &self.inner.stores;
-        let (state, user) = tokio::try_join!(
-            stores.revocations.revocation_state(user_id, family),
-            stores.users.user_by_id(user_id),
-        )?;
+        let (state, user) = if through_cache {
+            tokio::try_join!(
+                self.cached_revocation_state(user_id, family),
+                self.cached_user(user_id),
+            )?
+        } else {
+            tokio::try_join!(
+                stores.revocations.revocation_state(user_id, family),
+                stores.users.user_by_id(user_id),
+            )?
+        };
         if is_revoked(&state, jti, iat) {
             return Err(not_valid());
         }
@@ -146,6 +156,7 @@ impl Auth {
                 claims.family.as_deref(),
                 &claims.jti,
                 claims.iat,
+                false,
             )
             .await?;
         user.filter(|u| u.is_active).ok_or_else(not_valid)
@@ -225,11 +236,14 @@ impl Auth {
         if let Some(family) = &claims.family {
             // Successors live at most one refresh lifetime from now.
             let until = now + self.inner.jwt.config().refresh_lifetime();
-            self.inner
-                .stores
-                .revocations
-                .revoke_family(family, user_id, until)
-                .await?;
+            self.write_about(
+                user_id,
+                self.inner
+                    .stores
+                    .revocations
+                    .revoke_family(family, user_id, until),
+            )
+            .await?;
         }
         self.emit(AuthEvent::TokenReused {
             user_id,
@@ -292,7 +306,11 @@ impl Auth {
     }
 
     /// Authenticates an access token: its user (active) and claims. The
-    /// user and the revocation state are read concurrently.
+    /// user and the revocation state are read concurrently, through the
+    /// lookup cache when [`AuthConfig::lookup_cache`] sets a staleness
+    /// budget (see [`crate::cache`]).
+    ///
+    /// [`AuthConfig::lookup_cache`]: crate::config::AuthConfig::lookup_cache
     pub async fn authenticate_jwt(&self, token: &str) -> Result<(User, AccessClaims), AuthError> {
         let claims = self.inner.jwt.verify_access_at(token, self.now())?;
         let user = self.check_access(&claims).await?;
@@ -306,6 +324,7 @@ impl Auth {
                 claims.family.as_deref(),
                 &claims.jti,
                 claims.iat,
+                true,
             )
             .await?;
         user.filter(|u| u.is_active)

@@ -115,11 +115,11 @@ impl Auth {
         if outcome.needs_rehash {
             match inner.passwords.hash(credentials.password.clone()).await {
                 Ok(hash) => {
-                    inner
-                        .stores
-                        .users
-                        .set_password_hash(user.id, Some(&hash))
-                        .await?;
+                    self.write_about(
+                        user.id,
+                        inner.stores.users.set_password_hash(user.id, Some(&hash)),
+                    )
+                    .await?;
                     user.password_hash = Some(hash);
                     self.emit(AuthEvent::PasswordRehashed {
                         user_id: user.id,
@@ -132,7 +132,8 @@ impl Auth {
                 }
             }
         }
-        inner.stores.users.set_last_login(user.id, now).await?;
+        self.write_about(user.id, inner.stores.users.set_last_login(user.id, now))
+            .await?;
         user.last_login = Some(now);
         self.emit(AuthEvent::LoginSucceeded {
             user_id: user.id,

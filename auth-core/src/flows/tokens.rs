@@ -66,13 +66,13 @@ impl Auth {
             last_used: None,
             name: name.map(|n| n.chars().take(64).collect()),
         };
-        match self
+        // Evicting the oldest token at the limit is a write about the user.
+        let insert = self
             .inner
             .stores
             .knox
-            .insert_knox_token(&record, config.limit, now)
-            .await?
-        {
+            .insert_knox_token(&record, config.limit, now);
+        match self.write_about(user.id, insert).await? {
             KnoxInsert::Inserted { .. } => {}
             KnoxInsert::LimitReached => return Err(AuthError::TokenLimitReached),
         }
@@ -93,6 +93,9 @@ impl Auth {
     /// knox does. With auto-refresh on, the expiry moves forward (never
     /// past the maximum lifetime), written only when it moves by more than
     /// the minimum refresh interval.
+    ///
+    /// With a lookup cache ([`crate::cache`]) a token verified once is
+    /// found again by its digest, and its user read through the cache.
     pub async fn authenticate_knox(
         &self,
         token: &str,
@@ -104,17 +107,27 @@ impl Auth {
         let store = &self.inner.stores.knox;
         let now = self.now();
         let digest = knox::digest(token);
-        let mut found = None;
-        for candidate in store.knox_tokens_by_key(knox::token_key(token)).await? {
-            if !candidate.is_live(now) {
-                store.delete_knox_token(&candidate.digest).await?;
-                continue;
+        let cache = &self.inner.cache;
+        let mut record = match cache.knox(&digest, now) {
+            // Found by its digest, the cache's key: only a token whose
+            // SHA-512 equals a stored one gets here.
+            Some(record) if record.is_live(now) => record,
+            _ => {
+                let mut found = None;
+                for candidate in store.knox_tokens_by_key(knox::token_key(token)).await? {
+                    if !candidate.is_live(now) {
+                        store.delete_knox_token(&candidate.digest).await?;
+                        continue;
+                    }
+                    if knox::digests_match(&candidate.digest, &digest) {
+                        found = Some(candidate);
+                    }
+                }
+                let record = found.ok_or_else(invalid_token)?;
+                cache.put_knox(&record, now);
+                record
             }
-            if knox::digests_match(&candidate.digest, &digest) {
-                found = Some(candidate);
-            }
-        }
-        let mut record = found.ok_or_else(invalid_token)?;
+        };
         if config.auto_refresh
             && let (Some(current), Some(ttl)) = (record.expiry, config.ttl)
         {
@@ -128,9 +141,10 @@ impl Auth {
                     .await?;
                 record.expiry = Some(renewed);
                 record.last_used = Some(now);
+                cache.put_knox(&record, now);
             }
         }
-        let user = self.active_user(record.user_id).await?;
+        let user = self.cached_active_user(record.user_id).await?;
         Ok((user, record))
     }
 
@@ -140,11 +154,8 @@ impl Auth {
         record: &KnoxTokenRecord,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        self.inner
-            .stores
-            .knox
-            .delete_knox_token(&record.digest)
-            .await?;
+        let delete = self.inner.stores.knox.delete_knox_token(&record.digest);
+        self.write_about(record.user_id, delete).await?;
         self.emit(AuthEvent::LoggedOut {
             user_id: record.user_id,
             kind: TokenKind::Knox,
@@ -189,13 +200,12 @@ impl Auth {
         token_key: &str,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        if !self
+        let delete = self
             .inner
             .stores
             .knox
-            .delete_knox_token_by_key(user_id, token_key)
-            .await?
-        {
+            .delete_knox_token_by_key(user_id, token_key);
+        if !self.write_about(user_id, delete).await? {
             return Err(AuthError::NotFound);
         }
         self.emit(AuthEvent::LoggedOut {
@@ -250,26 +260,38 @@ impl Auth {
             if let Some(token) = tokens.token_for(&stored) {
                 return Ok(token);
             }
-            store.delete_static_token(user_id).await?;
+            self.write_about(user_id, store.delete_static_token(user_id))
+                .await?;
         }
         Err(AuthError::Internal(Box::new(StoreError::Conflict(
             "static token".into(),
         ))))
     }
 
-    /// Authenticates a static token: its user (active).
+    /// Authenticates a static token: its user (active); through the lookup
+    /// cache when one is configured ([`crate::cache`]).
     pub async fn authenticate_static(&self, token: &str) -> Result<User, AuthError> {
         if !StaticTokens::is_well_formed(token) {
             return Err(invalid_token());
         }
-        let record = self
-            .inner
-            .stores
-            .static_tokens
-            .static_token_by_digest(&StaticTokens::digest(token))
-            .await?
-            .ok_or_else(invalid_token)?;
-        self.active_user(record.user_id).await
+        let digest = StaticTokens::digest(token);
+        let now = self.now();
+        let cache = &self.inner.cache;
+        let user_id = match cache.static_token(&digest, now) {
+            Some(user_id) => user_id,
+            None => {
+                let record = self
+                    .inner
+                    .stores
+                    .static_tokens
+                    .static_token_by_digest(&digest)
+                    .await?
+                    .ok_or_else(invalid_token)?;
+                cache.put_static_token(&digest, record.user_id, now);
+                record.user_id
+            }
+        };
+        self.cached_active_user(user_id).await
     }
 
     /// Deletes the user's static token (`DELETE /api/auth/static-token`).
@@ -278,11 +300,8 @@ impl Auth {
         user_id: UserId,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        self.inner
-            .stores
-            .static_tokens
-            .delete_static_token(user_id)
-            .await?;
+        let delete = self.inner.stores.static_tokens.delete_static_token(user_id);
+        self.write_about(user_id, delete).await?;
         self.emit(AuthEvent::LoggedOut {
             user_id,
             kind: TokenKind::Static,

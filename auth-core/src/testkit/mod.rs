@@ -364,6 +364,7 @@ macro_rules! service_conformance_tests {
             tokens_of_deactivated_or_deleted_users_fail,
             password_change_revokes_other_tokens,
             blacklisted_refresh_tokens_fail,
+            a_second_server_sees_revocations_within_the_budget,
         );
     };
 }
@@ -382,9 +383,32 @@ macro_rules! __service_conformance_module {
                 #[allow(clippy::redundant_async_block)]
                 async fn $test() {
                     let stores: $crate::Stores = ($factory).await;
-                    $crate::testkit::service::$test(stores).await;
+                    $crate::testkit::service::$test(
+                        stores,
+                        $crate::cache::LookupCacheConfig::default(),
+                    )
+                    .await;
                 }
             )+
+
+            /// The same tests with a lookup cache.
+            mod cached {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $(
+                    #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    #[allow(clippy::redundant_async_block)]
+                    async fn $test() {
+                        let stores: $crate::Stores = ($factory).await;
+                        $crate::testkit::service::$test(
+                            stores,
+                            $crate::testkit::service::CACHED,
+                        )
+                        .await;
+                    }
+                )+
+            }
         }
     };
 }

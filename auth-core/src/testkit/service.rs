@@ -1,11 +1,18 @@
 //! The token strategies' guarantees through [`Auth`], over a set of
 //! [`Stores`]: what each store must make possible for the service, run by
 //! [`service_conformance_tests!`](crate::service_conformance_tests).
+//!
+//! Each test takes the [`LookupCacheConfig`] of the service it builds and
+//! runs twice: with the cache off, and with a staleness budget. One service
+//! must never see its own writes late; a change made behind its back (by
+//! another server, or straight in the stores) may go unseen for at most the
+//! budget.
 
 use std::sync::Arc;
 
+use crate::cache::LookupCacheConfig;
 use crate::clock::ManualClock;
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, SecretKey};
 use crate::error::{AuthError, TokenRejection};
 use crate::events::ClientInfo;
 use crate::flows::{AdminUserInput, Credentials, PasswordChange};
@@ -16,20 +23,17 @@ use crate::user::{User, UserPatch};
 
 const PASSWORD: &str = "Kettle-Orbit-42";
 
+/// The staleness budget of the cached runs.
+pub const CACHED: LookupCacheConfig = LookupCacheConfig {
+    max_staleness: chrono::Duration::seconds(30),
+    capacity: 1000,
+};
+
 /// A service over `stores` with cheap hashing, no throttling, a manual
 /// clock at the current time, and a fresh active user.
-async fn setup(stores: Stores) -> (Auth, ManualClock, User) {
+async fn setup(stores: Stores, lookups: LookupCacheConfig) -> (Auth, ManualClock, User) {
     let clock = ManualClock::new(super::now());
-    let auth = Auth::builder(AuthConfig::default().with_throttle(ThrottleConfig::disabled()))
-        .stores(stores)
-        .clock(Arc::new(clock.clone()))
-        .hasher(Arc::new(
-            Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("valid params"))
-                .expect("valid hasher"),
-        ))
-        .without_tracing_events()
-        .build()
-        .expect("every store is set");
+    let auth = service(stores, lookups, &clock, SecretKey::generate());
     let name = super::unique("svc");
     let user = auth
         .create_user(AdminUserInput {
@@ -45,6 +49,29 @@ async fn setup(stores: Stores) -> (Auth, ManualClock, User) {
     (auth, clock, user)
 }
 
+/// A service over `stores` (cheap hashing, no throttling) on `clock`.
+fn service(
+    stores: Stores,
+    lookups: LookupCacheConfig,
+    clock: &ManualClock,
+    secret: SecretKey,
+) -> Auth {
+    let config = AuthConfig::default()
+        .with_secret(secret)
+        .with_throttle(ThrottleConfig::disabled())
+        .with_lookup_cache(lookups);
+    Auth::builder(config)
+        .stores(stores)
+        .clock(Arc::new(clock.clone()))
+        .hasher(Arc::new(
+            Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("valid params"))
+                .expect("valid hasher"),
+        ))
+        .without_tracing_events()
+        .build()
+        .expect("every store is set")
+}
+
 fn client() -> ClientInfo {
     ClientInfo::from_ip("192.0.2.10")
 }
@@ -57,6 +84,31 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
+/// Authenticates each header (which also fills a lookup cache).
+async fn authenticate_each(auth: &Auth, headers: &[String]) {
+    for header in headers {
+        auth.authenticate_header(Some(header))
+            .await
+            .unwrap_or_else(|err| panic!("{header:.12}...: {err:?}"));
+    }
+}
+
+/// After a change made behind `auth`'s back: with a lookup cache, the
+/// headers still authenticate until the budget has passed; then the clock
+/// is moved past it.
+async fn wait_out_the_budget(
+    auth: &Auth,
+    clock: &ManualClock,
+    lookups: LookupCacheConfig,
+    headers: &[String],
+) {
+    if lookups.is_on() {
+        clock.advance(lookups.max_staleness - chrono::Duration::milliseconds(1));
+        authenticate_each(auth, headers).await;
+        clock.advance(chrono::Duration::milliseconds(2));
+    }
+}
+
 fn assert_rejected<T: std::fmt::Debug>(result: Result<T, AuthError>, what: &str) {
     match result {
         Err(AuthError::TokenNotValid | AuthError::Unauthenticated(_)) => {}
@@ -65,8 +117,8 @@ fn assert_rejected<T: std::fmt::Debug>(result: Result<T, AuthError>, what: &str)
 }
 
 /// 64 concurrent refreshes of one refresh token: exactly one succeeds.
-pub async fn concurrent_refreshes_admit_one(stores: Stores) {
-    let (auth, _clock, user) = setup(stores).await;
+pub async fn concurrent_refreshes_admit_one(stores: Stores, lookups: LookupCacheConfig) {
+    let (auth, _clock, user) = setup(stores, lookups).await;
     let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
     let refresh = pair.refresh.as_str().to_string();
     let barrier = Arc::new(tokio::sync::Barrier::new(64));
@@ -91,8 +143,11 @@ pub async fn concurrent_refreshes_admit_one(stores: Stores) {
 
 /// Refreshing rotates; replaying the rotated token fails and revokes its
 /// successors (refresh and access alike).
-pub async fn replaying_a_rotated_token_revokes_its_successor(stores: Stores) {
-    let (auth, clock, user) = setup(stores).await;
+pub async fn replaying_a_rotated_token_revokes_its_successor(
+    stores: Stores,
+    lookups: LookupCacheConfig,
+) {
+    let (auth, clock, user) = setup(stores, lookups).await;
     let (_, first) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
     clock.advance(chrono::Duration::seconds(1));
     let second = auth
@@ -126,8 +181,8 @@ pub async fn replaying_a_rotated_token_revokes_its_successor(stores: Stores) {
 
 /// Logging out everywhere makes every access, refresh, Knox and static
 /// token of the user fail at once, and a new login works.
-pub async fn logout_all_revokes_every_token(stores: Stores) {
-    let (auth, clock, user) = setup(stores).await;
+pub async fn logout_all_revokes_every_token(stores: Stores, lookups: LookupCacheConfig) {
+    let (auth, clock, user) = setup(stores, lookups).await;
     let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
     let (_, knox) = auth
         .knox_login(&creds(&user), None, &client())
@@ -138,6 +193,12 @@ pub async fn logout_all_revokes_every_token(stores: Stores) {
         .await
         .unwrap();
     clock.advance(chrono::Duration::milliseconds(5));
+    let headers = [
+        bearer(pair.access.as_str()),
+        format!("Token {}", knox.token.expose()),
+        format!("Token {static_token}"),
+    ];
+    authenticate_each(&auth, &headers).await;
 
     auth.logout_all(user.id, &client()).await.unwrap();
 
@@ -170,18 +231,30 @@ pub async fn logout_all_revokes_every_token(stores: Stores) {
 }
 
 /// Tokens of a deactivated user, then of a deleted user, fail.
-pub async fn tokens_of_deactivated_or_deleted_users_fail(stores: Stores) {
-    let (auth, _clock, user) = setup(stores).await;
+pub async fn tokens_of_deactivated_or_deleted_users_fail(
+    stores: Stores,
+    lookups: LookupCacheConfig,
+) {
+    let (auth, clock, user) = setup(stores, lookups).await;
     let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
     let (_, knox) = auth
         .knox_login(&creds(&user), None, &client())
         .await
         .unwrap();
     let stores = auth.stores().clone();
+    let headers = [
+        bearer(pair.access.as_str()),
+        format!("Token {}", knox.token.expose()),
+    ];
+    clock.advance(chrono::Duration::milliseconds(5));
+    authenticate_each(&auth, &headers).await;
 
+    // Written straight to the store, as another server would: unseen for
+    // at most the staleness budget.
     let mut inactive = user.clone();
     inactive.is_active = false;
     stores.users.update_user(&inactive).await.unwrap();
+    wait_out_the_budget(&auth, &clock, lookups, &headers).await;
     let check = |result: Result<_, AuthError>, what: &str| {
         assert!(
             matches!(
@@ -212,6 +285,7 @@ pub async fn tokens_of_deactivated_or_deleted_users_fail(stores: Stores) {
     );
 
     stores.users.delete_user(user.id).await.unwrap();
+    clock.advance(lookups.max_staleness + chrono::Duration::milliseconds(1));
     check(
         auth.authenticate_header(Some(&bearer(pair.access.as_str())))
             .await
@@ -228,8 +302,8 @@ pub async fn tokens_of_deactivated_or_deleted_users_fail(stores: Stores) {
 
 /// A password change keeps the current Knox token and voids every other
 /// token, JWTs included.
-pub async fn password_change_revokes_other_tokens(stores: Stores) {
-    let (auth, clock, user) = setup(stores).await;
+pub async fn password_change_revokes_other_tokens(stores: Stores, lookups: LookupCacheConfig) {
+    let (auth, clock, user) = setup(stores, lookups).await;
     let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
     let (_, current) = auth
         .knox_login(&creds(&user), None, &client())
@@ -240,6 +314,15 @@ pub async fn password_change_revokes_other_tokens(stores: Stores) {
         .await
         .unwrap();
     clock.advance(chrono::Duration::milliseconds(5));
+    authenticate_each(
+        &auth,
+        &[
+            bearer(pair.access.as_str()),
+            format!("Token {}", current.token.expose()),
+            format!("Token {}", other.token.expose()),
+        ],
+    )
+    .await;
     auth.change_password(
         user.id,
         PasswordChange {
@@ -273,8 +356,8 @@ pub async fn password_change_revokes_other_tokens(stores: Stores) {
 
 /// A blacklisted refresh token no longer refreshes or verifies
 /// (simplejwt's issue #46), and cannot be blacklisted twice.
-pub async fn blacklisted_refresh_tokens_fail(stores: Stores) {
-    let (auth, _clock, user) = setup(stores).await;
+pub async fn blacklisted_refresh_tokens_fail(stores: Stores, lookups: LookupCacheConfig) {
+    let (auth, _clock, user) = setup(stores, lookups).await;
     let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
     auth.jwt_verify(pair.refresh.as_str()).await.unwrap();
     auth.jwt_blacklist(pair.refresh.as_str(), &client())
@@ -289,4 +372,49 @@ pub async fn blacklisted_refresh_tokens_fail(stores: Stores) {
         auth.jwt_refresh(pair.refresh.as_str(), &client()).await,
         "refresh",
     );
+}
+
+/// Two servers over the same stores: what one revokes (log out
+/// everywhere, a Knox logout, a deleted static token) stops working on the
+/// other at once without a lookup cache, and once the staleness budget has
+/// passed with one.
+pub async fn a_second_server_sees_revocations_within_the_budget(
+    stores: Stores,
+    lookups: LookupCacheConfig,
+) {
+    let (first, clock, user) = setup(stores.clone(), lookups).await;
+    // Another server: same stores, same secret, its own cache.
+    let second = service(stores, lookups, &clock, first.config().secret.clone());
+    let (_, pair) = first.jwt_login(&creds(&user), &client()).await.unwrap();
+    let (_, knox) = first
+        .knox_login(&creds(&user), None, &client())
+        .await
+        .unwrap();
+    let (_, static_token) = first
+        .static_token_login(&creds(&user), &client())
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::milliseconds(5));
+    let headers = [
+        bearer(pair.access.as_str()),
+        format!("Token {}", knox.token.expose()),
+        format!("Token {static_token}"),
+    ];
+    authenticate_each(&first, &headers).await;
+    authenticate_each(&second, &headers).await;
+
+    second.logout_all(user.id, &client()).await.unwrap();
+    for header in &headers {
+        assert_rejected(
+            second.authenticate_header(Some(header)).await,
+            "on the server that logged out",
+        );
+    }
+    wait_out_the_budget(&first, &clock, lookups, &headers).await;
+    for header in &headers {
+        assert_rejected(
+            first.authenticate_header(Some(header)).await,
+            "on the other server, past the budget",
+        );
+    }
 }
