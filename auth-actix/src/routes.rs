@@ -1,8 +1,8 @@
 //! [`configure`]: every enabled route of the contract, served by
 //! [`auth_http::handle`]; [`serve`]: a ready-made server of them.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use auth_http::{Api, ApiRequest, ApiResponse, RequestAuth, handle};
 
@@ -130,6 +130,13 @@ pub fn into_response(response: ApiResponse) -> HttpResponse {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut out = HttpResponse::with_body(status, response.body);
     for (name, value) in response.headers {
+        if name.eq_ignore_ascii_case("connection") {
+            // actix-web writes this header itself from the connection type.
+            if value.eq_ignore_ascii_case("close") {
+                out.head_mut().set_connection_type(ConnectionType::Close);
+            }
+            continue;
+        }
         if let (Ok(name), Ok(value)) = (
             HeaderName::try_from(name.as_str()),
             HeaderValue::try_from(value.as_str()),

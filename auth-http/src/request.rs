@@ -192,8 +192,17 @@ impl ApiResponse {
 
     /// 413 `{"detail": "Request body is too large."}`, for adapters that
     /// stop reading a body past the limit.
+    ///
+    /// It carries `Connection: close`: the rest of the body is never read,
+    /// so the connection cannot carry another request, and saying so keeps
+    /// a client from sending its next request down a socket the server is
+    /// about to close.
     pub fn body_too_large() -> Self {
-        Self::detail(413, "Request body is too large.")
+        let mut response = Self::detail(413, "Request body is too large.");
+        response
+            .headers
+            .push(("Connection".to_string(), "close".to_string()));
+        response
     }
 
     /// 404 `{"detail": "Not found."}`.

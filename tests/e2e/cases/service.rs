@@ -104,6 +104,9 @@ pub async fn http_errors(env: Env) {
         .await;
     resp.expect(413);
     assert_eq!(resp.json, json!({ "detail": "Request body is too large." }));
+    // The unread rest of the body ends the connection; the client is told,
+    // so its next request goes down a fresh one.
+    assert_eq!(resp.header("connection").as_deref(), Some("close"));
 
     // Unknown route: 404.
     let resp = t.get("/api/nowhere").send().await;
