@@ -1,68 +1,344 @@
 #!/usr/bin/env bash
-# HTTP load scenario, first part: the demo server (release build, axum or
-# actix, SQLite) under wrk on this machine, loopback only, bounded in time.
+# HTTP load scenario: the bench server (examples/bench_server.rs: the demo
+# server plus GET /hello and the hand-written baseline GET /baseline/me) in
+# a release build under wrk, on this machine, loopback only, every run
+# bounded in time. For each backend:
 #
-#   bash benches/http_load.sh                # axum, 10 s per line
-#   FRAMEWORK=actix DURATION=5 bash benches/http_load.sh
+#   GET /hello                       the framework alone
+#   GET /baseline/me                 axum + jsonwebtoken + one sqlx query
+#   GET /api/auth/me                 JWT, Knox and static token; cache off,
+#                                    then again with AUTH_CACHE_TTL=1
+#   POST /api/auth/jwt/create        32 connections, then 1 (one login at a
+#                                    time: 1/(hash + the rest of a login))
+#   POST /api/auth/jwt/refresh       along rotating chains (refresh.lua
+#                                    below): any replay shows as non-2xx
+#   login storm                      /me (JWT, 8 connections) idle, then
+#                                    while 32 clients hammer jwt/create;
+#                                    cache off and on
 #
-# Prints one line per scenario: requests/s, p50 and p99 latency. wrk comes
-# from Debian's packages (installed here if missing). Login throttling is
-# off, as it would refuse a benchmark's repeated logins. Not yet here (see
-# BENCHMARKS.md): the hand-written axum baseline, a `hello` route, refresh
-# along rotating chains, PostgreSQL + Redis.
+#   bash benches/http_load.sh                          # both backends, axum
+#   DURATION=5 BACKENDS=sqlite bash benches/http_load.sh
+#   FRAMEWORK=actix bash benches/http_load.sh          # baseline on PORT+1
+#
+# Backends: `sqlite` (a file in a temporary directory) and `postgres_redis`
+# (the database auth_bench on PG_URL, dropped and created afresh, and Redis
+# at REDIS_URL under a random key prefix, deleted at the end). Login
+# throttling is off (it would refuse a benchmark's repeated logins). wrk
+# comes from Debian's packages, installed here if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10}
-CONNECTIONS=${CONNECTIONS:-32}
-FRAMEWORK=${FRAMEWORK:-axum}
+DURATION=${DURATION:-10}                  # seconds per line
+CONNECTIONS=${CONNECTIONS:-32}            # wrk -c of the main lines (wrk -t2)
+FRAMEWORK=${FRAMEWORK:-axum}              # axum or actix
+BACKENDS=${BACKENDS:-sqlite postgres_redis}
 PORT=${PORT:-18080}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+STORM_CLIENTS=${STORM_CLIENTS:-32}        # connections hammering jwt/create
+PROBE_CONNECTIONS=${PROBE_CONNECTIONS:-8} # /me connections during the storm
+CACHE_TTL=${CACHE_TTL:-1}                 # the staleness budget, seconds
+
 BASE="http://127.0.0.1:$PORT"
+if [ "$FRAMEWORK" = actix ]; then
+  BASELINE="http://127.0.0.1:$((PORT + 1))"
+else
+  BASELINE=$BASE
+fi
+CORES=$(nproc)
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --quiet --release --example demo_server
-BIN=target/release/examples/demo_server
+cargo build --quiet --release --example bench_server
+BIN=$PWD/target/release/examples/bench_server
 
 DIR=$(mktemp -d)
-export AUTH_DATABASE_URL="sqlite://$DIR/bench.db" AUTH_LOGIN_THROTTLE=off \
-  AUTH_BIND="127.0.0.1:$PORT" AUTH_FRAMEWORK="$FRAMEWORK" RUST_LOG=warn
-PASSWORD='Bench-pass-123!'
-"$BIN" create-superuser --username bench --email bench@example.com --password "$PASSWORD" >/dev/null
-"$BIN" --quiet >"$DIR/server.log" 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
-for _ in $(seq 1 100); do
-  curl -sf "$BASE/healthz" >/dev/null && break
-  sleep 0.1
-done
+RESULTS=$DIR/results
+: >"$RESULTS"
+SERVER_PID=
+STORM_PID=
+REDIS_PREFIX=
+PG_DB=auth_bench
 
-login_body="{\"username\": \"bench\", \"password\": \"$PASSWORD\"}"
+export AUTH_JWT_SECRET
+AUTH_JWT_SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+export AUTH_LOGIN_THROTTLE=off AUTH_ACCESS_TTL=3600 AUTH_BIND="127.0.0.1:$PORT" \
+  AUTH_FRAMEWORK="$FRAMEWORK" RUST_LOG=warn
+unset AUTH_CACHE_TTL AUTH_REDIS_URL AUTH_REDIS_PREFIX
+
+psql_admin() { PGOPTIONS='-c client_min_messages=warning' psql -h 127.0.0.1 -U postgres -qAt -v ON_ERROR_STOP=1 "$@"; }
+redis_cli() { redis-cli -u "$REDIS_URL" "$@"; }
+
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+
+drop_redis_keys() {
+  if [ -n "$REDIS_PREFIX" ]; then
+    redis_cli --scan --pattern "$REDIS_PREFIX*" | xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null
+    REDIS_PREFIX=
+  fi
+}
+
+cleanup() {
+  if [ -n "$STORM_PID" ]; then kill "$STORM_PID" 2>/dev/null || true; fi
+  stop_server
+  drop_redis_keys || true
+  if [[ " $BACKENDS " == *" postgres_redis "* ]]; then
+    psql_admin -c "DROP DATABASE IF EXISTS $PG_DB" 2>/dev/null || true
+  fi
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+# Starts the server with the extra environment given (NAME=VALUE ...) and
+# waits until it answers.
+start_server() {
+  env "$@" "$BIN" --quiet >>"$DIR/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 200); do
+    if curl -sf "$BASE/hello" >/dev/null && [ "$(curl -s -o /dev/null -H 'Authorization: Bearer x' \
+      -w '%{http_code}' "$BASELINE/baseline/me")" = 401 ]; then
+      return
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "the bench server did not start:" >&2
+  cat "$DIR/server.log" >&2
+  exit 1
+}
+
+# warm_up URL-AND-HEADERS...: a short untimed wrk run, so pools, caches and
+# the page cache are as warm as the figures after them assume.
+warm_up() {
+  wrk -t2 -c"$CONNECTIONS" -d2s --timeout 10s "$@" >/dev/null
+}
+
+LOGIN_BODY='{"username": "bench", "password": "Bench-pass-123!"}'
 post() { curl -sf -X POST "$BASE$1" -H 'Content-Type: application/json' -d "$2"; }
 field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\\1/"; }
-JWT=$(post /api/auth/jwt/create "$login_body" | field access)
-KNOX=$(post /api/auth/token/login "$login_body" | field token)
-STATIC=$(post /api/auth/static-token "$login_body" | field token)
 
 cat >"$DIR/login.lua" <<EOF
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '$login_body'
+wrk.body = '$LOGIN_BODY'
 EOF
 
-run() { # name, wrk arguments...
-  local name=$1
-  shift
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" | awk -v name="$name" '
+# Refresh along rotating chains: each wrk thread takes its share of the
+# refresh tokens in the file (arguments after `--`: file, thread count);
+# each request spends the oldest token of its thread's queue, and each
+# answer's new refresh token joins the queue. wrk reads a connection's
+# answer before sending its next request, so no token is ever sent twice:
+# a replay (which revokes the chain) would show up as non-2xx answers.
+cat >"$DIR/refresh.lua" <<'EOF'
+local threads, created = {}, 0
+
+function setup(thread)
+  thread:set("index", created)
+  created = created + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local file, count = args[1], tonumber(args[2])
+  queue, first, last, starved = {}, 1, 0, 0
+  local line = 0
+  for token in io.lines(file) do
+    if line % count == index then
+      last = last + 1
+      queue[last] = token
+    end
+    line = line + 1
+  end
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+  local token = "none"
+  if first <= last then
+    token = queue[first]
+    queue[first] = nil
+    first = first + 1
+  else
+    starved = starved + 1
+  end
+  return wrk.format(nil, nil, nil, '{"refresh": "' .. token .. '"}')
+end
+
+function response(status, headers, body)
+  local token = body:match('"refresh"%s*:%s*"([^"]+)"')
+  if token then
+    last = last + 1
+    queue[last] = token
+  end
+end
+
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("starved")
+  end
+  io.write("requests sent without a token (queue empty): " .. total .. "\n")
+end
+EOF
+
+# Reads wrk's output: requests/s, p50 and p99 (ms), non-2xx answers and
+# socket errors, space-separated.
+parse_wrk() {
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) return v / 1000
+      if (v ~ /ms$/) return v + 0
+      if (v ~ /m$/) return v * 60000
+      if (v ~ /s$/) return v * 1000
+      return v + 0
+    }
     /Requests\/sec/ { rps = $2 }
-    $1 == "50%" { p50 = $2 }
-    $1 == "99%" { p99 = $2 }
-    /Non-2xx/ { errors = $NF }
-    END { printf "%-22s %10s req/s   p50 %-9s p99 %-9s%s\n", name, rps, p50, p99, (errors ? "  non-2xx: " errors : "") }'
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx/ { bad = $NF }
+    /Socket errors/ { gsub(",", ""); errors = $4 + $6 + $8 + $10 }
+    END { printf "%s %s %s %d %d\n", rps + 0, p50 + 0, p99 + 0, bad, errors }'
 }
 
-echo "framework $FRAMEWORK, SQLite, $CONNECTIONS connections, ${DURATION}s per line, $(nproc) cores"
-run "GET /healthz" "$BASE/healthz"
-run "GET /me (JWT)" -H "Authorization: Bearer $JWT" "$BASE/api/auth/me"
-run "GET /me (Knox)" -H "Authorization: Token $KNOX" "$BASE/api/auth/me"
-run "GET /me (static)" -H "Authorization: Token $STATIC" "$BASE/api/auth/me"
-run "POST jwt/create" -s "$DIR/login.lua" "$BASE/api/auth/jwt/create"
+# measure KEY LABEL THREADS CONNECTIONS WRK-ARGUMENTS...: one wrk run of
+# DURATION seconds; prints a line and keeps it under KEY for the summary.
+measure() {
+  local key=$1 label=$2 threads=$3 connections=$4
+  shift 4
+  local out fields rps p50 p99 bad errors note=
+  out=$(wrk -t"$threads" -c"$connections" -d"${DURATION}s" --timeout 10s --latency "$@")
+  echo "$out" >>"$DIR/wrk.log"
+  fields=$(parse_wrk <<<"$out")
+  echo "$BACKEND $key $fields" >>"$RESULTS"
+  read -r rps p50 p99 bad errors <<<"$fields"
+  if [ "$errors" -gt 0 ]; then note="  socket errors $errors"; fi
+  printf "%-44s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  non-2xx %d%s\n" \
+    "$label (c$connections)" "$rps" "$p50" "$p99" "$bad" "$note"
+  if grep -q "queue empty" <<<"$out"; then grep "queue empty" <<<"$out" | sed 's/^/    /'; fi
+}
+
+# get KEY FIELD: a figure of this backend's run (rps, p50, p99, bad).
+get() {
+  awk -v b="$BACKEND" -v k="$1" -v f="$2" '
+    $1 == b && $2 == k { i = (f == "rps") ? 3 : (f == "p50") ? 4 : (f == "p99") ? 5 : 6; print $i }' "$RESULTS"
+}
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+
+# The /me probe with a smaller wrk, idle and then while STORM_CLIENTS
+# connections hammer login.
+login_storm() { # key, label
+  local rps p99 bad
+  local auth=(-H "Authorization: Bearer $JWT" "$BASE/api/auth/me")
+  measure "$1_idle" "GET /me JWT $2, idle" 1 "$PROBE_CONNECTIONS" "${auth[@]}"
+  wrk -t1 -c"$STORM_CLIENTS" -d"$((DURATION + 2))s" --timeout 10s --latency \
+    -s "$DIR/login.lua" "$BASE/api/auth/jwt/create" >"$DIR/storm.out" &
+  STORM_PID=$!
+  sleep 1
+  measure "$1_storm" "GET /me JWT $2, login storm" 1 "$PROBE_CONNECTIONS" "${auth[@]}"
+  wait "$STORM_PID" || true
+  STORM_PID=
+  read -r rps _ p99 bad _ < <(parse_wrk <"$DIR/storm.out")
+  printf "%-44s %9.1f req/s  (the storm: %d connections, p99 %.0f ms, non-2xx %d)\n" \
+    "  POST jwt/create meanwhile" "$rps" "$STORM_CLIENTS" "$p99" "$bad"
+}
+
+run_backend() {
+  BACKEND=$1
+  case $BACKEND in
+  sqlite)
+    export AUTH_DATABASE_URL="sqlite://$DIR/bench.db"
+    unset AUTH_REDIS_URL AUTH_REDIS_PREFIX
+    rm -f "$DIR"/bench.db*
+    ;;
+  postgres_redis)
+    psql_admin -c "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DATABASE $PG_DB"
+    REDIS_PREFIX="auth-bench:$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n'):"
+    export AUTH_DATABASE_URL="$PG_URL/$PG_DB" AUTH_REDIS_URL="$REDIS_URL" \
+      AUTH_REDIS_PREFIX="$REDIS_PREFIX"
+    ;;
+  *)
+    echo "unknown backend $BACKEND (sqlite or postgres_redis)" >&2
+    exit 1
+    ;;
+  esac
+  echo
+  echo "== $BACKEND, $FRAMEWORK, wrk -t2 -c$CONNECTIONS, ${DURATION}s per line, $CORES cores, load $(cut -d' ' -f1-3 /proc/loadavg) =="
+  "$BIN" create-superuser --username bench --email bench@example.com \
+    --password 'Bench-pass-123!' >/dev/null
+
+  start_server
+  JWT=$(post /api/auth/jwt/create "$LOGIN_BODY" | field access)
+  KNOX=$(post /api/auth/token/login "$LOGIN_BODY" | field token)
+  STATIC=$(post /api/auth/static-token "$LOGIN_BODY" | field token)
+  local me="$BASE/api/auth/me" c=$CONNECTIONS
+  warm_up "$BASE/hello"
+  warm_up -H "Authorization: Bearer $JWT" "$BASELINE/baseline/me"
+  warm_up -H "Authorization: Bearer $JWT" "$me"
+  measure hello "GET /hello" 2 "$c" "$BASE/hello"
+  measure baseline "GET /baseline/me (hand-written)" 2 "$c" \
+    -H "Authorization: Bearer $JWT" "$BASELINE/baseline/me"
+  measure me_jwt "GET /me JWT, cache off" 2 "$c" -H "Authorization: Bearer $JWT" "$me"
+  measure me_knox "GET /me Knox, cache off" 2 "$c" -H "Authorization: Token $KNOX" "$me"
+  measure me_static "GET /me static, cache off" 2 "$c" -H "Authorization: Token $STATIC" "$me"
+  measure login "POST jwt/create" 2 "$c" -s "$DIR/login.lua" "$BASE/api/auth/jwt/create"
+  measure login_one "POST jwt/create, one at a time" 1 1 -s "$DIR/login.lua" "$BASE/api/auth/jwt/create"
+
+  # Seed the refresh chains: twice as many as connections, from as many
+  # logins, 8 at a time.
+  local chains=$((2 * CONNECTIONS))
+  seq "$chains" | xargs -P 8 -I{} curl -sf -X POST "$BASE/api/auth/jwt/create" \
+    -H 'Content-Type: application/json' -d "$LOGIN_BODY" |
+    grep -o '"refresh":"[^"]*"' | cut -d'"' -f4 >"$DIR/refresh_tokens"
+  [ "$(wc -l <"$DIR/refresh_tokens")" -eq "$chains" ] || {
+    echo "only $(wc -l <"$DIR/refresh_tokens") of $chains logins succeeded" >&2
+    exit 1
+  }
+  measure refresh "POST jwt/refresh, $chains rotating chains" 2 "$c" \
+    -s "$DIR/refresh.lua" "$BASE/api/auth/jwt/refresh" -- "$DIR/refresh_tokens" 2
+  login_storm storm_off "cache off"
+  stop_server
+
+  start_server AUTH_CACHE_TTL="$CACHE_TTL"
+  warm_up -H "Authorization: Bearer $JWT" "$me"
+  measure me_jwt_cached "GET /me JWT, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Bearer $JWT" "$me"
+  measure me_knox_cached "GET /me Knox, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Token $KNOX" "$me"
+  measure me_static_cached "GET /me static, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Token $STATIC" "$me"
+  login_storm storm_on "cache ${CACHE_TTL}s"
+  stop_server
+
+  local hello baseline one capacity
+  hello=$(get hello rps)
+  baseline=$(get baseline rps)
+  one=$(get login_one rps)
+  capacity=$(calc "$CORES * $one" 1)
+  echo "-- $BACKEND summary"
+  printf "  /me JWT, cache off: %s of the baseline (target >= 1)\n" \
+    "$(calc "$(get me_jwt rps) / $baseline")"
+  for kind in jwt knox static; do
+    printf "  /me %-6s cache %ss: %s of the baseline, %s of hello (target >= 0.5)\n" "$kind" \
+      "$CACHE_TTL" "$(calc "$(get "me_${kind}_cached" rps) / $baseline")" \
+      "$(calc "$(get "me_${kind}_cached" rps) / $hello")"
+  done
+  printf "  login: one at a time %.1f/s (p50 %.1f ms: one hash and the rest of a login);\n" \
+    "$one" "$(get login_one p50)"
+  printf "         capacity %s cores x %.1f/s = %s/s; c%s gives %.1f/s = %s%% of it (target >= 90%%)\n" \
+    "$CORES" "$one" "$capacity" "$CONNECTIONS" "$(get login rps)" \
+    "$(calc "100 * $(get login rps) / $capacity" 0)"
+  printf "  refresh chains: %s non-2xx (target 0)\n" "$(get refresh bad)"
+  for storm in off on; do
+    printf "  login storm, cache %-3s: /me p99 idle %.2f ms, storm %.2f ms, ratio %s (target <= 2)\n" \
+      "$storm" "$(get "storm_${storm}_idle" p99)" "$(get "storm_${storm}_storm" p99)" \
+      "$(calc "$(get "storm_${storm}_storm" p99) / $(get "storm_${storm}_idle" p99)")"
+  done
+  drop_redis_keys
+}
+
+for backend in $BACKENDS; do
+  run_backend "$backend"
+done
