@@ -323,6 +323,32 @@ impl crate::Auth {
         Ok(state)
     }
 
+    /// The revocation state of `user`'s tokens in `family` and the user,
+    /// through the cache; what the cache lacks is read from the stores, in
+    /// one round trip when both are missing and one store keeps both.
+    pub(crate) async fn cached_revocation_state_and_user(
+        &self,
+        user: UserId,
+        family: Option<&str>,
+    ) -> Result<(RevocationState, Option<User>), StoreError> {
+        let now = self.now();
+        let cache = &self.inner.cache;
+        match (
+            cache.revocation_state(user, family, now),
+            cache.user(user, now),
+        ) {
+            (Some(state), Some(found)) => Ok((state, found)),
+            (Some(state), None) => Ok((state, self.cached_user(user).await?)),
+            (None, Some(found)) => Ok((self.cached_revocation_state(user, family).await?, found)),
+            (None, None) => {
+                let (state, found) = self.revocation_state_and_user(user, family).await?;
+                cache.put_revocation_state(user, family, state, now);
+                cache.put_user(user, found.clone(), now);
+                Ok((state, found))
+            }
+        }
+    }
+
     /// Awaits `write`, a store write about `user`, then forgets what the
     /// lookup cache holds about them, whether the write succeeded or not
     /// (a failed write may still have landed).

@@ -9,7 +9,7 @@ use auth_core::events::ClientInfo;
 use auth_core::flows::{Credential, Credentials, RefreshPolicy};
 use auth_core::password::{Argon2Params, Argon2idHasher};
 use auth_core::store::UserStore;
-use auth_core::{Auth, ManualClock, MemoryStore, User};
+use auth_core::{Auth, AuthBuilder, ManualClock, MemoryStore, User};
 use chrono::Duration;
 
 const PASSWORD: &str = "Kettle-Orbit-42";
@@ -17,18 +17,29 @@ const PASSWORD: &str = "Kettle-Orbit-42";
 async fn setup(config: AuthConfig) -> (Auth, ManualClock, User) {
     let store = Arc::new(MemoryStore::new());
     let clock = ManualClock::at_unix(1_800_000_000);
-    let auth = Auth::builder(config)
+    let auth = builder(config, &clock)
         .store(store.clone())
+        .build()
+        .unwrap();
+    let user = insert_jay(&auth, &*store).await;
+    (auth, clock, user)
+}
+
+/// A builder on `clock` with a fast hasher; the stores are the caller's.
+fn builder(config: AuthConfig, clock: &ManualClock) -> AuthBuilder {
+    Auth::builder(config)
         .clock(Arc::new(clock.clone()))
         .hasher(Arc::new(
             Argon2idHasher::new(Argon2Params::new(256, 1, 1).unwrap()).unwrap(),
         ))
-        .build()
-        .unwrap();
+}
+
+/// Inserts the user "jay" with [`PASSWORD`] into `users`.
+async fn insert_jay(auth: &Auth, users: &dyn UserStore) -> User {
     let mut user = User::new_for_tests("jay", "jay@example.com");
     user.password_hash = Some(auth.passwords().hash(PASSWORD.into()).await.unwrap());
-    store.insert_user(&user).await.unwrap();
-    (auth, clock, user)
+    users.insert_user(&user).await.unwrap();
+    user
 }
 
 fn creds() -> Credentials {
@@ -213,4 +224,42 @@ async fn tokens_for_unknown_user_ids_fail() {
         auth.jwt_refresh(refresh.as_str(), &client()).await,
         Err(AuthError::TokenNotValid)
     ));
+}
+
+/// Users in one store and revocations in another (PostgreSQL and Redis,
+/// say): the user store's own revocation tables, empty here, must never be
+/// read in place of the revocation store, even by a store that can answer
+/// both at once. With the lookup cache off and on.
+#[tokio::test]
+async fn revocations_come_from_the_revocation_store_when_users_live_elsewhere() {
+    for cache in [false, true] {
+        let users = Arc::new(MemoryStore::new());
+        let tokens = Arc::new(MemoryStore::new());
+        let mut config = AuthConfig::default();
+        if cache {
+            config = config.with_lookup_cache(
+                auth_core::cache::LookupCacheConfig::with_max_staleness(Duration::seconds(1)),
+            );
+        }
+        let clock = ManualClock::at_unix(1_800_000_000);
+        let auth = builder(config, &clock)
+            .store(tokens)
+            .users(users.clone())
+            .build()
+            .unwrap();
+        let user = insert_jay(&auth, &*users).await;
+
+        let (_, pair) = auth.jwt_login(&creds(), &client()).await.unwrap();
+        let header = format!("Bearer {}", pair.access.as_str());
+        auth.authenticate_header(Some(&header)).await.unwrap();
+        clock.advance(Duration::milliseconds(1));
+        auth.logout_all(user.id, &client()).await.unwrap();
+        assert!(
+            matches!(
+                auth.authenticate_header(Some(&header)).await,
+                Err(AuthError::TokenNotValid)
+            ),
+            "cache {cache}: the mark in the revocation store voids the token"
+        );
+    }
 }

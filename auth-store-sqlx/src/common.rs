@@ -21,9 +21,12 @@ use chrono::{DateTime, Utc};
 /// The defaults suit a web service: at most 10 connections, a 5 second
 /// acquire timeout (a database that is down answers 503 after 5 s rather
 /// than hanging a request), idle connections closed after 10 minutes, every
-/// connection replaced after 30 minutes, and each idle connection checked
-/// before it is handed out, so connections that the server dropped are
-/// replaced by themselves once it is back.
+/// connection replaced after 30 minutes, and a connection that sat idle for
+/// a second or more checked (pinged) before it is handed out, so
+/// connections that the server dropped are replaced by themselves once it
+/// is back. A connection in steady use is not pinged: the ping would cost
+/// a round trip to the server per query, for a connection that answered a
+/// moment ago (HikariCP skips its check within 500 ms for the same reason).
 ///
 /// The settings are checked when a store is built (see
 /// [`validate`](Self::validate)).
@@ -46,6 +49,7 @@ pub struct PoolSettings {
     idle_timeout: Option<Duration>,
     max_lifetime: Option<Duration>,
     test_before_acquire: bool,
+    test_after_idle: Duration,
 }
 
 impl Default for PoolSettings {
@@ -57,6 +61,7 @@ impl Default for PoolSettings {
             idle_timeout: Some(Duration::from_secs(10 * 60)),
             max_lifetime: Some(Duration::from_secs(30 * 60)),
             test_before_acquire: true,
+            test_after_idle: Duration::from_secs(1),
         }
     }
 }
@@ -99,9 +104,28 @@ impl PoolSettings {
 
     /// Whether an idle connection is pinged before it is handed out
     /// (default `true`): a connection the server dropped is then replaced
-    /// instead of failing a request.
+    /// instead of failing a request. `SqliteStore`
+    /// turns it off (see its `pool_settings`): nothing can drop a SQLite
+    /// connection from outside.
     pub fn test_before_acquire(mut self, test: bool) -> Self {
         self.test_before_acquire = test;
+        self
+    }
+
+    /// With [`test_before_acquire`](Self::test_before_acquire) on, only
+    /// connections idle for at least this long are pinged (default 1 s;
+    /// zero pings every connection on every acquire, sqlx's own default).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_store_sqlx::PoolSettings;
+    ///
+    /// // Ping before every query, whatever it costs.
+    /// let settings = PoolSettings::default().test_after_idle(Duration::ZERO);
+    /// # let _ = settings;
+    /// ```
+    pub fn test_after_idle(mut self, idle: Duration) -> Self {
+        self.test_after_idle = idle;
         self
     }
 
@@ -151,7 +175,7 @@ pub(crate) trait ApplySettings: Sized {
         acquire: Duration,
         idle: Option<Duration>,
         lifetime: Option<Duration>,
-        test: bool,
+        test_after_idle: Option<Duration>,
     ) -> Self;
 }
 
@@ -164,7 +188,7 @@ impl PoolSettings {
             self.acquire_timeout,
             self.idle_timeout,
             self.max_lifetime,
-            self.test_before_acquire,
+            self.test_before_acquire.then_some(self.test_after_idle),
         )
     }
 }
@@ -180,14 +204,31 @@ macro_rules! impl_apply_settings {
                 acquire: ::std::time::Duration,
                 idle: Option<::std::time::Duration>,
                 lifetime: Option<::std::time::Duration>,
-                test: bool,
+                test_after_idle: Option<::std::time::Duration>,
             ) -> Self {
-                self.max_connections(max)
+                let options = self
+                    .max_connections(max)
                     .min_connections(min)
                     .acquire_timeout(acquire)
                     .idle_timeout(idle)
                     .max_lifetime(lifetime)
-                    .test_before_acquire(test)
+                    .test_before_acquire(test_after_idle.is_some_and(|idle| idle.is_zero()));
+                match test_after_idle {
+                    Some(window) if !window.is_zero() => {
+                        // sqlx's own recipe for pinging only connections
+                        // idle for a while; a failed ping closes the
+                        // connection and the pool hands out another.
+                        options.before_acquire(move |conn, meta| {
+                            ::std::boxed::Box::pin(async move {
+                                if meta.idle_for >= window {
+                                    ::sqlx::Connection::ping(conn).await?;
+                                }
+                                Ok(true)
+                            })
+                        })
+                    }
+                    _ => options,
+                }
             }
         }
     };

@@ -491,6 +491,14 @@ impl MySqlStore {
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, is_staff, \
      is_superuser, date_joined, last_login, password_hash, profile";
 
+/// [`RevocationState`] as two more columns of a user's row, for
+/// `revocation_state_and_user`; binds the user's id, then the family, before
+/// the row's own condition.
+const REVOCATION_COLUMNS: &str = "\
+    (SELECT valid_after FROM auth_jwt_valid_after WHERE user_id = ?) AS jwt_valid_after, \
+    CAST(EXISTS (SELECT 1 FROM auth_jwt_revoked_families WHERE family = ?) AS SIGNED) \
+    AS jwt_family_revoked";
+
 fn user_from_row(row: &MySqlRow) -> Result<User, StoreError> {
     let Json(profile): Json<Map<String, Value>> = get(row, "profile")?;
     Ok(User {
@@ -1015,6 +1023,32 @@ impl JwtRevocationStore for MySqlStore {
             tokens_valid_after: get(&row, "valid_after")?,
             family_revoked: revoked != 0,
         })
+    }
+
+    async fn revocation_state_and_user(
+        &self,
+        user: UserId,
+        family: Option<&str>,
+    ) -> Result<Option<(RevocationState, Option<User>)>, StoreError> {
+        let sql =
+            format!("SELECT {USER_COLUMNS}, {REVOCATION_COLUMNS} FROM auth_users WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(user.0)
+            .bind(family)
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else {
+            // No such user: the state alone (rare, so two round trips).
+            return Ok(Some((self.revocation_state(user, family).await?, None)));
+        };
+        let revoked: i64 = get(&row, "jwt_family_revoked")?;
+        let state = RevocationState {
+            tokens_valid_after: get(&row, "jwt_valid_after")?,
+            family_revoked: revoked != 0,
+        };
+        Ok(Some((state, Some(user_from_row(&row)?))))
     }
 
     async fn purge_expired_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -207,7 +207,7 @@ impl SqliteStore {
     /// Opens the database file named by `url` (`sqlite://auth.db`,
     /// `sqlite:///var/lib/app/auth.db`, `sqlite:auth.db?mode=rwc`), creating
     /// it if missing, with the settings of [`file_options`](Self::file_options)
-    /// and the default [`PoolSettings`]. An in-memory URL
+    /// and [`pool_settings`](Self::pool_settings). An in-memory URL
     /// (`sqlite::memory:`) gives [`memory`](Self::memory) instead.
     pub async fn connect(url: &str) -> Result<Self, SqliteStoreError> {
         if url.contains(":memory:") || url.contains("mode=memory") {
@@ -218,7 +218,23 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT);
-        Self::connect_with(options, PoolSettings::default()).await
+        Self::connect_with(options, Self::pool_settings()).await
+    }
+
+    /// The pool settings this store recommends: [`PoolSettings::default`]
+    /// without the ping before each acquire. A SQLite connection is a file
+    /// handle inside this process that nothing outside can close, so the
+    /// ping could never catch a dead connection; it would only add a round
+    /// trip to the connection's worker thread to every query.
+    ///
+    /// ```
+    /// use auth_store_sqlx::{PoolSettings, SqliteStore};
+    ///
+    /// let settings = SqliteStore::pool_settings().max_connections(4);
+    /// assert_ne!(settings, PoolSettings::default().max_connections(4));
+    /// ```
+    pub fn pool_settings() -> PoolSettings {
+        PoolSettings::default().test_before_acquire(false)
     }
 
     /// Opens the database with explicit options (see
@@ -275,7 +291,7 @@ impl SqliteStore {
         let options = SqliteConnectOptions::new()
             .in_memory(true)
             .foreign_keys(true);
-        let settings = PoolSettings::default()
+        let settings = Self::pool_settings()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -330,6 +346,12 @@ impl SqliteStore {
 
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, is_staff, \
      is_superuser, date_joined, last_login, password_hash, profile";
+
+/// [`RevocationState`] as two more columns of a user's row (`?1` the user's
+/// id, `?2` the family), for `revocation_state_and_user`.
+const REVOCATION_COLUMNS: &str = "\
+    (SELECT valid_after FROM auth_jwt_valid_after WHERE user_id = ?1) AS jwt_valid_after, \
+    EXISTS (SELECT 1 FROM auth_jwt_revoked_families WHERE family = ?2) AS jwt_family_revoked";
 
 fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
     let Json(profile): Json<Map<String, Value>> = row.try_get("profile").map_err(db)?;
@@ -918,6 +940,30 @@ impl JwtRevocationStore for SqliteStore {
             tokens_valid_after: opt_time(valid_after)?,
             family_revoked,
         })
+    }
+
+    async fn revocation_state_and_user(
+        &self,
+        user: UserId,
+        family: Option<&str>,
+    ) -> Result<Option<(RevocationState, Option<User>)>, StoreError> {
+        let sql =
+            format!("SELECT {USER_COLUMNS}, {REVOCATION_COLUMNS} FROM auth_users WHERE id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(user.0)
+            .bind(family)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else {
+            // No such user: the state alone (rare, so two round trips).
+            return Ok(Some((self.revocation_state(user, family).await?, None)));
+        };
+        let state = RevocationState {
+            tokens_valid_after: opt_time(row.try_get("jwt_valid_after").map_err(db)?)?,
+            family_revoked: row.try_get("jwt_family_revoked").map_err(db)?,
+        };
+        Ok(Some((state, Some(user_from_row(&row)?))))
     }
 
     async fn purge_expired_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -305,6 +305,50 @@ async fn terminated_backends_are_replaced() {
     let _ = admin.close().await;
 }
 
+/// A connection idle past `test_after_idle` is pinged before use, so when
+/// the server has dropped every connection meanwhile, the next operation
+/// still succeeds on its first try (on a new connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_dropped_by_the_server_fail_nothing() {
+    let Some((options, _schema)) = fresh_schema().await else {
+        return;
+    };
+    let app = unique("auth_test_app_");
+    let store = PostgresStore::connect_with(
+        options.clone().application_name(&app),
+        PoolSettings::default()
+            .max_connections(3)
+            .test_after_idle(Duration::from_millis(50)),
+    )
+    .await
+    .expect("connecting");
+    store.migrate().await.expect("migrating");
+    let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
+    store.insert_user(&ada).await.expect("insert");
+
+    let mut admin = options.connect().await.expect("admin connection");
+    for round in 0..2 {
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind(&app)
+        .fetch_all(&mut admin)
+        .await
+        .expect("pg_terminate_backend");
+        assert!(
+            !killed.is_empty(),
+            "round {round}: the store had connections to terminate"
+        );
+        // Idle for longer than the window (and for the backends to go).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let found = store.user_by_id(ada.id).await.unwrap_or_else(|err| {
+            panic!("round {round}: the first read after idling failed: {err:?}")
+        });
+        assert_eq!(found.as_ref(), Some(&ada), "round {round}");
+    }
+    let _ = admin.close().await;
+}
+
 /// Two stores over one schema see each other's writes at once: a Knox token
 /// deleted through one is gone through the other, and a jti blacklisted
 /// through one is refused through the other.

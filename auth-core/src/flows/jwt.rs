@@ -13,10 +13,12 @@
 //!   change or reset) voids access tokens too, checked with the same lookup
 //!   that checks the family.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 
 use crate::Auth;
-use crate::error::{AuthError, CredentialsStyle};
+use crate::error::{AuthError, CredentialsStyle, StoreError};
 use crate::events::{AuthEvent, ClientInfo, TokenKind};
 use crate::flows::Credentials;
 use crate::store::{BlacklistEntry, RevocationState};
@@ -130,22 +132,41 @@ impl Auth {
         through_cache: bool,
     ) -> Result<Option<User>, AuthError> {
         let user_id = Self::user_id_of(user_id)?;
-        let stores = &self.inner.stores;
         let (state, user) = if through_cache {
-            tokio::try_join!(
-                self.cached_revocation_state(user_id, family),
-                self.cached_user(user_id),
-            )?
+            self.cached_revocation_state_and_user(user_id, family)
+                .await?
         } else {
-            tokio::try_join!(
-                stores.revocations.revocation_state(user_id, family),
-                stores.users.user_by_id(user_id),
-            )?
+            self.revocation_state_and_user(user_id, family).await?
         };
         if is_revoked(&state, jti, iat) {
             return Err(not_valid());
         }
         Ok(user)
+    }
+
+    /// The revocation state and the user, from the stores: in one round
+    /// trip when one store object keeps both (and can answer both at once),
+    /// else two lookups side by side.
+    pub(crate) async fn revocation_state_and_user(
+        &self,
+        user_id: UserId,
+        family: Option<&str>,
+    ) -> Result<(RevocationState, Option<User>), StoreError> {
+        let stores = &self.inner.stores;
+        let one_store =
+            std::ptr::addr_eq(Arc::as_ptr(&stores.users), Arc::as_ptr(&stores.revocations));
+        if one_store
+            && let Some(both) = stores
+                .revocations
+                .revocation_state_and_user(user_id, family)
+                .await?
+        {
+            return Ok(both);
+        }
+        tokio::try_join!(
+            stores.revocations.revocation_state(user_id, family),
+            stores.users.user_by_id(user_id),
+        )
     }
 
     /// Checks a verified refresh token against revocations and its user.

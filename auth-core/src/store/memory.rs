@@ -611,6 +611,15 @@ impl JwtRevocationStore for MemoryStore {
         })
     }
 
+    async fn revocation_state_and_user(
+        &self,
+        user: UserId,
+        family: Option<&str>,
+    ) -> Result<Option<(RevocationState, Option<User>)>, StoreError> {
+        let state = self.revocation_state(user, family).await?;
+        Ok(Some((state, self.user_by_id(user).await?)))
+    }
+
     async fn purge_expired_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut revocations = write(&self.revocations);
         let before = revocations.blacklist.len() + revocations.families.len();

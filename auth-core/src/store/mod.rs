@@ -473,6 +473,25 @@ pub trait JwtRevocationStore: Debug + Send + Sync + 'static {
         family: Option<&str>,
     ) -> Result<RevocationState, StoreError>;
 
+    /// [`revocation_state`](Self::revocation_state) and the user with that
+    /// id (`None` if there is none), in one round trip, for a store that
+    /// also keeps users: authenticating a JWT needs both, on every request.
+    ///
+    /// Returns `Ok(None)` when this store cannot answer both at once; that
+    /// is the default, and the service then asks its user store and its
+    /// revocation store separately. The service calls this only when one
+    /// store object serves both concerns, and relies on the answer being
+    /// exactly what the two separate calls would give (the `combined`
+    /// conformance group checks it).
+    async fn revocation_state_and_user(
+        &self,
+        user: UserId,
+        family: Option<&str>,
+    ) -> Result<Option<(RevocationState, Option<User>)>, StoreError> {
+        let _ = (user, family);
+        Ok(None)
+    }
+
     /// Deletes blacklist entries and family records expired at `now` (an
     /// `expires_at` at or before `now`), and returns how many it deleted.
     /// Never deletes a per-user mark.

@@ -4,8 +4,10 @@
 //! [`store`](crate::store).
 //!
 //! The functions are grouped by trait, one module each: [`users`],
-//! [`knox`], [`static_tokens`], [`jwt`], [`throttle`] and [`history`]. Each
-//! function takes a fresh store as an `Arc<dyn Trait>`, checks one
+//! [`knox`], [`static_tokens`], [`jwt`], [`throttle`] and [`history`], plus
+//! [`combined`] for a store that keeps both users and revocations. Each
+//! function takes a fresh store as an `Arc<dyn Trait>` (an `Arc` of the
+//! store itself in `combined`), checks one
 //! documented contract and panics with a message naming it when the store
 //! breaks it. The concurrent contracts are raced for real: tasks spawned on
 //! the runtime start together behind a barrier, so they need a
@@ -63,8 +65,9 @@
 //!   factory expression may use anything in scope where the macro is
 //!   invoked. Invoke it inside a module of your own when several stores share
 //!   a test file or when the group names would clash with yours.
-//! - The groups are `users`, `knox`, `static_tokens`, `jwt`, `throttle` and
-//!   `history`, in any order; `all` means every group. Filter as usual:
+//! - The groups are `users`, `knox`, `static_tokens`, `jwt`, `throttle`,
+//!   `history` and `combined` (users and revocations in one store), in any
+//!   order; `all` means every group. Filter as usual:
 //!   `cargo test --test conformance knox::`.
 //!
 //! Without the macro, call a function directly on any multi-threaded
@@ -107,6 +110,7 @@ use tokio::sync::Barrier;
 use crate::clock::{SystemClock, now_micros};
 use crate::error::StoreError;
 
+pub mod combined;
 pub mod history;
 pub mod jwt;
 pub mod knox;
@@ -191,7 +195,7 @@ pub(crate) fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>
 /// test of each group named, each on a fresh store.
 ///
 /// ```text
-/// store_conformance_tests!(users, knox, static_tokens, jwt, throttle, history; FACTORY);
+/// store_conformance_tests!(users, knox, static_tokens, jwt, throttle, history, combined; FACTORY);
 /// store_conformance_tests!(all; FACTORY);
 /// ```
 ///
@@ -223,7 +227,7 @@ macro_rules! store_conformance_tests {
 macro_rules! __store_conformance_group {
     (all; $factory:expr) => {
         $crate::store_conformance_tests!(
-            users, knox, static_tokens, jwt, throttle, history; $factory
+            users, knox, static_tokens, jwt, throttle, history, combined; $factory
         );
     };
     (users; $factory:expr) => {
@@ -305,11 +309,16 @@ macro_rules! __store_conformance_group {
             every_field_round_trips,
         );
     };
+    (combined; $factory:expr) => {
+        $crate::__store_conformance_module!(combined; $factory;
+            revocation_state_and_user_agrees_with_separate_lookups,
+        );
+    };
     ($other:ident; $factory:expr) => {
         ::core::compile_error!(::core::concat!(
             "unknown store conformance group `",
             ::core::stringify!($other),
-            "`: expected users, knox, static_tokens, jwt, throttle, history or all"
+            "`: expected users, knox, static_tokens, jwt, throttle, history, combined or all"
         ));
     };
 }
