@@ -14,7 +14,7 @@ use super::{PasswordError, django};
 ///
 /// The trait is object safe; the service holds it as
 /// `Arc<dyn PasswordHasher>` inside [`Passwords`](super::Passwords), which
-/// runs it on the blocking pool. Every method is CPU-bound and may take tens
+/// runs it on threads of its own. Every method is CPU-bound and may take tens
 /// of milliseconds: do not call them on an async worker thread.
 ///
 /// Implementations must never panic on a malformed `encoded` string: it comes

@@ -9,9 +9,10 @@
 //!   and `bcrypt_sha256$...` with the `bcrypt` feature), see [`django`].
 //!   Whatever is not the current format with the current parameters comes
 //!   back with [`Verification::needs_rehash`] set, so a login can upgrade it.
-//! - [`Passwords`] runs a hasher on tokio's blocking pool behind a semaphore
-//!   sized to the machine's cores: a login storm queues instead of stalling
-//!   the runtime or spawning unbounded threads. It also counts verifications
+//! - [`Passwords`] runs a hasher on threads of its own, one per core, at the
+//!   lowest scheduling priority: a login storm queues instead of stalling
+//!   the runtime or spawning unbounded threads, and requests that need no
+//!   hash keep their latency meanwhile. It also counts verifications
 //!   and offers [`Passwords::verify_dummy`], so an unknown user costs the
 //!   same work as a wrong password.
 //! - [`PasswordPolicy`] runs [`PasswordValidator`]s: Django's four default

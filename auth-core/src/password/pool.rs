@@ -1,26 +1,39 @@
-//! [`Passwords`]: a hasher run on tokio's blocking pool behind a semaphore.
+//! [`Passwords`]: a hasher run on a few threads of its own, at the lowest
+//! priority, off the async runtime.
 
 use std::fmt;
 use std::num::NonZeroUsize;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use super::{Argon2idHasher, PasswordError, PasswordHasher, Verification};
 
 /// Runs a [`PasswordHasher`] off the async runtime.
 ///
-/// Each hash or verification takes a permit from a semaphore sized to the
-/// machine's cores ([`std::thread::available_parallelism`], or what
-/// [`Passwords::with_max_concurrency`] says) and runs on
-/// [`tokio::task::spawn_blocking`]. A login storm therefore queues for the
-/// permits instead of stalling the runtime's workers or starting a blocking
-/// thread (and allocating Argon2's memory) per request. The permit moves into
-/// the blocking task, so a caller that gives up waiting does not free it
-/// before the work is done.
+/// Hashes and verifications run on threads of the pool's own, as many as
+/// the machine has cores ([`std::thread::available_parallelism`], or what
+/// [`Passwords::with_max_concurrency`] says), started on first use. Work
+/// beyond that waits in a queue, so a login storm neither stalls the
+/// runtime's workers nor starts a thread (and allocates Argon2's memory)
+/// per request.
 ///
-/// Cloning is cheap and clones share the semaphore and the counter.
+/// The threads run at the lowest scheduling priority (`SCHED_IDLE` on
+/// Linux, else the lowest the platform's normal scheduler has): when a
+/// login storm keeps every core hashing, the runtime's threads still get a
+/// core the moment a request needs one, so authenticated
+/// requests keep their latency while logins queue. With no other work the
+/// threads have every core to themselves and hash at full speed. (On
+/// tokio's blocking pool the same storm would compete with the runtime as
+/// an equal; and lowering the priority of a shared blocking thread could
+/// not be undone without privileges.)
+///
+/// Work whose caller has gone (a client that hung up while its login
+/// waited) is dropped from the queue without being run.
+///
+/// Cloning is cheap and clones share the threads and the counter; the
+/// threads end when the last clone is dropped and the queue is empty.
 ///
 /// ```
 /// use auth_core::password::{Argon2Params, Argon2idHasher, Passwords};
@@ -44,24 +57,105 @@ pub struct Passwords {
 
 struct Inner {
     hasher: Arc<dyn PasswordHasher>,
-    permits: Arc<Semaphore>,
-    max_concurrency: usize,
+    threads: Threads,
     verifications: AtomicU64,
+}
+
+/// A unit of work for the pool's threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The pool's threads, started on first use: a queue they all take from.
+struct Threads {
+    count: usize,
+    /// `None` until the threads are started.
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
+}
+
+impl Threads {
+    /// The queue, starting the threads if they are not running yet. Fails
+    /// only when not one thread can be started.
+    fn queue(&self) -> Result<mpsc::Sender<Job>, PasswordError> {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sender) = queue.as_ref() {
+            return Ok(sender.clone());
+        }
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let mut started = 0;
+        let mut failure = None;
+        for i in 0..self.count {
+            let receiver = Arc::clone(&receiver);
+            let spawned = std::thread::Builder::new()
+                .name(format!("auth-hash-{i}"))
+                .spawn(move || work_through(&receiver));
+            match spawned {
+                Ok(_) => started += 1,
+                Err(err) => failure = Some(err),
+            }
+        }
+        if started == 0 {
+            let err = failure.unwrap_or_else(|| std::io::Error::other("no threads"));
+            return Err(PasswordError::Task(Box::new(err)));
+        }
+        *queue = Some(sender.clone());
+        Ok(sender)
+    }
+}
+
+/// A pool thread: lowest priority, then jobs until the queue is closed.
+fn work_through(jobs: &Mutex<mpsc::Receiver<Job>>) {
+    lower_this_threads_priority();
+    loop {
+        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        match job {
+            // A panicking hasher fails its caller (the reply is dropped),
+            // not the thread.
+            Ok(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
+            Err(mpsc::RecvError) => return,
+        }
+    }
+}
+
+/// Gives the calling thread the lowest priority there is: on Linux the
+/// `SCHED_IDLE` policy (a thread that runs only when nothing else wants the
+/// core, and that any other thread waking up preempts at once), elsewhere,
+/// or if that is refused, the lowest priority of the normal scheduler
+/// (nice 19 on Unix). Lowering a thread's own priority needs no privilege.
+fn lower_this_threads_priority() {
+    use thread_priority::ThreadPriority;
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        if set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle).is_ok() {
+            return;
+        }
+    }
+    if let Err(err) = thread_priority::set_current_thread_priority(ThreadPriority::Min) {
+        tracing::debug!(
+            ?err,
+            "could not lower the priority of a password hashing thread"
+        );
+    }
 }
 
 impl fmt::Debug for Passwords {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Passwords")
             .field("hasher", &self.inner.hasher)
-            .field("max_concurrency", &self.inner.max_concurrency)
-            .field("available", &self.inner.permits.available_permits())
+            .field("max_concurrency", &self.inner.threads.count)
             .field("verifications", &self.verifications())
             .finish()
     }
 }
 
 impl Default for Passwords {
-    /// An [`Argon2idHasher`] with OWASP's parameters, one permit per core.
+    /// An [`Argon2idHasher`] with OWASP's parameters, one thread per core.
     fn default() -> Self {
         Self::new(Argon2idHasher::default())
     }
@@ -80,15 +174,16 @@ impl Passwords {
         Self::with_max_concurrency(hasher, cores)
     }
 
-    /// Runs `hasher` with at most `max` hashes or verifications at once.
+    /// Runs `hasher` on `max` threads: at most `max` hashes or
+    /// verifications at once.
     pub fn with_max_concurrency(hasher: Arc<dyn PasswordHasher>, max: NonZeroUsize) -> Self {
-        // Tokio's semaphore holds at most `Semaphore::MAX_PERMITS`.
-        let max = max.get().min(Semaphore::MAX_PERMITS);
         Self {
             inner: Arc::new(Inner {
                 hasher,
-                permits: Arc::new(Semaphore::new(max)),
-                max_concurrency: max,
+                threads: Threads {
+                    count: max.get(),
+                    queue: Mutex::new(None),
+                },
                 verifications: AtomicU64::new(0),
             }),
         }
@@ -101,7 +196,7 @@ impl Passwords {
 
     /// How many hashes or verifications may run at once.
     pub fn max_concurrency(&self) -> usize {
-        self.inner.max_concurrency
+        self.inner.threads.count
     }
 
     /// How many verifications (including [`verify_dummy`](Self::verify_dummy)
@@ -146,7 +241,7 @@ impl Passwords {
     }
 
     /// Computes the hasher's [`dummy_hash`](PasswordHasher::dummy_hash) now,
-    /// on the blocking pool, so the first login naming an unknown user does
+    /// on the pool, so the first login naming an unknown user does
     /// not also pay for making it. Optional; call it once at start-up.
     pub async fn warm_up(&self) {
         let inner = Arc::clone(&self.inner);
@@ -157,26 +252,30 @@ impl Passwords {
             .await;
     }
 
-    /// Runs `work` on the blocking pool while holding a permit.
+    /// Runs `work` on the pool's threads and waits for it.
     async fn run<T, F>(&self, work: F) -> Result<T, PasswordError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        if tokio::runtime::Handle::try_current().is_err() {
             return Ok(work());
-        };
-        let permit = Arc::clone(&self.inner.permits)
-            .acquire_owned()
+        }
+        let (reply, outcome) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // Nobody is waiting any more: skip the work.
+            if !reply.is_closed() {
+                let _ = reply.send(work());
+            }
+        });
+        self.inner
+            .threads
+            .queue()?
+            .send(job)
+            .map_err(|_| PasswordError::Task("the hashing threads have stopped".into()))?;
+        outcome
             .await
-            .map_err(|err| PasswordError::Task(Box::new(err)))?;
-        handle
-            .spawn_blocking(move || {
-                let _permit = permit;
-                work()
-            })
-            .await
-            .map_err(|err| PasswordError::Task(Box::new(err)))
+            .map_err(|_| PasswordError::Task("a hashing thread dropped its work".into()))
     }
 }
 
@@ -272,7 +371,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_semaphore_bounds_concurrent_work() {
+    async fn at_most_max_concurrency_run_at_once() {
         let hasher = Arc::new(Slow::default());
         let passwords = Passwords::with_max_concurrency(
             Arc::clone(&hasher) as Arc<dyn PasswordHasher>,
@@ -289,6 +388,114 @@ mod tests {
         }
         assert_eq!(hasher.most.load(Ordering::SeqCst), 2);
         assert!(passwords.verify("x".into(), "slow$x".into()).await.ok);
+    }
+
+    /// A hasher that reports the scheduling policy of the thread it runs
+    /// on, or panics on the password "panic".
+    #[cfg(target_os = "linux")]
+    #[derive(Debug)]
+    struct Policy;
+
+    #[cfg(target_os = "linux")]
+    impl PasswordHasher for Policy {
+        fn hash(&self, password: &str) -> Result<String, PasswordError> {
+            assert_ne!(password, "panic", "the hasher panics");
+            let policy = thread_priority::unix::thread_schedule_policy().expect("the policy");
+            Ok(format!("{policy:?}"))
+        }
+        fn verify(&self, _: &str, _: &str) -> Verification {
+            Verification::FAILED
+        }
+        fn dummy_hash(&self) -> &str {
+            "policy$dummy"
+        }
+    }
+
+    /// What [`Policy`] answers on a pool thread.
+    #[cfg(target_os = "linux")]
+    const IDLE: &str = "Normal(Idle)";
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashing_threads_run_at_the_lowest_priority() {
+        let passwords = Passwords::new(Policy);
+        for _ in 0..4 {
+            assert_eq!(passwords.hash(String::new()).await.unwrap(), IDLE);
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_hasher_fails_its_caller_and_keeps_the_thread() {
+        let passwords = Passwords::with_max_concurrency(Arc::new(Policy), NonZeroUsize::MIN);
+        for _ in 0..3 {
+            assert!(matches!(
+                passwords.hash("panic".into()).await,
+                Err(PasswordError::Task(_))
+            ));
+            assert_eq!(passwords.hash(String::new()).await.unwrap(), IDLE);
+        }
+    }
+
+    /// A hasher whose hash of "first" waits until the test lets it go.
+    #[derive(Debug)]
+    struct Gated {
+        calls: AtomicUsize,
+        first_started: AtomicUsize,
+        gate: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    }
+
+    impl PasswordHasher for Gated {
+        fn hash(&self, password: &str) -> Result<String, PasswordError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if password == "first" {
+                self.first_started.store(1, Ordering::SeqCst);
+                let _ = self.gate.lock().unwrap().recv();
+            }
+            Ok(format!("gated${password}"))
+        }
+        fn verify(&self, _: &str, _: &str) -> Verification {
+            Verification::FAILED
+        }
+        fn dummy_hash(&self) -> &str {
+            "gated$dummy"
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn work_whose_caller_gave_up_is_not_run() {
+        let (open, gate) = std::sync::mpsc::channel();
+        let hasher = Arc::new(Gated {
+            calls: AtomicUsize::new(0),
+            first_started: AtomicUsize::new(0),
+            gate: std::sync::Mutex::new(gate),
+        });
+        let passwords = Passwords::with_max_concurrency(
+            Arc::clone(&hasher) as Arc<dyn PasswordHasher>,
+            NonZeroUsize::MIN,
+        );
+        let busy = tokio::spawn({
+            let passwords = passwords.clone();
+            async move { passwords.hash("first".into()).await }
+        });
+        while hasher.first_started.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // Queued behind "first" on the one thread, then abandoned.
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(10),
+            passwords.hash("abandoned".into()),
+        )
+        .await;
+        assert!(abandoned.is_err(), "the one thread is busy with \"first\"");
+        open.send(()).unwrap();
+        assert_eq!(busy.await.unwrap().unwrap(), "gated$first");
+        assert_eq!(passwords.hash("last".into()).await.unwrap(), "gated$last");
+        assert_eq!(
+            hasher.calls.load(Ordering::SeqCst),
+            2,
+            "\"first\" and \"last\" ran; the abandoned hash did not"
+        );
     }
 
     #[test]
