@@ -491,13 +491,21 @@ impl MySqlStore {
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, is_staff, \
      is_superuser, date_joined, last_login, password_hash, profile";
 
-/// [`RevocationState`] as two more columns of a user's row, for
-/// `revocation_state_and_user`; binds the user's id, then the family, before
-/// the row's own condition.
+/// [`RevocationState`] as two columns, alone or beside a user's row (binding
+/// the user's id, then the family, before any condition of the row); read
+/// back by [`revocation_state_from_row`].
 const REVOCATION_COLUMNS: &str = "\
     (SELECT valid_after FROM auth_jwt_valid_after WHERE user_id = ?) AS jwt_valid_after, \
     CAST(EXISTS (SELECT 1 FROM auth_jwt_revoked_families WHERE family = ?) AS SIGNED) \
     AS jwt_family_revoked";
+
+fn revocation_state_from_row(row: &MySqlRow) -> Result<RevocationState, StoreError> {
+    let revoked: i64 = get(row, "jwt_family_revoked")?;
+    Ok(RevocationState {
+        tokens_valid_after: get(row, "jwt_valid_after")?,
+        family_revoked: revoked != 0,
+    })
+}
 
 fn user_from_row(row: &MySqlRow) -> Result<User, StoreError> {
     let Json(profile): Json<Map<String, Value>> = get(row, "profile")?;
@@ -1007,22 +1015,13 @@ impl JwtRevocationStore for MySqlStore {
         user: UserId,
         family: Option<&str>,
     ) -> Result<RevocationState, StoreError> {
-        let row = sqlx::query(
-            "SELECT (SELECT valid_after FROM auth_jwt_valid_after WHERE user_id = ?) \
-             AS valid_after, \
-             CAST(EXISTS (SELECT 1 FROM auth_jwt_revoked_families WHERE family = ?) AS SIGNED) \
-             AS family_revoked",
-        )
-        .bind(user.0)
-        .bind(family)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)?;
-        let revoked: i64 = get(&row, "family_revoked")?;
-        Ok(RevocationState {
-            tokens_valid_after: get(&row, "valid_after")?,
-            family_revoked: revoked != 0,
-        })
+        let row = sqlx::query(&format!("SELECT {REVOCATION_COLUMNS}"))
+            .bind(user.0)
+            .bind(family)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        revocation_state_from_row(&row)
     }
 
     async fn revocation_state_and_user(
@@ -1043,12 +1042,10 @@ impl JwtRevocationStore for MySqlStore {
             // No such user: the state alone (rare, so two round trips).
             return Ok(Some((self.revocation_state(user, family).await?, None)));
         };
-        let revoked: i64 = get(&row, "jwt_family_revoked")?;
-        let state = RevocationState {
-            tokens_valid_after: get(&row, "jwt_valid_after")?,
-            family_revoked: revoked != 0,
-        };
-        Ok(Some((state, Some(user_from_row(&row)?))))
+        Ok(Some((
+            revocation_state_from_row(&row)?,
+            Some(user_from_row(&row)?),
+        )))
     }
 
     async fn purge_expired_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {

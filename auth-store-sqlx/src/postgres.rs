@@ -409,11 +409,18 @@ fn latest_time() -> DateTime<Utc> {
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, is_staff, \
      is_superuser, date_joined, last_login, password_hash, profile";
 
-/// [`RevocationState`] as two more columns of a user's row (`$1` the user's
-/// id, `$2` the family), for `revocation_state_and_user`.
+/// [`RevocationState`] as two columns (`$1` the user's id, `$2` the family),
+/// alone or beside a user's row; read back by [`revocation_state_from_row`].
 const REVOCATION_COLUMNS: &str = "\
     (SELECT valid_after FROM auth_jwt_valid_after WHERE user_id = $1) AS jwt_valid_after, \
     EXISTS (SELECT 1 FROM auth_jwt_revoked_families WHERE family = $2) AS jwt_family_revoked";
+
+fn revocation_state_from_row(row: &PgRow) -> Result<RevocationState, sqlx::Error> {
+    Ok(RevocationState {
+        tokens_valid_after: row.try_get("jwt_valid_after")?,
+        family_revoked: row.try_get("jwt_family_revoked")?,
+    })
+}
 
 fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
     let Json(profile): Json<Map<String, Value>> = row.try_get("profile")?;
@@ -945,19 +952,13 @@ impl JwtRevocationStore for PostgresStore {
         user: UserId,
         family: Option<&str>,
     ) -> Result<RevocationState, StoreError> {
-        let (tokens_valid_after, family_revoked): (Option<DateTime<Utc>>, bool) = sqlx::query_as(
-            "SELECT (SELECT valid_after FROM auth_jwt_valid_after WHERE user_id = $1), \
-             EXISTS (SELECT 1 FROM auth_jwt_revoked_families WHERE family = $2)",
-        )
-        .bind(user.0)
-        .bind(family)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(RevocationState {
-            tokens_valid_after,
-            family_revoked,
-        })
+        let row = sqlx::query(&format!("SELECT {REVOCATION_COLUMNS}"))
+            .bind(user.0)
+            .bind(family)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        revocation_state_from_row(&row).map_err(db)
     }
 
     async fn revocation_state_and_user(
@@ -977,11 +978,10 @@ impl JwtRevocationStore for PostgresStore {
             // No such user: the state alone (rare, so two round trips).
             return Ok(Some((self.revocation_state(user, family).await?, None)));
         };
-        let state = RevocationState {
-            tokens_valid_after: row.try_get("jwt_valid_after").map_err(db)?,
-            family_revoked: row.try_get("jwt_family_revoked").map_err(db)?,
-        };
-        Ok(Some((state, Some(user_from_row(&row).map_err(db)?))))
+        Ok(Some((
+            revocation_state_from_row(&row).map_err(db)?,
+            Some(user_from_row(&row).map_err(db)?),
+        )))
     }
 
     async fn purge_expired_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -347,11 +347,18 @@ impl SqliteStore {
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, is_staff, \
      is_superuser, date_joined, last_login, password_hash, profile";
 
-/// [`RevocationState`] as two more columns of a user's row (`?1` the user's
-/// id, `?2` the family), for `revocation_state_and_user`.
+/// [`RevocationState`] as two columns (`?1` the user's id, `?2` the family),
+/// alone or beside a user's row; read back by [`revocation_state_from_row`].
 const REVOCATION_COLUMNS: &str = "\
     (SELECT valid_after FROM auth_jwt_valid_after WHERE user_id = ?1) AS jwt_valid_after, \
     EXISTS (SELECT 1 FROM auth_jwt_revoked_families WHERE family = ?2) AS jwt_family_revoked";
+
+fn revocation_state_from_row(row: &SqliteRow) -> Result<RevocationState, StoreError> {
+    Ok(RevocationState {
+        tokens_valid_after: opt_time(row.try_get("jwt_valid_after").map_err(db)?)?,
+        family_revoked: row.try_get("jwt_family_revoked").map_err(db)?,
+    })
+}
 
 fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
     let Json(profile): Json<Map<String, Value>> = row.try_get("profile").map_err(db)?;
@@ -927,19 +934,13 @@ impl JwtRevocationStore for SqliteStore {
         user: UserId,
         family: Option<&str>,
     ) -> Result<RevocationState, StoreError> {
-        let (valid_after, family_revoked): (Option<i64>, bool) = sqlx::query_as(
-            "SELECT (SELECT valid_after FROM auth_jwt_valid_after WHERE user_id = ?1), \
-             EXISTS (SELECT 1 FROM auth_jwt_revoked_families WHERE family = ?2)",
-        )
-        .bind(user.0)
-        .bind(family)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(RevocationState {
-            tokens_valid_after: opt_time(valid_after)?,
-            family_revoked,
-        })
+        let row = sqlx::query(&format!("SELECT {REVOCATION_COLUMNS}"))
+            .bind(user.0)
+            .bind(family)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        revocation_state_from_row(&row)
     }
 
     async fn revocation_state_and_user(
@@ -959,11 +960,10 @@ impl JwtRevocationStore for SqliteStore {
             // No such user: the state alone (rare, so two round trips).
             return Ok(Some((self.revocation_state(user, family).await?, None)));
         };
-        let state = RevocationState {
-            tokens_valid_after: opt_time(row.try_get("jwt_valid_after").map_err(db)?)?,
-            family_revoked: row.try_get("jwt_family_revoked").map_err(db)?,
-        };
-        Ok(Some((state, Some(user_from_row(&row)?))))
+        Ok(Some((
+            revocation_state_from_row(&row)?,
+            Some(user_from_row(&row)?),
+        )))
     }
 
     async fn purge_expired_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -254,6 +254,37 @@ async fn unavailable_while_down_then_recovers_by_itself() {
     );
 }
 
+/// A migrated store over `options` whose connections carry the application
+/// name `app` (so they can be found and terminated), holding one user.
+async fn named_store(
+    options: &PgConnectOptions,
+    app: &str,
+    settings: PoolSettings,
+) -> (PostgresStore, User) {
+    let store = PostgresStore::connect_with(options.clone().application_name(app), settings)
+        .await
+        .expect("connecting");
+    store.migrate().await.expect("migrating");
+    let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
+    store.insert_user(&ada).await.expect("insert");
+    (store, ada)
+}
+
+/// Terminates every backend named `app` from `admin`; there must be some.
+async fn terminate_backends(admin: &mut PgConnection, app: &str, round: usize) {
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(app)
+    .fetch_all(admin)
+    .await
+    .expect("pg_terminate_backend");
+    assert!(
+        !killed.is_empty(),
+        "round {round}: the store had connections to terminate"
+    );
+}
+
 /// Terminating every backend of the store from another connection does not
 /// break it: operations fail with `Unavailable` at worst, and the pool
 /// replaces the connections by itself.
@@ -263,31 +294,14 @@ async fn terminated_backends_are_replaced() {
         return;
     };
     let app = unique("auth_test_app_");
-    let store = PostgresStore::connect_with(
-        options.clone().application_name(&app),
-        PoolSettings::default()
-            .max_connections(3)
-            .acquire_timeout(Duration::from_secs(1)),
-    )
-    .await
-    .expect("connecting");
-    store.migrate().await.expect("migrating");
-    let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
-    store.insert_user(&ada).await.expect("insert");
+    let settings = PoolSettings::default()
+        .max_connections(3)
+        .acquire_timeout(Duration::from_secs(1));
+    let (store, ada) = named_store(&options, &app, settings).await;
 
     let mut admin = options.connect().await.expect("admin connection");
     for round in 0..3 {
-        let killed: Vec<bool> = sqlx::query_scalar(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-        )
-        .bind(&app)
-        .fetch_all(&mut admin)
-        .await
-        .expect("pg_terminate_backend");
-        assert!(
-            !killed.is_empty(),
-            "round {round}: the store had connections to terminate"
-        );
+        terminate_backends(&mut admin, &app, round).await;
         let started = Instant::now();
         let found = loop {
             match store.user_by_id(ada.id).await {
@@ -314,31 +328,14 @@ async fn idle_connections_dropped_by_the_server_fail_nothing() {
         return;
     };
     let app = unique("auth_test_app_");
-    let store = PostgresStore::connect_with(
-        options.clone().application_name(&app),
-        PoolSettings::default()
-            .max_connections(3)
-            .test_after_idle(Duration::from_millis(50)),
-    )
-    .await
-    .expect("connecting");
-    store.migrate().await.expect("migrating");
-    let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
-    store.insert_user(&ada).await.expect("insert");
+    let settings = PoolSettings::default()
+        .max_connections(3)
+        .test_after_idle(Duration::from_millis(50));
+    let (store, ada) = named_store(&options, &app, settings).await;
 
     let mut admin = options.connect().await.expect("admin connection");
     for round in 0..2 {
-        let killed: Vec<bool> = sqlx::query_scalar(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-        )
-        .bind(&app)
-        .fetch_all(&mut admin)
-        .await
-        .expect("pg_terminate_backend");
-        assert!(
-            !killed.is_empty(),
-            "round {round}: the store had connections to terminate"
-        );
+        terminate_backends(&mut admin, &app, round).await;
         // Idle for longer than the window (and for the backends to go).
         tokio::time::sleep(Duration::from_millis(300)).await;
         let found = store.user_by_id(ada.id).await.unwrap_or_else(|err| {
