@@ -14,10 +14,16 @@
 #                                    below): any replay shows as non-2xx
 #   login storm                      /me (JWT, 8 connections) idle, then
 #                                    while 32 clients hammer jwt/create;
-#                                    cache off and on
+#                                    cache off and on; the probe both
+#                                    flat out and paced (PROBE_DELAY_MS
+#                                    between a connection's requests), and
+#                                    flat out beside one busy loop per core
+#                                    at the hashers' priority (SCHED_IDLE):
+#                                    what any background work costs it
 #
 #   bash benches/http_load.sh                          # both backends, axum
 #   DURATION=5 BACKENDS=sqlite bash benches/http_load.sh
+#   RUNS=3 bash benches/http_load.sh                   # median of 3 per GET line
 #   FRAMEWORK=actix bash benches/http_load.sh          # baseline on PORT+1
 #
 # Backends: `sqlite` (a file in a temporary directory) and `postgres_redis`
@@ -30,6 +36,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10}                  # seconds per line
 CONNECTIONS=${CONNECTIONS:-32}            # wrk -c of the main lines (wrk -t2)
+RUNS=${RUNS:-1}                           # runs of each GET line; the median counts
 FRAMEWORK=${FRAMEWORK:-axum}              # axum or actix
 BACKENDS=${BACKENDS:-sqlite postgres_redis}
 PORT=${PORT:-18080}
@@ -37,6 +44,7 @@ PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 STORM_CLIENTS=${STORM_CLIENTS:-32}        # connections hammering jwt/create
 PROBE_CONNECTIONS=${PROBE_CONNECTIONS:-8} # /me connections during the storm
+PROBE_DELAY_MS=${PROBE_DELAY_MS:-4}       # the paced probe: pause per connection
 CACHE_TTL=${CACHE_TTL:-1}                 # the staleness budget, seconds
 
 BASE="http://127.0.0.1:$PORT"
@@ -56,6 +64,7 @@ RESULTS=$DIR/results
 : >"$RESULTS"
 SERVER_PID=
 STORM_PID=
+SPIN_PIDS=()
 REDIS_PREFIX=
 PG_DB=auth_bench
 
@@ -83,8 +92,17 @@ drop_redis_keys() {
   fi
 }
 
+stop_spinners() {
+  if [ "${#SPIN_PIDS[@]}" -gt 0 ]; then
+    kill "${SPIN_PIDS[@]}" 2>/dev/null || true
+    wait "${SPIN_PIDS[@]}" 2>/dev/null || true
+    SPIN_PIDS=()
+  fi
+}
+
 cleanup() {
   if [ -n "$STORM_PID" ]; then kill "$STORM_PID" 2>/dev/null || true; fi
+  stop_spinners
   stop_server
   drop_redis_keys || true
   if [[ " $BACKENDS " == *" postgres_redis "* ]]; then
@@ -121,6 +139,10 @@ warm_up() {
 LOGIN_BODY='{"username": "bench", "password": "Bench-pass-123!"}'
 post() { curl -sf -X POST "$BASE$1" -H 'Content-Type: application/json' -d "$2"; }
 field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\\1/"; }
+
+cat >"$DIR/paced.lua" <<EOF
+function delay() return $PROBE_DELAY_MS end
+EOF
 
 cat >"$DIR/login.lua" <<EOF
 wrk.method = "POST"
@@ -207,17 +229,24 @@ parse_wrk() {
 }
 
 # measure KEY LABEL THREADS CONNECTIONS WRK-ARGUMENTS...: one wrk run of
-# DURATION seconds; prints a line and keeps it under KEY for the summary.
+# DURATION seconds (TIMES runs if set, keeping the one of median req/s);
+# prints a line and keeps it under KEY for the summary.
 measure() {
-  local key=$1 label=$2 threads=$3 connections=$4
+  local key=$1 label=$2 threads=$3 connections=$4 times=${TIMES:-1}
   shift 4
-  local out fields rps p50 p99 bad errors note=
-  out=$(wrk -t"$threads" -c"$connections" -d"${DURATION}s" --timeout 10s --latency "$@")
-  echo "$out" >>"$DIR/wrk.log"
-  fields=$(parse_wrk <<<"$out")
+  local out fields rps p50 p99 bad errors note= run runs=()
+  for run in $(seq "$times"); do
+    out=$(wrk -t"$threads" -c"$connections" -d"${DURATION}s" --timeout 10s --latency "$@")
+    echo "$out" >>"$DIR/wrk.log"
+    runs+=("$(parse_wrk <<<"$out")")
+  done
+  fields=$(printf '%s\n' "${runs[@]}" | sort -g -k1,1 | sed -n "$(((times + 1) / 2))p")
   echo "$BACKEND $key $fields" >>"$RESULTS"
   read -r rps p50 p99 bad errors <<<"$fields"
   if [ "$errors" -gt 0 ]; then note="  socket errors $errors"; fi
+  if [ "$times" -gt 1 ]; then
+    note="$note  (median of $times: $(printf '%s\n' "${runs[@]}" | awk '{ printf "%s%.0f", sep, $1; sep = " / " }'))"
+  fi
   printf "%-44s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  non-2xx %d%s\n" \
     "$label (c$connections)" "$rps" "$p50" "$p99" "$bad" "$note"
   if grep -q "queue empty" <<<"$out"; then grep "queue empty" <<<"$out" | sed 's/^/    /'; fi
@@ -230,22 +259,59 @@ get() {
 }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 
-# The /me probe with a smaller wrk, idle and then while STORM_CLIENTS
-# connections hammer login.
-login_storm() { # key, label
-  local rps p99 bad
-  local auth=(-H "Authorization: Bearer $JWT" "$BASE/api/auth/me")
-  measure "$1_idle" "GET /me JWT $2, idle" 1 "$PROBE_CONNECTIONS" "${auth[@]}"
+# The login storm: STORM_CLIENTS connections hammering jwt/create in the
+# background for the length of one line.
+start_storm() {
   wrk -t1 -c"$STORM_CLIENTS" -d"$((DURATION + 2))s" --timeout 10s --latency \
     -s "$DIR/login.lua" "$BASE/api/auth/jwt/create" >"$DIR/storm.out" &
   STORM_PID=$!
   sleep 1
-  measure "$1_storm" "GET /me JWT $2, login storm" 1 "$PROBE_CONNECTIONS" "${auth[@]}"
+}
+
+# end_storm KEY: waits for the storm and keeps its figures under KEY.
+end_storm() {
+  local fields rps p99 bad
   wait "$STORM_PID" || true
   STORM_PID=
-  read -r rps _ p99 bad _ < <(parse_wrk <"$DIR/storm.out")
+  fields=$(parse_wrk <"$DIR/storm.out")
+  echo "$BACKEND $1 $fields" >>"$RESULTS"
+  read -r rps _ p99 bad _ <<<"$fields"
   printf "%-44s %9.1f req/s  (the storm: %d connections, p99 %.0f ms, non-2xx %d)\n" \
     "  POST jwt/create meanwhile" "$rps" "$STORM_CLIENTS" "$p99" "$bad"
+}
+
+# The /me probe (JWT, PROBE_CONNECTIONS connections, one wrk thread), idle
+# and then during a login storm: flat out (it keeps both cores busy by
+# itself, so it measures how the cores are shared) and paced
+# (PROBE_DELAY_MS between a connection's requests: the cores have room, so
+# it measures whether hashing delays a request that arrives).
+login_storm() { # key, label
+  local auth=(-H "Authorization: Bearer $JWT" "$BASE/api/auth/me")
+  measure "$1_idle" "GET /me JWT $2, idle" 1 "$PROBE_CONNECTIONS" "${auth[@]}"
+  start_storm
+  measure "$1_storm" "GET /me JWT $2, login storm" 1 "$PROBE_CONNECTIONS" "${auth[@]}"
+  end_storm "$1_logins"
+  local paced=(-s "$DIR/paced.lua" "${auth[@]}")
+  measure "$1_paced_idle" "GET /me JWT $2, paced, idle" 1 "$PROBE_CONNECTIONS" "${paced[@]}"
+  start_storm
+  measure "$1_paced_storm" "GET /me JWT $2, paced, login storm" 1 "$PROBE_CONNECTIONS" \
+    "${paced[@]}"
+  end_storm "$1_paced_logins"
+}
+
+# The control for the flat-out probe: the same probe beside one busy loop
+# per core at SCHED_IDLE, the hashers' priority (no memory, no locks: the
+# least any background work can cost the probe).
+spin_control() { # key
+  local i
+  for i in $(seq "$CORES"); do
+    chrt -i 0 sh -c 'while :; do :; done' &
+    SPIN_PIDS+=($!)
+  done
+  sleep 1
+  measure "$1" "GET /me JWT, beside $CORES idle-priority loops" 1 "$PROBE_CONNECTIONS" \
+    -H "Authorization: Bearer $JWT" "$BASE/api/auth/me"
+  stop_spinners
 }
 
 run_backend() {
@@ -280,12 +346,12 @@ run_backend() {
   warm_up "$BASE/hello"
   warm_up -H "Authorization: Bearer $JWT" "$BASELINE/baseline/me"
   warm_up -H "Authorization: Bearer $JWT" "$me"
-  measure hello "GET /hello" 2 "$c" "$BASE/hello"
-  measure baseline "GET /baseline/me (hand-written)" 2 "$c" \
+  TIMES=$RUNS measure hello "GET /hello" 2 "$c" "$BASE/hello"
+  TIMES=$RUNS measure baseline "GET /baseline/me (hand-written)" 2 "$c" \
     -H "Authorization: Bearer $JWT" "$BASELINE/baseline/me"
-  measure me_jwt "GET /me JWT, cache off" 2 "$c" -H "Authorization: Bearer $JWT" "$me"
-  measure me_knox "GET /me Knox, cache off" 2 "$c" -H "Authorization: Token $KNOX" "$me"
-  measure me_static "GET /me static, cache off" 2 "$c" -H "Authorization: Token $STATIC" "$me"
+  TIMES=$RUNS measure me_jwt "GET /me JWT, cache off" 2 "$c" -H "Authorization: Bearer $JWT" "$me"
+  TIMES=$RUNS measure me_knox "GET /me Knox, cache off" 2 "$c" -H "Authorization: Token $KNOX" "$me"
+  TIMES=$RUNS measure me_static "GET /me static, cache off" 2 "$c" -H "Authorization: Token $STATIC" "$me"
   measure login "POST jwt/create" 2 "$c" -s "$DIR/login.lua" "$BASE/api/auth/jwt/create"
   measure login_one "POST jwt/create, one at a time" 1 1 -s "$DIR/login.lua" "$BASE/api/auth/jwt/create"
 
@@ -302,13 +368,14 @@ run_backend() {
   measure refresh "POST jwt/refresh, $chains rotating chains" 2 "$c" \
     -s "$DIR/refresh.lua" "$BASE/api/auth/jwt/refresh" -- "$DIR/refresh_tokens" 2
   login_storm storm_off "cache off"
+  spin_control spin_off
   stop_server
 
   start_server AUTH_CACHE_TTL="$CACHE_TTL"
   warm_up -H "Authorization: Bearer $JWT" "$me"
-  measure me_jwt_cached "GET /me JWT, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Bearer $JWT" "$me"
-  measure me_knox_cached "GET /me Knox, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Token $KNOX" "$me"
-  measure me_static_cached "GET /me static, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Token $STATIC" "$me"
+  TIMES=$RUNS measure me_jwt_cached "GET /me JWT, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Bearer $JWT" "$me"
+  TIMES=$RUNS measure me_knox_cached "GET /me Knox, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Token $KNOX" "$me"
+  TIMES=$RUNS measure me_static_cached "GET /me static, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Token $STATIC" "$me"
   login_storm storm_on "cache ${CACHE_TTL}s"
   stop_server
 
@@ -332,10 +399,19 @@ run_backend() {
     "$(calc "100 * $(get login rps) / $capacity" 0)"
   printf "  refresh chains: %s non-2xx (target 0)\n" "$(get refresh bad)"
   for storm in off on; do
-    printf "  login storm, cache %-3s: /me p99 idle %.2f ms, storm %.2f ms, ratio %s (target <= 2)\n" \
+    printf "  login storm, cache %-3s: /me p99 idle %.2f ms, storm %.2f ms, ratio %s flat out;\n" \
       "$storm" "$(get "storm_${storm}_idle" p99)" "$(get "storm_${storm}_storm" p99)" \
       "$(calc "$(get "storm_${storm}_storm" p99) / $(get "storm_${storm}_idle" p99)")"
+    printf "                          paced (%.0f req/s): idle %.2f ms, storm %.2f ms, ratio %s (target <= 2),\n" \
+      "$(get "storm_${storm}_paced_idle" rps)" "$(get "storm_${storm}_paced_idle" p99)" \
+      "$(get "storm_${storm}_paced_storm" p99)" \
+      "$(calc "$(get "storm_${storm}_paced_storm" p99) / $(get "storm_${storm}_paced_idle" p99)")"
+    printf "                          logins meanwhile %.1f/s flat out, %.1f/s paced (%s%% of capacity)\n" \
+      "$(get "storm_${storm}_logins" rps)" "$(get "storm_${storm}_paced_logins" rps)" \
+      "$(calc "100 * $(get "storm_${storm}_paced_logins" rps) / $capacity" 0)"
   done
+  printf "  control: the flat-out probe beside %s idle-priority busy loops: p99 %.2f ms, %s of idle\n" \
+    "$CORES" "$(get spin_off p99)" "$(calc "$(get spin_off p99) / $(get storm_off_idle p99)")"
   drop_redis_keys
 }
 

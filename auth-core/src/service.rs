@@ -197,6 +197,7 @@ pub struct AuthBuilder {
     history: Option<Arc<dyn LoginHistoryStore>>,
     hasher: Option<Arc<dyn PasswordHasher>>,
     hashing_threads: Option<usize>,
+    hashing_reserve: Option<usize>,
     policy: Option<PasswordPolicy>,
     jwt_keys: Option<KeySet>,
     mailer: Arc<dyn Mailer>,
@@ -226,6 +227,7 @@ impl AuthBuilder {
             history: None,
             hasher: None,
             hashing_threads: None,
+            hashing_reserve: None,
             policy: None,
             jwt_keys: None,
             mailer: Arc::new(ConsoleMailer),
@@ -300,6 +302,14 @@ impl AuthBuilder {
         self
     }
 
+    /// How many hashing threads stand aside while requests that present
+    /// credentials are being served (default: 1 when there are at least
+    /// two; see [`Passwords::with_reserve`]).
+    pub fn hashing_reserve(mut self, reserve: usize) -> Self {
+        self.hashing_reserve = Some(reserve);
+        self
+    }
+
     /// The password validators (default: Django's four and a maximum length).
     pub fn password_policy(mut self, policy: PasswordPolicy) -> Self {
         self.policy = Some(policy);
@@ -366,6 +376,10 @@ impl AuthBuilder {
         let passwords = match self.hashing_threads.and_then(std::num::NonZeroUsize::new) {
             Some(threads) => Passwords::with_max_concurrency(hasher, threads),
             None => Passwords::from_arc(hasher),
+        };
+        let passwords = match self.hashing_reserve {
+            Some(reserve) => passwords.with_reserve(reserve),
+            None => passwords,
         };
         let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
         if self.tracing_events {

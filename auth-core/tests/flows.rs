@@ -898,3 +898,19 @@ async fn health_reads_every_store() {
     let f = fixture();
     f.auth.health().await.unwrap();
 }
+
+#[tokio::test]
+async fn requests_with_credentials_hold_back_a_hashing_thread() {
+    let auth = Auth::in_memory(AuthConfig::default());
+    assert!(!auth.passwords().serving_requests());
+    // No credentials at all: not a request the reserve is for.
+    assert!(auth.authenticate_header(None).await.is_err());
+    assert!(!auth.passwords().serving_requests());
+    // Credentials, even bad ones, are checked without a hash.
+    assert!(
+        auth.authenticate_header(Some("Bearer x.y.z"))
+            .await
+            .is_err()
+    );
+    assert!(auth.passwords().serving_requests());
+}

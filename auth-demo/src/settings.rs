@@ -236,6 +236,13 @@ pub struct Settings {
     #[arg(long, env = "AUTH_CACHE_TTL", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub cache_ttl: u64,
 
+    /// Password-hashing threads (one per core) that stand aside while
+    /// requests presenting credentials are being served, so a login storm
+    /// slows other requests less (0: every thread hashes whatever else is
+    /// going on; one thread always hashes).
+    #[arg(long, env = "AUTH_HASHING_RESERVE", default_value_t = 1)]
+    pub hashing_reserve: usize,
+
     /// Failed-login limits: `off`, a per-account rate (`5/min`), or
     /// per-account and per-address rates (`5/min,20/min`).
     #[arg(long, env = "AUTH_LOGIN_THROTTLE", default_value = LoginThrottle::DEFAULT)]
@@ -267,6 +274,7 @@ impl Default for Settings {
             activation_ttl: 259_200,
             reset_ttl: 3_600,
             cache_ttl: 0,
+            hashing_reserve: 1,
             login_throttle: LoginThrottle::default(),
             quiet: false,
         }

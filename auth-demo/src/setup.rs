@@ -295,6 +295,7 @@ pub async fn build_auth(settings: &Settings) -> Result<Auth, DemoError> {
         .stores(stores)
         .jwt_keys(keys)
         .mailer(mailer)
+        .hashing_reserve(settings.hashing_reserve)
         .build()
         .map_err(|err| DemoError::Settings(err.to_string()))
 }

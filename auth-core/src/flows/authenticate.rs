@@ -99,6 +99,8 @@ impl Auth {
         let Some(header) = header else {
             return Err(missing);
         };
+        // A request that needs no hash: logins beside it leave a core free.
+        self.inner.passwords.note_request();
         let mut parts = header.split_ascii_whitespace();
         let keyword = parts.next().unwrap_or("");
         let is = |configured: &Option<String>| {

@@ -3,8 +3,9 @@
 
 use std::fmt;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -28,6 +29,15 @@ use super::{Argon2idHasher, PasswordError, PasswordHasher, Verification};
 /// tokio's blocking pool the same storm would compete with the runtime as
 /// an equal; and lowering the priority of a shared blocking thread could
 /// not be undone without privileges.)
+///
+/// Even at the lowest priority, a hash on every core slows requests that
+/// arrive meanwhile (on a shared or virtual machine the cores' caches,
+/// memory bandwidth and the host's own scheduling are shared too). So while
+/// the service is serving requests that need no hash
+/// ([`Passwords::note_request`] within the last 50 ms), one thread stands
+/// aside ([`Passwords::with_reserve`]): a login storm beside other traffic
+/// hashes on all cores but one, and on every core when logins are all
+/// there is.
 ///
 /// Work whose caller has gone (a client that hung up while its login
 /// waited) is dropped from the queue without being run.
@@ -61,6 +71,97 @@ struct Inner {
     verifications: AtomicU64,
 }
 
+/// How long after the last [`Passwords::note_request`] the reserve holds.
+const BUSY_WINDOW: Duration = Duration::from_millis(50);
+
+/// Admission to hashing: how many threads hash now, and how many may while
+/// other requests are being served.
+struct Admission {
+    /// When the pool was made: request times count from here.
+    epoch: Instant,
+    /// How long after the last noted request the reserve holds.
+    window: Duration,
+    /// Milliseconds from `epoch` to the last noted request, plus one (0:
+    /// none yet).
+    last_request: AtomicU64,
+    /// How many threads may hash at once while requests are being served.
+    busy_limit: AtomicUsize,
+    /// How many threads hash now.
+    running: Mutex<usize>,
+    /// Signalled when a thread stops hashing, or requests stop.
+    changed: Condvar,
+}
+
+impl Admission {
+    fn new(busy_limit: usize) -> Self {
+        Self {
+            epoch: Instant::now(),
+            window: BUSY_WINDOW,
+            last_request: AtomicU64::new(0),
+            busy_limit: AtomicUsize::new(busy_limit),
+            running: Mutex::new(0),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn now_millis(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1
+    }
+
+    fn note_request(&self) {
+        let now = self.now_millis();
+        // One store a millisecond at most: the line stays shared between
+        // the runtime's threads instead of bouncing between them.
+        if self.last_request.load(Ordering::Relaxed) != now {
+            self.last_request.store(now, Ordering::Relaxed);
+        }
+    }
+
+    /// How much longer the last noted request keeps the reserve, if it
+    /// still does.
+    fn busy_for(&self) -> Option<Duration> {
+        let last = self.last_request.load(Ordering::Relaxed);
+        if last == 0 {
+            return None;
+        }
+        let window = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
+        let until = last.saturating_add(window);
+        let now = self.now_millis();
+        (now < until).then(|| Duration::from_millis(until - now))
+    }
+
+    /// Waits until this thread may hash, and counts it in.
+    fn enter(&self) {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let wait = match self.busy_for() {
+                Some(left) => {
+                    let limit = self.busy_limit.load(Ordering::Relaxed).max(1);
+                    (*running >= limit).then_some(left)
+                }
+                None => None,
+            };
+            let Some(wait) = wait else {
+                *running += 1;
+                return;
+            };
+            running = self
+                .changed
+                .wait_timeout(running, wait)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Counts this thread out and lets a waiting one check again.
+    fn leave(&self) {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        *running = running.saturating_sub(1);
+        drop(running);
+        self.changed.notify_one();
+    }
+}
+
 /// A unit of work for the pool's threads.
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -69,6 +170,7 @@ struct Threads {
     count: usize,
     /// `None` until the threads are started.
     queue: Mutex<Option<mpsc::Sender<Job>>>,
+    admission: Arc<Admission>,
 }
 
 impl Threads {
@@ -85,9 +187,10 @@ impl Threads {
         let mut failure = None;
         for i in 0..self.count {
             let receiver = Arc::clone(&receiver);
+            let admission = Arc::clone(&self.admission);
             let spawned = std::thread::Builder::new()
                 .name(format!("auth-hash-{i}"))
-                .spawn(move || work_through(&receiver));
+                .spawn(move || work_through(&receiver, &admission));
             match spawned {
                 Ok(_) => started += 1,
                 Err(err) => failure = Some(err),
@@ -102,8 +205,9 @@ impl Threads {
     }
 }
 
-/// A pool thread: lowest priority, then jobs until the queue is closed.
-fn work_through(jobs: &Mutex<mpsc::Receiver<Job>>) {
+/// A pool thread: lowest priority, then jobs until the queue is closed,
+/// each once admitted.
+fn work_through(jobs: &Mutex<mpsc::Receiver<Job>>, admission: &Admission) {
     lower_this_threads_priority();
     loop {
         let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
@@ -111,7 +215,9 @@ fn work_through(jobs: &Mutex<mpsc::Receiver<Job>>) {
             // A panicking hasher fails its caller (the reply is dropped),
             // not the thread.
             Ok(job) => {
+                admission.enter();
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                admission.leave();
             }
             Err(mpsc::RecvError) => return,
         }
@@ -149,6 +255,7 @@ impl fmt::Debug for Passwords {
         f.debug_struct("Passwords")
             .field("hasher", &self.inner.hasher)
             .field("max_concurrency", &self.inner.threads.count)
+            .field("reserve", &self.reserve())
             .field("verifications", &self.verifications())
             .finish()
     }
@@ -175,18 +282,74 @@ impl Passwords {
     }
 
     /// Runs `hasher` on `max` threads: at most `max` hashes or
-    /// verifications at once.
+    /// verifications at once, one fewer while requests are being served
+    /// (the default reserve of one thread, when `max` is at least 2; see
+    /// [`Passwords::with_reserve`]).
     pub fn with_max_concurrency(hasher: Arc<dyn PasswordHasher>, max: NonZeroUsize) -> Self {
+        let count = max.get();
         Self {
             inner: Arc::new(Inner {
                 hasher,
                 threads: Threads {
-                    count: max.get(),
+                    count,
                     queue: Mutex::new(None),
+                    admission: Arc::new(Admission::new(count.saturating_sub(1).max(1))),
                 },
                 verifications: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// Keeps `reserve` threads from hashing while requests that need no
+    /// hash are being served (within 50 ms of a
+    /// [`note_request`](Self::note_request)); at least one thread always
+    /// hashes. 0 lets every thread hash whatever else is going on. Applies
+    /// to every clone.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use auth_core::password::{Argon2idHasher, Passwords};
+    /// let four = NonZeroUsize::new(4).unwrap();
+    /// let passwords = Passwords::with_max_concurrency(Arc::new(Argon2idHasher::default()), four);
+    /// assert_eq!(passwords.reserve(), 1);
+    /// let passwords = passwords.with_reserve(2);
+    /// assert_eq!(passwords.reserve(), 2);
+    /// assert_eq!(passwords.with_reserve(9).reserve(), 3, "one thread always hashes");
+    /// ```
+    #[must_use]
+    pub fn with_reserve(self, reserve: usize) -> Self {
+        let limit = self.inner.threads.count.saturating_sub(reserve).max(1);
+        let admission = &self.inner.threads.admission;
+        admission.busy_limit.store(limit, Ordering::Relaxed);
+        admission.changed.notify_all();
+        self
+    }
+
+    /// How many threads stand aside while requests are being served.
+    pub fn reserve(&self) -> usize {
+        let limit = self
+            .inner
+            .threads
+            .admission
+            .busy_limit
+            .load(Ordering::Relaxed);
+        self.inner.threads.count.saturating_sub(limit)
+    }
+
+    /// Tells the pool a request that needs no hash is being served, so the
+    /// [reserve](Self::with_reserve) holds for the next 50 ms. Cheap (a
+    /// clock read and, at most once a millisecond, an atomic store);
+    /// [`Auth::authenticate_header`](crate::Auth::authenticate_header)
+    /// calls it for every request that presents credentials.
+    pub fn note_request(&self) {
+        self.inner.threads.admission.note_request();
+    }
+
+    /// Whether a request was noted within the last 50 ms (so the reserve
+    /// holds now).
+    pub fn serving_requests(&self) -> bool {
+        self.inner.threads.admission.busy_for().is_some()
     }
 
     /// The hasher, for calls that do not need the pool.
@@ -283,7 +446,6 @@ impl Passwords {
 mod tests {
     use super::*;
     use crate::password::Argon2Params;
-    use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
     fn fast() -> Passwords {
@@ -496,6 +658,137 @@ mod tests {
             2,
             "\"first\" and \"last\" ran; the abandoned hash did not"
         );
+    }
+
+    /// A hasher whose every hash waits until the test opens the gate,
+    /// counting how many wait at once.
+    #[derive(Debug, Default)]
+    struct Held {
+        running: AtomicUsize,
+        open: Mutex<bool>,
+        opened: Condvar,
+    }
+
+    impl Held {
+        fn open(&self) {
+            *self.open.lock().unwrap() = true;
+            self.opened.notify_all();
+        }
+
+        /// Waits (up to 10 s) until `n` hashes are running.
+        async fn until_running(&self, n: usize) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while self.running.load(Ordering::SeqCst) != n {
+                assert!(
+                    Instant::now() < deadline,
+                    "{n} hashes never ran at once ({} do)",
+                    self.running.load(Ordering::SeqCst)
+                );
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    }
+
+    impl PasswordHasher for Held {
+        fn hash(&self, password: &str) -> Result<String, PasswordError> {
+            self.running.fetch_add(1, Ordering::SeqCst);
+            let mut open = self.open.lock().unwrap();
+            while !*open {
+                open = self.opened.wait(open).unwrap();
+            }
+            drop(open);
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            Ok(format!("held${password}"))
+        }
+        fn verify(&self, _: &str, _: &str) -> Verification {
+            Verification::FAILED
+        }
+        fn dummy_hash(&self) -> &str {
+            "held$dummy"
+        }
+    }
+
+    /// Two threads over [`Held`], with a reserve window long enough that
+    /// no scheduling delay of the test's can end it by itself.
+    fn two_held_threads() -> (Arc<Held>, Passwords) {
+        let hasher = Arc::new(Held::default());
+        let passwords = Passwords::with_max_concurrency(
+            Arc::clone(&hasher) as Arc<dyn PasswordHasher>,
+            NonZeroUsize::new(2).unwrap(),
+        );
+        let mut inner = Arc::try_unwrap(passwords.inner).ok().unwrap();
+        let admission = Arc::get_mut(&mut inner.threads.admission).unwrap();
+        admission.window = Duration::from_secs(3600);
+        let passwords = Passwords {
+            inner: Arc::new(inner),
+        };
+        (hasher, passwords)
+    }
+
+    /// Starts two hashes on their own tasks.
+    fn start_two(passwords: &Passwords) -> tokio::task::JoinSet<String> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..2 {
+            let passwords = passwords.clone();
+            tasks.spawn(async move { passwords.hash(format!("{i}")).await.unwrap() });
+        }
+        tasks
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn while_requests_are_served_one_thread_stands_aside() {
+        let (hasher, passwords) = two_held_threads();
+        assert_eq!(passwords.reserve(), 1);
+        assert!(!passwords.serving_requests());
+        passwords.note_request();
+        assert!(passwords.serving_requests());
+        let mut tasks = start_two(&passwords);
+        hasher.until_running(1).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            hasher.running.load(Ordering::SeqCst),
+            1,
+            "the second thread stands aside while requests are served"
+        );
+        // The requests stop: the second hash starts without waiting for
+        // the first.
+        let admission = &passwords.inner.threads.admission;
+        admission.last_request.store(0, Ordering::SeqCst);
+        admission.changed.notify_all();
+        assert!(!passwords.serving_requests());
+        hasher.until_running(2).await;
+        hasher.open();
+        while let Some(hash) = tasks.join_next().await {
+            assert!(hash.unwrap().starts_with("held$"));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn with_no_other_requests_every_thread_hashes() {
+        let (hasher, passwords) = two_held_threads();
+        let mut tasks = start_two(&passwords);
+        hasher.until_running(2).await;
+        hasher.open();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reserve_of_zero_lets_every_thread_hash_beside_requests() {
+        let (hasher, passwords) = two_held_threads();
+        let passwords = passwords.with_reserve(0);
+        assert_eq!(passwords.reserve(), 0);
+        passwords.note_request();
+        let mut tasks = start_two(&passwords);
+        hasher.until_running(2).await;
+        hasher.open();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[test]
+    fn one_thread_always_hashes() {
+        let one = Passwords::with_max_concurrency(Arc::new(Held::default()), NonZeroUsize::MIN);
+        assert_eq!(one.reserve(), 0);
+        assert_eq!(one.with_reserve(3).reserve(), 0);
     }
 
     #[test]
