@@ -23,7 +23,7 @@
 #
 #   bash benches/http_load.sh                          # both backends, axum
 #   DURATION=5 BACKENDS=sqlite bash benches/http_load.sh
-#   RUNS=3 bash benches/http_load.sh                   # median of 3 per GET line
+#   RUNS=3 bash benches/http_load.sh                   # median of 3 per GET or probe line
 #   FRAMEWORK=actix bash benches/http_load.sh          # baseline on PORT+1
 #
 # Backends: `sqlite` (a file in a temporary directory) and `postgres_redis`
@@ -36,7 +36,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10}                  # seconds per line
 CONNECTIONS=${CONNECTIONS:-32}            # wrk -c of the main lines (wrk -t2)
-RUNS=${RUNS:-1}                           # runs of each GET line; the median counts
+RUNS=${RUNS:-1}                           # runs of each GET and probe line: the median counts
 FRAMEWORK=${FRAMEWORK:-axum}              # axum or actix
 BACKENDS=${BACKENDS:-sqlite postgres_redis}
 PORT=${PORT:-18080}
@@ -229,10 +229,11 @@ parse_wrk() {
 }
 
 # measure KEY LABEL THREADS CONNECTIONS WRK-ARGUMENTS...: one wrk run of
-# DURATION seconds (TIMES runs if set, keeping the one of median req/s);
-# prints a line and keeps it under KEY for the summary.
+# DURATION seconds (TIMES runs if set, keeping the one of median req/s, or
+# of median p99 with MEDIAN_OF=p99); prints a line and keeps it under KEY
+# for the summary.
 measure() {
-  local key=$1 label=$2 threads=$3 connections=$4 times=${TIMES:-1}
+  local key=$1 label=$2 threads=$3 connections=$4 times=${TIMES:-1} column=1
   shift 4
   local out fields rps p50 p99 bad errors note= run runs=()
   for run in $(seq "$times"); do
@@ -240,12 +241,14 @@ measure() {
     echo "$out" >>"$DIR/wrk.log"
     runs+=("$(parse_wrk <<<"$out")")
   done
-  fields=$(printf '%s\n' "${runs[@]}" | sort -g -k1,1 | sed -n "$(((times + 1) / 2))p")
+  if [ "${MEDIAN_OF:-rps}" = p99 ]; then column=3; fi
+  fields=$(printf '%s\n' "${runs[@]}" | sort -g -k"$column,$column" | sed -n "$(((times + 1) / 2))p")
   echo "$BACKEND $key $fields" >>"$RESULTS"
   read -r rps p50 p99 bad errors <<<"$fields"
   if [ "$errors" -gt 0 ]; then note="  socket errors $errors"; fi
   if [ "$times" -gt 1 ]; then
-    note="$note  (median of $times: $(printf '%s\n' "${runs[@]}" | awk '{ printf "%s%.0f", sep, $1; sep = " / " }'))"
+    note="$note  (median of $times: $(printf '%s\n' "${runs[@]}" |
+      awk -v c="$column" '{ printf "%s%.*f", sep, (c == 1) ? 0 : 2, $c; sep = " / " }'))"
   fi
   printf "%-44s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  non-2xx %d%s\n" \
     "$label (c$connections)" "$rps" "$p50" "$p99" "$bad" "$note"
@@ -260,9 +263,9 @@ get() {
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 
 # The login storm: STORM_CLIENTS connections hammering jwt/create in the
-# background for the length of one line.
+# background for the length of one line (RUNS runs of it).
 start_storm() {
-  wrk -t1 -c"$STORM_CLIENTS" -d"$((DURATION + 2))s" --timeout 10s --latency \
+  wrk -t1 -c"$STORM_CLIENTS" -d"$((RUNS * DURATION + 2))s" --timeout 10s --latency \
     -s "$DIR/login.lua" "$BASE/api/auth/jwt/create" >"$DIR/storm.out" &
   STORM_PID=$!
   sleep 1
@@ -287,6 +290,7 @@ end_storm() {
 # it measures whether hashing delays a request that arrives).
 login_storm() { # key, label
   local auth=(-H "Authorization: Bearer $JWT" "$BASE/api/auth/me")
+  local TIMES=$RUNS MEDIAN_OF=p99
   measure "$1_idle" "GET /me JWT $2, idle" 1 "$PROBE_CONNECTIONS" "${auth[@]}"
   start_storm
   measure "$1_storm" "GET /me JWT $2, login storm" 1 "$PROBE_CONNECTIONS" "${auth[@]}"
@@ -303,7 +307,7 @@ login_storm() { # key, label
 # per core at SCHED_IDLE, the hashers' priority (no memory, no locks: the
 # least any background work can cost the probe).
 spin_control() { # key
-  local i
+  local i TIMES=$RUNS MEDIAN_OF=p99
   for i in $(seq "$CORES"); do
     chrt -i 0 sh -c 'while :; do :; done' &
     SPIN_PIDS+=($!)
