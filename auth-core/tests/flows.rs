@@ -914,3 +914,25 @@ async fn requests_with_credentials_hold_back_a_hashing_thread() {
     );
     assert!(auth.passwords().serving_requests());
 }
+
+#[test]
+fn the_hashing_reserve_is_configurable() {
+    let build = |threads: usize, reserve: Option<usize>| {
+        let builder = Auth::builder(AuthConfig::default())
+            .store(Arc::new(MemoryStore::new()))
+            .hashing_threads(threads);
+        let builder = match reserve {
+            Some(reserve) => builder.hashing_reserve(reserve),
+            None => builder,
+        };
+        builder.build().expect("every store is set")
+    };
+    assert_eq!(build(4, None).passwords().reserve(), 1, "the default");
+    assert_eq!(build(4, Some(0)).passwords().reserve(), 0);
+    assert_eq!(build(4, Some(2)).passwords().reserve(), 2);
+    assert_eq!(
+        build(1, None).passwords().reserve(),
+        0,
+        "one thread always hashes"
+    );
+}
