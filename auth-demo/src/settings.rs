@@ -347,6 +347,8 @@ mod tests {
             "--activation-ttl=4",
             "--reset-ttl=5",
             "--login-throttle=3/min",
+            "--cache-ttl=2",
+            "--hashing-reserve=0",
             "--quiet",
         ])
         .unwrap();
@@ -369,6 +371,7 @@ mod tests {
         assert_eq!((s.access_ttl, s.refresh_ttl, s.knox_ttl), (1, 2, 0));
         assert_eq!((s.activation_ttl, s.reset_ttl), (4, 5));
         assert_eq!(s.login_throttle.as_str(), "3/min");
+        assert_eq!((s.cache_ttl, s.hashing_reserve), (2, 0));
         assert!(s.quiet);
     }
 
@@ -393,6 +396,8 @@ mod tests {
             "AUTH_ACTIVATION_TTL",
             "AUTH_RESET_TTL",
             "AUTH_LOGIN_THROTTLE",
+            "AUTH_CACHE_TTL",
+            "AUTH_HASHING_RESERVE",
         ];
         if vars.iter().any(|v| std::env::var_os(v).is_some()) {
             eprintln!("skipping: an AUTH_* variable is set in the environment");
@@ -409,6 +414,7 @@ mod tests {
             (parsed.access_ttl, parsed.refresh_ttl, parsed.knox_ttl),
             (300, 86_400, 36_000)
         );
+        assert_eq!((parsed.cache_ttl, parsed.hashing_reserve), (0, 1));
         let throttle = parsed.login_throttle.config();
         assert_eq!(
             throttle.login_per_account,
@@ -433,6 +439,9 @@ mod tests {
             &["--knox-ttl=99999999999999999"],
             &["--login-throttle=lots"],
             &["--login-throttle=5/min,many"],
+            &["--cache-ttl=3601"],
+            &["--hashing-reserve=-1"],
+            &["--hashing-reserve=some"],
         ] {
             assert!(parse(args).is_err(), "{args:?} was accepted");
         }
