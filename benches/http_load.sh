@@ -283,24 +283,27 @@ end_storm() {
     "  POST jwt/create meanwhile" "$rps" "$STORM_CLIENTS" "$p99" "$bad"
 }
 
-# The /me probe (JWT, PROBE_CONNECTIONS connections, one wrk thread), idle
-# and then during a login storm: flat out (it keeps both cores busy by
-# itself, so it measures how the cores are shared) and paced
-# (PROBE_DELAY_MS between a connection's requests: the cores have room, so
-# it measures whether hashing delays a request that arrives).
+# probe_idle_then_storm KEY LABEL WRK-ARGUMENTS...: the /me probe
+# (PROBE_CONNECTIONS connections, one wrk thread) idle, then during a login
+# storm; keeps KEY_idle, KEY_storm and the storm's own figures, KEY_logins.
+probe_idle_then_storm() {
+  local key=$1 label=$2
+  shift 2
+  measure "${key}_idle" "$label, idle" 1 "$PROBE_CONNECTIONS" "$@"
+  start_storm
+  measure "${key}_storm" "$label, login storm" 1 "$PROBE_CONNECTIONS" "$@"
+  end_storm "${key}_logins"
+}
+
+# The /me probe with a JWT, flat out (it keeps both cores busy by itself,
+# so it measures how the cores are shared) and paced (PROBE_DELAY_MS
+# between a connection's requests: the cores have room, so it measures
+# whether hashing delays a request that arrives).
 login_storm() { # key, label
   local auth=(-H "Authorization: Bearer $JWT" "$BASE/api/auth/me")
   local TIMES=$RUNS MEDIAN_OF=p99
-  measure "$1_idle" "GET /me JWT $2, idle" 1 "$PROBE_CONNECTIONS" "${auth[@]}"
-  start_storm
-  measure "$1_storm" "GET /me JWT $2, login storm" 1 "$PROBE_CONNECTIONS" "${auth[@]}"
-  end_storm "$1_logins"
-  local paced=(-s "$DIR/paced.lua" "${auth[@]}")
-  measure "$1_paced_idle" "GET /me JWT $2, paced, idle" 1 "$PROBE_CONNECTIONS" "${paced[@]}"
-  start_storm
-  measure "$1_paced_storm" "GET /me JWT $2, paced, login storm" 1 "$PROBE_CONNECTIONS" \
-    "${paced[@]}"
-  end_storm "$1_paced_logins"
+  probe_idle_then_storm "$1" "GET /me JWT $2" "${auth[@]}"
+  probe_idle_then_storm "$1_paced" "GET /me JWT $2, paced" -s "$DIR/paced.lua" "${auth[@]}"
 }
 
 # The control for the flat-out probe: the same probe beside one busy loop

@@ -74,6 +74,12 @@ struct Inner {
 /// How long after the last [`Passwords::note_request`] the reserve holds.
 const BUSY_WINDOW: Duration = Duration::from_millis(50);
 
+/// How many of `count` threads may hash while requests are being served
+/// when `reserve` stand aside: at least one.
+fn busy_limit(count: usize, reserve: usize) -> usize {
+    count.saturating_sub(reserve).max(1)
+}
+
 /// Admission to hashing: how many threads hash now, and how many may while
 /// other requests are being served.
 struct Admission {
@@ -84,7 +90,8 @@ struct Admission {
     /// Milliseconds from `epoch` to the last noted request, plus one (0:
     /// none yet).
     last_request: AtomicU64,
-    /// How many threads may hash at once while requests are being served.
+    /// How many threads may hash at once while requests are being served
+    /// (at least 1: see [`busy_limit`]).
     busy_limit: AtomicUsize,
     /// How many threads hash now.
     running: Mutex<usize>,
@@ -136,7 +143,7 @@ impl Admission {
         loop {
             let wait = match self.busy_for() {
                 Some(left) => {
-                    let limit = self.busy_limit.load(Ordering::Relaxed).max(1);
+                    let limit = self.busy_limit.load(Ordering::Relaxed);
                     (*running >= limit).then_some(left)
                 }
                 None => None,
@@ -293,7 +300,7 @@ impl Passwords {
                 threads: Threads {
                     count,
                     queue: Mutex::new(None),
-                    admission: Arc::new(Admission::new(count.saturating_sub(1).max(1))),
+                    admission: Arc::new(Admission::new(busy_limit(count, 1))),
                 },
                 verifications: AtomicU64::new(0),
             }),
@@ -319,7 +326,7 @@ impl Passwords {
     /// ```
     #[must_use]
     pub fn with_reserve(self, reserve: usize) -> Self {
-        let limit = self.inner.threads.count.saturating_sub(reserve).max(1);
+        let limit = busy_limit(self.inner.threads.count, reserve);
         let admission = &self.inner.threads.admission;
         admission.busy_limit.store(limit, Ordering::Relaxed);
         admission.changed.notify_all();
@@ -599,71 +606,11 @@ mod tests {
         }
     }
 
-    /// A hasher whose hash of "first" waits until the test lets it go.
-    #[derive(Debug)]
-    struct Gated {
-        calls: AtomicUsize,
-        first_started: AtomicUsize,
-        gate: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
-    }
-
-    impl PasswordHasher for Gated {
-        fn hash(&self, password: &str) -> Result<String, PasswordError> {
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            if password == "first" {
-                self.first_started.store(1, Ordering::SeqCst);
-                let _ = self.gate.lock().unwrap().recv();
-            }
-            Ok(format!("gated${password}"))
-        }
-        fn verify(&self, _: &str, _: &str) -> Verification {
-            Verification::FAILED
-        }
-        fn dummy_hash(&self) -> &str {
-            "gated$dummy"
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn work_whose_caller_gave_up_is_not_run() {
-        let (open, gate) = std::sync::mpsc::channel();
-        let hasher = Arc::new(Gated {
-            calls: AtomicUsize::new(0),
-            first_started: AtomicUsize::new(0),
-            gate: std::sync::Mutex::new(gate),
-        });
-        let passwords = Passwords::with_max_concurrency(
-            Arc::clone(&hasher) as Arc<dyn PasswordHasher>,
-            NonZeroUsize::MIN,
-        );
-        let busy = tokio::spawn({
-            let passwords = passwords.clone();
-            async move { passwords.hash("first".into()).await }
-        });
-        while hasher.first_started.load(Ordering::SeqCst) == 0 {
-            tokio::task::yield_now().await;
-        }
-        // Queued behind "first" on the one thread, then abandoned.
-        let abandoned = tokio::time::timeout(
-            Duration::from_millis(10),
-            passwords.hash("abandoned".into()),
-        )
-        .await;
-        assert!(abandoned.is_err(), "the one thread is busy with \"first\"");
-        open.send(()).unwrap();
-        assert_eq!(busy.await.unwrap().unwrap(), "gated$first");
-        assert_eq!(passwords.hash("last".into()).await.unwrap(), "gated$last");
-        assert_eq!(
-            hasher.calls.load(Ordering::SeqCst),
-            2,
-            "\"first\" and \"last\" ran; the abandoned hash did not"
-        );
-    }
-
     /// A hasher whose every hash waits until the test opens the gate,
-    /// counting how many wait at once.
+    /// counting its calls and how many wait at once.
     #[derive(Debug, Default)]
     struct Held {
+        calls: AtomicUsize,
         running: AtomicUsize,
         open: Mutex<bool>,
         opened: Condvar,
@@ -691,6 +638,7 @@ mod tests {
 
     impl PasswordHasher for Held {
         fn hash(&self, password: &str) -> Result<String, PasswordError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
             self.running.fetch_add(1, Ordering::SeqCst);
             let mut open = self.open.lock().unwrap();
             while !*open {
@@ -706,6 +654,35 @@ mod tests {
         fn dummy_hash(&self) -> &str {
             "held$dummy"
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn work_whose_caller_gave_up_is_not_run() {
+        let hasher = Arc::new(Held::default());
+        let passwords = Passwords::with_max_concurrency(
+            Arc::clone(&hasher) as Arc<dyn PasswordHasher>,
+            NonZeroUsize::MIN,
+        );
+        let busy = tokio::spawn({
+            let passwords = passwords.clone();
+            async move { passwords.hash("first".into()).await }
+        });
+        hasher.until_running(1).await;
+        // Queued behind "first" on the one thread, then abandoned.
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(10),
+            passwords.hash("abandoned".into()),
+        )
+        .await;
+        assert!(abandoned.is_err(), "the one thread is busy with \"first\"");
+        hasher.open();
+        assert_eq!(busy.await.unwrap().unwrap(), "held$first");
+        assert_eq!(passwords.hash("last".into()).await.unwrap(), "held$last");
+        assert_eq!(
+            hasher.calls.load(Ordering::SeqCst),
+            2,
+            "\"first\" and \"last\" ran; the abandoned hash did not"
+        );
     }
 
     /// Two threads over [`Held`], with a reserve window long enough that
