@@ -24,6 +24,16 @@
 #   bash benches/http_load.sh                          # both backends, axum
 #   DURATION=5 BACKENDS=sqlite bash benches/http_load.sh
 #   RUNS=3 bash benches/http_load.sh                   # median of 3 per GET or probe line
+#
+# Every run also reads how much CPU time the host took from this virtual
+# machine meanwhile (steal, from /proc/stat): a virtual CPU taken away
+# stalls whatever runs on it for milliseconds, whatever the server does.
+# With RUNS > 1 a run with more than STEAL_MAX% (default 5) steal does
+# not count and another is made (at most 2 x RUNS runs per line); the
+# median is taken over the counted runs. Every run is printed, with its
+# steal where it is over the limit, and the summary gives the steal of the
+# lines it compares. During the login storm lines each probe run has a
+# storm of its own, started a second before it.
 #   FRAMEWORK=actix bash benches/http_load.sh          # baseline on PORT+1
 #
 # Backends: `sqlite` (a file in a temporary directory) and `postgres_redis`
@@ -46,6 +56,7 @@ STORM_CLIENTS=${STORM_CLIENTS:-32}        # connections hammering jwt/create
 PROBE_CONNECTIONS=${PROBE_CONNECTIONS:-8} # /me connections during the storm
 PROBE_DELAY_MS=${PROBE_DELAY_MS:-4}       # the paced probe: pause per connection
 CACHE_TTL=${CACHE_TTL:-1}                 # the staleness budget, seconds
+STEAL_MAX=${STEAL_MAX:-5}                 # % of CPU time the host may take from a kept run
 
 BASE="http://127.0.0.1:$PORT"
 if [ "$FRAMEWORK" = actix ]; then
@@ -228,55 +239,100 @@ parse_wrk() {
     END { printf "%s %s %s %d %d\n", rps + 0, p50 + 0, p99 + 0, bad, errors }'
 }
 
-# measure KEY LABEL THREADS CONNECTIONS WRK-ARGUMENTS...: one wrk run of
-# DURATION seconds (TIMES runs if set, keeping the one of median req/s, or
-# of median p99 with MEDIAN_OF=p99); prints a line and keeps it under KEY
-# for the summary.
+# cpu_ticks: all CPU time and the part of it the host took from this VM
+# (steal), in ticks since boot.
+cpu_ticks() { awk '$1 == "cpu" { for (i = 2; i <= 9; i++) all += $i; print all, $9 }' /proc/stat; }
+
+# steal_since ALL STEAL: the host's share (%) of the CPU time since that
+# cpu_ticks reading. A virtual CPU the host takes away stalls whatever runs
+# on it, so a run with much steal measures the host, not the server.
+steal_since() {
+  local all steal
+  read -r all steal < <(cpu_ticks)
+  awk -v a="$((all - $1))" -v s="$((steal - $2))" 'BEGIN { printf "%.1f", (a > 0) ? 100 * s / a : 0 }'
+}
+
+# over_steal PERCENT: whether that much steal is over STEAL_MAX.
+over_steal() { awk -v s="$1" -v m="$STEAL_MAX" 'BEGIN { exit !(s > m) }'; }
+
+# measure KEY LABEL THREADS CONNECTIONS WRK-ARGUMENTS...: TIMES wrk runs
+# (default 1) of DURATION seconds; prints a line and keeps it under KEY for
+# the summary. With TIMES > 1, a run in which the host took more than
+# STEAL_MAX% of the CPU does not count: another is made, up to TIMES more
+# runs in all, and the run of median req/s (or of median p99 with
+# MEDIAN_OF=p99; of two, the worse) is kept among the counted runs (among
+# all of them if none counts). With EACH_RUN=NAME, `NAME start` runs before
+# each run and `NAME end` after it.
 measure() {
   local key=$1 label=$2 threads=$3 connections=$4 times=${TIMES:-1} column=1
   shift 4
-  local out fields rps p50 p99 bad errors note= run runs=()
-  for run in $(seq "$times"); do
+  local out fields rps p50 p99 bad errors steal note= runs=() kept counted=0 before
+  local most=$((times > 1 ? 2 * times : 1))
+  while [ "$counted" -lt "$times" ] && [ "${#runs[@]}" -lt "$most" ]; do
+    if [ -n "${EACH_RUN:-}" ]; then "$EACH_RUN" start; fi
+    before=$(cpu_ticks)
     out=$(wrk -t"$threads" -c"$connections" -d"${DURATION}s" --timeout 10s --latency "$@")
+    # shellcheck disable=SC2086 # two numbers
+    steal=$(steal_since $before)
+    if [ -n "${EACH_RUN:-}" ]; then "$EACH_RUN" end; fi
     echo "$out" >>"$DIR/wrk.log"
-    runs+=("$(parse_wrk <<<"$out")")
+    runs+=("$(parse_wrk <<<"$out") $steal")
+    if [ "$times" -eq 1 ] || ! over_steal "$steal"; then counted=$((counted + 1)); fi
   done
-  if [ "${MEDIAN_OF:-rps}" = p99 ]; then column=3; fi
-  fields=$(printf '%s\n' "${runs[@]}" | sort -g -k"$column,$column" | sed -n "$(((times + 1) / 2))p")
+  kept=$(printf '%s\n' "${runs[@]}" | awk -v m="$STEAL_MAX" '$6 <= m')
+  [ -n "$kept" ] || kept=$(printf '%s\n' "${runs[@]}")
+  local count middle
+  count=$(wc -l <<<"$kept")
+  middle=$(((count + 1) / 2))
+  if [ "${MEDIAN_OF:-rps}" = p99 ]; then
+    column=3
+    middle=$((count / 2 + 1))
+  fi
+  fields=$(sort -g -k"$column,$column" <<<"$kept" | sed -n "${middle}p")
   echo "$BACKEND $key $fields" >>"$RESULTS"
-  read -r rps p50 p99 bad errors <<<"$fields"
+  read -r rps p50 p99 bad errors steal <<<"$fields"
   if [ "$errors" -gt 0 ]; then note="  socket errors $errors"; fi
-  if [ "$times" -gt 1 ]; then
-    note="$note  (median of $times: $(printf '%s\n' "${runs[@]}" |
-      awk -v c="$column" '{ printf "%s%.*f", sep, (c == 1) ? 0 : 2, $c; sep = " / " }'))"
+  if [ "${#runs[@]}" -gt 1 ]; then
+    note="$note  (median of $count: $(printf '%s\n' "${runs[@]}" |
+      awk -v c="$column" -v m="$STEAL_MAX" '{
+        printf "%s%.*f%s", sep, (c == 1) ? 0 : 2, $c, ($6 > m) ? " [steal " $6 "%]" : ""; sep = " / " }'))"
+  elif over_steal "$steal"; then
+    note="$note  [steal $steal%]"
   fi
   printf "%-44s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  non-2xx %d%s\n" \
     "$label (c$connections)" "$rps" "$p50" "$p99" "$bad" "$note"
   if grep -q "queue empty" <<<"$out"; then grep "queue empty" <<<"$out" | sed 's/^/    /'; fi
 }
 
-# get KEY FIELD: a figure of this backend's run (rps, p50, p99, bad).
+# get KEY FIELD: a figure of this backend's run (rps, p50, p99, bad, steal).
 get() {
   awk -v b="$BACKEND" -v k="$1" -v f="$2" '
-    $1 == b && $2 == k { i = (f == "rps") ? 3 : (f == "p50") ? 4 : (f == "p99") ? 5 : 6; print $i }' "$RESULTS"
+    $1 == b && $2 == k {
+      i = (f == "rps") ? 3 : (f == "p50") ? 4 : (f == "p99") ? 5 : (f == "bad") ? 6 : 8; print $i }' "$RESULTS"
 }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 
-# The login storm: STORM_CLIENTS connections hammering jwt/create in the
-# background for the length of one line (RUNS runs of it).
-start_storm() {
-  wrk -t1 -c"$STORM_CLIENTS" -d"$((RUNS * DURATION + 2))s" --timeout 10s --latency \
-    -s "$DIR/login.lua" "$BASE/api/auth/jwt/create" >"$DIR/storm.out" &
-  STORM_PID=$!
-  sleep 1
+# storm start|end: STORM_CLIENTS connections hammering jwt/create around
+# one probe run (from a second before it to a second after); each storm's
+# figures are added to storm_runs.
+storm() {
+  if [ "$1" = start ]; then
+    wrk -t1 -c"$STORM_CLIENTS" -d"$((DURATION + 2))s" --timeout 10s --latency \
+      -s "$DIR/login.lua" "$BASE/api/auth/jwt/create" >"$DIR/storm.out" &
+    STORM_PID=$!
+    sleep 1
+  else
+    wait "$STORM_PID" || true
+    STORM_PID=
+    parse_wrk <"$DIR/storm.out" >>"$DIR/storm_runs"
+  fi
 }
 
-# end_storm KEY: waits for the storm and keeps its figures under KEY.
-end_storm() {
+# storm_figures KEY: keeps the storm of median logins/s under KEY.
+storm_figures() {
   local fields rps p99 bad
-  wait "$STORM_PID" || true
-  STORM_PID=
-  fields=$(parse_wrk <"$DIR/storm.out")
+  fields=$(sort -g -k1,1 "$DIR/storm_runs" | sed -n "$((($(wc -l <"$DIR/storm_runs") + 1) / 2))p")
+  rm -f "$DIR/storm_runs"
   echo "$BACKEND $1 $fields" >>"$RESULTS"
   read -r rps _ p99 bad _ <<<"$fields"
   printf "%-44s %9.1f req/s  (the storm: %d connections, p99 %.0f ms, non-2xx %d)\n" \
@@ -285,14 +341,13 @@ end_storm() {
 
 # probe_idle_then_storm KEY LABEL WRK-ARGUMENTS...: the /me probe
 # (PROBE_CONNECTIONS connections, one wrk thread) idle, then during a login
-# storm; keeps KEY_idle, KEY_storm and the storm's own figures, KEY_logins.
+# storm; keeps KEY_idle, KEY_storm and the storms' own figures, KEY_logins.
 probe_idle_then_storm() {
   local key=$1 label=$2
   shift 2
   measure "${key}_idle" "$label, idle" 1 "$PROBE_CONNECTIONS" "$@"
-  start_storm
-  measure "${key}_storm" "$label, login storm" 1 "$PROBE_CONNECTIONS" "$@"
-  end_storm "${key}_logins"
+  EACH_RUN=storm measure "${key}_storm" "$label, login storm" 1 "$PROBE_CONNECTIONS" "$@"
+  storm_figures "${key}_logins"
 }
 
 # The /me probe with a JWT, flat out (it keeps both cores busy by itself,
@@ -340,6 +395,7 @@ run_backend() {
     exit 1
     ;;
   esac
+  START_TICKS=$(cpu_ticks)
   echo
   echo "== $BACKEND, $FRAMEWORK, wrk -t2 -c$CONNECTIONS, ${DURATION}s per line, $CORES cores, load $(cut -d' ' -f1-3 /proc/loadavg) =="
   "$BIN" create-superuser --username bench --email bench@example.com \
@@ -416,9 +472,13 @@ run_backend() {
     printf "                          logins meanwhile %.1f/s flat out, %.1f/s paced (%s%% of capacity)\n" \
       "$(get "storm_${storm}_logins" rps)" "$(get "storm_${storm}_paced_logins" rps)" \
       "$(calc "100 * $(get "storm_${storm}_paced_logins" rps) / $capacity" 0)"
+    printf "                          host steal in the kept runs: %s%% idle, %s%% storm flat out; %s%% idle, %s%% storm paced\n" \
+      "$(get "storm_${storm}_idle" steal)" "$(get "storm_${storm}_storm" steal)" \
+      "$(get "storm_${storm}_paced_idle" steal)" "$(get "storm_${storm}_paced_storm" steal)"
   done
   printf "  control: the flat-out probe beside %s idle-priority busy loops: p99 %.2f ms, %s of idle\n" \
     "$CORES" "$(get spin_off p99)" "$(calc "$(get spin_off p99) / $(get storm_off_idle p99)")"
+  printf "  host steal over the whole backend run: %s%% of the CPU time\n" "$(steal_since $START_TICKS)"
   drop_redis_keys
 }
 
