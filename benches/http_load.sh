@@ -18,12 +18,19 @@
 #                                    flat out and paced (PROBE_DELAY_MS
 #                                    between a connection's requests), and
 #                                    flat out beside one busy loop per core
-#                                    at the hashers' priority (SCHED_IDLE):
-#                                    what any background work costs it
+#                                    and paced beside one per hashing thread
+#                                    (cores less the reserve), at the
+#                                    hashers' priority (SCHED_IDLE): what
+#                                    any background work costs it
 #
 #   bash benches/http_load.sh                          # both backends, axum
 #   DURATION=5 BACKENDS=sqlite bash benches/http_load.sh
 #   RUNS=3 bash benches/http_load.sh                   # median of 3 per GET or probe line
+#
+# The GET lines run in rounds (hello, the baseline, /me JWT, Knox, static;
+# then hello and the cached lines after the restart), each line once a
+# round, so that a machine whose speed drifts over minutes weighs on the
+# lines compared alike; the probe lines run their runs in a row.
 #
 # Every run also reads how much CPU time the host took from this virtual
 # machine meanwhile (steal, from /proc/stat): a virtual CPU taken away
@@ -65,6 +72,10 @@ else
   BASELINE=$BASE
 fi
 CORES=$(nproc)
+# Hashing threads that run while requests are served (the demo's reserve
+# leaves one core out; at least one thread always hashes).
+HASHERS=$((CORES - ${AUTH_HASHING_RESERVE:-1}))
+if [ "$HASHERS" -lt 1 ]; then HASHERS=1; fi
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --quiet --release --example bench_server
@@ -255,20 +266,15 @@ steal_since() {
 # over_steal PERCENT: whether that much steal is over STEAL_MAX.
 over_steal() { awk -v s="$1" -v m="$STEAL_MAX" 'BEGIN { exit !(s > m) }'; }
 
-# measure KEY LABEL THREADS CONNECTIONS WRK-ARGUMENTS...: TIMES wrk runs
-# (default 1) of DURATION seconds; prints a line and keeps it under KEY for
-# the summary. With TIMES > 1, a run in which the host took more than
-# STEAL_MAX% of the CPU does not count: another is made, up to TIMES more
-# runs in all, and the run of median req/s (or of median p99 with
-# MEDIAN_OF=p99; of two, the worse) is kept among the counted runs (among
-# all of them if none counts). With EACH_RUN=NAME, `NAME start` runs before
-# each run and `NAME end` after it.
-measure() {
-  local key=$1 label=$2 threads=$3 connections=$4 times=${TIMES:-1} column=1
-  shift 4
-  local out fields rps p50 p99 bad errors steal note= runs=() kept counted=0 before
-  local most=$((times > 1 ? 2 * times : 1))
-  while [ "$counted" -lt "$times" ] && [ "${#runs[@]}" -lt "$most" ]; do
+# run_line KEY THREADS CONNECTIONS WRK-ARGUMENTS...: a wrk run of DURATION
+# seconds, added to KEY's runs as "rps p50 p99 non-2xx errors steal". With
+# TIMES > 1, a run in which the host took more than STEAL_MAX% of the CPU
+# is made again at once, until KEY has 2 x TIMES runs. With EACH_RUN=NAME,
+# `NAME start` runs before each run and `NAME end` after it.
+run_line() {
+  local key=$1 threads=$2 connections=$3 times=${TIMES:-1} out steal before
+  shift 3
+  while :; do
     if [ -n "${EACH_RUN:-}" ]; then "$EACH_RUN" start; fi
     before=$(cpu_ticks)
     out=$(wrk -t"$threads" -c"$connections" -d"${DURATION}s" --timeout 10s --latency "$@")
@@ -276,12 +282,26 @@ measure() {
     steal=$(steal_since $before)
     if [ -n "${EACH_RUN:-}" ]; then "$EACH_RUN" end; fi
     echo "$out" >>"$DIR/wrk.log"
-    runs+=("$(parse_wrk <<<"$out") $steal")
-    if [ "$times" -eq 1 ] || ! over_steal "$steal"; then counted=$((counted + 1)); fi
+    echo "$(parse_wrk <<<"$out") $steal" >>"$DIR/runs.$key"
+    grep "queue empty" <<<"$out" | sed 's/^/    /' >>"$DIR/notes.$key" || true
+    if [ "$times" -eq 1 ] || ! over_steal "$steal" ||
+      [ "$(wc -l <"$DIR/runs.$key")" -ge $((2 * times)) ]; then
+      return
+    fi
   done
-  kept=$(printf '%s\n' "${runs[@]}" | awk -v m="$STEAL_MAX" '$6 <= m')
-  [ -n "$kept" ] || kept=$(printf '%s\n' "${runs[@]}")
-  local count middle
+}
+
+# report_line KEY LABEL CONNECTIONS: keeps KEY's run of median req/s (or of
+# median p99 with MEDIAN_OF=p99; of two, the worse) for the summary, among
+# its runs with at most STEAL_MAX% steal (among all of them if none), and
+# prints it with every run's figure.
+report_line() {
+  local key=$1 label=$2 connections=$3 column=1 runs kept count middle fields
+  local rps p50 p99 bad errors steal note=
+  runs=$(cat "$DIR/runs.$key")
+  rm -f "$DIR/runs.$key"
+  kept=$(awk -v m="$STEAL_MAX" '$6 <= m' <<<"$runs")
+  [ -n "$kept" ] || kept=$runs
   count=$(wc -l <<<"$kept")
   middle=$(((count + 1) / 2))
   if [ "${MEDIAN_OF:-rps}" = p99 ]; then
@@ -292,16 +312,27 @@ measure() {
   echo "$BACKEND $key $fields" >>"$RESULTS"
   read -r rps p50 p99 bad errors steal <<<"$fields"
   if [ "$errors" -gt 0 ]; then note="  socket errors $errors"; fi
-  if [ "${#runs[@]}" -gt 1 ]; then
-    note="$note  (median of $count: $(printf '%s\n' "${runs[@]}" |
-      awk -v c="$column" -v m="$STEAL_MAX" '{
-        printf "%s%.*f%s", sep, (c == 1) ? 0 : 2, $c, ($6 > m) ? " [steal " $6 "%]" : ""; sep = " / " }'))"
+  if [ "$(wc -l <<<"$runs")" -gt 1 ]; then
+    note="$note  (median of $count: $(awk -v c="$column" -v m="$STEAL_MAX" '{
+        printf "%s%.*f%s", sep, (c == 1) ? 0 : 2, $c, ($6 > m) ? " [steal " $6 "%]" : ""; sep = " / " }' <<<"$runs"))"
   elif over_steal "$steal"; then
     note="$note  [steal $steal%]"
   fi
   printf "%-44s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  non-2xx %d%s\n" \
     "$label (c$connections)" "$rps" "$p50" "$p99" "$bad" "$note"
-  if grep -q "queue empty" <<<"$out"; then grep "queue empty" <<<"$out" | sed 's/^/    /'; fi
+  cat "$DIR/notes.$key" 2>/dev/null || true
+  rm -f "$DIR/notes.$key"
+}
+
+# measure KEY LABEL THREADS CONNECTIONS WRK-ARGUMENTS...: TIMES runs
+# (default 1) of one line in a row, then its figures.
+measure() {
+  local key=$1 label=$2 threads=$3 connections=$4 run
+  shift 4
+  for run in $(seq "${TIMES:-1}"); do
+    run_line "$key" "$threads" "$connections" "$@"
+  done
+  report_line "$key" "$label" "$connections"
 }
 
 # get KEY FIELD: a figure of this backend's run (rps, p50, p99, bad, steal).
@@ -353,26 +384,29 @@ probe_idle_then_storm() {
 # The /me probe with a JWT, flat out (it keeps both cores busy by itself,
 # so it measures how the cores are shared) and paced (PROBE_DELAY_MS
 # between a connection's requests: the cores have room, so it measures
-# whether hashing delays a request that arrives).
+# whether hashing delays a request that arrives); then the paced probe's
+# control beside as many idle-priority busy loops as hashing threads run
+# beside requests (cores less the hashing reserve).
 login_storm() { # key, label
   local auth=(-H "Authorization: Bearer $JWT" "$BASE/api/auth/me")
   local TIMES=$RUNS MEDIAN_OF=p99
   probe_idle_then_storm "$1" "GET /me JWT $2" "${auth[@]}"
   probe_idle_then_storm "$1_paced" "GET /me JWT $2, paced" -s "$DIR/paced.lua" "${auth[@]}"
+  spin_control "$1_paced_spin" "$HASHERS" "GET /me JWT $2, paced" -s "$DIR/paced.lua" "${auth[@]}"
 }
 
-# The control for the flat-out probe: the same probe beside one busy loop
-# per core at SCHED_IDLE, the hashers' priority (no memory, no locks: the
-# least any background work can cost the probe).
-spin_control() { # key
-  local i TIMES=$RUNS MEDIAN_OF=p99
-  for i in $(seq "$CORES"); do
+# spin_control KEY LOOPS LABEL WRK-ARGUMENTS...: the /me probe beside LOOPS
+# busy loops at SCHED_IDLE, the hashers' priority (no memory, no locks: the
+# least any background work at that priority can cost the probe).
+spin_control() {
+  local key=$1 loops=$2 label=$3 i TIMES=$RUNS MEDIAN_OF=p99
+  shift 3
+  for i in $(seq "$loops"); do
     chrt -i 0 sh -c 'while :; do :; done' &
     SPIN_PIDS+=($!)
   done
   sleep 1
-  measure "$1" "GET /me JWT, beside $CORES idle-priority loops" 1 "$PROBE_CONNECTIONS" \
-    -H "Authorization: Bearer $JWT" "$BASE/api/auth/me"
+  measure "$key" "$label, beside $loops idle-priority loop(s)" 1 "$PROBE_CONNECTIONS" "$@"
   stop_spinners
 }
 
@@ -409,12 +443,21 @@ run_backend() {
   warm_up "$BASE/hello"
   warm_up -H "Authorization: Bearer $JWT" "$BASELINE/baseline/me"
   warm_up -H "Authorization: Bearer $JWT" "$me"
-  TIMES=$RUNS measure hello "GET /hello" 2 "$c" "$BASE/hello"
-  TIMES=$RUNS measure baseline "GET /baseline/me (hand-written)" 2 "$c" \
-    -H "Authorization: Bearer $JWT" "$BASELINE/baseline/me"
-  TIMES=$RUNS measure me_jwt "GET /me JWT, cache off" 2 "$c" -H "Authorization: Bearer $JWT" "$me"
-  TIMES=$RUNS measure me_knox "GET /me Knox, cache off" 2 "$c" -H "Authorization: Token $KNOX" "$me"
-  TIMES=$RUNS measure me_static "GET /me static, cache off" 2 "$c" -H "Authorization: Token $STATIC" "$me"
+  # The GET lines in rounds, each line once a round, so that a machine
+  # whose speed drifts over minutes weighs on the lines compared alike.
+  local round
+  for round in $(seq "$RUNS"); do
+    TIMES=$RUNS run_line hello 2 "$c" "$BASE/hello"
+    TIMES=$RUNS run_line baseline 2 "$c" -H "Authorization: Bearer $JWT" "$BASELINE/baseline/me"
+    TIMES=$RUNS run_line me_jwt 2 "$c" -H "Authorization: Bearer $JWT" "$me"
+    TIMES=$RUNS run_line me_knox 2 "$c" -H "Authorization: Token $KNOX" "$me"
+    TIMES=$RUNS run_line me_static 2 "$c" -H "Authorization: Token $STATIC" "$me"
+  done
+  report_line hello "GET /hello" "$c"
+  report_line baseline "GET /baseline/me (hand-written)" "$c"
+  report_line me_jwt "GET /me JWT, cache off" "$c"
+  report_line me_knox "GET /me Knox, cache off" "$c"
+  report_line me_static "GET /me static, cache off" "$c"
   measure login "POST jwt/create" 2 "$c" -s "$DIR/login.lua" "$BASE/api/auth/jwt/create"
   measure login_one "POST jwt/create, one at a time" 1 1 -s "$DIR/login.lua" "$BASE/api/auth/jwt/create"
 
@@ -431,19 +474,25 @@ run_backend() {
   measure refresh "POST jwt/refresh, $chains rotating chains" 2 "$c" \
     -s "$DIR/refresh.lua" "$BASE/api/auth/jwt/refresh" -- "$DIR/refresh_tokens" 2
   login_storm storm_off "cache off"
-  spin_control spin_off
+  spin_control spin_off "$CORES" "GET /me JWT" -H "Authorization: Bearer $JWT" "$me"
   stop_server
 
   start_server AUTH_CACHE_TTL="$CACHE_TTL"
   warm_up -H "Authorization: Bearer $JWT" "$me"
-  TIMES=$RUNS measure me_jwt_cached "GET /me JWT, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Bearer $JWT" "$me"
-  TIMES=$RUNS measure me_knox_cached "GET /me Knox, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Token $KNOX" "$me"
-  TIMES=$RUNS measure me_static_cached "GET /me static, cache ${CACHE_TTL}s" 2 "$c" -H "Authorization: Token $STATIC" "$me"
+  for round in $(seq "$RUNS"); do
+    TIMES=$RUNS run_line hello_cached 2 "$c" "$BASE/hello"
+    TIMES=$RUNS run_line me_jwt_cached 2 "$c" -H "Authorization: Bearer $JWT" "$me"
+    TIMES=$RUNS run_line me_knox_cached 2 "$c" -H "Authorization: Token $KNOX" "$me"
+    TIMES=$RUNS run_line me_static_cached 2 "$c" -H "Authorization: Token $STATIC" "$me"
+  done
+  report_line hello_cached "GET /hello, in the same rounds" "$c"
+  report_line me_jwt_cached "GET /me JWT, cache ${CACHE_TTL}s" "$c"
+  report_line me_knox_cached "GET /me Knox, cache ${CACHE_TTL}s" "$c"
+  report_line me_static_cached "GET /me static, cache ${CACHE_TTL}s" "$c"
   login_storm storm_on "cache ${CACHE_TTL}s"
   stop_server
 
-  local hello baseline one capacity
-  hello=$(get hello rps)
+  local baseline one capacity
   baseline=$(get baseline rps)
   one=$(get login_one rps)
   capacity=$(calc "$CORES * $one" 1)
@@ -453,7 +502,7 @@ run_backend() {
   for kind in jwt knox static; do
     printf "  /me %-6s cache %ss: %s of the baseline, %s of hello (target >= 0.5)\n" "$kind" \
       "$CACHE_TTL" "$(calc "$(get "me_${kind}_cached" rps) / $baseline")" \
-      "$(calc "$(get "me_${kind}_cached" rps) / $hello")"
+      "$(calc "$(get "me_${kind}_cached" rps) / $(get hello_cached rps)")"
   done
   printf "  login: one at a time %.1f/s (p50 %.1f ms: one hash and the rest of a login);\n" \
     "$one" "$(get login_one p50)"
@@ -472,6 +521,9 @@ run_backend() {
     printf "                          logins meanwhile %.1f/s flat out, %.1f/s paced (%s%% of capacity)\n" \
       "$(get "storm_${storm}_logins" rps)" "$(get "storm_${storm}_paced_logins" rps)" \
       "$(calc "100 * $(get "storm_${storm}_paced_logins" rps) / $capacity" 0)"
+    printf "                          paced beside %s idle-priority loop(s), no logins: p99 %.2f ms, %s of paced idle (control)\n" \
+      "$HASHERS" "$(get "storm_${storm}_paced_spin" p99)" \
+      "$(calc "$(get "storm_${storm}_paced_spin" p99) / $(get "storm_${storm}_paced_idle" p99)")"
     printf "                          host steal in the kept runs: %s%% idle, %s%% storm flat out; %s%% idle, %s%% storm paced\n" \
       "$(get "storm_${storm}_idle" steal)" "$(get "storm_${storm}_storm" steal)" \
       "$(get "storm_${storm}_paced_idle" steal)" "$(get "storm_${storm}_paced_storm" steal)"
