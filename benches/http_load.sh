@@ -278,12 +278,13 @@ over_steal() { awk -v s="$1" -v m="$STEAL_MAX" 'BEGIN { exit !(s > m) }'; }
 # run_line KEY THREADS CONNECTIONS WRK-ARGUMENTS...: a wrk run of DURATION
 # seconds, added to KEY's runs as "rps p50 p99 non-2xx errors steal". With
 # TIMES > 1, a run in which the host took more than STEAL_MAX% of the CPU
-# is made again at once, until KEY has 2 x TIMES runs. With EACH_RUN=NAME,
-# `NAME start` runs before each run and `NAME end` after it.
+# is made again at once; no run is made once KEY has 2 x TIMES runs. With
+# EACH_RUN=NAME, `NAME start` runs before each run and `NAME end` after it.
 run_line() {
   local key=$1 threads=$2 connections=$3 times=${TIMES:-1} out steal before
   shift 3
-  while :; do
+  touch "$DIR/runs.$key"
+  while [ "$(wc -l <"$DIR/runs.$key")" -lt $((2 * times)) ]; do
     if [ -n "${EACH_RUN:-}" ]; then "$EACH_RUN" start; fi
     before=$(cpu_ticks)
     out=$(wrk -t"$threads" -c"$connections" -d"${DURATION}s" --timeout 10s --latency "$@")
@@ -293,8 +294,7 @@ run_line() {
     echo "$out" >>"$DIR/wrk.log"
     echo "$(parse_wrk <<<"$out") $steal" >>"$DIR/runs.$key"
     grep "queue empty" <<<"$out" | sed 's/^/    /' >>"$DIR/notes.$key" || true
-    if [ "$times" -eq 1 ] || ! over_steal "$steal" ||
-      [ "$(wc -l <"$DIR/runs.$key")" -ge $((2 * times)) ]; then
+    if [ "$times" -eq 1 ] || ! over_steal "$steal"; then
       return
     fi
   done
