@@ -344,6 +344,24 @@ measure() {
   report_line "$key" "$label" "$connections"
 }
 
+# get_rounds LINE...: GET lines, each "KEY|LABEL|AUTHORIZATION|URL" (no
+# Authorization header where that field is empty), CONNECTIONS connections,
+# in RUNS rounds of each line once, so that a machine whose speed drifts
+# over minutes weighs on the lines compared alike; then their figures.
+get_rounds() {
+  local line key label auth url
+  for _ in $(seq "$RUNS"); do
+    for line in "$@"; do
+      IFS='|' read -r key label auth url <<<"$line"
+      TIMES=$RUNS run_line "$key" 2 "$CONNECTIONS" ${auth:+-H "Authorization: $auth"} "$url"
+    done
+  done
+  for line in "$@"; do
+    IFS='|' read -r key label _ <<<"$line"
+    report_line "$key" "$label" "$CONNECTIONS"
+  done
+}
+
 # get KEY FIELD: a figure of this backend's run (rps, p50, p99, bad, steal).
 get() {
   awk -v b="$BACKEND" -v k="$1" -v f="$2" '
@@ -456,20 +474,11 @@ run_backend() {
   warm_up "$BASE/hello"
   warm_up -H "Authorization: Bearer $JWT" "$BASELINE/baseline/me"
   warm_up -H "Authorization: Bearer $JWT" "$me"
-  # The GET lines in rounds, each line once a round, so that a machine
-  # whose speed drifts over minutes weighs on the lines compared alike.
-  for _ in $(seq "$RUNS"); do
-    TIMES=$RUNS run_line hello 2 "$c" "$BASE/hello"
-    TIMES=$RUNS run_line baseline 2 "$c" -H "Authorization: Bearer $JWT" "$BASELINE/baseline/me"
-    TIMES=$RUNS run_line me_jwt 2 "$c" -H "Authorization: Bearer $JWT" "$me"
-    TIMES=$RUNS run_line me_knox 2 "$c" -H "Authorization: Token $KNOX" "$me"
-    TIMES=$RUNS run_line me_static 2 "$c" -H "Authorization: Token $STATIC" "$me"
-  done
-  report_line hello "GET /hello" "$c"
-  report_line baseline "GET /baseline/me (hand-written)" "$c"
-  report_line me_jwt "GET /me JWT, cache off" "$c"
-  report_line me_knox "GET /me Knox, cache off" "$c"
-  report_line me_static "GET /me static, cache off" "$c"
+  get_rounds "hello|GET /hello||$BASE/hello" \
+    "baseline|GET /baseline/me (hand-written)|Bearer $JWT|$BASELINE/baseline/me" \
+    "me_jwt|GET /me JWT, cache off|Bearer $JWT|$me" \
+    "me_knox|GET /me Knox, cache off|Token $KNOX|$me" \
+    "me_static|GET /me static, cache off|Token $STATIC|$me"
   measure login "POST jwt/create" 2 "$c" -s "$DIR/login.lua" "$BASE/api/auth/jwt/create"
   measure login_one "POST jwt/create, one at a time" 1 1 -s "$DIR/login.lua" "$BASE/api/auth/jwt/create"
 
@@ -491,16 +500,10 @@ run_backend() {
 
   start_server AUTH_CACHE_TTL="$CACHE_TTL"
   warm_up -H "Authorization: Bearer $JWT" "$me"
-  for _ in $(seq "$RUNS"); do
-    TIMES=$RUNS run_line hello_cached 2 "$c" "$BASE/hello"
-    TIMES=$RUNS run_line me_jwt_cached 2 "$c" -H "Authorization: Bearer $JWT" "$me"
-    TIMES=$RUNS run_line me_knox_cached 2 "$c" -H "Authorization: Token $KNOX" "$me"
-    TIMES=$RUNS run_line me_static_cached 2 "$c" -H "Authorization: Token $STATIC" "$me"
-  done
-  report_line hello_cached "GET /hello, in the same rounds" "$c"
-  report_line me_jwt_cached "GET /me JWT, cache ${CACHE_TTL}s" "$c"
-  report_line me_knox_cached "GET /me Knox, cache ${CACHE_TTL}s" "$c"
-  report_line me_static_cached "GET /me static, cache ${CACHE_TTL}s" "$c"
+  get_rounds "hello_cached|GET /hello, in the same rounds||$BASE/hello" \
+    "me_jwt_cached|GET /me JWT, cache ${CACHE_TTL}s|Bearer $JWT|$me" \
+    "me_knox_cached|GET /me Knox, cache ${CACHE_TTL}s|Token $KNOX|$me" \
+    "me_static_cached|GET /me static, cache ${CACHE_TTL}s|Token $STATIC|$me"
   login_storm storm_on "cache ${CACHE_TTL}s"
   stop_server
 
