@@ -173,6 +173,13 @@ pub struct Settings {
     #[arg(long, env = "AUTH_REDIS_PREFIX", default_value = "auth:")]
     pub redis_prefix: String,
 
+    /// With Redis (6 or later): answer JWT revocation checks from memory
+    /// while Redis tracks them and pushes every change (server-assisted
+    /// client-side caching); the most seconds an answer is kept should
+    /// that push channel fail silently. 0 reads Redis on every request.
+    #[arg(long, env = "AUTH_REDIS_TRACKING", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub redis_tracking: u64,
+
     /// Where emails go: unset prints them to stdout; `smtp://host:port`
     /// sends them over SMTP.
     #[arg(long, env = "AUTH_SMTP_URL", hide_env_values = true)]
@@ -262,6 +269,7 @@ impl Default for Settings {
             database_url: Secret::new("sqlite://auth-demo.db"),
             redis_url: None,
             redis_prefix: "auth:".into(),
+            redis_tracking: 10,
             smtp_url: None,
             smtp_from: "Auth demo <noreply@example.com>".into(),
             frontend_url: "http://localhost:3000".into(),
@@ -335,6 +343,7 @@ mod tests {
             "--database-url=postgres://u:p@h/db",
             "--redis-url=redis://127.0.0.1:6379",
             "--redis-prefix=demo:",
+            "--redis-tracking=0",
             "--smtp-url=smtp://127.0.0.1:2525",
             "--smtp-from=a@example.com",
             "--frontend-url=https://app.example.com",
@@ -359,6 +368,7 @@ mod tests {
         assert_eq!(s.database_url.expose(), "postgres://u:p@h/db");
         assert_eq!(s.redis_url.unwrap().expose(), "redis://127.0.0.1:6379");
         assert_eq!(s.redis_prefix, "demo:");
+        assert_eq!(s.redis_tracking, 0);
         assert_eq!(s.smtp_url.unwrap().expose(), "smtp://127.0.0.1:2525");
         assert_eq!(s.smtp_from, "a@example.com");
         assert_eq!(s.frontend_url, "https://app.example.com");
@@ -398,6 +408,7 @@ mod tests {
             "AUTH_LOGIN_THROTTLE",
             "AUTH_CACHE_TTL",
             "AUTH_HASHING_RESERVE",
+            "AUTH_REDIS_TRACKING",
         ];
         if vars.iter().any(|v| std::env::var_os(v).is_some()) {
             eprintln!("skipping: an AUTH_* variable is set in the environment");
@@ -415,6 +426,7 @@ mod tests {
             (300, 86_400, 36_000)
         );
         assert_eq!((parsed.cache_ttl, parsed.hashing_reserve), (0, 1));
+        assert_eq!(parsed.redis_tracking, 10);
         let throttle = parsed.login_throttle.config();
         assert_eq!(
             throttle.login_per_account,
@@ -440,6 +452,8 @@ mod tests {
             &["--login-throttle=lots"],
             &["--login-throttle=5/min,many"],
             &["--cache-ttl=3601"],
+            &["--redis-tracking=3601"],
+            &["--redis-tracking=on"],
             &["--hashing-reserve=-1"],
             &["--hashing-reserve=some"],
         ] {

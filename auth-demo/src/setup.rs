@@ -8,8 +8,10 @@ use std::sync::Arc;
 use auth_core::cache::LookupCacheConfig;
 use auth_core::config::{AuthConfig, SecretKey, random_bytes};
 use auth_core::mail::{ConsoleMailer, Mailer, SmtpMailer};
+use auth_core::store::JwtRevocationStore;
 use auth_core::token::jwt::{JwtConfig, JwtKey, KeySet};
 use auth_core::token::knox::KnoxConfig;
+use auth_core::user::UserId;
 use auth_core::{Auth, Stores};
 use auth_store_redis::{RedisStore, RedisStoreConfig};
 use auth_store_sqlx::{MySqlStore, PostgresStore, SqliteStore};
@@ -164,8 +166,14 @@ async fn sql_stores(url: &str) -> Result<Stores, DemoError> {
     })
 }
 
-/// Moves every token, blacklist, throttle and history concern to Redis.
-async fn with_redis(mut stores: Stores, url: &str, prefix: &str) -> Result<Stores, DemoError> {
+/// Moves every token, blacklist, throttle and history concern to Redis,
+/// with revocation reads tracked for `tracking` seconds (0: not tracked).
+async fn with_redis(
+    mut stores: Stores,
+    url: &str,
+    prefix: &str,
+    tracking: u64,
+) -> Result<Stores, DemoError> {
     let fail = |err: Box<dyn std::error::Error + Send + Sync>| DemoError::Store {
         what: format!("Redis at {}", crate::settings::redact_url(url)),
         source: err,
@@ -173,8 +181,20 @@ async fn with_redis(mut stores: Stores, url: &str, prefix: &str) -> Result<Store
     let config = RedisStoreConfig::default()
         .with_key_prefix(prefix)
         .map_err(|e| DemoError::Settings(format!("AUTH_REDIS_PREFIX: {e}")))?;
+    let config = match tracking {
+        0 => config,
+        seconds => config
+            .with_tracking(std::time::Duration::from_secs(seconds))
+            .map_err(|e| DemoError::Settings(format!("AUTH_REDIS_TRACKING: {e}")))?,
+    };
     let redis = RedisStore::with_config(url, config).map_err(|e| fail(e.into()))?;
     redis.ping().await.map_err(|e| fail(e.into()))?;
+    // A first revocation read: with tracking on, it proves the tracking
+    // connection works (RESP3, CLIENT TRACKING) before any request needs it.
+    redis
+        .revocation_state(UserId::new(), None)
+        .await
+        .map_err(|e| fail(e.into()))?;
     let redis = Arc::new(redis);
     stores.knox = redis.clone();
     stores.static_tokens = redis.clone();
@@ -289,7 +309,13 @@ pub async fn build_auth(settings: &Settings) -> Result<Auth, DemoError> {
     let config = auth_config(settings, secret)?;
     let mut stores = sql_stores(settings.database_url.expose()).await?;
     if let Some(url) = &settings.redis_url {
-        stores = with_redis(stores, url.expose(), &settings.redis_prefix).await?;
+        stores = with_redis(
+            stores,
+            url.expose(),
+            &settings.redis_prefix,
+            settings.redis_tracking,
+        )
+        .await?;
     }
     Auth::builder(config)
         .stores(stores)

@@ -1,5 +1,5 @@
-//! [`RedisStoreConfig`]: the key prefix, the timeout, the expiry grace and
-//! the history cap.
+//! [`RedisStoreConfig`]: the key prefix, the timeout, the expiry grace, the
+//! history cap and tracked revocation reads.
 
 use std::time::Duration;
 
@@ -28,6 +28,7 @@ pub struct RedisStoreConfig {
     timeout: Duration,
     expiry_grace: Duration,
     history_cap: u32,
+    tracking: Option<Duration>,
 }
 
 impl Default for RedisStoreConfig {
@@ -37,6 +38,7 @@ impl Default for RedisStoreConfig {
             timeout: Self::DEFAULT_TIMEOUT,
             expiry_grace: Self::DEFAULT_EXPIRY_GRACE,
             history_cap: Self::DEFAULT_HISTORY_CAP,
+            tracking: None,
         }
     }
 }
@@ -52,6 +54,8 @@ impl RedisStoreConfig {
     pub const DEFAULT_EXPIRY_GRACE: Duration = Duration::from_secs(60);
     /// The default [`history_cap`](Self::history_cap): 1000 entries a user.
     pub const DEFAULT_HISTORY_CAP: u32 = 1000;
+    /// A maximum age for [`with_tracking`](Self::with_tracking): 10 seconds.
+    pub const DEFAULT_TRACKING_MAX_AGE: Duration = Duration::from_secs(10);
 
     /// Sets the prefix of every key the store writes (default `auth:`), so
     /// that several applications, or test runs, can share one Redis.
@@ -141,6 +145,49 @@ impl RedisStoreConfig {
         Ok(self)
     }
 
+    /// Answers revocation checks from memory while Redis tracks them (off
+    /// by default; needs Redis 6 or later).
+    ///
+    /// Every JWT the service accepts is checked against its user's
+    /// "tokens valid after" mark and its family's revocation, which is one
+    /// round trip to Redis per request. With tracking, the store reads that
+    /// state over a second connection of its own (RESP3, `CLIENT TRACKING
+    /// ON`) and keeps it; Redis pushes an invalidation on that connection as
+    /// soon as a key read over it changes, whoever changed it, and the store
+    /// reads the key again next time. This is Redis's server-assisted
+    /// client-side caching, not a staleness budget:
+    ///
+    /// - this store's own writes are seen by its next read;
+    /// - another process's write is seen once its invalidation has
+    ///   arrived, normally well under a millisecond after Redis applied it;
+    /// - when the tracking connection drops, everything kept is forgotten;
+    /// - nothing is kept longer than `max_age` (between 1 ms and 1 hour;
+    ///   [`DEFAULT_TRACKING_MAX_AGE`](Self::DEFAULT_TRACKING_MAX_AGE) is a
+    ///   good start), which bounds what a connection that fails without
+    ///   closing could serve.
+    ///
+    /// At most 100,000 keys are kept (two per user and token family in
+    /// use); past that everything is forgotten and read again.
+    ///
+    /// ```
+    /// use auth_store_redis::RedisStoreConfig;
+    ///
+    /// let config = RedisStoreConfig::default()
+    ///     .with_tracking(RedisStoreConfig::DEFAULT_TRACKING_MAX_AGE)?;
+    /// assert_eq!(config.tracking(), Some(RedisStoreConfig::DEFAULT_TRACKING_MAX_AGE));
+    /// assert_eq!(RedisStoreConfig::default().tracking(), None);
+    /// # Ok::<(), auth_store_redis::RedisStoreError>(())
+    /// ```
+    pub fn with_tracking(mut self, max_age: Duration) -> Result<Self, RedisStoreError> {
+        if max_age < Duration::from_millis(1) || max_age > Duration::from_secs(3600) {
+            return Err(RedisStoreError::InvalidConfig(
+                "the tracking maximum age must be between 1 ms and 1 hour".into(),
+            ));
+        }
+        self.tracking = Some(max_age);
+        Ok(self)
+    }
+
     /// The prefix of every key the store writes.
     pub fn key_prefix(&self) -> &str {
         &self.key_prefix
@@ -160,6 +207,11 @@ impl RedisStoreConfig {
     pub fn history_cap(&self) -> u32 {
         self.history_cap
     }
+
+    /// The maximum age of a tracked revocation read, when tracking is on.
+    pub fn tracking(&self) -> Option<Duration> {
+        self.tracking
+    }
 }
 
 #[cfg(test)]
@@ -173,6 +225,7 @@ mod tests {
         assert_eq!(config.timeout(), Duration::from_secs(3));
         assert_eq!(config.expiry_grace(), Duration::from_secs(60));
         assert_eq!(config.history_cap(), 1000);
+        assert_eq!(config.tracking(), None);
     }
 
     #[test]
@@ -240,6 +293,21 @@ mod tests {
                 .is_err()
         );
         assert!(config.clone().with_history_cap(0).is_err());
+        assert!(config.clone().with_tracking(Duration::ZERO).is_err());
+        assert!(
+            config
+                .clone()
+                .with_tracking(Duration::from_secs(3601))
+                .is_err()
+        );
+        assert_eq!(
+            config
+                .clone()
+                .with_tracking(Duration::from_millis(1))
+                .map(|c| c.tracking())
+                .ok(),
+            Some(Some(Duration::from_millis(1)))
+        );
         assert_eq!(
             config.with_history_cap(5).map(|c| c.history_cap()).ok(),
             Some(5)

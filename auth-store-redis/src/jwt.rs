@@ -17,6 +17,7 @@ use auth_core::error::StoreError;
 use auth_core::store::{BlacklistEntry, JwtRevocationStore, RevocationState};
 use auth_core::user::UserId;
 use chrono::{DateTime, Utc};
+use redis::aio::ConnectionManager;
 use redis::{Script, Value};
 
 use crate::error::RedisStoreError;
@@ -24,6 +25,7 @@ use crate::store::{
     RedisStore, expire_ms, field, fields, int, micros, parse_micros, parse_user, required, script,
     string,
 };
+use crate::tracking::Lookup;
 
 /// Blacklist. KEYS: entry, expired index. ARGV: index member, expires at
 /// (µs), expires at (ms), grace (ms), then the entry's field/value pairs.
@@ -167,18 +169,21 @@ impl JwtRevocationStore for RedisStore {
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let keys = self.keys();
+        let key = keys.jwt_family(family);
         let mut invocation = REVOKE_FAMILY.prepare_invoke();
         invocation
-            .key(keys.jwt_family(family))
+            .key(&key)
             .key(keys.jwt_expired())
             .arg(format!("f:{family}"))
             .arg(user.to_string())
             .arg(micros(expires_at))
             .arg(expire_ms(expires_at))
             .arg(self.grace_ms());
-        let _: i64 = self
+        let written: Result<i64, _> = self
             .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
-            .await?;
+            .await;
+        self.forget_tracked(Some(&key));
+        written?;
         Ok(())
     }
 
@@ -187,13 +192,14 @@ impl JwtRevocationStore for RedisStore {
         user: UserId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let key = self.keys().jwt_valid_after(user);
         let mut invocation = VALID_AFTER.prepare_invoke();
-        invocation
-            .key(self.keys().jwt_valid_after(user))
-            .arg(micros(at));
-        let _: i64 = self
+        invocation.key(&key).arg(micros(at));
+        let written: Result<i64, _> = self
             .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
-            .await?;
+            .await;
+        self.forget_tracked(Some(&key));
+        written?;
         Ok(())
     }
 
@@ -203,13 +209,67 @@ impl JwtRevocationStore for RedisStore {
         family: Option<&str>,
     ) -> Result<RevocationState, StoreError> {
         let keys = self.keys();
+        let mark = keys.jwt_valid_after(user);
+        let family = family.map(|family| keys.jwt_family(family));
+        let Some(tracking) = self.tracking() else {
+            return self
+                .read_revocation_state(self.connection(), false, &mark, family.as_deref())
+                .await;
+        };
+        let generation = match tracking.lookup(&mark, family.as_deref()) {
+            Lookup::Known(state) => return Ok(state),
+            Lookup::Read(generation) => generation,
+        };
+        let state = self
+            .read_revocation_state(tracking.connection(), true, &mark, family.as_deref())
+            .await?;
+        tracking.remember(generation, mark, family, state);
+        Ok(state)
+    }
+
+    /// Deletes the blacklist entries and families that were written already
+    /// expired (by Redis's clock) and have expired at `now`, and returns how
+    /// many. The others Redis drops by itself one expiry grace after their
+    /// `expires_at`; they are not counted.
+    async fn purge_expired_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let keys = self.keys();
+        let mut invocation = PURGE.prepare_invoke();
+        invocation
+            .key(keys.jwt_expired())
+            .arg(micros(now))
+            .arg(keys.jwt_jti_prefix())
+            .arg(keys.jwt_family_prefix());
+        let reply: Result<i64, _> = self
+            .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+            .await;
+        self.forget_tracked(None);
+        Ok(u64::try_from(reply?).map_err(|_| RedisStoreError::Corrupt("purge reply"))?)
+    }
+}
+
+impl RedisStore {
+    /// Reads the mark under `mark` and whether `family` exists, in one
+    /// round trip on `connection`; `track` first turns tracking on for the
+    /// connection (it may be a new one since the last read).
+    async fn read_revocation_state(
+        &self,
+        connection: ConnectionManager,
+        track: bool,
+        mark: &str,
+        family: Option<&str>,
+    ) -> Result<RevocationState, StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("GET").arg(keys.jwt_valid_after(user));
+        if track {
+            pipe.cmd("CLIENT").arg("TRACKING").arg("ON").ignore();
+        }
+        pipe.cmd("GET").arg(mark);
         if let Some(family) = family {
-            pipe.cmd("EXISTS").arg(keys.jwt_family(family));
+            pipe.cmd("EXISTS").arg(family);
         }
         let replies: Vec<Value> = self
-            .run(|mut conn| async move { pipe.query_async(&mut conn).await })
+            .run_on(connection, |mut conn| async move {
+                pipe.query_async(&mut conn).await
+            })
             .await?;
         let mut replies = replies.into_iter();
         let tokens_valid_after = match replies.next() {
@@ -228,23 +288,5 @@ impl JwtRevocationStore for RedisStore {
             tokens_valid_after,
             family_revoked,
         })
-    }
-
-    /// Deletes the blacklist entries and families that were written already
-    /// expired (by Redis's clock) and have expired at `now`, and returns how
-    /// many. The others Redis drops by itself one expiry grace after their
-    /// `expires_at`; they are not counted.
-    async fn purge_expired_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let keys = self.keys();
-        let mut invocation = PURGE.prepare_invoke();
-        invocation
-            .key(keys.jwt_expired())
-            .arg(micros(now))
-            .arg(keys.jwt_jti_prefix())
-            .arg(keys.jwt_family_prefix());
-        let reply: i64 = self
-            .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
-            .await?;
-        Ok(u64::try_from(reply).map_err(|_| RedisStoreError::Corrupt("purge reply"))?)
     }
 }

@@ -163,6 +163,7 @@ mod knox;
 mod static_tokens;
 mod store;
 mod throttle;
+mod tracking;
 
 pub use config::RedisStoreConfig;
 pub use error::RedisStoreError;

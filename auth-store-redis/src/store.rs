@@ -14,6 +14,7 @@ use redis::{Client, RedisResult, Value};
 
 use crate::config::RedisStoreConfig;
 use crate::error::RedisStoreError;
+use crate::tracking::Tracking;
 
 /// How many times the connection manager retries a failed connection
 /// attempt before failing the commands waiting for it (it tries again on
@@ -54,6 +55,9 @@ pub struct RedisStore {
 
 struct Inner {
     connection: ConnectionManager,
+    /// The tracking connection and what was read over it, when
+    /// [`RedisStoreConfig::with_tracking`] is set.
+    tracking: Option<Tracking>,
     config: RedisStoreConfig,
     keys: Keys,
 }
@@ -66,6 +70,7 @@ impl fmt::Debug for RedisStore {
             .field("timeout", &config.timeout())
             .field("expiry_grace", &config.expiry_grace())
             .field("history_cap", &config.history_cap())
+            .field("tracking", &config.tracking())
             .finish_non_exhaustive()
     }
 }
@@ -124,11 +129,16 @@ impl RedisStore {
             .set_number_of_retries(CONNECT_RETRIES)
             .set_min_delay(CONNECT_RETRY_MIN_DELAY)
             .set_max_delay(CONNECT_RETRY_MAX_DELAY);
+        let tracking = config
+            .tracking()
+            .map(|max_age| Tracking::new(&client, manager_config.clone(), max_age))
+            .transpose()?;
         let connection = ConnectionManager::new_lazy_with_config(client, manager_config)?;
         let keys = Keys::new(config.key_prefix());
         Ok(Self {
             inner: Arc::new(Inner {
                 connection,
+                tracking,
                 config,
                 keys,
             }),
@@ -180,11 +190,13 @@ impl RedisStore {
                 })
                 .await?;
             if !keys.is_empty() {
-                let removed: u64 = self
+                let removed: Result<u64, _> = self
                     .run(|mut conn| async move {
                         redis::cmd("UNLINK").arg(keys).query_async(&mut conn).await
                     })
-                    .await?;
+                    .await;
+                self.forget_tracked(None);
+                let removed = removed?;
                 deleted = deleted.saturating_add(removed);
             }
             if next == 0 {
@@ -209,14 +221,46 @@ impl RedisStore {
         self.inner.config.history_cap()
     }
 
+    /// The main connection.
+    pub(crate) fn connection(&self) -> ConnectionManager {
+        self.inner.connection.clone()
+    }
+
+    /// The tracking connection and what was read over it, if tracking is on.
+    pub(crate) fn tracking(&self) -> Option<&Tracking> {
+        self.inner.tracking.as_ref()
+    }
+
+    /// Forgets what tracking keeps of `key` (of every key, for `None`)
+    /// after a write to it, whether the write succeeded or not (a failed
+    /// write may still have landed).
+    pub(crate) fn forget_tracked(&self, key: Option<&str>) {
+        if let Some(tracking) = &self.inner.tracking {
+            tracking.forget(key);
+        }
+    }
+
     /// Runs `op` on a clone of the connection, within the timeout.
     pub(crate) async fn run<T, F, Fut>(&self, op: F) -> Result<T, RedisStoreError>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
+        self.run_on(self.connection(), op).await
+    }
+
+    /// Runs `op` on `connection`, within the timeout.
+    pub(crate) async fn run_on<T, F, Fut>(
+        &self,
+        connection: ConnectionManager,
+        op: F,
+    ) -> Result<T, RedisStoreError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
         let timeout = self.inner.config.timeout();
-        match tokio::time::timeout(timeout, op(self.inner.connection.clone())).await {
+        match tokio::time::timeout(timeout, op(connection)).await {
             Ok(result) => Ok(result?),
             Err(_elapsed) => Err(RedisStoreError::Timeout(timeout)),
         }

@@ -9,8 +9,6 @@ mod common;
 
 use std::collections::HashSet;
 use std::error::Error as _;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,12 +20,11 @@ use auth_core::store::{
 };
 use auth_core::testkit::{now, unique};
 use auth_core::user::UserId;
-use auth_store_redis::redis::{self, ConnectionAddr, IntoConnectionInfo};
+use auth_store_redis::redis;
 use auth_store_redis::{RedisStore, RedisStoreConfig, RedisStoreError};
 use chrono::{DateTime, Utc};
-use common::{PrefixGuard, keys_under, raw_connection, store_on, test_store, unique_prefix};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use common::{PrefixGuard, Proxy, keys_under, raw_connection, store_on, test_store, unique_prefix};
+use tokio::net::TcpListener;
 
 /// A Knox token record with a random digest.
 fn knox(user: UserId, expiry: Option<DateTime<Utc>>) -> KnoxTokenRecord {
@@ -299,64 +296,6 @@ async fn a_silent_server_is_unavailable_within_the_timeout() {
     acceptor.abort();
 }
 
-/// A TCP proxy to Redis that can be cut (open connections dropped, new
-/// ones closed at once) and restored, to see the store reconnect.
-struct Proxy {
-    addr: SocketAddr,
-    up: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    acceptor: JoinHandle<()>,
-}
-
-impl Proxy {
-    async fn start(target: (String, u16)) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let up = Arc::new(AtomicBool::new(true));
-        let connections = Arc::new(Mutex::new(Vec::new()));
-        let (flag, tasks) = (up.clone(), connections.clone());
-        let acceptor = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !flag.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let target = target.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                tasks.lock().expect("lock").push(task);
-            }
-        });
-        Self {
-            addr,
-            up,
-            connections,
-            acceptor,
-        }
-    }
-
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for task in self.connections.lock().expect("lock").drain(..) {
-            task.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.cut();
-        self.acceptor.abort();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_reconnects_when_redis_is_back() {
     let prefix = unique_prefix();
@@ -364,20 +303,13 @@ async fn the_store_reconnects_when_redis_is_back() {
     if store_on(&prefix).await.is_none() {
         return;
     }
-    let info = common::redis_url()
-        .into_connection_info()
-        .expect("a valid Redis URL");
-    let ConnectionAddr::Tcp(host, port) = info.addr().clone() else {
-        eprintln!("SKIPPED: the reconnection test needs a TCP Redis URL");
+    let Some(proxy) = Proxy::to_test_redis().await else {
         return;
     };
-    let proxy = Proxy::start((host, port)).await;
-    let info = info.set_addr(ConnectionAddr::Tcp("127.0.0.1".into(), proxy.addr.port()));
     let config = common::config(&prefix)
         .with_timeout(Duration::from_millis(500))
         .expect("timeout");
-    let store =
-        RedisStore::from_client(redis::Client::open(info).expect("client"), config).expect("lazy");
+    let store = RedisStore::from_client(proxy.client(), config).expect("lazy");
 
     let t = now();
     let window = chrono::Duration::minutes(5);

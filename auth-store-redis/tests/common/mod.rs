@@ -3,7 +3,10 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::net::SocketAddr;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,8 +17,12 @@ use auth_core::store::{
     ThrottleStore, TokenLimit,
 };
 use auth_core::user::UserId;
+use auth_store_redis::redis::{ConnectionAddr, IntoConnectionInfo};
 use auth_store_redis::{RedisStore, RedisStoreConfig};
 use chrono::{DateTime, Utc};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 
 /// The Redis the tests use: `AUTH_TEST_REDIS_URL`, by default the local one.
 pub fn redis_url() -> String {
@@ -68,6 +75,134 @@ pub async fn test_store() -> Option<TestStore> {
     let prefix = unique_prefix();
     let store = store_on(&prefix).await?;
     Some(TestStore { store, prefix })
+}
+
+/// Like [`test_store`], with tracked revocation reads kept up to an hour
+/// (so that only invalidations can make them go).
+pub async fn tracked_test_store() -> Option<TestStore> {
+    let prefix = unique_prefix();
+    store_on(&prefix).await?;
+    let config = config(&prefix)
+        .with_tracking(Duration::from_secs(3600))
+        .expect("a valid maximum age");
+    let store = RedisStore::with_config(&redis_url(), config).expect("a valid Redis URL");
+    Some(TestStore { store, prefix })
+}
+
+/// A TCP proxy to the test Redis that can be cut (open connections
+/// dropped, new ones closed at once) and restored, to see a store
+/// reconnect, or frozen (connections kept open, nothing passed on) and
+/// thawed, to see what a store answers without Redis.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    frozen: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    acceptor: JoinHandle<()>,
+}
+
+impl Proxy {
+    /// A proxy to the test Redis, or `None` (after saying so) when its URL
+    /// is not a TCP one.
+    pub async fn to_test_redis() -> Option<Self> {
+        let info = redis_url()
+            .into_connection_info()
+            .expect("a valid Redis URL");
+        let ConnectionAddr::Tcp(host, port) = info.addr().clone() else {
+            eprintln!("SKIPPED: this test needs a TCP Redis URL");
+            return None;
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let up = Arc::new(AtomicBool::new(true));
+        let frozen = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let (flag, ice, tasks) = (up.clone(), frozen.clone(), connections.clone());
+        let acceptor = tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                if !flag.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let (target, ice) = ((host.clone(), port), ice.clone());
+                let task = tokio::spawn(async move {
+                    if let Ok(outbound) = TcpStream::connect(target).await {
+                        let (from_client, to_client) = inbound.into_split();
+                        let (from_redis, to_redis) = outbound.into_split();
+                        tokio::join!(
+                            pass(from_client, to_redis, &ice),
+                            pass(from_redis, to_client, &ice)
+                        );
+                    }
+                });
+                tasks.lock().expect("lock").push(task);
+            }
+        });
+        Some(Self {
+            addr,
+            up,
+            frozen,
+            connections,
+            acceptor,
+        })
+    }
+
+    /// A client of the test Redis through this proxy.
+    pub fn client(&self) -> redis::Client {
+        let info = redis_url()
+            .into_connection_info()
+            .expect("a valid Redis URL")
+            .set_addr(ConnectionAddr::Tcp("127.0.0.1".into(), self.addr.port()));
+        redis::Client::open(info).expect("a client")
+    }
+
+    pub fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for task in self.connections.lock().expect("lock").drain(..) {
+            task.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
+    pub fn thaw(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Copies one direction of a proxied connection, holding what it read
+/// while the proxy is frozen.
+async fn pass(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    frozen: &AtomicBool,
+) {
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        while frozen.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.acceptor.abort();
+    }
 }
 
 /// Deletes every key under `prefix` over a blocking connection of its own
