@@ -7,7 +7,11 @@
 #   GET /hello                       the framework alone
 #   GET /baseline/me                 axum + jsonwebtoken + one sqlx query
 #   GET /api/auth/me                 JWT, Knox and static token; cache off,
-#                                    then again with AUTH_CACHE_TTL=1
+#                                    then again with AUTH_CACHE_TTL=1; on
+#                                    PostgreSQL + Redis also JWT with
+#                                    AUTH_REDIS_TRACKING=0 (every revocation
+#                                    check read from Redis) beside the
+#                                    baseline
 #   POST /api/auth/jwt/create        32 connections, then 1 (one login at a
 #                                    time: 1/(hash + the rest of a login))
 #   POST /api/auth/jwt/refresh       along rotating chains (refresh.lua
@@ -507,6 +511,16 @@ run_backend() {
   login_storm storm_on "cache ${CACHE_TTL}s"
   stop_server
 
+  if [ "$BACKEND" = postgres_redis ]; then
+    # The demo tracks revocation reads in Redis (AUTH_REDIS_TRACKING): the
+    # same lines with every revocation check read from Redis.
+    start_server AUTH_REDIS_TRACKING=0
+    warm_up -H "Authorization: Bearer $JWT" "$me"
+    get_rounds "baseline_untracked|GET /baseline/me, in the same rounds|Bearer $JWT|$BASELINE/baseline/me" \
+      "me_jwt_untracked|GET /me JWT, cache off, revocation reads untracked|Bearer $JWT|$me"
+    stop_server
+  fi
+
   local baseline one capacity
   baseline=$(get baseline rps)
   one=$(get login_one rps)
@@ -514,6 +528,10 @@ run_backend() {
   echo "-- $BACKEND summary"
   printf "  /me JWT, cache off: %s of the baseline (target >= 1)\n" \
     "$(calc "$(get me_jwt rps) / $baseline")"
+  if [ "$BACKEND" = postgres_redis ]; then
+    printf "  /me JWT, cache off, revocation reads untracked: %s of the baseline in its rounds\n" \
+      "$(calc "$(get me_jwt_untracked rps) / $(get baseline_untracked rps)")"
+  fi
   for kind in jwt knox static; do
     printf "  /me %-6s cache %ss: %s of the baseline, %s of hello (target >= 0.5)\n" "$kind" \
       "$CACHE_TTL" "$(calc "$(get "me_${kind}_cached" rps) / $baseline")" \
