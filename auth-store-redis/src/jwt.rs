@@ -25,7 +25,7 @@ use crate::store::{
     RedisStore, expire_ms, field, fields, int, micros, parse_micros, parse_user, required, script,
     string,
 };
-use crate::tracking::Lookup;
+use crate::tracking::{Lookup, Read};
 
 /// Blacklist. KEYS: entry, expired index. ARGV: index member, expires at
 /// (µs), expires at (ms), grace (ms), then the entry's field/value pairs.
@@ -212,18 +212,27 @@ impl JwtRevocationStore for RedisStore {
         let mark = keys.jwt_valid_after(user);
         let family = family.map(|family| keys.jwt_family(family));
         let Some(tracking) = self.tracking() else {
-            return self
+            let (_, state) = self
                 .read_revocation_state(self.connection(), false, &mark, family.as_deref())
-                .await;
+                .await?;
+            return Ok(state);
         };
         let generation = match tracking.lookup(&mark, family.as_deref()) {
             Lookup::Known(state) => return Ok(state),
             Lookup::Read(generation) => generation,
         };
-        let state = self
+        let (connection, state) = self
             .read_revocation_state(tracking.connection(), true, &mark, family.as_deref())
             .await?;
-        tracking.remember(generation, mark, family, state);
+        if let Some(connection) = connection {
+            tracking.remember(Read {
+                generation,
+                connection,
+                mark,
+                family,
+                state,
+            });
+        }
         Ok(state)
     }
 
@@ -249,18 +258,20 @@ impl JwtRevocationStore for RedisStore {
 
 impl RedisStore {
     /// Reads the mark under `mark` and whether `family` exists, in one
-    /// round trip on `connection`; `track` first turns tracking on for the
-    /// connection (it may be a new one since the last read).
+    /// round trip on `connection`. `track` first turns tracking on for the
+    /// connection (it may be a new one since the last read) and asks for
+    /// its id, returned first.
     async fn read_revocation_state(
         &self,
         connection: ConnectionManager,
         track: bool,
         mark: &str,
         family: Option<&str>,
-    ) -> Result<RevocationState, StoreError> {
+    ) -> Result<(Option<i64>, RevocationState), StoreError> {
         let mut pipe = redis::pipe();
         if track {
             pipe.cmd("CLIENT").arg("TRACKING").arg("ON").ignore();
+            pipe.cmd("CLIENT").arg("ID");
         }
         pipe.cmd("GET").arg(mark);
         if let Some(family) = family {
@@ -272,21 +283,28 @@ impl RedisStore {
             })
             .await?;
         let mut replies = replies.into_iter();
-        let tokens_valid_after = match replies.next() {
-            Some(Value::Nil) => None,
-            Some(mark) => Some(parse_micros(
+        let missing = || RedisStoreError::Corrupt("revocation state reply");
+        let connection_id = match track {
+            true => Some(int(replies.next().ok_or_else(missing)?, "CLIENT ID reply")?),
+            false => None,
+        };
+        let tokens_valid_after = match replies.next().ok_or_else(missing)? {
+            Value::Nil => None,
+            mark => Some(parse_micros(
                 &string(mark, "tokens valid after")?,
                 "tokens valid after",
             )?),
-            None => return Err(RedisStoreError::Corrupt("revocation state reply").into()),
         };
         let family_revoked = match replies.next() {
             Some(exists) => int(exists, "revocation state reply")? > 0,
             None => false,
         };
-        Ok(RevocationState {
-            tokens_valid_after,
-            family_revoked,
-        })
+        Ok((
+            connection_id,
+            RevocationState {
+                tokens_valid_after,
+                family_revoked,
+            },
+        ))
     }
 }

@@ -68,6 +68,32 @@
 //! - The client is re-exported as [`redis`], so applications use the same
 //!   version (for [`RedisStore::from_client`]).
 //!
+//! # Tracked revocation reads
+//!
+//! Every JWT the service accepts is checked against its user's "tokens
+//! valid after" mark and its rotation family, which costs a round trip to
+//! Redis per request. [`RedisStoreConfig::with_tracking`] answers those
+//! checks from memory instead, using Redis's server-assisted client-side
+//! caching: the store reads the two keys over a second connection of its
+//! own (RESP3, `CLIENT TRACKING ON`), keeps what it read, and Redis pushes an
+//! invalidation over that connection the moment either key changes,
+//! whoever changed it. The store's own writes are seen by its next read;
+//! another instance's writes once their invalidation arrives (normally well
+//! under a millisecond); a dropped tracking connection forgets everything;
+//! and nothing is kept longer than the configured maximum age. Off by
+//! default; the demo server turns it on (`AUTH_REDIS_TRACKING`).
+//!
+//! ```no_run
+//! use auth_store_redis::{RedisStore, RedisStoreConfig};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = RedisStoreConfig::default()
+//!     .with_tracking(RedisStoreConfig::DEFAULT_TRACKING_MAX_AGE)?;
+//! let redis = RedisStore::with_config("redis://127.0.0.1:6379", config)?;
+//! # let _ = redis;
+//! # Ok(()) }
+//! ```
+//!
 //! # Atomicity
 //!
 //! Every step a contract calls atomic is one Lua script (so the store does
@@ -147,7 +173,10 @@
 //! # Tests
 //!
 //! `cargo test -p auth-store-redis` runs the `auth-core` conformance suite
-//! (`tests/conformance.rs`) and this store's own tests (`tests/redis.rs`:
+//! (`tests/conformance.rs`, and its JWT and service groups again on a
+//! tracked store in `tests/tracking.rs`, beside tracking's own tests:
+//! answers from memory, other instances' writes, a dropped connection, the
+//! maximum age) and this store's own tests (`tests/redis.rs`:
 //! several instances on one Redis, unreachable and silent servers,
 //! reconnection, key layout and expiry, the history cap) against the Redis
 //! at `AUTH_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`). Each test
