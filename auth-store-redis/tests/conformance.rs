@@ -21,13 +21,5 @@ auth_core::service_conformance_tests!({
     let Some(store) = common::test_store().await else {
         return;
     };
-    let store = std::sync::Arc::new(store);
-    std::future::ready(auth_core::Stores {
-        users: std::sync::Arc::new(auth_core::MemoryStore::new()),
-        knox: store.clone(),
-        static_tokens: store.clone(),
-        revocations: store.clone(),
-        throttle: store.clone(),
-        history: store,
-    })
+    std::future::ready(common::stores_over(store))
 });

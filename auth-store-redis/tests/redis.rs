@@ -23,7 +23,7 @@ use auth_core::user::UserId;
 use auth_store_redis::redis;
 use auth_store_redis::{RedisStore, RedisStoreConfig, RedisStoreError};
 use chrono::{DateTime, Utc};
-use common::{PrefixGuard, Proxy, keys_under, raw_connection, store_on, test_store, unique_prefix};
+use common::{PrefixGuard, keys_under, raw_connection, store_on, test_store, unique_prefix};
 use tokio::net::TcpListener;
 
 /// A Knox token record with a random digest.
@@ -298,15 +298,10 @@ async fn a_silent_server_is_unavailable_within_the_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_reconnects_when_redis_is_back() {
-    let prefix = unique_prefix();
-    let _guard = PrefixGuard(prefix.clone());
-    if store_on(&prefix).await.is_none() {
-        return;
-    }
-    let Some(proxy) = Proxy::to_test_redis().await else {
+    let Some((prefix, _, proxy)) = common::proxied_prefix().await else {
         return;
     };
-    let config = common::config(&prefix)
+    let config = common::config(&prefix.0)
         .with_timeout(Duration::from_millis(500))
         .expect("timeout");
     let store = RedisStore::from_client(proxy.client(), config).expect("lazy");

@@ -17,7 +17,7 @@ use auth_core::user::UserId;
 use auth_store_redis::RedisStore;
 use auth_store_redis::redis;
 use chrono::{DateTime, Utc};
-use common::{PrefixGuard, Proxy, store_on, unique_prefix};
+use common::{PrefixGuard, store_on, unique_prefix};
 
 auth_core::store_conformance_tests!(jwt; {
     let Some(store) = common::tracked_test_store().await else {
@@ -30,15 +30,7 @@ auth_core::service_conformance_tests!({
     let Some(store) = common::tracked_test_store().await else {
         return;
     };
-    let store = std::sync::Arc::new(store);
-    std::future::ready(auth_core::Stores {
-        users: std::sync::Arc::new(auth_core::MemoryStore::new()),
-        knox: store.clone(),
-        static_tokens: store.clone(),
-        revocations: store.clone(),
-        throttle: store.clone(),
-        history: store,
-    })
+    std::future::ready(common::stores_over(store))
 });
 
 /// A tracked store on `prefix` over `client`, with a short timeout.
@@ -135,15 +127,10 @@ async fn another_instances_writes_reach_a_tracked_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tracked_reads_are_answered_from_memory_and_forgotten_with_the_connection() {
-    let prefix = unique_prefix();
-    let _guard = PrefixGuard(prefix.clone());
-    let Some(writer) = store_on(&prefix).await else {
+    let Some((prefix, writer, proxy)) = common::proxied_prefix().await else {
         return;
     };
-    let Some(proxy) = Proxy::to_test_redis().await else {
-        return;
-    };
-    let reader = tracked(proxy.client(), &prefix, Duration::from_secs(3600));
+    let reader = tracked(proxy.client(), &prefix.0, Duration::from_secs(3600));
     let (user, family, t) = (UserId::new(), unique("family-"), now());
     writer
         .set_tokens_valid_after(user, t)
@@ -196,16 +183,11 @@ async fn tracked_reads_are_answered_from_memory_and_forgotten_with_the_connectio
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_kept_past_the_maximum_age() {
-    let prefix = unique_prefix();
-    let _guard = PrefixGuard(prefix.clone());
-    if store_on(&prefix).await.is_none() {
-        return;
-    }
-    let Some(proxy) = Proxy::to_test_redis().await else {
+    let Some((prefix, _, proxy)) = common::proxied_prefix().await else {
         return;
     };
     let max_age = Duration::from_millis(50);
-    let reader = tracked(proxy.client(), &prefix, max_age);
+    let reader = tracked(proxy.client(), &prefix.0, max_age);
     let user = UserId::new();
     reader
         .revocation_state(user, None)

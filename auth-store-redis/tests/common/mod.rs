@@ -89,6 +89,31 @@ pub async fn tracked_test_store() -> Option<TestStore> {
     Some(TestStore { store, prefix })
 }
 
+/// A fresh prefix (its keys deleted when the guard drops), a store on it,
+/// and a proxy to the test Redis, or `None` (after saying so) when Redis is
+/// not reachable or not on TCP.
+pub async fn proxied_prefix() -> Option<(PrefixGuard, RedisStore, Proxy)> {
+    let prefix = unique_prefix();
+    let guard = PrefixGuard(prefix.clone());
+    let store = store_on(&prefix).await?;
+    let proxy = Proxy::to_test_redis().await?;
+    Some((guard, store, proxy))
+}
+
+/// The service's stores with users in memory and every other concern in
+/// `store` (the composition this store is for).
+pub fn stores_over(store: TestStore) -> auth_core::Stores {
+    let store = Arc::new(store);
+    auth_core::Stores {
+        users: Arc::new(auth_core::MemoryStore::new()),
+        knox: store.clone(),
+        static_tokens: store.clone(),
+        revocations: store.clone(),
+        throttle: store.clone(),
+        history: store,
+    }
+}
+
 /// A TCP proxy to the test Redis that can be cut (open connections
 /// dropped, new ones closed at once) and restored, to see a store
 /// reconnect, or frozen (connections kept open, nothing passed on) and
