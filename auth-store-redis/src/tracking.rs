@@ -135,9 +135,19 @@ impl Local {
         }
     }
 
-    fn forget_all(&mut self) {
+    /// Forgets `key` (every key, for `None`).
+    fn forget(&mut self, key: Option<&str>) {
         self.generation += 1;
-        self.entries.clear();
+        match key {
+            Some(key) => {
+                self.entries.remove(key);
+            }
+            None => self.entries.clear(),
+        }
+    }
+
+    fn forget_all(&mut self) {
+        self.forget(None);
     }
 }
 
@@ -203,14 +213,7 @@ impl Tracking {
 
     /// Forgets `key` after a write to it (or every key, for `None`).
     pub(crate) fn forget(&self, key: Option<&str>) {
-        let mut local = self.lock();
-        match key {
-            Some(key) => {
-                local.generation += 1;
-                local.entries.remove(key);
-            }
-            None => local.forget_all(),
-        }
+        self.lock().forget(key);
     }
 
     fn lock(&self) -> MutexGuard<'_, Local> {
@@ -233,19 +236,14 @@ fn on_push(local: &Mutex<Local>, push: &PushInfo) {
             let mut local = lock(local);
             match push.data.first() {
                 Some(Value::Array(keys)) => {
-                    local.generation += 1;
                     for key in keys {
+                        // A key that is not a name this store writes
+                        // (`None`) forgets everything.
                         let name = match key {
                             Value::BulkString(bytes) => std::str::from_utf8(bytes).ok(),
                             _ => None,
                         };
-                        match name {
-                            Some(name) => {
-                                local.entries.remove(name);
-                            }
-                            // Not a name this store writes: keep nothing.
-                            None => local.forget_all(),
-                        }
+                        local.forget(name);
                     }
                 }
                 _ => local.forget_all(),
