@@ -141,7 +141,7 @@ pub use common::PoolSettings;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteStore, SqliteStoreError};
+pub use sqlite::{DEFAULT_READ_CONNECTIONS, SqliteStore, SqliteStoreError};
 
 #[cfg(feature = "postgres")]
 pub mod postgres;

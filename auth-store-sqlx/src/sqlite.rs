@@ -46,10 +46,13 @@ use sqlx::sqlite::{
 use sqlx::types::Json;
 use sqlx::{Row, SqliteConnection};
 
+use self::reads::ReadConnections;
 use crate::common::{
     PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, conflict_field, contains_pattern,
     count_u64, eviction_cutoff, impl_apply_settings, parse_event, require_runtime, window_end,
 };
+
+mod reads;
 
 impl_apply_settings!(SqlitePoolOptions);
 
@@ -164,6 +167,11 @@ fn opt_time(micros: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
     micros.map(time).transpose()
 }
 
+/// How many connections [`SqliteStore::connect`] keeps for the reads that
+/// authenticate a request, beside the pool
+/// ([`SqliteStore::with_read_connections`]).
+pub const DEFAULT_READ_CONNECTIONS: usize = 4;
+
 /// Every store trait over SQLite.
 ///
 /// Cheap to clone (the pool is shared). Build it with
@@ -178,6 +186,9 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Throttle hits through this value, to sweep ended windows now and then.
     hits: std::sync::Arc<AtomicU64>,
+    /// Connections kept out of the pool for the reads that authenticate a
+    /// request.
+    reads: std::sync::Arc<ReadConnections>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -186,6 +197,7 @@ impl fmt::Debug for SqliteStore {
             .field("connections", &self.pool.size())
             .field("idle", &self.pool.num_idle())
             .field("closed", &self.pool.is_closed())
+            .field("read_connections", &self.reads.limit())
             .finish()
     }
 }
@@ -209,6 +221,10 @@ impl SqliteStore {
     /// it if missing, with the settings of [`file_options`](Self::file_options)
     /// and [`pool_settings`](Self::pool_settings). An in-memory URL
     /// (`sqlite::memory:`) gives [`memory`](Self::memory) instead.
+    ///
+    /// A file store keeps [`DEFAULT_READ_CONNECTIONS`] connections for the
+    /// reads that authenticate a request (see
+    /// [`with_read_connections`](Self::with_read_connections)).
     pub async fn connect(url: &str) -> Result<Self, SqliteStoreError> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             return Self::memory().await;
@@ -218,7 +234,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT);
-        Self::connect_with(options, Self::pool_settings()).await
+        let store = Self::connect_with(options, Self::pool_settings()).await?;
+        Ok(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
     }
 
     /// The pool settings this store recommends: [`PoolSettings::default`]
@@ -301,12 +318,50 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// Wraps an existing pool (its own settings apply).
+    /// Wraps an existing pool (its own settings apply). No connections are
+    /// kept for reads (see
+    /// [`with_read_connections`](Self::with_read_connections)).
     pub fn from_pool(pool: SqlitePool) -> Self {
         Self {
             pool,
             hits: std::sync::Arc::default(),
+            reads: std::sync::Arc::new(ReadConnections::new(0)),
         }
+    }
+
+    /// Keeps up to `count` connections out of the pool for the reads that
+    /// authenticate a request: the user by id, the JWT revocation state
+    /// (alone or with the user), Knox tokens by key and static tokens by
+    /// digest. 0 sends them through the pool. [`connect`](Self::connect)
+    /// on a file sets [`DEFAULT_READ_CONNECTIONS`]; the other constructors
+    /// set 0.
+    ///
+    /// sqlx checks each connection given back to its pool with a ping,
+    /// which for SQLite is a second round trip to the connection's worker
+    /// thread after the query's own. A kept connection is detached from the
+    /// pool, used for one statement and kept again with no ping; one whose
+    /// statement fails or is cancelled is closed instead. When all are in
+    /// use, a read goes through the pool. Kept connections do not count
+    /// against the pool's `max_connections`, so the store may open up to
+    /// `count` more than that.
+    ///
+    /// Never set this on an in-memory database: each connection detached
+    /// from its pool would take the database with it (the pool would then
+    /// open a new, empty one).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_store_sqlx::SqliteStoreError> {
+    /// use auth_store_sqlx::SqliteStore;
+    ///
+    /// let options = SqliteStore::file_options("auth.db");
+    /// let store = SqliteStore::connect_with(options, SqliteStore::pool_settings())
+    ///     .await?
+    ///     .with_read_connections(2);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_read_connections(mut self, count: usize) -> Self {
+        self.reads = std::sync::Arc::new(ReadConnections::new(count));
+        self
     }
 
     /// The connection pool.
@@ -443,9 +498,10 @@ impl UserStore for SqliteStore {
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM auth_users WHERE id = ?1");
-        let row = sqlx::query(&sql)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
+        let query = sqlx::query(&sql).bind(id.0);
+        let row = self
+            .reads
+            .fetch_optional(&self.pool, query)
             .await
             .map_err(db)?;
         row.as_ref().map(user_from_row).transpose()
@@ -679,11 +735,8 @@ impl KnoxTokenStore for SqliteStore {
         token_key: &str,
     ) -> Result<Vec<KnoxTokenRecord>, StoreError> {
         let sql = format!("SELECT {KNOX_COLUMNS} FROM auth_knox_tokens WHERE token_key = ?1");
-        let rows = sqlx::query(&sql)
-            .bind(token_key)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        let query = sqlx::query(&sql).bind(token_key);
+        let rows = self.reads.fetch_all(&self.pool, query).await.map_err(db)?;
         rows.iter().map(knox_from_row).collect()
     }
 
@@ -818,9 +871,10 @@ impl StaticTokenStore for SqliteStore {
         digest: &str,
     ) -> Result<Option<StaticTokenRecord>, StoreError> {
         let sql = format!("SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE digest = ?1");
-        let row = sqlx::query(&sql)
-            .bind(digest)
-            .fetch_optional(&self.pool)
+        let query = sqlx::query(&sql).bind(digest);
+        let row = self
+            .reads
+            .fetch_optional(&self.pool, query)
             .await
             .map_err(db)?;
         row.as_ref().map(static_from_row).transpose()
@@ -934,12 +988,15 @@ impl JwtRevocationStore for SqliteStore {
         user: UserId,
         family: Option<&str>,
     ) -> Result<RevocationState, StoreError> {
-        let row = sqlx::query(&format!("SELECT {REVOCATION_COLUMNS}"))
-            .bind(user.0)
-            .bind(family)
-            .fetch_one(&self.pool)
+        let sql = format!("SELECT {REVOCATION_COLUMNS}");
+        let query = sqlx::query(&sql).bind(user.0).bind(family);
+        let row = self
+            .reads
+            .fetch_optional(&self.pool, query)
             .await
             .map_err(db)?;
+        // A SELECT without FROM always gives one row.
+        let row = row.ok_or_else(|| StoreError::other("the revocation state query gave no row"))?;
         revocation_state_from_row(&row)
     }
 
@@ -950,10 +1007,10 @@ impl JwtRevocationStore for SqliteStore {
     ) -> Result<Option<(RevocationState, Option<User>)>, StoreError> {
         let sql =
             format!("SELECT {USER_COLUMNS}, {REVOCATION_COLUMNS} FROM auth_users WHERE id = ?1");
-        let row = sqlx::query(&sql)
-            .bind(user.0)
-            .bind(family)
-            .fetch_optional(&self.pool)
+        let query = sqlx::query(&sql).bind(user.0).bind(family);
+        let row = self
+            .reads
+            .fetch_optional(&self.pool, query)
             .await
             .map_err(db)?;
         let Some(row) = row else {

@@ -188,4 +188,26 @@ async fn debug_shows_no_path_or_data() {
     let debug = format!("{store:?}");
     assert!(debug.starts_with("SqliteStore"), "{debug}");
     assert!(!debug.contains("auth_test_"), "{debug}");
+    assert!(debug.contains("read_connections: 0"), "{debug}");
+}
+
+/// `connect` on a file keeps connections for the reads that authenticate
+/// a request; an in-memory store never does (a connection detached from
+/// its pool would take the database with it).
+#[tokio::test]
+async fn only_a_file_store_keeps_read_connections() {
+    let store = file_store().await;
+    let kept = format!(
+        "read_connections: {}",
+        auth_store_sqlx::DEFAULT_READ_CONNECTIONS
+    );
+    assert!(format!("{store:?}").contains(&kept), "{store:?}");
+    assert!(
+        format!("{:?}", SqliteStore::memory().await.expect("memory store"))
+            .contains("read_connections: 0")
+    );
+    let memory = SqliteStore::connect("sqlite::memory:")
+        .await
+        .expect("memory store");
+    assert!(format!("{memory:?}").contains("read_connections: 0"));
 }
