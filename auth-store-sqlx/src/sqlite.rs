@@ -347,7 +347,8 @@ impl SqliteStore {
     /// statement fails or is cancelled is closed instead. When all are in
     /// use, a read goes through the pool. Kept connections do not count
     /// against the pool's `max_connections`, so the store may open up to
-    /// `count` more than that.
+    /// `count` more than that. They stay open, idle or not, until the pool
+    /// is closed or the store and all its clones are dropped.
     ///
     /// Never set this on an in-memory database: each connection detached
     /// from its pool would take the database with it (the pool would then
