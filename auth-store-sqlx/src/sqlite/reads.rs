@@ -115,13 +115,19 @@ impl ReadConnections {
         Ok(Some((lease, connection)))
     }
 
+    /// The idle list; a panic while it was held (there is none in the
+    /// code that holds it) would leave it whole, so poisoning is ignored.
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<SqliteConnection>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn pop_idle(&self) -> Option<SqliteConnection> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+        self.idle().pop()
     }
 
     /// Drops (so closes) every idle kept connection.
     fn close_idle(&self) {
-        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        let idle = std::mem::take(&mut *self.idle());
         self.kept.fetch_sub(idle.len(), Ordering::AcqRel);
     }
 }
@@ -136,11 +142,7 @@ struct Lease<'a> {
 
 impl Lease<'_> {
     fn give_back(self, connection: SqliteConnection) {
-        self.home
-            .idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(connection);
+        self.home.idle().push(connection);
         std::mem::forget(self);
     }
 }
