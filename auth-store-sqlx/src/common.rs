@@ -14,6 +14,11 @@ use auth_core::store::HistoryEvent;
 use auth_core::user::fold_case;
 use chrono::{DateTime, Utc};
 
+/// How many connections `SqliteStore::connect` (on a file) and
+/// `PostgresStore::connect` keep beside the pool for the reads that
+/// authenticate a request (see their `with_read_connections`).
+pub const DEFAULT_READ_CONNECTIONS: usize = 4;
+
 /// Pool settings shared by every store: how many connections, and how long a
 /// request may wait for one before it fails with
 /// [`StoreError::Unavailable`](auth_core::StoreError::Unavailable).
@@ -129,6 +134,12 @@ impl PoolSettings {
         self
     }
 
+    /// How long a connection may sit idle before it is pinged on its next
+    /// use (`None`: never pinged), for connections kept beside the pool.
+    pub(crate) fn ping_after_idle(&self) -> Option<Duration> {
+        self.test_before_acquire.then_some(self.test_after_idle)
+    }
+
     /// The acquire timeout.
     pub fn get_acquire_timeout(&self) -> Duration {
         self.acquire_timeout
@@ -188,7 +199,7 @@ impl PoolSettings {
             self.acquire_timeout,
             self.idle_timeout,
             self.max_lifetime,
-            self.test_before_acquire.then_some(self.test_after_idle),
+            self.ping_after_idle(),
         )
     }
 }

@@ -136,12 +136,15 @@ pub use sqlx;
 )]
 mod common;
 
-pub use common::PoolSettings;
+pub use common::{DEFAULT_READ_CONNECTIONS, PoolSettings};
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod kept;
 
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "sqlite")]
-pub use sqlite::{DEFAULT_READ_CONNECTIONS, SqliteStore, SqliteStoreError};
+pub use sqlite::{SqliteStore, SqliteStoreError};
 
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -38,13 +38,17 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{Postgres, Row, Transaction};
 
+use crate::DEFAULT_READ_CONNECTIONS;
 use crate::common::{
     PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, conflict_field, contains_pattern,
     count_u64, eviction_cutoff, impl_apply_settings, parse_event, require_runtime, retrying,
     window_end,
 };
 
+use crate::kept::{ReadConnections, impl_read_queries};
+
 impl_apply_settings!(PgPoolOptions);
+impl_read_queries!(Postgres);
 
 /// The embedded migrations (`migrations/postgres/`). Applied migrations
 /// that this crate does not know are ignored, so the `_sqlx_migrations`
@@ -177,6 +181,12 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Throttle hits through this value, to sweep ended windows now and then.
     hits: std::sync::Arc<AtomicU64>,
+    /// A connection idle for this long is pinged before its next use
+    /// (`None`: never), for the connections kept for reads.
+    ping_after_idle: Option<std::time::Duration>,
+    /// Connections kept out of the pool for the reads that authenticate a
+    /// request.
+    reads: std::sync::Arc<ReadConnections<Postgres>>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -185,6 +195,7 @@ impl fmt::Debug for PostgresStore {
             .field("connections", &self.pool.size())
             .field("idle", &self.pool.num_idle())
             .field("closed", &self.pool.is_closed())
+            .field("read_connections", &self.reads.limit())
             .finish()
     }
 }
@@ -194,6 +205,10 @@ impl PostgresStore {
     /// with the default [`PoolSettings`]. Fails if no connection can be made
     /// within the acquire timeout.
     ///
+    /// The store keeps [`DEFAULT_READ_CONNECTIONS`] connections for the
+    /// reads that authenticate a request (see
+    /// [`with_read_connections`](Self::with_read_connections)).
+    ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_store_sqlx::PostgresStoreError> {
     /// let store = auth_store_sqlx::PostgresStore::connect("postgres://postgres@localhost/app").await?;
@@ -202,7 +217,8 @@ impl PostgresStore {
     /// ```
     pub async fn connect(url: &str) -> Result<Self, PostgresStoreError> {
         let options = PgConnectOptions::from_str(url)?;
-        Self::connect_with(options, PoolSettings::default()).await
+        let store = Self::connect_with(options, PoolSettings::default()).await?;
+        Ok(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
     }
 
     /// Connects with explicit connection options and pool settings (which
@@ -217,7 +233,7 @@ impl PostgresStore {
             .apply_to(PgPoolOptions::new())
             .connect_with(options)
             .await?;
-        Ok(Self::from_pool(pool))
+        Ok(Self::from_pool_pinging(pool, settings.ping_after_idle()))
     }
 
     /// Like [`connect_with`](Self::connect_with) but connects only when the
@@ -234,16 +250,66 @@ impl PostgresStore {
         let pool = settings
             .apply_to(PgPoolOptions::new())
             .connect_lazy_with(options);
-        Ok(Self::from_pool(pool))
+        Ok(Self::from_pool_pinging(pool, settings.ping_after_idle()))
     }
 
     /// Wraps an existing pool (its own settings apply: sqlx's default
-    /// acquire timeout is 30 s).
+    /// acquire timeout is 30 s). No connections are kept for reads (see
+    /// [`with_read_connections`](Self::with_read_connections), whose kept
+    /// connections are pinged after a second idle, as with the default
+    /// [`PoolSettings`]).
     pub fn from_pool(pool: PgPool) -> Self {
+        Self::from_pool_pinging(pool, PoolSettings::default().ping_after_idle())
+    }
+
+    /// [`from_pool`](Self::from_pool), with kept connections pinged after
+    /// `ping_after_idle` idle.
+    fn from_pool_pinging(pool: PgPool, ping_after_idle: Option<std::time::Duration>) -> Self {
         Self {
             pool,
             hits: std::sync::Arc::default(),
+            ping_after_idle,
+            reads: std::sync::Arc::new(ReadConnections::new(0, ping_after_idle)),
         }
+    }
+
+    /// Keeps up to `count` connections out of the pool for the reads that
+    /// authenticate a request: the user by id, the JWT revocation state
+    /// (alone or with the user), Knox tokens by key and static tokens by
+    /// digest. 0 sends them through the pool. [`connect`](Self::connect)
+    /// sets [`DEFAULT_READ_CONNECTIONS`]; the other constructors set 0.
+    ///
+    /// sqlx checks each connection given back to its pool with a ping, a
+    /// network round trip after the query's own. A kept connection is
+    /// detached from the pool, used for one statement and kept again with
+    /// no ping; one whose statement fails or is cancelled is closed
+    /// instead. When all are in use, a read goes through the pool.
+    ///
+    /// Kept connections follow the pool's rules when they are taken for a
+    /// read: one idle for at least the settings'
+    /// [`test_after_idle`](PoolSettings::test_after_idle) is pinged first
+    /// (within the acquire timeout), so a connection the server dropped is
+    /// replaced instead of failing a request; one older than
+    /// `max_lifetime` or idle longer than `idle_timeout` is closed and
+    /// replaced. They do not count against the pool's `max_connections`,
+    /// so the store may open up to `count` more than that, and an unused
+    /// one stays open until the next read comes or the pool is closed.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::str::FromStr;
+    /// use auth_store_sqlx::{PoolSettings, PostgresStore};
+    /// use auth_store_sqlx::sqlx::postgres::PgConnectOptions;
+    ///
+    /// let options = PgConnectOptions::from_str("postgres://app@db.internal/app")?;
+    /// let store = PostgresStore::connect_with(options, PoolSettings::default().max_connections(8))
+    ///     .await?
+    ///     .with_read_connections(2);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_read_connections(mut self, count: usize) -> Self {
+        self.reads = std::sync::Arc::new(ReadConnections::new(count, self.ping_after_idle));
+        self
     }
 
     /// The connection pool.
@@ -505,9 +571,10 @@ impl UserStore for PostgresStore {
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM auth_users WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
+        let query = sqlx::query(&sql).bind(id.0);
+        let row = self
+            .reads
+            .fetch_optional(&self.pool, query)
             .await
             .map_err(db)?;
         row.as_ref().map(user_from_row).transpose().map_err(db)
@@ -713,11 +780,8 @@ impl KnoxTokenStore for PostgresStore {
         token_key: &str,
     ) -> Result<Vec<KnoxTokenRecord>, StoreError> {
         let sql = format!("SELECT {KNOX_COLUMNS} FROM auth_knox_tokens WHERE token_key = $1");
-        let rows = sqlx::query(&sql)
-            .bind(token_key)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        let query = sqlx::query(&sql).bind(token_key);
+        let rows = self.reads.fetch_all(&self.pool, query).await.map_err(db)?;
         rows.iter()
             .map(knox_from_row)
             .collect::<Result<_, _>>()
@@ -832,13 +896,15 @@ impl StaticTokenStore for PostgresStore {
         &self,
         digest: &str,
     ) -> Result<Option<StaticTokenRecord>, StoreError> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "SELECT user_id, digest, seed, created FROM auth_static_tokens WHERE digest = $1",
         )
-        .bind(digest)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .bind(digest);
+        let row = self
+            .reads
+            .fetch_optional(&self.pool, query)
+            .await
+            .map_err(db)?;
         row.as_ref().map(static_from_row).transpose().map_err(db)
     }
 
@@ -952,12 +1018,15 @@ impl JwtRevocationStore for PostgresStore {
         user: UserId,
         family: Option<&str>,
     ) -> Result<RevocationState, StoreError> {
-        let row = sqlx::query(&format!("SELECT {REVOCATION_COLUMNS}"))
-            .bind(user.0)
-            .bind(family)
-            .fetch_one(&self.pool)
+        let sql = format!("SELECT {REVOCATION_COLUMNS}");
+        let query = sqlx::query(&sql).bind(user.0).bind(family);
+        let row = self
+            .reads
+            .fetch_optional(&self.pool, query)
             .await
             .map_err(db)?;
+        // A SELECT without FROM always gives one row.
+        let row = row.ok_or_else(|| StoreError::other("the revocation state query gave no row"))?;
         revocation_state_from_row(&row).map_err(db)
     }
 
@@ -968,10 +1037,10 @@ impl JwtRevocationStore for PostgresStore {
     ) -> Result<Option<(RevocationState, Option<User>)>, StoreError> {
         let sql =
             format!("SELECT {USER_COLUMNS}, {REVOCATION_COLUMNS} FROM auth_users WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(user.0)
-            .bind(family)
-            .fetch_optional(&self.pool)
+        let query = sqlx::query(&sql).bind(user.0).bind(family);
+        let row = self
+            .reads
+            .fetch_optional(&self.pool, query)
             .await
             .map_err(db)?;
         let Some(row) = row else {

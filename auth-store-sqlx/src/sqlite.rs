@@ -48,17 +48,17 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::types::Json;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, Sqlite, SqliteConnection};
 
-use self::reads::ReadConnections;
+use crate::DEFAULT_READ_CONNECTIONS;
 use crate::common::{
     PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, conflict_field, contains_pattern,
     count_u64, eviction_cutoff, impl_apply_settings, parse_event, require_runtime, window_end,
 };
-
-mod reads;
+use crate::kept::{ReadConnections, impl_read_queries};
 
 impl_apply_settings!(SqlitePoolOptions);
+impl_read_queries!(Sqlite);
 
 /// The embedded migrations (`migrations/sqlite/`); applied migrations this
 /// crate does not know are ignored.
@@ -171,11 +171,6 @@ fn opt_time(micros: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
     micros.map(time).transpose()
 }
 
-/// How many connections [`SqliteStore::connect`] keeps for the reads that
-/// authenticate a request, beside the pool
-/// ([`SqliteStore::with_read_connections`]).
-pub const DEFAULT_READ_CONNECTIONS: usize = 4;
-
 /// Every store trait over SQLite.
 ///
 /// Cheap to clone (the pool is shared). Build it with
@@ -192,7 +187,7 @@ pub struct SqliteStore {
     hits: std::sync::Arc<AtomicU64>,
     /// Connections kept out of the pool for the reads that authenticate a
     /// request.
-    reads: std::sync::Arc<ReadConnections>,
+    reads: std::sync::Arc<ReadConnections<Sqlite>>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -329,7 +324,7 @@ impl SqliteStore {
         Self {
             pool,
             hits: std::sync::Arc::default(),
-            reads: std::sync::Arc::new(ReadConnections::new(0)),
+            reads: std::sync::Arc::new(ReadConnections::new(0, None)),
         }
     }
 
@@ -345,10 +340,13 @@ impl SqliteStore {
     /// thread after the query's own. A kept connection is detached from the
     /// pool, used for one statement and kept again with no ping; one whose
     /// statement fails or is cancelled is closed instead. When all are in
-    /// use, a read goes through the pool. Kept connections do not count
-    /// against the pool's `max_connections`, so the store may open up to
-    /// `count` more than that. They stay open, idle or not, until the pool
-    /// is closed or the store and all its clones are dropped.
+    /// use, a read goes through the pool. A kept connection older than the
+    /// pool's `max_lifetime`, or idle longer than its `idle_timeout`, is
+    /// closed and replaced when the next read comes. Kept connections do
+    /// not count against the pool's `max_connections`, so the store may
+    /// open up to `count` more than that. An unused one stays open until
+    /// the next read, until the pool is closed, or until the store and all
+    /// its clones are dropped.
     ///
     /// Never set this on an in-memory database: each connection detached
     /// from its pool would take the database with it (the pool would then
@@ -365,7 +363,9 @@ impl SqliteStore {
     /// # Ok(()) }
     /// ```
     pub fn with_read_connections(mut self, count: usize) -> Self {
-        self.reads = std::sync::Arc::new(ReadConnections::new(count));
+        // Nothing outside this process can close a SQLite connection, so
+        // a kept one is never pinged.
+        self.reads = std::sync::Arc::new(ReadConnections::new(count, None));
         self
     }
 

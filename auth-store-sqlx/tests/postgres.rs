@@ -22,7 +22,7 @@ use auth_core::testkit::{now, unique};
 use auth_core::user::{User, UserId};
 use auth_store_sqlx::sqlx::postgres::{PgConnectOptions, PgConnection};
 use auth_store_sqlx::sqlx::{self, ConnectOptions, Connection};
-use auth_store_sqlx::{PoolSettings, PostgresStore};
+use auth_store_sqlx::{DEFAULT_READ_CONNECTIONS, PoolSettings, PostgresStore};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -116,12 +116,14 @@ fn test_settings() -> PoolSettings {
     PoolSettings::default().max_connections(6)
 }
 
-/// A migrated store in a fresh schema, or `None` (skipped).
+/// A migrated store in a fresh schema, with connections kept for reads as
+/// [`PostgresStore::connect`] keeps them, or `None` (skipped).
 async fn fresh_store() -> Option<PostgresStore> {
     let (options, _) = fresh_schema().await?;
     let store = PostgresStore::connect_with(options, test_settings())
         .await
-        .expect("connecting the store failed");
+        .expect("connecting the store failed")
+        .with_read_connections(DEFAULT_READ_CONNECTIONS);
     store.migrate().await.expect("migrating failed");
     Some(store)
 }
@@ -255,7 +257,8 @@ async fn unavailable_while_down_then_recovers_by_itself() {
 }
 
 /// A migrated store over `options` whose connections carry the application
-/// name `app` (so they can be found and terminated), holding one user.
+/// name `app` (so they can be found and terminated), keeping two for
+/// reads, holding one user.
 async fn named_store(
     options: &PgConnectOptions,
     app: &str,
@@ -263,7 +266,8 @@ async fn named_store(
 ) -> (PostgresStore, User) {
     let store = PostgresStore::connect_with(options.clone().application_name(app), settings)
         .await
-        .expect("connecting");
+        .expect("connecting")
+        .with_read_connections(2);
     store.migrate().await.expect("migrating");
     let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
     store.insert_user(&ada).await.expect("insert");
@@ -319,9 +323,10 @@ async fn terminated_backends_are_replaced() {
     let _ = admin.close().await;
 }
 
-/// A connection idle past `test_after_idle` is pinged before use, so when
-/// the server has dropped every connection meanwhile, the next operation
-/// still succeeds on its first try (on a new connection).
+/// A connection idle past `test_after_idle` is pinged before use, whether
+/// in the pool or kept for reads, so when the server has dropped every
+/// connection meanwhile, the next operation still succeeds on its first
+/// try (on a new connection).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_dropped_by_the_server_fail_nothing() {
     let Some((options, _schema)) = fresh_schema().await else {
@@ -332,6 +337,8 @@ async fn idle_connections_dropped_by_the_server_fail_nothing() {
         .max_connections(3)
         .test_after_idle(Duration::from_millis(50));
     let (store, ada) = named_store(&options, &app, settings).await;
+    // The reads below find a kept connection idle since this one.
+    store.user_by_id(ada.id).await.expect("reading");
 
     let mut admin = options.connect().await.expect("admin connection");
     for round in 0..2 {
@@ -413,4 +420,27 @@ async fn two_stores_over_one_schema_share_everything() {
         two.blacklisted_jti(&entry.jti).await.expect("lookup"),
         Some(entry)
     );
+}
+
+/// `connect` keeps connections for the reads that authenticate a request;
+/// the other constructors keep none unless asked.
+#[tokio::test]
+async fn connect_keeps_read_connections_and_connect_with_does_not() {
+    let Some((options, _schema)) = fresh_schema().await else {
+        return;
+    };
+    let url = std::env::var("AUTH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.into());
+    let store = PostgresStore::connect(&url).await.expect("connecting");
+    let shown = format!("{store:?}");
+    assert!(
+        shown.contains(&format!("read_connections: {DEFAULT_READ_CONNECTIONS}")),
+        "{shown}"
+    );
+    store.pool().close().await;
+    let store = PostgresStore::connect_with(options, test_settings())
+        .await
+        .expect("connecting");
+    let shown = format!("{store:?}");
+    assert!(shown.contains("read_connections: 0"), "{shown}");
+    assert!(format!("{:?}", store.with_read_connections(3)).contains("read_connections: 3"));
 }
