@@ -88,6 +88,12 @@ impl<DB: Database> ReadConnections<DB> {
         self.limit
     }
 
+    /// How long a kept connection may sit idle before it is pinged.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn ping_after_idle(&self) -> Option<Duration> {
+        self.ping_after_idle
+    }
+
     /// A kept connection fit for a read, or a new one detached from `pool`
     /// while fewer than `limit` are kept; `None` when the limit is reached
     /// or the pool is closed (the caller then uses the pool, which answers

@@ -2,8 +2,14 @@
 //!
 //! Schema: `migrations/postgres/` (UUID ids, `TIMESTAMPTZ` times at
 //! microsecond precision, the profile as `JSONB`), applied by
-//! [`PostgresStore::migrate`]. Put the tables in a schema of their own with
-//! `search_path`:
+//! [`PostgresStore::migrate`].
+//!
+//! The reads that authenticate a request can run on a few connections kept
+//! beside the pool, which saves the ping sqlx makes on every connection
+//! given back to it ([`PostgresStore::with_read_connections`];
+//! [`PostgresStore::connect`] keeps [`DEFAULT_READ_CONNECTIONS`]).
+//!
+//! Put the tables in a schema of their own with `search_path`:
 //!
 //! ```no_run
 //! use std::str::FromStr;
@@ -181,9 +187,6 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Throttle hits through this value, to sweep ended windows now and then.
     hits: std::sync::Arc<AtomicU64>,
-    /// A connection idle for this long is pinged before its next use
-    /// (`None`: never), for the connections kept for reads.
-    ping_after_idle: Option<std::time::Duration>,
     /// Connections kept out of the pool for the reads that authenticate a
     /// request.
     reads: std::sync::Arc<ReadConnections<Postgres>>,
@@ -268,7 +271,6 @@ impl PostgresStore {
         Self {
             pool,
             hits: std::sync::Arc::default(),
-            ping_after_idle,
             reads: std::sync::Arc::new(ReadConnections::new(0, ping_after_idle)),
         }
     }
@@ -308,7 +310,8 @@ impl PostgresStore {
     /// # Ok(()) }
     /// ```
     pub fn with_read_connections(mut self, count: usize) -> Self {
-        self.reads = std::sync::Arc::new(ReadConnections::new(count, self.ping_after_idle));
+        let ping_after_idle = self.reads.ping_after_idle();
+        self.reads = std::sync::Arc::new(ReadConnections::new(count, ping_after_idle));
         self
     }
 
