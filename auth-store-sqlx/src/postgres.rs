@@ -639,15 +639,32 @@ impl UserStore for PostgresStore {
         Ok(())
     }
 
+    /// Does not wait for a user row that another transaction is writing:
+    /// that write stands, and `last_login` keeps what it leaves. Waiting
+    /// would make concurrent logins to one account queue on the row's lock,
+    /// one commit (one WAL flush) at a time, each holding a pool
+    /// connection, until every other query of the service waited for a
+    /// connection too.
     async fn set_last_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE auth_users SET last_login = $2 WHERE id = $1")
-            .bind(id.0)
-            .bind(at)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE auth_users SET last_login = $2 WHERE id = \
+             (SELECT id FROM auth_users WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED)",
+        )
+        .bind(id.0)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            // Skipped (the row is being written) or no such user.
+            let found = sqlx::query("SELECT 1 FROM auth_users WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+            if found.is_none() {
+                return Err(StoreError::NotFound);
+            }
         }
         Ok(())
     }

@@ -444,3 +444,63 @@ async fn connect_keeps_read_connections_and_connect_with_does_not() {
     assert!(shown.contains("read_connections: 0"), "{shown}");
     assert!(format!("{:?}", store.with_read_connections(3)).contains("read_connections: 3"));
 }
+
+/// `set_last_login` does not queue behind a user row that another
+/// transaction is writing (concurrent logins to one account would
+/// otherwise hold a pool connection each, one commit at a time): it
+/// returns, the other write stands, and an unknown id is still `NotFound`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_last_login_does_not_wait_for_a_row_being_written() {
+    let Some((options, _schema)) = fresh_schema().await else {
+        return;
+    };
+    let store = PostgresStore::connect_with(options.clone(), test_settings())
+        .await
+        .expect("connecting");
+    store.migrate().await.expect("migrating");
+    let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
+    store.insert_user(&ada).await.expect("insert");
+    let first = now();
+    store
+        .set_last_login(ada.id, first)
+        .await
+        .expect("set_last_login");
+
+    let mut other = options.connect().await.expect("another connection");
+    let mut tx = other.begin().await.expect("BEGIN");
+    sqlx::query("UPDATE auth_users SET first_name = 'Ada' WHERE id = $1")
+        .bind(ada.id.0)
+        .execute(&mut *tx)
+        .await
+        .expect("writing the row in another transaction");
+    let later = first + chrono::Duration::seconds(5);
+    let answer = tokio::time::timeout(Duration::from_secs(10), store.set_last_login(ada.id, later))
+        .await
+        .expect("set_last_login waited for the other transaction");
+    assert!(answer.is_ok(), "{answer:?}");
+    assert!(matches!(
+        store.set_last_login(UserId::new(), later).await,
+        Err(StoreError::NotFound)
+    ));
+    tx.commit().await.expect("COMMIT");
+    let _ = other.close().await;
+
+    let stored = store.user_by_id(ada.id).await.expect("read").expect("ada");
+    assert_eq!(stored.first_name, "Ada", "the other write stands");
+    assert_eq!(
+        stored.last_login,
+        Some(first),
+        "the skipped write changed nothing"
+    );
+    let latest = later + chrono::Duration::seconds(5);
+    store
+        .set_last_login(ada.id, latest)
+        .await
+        .expect("set_last_login");
+    let stored = store.user_by_id(ada.id).await.expect("read").expect("ada");
+    assert_eq!(
+        stored.last_login,
+        Some(latest),
+        "an uncontended write lands"
+    );
+}

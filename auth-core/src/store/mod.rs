@@ -201,6 +201,11 @@ pub trait UserStore: Debug + Send + Sync + 'static {
     async fn set_password_hash(&self, id: UserId, hash: Option<&str>) -> Result<(), StoreError>;
 
     /// Sets only `last_login`. `NotFound` if there is no such user.
+    ///
+    /// A store need not wait for a write of the same user that another
+    /// transaction has not committed yet: it may leave that write standing
+    /// and return (`PostgresStore` does, so that concurrent logins to one
+    /// account do not queue on the row's lock).
     async fn set_last_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Deletes the user; `false` if there was none. The service deletes the
