@@ -462,7 +462,7 @@ run_backend() {
   esac
   START_TICKS=$(cpu_ticks)
   echo
-  echo "== $BACKEND, $FRAMEWORK, wrk -t2 -c$CONNECTIONS, ${DURATION}s per line, $CORES cores, load $(cut -d' ' -f1-3 /proc/loadavg) =="
+  echo "== $BACKEND, $FRAMEWORK, wrk -t2 -c$CONNECTIONS, ${DURATION}s per line, $CORES cores, load $(cut -d' ' -f1-3 /proc/loadavg), autogroup $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo n/a) =="
   "$BIN" create-superuser --username bench --email bench@example.com \
     --password 'Bench-pass-123!' >/dev/null
   if [ "$STORM_USER" != bench ]; then

@@ -30,6 +30,17 @@ use super::{Argon2idHasher, PasswordError, PasswordHasher, Verification};
 /// an equal; and lowering the priority of a shared blocking thread could
 /// not be undone without privileges.)
 ///
+/// The lowest priority is lowest among the threads of one scheduling
+/// group. Linux puts every session in a group of its own when autogroup is
+/// on (`/proc/sys/kernel/sched_autogroup_enabled`, on by default in many
+/// distributions' kernels), and every cgroup that has the cpu controller is
+/// one too; the scheduler shares a core between groups first. So a
+/// database server on the same machine, started in a session or a cgroup of
+/// its own, competes with a hashing thread as an equal, and a storm of
+/// logins slows its queries (and the requests waiting for them). Keep the
+/// database on another machine, in the service's own group, or turn
+/// autogroup off, where that matters.
+///
 /// Even at the lowest priority, a hash on every core slows requests that
 /// arrive meanwhile (on a shared or virtual machine the cores' caches,
 /// memory bandwidth and the host's own scheduling are shared too). So while
