@@ -64,8 +64,9 @@ impl<DB: Database> std::fmt::Debug for ReadConnections<DB> {
 /// An idle kept connection and its times.
 struct Kept<C> {
     connection: C,
-    /// When it was detached from the pool (which had opened it a moment
-    /// before, or earlier: the pool's own `max_lifetime` still bounds it).
+    /// When it was detached from the pool. The pool may have opened it
+    /// earlier (sqlx does not say when), so a kept connection can outlive
+    /// `max_lifetime` by the time it spent in the pool before.
     opened: Instant,
     /// When its last read ended.
     idle_since: Instant,

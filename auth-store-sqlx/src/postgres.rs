@@ -291,7 +291,7 @@ impl PostgresStore {
     /// read: one idle for at least the settings'
     /// [`test_after_idle`](PoolSettings::test_after_idle) is pinged first
     /// (within the acquire timeout), so a connection the server dropped is
-    /// replaced instead of failing a request; one older than
+    /// replaced instead of failing a request; one kept for longer than
     /// `max_lifetime` or idle longer than `idle_timeout` is closed and
     /// replaced. They do not count against the pool's `max_connections`,
     /// so the store may open up to `count` more than that, and an unused

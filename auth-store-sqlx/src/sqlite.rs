@@ -340,9 +340,9 @@ impl SqliteStore {
     /// thread after the query's own. A kept connection is detached from the
     /// pool, used for one statement and kept again with no ping; one whose
     /// statement fails or is cancelled is closed instead. When all are in
-    /// use, a read goes through the pool. A kept connection older than the
-    /// pool's `max_lifetime`, or idle longer than its `idle_timeout`, is
-    /// closed and replaced when the next read comes. Kept connections do
+    /// use, a read goes through the pool. A kept connection kept for longer
+    /// than the pool's `max_lifetime`, or idle longer than its
+    /// `idle_timeout`, is closed and replaced when the next read comes. Kept connections do
     /// not count against the pool's `max_connections`, so the store may
     /// open up to `count` more than that. An unused one stays open until
     /// the next read, until the pool is closed, or until the store and all
