@@ -279,8 +279,25 @@ steal_since() {
 # over_steal PERCENT: whether that much steal is over STEAL_MAX.
 over_steal() { awk -v s="$1" -v m="$STEAL_MAX" 'BEGIN { exit !(s > m) }'; }
 
+# wrk_max: the longest request (ms) of wrk's output. Unlike wrk's
+# percentiles it is not corrected for coordinated omission (wrk 4 adds
+# made-up samples below every request slower than twice the mean interval,
+# so a few long stalls fill the top percent of a fast run).
+wrk_max() {
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) return v / 1000
+      if (v ~ /ms$/) return v + 0
+      if (v ~ /m$/) return v * 60000
+      if (v ~ /s$/) return v * 1000
+      return v + 0
+    }
+    $1 == "Latency" && NF >= 4 { max = ms($4) }
+    END { printf "%s\n", max + 0 }'
+}
+
 # run_line KEY THREADS CONNECTIONS WRK-ARGUMENTS...: a wrk run of DURATION
-# seconds, added to KEY's runs as "rps p50 p99 non-2xx errors steal". With
+# seconds, added to KEY's runs as "rps p50 p99 non-2xx errors steal max". With
 # TIMES > 1, a run in which the host took more than STEAL_MAX% of the CPU
 # is made again at once; no run is made once KEY has 2 x TIMES runs. With
 # EACH_RUN=NAME, `NAME start` runs before each run and `NAME end` after it.
@@ -296,7 +313,7 @@ run_line() {
     steal=$(steal_since $before)
     if [ -n "${EACH_RUN:-}" ]; then "$EACH_RUN" end; fi
     echo "$out" >>"$DIR/wrk.log"
-    echo "$(parse_wrk <<<"$out") $steal" >>"$DIR/runs.$key"
+    echo "$(parse_wrk <<<"$out") $steal $(wrk_max <<<"$out")" >>"$DIR/runs.$key"
     grep "queue empty" <<<"$out" | sed 's/^/    /' >>"$DIR/notes.$key" || true
     if [ "$times" -eq 1 ] || ! over_steal "$steal"; then
       return
@@ -310,7 +327,7 @@ run_line() {
 # prints it with every run's figure.
 report_line() {
   local key=$1 label=$2 connections=$3 column=1 runs kept count middle fields
-  local rps p50 p99 bad errors steal note=
+  local rps p50 p99 bad errors steal max note=
   runs=$(cat "$DIR/runs.$key")
   rm -f "$DIR/runs.$key"
   kept=$(awk -v m="$STEAL_MAX" '$6 <= m' <<<"$runs")
@@ -323,7 +340,7 @@ report_line() {
   fi
   fields=$(sort -g -k"$column,$column" <<<"$kept" | sed -n "${middle}p")
   echo "$BACKEND $key $fields" >>"$RESULTS"
-  read -r rps p50 p99 bad errors steal <<<"$fields"
+  read -r rps p50 p99 bad errors steal max <<<"$fields"
   if [ "$errors" -gt 0 ]; then note="  socket errors $errors"; fi
   if [ "$(wc -l <<<"$runs")" -gt 1 ]; then
     note="$note  (median of $count: $(awk -v c="$column" -v m="$STEAL_MAX" '{
@@ -331,8 +348,8 @@ report_line() {
   elif over_steal "$steal"; then
     note="$note  [steal $steal%]"
   fi
-  printf "%-44s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  non-2xx %d%s\n" \
-    "$label (c$connections)" "$rps" "$p50" "$p99" "$bad" "$note"
+  printf "%-44s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  max %8.2f ms  non-2xx %d%s\n" \
+    "$label (c$connections)" "$rps" "$p50" "$p99" "$max" "$bad" "$note"
   cat "$DIR/notes.$key" 2>/dev/null || true
   rm -f "$DIR/notes.$key"
 }
