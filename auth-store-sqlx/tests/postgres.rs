@@ -209,10 +209,13 @@ async fn unavailable_while_down_then_recovers_by_itself() {
             .acquire_timeout(timeout),
     )
     .await
-    .expect("connecting through the proxy");
+    .expect("connecting through the proxy")
+    // The reads below then meet kept connections as well as the pool's.
+    .with_read_connections(2);
     store.migrate().await.expect("migrating");
     let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
     store.insert_user(&ada).await.expect("insert while up");
+    store.user_by_id(ada.id).await.expect("read while up");
 
     proxy.down().await;
     for attempt in 0..3 {
