@@ -244,17 +244,20 @@ function done(summary, latency, requests)
 end
 EOF
 
-# Reads wrk's output: requests/s, p50 and p99 (ms), non-2xx answers and
-# socket errors, space-separated.
-parse_wrk() {
-  awk '
+# An awk function: one of wrk's durations (850us, 1.20ms, 2.5s, 1m) in ms.
+AWK_MS='
     function ms(v) {
       if (v ~ /us$/) return v / 1000
       if (v ~ /ms$/) return v + 0
       if (v ~ /m$/) return v * 60000
       if (v ~ /s$/) return v * 1000
       return v + 0
-    }
+    }'
+
+# Reads wrk's output: requests/s, p50 and p99 (ms), non-2xx answers and
+# socket errors, space-separated.
+parse_wrk() {
+  awk "$AWK_MS"'
     /Requests\/sec/ { rps = $2 }
     $1 == "50%" { p50 = ms($2) }
     $1 == "99%" { p99 = ms($2) }
@@ -284,14 +287,7 @@ over_steal() { awk -v s="$1" -v m="$STEAL_MAX" 'BEGIN { exit !(s > m) }'; }
 # made-up samples below every request slower than twice the mean interval,
 # so a few long stalls fill the top percent of a fast run).
 wrk_max() {
-  awk '
-    function ms(v) {
-      if (v ~ /us$/) return v / 1000
-      if (v ~ /ms$/) return v + 0
-      if (v ~ /m$/) return v * 60000
-      if (v ~ /s$/) return v * 1000
-      return v + 0
-    }
+  awk "$AWK_MS"'
     $1 == "Latency" && NF >= 4 { max = ms($4) }
     END { printf "%s\n", max + 0 }'
 }

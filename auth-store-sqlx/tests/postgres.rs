@@ -116,16 +116,21 @@ fn test_settings() -> PoolSettings {
     PoolSettings::default().max_connections(6)
 }
 
+/// A store over `options` with the test settings, migrated.
+async fn migrated_store(options: PgConnectOptions) -> PostgresStore {
+    let store = PostgresStore::connect_with(options, test_settings())
+        .await
+        .expect("connecting the store failed");
+    store.migrate().await.expect("migrating failed");
+    store
+}
+
 /// A migrated store in a fresh schema, with connections kept for reads as
 /// [`PostgresStore::connect`] keeps them, or `None` (skipped).
 async fn fresh_store() -> Option<PostgresStore> {
     let (options, _) = fresh_schema().await?;
-    let store = PostgresStore::connect_with(options, test_settings())
-        .await
-        .expect("connecting the store failed")
-        .with_read_connections(DEFAULT_READ_CONNECTIONS);
-    store.migrate().await.expect("migrating failed");
-    Some(store)
+    let store = migrated_store(options).await;
+    Some(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
 }
 
 /// Evaluates to a fresh store, or returns from the test (skipped) when the
@@ -364,14 +369,9 @@ async fn two_stores_over_one_schema_share_everything() {
     let Some((options, _schema)) = fresh_schema().await else {
         return;
     };
-    let one = PostgresStore::connect_with(options.clone(), test_settings())
-        .await
-        .expect("connecting the first store");
-    one.migrate().await.expect("migrating");
-    let two = PostgresStore::connect_with(options, test_settings())
-        .await
-        .expect("connecting the second store");
-    two.migrate().await.expect("migrating again is a no-op");
+    let one = migrated_store(options.clone()).await;
+    // Migrating again, for the second store, is a no-op.
+    let two = migrated_store(options).await;
     let (one, two): (Arc<PostgresStore>, Arc<PostgresStore>) = (Arc::new(one), Arc::new(two));
 
     let t = now();
@@ -457,10 +457,7 @@ async fn set_last_login_does_not_wait_for_a_row_being_written() {
     let Some((options, _schema)) = fresh_schema().await else {
         return;
     };
-    let store = PostgresStore::connect_with(options.clone(), test_settings())
-        .await
-        .expect("connecting");
-    store.migrate().await.expect("migrating");
+    let store = migrated_store(options.clone()).await;
     let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
     store.insert_user(&ada).await.expect("insert");
     let first = now();
