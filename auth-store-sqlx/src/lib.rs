@@ -58,12 +58,13 @@
 //! hand it to `auth_core::Auth::builder(...).store(...)`, which erases it to
 //! `Arc<dyn Trait>` per concern. Run the migrations first.
 //!
-//! ```ignore
+//! ```no_run
+//! # #[cfg(feature = "sqlite")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use auth_core::{Auth, config::AuthConfig};
 //! use auth_store_sqlx::SqliteStore;
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = SqliteStore::connect("sqlite://auth.db").await?;
 //! store.migrate().await?;
 //! let auth = Auth::builder(AuthConfig::default())
@@ -75,12 +76,13 @@
 //! Stores can also be mixed, e.g. users in PostgreSQL next to the
 //! application's own tables, everything else in another store:
 //!
-//! ```ignore
+//! ```no_run
+//! # #[cfg(all(feature = "sqlite", feature = "postgres"))]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use auth_core::{Auth, config::AuthConfig};
 //! use auth_store_sqlx::{PostgresStore, SqliteStore};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let users = PostgresStore::connect("postgres://app@db.internal/app").await?;
 //! users.migrate().await?;
 //! let tokens = SqliteStore::connect("sqlite://tokens.db").await?;
