@@ -14,9 +14,10 @@ use auth_core::store::HistoryEvent;
 use auth_core::user::fold_case;
 use chrono::{DateTime, Utc};
 
-/// How many connections `SqliteStore::connect` (on a file) and
-/// `PostgresStore::connect` keep beside the pool for the reads that
-/// authenticate a request (see their `with_read_connections`).
+/// How many connections `SqliteStore::connect` (on a file),
+/// `PostgresStore::connect` and `MySqlStore::connect` keep beside the pool
+/// for the reads that authenticate a request (see their
+/// `with_read_connections`).
 pub const DEFAULT_READ_CONNECTIONS: usize = 4;
 
 /// Pool settings shared by every store: how many connections, and how long a

@@ -3,8 +3,8 @@
 //!
 //! sqlx 0.8 checks every connection given back to its pool with a ping:
 //! for SQLite a round trip to the connection's worker thread, for
-//! PostgreSQL one over the network, either way as much as the query
-//! itself. The reads that authenticate a request (`GET /me` and every
+//! PostgreSQL and MySQL one over the network, either way as much as the
+//! query itself. The reads that authenticate a request (`GET /me` and every
 //! other authenticated route) go through [`ReadConnections`] instead: a
 //! connection detached from the pool is taken from a short list, used for
 //! the one statement and put back, with no ping. A statement that fails,
@@ -90,7 +90,7 @@ impl<DB: Database> ReadConnections<DB> {
     }
 
     /// How long a kept connection may sit idle before it is pinged.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) fn ping_after_idle(&self) -> Option<Duration> {
         self.ping_after_idle
     }
@@ -212,9 +212,9 @@ impl<DB: Database> Drop for Lease<'_, DB> {
     }
 }
 
-/// Writes `fetch_optional` and `fetch_all` for one concrete database:
-/// `query` runs on a kept connection, or through `pool` when none can be
-/// had.
+/// Writes `fetch_optional`, `fetch_one` and `fetch_all` for one concrete
+/// database: `query` runs on a kept connection, or through `pool` when none
+/// can be had.
 macro_rules! impl_read_queries {
     ($db:ty) => {
         impl $crate::kept::ReadConnections<$db> {
@@ -231,6 +231,19 @@ macro_rules! impl_read_queries {
                 let row = query.fetch_optional(&mut connection).await?;
                 lease.give_back(connection);
                 Ok(row)
+            }
+
+            /// Runs `query` for exactly one row on a kept connection, or
+            /// through `pool` when none can be had; no row is
+            /// [`sqlx::Error::RowNotFound`], as with sqlx's own `fetch_one`.
+            pub(crate) async fn fetch_one<'q>(
+                &self,
+                pool: &::sqlx::Pool<$db>,
+                query: ::sqlx::query::Query<'q, $db, <$db as ::sqlx::Database>::Arguments<'q>>,
+            ) -> Result<<$db as ::sqlx::Database>::Row, ::sqlx::Error> {
+                self.fetch_optional(pool, query)
+                    .await?
+                    .ok_or(::sqlx::Error::RowNotFound)
             }
 
             /// Runs `query` for all its rows on a kept connection, or

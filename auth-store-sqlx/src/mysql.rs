@@ -8,6 +8,11 @@
 //! default of both), so that a value too long for its column is an error
 //! rather than silently cut.
 //!
+//! The reads that authenticate a request can run on a few connections kept
+//! beside the pool, which saves the ping sqlx makes on every connection
+//! given back to it ([`MySqlStore::with_read_connections`];
+//! [`MySqlStore::connect`] keeps [`DEFAULT_READ_CONNECTIONS`]).
+//!
 //! ```no_run
 //! use auth_store_sqlx::MySqlStore;
 //!
@@ -38,12 +43,15 @@ use sqlx::types::Json;
 use sqlx::{MySql, MySqlConnection, Row, Transaction};
 
 use crate::common::{
-    PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, conflict_field, contains_pattern,
-    count_u64, eviction_cutoff, impl_apply_settings, parse_event, require_runtime, retrying,
-    window_end,
+    DEFAULT_READ_CONNECTIONS, PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, conflict_field,
+    contains_pattern, count_u64, eviction_cutoff, impl_apply_settings, parse_event,
+    require_runtime, retrying, window_end,
 };
 
+use crate::kept::{ReadConnections, impl_read_queries};
+
 impl_apply_settings!(MySqlPoolOptions);
+impl_read_queries!(MySql);
 
 /// The embedded migrations (`migrations/mysql/`); applied migrations this
 /// crate does not know are ignored.
@@ -232,6 +240,9 @@ pub struct MySqlStore {
     pool: MySqlPool,
     /// Throttle hits through this value, to sweep ended windows now and then.
     hits: std::sync::Arc<AtomicU64>,
+    /// Connections kept out of the pool for the reads that authenticate a
+    /// request.
+    reads: std::sync::Arc<ReadConnections<MySql>>,
 }
 
 impl fmt::Debug for MySqlStore {
@@ -240,6 +251,7 @@ impl fmt::Debug for MySqlStore {
             .field("connections", &self.pool.size())
             .field("idle", &self.pool.num_idle())
             .field("closed", &self.pool.is_closed())
+            .field("read_connections", &self.reads.limit())
             .finish()
     }
 }
@@ -248,9 +260,14 @@ impl MySqlStore {
     /// Connects to `url` (`mysql://user:password@host:3306/database`) with
     /// the default [`PoolSettings`]. Fails if no connection can be made
     /// within the acquire timeout.
+    ///
+    /// The store keeps [`DEFAULT_READ_CONNECTIONS`] connections for the
+    /// reads that authenticate a request (see
+    /// [`with_read_connections`](Self::with_read_connections)).
     pub async fn connect(url: &str) -> Result<Self, MySqlStoreError> {
         let options = MySqlConnectOptions::from_str(url)?;
-        Self::connect_with(options, PoolSettings::default()).await
+        let store = Self::connect_with(options, PoolSettings::default()).await?;
+        Ok(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
     }
 
     /// Connects with explicit connection options and pool settings (which
@@ -265,7 +282,7 @@ impl MySqlStore {
             .apply_to(MySqlPoolOptions::new())
             .connect_with(options)
             .await?;
-        Ok(Self::from_pool(pool))
+        Ok(Self::from_pool_pinging(pool, settings.ping_after_idle()))
     }
 
     /// Like [`connect_with`](Self::connect_with) but connects only when the
@@ -280,16 +297,67 @@ impl MySqlStore {
         let pool = settings
             .apply_to(MySqlPoolOptions::new())
             .connect_lazy_with(options);
-        Ok(Self::from_pool(pool))
+        Ok(Self::from_pool_pinging(pool, settings.ping_after_idle()))
     }
 
     /// Wraps an existing pool (its own settings apply: sqlx's default
-    /// acquire timeout is 30 s).
+    /// acquire timeout is 30 s). No connections are kept for reads (see
+    /// [`with_read_connections`](Self::with_read_connections), whose kept
+    /// connections are pinged after a second idle, as with the default
+    /// [`PoolSettings`]).
     pub fn from_pool(pool: MySqlPool) -> Self {
+        Self::from_pool_pinging(pool, PoolSettings::default().ping_after_idle())
+    }
+
+    /// [`from_pool`](Self::from_pool), with kept connections pinged after
+    /// `ping_after_idle` idle.
+    fn from_pool_pinging(pool: MySqlPool, ping_after_idle: Option<std::time::Duration>) -> Self {
         Self {
             pool,
             hits: std::sync::Arc::default(),
+            reads: std::sync::Arc::new(ReadConnections::new(0, ping_after_idle)),
         }
+    }
+
+    /// Keeps up to `count` connections out of the pool for the reads that
+    /// authenticate a request: the user by id, the JWT revocation state
+    /// (alone or with the user), Knox tokens by key and static tokens by
+    /// digest. 0 sends them through the pool. [`connect`](Self::connect)
+    /// sets [`DEFAULT_READ_CONNECTIONS`]; the other constructors set 0.
+    ///
+    /// sqlx checks each connection given back to its pool with a ping, a
+    /// round trip to the server after the query's own. A kept connection
+    /// is detached from the pool, used for one statement and kept again
+    /// with no ping; one whose statement fails or is cancelled is closed
+    /// instead. When all are in use, a read goes through the pool.
+    ///
+    /// Kept connections follow the pool's rules when they are taken for a
+    /// read: one idle for at least the settings'
+    /// [`test_after_idle`](PoolSettings::test_after_idle) is pinged first
+    /// (within the acquire timeout), so a connection the server dropped
+    /// (`wait_timeout`, a restart) is replaced instead of failing a
+    /// request; one kept for longer than `max_lifetime` or idle longer
+    /// than `idle_timeout` is closed and replaced. They do not count
+    /// against the pool's `max_connections`, so the store may open up to
+    /// `count` more than that, and an unused one stays open until the next
+    /// read comes or the pool is closed.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::str::FromStr;
+    /// use auth_store_sqlx::{MySqlStore, PoolSettings};
+    /// use auth_store_sqlx::sqlx::mysql::MySqlConnectOptions;
+    ///
+    /// let options = MySqlConnectOptions::from_str("mysql://app@db.internal/app")?;
+    /// let store = MySqlStore::connect_with(options, PoolSettings::default().max_connections(8))
+    ///     .await?
+    ///     .with_read_connections(2);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_read_connections(mut self, count: usize) -> Self {
+        let ping_after_idle = self.reads.ping_after_idle();
+        self.reads = std::sync::Arc::new(ReadConnections::new(count, ping_after_idle));
+        self
     }
 
     /// The connection pool.
@@ -590,9 +658,10 @@ impl UserStore for MySqlStore {
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM auth_users WHERE id = ?");
-        let row = sqlx::query(&sql)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
+        let query = sqlx::query(&sql).bind(id.0);
+        let row = self
+            .reads
+            .fetch_optional(&self.pool, query)
             .await
             .map_err(db)?;
         row.as_ref().map(user_from_row).transpose()
@@ -781,11 +850,8 @@ impl KnoxTokenStore for MySqlStore {
         token_key: &str,
     ) -> Result<Vec<KnoxTokenRecord>, StoreError> {
         let sql = format!("SELECT {KNOX_COLUMNS} FROM auth_knox_tokens WHERE token_key = ?");
-        let rows = sqlx::query(&sql)
-            .bind(token_key)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        let query = sqlx::query(&sql).bind(token_key);
+        let rows = self.reads.fetch_all(&self.pool, query).await.map_err(db)?;
         rows.iter().map(knox_from_row).collect()
     }
 
@@ -895,9 +961,10 @@ impl StaticTokenStore for MySqlStore {
         digest: &str,
     ) -> Result<Option<StaticTokenRecord>, StoreError> {
         let sql = format!("SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE digest = ?");
-        let row = sqlx::query(&sql)
-            .bind(digest)
-            .fetch_optional(&self.pool)
+        let query = sqlx::query(&sql).bind(digest);
+        let row = self
+            .reads
+            .fetch_optional(&self.pool, query)
             .await
             .map_err(db)?;
         row.as_ref().map(static_from_row).transpose()
@@ -1015,12 +1082,10 @@ impl JwtRevocationStore for MySqlStore {
         user: UserId,
         family: Option<&str>,
     ) -> Result<RevocationState, StoreError> {
-        let row = sqlx::query(&format!("SELECT {REVOCATION_COLUMNS}"))
-            .bind(user.0)
-            .bind(family)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
+        let sql = format!("SELECT {REVOCATION_COLUMNS}");
+        let query = sqlx::query(&sql).bind(user.0).bind(family);
+        // A SELECT without FROM always gives one row.
+        let row = self.reads.fetch_one(&self.pool, query).await.map_err(db)?;
         revocation_state_from_row(&row)
     }
 
@@ -1031,11 +1096,10 @@ impl JwtRevocationStore for MySqlStore {
     ) -> Result<Option<(RevocationState, Option<User>)>, StoreError> {
         let sql =
             format!("SELECT {USER_COLUMNS}, {REVOCATION_COLUMNS} FROM auth_users WHERE id = ?");
-        let row = sqlx::query(&sql)
-            .bind(user.0)
-            .bind(family)
-            .bind(user.0)
-            .fetch_optional(&self.pool)
+        let query = sqlx::query(&sql).bind(user.0).bind(family).bind(user.0);
+        let row = self
+            .reads
+            .fetch_optional(&self.pool, query)
             .await
             .map_err(db)?;
         let Some(row) = row else {

@@ -995,13 +995,8 @@ impl JwtRevocationStore for SqliteStore {
     ) -> Result<RevocationState, StoreError> {
         let sql = format!("SELECT {REVOCATION_COLUMNS}");
         let query = sqlx::query(&sql).bind(user.0).bind(family);
-        let row = self
-            .reads
-            .fetch_optional(&self.pool, query)
-            .await
-            .map_err(db)?;
         // A SELECT without FROM always gives one row.
-        let row = row.ok_or_else(|| StoreError::other("the revocation state query gave no row"))?;
+        let row = self.reads.fetch_one(&self.pool, query).await.map_err(db)?;
         revocation_state_from_row(&row)
     }
 

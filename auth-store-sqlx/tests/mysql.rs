@@ -18,7 +18,7 @@ use auth_core::testkit::{now, unique};
 use auth_core::user::{User, UserId};
 use auth_store_sqlx::sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use auth_store_sqlx::sqlx::{self, ConnectOptions, Connection};
-use auth_store_sqlx::{MySqlStore, PoolSettings};
+use auth_store_sqlx::{DEFAULT_READ_CONNECTIONS, MySqlStore, PoolSettings};
 
 const DEFAULT_URL: &str = "mysql://root@127.0.0.1:3306/test";
 
@@ -118,14 +118,15 @@ fn test_settings() -> PoolSettings {
     PoolSettings::default().max_connections(6)
 }
 
-/// A migrated store in a fresh database, or `None` (skipped).
+/// A migrated store in a fresh database, with connections kept for reads as
+/// [`MySqlStore::connect`] keeps them, or `None` (skipped).
 async fn fresh_store() -> Option<MySqlStore> {
     let options = fresh_database().await?;
     let store = MySqlStore::connect_with(options, test_settings())
         .await
         .expect("connecting the store failed");
     store.migrate().await.expect("migrating failed");
-    Some(store)
+    Some(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
 }
 
 /// Evaluates to a fresh store, or returns from the test (skipped) when the
@@ -246,4 +247,131 @@ async fn an_overlong_jti_is_an_error() {
     };
     let result = store.blacklist_jti(&entry).await;
     assert!(matches!(result, Err(StoreError::Other(_))), "{result:?}");
+}
+
+/// A migrated store over `options` (a fresh database of its own), keeping
+/// two connections for reads, holding one user.
+async fn store_with_user(
+    options: &MySqlConnectOptions,
+    settings: PoolSettings,
+) -> (MySqlStore, User) {
+    let store = MySqlStore::connect_with(options.clone(), settings)
+        .await
+        .expect("connecting")
+        .with_read_connections(2);
+    store.migrate().await.expect("migrating");
+    let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
+    store.insert_user(&ada).await.expect("insert");
+    (store, ada)
+}
+
+/// Kills, from `admin`, every connection whose current database is
+/// `options`' (the store's own, fresh database); there must be some.
+async fn kill_connections(
+    admin: &mut MySqlConnection,
+    options: &MySqlConnectOptions,
+    round: usize,
+) {
+    let database = options.get_database().expect("the store's database");
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM information_schema.processlist WHERE db = ?")
+            .bind(database)
+            .fetch_all(&mut *admin)
+            .await
+            .expect("reading the process list");
+    assert!(
+        !ids.is_empty(),
+        "round {round}: the store had connections to kill"
+    );
+    for id in ids {
+        // One may have closed meanwhile: "Unknown thread id" is fine.
+        let _ = sqlx::raw_sql(&format!("KILL CONNECTION {id}"))
+            .execute(&mut *admin)
+            .await;
+    }
+}
+
+/// Killing every connection of the store from another connection does not
+/// break it: operations fail with `Unavailable` at worst, and the store
+/// replaces the connections, pooled and kept, by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_connections_are_replaced() {
+    let Some(options) = fresh_database().await else {
+        return;
+    };
+    let settings = PoolSettings::default()
+        .max_connections(3)
+        .acquire_timeout(Duration::from_secs(1));
+    let (store, ada) = store_with_user(&options, settings).await;
+    store.user_by_id(ada.id).await.expect("reading");
+
+    let (_, mut admin) = admin().await.expect("admin connection");
+    for round in 0..3 {
+        kill_connections(&mut admin, &options, round).await;
+        let found = support::user_once_available(&store, ada.id, &format!("round {round}")).await;
+        assert_eq!(
+            found.as_ref(),
+            Some(&ada),
+            "round {round}: the store reads again"
+        );
+    }
+    let _ = admin.close().await;
+}
+
+/// A connection idle past `test_after_idle` is pinged before use, whether
+/// in the pool or kept for reads, so when the server has dropped every
+/// connection meanwhile, the next operation still succeeds on its first
+/// try (on a new connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_dropped_by_the_server_fail_nothing() {
+    let Some(options) = fresh_database().await else {
+        return;
+    };
+    let settings = PoolSettings::default()
+        .max_connections(3)
+        .test_after_idle(Duration::from_millis(50));
+    let (store, ada) = store_with_user(&options, settings).await;
+    // The reads below find a kept connection idle since this one.
+    store.user_by_id(ada.id).await.expect("reading");
+
+    let (_, mut admin) = admin().await.expect("admin connection");
+    for round in 0..2 {
+        kill_connections(&mut admin, &options, round).await;
+        // Idle for longer than the window (and for the kills to land).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let found = store.user_by_id(ada.id).await.unwrap_or_else(|err| {
+            panic!("round {round}: the first read after idling failed: {err:?}")
+        });
+        assert_eq!(found.as_ref(), Some(&ada), "round {round}");
+        // The Knox and revocation reads take kept connections too.
+        store.knox_tokens_by_key("nokey").await.expect("knox read");
+        store
+            .revocation_state(ada.id, None)
+            .await
+            .expect("revocation read");
+    }
+    let _ = admin.close().await;
+}
+
+/// `connect` keeps connections for the reads that authenticate a request;
+/// the other constructors keep none unless asked.
+#[tokio::test]
+async fn connect_keeps_read_connections_and_connect_with_does_not() {
+    let Some(options) = fresh_database().await else {
+        return;
+    };
+    let url = std::env::var("AUTH_TEST_MYSQL_URL").unwrap_or_else(|_| DEFAULT_URL.into());
+    let store = MySqlStore::connect(&url).await.expect("connecting");
+    let shown = format!("{store:?}");
+    assert!(
+        shown.contains(&format!("read_connections: {DEFAULT_READ_CONNECTIONS}")),
+        "{shown}"
+    );
+    store.pool().close().await;
+    let store = MySqlStore::connect_with(options, test_settings())
+        .await
+        .expect("connecting");
+    let shown = format!("{store:?}");
+    assert!(shown.contains("read_connections: 0"), "{shown}");
+    assert!(format!("{:?}", store.with_read_connections(3)).contains("read_connections: 3"));
 }

@@ -247,16 +247,7 @@ async fn unavailable_while_down_then_recovers_by_itself() {
     );
 
     proxy.up().await.expect("listening again");
-    let started = Instant::now();
-    let found = loop {
-        match store.user_by_id(ada.id).await {
-            Ok(found) => break found,
-            Err(StoreError::Unavailable(_)) if started.elapsed() < Duration::from_secs(10) => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(err) => panic!("the store did not recover: {err:?}"),
-        }
-    };
+    let found = support::user_once_available(&store, ada.id, "the store recovering").await;
     assert_eq!(
         found,
         Some(ada),
@@ -314,14 +305,7 @@ async fn terminated_backends_are_replaced() {
     let mut admin = options.connect().await.expect("admin connection");
     for round in 0..3 {
         terminate_backends(&mut admin, &app, round).await;
-        let started = Instant::now();
-        let found = loop {
-            match store.user_by_id(ada.id).await {
-                Ok(found) => break found,
-                Err(StoreError::Unavailable(_)) if started.elapsed() < Duration::from_secs(10) => {}
-                Err(err) => panic!("round {round}: expected success or Unavailable, got {err:?}"),
-            }
-        };
+        let found = support::user_once_available(&store, ada.id, &format!("round {round}")).await;
         assert_eq!(
             found.as_ref(),
             Some(&ada),

@@ -4,7 +4,11 @@
 
 #![allow(dead_code)]
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use auth_core::StoreError;
+use auth_core::store::UserStore;
+use auth_core::user::{User, UserId};
 
 pub(crate) mod contract;
 pub(crate) mod proxy;
@@ -92,6 +96,27 @@ pub(crate) fn block_on<F: std::future::Future>(work: F) -> Option<F::Output> {
         Err(err) => {
             eprintln!("cleanup: no runtime: {err}");
             None
+        }
+    }
+}
+
+/// User `id` read from `store` once the store answers: `Unavailable` is
+/// tried again every 100 ms for up to 10 s (while the store replaces
+/// connections the server dropped); any other error fails the test,
+/// naming `what`.
+pub(crate) async fn user_once_available(
+    store: &dyn UserStore,
+    id: UserId,
+    what: &str,
+) -> Option<User> {
+    let started = Instant::now();
+    loop {
+        match store.user_by_id(id).await {
+            Ok(found) => return found,
+            Err(StoreError::Unavailable(_)) if started.elapsed() < Duration::from_secs(10) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => panic!("{what}: expected success or Unavailable, got {err:?}"),
         }
     }
 }
