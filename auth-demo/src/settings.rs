@@ -144,20 +144,27 @@ fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
 
 /// How the server runs. Every field is a flag and an environment variable;
 /// [`Settings::default`] is what an empty command line and environment give.
+/// The flags are global: they may also follow `create-superuser`.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// The address to listen on (port 0 picks a free port).
-    #[arg(long, env = "AUTH_BIND", default_value = "127.0.0.1:8000")]
+    #[arg(
+        long,
+        global = true,
+        env = "AUTH_BIND",
+        default_value = "127.0.0.1:8000"
+    )]
     pub bind: String,
 
     /// The web framework serving the routes.
-    #[arg(long, env = "AUTH_FRAMEWORK", value_enum, default_value_t = Framework::Axum)]
+    #[arg(long, global = true, env = "AUTH_FRAMEWORK", value_enum, default_value_t = Framework::Axum)]
     pub framework: Framework,
 
     /// The SQL database: `sqlite://FILE` (created and migrated on start),
     /// `postgres://...` or `mysql://...`.
     #[arg(
         long,
+        global = true,
         env = "AUTH_DATABASE_URL",
         default_value = "sqlite://auth-demo.db",
         hide_env_values = true
@@ -166,28 +173,34 @@ pub struct Settings {
 
     /// When set, Knox and static tokens, the JWT blacklist, throttle
     /// counters and login history live in this Redis (users stay in SQL).
-    #[arg(long, env = "AUTH_REDIS_URL", hide_env_values = true)]
+    #[arg(long, global = true, env = "AUTH_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<Secret>,
 
     /// The prefix of every Redis key the server writes.
-    #[arg(long, env = "AUTH_REDIS_PREFIX", default_value = "auth:")]
+    #[arg(
+        long,
+        global = true,
+        env = "AUTH_REDIS_PREFIX",
+        default_value = "auth:"
+    )]
     pub redis_prefix: String,
 
     /// With Redis (6 or later): answer JWT revocation checks from memory
     /// while Redis tracks them and pushes every change (server-assisted
     /// client-side caching); the most seconds an answer is kept should
     /// that push channel fail silently. 0 reads Redis on every request.
-    #[arg(long, env = "AUTH_REDIS_TRACKING", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    #[arg(long, global = true, env = "AUTH_REDIS_TRACKING", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub redis_tracking: u64,
 
     /// Where emails go: unset prints them to stdout; `smtp://host:port`
     /// sends them over SMTP.
-    #[arg(long, env = "AUTH_SMTP_URL", hide_env_values = true)]
+    #[arg(long, global = true, env = "AUTH_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<Secret>,
 
     /// The sender of the emails.
     #[arg(
         long,
+        global = true,
         env = "AUTH_SMTP_FROM",
         default_value = "Auth demo <noreply@example.com>"
     )]
@@ -196,6 +209,7 @@ pub struct Settings {
     /// The frontend the emailed links point to.
     #[arg(
         long,
+        global = true,
         env = "AUTH_FRONTEND_URL",
         default_value = "http://localhost:3000"
     )]
@@ -205,58 +219,58 @@ pub struct Settings {
     /// for HS384, 64 for HS512). Default: generated once and kept in a file
     /// beside the SQLite database (`auth-demo.secret`), or in the working
     /// directory for other databases.
-    #[arg(long, env = "AUTH_JWT_SECRET", hide_env_values = true)]
+    #[arg(long, global = true, env = "AUTH_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<Secret>,
 
     /// The JWT signing algorithm.
-    #[arg(long, env = "AUTH_JWT_ALGORITHM", default_value = "HS256", value_parser = parse_algorithm)]
+    #[arg(long, global = true, env = "AUTH_JWT_ALGORITHM", default_value = "HS256", value_parser = parse_algorithm)]
     pub jwt_algorithm: Algorithm,
 
     /// The PEM private key (PKCS#8) for RS256, ES256 or EdDSA.
-    #[arg(long, env = "AUTH_JWT_PRIVATE_KEY_FILE")]
+    #[arg(long, global = true, env = "AUTH_JWT_PRIVATE_KEY_FILE")]
     pub jwt_private_key_file: Option<PathBuf>,
 
     /// Access token lifetime in seconds.
-    #[arg(long, env = "AUTH_ACCESS_TTL", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
+    #[arg(long, global = true, env = "AUTH_ACCESS_TTL", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub access_ttl: u64,
 
     /// Refresh token lifetime in seconds.
-    #[arg(long, env = "AUTH_REFRESH_TTL", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
+    #[arg(long, global = true, env = "AUTH_REFRESH_TTL", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub refresh_ttl: u64,
 
     /// Knox token lifetime in seconds (0: tokens never expire).
-    #[arg(long, env = "AUTH_KNOX_TTL", default_value_t = 36_000, value_parser = clap::value_parser!(u64).range(0..=MAX_TTL_SECS))]
+    #[arg(long, global = true, env = "AUTH_KNOX_TTL", default_value_t = 36_000, value_parser = clap::value_parser!(u64).range(0..=MAX_TTL_SECS))]
     pub knox_ttl: u64,
 
     /// Activation link lifetime in seconds (default 3 days).
-    #[arg(long, env = "AUTH_ACTIVATION_TTL", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
+    #[arg(long, global = true, env = "AUTH_ACTIVATION_TTL", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub activation_ttl: u64,
 
     /// Password-reset link lifetime in seconds (default 1 hour).
-    #[arg(long, env = "AUTH_RESET_TTL", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
+    #[arg(long, global = true, env = "AUTH_RESET_TTL", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub reset_ttl: u64,
 
     /// The staleness budget, in seconds, of request authentication's cache
     /// of users, revocation state and tokens (0: off, every request reads
     /// the stores). This server sees its own changes at once; a change
     /// made by another server is seen at most this much later.
-    #[arg(long, env = "AUTH_CACHE_TTL", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    #[arg(long, global = true, env = "AUTH_CACHE_TTL", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub cache_ttl: u64,
 
     /// Password-hashing threads (one per core) that stand aside while
     /// requests presenting credentials are being served, so a login storm
     /// slows other requests less (0: every thread hashes whatever else is
     /// going on; one thread always hashes).
-    #[arg(long, env = "AUTH_HASHING_RESERVE", default_value_t = 1)]
+    #[arg(long, global = true, env = "AUTH_HASHING_RESERVE", default_value_t = 1)]
     pub hashing_reserve: usize,
 
     /// Failed-login limits: `off`, a per-account rate (`5/min`), or
     /// per-account and per-address rates (`5/min,20/min`).
-    #[arg(long, env = "AUTH_LOGIN_THROTTLE", default_value = LoginThrottle::DEFAULT)]
+    #[arg(long, global = true, env = "AUTH_LOGIN_THROTTLE", default_value = LoginThrottle::DEFAULT)]
     pub login_throttle: LoginThrottle,
 
     /// Logs warnings and errors only (`RUST_LOG` overrides).
-    #[arg(long, short)]
+    #[arg(long, short, global = true)]
     pub quiet: bool,
 }
 
@@ -483,6 +497,12 @@ mod tests {
     }
 
     #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
     fn create_superuser_subcommand() {
         let cli = parse(&[
             "--database-url=sqlite://x.db",
@@ -505,6 +525,24 @@ mod tests {
         assert_eq!(password.expose(), "correct horse battery");
         assert_eq!(cli.settings.database_url.expose(), "sqlite://x.db");
         assert!(parse(&["create-superuser", "--username=x"]).is_err());
+
+        // The server's flags may also follow the subcommand, as
+        // `manage.py createsuperuser --database` takes its database.
+        let cli = parse(&[
+            "create-superuser",
+            "--username=root",
+            "--email=root@example.com",
+            "--password=correct horse battery",
+            "--database-url=postgres://u@h/db",
+            "--redis-url=redis://127.0.0.1:6379",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Some(Command::CreateSuperuser { .. })));
+        assert_eq!(cli.settings.database_url.expose(), "postgres://u@h/db");
+        assert_eq!(
+            cli.settings.redis_url.as_ref().map(Secret::expose),
+            Some("redis://127.0.0.1:6379")
+        );
     }
 
     #[test]
