@@ -1,6 +1,11 @@
 //! The OpenAPI 3.1 document of the routes, built with utoipa's builders
 //! from the same route table [`handle`](crate::handle) serves, with schemas
 //! derived from the small structs below (used for the document only).
+//!
+//! The request schemas say what the body readers of `auth_core::flows`
+//! accept: a required string must not be blank (`minLength: 1`), an
+//! optional field may be left out but is never `null`, and a login names
+//! the account by `username` or by `email`.
 
 #![allow(dead_code)] // The schema structs exist for their derived schemas.
 
@@ -27,6 +32,7 @@ struct User {
     #[schema(format = "uuid")]
     id: String,
     username: String,
+    #[schema(format = "email")]
     email: String,
     first_name: String,
     last_name: String,
@@ -44,88 +50,118 @@ struct User {
 /// `POST /api/auth/register`.
 #[derive(ToSchema)]
 struct RegisterRequest {
+    #[schema(min_length = 1)]
     username: String,
+    #[schema(min_length = 1, format = "email")]
     email: String,
+    #[schema(min_length = 1)]
     password: String,
+    #[schema(min_length = 1)]
     confirm_password: String,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(required = false)]
+    first_name: String,
+    #[schema(required = false)]
+    last_name: String,
+    /// Free JSON object for application fields.
+    #[schema(value_type = Object, required = false)]
     profile: (),
 }
 
 /// `{uid, token}` from an activation link.
 #[derive(ToSchema)]
 struct ActivateRequest {
+    #[schema(min_length = 1)]
     uid: String,
+    #[schema(min_length = 1)]
     token: String,
 }
 
 /// `{email}`.
 #[derive(ToSchema)]
 struct EmailRequest {
+    #[schema(min_length = 1, format = "email")]
     email: String,
 }
 
 /// `POST /api/auth/password/reset/confirm`.
 #[derive(ToSchema)]
 struct ResetConfirmRequest {
+    #[schema(min_length = 1)]
     uid: String,
+    #[schema(min_length = 1)]
     token: String,
+    #[schema(min_length = 1)]
     new_password: String,
+    #[schema(min_length = 1)]
     confirm_password: String,
 }
 
 /// `POST /api/auth/password/change`.
 #[derive(ToSchema)]
 struct PasswordChangeRequest {
+    #[schema(min_length = 1)]
     old_password: String,
+    #[schema(min_length = 1)]
     new_password: String,
+    #[schema(min_length = 1)]
     confirm_password: String,
 }
 
 /// `PATCH /api/auth/me`: profile keys merge, a null removes one.
 #[derive(ToSchema)]
 struct ProfileUpdateRequest {
-    first_name: Option<String>,
-    last_name: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(required = false)]
+    first_name: String,
+    #[schema(required = false)]
+    last_name: String,
+    #[schema(value_type = Object, required = false)]
     profile: (),
 }
 
 /// `DELETE /api/auth/me`.
 #[derive(ToSchema)]
 struct PasswordRequest {
+    #[schema(min_length = 1)]
     password: String,
 }
 
-/// Login fields: `password` and `username` or `email`.
+/// A login by username (taken over `email` when both are sent).
 #[derive(ToSchema)]
-struct LoginRequest {
-    username: Option<String>,
-    email: Option<String>,
+struct UsernameLogin {
+    #[schema(min_length = 1)]
+    username: String,
+    #[schema(min_length = 1)]
     password: String,
 }
 
-/// Knox login: login fields and an optional token name.
+/// A login by email address.
 #[derive(ToSchema)]
-struct KnoxLoginRequest {
-    username: Option<String>,
-    email: Option<String>,
+struct EmailLogin {
+    #[schema(min_length = 1)]
+    email: String,
+    #[schema(min_length = 1)]
     password: String,
+}
+
+/// Knox login's own field, beside the login fields.
+#[derive(ToSchema)]
+struct KnoxTokenName {
     /// A label for the token ("laptop").
-    name: Option<String>,
+    #[schema(required = false)]
+    name: String,
 }
 
 /// `{refresh}`.
 #[derive(ToSchema)]
 struct RefreshRequest {
+    #[schema(min_length = 1)]
     refresh: String,
 }
 
 /// `{token}`.
 #[derive(ToSchema)]
 struct VerifyRequest {
+    #[schema(min_length = 1)]
     token: String,
 }
 
@@ -189,18 +225,24 @@ struct UserPage {
     results: Vec<User>,
 }
 
-/// A staff member's user input (`username` and `email` required on POST
-/// and PUT).
+/// A staff member's new or replaced user (`POST`, `PUT`).
 #[derive(ToSchema)]
 struct AdminUserRequest {
-    username: Option<String>,
-    email: Option<String>,
-    password: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    is_active: Option<bool>,
-    is_staff: Option<bool>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(min_length = 1)]
+    username: String,
+    #[schema(min_length = 1, format = "email")]
+    email: String,
+    #[schema(min_length = 1, required = false)]
+    password: String,
+    #[schema(required = false)]
+    first_name: String,
+    #[schema(required = false)]
+    last_name: String,
+    #[schema(required = false)]
+    is_active: bool,
+    #[schema(required = false)]
+    is_staff: bool,
+    #[schema(value_type = Object, required = false)]
     profile: (),
 }
 
@@ -266,6 +308,9 @@ fn spec(path: &str, method: &str) -> Spec {
     const V: &[&str] = &["400"];
     const A: &[&str] = &["401"];
     const AV: &[&str] = &["400", "401"];
+    // Throttled: logins, emails sent and link tokens tried.
+    const VT: &[&str] = &["400", "429"];
+    const AVT: &[&str] = &["400", "401", "429"];
     const ST: &[&str] = &["401", "403", "404"];
     const STV: &[&str] = &["400", "401", "403", "404"];
     match (path, method) {
@@ -293,7 +338,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("ActivateRequest"),
             "200",
             Some("Detail"),
-            V,
+            VT,
         ),
         ("/api/auth/activate/resend", _) => s(
             "Send the activation email again",
@@ -301,7 +346,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("EmailRequest"),
             "202",
             Some("Detail"),
-            V,
+            VT,
         ),
         ("/api/auth/password/reset", _) => s(
             "Email a password reset link",
@@ -309,7 +354,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("EmailRequest"),
             "202",
             Some("Detail"),
-            V,
+            VT,
         ),
         ("/api/auth/password/reset/confirm", _) => s(
             "Set a new password from a reset link",
@@ -317,7 +362,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("ResetConfirmRequest"),
             "204",
             None,
-            V,
+            VT,
         ),
         ("/api/auth/password/change", _) => s(
             "Change the password",
@@ -358,7 +403,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("LoginRequest"),
             "200",
             Some("TokenPair"),
-            AV,
+            AVT,
         ),
         ("/api/auth/jwt/refresh", _) => s(
             "Refresh (rotating the refresh token)",
@@ -398,7 +443,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("KnoxLoginRequest"),
             "200",
             Some("KnoxToken"),
-            V,
+            VT,
         ),
         ("/api/auth/token/logout", _) => {
             s("Revoke this Knox token", KnoxToken, None, "204", None, A)
@@ -433,7 +478,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("LoginRequest"),
             "200",
             Some("StaticToken"),
-            V,
+            VT,
         ),
         ("/api/auth/static-token", _) => {
             s("Delete the static token", StaticToken, None, "204", None, A)
@@ -466,7 +511,7 @@ fn spec(path: &str, method: &str) -> Spec {
         ("/api/users/{id}", "PATCH") => s(
             "Update a user (staff)",
             Staff,
-            Some("AdminUserRequest"),
+            Some("AdminUserPatch"),
             "200",
             Some("User"),
             STV,
@@ -496,7 +541,8 @@ fn error_description(status: &str) -> (&'static str, &'static str) {
         "401" => ("Not authenticated (with `WWW-Authenticate`)", "Detail"),
         "403" => ("Not allowed", "Detail"),
         "404" => ("Not found", "Detail"),
-        _ => ("Unavailable", "Detail"),
+        "429" => ("Throttled (with `Retry-After`)", "Detail"),
+        _ => ("A store is unavailable", "Detail"),
     }
 }
 
@@ -595,6 +641,16 @@ fn operation(path: &str, method: &str, group: Group) -> utoipa::openapi::path::O
     if spec.request.is_some() || matches!(method, "POST" | "PUT" | "PATCH") {
         errors.extend(["413", "415"]);
     }
+    // Every operation but the document, its UI and the public keys reads a
+    // store, and a store that is down gives 503.
+    if !errors.contains(&"503")
+        && !matches!(
+            path,
+            "/api/openapi.json" | "/api/docs" | "/api/auth/jwks.json"
+        )
+    {
+        errors.push("503");
+    }
     for status in errors {
         let (description, schema) = match status {
             "413" => ("Body too large", "Detail"),
@@ -622,6 +678,46 @@ fn operation(path: &str, method: &str, group: Group) -> utoipa::openapi::path::O
     };
     op = op.securities(security);
     op.build()
+}
+
+/// A staff member's partial update of a user (`PATCH`): the fields of
+/// [`AdminUserRequest`], none required; only the fields sent change.
+fn admin_user_patch() -> utoipa::openapi::schema::Schema {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::schema::{ObjectBuilder, Schema};
+    // The derive gives a struct with named fields an object schema.
+    let mut schema = match AdminUserRequest::schema() {
+        utoipa::openapi::RefOr::T(Schema::Object(object)) => object,
+        _ => ObjectBuilder::new().build(),
+    };
+    schema.required.clear();
+    schema.description =
+        Some("A staff member's partial update of a user: only the fields sent change.".into());
+    Schema::Object(schema)
+}
+
+/// Login fields: `password` and either `username` or `email`.
+fn login_request() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::AnyOfBuilder::new()
+        .item(Ref::from_schema_name("UsernameLogin"))
+        .item(Ref::from_schema_name("EmailLogin"))
+        .description(Some(
+            "Login fields: `password` and either `username` or `email`.",
+        ))
+        .build()
+        .into()
+}
+
+/// Knox login: the login fields and an optional token name.
+fn knox_login_request() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::AllOfBuilder::new()
+        .item(Ref::from_schema_name("LoginRequest"))
+        .item(Ref::from_schema_name("KnoxTokenName"))
+        .description(Some(
+            "Knox login: the login fields and an optional token name.",
+        ))
+        .build()
+        .into()
 }
 
 fn schema_string() -> utoipa::openapi::schema::Object {
@@ -665,8 +761,11 @@ pub(crate) fn document_json(groups: RouteGroups) -> Vec<u8> {
         .schema_from::<PasswordChangeRequest>()
         .schema_from::<ProfileUpdateRequest>()
         .schema_from::<PasswordRequest>()
-        .schema_from::<LoginRequest>()
-        .schema_from::<KnoxLoginRequest>()
+        .schema_from::<UsernameLogin>()
+        .schema_from::<EmailLogin>()
+        .schema_from::<KnoxTokenName>()
+        .schema("LoginRequest", login_request())
+        .schema("KnoxLoginRequest", knox_login_request())
         .schema_from::<RefreshRequest>()
         .schema_from::<VerifyRequest>()
         .schema_from::<TokenPair>()
@@ -677,6 +776,7 @@ pub(crate) fn document_json(groups: RouteGroups) -> Vec<u8> {
         .schema_from::<HistoryPage>()
         .schema_from::<UserPage>()
         .schema_from::<AdminUserRequest>()
+        .schema("AdminUserPatch", admin_user_patch())
         .schema_from::<Detail>()
         .schema_from::<ValidationErrors>()
         .schema_from::<Empty>()

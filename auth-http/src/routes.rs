@@ -451,8 +451,7 @@ async fn dispatch(api: &Api, req: &ApiRequest<'_>, route: &Route<'_>, method: &s
         // Knox.
         (Route::KnoxLogin, _) => {
             let body = json_body(req)?;
-            let credentials = Credentials::from_json(&body)?;
-            let name = optional_name(&body)?;
+            let (credentials, name) = both(Credentials::from_json(&body), optional_name(&body))?;
             let (_, issued) = auth.knox_login(&credentials, name, client).await?;
             Ok(ApiResponse::json(
                 200,
@@ -611,11 +610,24 @@ fn string_field(body: &Value, field: &str) -> Result<String, Failure> {
 }
 
 /// Knox login's optional `name`.
-fn optional_name(body: &Value) -> Result<Option<String>, Failure> {
+fn optional_name(body: &Value) -> Result<Option<String>, AuthError> {
     let mut form = auth_core::flows::form::Form::new(body)?;
     let name = form.optional_string("name");
     form.finish()?;
     Ok(name.filter(|n| !n.is_empty()))
+}
+
+/// Both values, or one 400 with the field errors of both, so a client
+/// hears about every bad field at once.
+fn both<A, B>(a: Result<A, AuthError>, b: Result<B, AuthError>) -> Result<(A, B), AuthError> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(AuthError::Validation(mut errors)), Err(AuthError::Validation(more))) => {
+            errors.merge(more);
+            Err(AuthError::Validation(errors))
+        }
+        (Err(err), _) | (_, Err(err)) => Err(err),
+    }
 }
 
 fn session_json(record: &KnoxTokenRecord) -> Value {

@@ -14,6 +14,57 @@ use crate::{Api, ApiOptions, ApiRequest, ApiResponse, RouteGroups, handle};
 
 const PASSWORD: &str = "correct-horse-battery-9";
 
+/// Whether `path` is an instance of the route template `template`.
+fn instance_of(template: &str, path: &str) -> bool {
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(t), Some(p)) if t.starts_with('{') => {
+                if p.is_empty() {
+                    return false;
+                }
+            }
+            (Some(t), Some(p)) if t == p => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Fails the test unless `api`'s OpenAPI document lists `status` among the
+/// responses of `method path`'s operation: every answer a test sees is
+/// checked against the document. A path no route serves, or a method its
+/// route does not serve or a group left out (404, 405), has no operation to
+/// list it.
+fn assert_documented(api: &Api, method: &str, path: &str, status: u16) {
+    let path = match path.strip_suffix('/') {
+        Some(trimmed) if !trimmed.is_empty() => trimmed,
+        _ => path,
+    };
+    let Some((template, _, _)) = crate::routes::ROUTES
+        .iter()
+        .find(|(template, _, _)| instance_of(template, path))
+    else {
+        return;
+    };
+    let document: Value =
+        serde_json::from_slice(&api.openapi_json()).expect("the OpenAPI document is JSON");
+    let operation = &document["paths"][template][method.to_ascii_lowercase()];
+    if operation.is_null() {
+        return;
+    }
+    let responses = &operation["responses"];
+    assert!(
+        responses.get(status.to_string()).is_some(),
+        "{method} {path} answered {status}, which the OpenAPI document does not list for \
+         {method} {template} (it lists {:?})",
+        responses
+            .as_object()
+            .map(|r| r.keys().collect::<Vec<_>>())
+            .unwrap_or_default()
+    );
+}
+
 struct Harness {
     api: Api,
     mailer: MemoryMailer,
@@ -68,7 +119,9 @@ impl Harness {
             body,
             Some("127.0.0.1".parse().expect("ip")),
         );
-        handle(&self.api, request).await
+        let response = handle(&self.api, request).await;
+        assert_documented(&self.api, method, path, response.status);
+        response
     }
 
     async fn call(
@@ -925,6 +978,77 @@ async fn users_admin() {
         h.call("DELETE", &path, None, Some(&staff)).await.status,
         404
     );
+}
+
+/// The request schemas of the document say what the body readers accept:
+/// a required string sent blank, and an optional field sent as `null`, are
+/// each a 400 naming that field, on every operation with a body.
+#[tokio::test]
+async fn request_schemas_agree_with_the_body_readers() {
+    let h = harness();
+    let id = h.user("boss", true).await;
+    let (staff, _) = h.jwt("boss").await;
+    let document: Value = serde_json::from_slice(&h.api.openapi_json()).expect("JSON");
+    let schemas = &document["components"]["schemas"];
+    let mut checked = 0;
+    for (template, item) in document["paths"].as_object().expect("paths") {
+        let path = template.replace("{id}", &id).replace("{token_key}", "k");
+        for (method, operation) in item.as_object().expect("operations") {
+            let Some(reference) =
+                operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+            else {
+                continue;
+            };
+            let method = method.to_ascii_uppercase();
+            for (name, schema) in object_schemas(schemas, reference) {
+                let required: Vec<&str> = schema["required"]
+                    .as_array()
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let properties = schema["properties"].as_object().expect("properties");
+                for (field, property) in properties {
+                    let body = if required.contains(&field.as_str()) {
+                        assert_eq!(property["minLength"], 1, "{name}.{field} may not be blank");
+                        json!({ field: "" })
+                    } else {
+                        assert!(
+                            property["type"].is_string(),
+                            "{name}.{field} is one type, never null"
+                        );
+                        json!({ field: null })
+                    };
+                    let response = h
+                        .call(&method, &path, Some(body.clone()), Some(&staff))
+                        .await;
+                    assert_eq!(response.status, 400, "{method} {path} {body}");
+                    assert!(
+                        response.json_body()[field].is_array(),
+                        "{method} {path} {body}: {:?}",
+                        response.json_body()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 40, "only {checked} fields checked");
+}
+
+/// The object schemas `reference` names: itself, or each one its `anyOf`
+/// or `allOf` names (a login body is `anyOf` a username and an email
+/// login), with their names.
+fn object_schemas<'a>(schemas: &'a Value, reference: &'a str) -> Vec<(&'a str, &'a Value)> {
+    let name = reference.trim_start_matches("#/components/schemas/");
+    let schema = &schemas[name];
+    let parts = schema["anyOf"].as_array().or(schema["allOf"].as_array());
+    match parts {
+        None => vec![(name, schema)],
+        Some(parts) => parts
+            .iter()
+            .filter_map(|part| part["$ref"].as_str())
+            .flat_map(|reference| object_schemas(schemas, reference))
+            .collect(),
+    }
 }
 
 #[tokio::test]

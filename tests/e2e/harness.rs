@@ -237,10 +237,20 @@ impl Env {
             .no_proxy()
             .build()
             .expect("building the HTTP client");
+        let document = http
+            .get(format!("{}/api/openapi.json", server.url()))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .expect("fetching the OpenAPI document")
+            .json()
+            .await
+            .expect("the OpenAPI document is JSON");
         Some(Ctx {
             base: server.url(),
             server: Some(server),
             http,
+            document,
             sink,
             settings,
             twins: Vec::new(),
@@ -341,6 +351,9 @@ pub struct Ctx {
     pub sink: SmtpSink,
     /// The server's settings.
     pub settings: Settings,
+    /// The server's OpenAPI document, which every answer is checked
+    /// against.
+    document: Value,
     /// More servers over the same data (see [`Ctx::start_twin`]).
     twins: Vec<RunningServer>,
     record: Mutex<Record>,
@@ -400,6 +413,11 @@ impl Req<'_> {
             .await
             .unwrap_or_else(|err| panic!("{} {} failed: {err}", self.method, self.path));
         let status = response.status().as_u16();
+        if let Err(undocumented) =
+            check_documented(&self.ctx.document, self.method.as_str(), &self.path, status)
+        {
+            panic!("{undocumented}");
+        }
         let headers = response.headers().clone();
         let text = response.text().await.expect("reading the body");
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -585,6 +603,50 @@ impl Ctx {
     }
 }
 
+/// Whether `document` (an OpenAPI document) lists `status` among the
+/// responses of `method path`'s operation. A path no operation of the
+/// document matches, or a method it does not serve (404, 405), passes:
+/// there is no operation to list it.
+fn check_documented(document: &Value, method: &str, path: &str, status: u16) -> Result<(), String> {
+    let path = path.split('?').next().unwrap_or(path);
+    let path = match path.strip_suffix('/') {
+        Some(trimmed) if !trimmed.is_empty() => trimmed,
+        _ => path,
+    };
+    let Some((template, item)) = document["paths"].as_object().and_then(|paths| {
+        paths
+            .iter()
+            .find(|(template, _)| instance_of(template, path))
+    }) else {
+        return Ok(());
+    };
+    let Some(responses) = item[method.to_ascii_lowercase()]["responses"].as_object() else {
+        return Ok(());
+    };
+    if responses.contains_key(&status.to_string()) {
+        return Ok(());
+    }
+    Err(format!(
+        "{method} {path} answered {status}, which the OpenAPI document does not list for \
+         {method} {template} (it lists {:?})",
+        responses.keys().collect::<Vec<_>>()
+    ))
+}
+
+/// Whether `path` is an instance of the path template `template`
+/// (`/api/users/{id}`).
+fn instance_of(template: &str, path: &str) -> bool {
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(t), Some(p)) if t.starts_with('{') && !p.is_empty() => {}
+            (Some(t), Some(p)) if t == p => {}
+            _ => return false,
+        }
+    }
+}
+
 /// Whether `logs` or the recorded bodies hold a secret of `record`: no
 /// password or hash anywhere, tokens only in the bodies that issue them.
 fn check_leaks(logs: &str, record: &Record) -> Result<(), String> {
@@ -667,5 +729,25 @@ mod tests {
         assert!(issues_tokens(&Method::POST, "/api/auth/static-token"));
         assert!(!issues_tokens(&Method::GET, "/api/auth/static-token"));
         assert!(!issues_tokens(&Method::POST, "/api/auth/jwt/verify"));
+    }
+
+    #[test]
+    fn answers_are_checked_against_the_document() {
+        let document = serde_json::json!({"paths": {
+            "/api/users": {"get": {"responses": {"200": {}, "401": {}}}},
+            "/api/users/{id}": {"delete": {"responses": {"204": {}, "404": {}}}},
+        }});
+        let check = |method, path, status| check_documented(&document, method, path, status);
+        assert!(check("GET", "/api/users?page=2", 200).is_ok());
+        assert!(check("GET", "/api/users/", 401).is_ok());
+        assert!(check("DELETE", "/api/users/0190", 404).is_ok());
+        // Not an operation of the document: nothing to check.
+        assert!(check("GET", "/api/nowhere", 404).is_ok());
+        assert!(check("PUT", "/api/users", 405).is_ok());
+        assert!(check("DELETE", "/api/users//", 404).is_ok());
+        // An operation answering a status it does not list.
+        let err = check("GET", "/api/users", 429).unwrap_err();
+        assert!(err.contains("GET /api/users answered 429"), "{err}");
+        assert!(check("DELETE", "/api/users/0190", 400).is_err());
     }
 }
