@@ -233,11 +233,13 @@ impl Throttle {
         }
     }
 
-    /// The store key for `subject` in `scope`: the subject is case-folded
-    /// and hashed, so keys hold no email address or username in clear.
+    /// The store key for `subject` in `scope`, `<scope>:<32 hex digits>`:
+    /// the subject is case-folded and hashed, so keys hold no email address
+    /// or username in clear. Stores keep throttle windows apart from their
+    /// other data themselves (the Redis store under `<prefix>throttle:`).
     pub fn key(scope: Scope, subject: &str) -> String {
         let digest = Sha256::digest(fold_case(subject.trim()).as_bytes());
-        format!("throttle:{}:{}", scope.as_str(), hex::encode(&digest[..16]))
+        format!("{}:{}", scope.as_str(), hex::encode(&digest[..16]))
     }
 
     /// Fails with [`AuthError::Throttled`] if `subject` has used up its
@@ -352,6 +354,7 @@ mod tests {
         assert!(!key.contains("example"));
         assert_eq!(key, Throttle::key(Scope::LoginAccount, "ada@example.com "));
         assert_ne!(key, Throttle::key(Scope::LoginIp, "ada@example.com"));
+        assert!(key.starts_with("login_account:"), "{key}");
     }
 
     #[test]
