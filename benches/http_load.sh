@@ -25,7 +25,7 @@
 #                                    flat out beside one busy loop per core
 #                                    and paced beside one per hashing thread
 #                                    (cores less the reserve), at the
-#                                    hashers' priority (SCHED_IDLE): what
+#                                    hashers' priority (nice 19): what
 #                                    any background work costs it
 #
 #   bash benches/http_load.sh                          # both backends, axum
@@ -429,7 +429,7 @@ probe_idle_then_storm() {
 # so it measures how the cores are shared) and paced (PROBE_DELAY_MS
 # between a connection's requests: the cores have room, so it measures
 # whether hashing delays a request that arrives); then the paced probe's
-# control beside as many idle-priority busy loops as hashing threads run
+# control beside as many nice-19 busy loops as hashing threads run
 # beside requests (cores less the hashing reserve).
 login_storm() { # key, label
   local auth=(-H "Authorization: Bearer $JWT" "$BASE/api/auth/me")
@@ -440,17 +440,17 @@ login_storm() { # key, label
 }
 
 # spin_control KEY LOOPS LABEL WRK-ARGUMENTS...: the /me probe beside LOOPS
-# busy loops at SCHED_IDLE, the hashers' priority (no memory, no locks: the
+# busy loops at nice 19, the hashers' priority (no memory, no locks: the
 # least any background work at that priority can cost the probe).
 spin_control() {
   local key=$1 loops=$2 label=$3 i TIMES=$RUNS MEDIAN_OF=p99
   shift 3
   for i in $(seq "$loops"); do
-    chrt -i 0 sh -c 'while :; do :; done' &
+    nice -n 19 sh -c 'while :; do :; done' &
     SPIN_PIDS+=($!)
   done
   sleep 1
-  measure "$key" "$label, beside $loops idle-priority loop(s)" 1 "$PROBE_CONNECTIONS" "$@"
+  measure "$key" "$label, beside $loops nice-19 loop(s)" 1 "$PROBE_CONNECTIONS" "$@"
   stop_spinners
 }
 
@@ -567,14 +567,14 @@ run_backend() {
     printf "                          logins meanwhile %.1f/s flat out, %.1f/s paced (%s%% of capacity)\n" \
       "$(get "storm_${storm}_logins" rps)" "$(get "storm_${storm}_paced_logins" rps)" \
       "$(calc "100 * $(get "storm_${storm}_paced_logins" rps) / $capacity" 0)"
-    printf "                          paced beside %s idle-priority loop(s), no logins: p99 %.2f ms, %s of paced idle (control)\n" \
+    printf "                          paced beside %s nice-19 loop(s), no logins: p99 %.2f ms, %s of paced idle (control)\n" \
       "$HASHERS" "$(get "storm_${storm}_paced_spin" p99)" \
       "$(calc "$(get "storm_${storm}_paced_spin" p99) / $(get "storm_${storm}_paced_idle" p99)")"
     printf "                          host steal in the kept runs: %s%% idle, %s%% storm flat out; %s%% idle, %s%% storm paced\n" \
       "$(get "storm_${storm}_idle" steal)" "$(get "storm_${storm}_storm" steal)" \
       "$(get "storm_${storm}_paced_idle" steal)" "$(get "storm_${storm}_paced_storm" steal)"
   done
-  printf "  control: the flat-out probe beside %s idle-priority busy loops: p99 %.2f ms, %s of idle\n" \
+  printf "  control: the flat-out probe beside %s nice-19 busy loops: p99 %.2f ms, %s of idle\n" \
     "$CORES" "$(get spin_off p99)" "$(calc "$(get spin_off p99) / $(get storm_off_idle p99)")"
   printf "  host steal over the whole backend run: %s%% of the CPU time\n" "$(steal_since $START_TICKS)"
   drop_redis_keys
