@@ -89,10 +89,10 @@ impl<DB: Database> ReadConnections<DB> {
         self.limit
     }
 
-    /// How long a kept connection may sit idle before it is pinged.
+    /// Room for `limit` connections (none kept yet), pinged as these are.
     #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
-    pub(crate) fn ping_after_idle(&self) -> Option<Duration> {
-        self.ping_after_idle
+    pub(crate) fn with_limit(&self, limit: usize) -> Self {
+        Self::new(limit, self.ping_after_idle)
     }
 
     /// A kept connection fit for a read, or a new one detached from `pool`

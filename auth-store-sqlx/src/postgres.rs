@@ -310,8 +310,7 @@ impl PostgresStore {
     /// # Ok(()) }
     /// ```
     pub fn with_read_connections(mut self, count: usize) -> Self {
-        let ping_after_idle = self.reads.ping_after_idle();
-        self.reads = std::sync::Arc::new(ReadConnections::new(count, ping_after_idle));
+        self.reads = std::sync::Arc::new(self.reads.with_limit(count));
         self
     }
 
