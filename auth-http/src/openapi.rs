@@ -50,17 +50,17 @@ struct User {
 /// `POST /api/auth/register`.
 #[derive(ToSchema)]
 struct RegisterRequest {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, max_length = 150)]
     username: String,
-    #[schema(min_length = 1, format = "email")]
+    #[schema(min_length = 1, max_length = 254, format = "email")]
     email: String,
     #[schema(min_length = 1)]
     password: String,
     #[schema(min_length = 1)]
     confirm_password: String,
-    #[schema(required = false)]
+    #[schema(max_length = 150, required = false)]
     first_name: String,
-    #[schema(required = false)]
+    #[schema(max_length = 150, required = false)]
     last_name: String,
     /// Free JSON object for application fields.
     #[schema(value_type = Object, required = false)]
@@ -110,9 +110,9 @@ struct PasswordChangeRequest {
 /// `PATCH /api/auth/me`: profile keys merge, a null removes one.
 #[derive(ToSchema)]
 struct ProfileUpdateRequest {
-    #[schema(required = false)]
+    #[schema(max_length = 150, required = false)]
     first_name: String,
-    #[schema(required = false)]
+    #[schema(max_length = 150, required = false)]
     last_name: String,
     #[schema(value_type = Object, required = false)]
     profile: (),
@@ -228,15 +228,15 @@ struct UserPage {
 /// A staff member's new or replaced user (`POST`, `PUT`).
 #[derive(ToSchema)]
 struct AdminUserRequest {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, max_length = 150)]
     username: String,
-    #[schema(min_length = 1, format = "email")]
+    #[schema(min_length = 1, max_length = 254, format = "email")]
     email: String,
     #[schema(min_length = 1, required = false)]
     password: String,
-    #[schema(required = false)]
+    #[schema(max_length = 150, required = false)]
     first_name: String,
-    #[schema(required = false)]
+    #[schema(max_length = 150, required = false)]
     last_name: String,
     #[schema(required = false)]
     is_active: bool,
