@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{AuthError, FieldErrors};
+use crate::user::UserPatch;
 
 /// DRF's message for a missing field.
 pub const REQUIRED: &str = "This field is required.";
@@ -118,6 +119,29 @@ impl<'a> Form<'a> {
                 self.error(field, message);
             }
         }
+    }
+
+    /// Runs the field rules of [`UserPatch::validate`] (username and email
+    /// format, the length limits) over the fields `fields` sets, so a
+    /// too-long or malformed field is reported beside missing ones, as DRF
+    /// reports every field's errors at once.
+    ///
+    /// ```
+    /// use auth_core::{flows::form::Form, user::UserPatch};
+    /// let body = serde_json::json!({"username": "has space"});
+    /// let mut form = Form::new(&body).unwrap();
+    /// let fields = UserPatch {
+    ///     username: form.required_string("username"),
+    ///     email: form.required_string("email"),
+    ///     ..UserPatch::default()
+    /// };
+    /// form.check_user_fields(&fields);
+    /// let errors = form.finish().unwrap_err().response().body;
+    /// assert!(errors["username"][0].as_str().unwrap().starts_with("Enter a valid username."));
+    /// assert_eq!(errors["email"][0], "This field is required.");
+    /// ```
+    pub fn check_user_fields(&mut self, fields: &UserPatch) {
+        self.errors.merge(fields.validate());
     }
 
     /// `Ok` if no field had an error.

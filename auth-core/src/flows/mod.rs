@@ -123,24 +123,33 @@ redacted_debug!(Registration { username, email, first_name, last_name, profile }
 
 impl Registration {
     /// Reads `{username, email, password, confirm_password}` and the
-    /// optional `first_name`, `last_name` and `profile`.
+    /// optional `first_name`, `last_name` and `profile`, with the username,
+    /// email and name rules (format, length), so every field's errors come
+    /// at once; the email is trimmed.
     pub fn from_json(body: &Value) -> Result<Self, AuthError> {
         let mut form = Form::new(body)?;
-        let username = form.required_string("username");
-        let email = form.required_string("email");
+        let identity = UserPatch {
+            username: form.required_string("username"),
+            // Stored trimmed; checked as it will be stored.
+            email: form
+                .required_string("email")
+                .map(|email| email.trim().to_string()),
+            first_name: form.optional_string("first_name"),
+            last_name: form.optional_string("last_name"),
+            ..UserPatch::default()
+        };
         let password = form.required_string("password");
         let confirm_password = form.required_string("confirm_password");
-        let first_name = form.optional_string("first_name").unwrap_or_default();
-        let last_name = form.optional_string("last_name").unwrap_or_default();
         let profile = form.optional_object("profile").unwrap_or_default();
+        form.check_user_fields(&identity);
         form.finish()?;
         Ok(Self {
-            username: username.unwrap_or_default(),
-            email: email.unwrap_or_default(),
+            username: identity.username.unwrap_or_default(),
+            email: identity.email.unwrap_or_default(),
             password: password.unwrap_or_default(),
             confirm_password: confirm_password.unwrap_or_default(),
-            first_name,
-            last_name,
+            first_name: identity.first_name.unwrap_or_default(),
+            last_name: identity.last_name.unwrap_or_default(),
             profile,
         })
     }
@@ -294,7 +303,8 @@ pub struct ProfileUpdate {
 
 impl ProfileUpdate {
     /// Reads the body; `email`, `username`, `password` and the flags are
-    /// field errors (they change nothing).
+    /// field errors (they change nothing), as are names over 150
+    /// characters, all reported at once.
     pub fn from_json(body: &Value) -> Result<Self, AuthError> {
         let mut form = Form::new(body)?;
         form.forbid(
@@ -309,13 +319,19 @@ impl ProfileUpdate {
             ],
             READ_ONLY_FIELD,
         );
-        let update = Self {
+        let names = UserPatch {
             first_name: form.optional_string("first_name"),
             last_name: form.optional_string("last_name"),
-            profile: form.optional_object("profile"),
+            ..UserPatch::default()
         };
+        let profile = form.optional_object("profile");
+        form.check_user_fields(&names);
         form.finish()?;
-        Ok(update)
+        Ok(Self {
+            first_name: names.first_name,
+            last_name: names.last_name,
+            profile,
+        })
     }
 
     /// As a [`UserPatch`].
@@ -342,7 +358,8 @@ redacted_debug!(AdminUserInput { patch } hides { password });
 
 impl AdminUserInput {
     /// Reads the body. `partial: false` (POST and PUT) requires `username`
-    /// and `email`.
+    /// and `email`. The username, email and name rules (format, length) run
+    /// here, so every field's errors come at once.
     pub fn from_json(body: &Value, partial: bool) -> Result<Self, AuthError> {
         let mut form = Form::new(body)?;
         let (username, email) = if partial {
@@ -371,6 +388,7 @@ impl AdminUserInput {
             is_superuser: form.optional_bool("is_superuser"),
             profile: form.optional_object("profile"),
         };
+        form.check_user_fields(&patch);
         form.finish()?;
         Ok(Self { patch, password })
     }
