@@ -26,7 +26,11 @@
 #                                    and paced beside one per hashing thread
 #                                    (cores less the reserve), at the
 #                                    hashers' priority (nice 19): what
-#                                    any background work costs it
+#                                    any background work costs it; and
+#                                    paced beside as many Argon2 loops
+#                                    (bench_server hash-loop, nice 19):
+#                                    what hashing itself costs it. The
+#                                    paced line is the one with a target.
 #
 #   bash benches/http_load.sh                          # both backends, axum
 #   DURATION=5 BACKENDS=sqlite bash benches/http_load.sh
@@ -429,28 +433,37 @@ probe_idle_then_storm() {
 # so it measures how the cores are shared) and paced (PROBE_DELAY_MS
 # between a connection's requests: the cores have room, so it measures
 # whether hashing delays a request that arrives); then the paced probe's
-# control beside as many nice-19 busy loops as hashing threads run
-# beside requests (cores less the hashing reserve).
+# controls beside as many nice-19 busy loops, and as many nice-19 Argon2
+# loops, as hashing threads run beside requests (cores less the hashing
+# reserve).
 login_storm() { # key, label
   local auth=(-H "Authorization: Bearer $JWT" "$BASE/api/auth/me")
   local TIMES=$RUNS MEDIAN_OF=p99
   probe_idle_then_storm "$1" "GET /me JWT $2" "${auth[@]}"
   probe_idle_then_storm "$1_paced" "GET /me JWT $2, paced" -s "$DIR/paced.lua" "${auth[@]}"
-  spin_control "$1_paced_spin" "$HASHERS" "GET /me JWT $2, paced" -s "$DIR/paced.lua" "${auth[@]}"
+  control "$1_paced_spin" "$HASHERS" spin "GET /me JWT $2, paced" -s "$DIR/paced.lua" "${auth[@]}"
+  control "$1_paced_hash" "$HASHERS" argon2 "GET /me JWT $2, paced" -s "$DIR/paced.lua" "${auth[@]}"
 }
 
-# spin_control KEY LOOPS LABEL WRK-ARGUMENTS...: the /me probe beside LOOPS
-# busy loops at nice 19, the hashers' priority (no memory, no locks: the
-# least any background work at that priority can cost the probe).
-spin_control() {
-  local key=$1 loops=$2 label=$3 i TIMES=$RUNS MEDIAN_OF=p99
-  shift 3
+# control KEY LOOPS KIND LABEL WRK-ARGUMENTS...: the /me probe beside LOOPS
+# processes at nice 19, the hashers' priority, and no login. KIND `spin`:
+# busy loops (no memory, no locks: the least any background work at that
+# priority can cost the probe); `argon2`: the bench server's hash-loop, the
+# demo's Argon2id verification again and again (what hashing itself costs
+# the probe, with no request behind it).
+control() {
+  local key=$1 loops=$2 kind=$3 label=$4 i TIMES=$RUNS MEDIAN_OF=p99
+  shift 4
   for i in $(seq "$loops"); do
-    nice -n 19 sh -c 'while :; do :; done' &
+    if [ "$kind" = spin ]; then
+      nice -n 19 sh -c 'while :; do :; done' &
+    else
+      nice -n 19 "$BIN" hash-loop &
+    fi
     SPIN_PIDS+=($!)
   done
   sleep 1
-  measure "$key" "$label, beside $loops nice-19 loop(s)" 1 "$PROBE_CONNECTIONS" "$@"
+  measure "$key" "$label, beside $loops nice-19 $kind loop(s)" 1 "$PROBE_CONNECTIONS" "$@"
   stop_spinners
 }
 
@@ -512,7 +525,7 @@ run_backend() {
   measure refresh "POST jwt/refresh, $chains rotating chains" 2 "$c" \
     -s "$DIR/refresh.lua" "$BASE/api/auth/jwt/refresh" -- "$DIR/refresh_tokens" 2
   login_storm storm_off "cache off"
-  spin_control spin_off "$CORES" "GET /me JWT" -H "Authorization: Bearer $JWT" "$me"
+  control spin_off "$CORES" spin "GET /me JWT" -H "Authorization: Bearer $JWT" "$me"
   stop_server
 
   start_server AUTH_CACHE_TTL="$CACHE_TTL"
@@ -557,7 +570,7 @@ run_backend() {
     "$(calc "100 * $(get login rps) / $capacity" 0)"
   printf "  refresh chains: %s non-2xx (target 0)\n" "$(get refresh bad)"
   for storm in off on; do
-    printf "  login storm, cache %-3s: /me p99 idle %.2f ms, storm %.2f ms, ratio %s flat out;\n" \
+    printf "  login storm, cache %-3s: /me p99 idle %.2f ms, storm %.2f ms, ratio %s flat out (no target);\n" \
       "$storm" "$(get "storm_${storm}_idle" p99)" "$(get "storm_${storm}_storm" p99)" \
       "$(calc "$(get "storm_${storm}_storm" p99) / $(get "storm_${storm}_idle" p99)")"
     printf "                          paced (%.0f req/s): idle %.2f ms, storm %.2f ms, ratio %s (target <= 2),\n" \
@@ -567,9 +580,12 @@ run_backend() {
     printf "                          logins meanwhile %.1f/s flat out, %.1f/s paced (%s%% of capacity)\n" \
       "$(get "storm_${storm}_logins" rps)" "$(get "storm_${storm}_paced_logins" rps)" \
       "$(calc "100 * $(get "storm_${storm}_paced_logins" rps) / $capacity" 0)"
-    printf "                          paced beside %s nice-19 loop(s), no logins: p99 %.2f ms, %s of paced idle (control)\n" \
+    printf "                          controls, no logins: paced beside %s nice-19 busy loop(s) p99 %.2f ms, %s of paced idle;\n" \
       "$HASHERS" "$(get "storm_${storm}_paced_spin" p99)" \
       "$(calc "$(get "storm_${storm}_paced_spin" p99) / $(get "storm_${storm}_paced_idle" p99)")"
+    printf "                          beside %s nice-19 Argon2 loop(s) p99 %.2f ms, %s of paced idle\n" \
+      "$HASHERS" "$(get "storm_${storm}_paced_hash" p99)" \
+      "$(calc "$(get "storm_${storm}_paced_hash" p99) / $(get "storm_${storm}_paced_idle" p99)")"
     printf "                          host steal in the kept runs: %s%% idle, %s%% storm flat out; %s%% idle, %s%% storm paced\n" \
       "$(get "storm_${storm}_idle" steal)" "$(get "storm_${storm}_storm" steal)" \
       "$(get "storm_${storm}_paced_idle" steal)" "$(get "storm_${storm}_paced_storm" steal)"

@@ -16,11 +16,19 @@
 //! ```text
 //! cargo run --release --example bench_server -- --jwt-secret S --login-throttle off
 //! ```
+//!
+//! `bench_server hash-loop` serves nothing: it verifies one password with
+//! the demo's hasher (Argon2id with OWASP's parameters, as a login does)
+//! over and over on one thread until it is killed. The load scenario runs
+//! it at the hashing threads' priority (`nice -n 19`) beside the paced
+//! probe, as a control: what Argon2 itself costs requests on this machine,
+//! with no login and no request behind it.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use auth_core::password::{Argon2idHasher, PasswordHasher};
 use auth_core::token::jwt::Algorithm;
 use auth_demo::{Cli, Framework, Settings};
 use axum::Router;
@@ -38,6 +46,12 @@ use uuid::Uuid;
 type BoxError = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "hash-loop")
+    {
+        return hash_loop();
+    }
     let cli = Cli::parse();
     auth_demo::init_tracing(cli.settings.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -64,6 +78,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `hash-loop`: one password verified with the default Argon2id hasher,
+/// again and again; returns only if hashing fails.
+fn hash_loop() -> ExitCode {
+    const PASSWORD: &str = "Bench-pass-123!";
+    let hasher = Argon2idHasher::default();
+    let encoded = match hasher.hash(PASSWORD) {
+        Ok(encoded) => encoded,
+        Err(err) => {
+            eprintln!("bench_server hash-loop: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    while hasher.verify(PASSWORD, &encoded).ok {}
+    eprintln!("bench_server hash-loop: the password no longer verifies");
+    ExitCode::FAILURE
 }
 
 /// Serves the demo's routes, `/hello` and the baseline until Ctrl-C or
