@@ -272,6 +272,12 @@ pub struct Settings {
     /// Logs warnings and errors only (`RUST_LOG` overrides).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+
+    /// The service's clock (the system clock when `None`); no flag: tests
+    /// set a [`ManualClock`](auth_core::ManualClock) to test expiry
+    /// without waiting.
+    #[arg(skip)]
+    pub clock: Option<std::sync::Arc<dyn auth_core::clock::Clock>>,
 }
 
 impl Default for Settings {
@@ -299,6 +305,7 @@ impl Default for Settings {
             hashing_reserve: 1,
             login_throttle: LoginThrottle::default(),
             quiet: false,
+            clock: None,
         }
     }
 }

@@ -317,11 +317,15 @@ pub async fn build_auth(settings: &Settings) -> Result<Auth, DemoError> {
         )
         .await?;
     }
-    Auth::builder(config)
+    let mut builder = Auth::builder(config)
         .stores(stores)
         .jwt_keys(keys)
         .mailer(mailer)
-        .hashing_reserve(settings.hashing_reserve)
+        .hashing_reserve(settings.hashing_reserve);
+    if let Some(clock) = &settings.clock {
+        builder = builder.clock(clock.clone());
+    }
+    builder
         .build()
         .map_err(|err| DemoError::Settings(err.to_string()))
 }

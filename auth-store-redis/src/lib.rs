@@ -181,8 +181,9 @@
 //! reconnection, key layout and expiry, the history cap) against the Redis
 //! at `AUTH_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`). Each test
 //! works under a key prefix of its own (`authtest:<random>:`) and deletes
-//! its keys. Without a reachable Redis the tests say they skip and pass,
-//! unless `AUTH_TEST_REQUIRE_SERVICES=1`.
+//! its keys. A Redis that is down is started (`.ci/services.sh`); one that
+//! cannot be reached fails the tests, unless they were built with
+//! `AUTH_TEST_SKIP=redis`, which marks them ignored.
 
 mod config;
 mod error;

@@ -1,9 +1,10 @@
 //! What the conformance suite cannot check: several instances sharing one
 //! Redis, unreachable and silent servers, reconnection, key expiry and
 //! layout, the history cap and prefix isolation. Against the Redis at
-//! `AUTH_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`), skipping when it
-//! is not reachable unless `AUTH_TEST_REQUIRE_SERVICES=1`; each test uses a
-//! key prefix of its own and deletes its keys.
+//! `AUTH_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`; started when it is
+//! down, a failure when it cannot be reached, ignored with
+//! `AUTH_TEST_SKIP=redis`); each test uses a key prefix of its own and
+//! deletes its keys.
 
 mod common;
 
@@ -86,15 +87,12 @@ async fn assert_expires_in(key: &str, expected: Duration) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "redis", ignore = "AUTH_TEST_SKIP names redis")]
 async fn revocations_through_one_instance_are_seen_through_another() {
     let prefix = unique_prefix();
     let _guard = PrefixGuard(prefix.clone());
-    let Some(first) = store_on(&prefix).await else {
-        return;
-    };
-    let Some(second) = store_on(&prefix).await else {
-        return;
-    };
+    let first = store_on(&prefix).await;
+    let second = store_on(&prefix).await;
     let t = now();
     let user = UserId::new();
 
@@ -185,6 +183,7 @@ async fn revocations_through_one_instance_are_seen_through_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "redis", ignore = "AUTH_TEST_SKIP names redis")]
 async fn a_closed_port_is_unavailable_within_the_timeout() {
     let timeout = Duration::from_millis(500);
     let config = RedisStoreConfig::default()
@@ -192,14 +191,10 @@ async fn a_closed_port_is_unavailable_within_the_timeout() {
         .expect("prefix")
         .with_timeout(timeout)
         .expect("timeout");
-    let started = Instant::now();
+    // Building a store on a closed port succeeds: it connects lazily.
     let store =
         RedisStore::with_config("redis://127.0.0.1:1", config).expect("construction is lazy");
-    assert!(
-        started.elapsed() < Duration::from_millis(200),
-        "construction does not connect, took {:?}",
-        started.elapsed()
-    );
+    let started = Instant::now();
 
     let deadline = timeout + Duration::from_millis(1500);
     let user = UserId::new();
@@ -263,6 +258,7 @@ async fn a_closed_port_is_unavailable_within_the_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "redis", ignore = "AUTH_TEST_SKIP names redis")]
 async fn a_silent_server_is_unavailable_within_the_timeout() {
     // Accepts connections and never answers.
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -297,10 +293,9 @@ async fn a_silent_server_is_unavailable_within_the_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "redis", ignore = "AUTH_TEST_SKIP names redis")]
 async fn the_store_reconnects_when_redis_is_back() {
-    let Some((prefix, _, proxy)) = common::proxied_prefix().await else {
-        return;
-    };
+    let (prefix, _, proxy) = common::proxied_prefix().await;
     let config = common::config(&prefix.0)
         .with_timeout(Duration::from_millis(500))
         .expect("timeout");
@@ -351,10 +346,9 @@ async fn the_store_reconnects_when_redis_is_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "redis", ignore = "AUTH_TEST_SKIP names redis")]
 async fn keys_follow_the_documented_layout_and_expire_with_what_they_hold() {
-    let Some(store) = test_store().await else {
-        return;
-    };
+    let store = test_store().await;
     let p = store.prefix().to_owned();
     let grace = store.config().expiry_grace();
     let t = now();
@@ -488,10 +482,9 @@ async fn keys_follow_the_documented_layout_and_expire_with_what_they_hold() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "redis", ignore = "AUTH_TEST_SKIP names redis")]
 async fn a_knox_token_expired_by_redis_clock_is_not_kept() {
-    let Some(store) = test_store().await else {
-        return;
-    };
+    let store = test_store().await;
     let t = now();
     let user = UserId::new();
     let dead = knox(user, Some(t - chrono::Duration::seconds(1)));
@@ -549,10 +542,9 @@ async fn a_knox_token_expired_by_redis_clock_is_not_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(auth_test_skip = "redis", ignore = "AUTH_TEST_SKIP names redis")]
 async fn blacklisting_an_already_expired_jti_still_admits_exactly_one() {
-    let Some(store) = test_store().await else {
-        return;
-    };
+    let store = test_store().await;
     let store = Arc::new(store);
     let t = now();
     let mut entry = blacklist_entry(UserId::new(), t - chrono::Duration::days(1));
@@ -602,12 +594,11 @@ async fn blacklisting_an_already_expired_jti_still_admits_exactly_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "redis", ignore = "AUTH_TEST_SKIP names redis")]
 async fn history_is_capped_per_user() {
     let prefix = unique_prefix();
     let _guard = PrefixGuard(prefix.clone());
-    if store_on(&prefix).await.is_none() {
-        return;
-    }
+    store_on(&prefix).await;
     let config = common::config(&prefix).with_history_cap(5).expect("cap");
     let store = RedisStore::with_config(&common::redis_url(), config).expect("store");
     let (ada, bob) = (UserId::new(), UserId::new());
@@ -643,13 +634,10 @@ async fn history_is_capped_per_user() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "redis", ignore = "AUTH_TEST_SKIP names redis")]
 async fn prefixes_are_isolated_and_delete_all_takes_only_its_own() {
-    let Some(one) = test_store().await else {
-        return;
-    };
-    let Some(other) = test_store().await else {
-        return;
-    };
+    let one = test_store().await;
+    let other = test_store().await;
     let t = now();
     let user = UserId::new();
     let entry = blacklist_entry(user, t + chrono::Duration::hours(1));

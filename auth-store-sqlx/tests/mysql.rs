@@ -3,8 +3,9 @@
 //! whole store conformance suite, each test in a fresh database of its own,
 //! plus MySQL-specific tests.
 //!
-//! Without a server the tests print `skipping: ...` and pass, unless
-//! `AUTH_TEST_REQUIRE_SERVICES=1`, which makes them fail.
+//! A server that is down is started (`.ci/services.sh`); one that cannot be
+//! reached fails the tests, unless `AUTH_TEST_SKIP=mysql` was set when they
+//! were built, which marks them ignored (see `auth_core::testkit::services`).
 
 mod support;
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use auth_core::StoreError;
 use auth_core::store::{JwtRevocationStore, KnoxTokenStore, ThrottleStore, UserStore};
+use auth_core::testkit::services::{self, Service};
 use auth_core::testkit::{now, unique};
 use auth_core::user::{User, UserId};
 use auth_store_sqlx::sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
@@ -33,27 +35,19 @@ fn place(options: &MySqlConnectOptions) -> String {
     format!("{}:{}", options.get_host(), options.get_port())
 }
 
-/// An administrative connection to the test server, or `None` after
-/// reporting the skip.
-async fn admin() -> Option<(MySqlConnectOptions, MySqlConnection)> {
-    let options = match server_options() {
-        Ok(options) => options,
-        Err(err) => {
-            support::skip("MySQL", "AUTH_TEST_MYSQL_URL", &err);
-            return None;
+/// An administrative connection to the test server (started if it is down;
+/// the test fails naming it when it cannot be reached).
+async fn admin() -> (MySqlConnectOptions, MySqlConnection) {
+    let options = server_options()
+        .unwrap_or_else(|err| services::missing(Service::Mysql, "AUTH_TEST_MYSQL_URL", &err));
+    let conn = services::connect(Service::Mysql, &place(&options), || async {
+        match tokio::time::timeout(Duration::from_secs(5), options.connect()).await {
+            Ok(result) => result.map_err(|err| err.to_string()),
+            Err(_) => Err("timed out after 5 s".to_owned()),
         }
-    };
-    match tokio::time::timeout(Duration::from_secs(5), options.connect()).await {
-        Ok(Ok(conn)) => Some((options, conn)),
-        Ok(Err(err)) => {
-            support::skip("MySQL", &place(&options), &err);
-            None
-        }
-        Err(_) => {
-            support::skip("MySQL", &place(&options), &"timed out after 5 s");
-            None
-        }
-    }
+    })
+    .await;
+    (options, conn)
 }
 
 /// Drops test databases left over by aborted runs, once per test binary.
@@ -83,8 +77,8 @@ async fn sweep_stale_databases(conn: &mut MySqlConnection) {
 
 /// Creates a fresh database, dropped again when the test's runtime shuts
 /// down; returns the server's options pointing at it.
-async fn fresh_database() -> Option<MySqlConnectOptions> {
-    let (options, mut conn) = admin().await?;
+async fn fresh_database() -> MySqlConnectOptions {
+    let (options, mut conn) = admin().await;
     sweep_stale_databases(&mut conn).await;
     let name = support::test_name();
     sqlx::raw_sql(&format!(
@@ -110,7 +104,7 @@ async fn fresh_database() -> Option<MySqlConnectOptions> {
             }
         });
     });
-    Some(options.database(&name))
+    options.database(&name)
 }
 
 /// Small pools: tests run in parallel on a server others use too.
@@ -119,34 +113,20 @@ fn test_settings() -> PoolSettings {
 }
 
 /// A migrated store in a fresh database, with connections kept for reads as
-/// [`MySqlStore::connect`] keeps them, or `None` (skipped).
-async fn fresh_store() -> Option<MySqlStore> {
-    let options = fresh_database().await?;
+/// [`MySqlStore::connect`] keeps them.
+async fn fresh_store() -> MySqlStore {
+    let options = fresh_database().await;
     let store = MySqlStore::connect_with(options, test_settings())
         .await
         .expect("connecting the store failed");
     store.migrate().await.expect("migrating failed");
-    Some(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
+    store.with_read_connections(DEFAULT_READ_CONNECTIONS)
 }
 
-/// Evaluates to a fresh store, or returns from the test (skipped) when the
-/// server is not there.
-macro_rules! store_or_skip {
-    ($store:expr) => {
-        match $store.await {
-            Some(store) => ::std::future::ready(store),
-            None => return,
-        }
-    };
-}
-
-auth_core::store_conformance_tests!(all; store_or_skip!(fresh_store()));
-auth_core::service_conformance_tests!(store_or_skip!(async {
-    fresh_store()
-        .await
-        .map(|store| auth_core::Stores::all_in(std::sync::Arc::new(store)))
-}));
-support::contract::contract_tests!(store_or_skip!(fresh_store()));
+auth_core::store_conformance_tests!(#[cfg_attr(auth_test_skip = "mysql", ignore = "AUTH_TEST_SKIP names mysql")] all; fresh_store());
+auth_core::service_conformance_tests!(#[cfg_attr(auth_test_skip = "mysql", ignore = "AUTH_TEST_SKIP names mysql")] => async {
+    auth_core::Stores::all_in(std::sync::Arc::new(fresh_store().await))
+});
 
 /// A store whose server is not listening fails with `Unavailable` within
 /// the acquire timeout, and building it lazily does not fail.
@@ -177,10 +157,9 @@ async fn closed_port_is_unavailable_within_the_acquire_timeout() {
 /// (trailing spaces, accents) are different jtis and throttle keys, and
 /// folded usernames too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "mysql", ignore = "AUTH_TEST_SKIP names mysql")]
 async fn keys_compare_bytewise() {
-    let Some(store) = fresh_store().await else {
-        return;
-    };
+    let store = fresh_store().await;
     let t = now();
     let base = unique("jti_");
     for jti in [
@@ -233,10 +212,9 @@ async fn keys_compare_bytewise() {
 /// A jti too long for its column is an error, not silently cut (which
 /// would make two long jtis with one prefix the same).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "mysql", ignore = "AUTH_TEST_SKIP names mysql")]
 async fn an_overlong_jti_is_an_error() {
-    let Some(store) = fresh_store().await else {
-        return;
-    };
+    let store = fresh_store().await;
     let t = now();
     let entry = auth_core::store::BlacklistEntry {
         jti: "j".repeat(300),
@@ -295,17 +273,16 @@ async fn kill_connections(
 /// break it: operations fail with `Unavailable` at worst, and the store
 /// replaces the connections, pooled and kept, by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "mysql", ignore = "AUTH_TEST_SKIP names mysql")]
 async fn killed_connections_are_replaced() {
-    let Some(options) = fresh_database().await else {
-        return;
-    };
+    let options = fresh_database().await;
     let settings = PoolSettings::default()
         .max_connections(3)
         .acquire_timeout(Duration::from_secs(1));
     let (store, ada) = store_with_user(&options, settings).await;
     store.user_by_id(ada.id).await.expect("reading");
 
-    let (_, mut admin) = admin().await.expect("admin connection");
+    let (_, mut admin) = admin().await;
     for round in 0..3 {
         kill_connections(&mut admin, &options, round).await;
         let found = support::user_once_available(&store, ada.id, &format!("round {round}")).await;
@@ -323,10 +300,9 @@ async fn killed_connections_are_replaced() {
 /// connection meanwhile, the next operation still succeeds on its first
 /// try (on a new connection).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "mysql", ignore = "AUTH_TEST_SKIP names mysql")]
 async fn idle_connections_dropped_by_the_server_fail_nothing() {
-    let Some(options) = fresh_database().await else {
-        return;
-    };
+    let options = fresh_database().await;
     let settings = PoolSettings::default()
         .max_connections(3)
         .test_after_idle(Duration::from_millis(50));
@@ -334,7 +310,7 @@ async fn idle_connections_dropped_by_the_server_fail_nothing() {
     // The reads below find a kept connection idle since this one.
     store.user_by_id(ada.id).await.expect("reading");
 
-    let (_, mut admin) = admin().await.expect("admin connection");
+    let (_, mut admin) = admin().await;
     for round in 0..2 {
         kill_connections(&mut admin, &options, round).await;
         // Idle for longer than the window (and for the kills to land).
@@ -356,10 +332,9 @@ async fn idle_connections_dropped_by_the_server_fail_nothing() {
 /// `connect` keeps connections for the reads that authenticate a request;
 /// the other constructors keep none unless asked.
 #[tokio::test]
+#[cfg_attr(auth_test_skip = "mysql", ignore = "AUTH_TEST_SKIP names mysql")]
 async fn connect_keeps_read_connections_and_connect_with_does_not() {
-    let Some(options) = fresh_database().await else {
-        return;
-    };
+    let options = fresh_database().await;
     let url = std::env::var("AUTH_TEST_MYSQL_URL").unwrap_or_else(|_| DEFAULT_URL.into());
     let store = MySqlStore::connect(&url).await.expect("connecting");
     let shown = format!("{store:?}");

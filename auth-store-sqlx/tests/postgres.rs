@@ -3,8 +3,9 @@
 //! conformance suite, each test in a fresh schema of its own, plus
 //! availability and sharing tests.
 //!
-//! Without a server the tests print `skipping: ...` and pass, unless
-//! `AUTH_TEST_REQUIRE_SERVICES=1`, which makes them fail.
+//! A server that is down is started (`.ci/services.sh`); one that cannot be
+//! reached fails the tests, unless `AUTH_TEST_SKIP=postgres` was set when they
+//! were built, which marks them ignored (see `auth_core::testkit::services`).
 
 mod support;
 
@@ -18,6 +19,7 @@ use auth_core::store::{
     BlacklistEntry, JwtRevocationStore, KnoxInsert, KnoxTokenRecord, KnoxTokenStore, TokenLimit,
     UserStore,
 };
+use auth_core::testkit::services::{self, Service};
 use auth_core::testkit::{now, unique};
 use auth_core::user::{User, UserId};
 use auth_store_sqlx::sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -37,28 +39,19 @@ fn place(options: &PgConnectOptions) -> String {
     format!("{}:{}", options.get_host(), options.get_port())
 }
 
-/// An administrative connection to the test server, or `None` after
-/// reporting the skip.
-async fn admin() -> Option<(PgConnectOptions, PgConnection)> {
-    let options = match server_options() {
-        Ok(options) => options,
-        Err(err) => {
-            support::skip("PostgreSQL", "AUTH_TEST_POSTGRES_URL", &err);
-            return None;
+/// An administrative connection to the test server (started if it is down;
+/// the test fails naming it when it cannot be reached).
+async fn admin() -> (PgConnectOptions, PgConnection) {
+    let options = server_options()
+        .unwrap_or_else(|err| services::missing(Service::Postgres, "AUTH_TEST_POSTGRES_URL", &err));
+    let conn = services::connect(Service::Postgres, &place(&options), || async {
+        match tokio::time::timeout(Duration::from_secs(5), options.connect()).await {
+            Ok(result) => result.map_err(|err| err.to_string()),
+            Err(_) => Err("timed out after 5 s".to_owned()),
         }
-    };
-    let connect = tokio::time::timeout(Duration::from_secs(5), options.connect()).await;
-    match connect {
-        Ok(Ok(conn)) => Some((options, conn)),
-        Ok(Err(err)) => {
-            support::skip("PostgreSQL", &place(&options), &err);
-            None
-        }
-        Err(_) => {
-            support::skip("PostgreSQL", &place(&options), &"timed out after 5 s");
-            None
-        }
-    }
+    })
+    .await;
+    (options, conn)
 }
 
 /// Drops test schemas left over by aborted runs, once per test binary.
@@ -82,8 +75,8 @@ async fn sweep_stale_schemas(conn: &mut PgConnection) {
 
 /// Creates a fresh schema, dropped again when the test's runtime shuts
 /// down; returns the server's options with `search_path` set to it.
-async fn fresh_schema() -> Option<(PgConnectOptions, String)> {
-    let (options, mut conn) = admin().await?;
+async fn fresh_schema() -> (PgConnectOptions, String) {
+    let (options, mut conn) = admin().await;
     sweep_stale_schemas(&mut conn).await;
     let schema = support::test_name();
     sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
@@ -108,7 +101,7 @@ async fn fresh_schema() -> Option<(PgConnectOptions, String)> {
         });
     });
     let options = options.options([("search_path", schema.as_str())]);
-    Some((options, schema))
+    (options, schema)
 }
 
 /// Small pools: tests run in parallel on a server others use too.
@@ -126,31 +119,17 @@ async fn migrated_store(options: PgConnectOptions) -> PostgresStore {
 }
 
 /// A migrated store in a fresh schema, with connections kept for reads as
-/// [`PostgresStore::connect`] keeps them, or `None` (skipped).
-async fn fresh_store() -> Option<PostgresStore> {
-    let (options, _) = fresh_schema().await?;
+/// [`PostgresStore::connect`] keeps them.
+async fn fresh_store() -> PostgresStore {
+    let (options, _) = fresh_schema().await;
     let store = migrated_store(options).await;
-    Some(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
+    store.with_read_connections(DEFAULT_READ_CONNECTIONS)
 }
 
-/// Evaluates to a fresh store, or returns from the test (skipped) when the
-/// server is not there.
-macro_rules! store_or_skip {
-    ($store:expr) => {
-        match $store.await {
-            Some(store) => ::std::future::ready(store),
-            None => return,
-        }
-    };
-}
-
-auth_core::store_conformance_tests!(all; store_or_skip!(fresh_store()));
-auth_core::service_conformance_tests!(store_or_skip!(async {
-    fresh_store()
-        .await
-        .map(|store| auth_core::Stores::all_in(std::sync::Arc::new(store)))
-}));
-support::contract::contract_tests!(store_or_skip!(fresh_store()));
+auth_core::store_conformance_tests!(#[cfg_attr(auth_test_skip = "postgres", ignore = "AUTH_TEST_SKIP names postgres")] all; fresh_store());
+auth_core::service_conformance_tests!(#[cfg_attr(auth_test_skip = "postgres", ignore = "AUTH_TEST_SKIP names postgres")] => async {
+    auth_core::Stores::all_in(std::sync::Arc::new(fresh_store().await))
+});
 
 /// Panics unless `result` is `Err(StoreError::Unavailable(_))`.
 #[track_caller]
@@ -194,10 +173,9 @@ async fn closed_port_is_unavailable_within_the_acquire_timeout() {
 /// store's connections) gives `Unavailable` within the acquire timeout;
 /// once it is back, the same store works again without being rebuilt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "postgres", ignore = "AUTH_TEST_SKIP names postgres")]
 async fn unavailable_while_down_then_recovers_by_itself() {
-    let Some((options, _schema)) = fresh_schema().await else {
-        return;
-    };
+    let (options, _schema) = fresh_schema().await;
     let target = tokio::net::lookup_host((options.get_host(), options.get_port()))
         .await
         .expect("resolving the server")
@@ -292,10 +270,9 @@ async fn terminate_backends(admin: &mut PgConnection, app: &str, round: usize) {
 /// break it: operations fail with `Unavailable` at worst, and the pool
 /// replaces the connections by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "postgres", ignore = "AUTH_TEST_SKIP names postgres")]
 async fn terminated_backends_are_replaced() {
-    let Some((options, _schema)) = fresh_schema().await else {
-        return;
-    };
+    let (options, _schema) = fresh_schema().await;
     let app = unique("auth_test_app_");
     let settings = PoolSettings::default()
         .max_connections(3)
@@ -320,10 +297,9 @@ async fn terminated_backends_are_replaced() {
 /// connection meanwhile, the next operation still succeeds on its first
 /// try (on a new connection).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "postgres", ignore = "AUTH_TEST_SKIP names postgres")]
 async fn idle_connections_dropped_by_the_server_fail_nothing() {
-    let Some((options, _schema)) = fresh_schema().await else {
-        return;
-    };
+    let (options, _schema) = fresh_schema().await;
     let app = unique("auth_test_app_");
     let settings = PoolSettings::default()
         .max_connections(3)
@@ -349,10 +325,9 @@ async fn idle_connections_dropped_by_the_server_fail_nothing() {
 /// deleted through one is gone through the other, and a jti blacklisted
 /// through one is refused through the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "postgres", ignore = "AUTH_TEST_SKIP names postgres")]
 async fn two_stores_over_one_schema_share_everything() {
-    let Some((options, _schema)) = fresh_schema().await else {
-        return;
-    };
+    let (options, _schema) = fresh_schema().await;
     let one = migrated_store(options.clone()).await;
     // Migrating again, for the second store, is a no-op.
     let two = migrated_store(options).await;
@@ -412,10 +387,9 @@ async fn two_stores_over_one_schema_share_everything() {
 /// `connect` keeps connections for the reads that authenticate a request;
 /// the other constructors keep none unless asked.
 #[tokio::test]
+#[cfg_attr(auth_test_skip = "postgres", ignore = "AUTH_TEST_SKIP names postgres")]
 async fn connect_keeps_read_connections_and_connect_with_does_not() {
-    let Some((options, _schema)) = fresh_schema().await else {
-        return;
-    };
+    let (options, _schema) = fresh_schema().await;
     let url = std::env::var("AUTH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.into());
     let store = PostgresStore::connect(&url).await.expect("connecting");
     let shown = format!("{store:?}");
@@ -437,10 +411,9 @@ async fn connect_keeps_read_connections_and_connect_with_does_not() {
 /// otherwise hold a pool connection each, one commit at a time): it
 /// returns, the other write stands, and an unknown id is still `NotFound`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(auth_test_skip = "postgres", ignore = "AUTH_TEST_SKIP names postgres")]
 async fn set_last_login_does_not_wait_for_a_row_being_written() {
-    let Some((options, _schema)) = fresh_schema().await else {
-        return;
-    };
+    let (options, _schema) = fresh_schema().await;
     let store = migrated_store(options.clone()).await;
     let ada = User::new_for_tests(&unique("ada_"), &format!("{}@example.com", unique("ada")));
     store.insert_user(&ada).await.expect("insert");

@@ -45,7 +45,6 @@ auth_core::store_conformance_tests!(all; file_store());
 auth_core::service_conformance_tests!(async {
     auth_core::Stores::all_in(std::sync::Arc::new(file_store().await))
 });
-support::contract::contract_tests!(file_store());
 
 /// The suite again on the in-memory database.
 mod memory {
@@ -53,11 +52,6 @@ mod memory {
 
     auth_core::store_conformance_tests!(all; async {
         SqliteStore::memory().await.expect("the in-memory store failed")
-    });
-    crate::support::contract::contract_tests!(async {
-        SqliteStore::memory()
-            .await
-            .expect("the in-memory store failed")
     });
 }
 

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use auth_core::testkit::services::{self, Service};
 use auth_demo::{Framework, RunningServer, Secret, Settings};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
@@ -40,20 +41,6 @@ pub struct Env {
 
 fn random_hex(bytes: usize) -> String {
     auth_core::testkit::unique("")[..(2 * bytes).min(16)].to_owned()
-}
-
-fn services_required() -> bool {
-    std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-fn skip(what: &str, err: &dyn std::fmt::Display) -> Option<Ctx> {
-    if services_required() {
-        panic!("{what} is not reachable ({err}) and AUTH_TEST_REQUIRE_SERVICES=1");
-    }
-    eprintln!(
-        "SKIPPED: {what} is not reachable ({err}); set AUTH_TEST_REQUIRE_SERVICES=1 to fail instead"
-    );
-    None
 }
 
 /// What to undo when a test ends.
@@ -211,16 +198,16 @@ impl Env {
                 cleanup.dir = Some(dir);
             }
             Backend::PostgresRedis => {
-                let (url, admin, schema) = match fresh_schema().await {
-                    Ok(found) => found,
-                    Err(err) => return skip("PostgreSQL", &err),
-                };
+                let (url, admin, schema) =
+                    services::connect(Service::Postgres, "AUTH_TEST_POSTGRES_URL", fresh_schema)
+                        .await;
                 cleanup.pg = Some((admin, schema));
                 let redis = std::env::var("AUTH_TEST_REDIS_URL")
                     .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-                if let Err(err) = redis_reachable(&redis).await {
-                    return skip("Redis", &err);
-                }
+                services::connect(Service::Redis, "AUTH_TEST_REDIS_URL", || {
+                    redis_reachable(&redis)
+                })
+                .await;
                 let prefix = format!("authe2e:{}:", random_hex(8));
                 cleanup.redis = Some((redis.clone(), prefix.clone()));
                 settings.database_url = Secret::new(url);

@@ -3,8 +3,8 @@
 //! `auth_demo::start`, for every (framework, backend) combination.
 //!
 //! Backends: SQLite (a temporary file), and PostgreSQL + Redis (a fresh
-//! schema and key prefix per test; skipped with a message when either is
-//! not reachable, unless `AUTH_TEST_REQUIRE_SERVICES=1`). Emails arrive in
+//! schema and key prefix per test; started when down, a failure when not
+//! reachable, ignored when built with `AUTH_TEST_SKIP` naming either). Emails arrive in
 //! a real SMTP sink ([`smtp_sink`]); every test ends with [`Ctx::finish`],
 //! which checks that no password, hash or full token of the test reached a
 //! log line or a response body the contract does not put it in.
@@ -19,19 +19,28 @@ mod logs;
 mod process;
 mod smtp_sink;
 
-/// One module of tests per (framework, backend): every case, run on it.
+/// One test function: `#[tokio::test]`, then the combination's attributes.
+macro_rules! case_test {
+    ([$($attr:tt)*] $case:ident $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $($attr)*
+        async fn $case() $body
+    };
+}
+
+/// One module of tests per (framework, backend): every case, run on it,
+/// each with the attributes in `$attrs` (`[...]`).
 macro_rules! combination {
-    ($combo:ident, $framework:expr, $backend:expr; $($group:ident :: $case:ident),* $(,)?) => {
+    ($attrs:tt $combo:ident, $framework:expr, $backend:expr; $($group:ident :: $case:ident),* $(,)?) => {
         mod $combo {
             const ENV: crate::harness::Env = crate::harness::Env {
                 framework: $framework,
                 backend: $backend,
             };
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
+                case_test!($attrs $case {
                     crate::cases::$group::$case(ENV).await;
-                }
+                });
             )*
         }
     };
@@ -39,8 +48,8 @@ macro_rules! combination {
 
 /// The list of cases, once.
 macro_rules! every_case {
-    ($combo:ident, $framework:expr, $backend:expr) => {
-        combination!($combo, $framework, $backend;
+    ($(#[$attr:meta])* $combo:ident, $framework:expr, $backend:expr) => {
+        combination!([$(#[$attr])*] $combo, $framework, $backend;
             service::server_starts_and_stops,
             service::service_routes,
             service::http_errors,
@@ -75,6 +84,10 @@ macro_rules! framework {
         mod $name {
             every_case!(sqlite, $framework, crate::harness::Backend::Sqlite);
             every_case!(
+                #[cfg_attr(
+                    any(auth_test_skip = "postgres", auth_test_skip = "redis"),
+                    ignore = "AUTH_TEST_SKIP names postgres or redis"
+                )]
                 postgres_redis,
                 $framework,
                 crate::harness::Backend::PostgresRedis

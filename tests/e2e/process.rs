@@ -8,11 +8,25 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// `target/<profile>/examples/demo_server`, which `cargo test` builds.
-fn demo_server() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let path = exe.parent()?.parent()?.join("examples").join("demo_server");
-    path.exists().then_some(path)
+/// `target/<profile>/examples/demo_server`, which `cargo test` builds
+/// (unless told to build only some targets).
+///
+/// # Panics
+/// When it is not there, saying how to build it.
+fn demo_server() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("examples").join("demo_server"))
+        .expect("the test binary sits in target/<profile>/deps");
+    assert!(
+        path.exists(),
+        "{} is not built: run the whole suite (`cargo test --workspace --all-features` \
+         builds the examples), or `cargo build --example demo_server` first",
+        path.display()
+    );
+    path
 }
 
 fn temp_dir() -> PathBuf {
@@ -42,10 +56,7 @@ fn http_get(addr: &str, path: &str) -> String {
 #[cfg(unix)]
 #[test]
 fn example_serves_and_stops_on_sigterm() {
-    let Some(bin) = demo_server() else {
-        eprintln!("SKIPPED: the demo_server example is not built");
-        return;
-    };
+    let bin = demo_server();
     let dir = temp_dir();
     let mut child = Command::new(bin)
         .args(["--bind", "127.0.0.1:0"])
@@ -112,10 +123,7 @@ fn example_serves_and_stops_on_sigterm() {
 
 #[test]
 fn example_create_superuser() {
-    let Some(bin) = demo_server() else {
-        eprintln!("SKIPPED: the demo_server example is not built");
-        return;
-    };
+    let bin = demo_server();
     let dir = temp_dir();
     let password = "create-superuser-passphrase-5";
     let run = || {

@@ -759,7 +759,9 @@ mod tests {
         let mut tasks = start_two(&passwords);
         hasher.until_running(2).await;
         hasher.open();
-        while tasks.join_next().await.is_some() {}
+        while let Some(hash) = tasks.join_next().await {
+            assert!(hash.expect("a hashing task").starts_with("held$"));
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -771,7 +773,9 @@ mod tests {
         let mut tasks = start_two(&passwords);
         hasher.until_running(2).await;
         hasher.open();
-        while tasks.join_next().await.is_some() {}
+        while let Some(hash) = tasks.join_next().await {
+            assert!(hash.expect("a hashing task").starts_with("held$"));
+        }
     }
 
     #[test]

@@ -223,3 +223,14 @@ pub async fn every_field_round_trips(store: Arc<dyn LoginHistoryStore>) {
         "every entry round-trips exactly"
     );
 }
+
+/// Offsets and limits up to `u64::MAX` are clamped, not errors.
+pub async fn huge_offsets_and_limits_are_clamped(store: Arc<dyn LoginHistoryStore>) {
+    let user = UserId::new();
+    let first = entry(user, now(), HistoryEvent::Login);
+    record(&*store, &[&first]).await;
+    let all = page(&*store, user, 0, u64::MAX).await;
+    assert_eq!((all.items, all.total), (vec![first], 1), "a huge limit");
+    let none = page(&*store, user, u64::MAX, u64::MAX).await;
+    assert_eq!((none.items.len(), none.total), (0, 1), "a huge offset");
+}

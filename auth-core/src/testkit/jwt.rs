@@ -363,3 +363,68 @@ pub async fn concurrent_blacklist_admits_one(store: Arc<dyn JwtRevocationStore>)
         "the stored entry is the winner's"
     );
 }
+
+/// A family revoked for one user is revoked whoever asks, and revoking it
+/// again with an earlier expiry keeps the later one.
+///
+/// The expiries lie ten years back, as in the purge tests, so that purging
+/// touches nothing of other tests sharing the store. A store that drops
+/// expired records by itself (Redis) may have dropped the family already;
+/// the contract allows that, and the purge checks then have nothing to see.
+pub async fn families_ignore_their_user_and_keep_the_later_expiry(
+    store: Arc<dyn JwtRevocationStore>,
+) {
+    let family = random_hex(16);
+    let revoke = |expires_at| {
+        let (store, family) = (store.clone(), family.clone());
+        async move {
+            store
+                .revoke_family(&family, UserId::new(), expires_at)
+                .await
+                .expect("revoke_family failed");
+        }
+    };
+    // Revoked for one user, it fails for another (in the real present).
+    revoke(now() + Duration::hours(1)).await;
+    assert!(
+        state(&*store, UserId::new(), Some(&family))
+            .await
+            .family_revoked,
+        "a family revoked for one user is revoked for another"
+    );
+
+    let family = random_hex(16);
+    let t = now() - Duration::days(3650);
+    for days in [2, 1] {
+        store
+            .revoke_family(&family, UserId::new(), t + Duration::days(days))
+            .await
+            .expect("revoke_family failed");
+    }
+    if !state(&*store, UserId::new(), Some(&family))
+        .await
+        .family_revoked
+    {
+        return; // dropped by the store's own clock, as the contract allows
+    }
+    store
+        .purge_expired_revocations(t + Duration::hours(36))
+        .await
+        .expect("purge_expired_revocations failed");
+    assert!(
+        state(&*store, UserId::new(), Some(&family))
+            .await
+            .family_revoked,
+        "revoking again with an earlier expiry kept the later one"
+    );
+    store
+        .purge_expired_revocations(t + Duration::days(2))
+        .await
+        .expect("purge_expired_revocations failed");
+    assert!(
+        !state(&*store, UserId::new(), Some(&family))
+            .await
+            .family_revoked,
+        "purged at the later expiry"
+    );
+}

@@ -657,7 +657,8 @@ pub async fn concurrent_inserts_respect_refuse(store: Arc<dyn KnoxTokenStore>) {
 }
 
 /// 32 concurrent inserts for one user under `EvictOldest(5)`: every insert
-/// succeeds and the user ends with at most 5 live tokens.
+/// succeeds, the user ends with exactly 5 live tokens, and the evictions
+/// the inserts report add up to the other 27.
 pub async fn concurrent_inserts_respect_evict_oldest(store: Arc<dyn KnoxTokenStore>) {
     const TASKS: usize = 32;
     let t = now();
@@ -673,15 +674,45 @@ pub async fn concurrent_inserts_respect_evict_oldest(store: Arc<dyn KnoxTokenSto
     })
     .await;
 
+    let mut evicted = 0;
     for result in results {
-        assert!(
-            matches!(result, Ok(KnoxInsert::Inserted { .. })),
-            "an insert under EvictOldest is never refused, got {result:?}"
-        );
+        match result {
+            Ok(KnoxInsert::Inserted { evicted: n }) => evicted += n,
+            other => panic!("an insert under EvictOldest is never refused, got {other:?}"),
+        }
     }
     let live = live_digests(&*store, user, t).await.len();
-    assert!(
-        (1..=5).contains(&live),
-        "the user ends with at most 5 live tokens, has {live}"
+    assert_eq!(
+        (live, evicted),
+        (5, TASKS as u64 - 5),
+        "(live tokens, evictions counted) after {TASKS} racing inserts: exactly 5 are left, \
+         and each of the others was evicted once"
+    );
+}
+
+/// `EvictOldest(0)` evicts every live token and stores the new one.
+pub async fn evict_oldest_zero_replaces_every_live_token(store: Arc<dyn KnoxTokenStore>) {
+    let t = now();
+    let user = UserId::new();
+    for i in 0..3 {
+        let older = token(user, &new_key(), t - Duration::seconds(10 - i), None);
+        insert(&*store, &older, TokenLimit::Unlimited, t).await;
+    }
+    let newest = token(user, &new_key(), t, None);
+    assert_eq!(
+        store
+            .insert_knox_token(&newest, TokenLimit::EvictOldest(0), t)
+            .await
+            .expect("insert_knox_token failed"),
+        KnoxInsert::Inserted { evicted: 3 },
+        "the three live tokens were evicted"
+    );
+    assert_eq!(
+        store
+            .user_knox_tokens(user, t)
+            .await
+            .expect("user_knox_tokens failed"),
+        vec![newest],
+        "only the new token is left"
     );
 }

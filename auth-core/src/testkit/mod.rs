@@ -115,6 +115,7 @@ pub mod history;
 pub mod jwt;
 pub mod knox;
 pub mod service;
+pub mod services;
 pub mod static_tokens;
 pub mod throttle;
 pub mod users;
@@ -199,6 +200,10 @@ pub(crate) fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>
 /// store_conformance_tests!(all; FACTORY);
 /// ```
 ///
+/// Attributes written before the groups go on every generated test, e.g.
+/// `#[cfg_attr(auth_test_skip = "postgres", ignore = "...")]` (see
+/// [`services`]).
+///
 /// `FACTORY` is an expression that yields a fresh store when `.await`ed (an
 /// `async` block or a call of an `async fn`); it is evaluated once per test.
 /// Each group becomes a module of that name holding its tests, so invoke the
@@ -216,8 +221,31 @@ pub(crate) fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>
 /// ```
 #[macro_export]
 macro_rules! store_conformance_tests {
-    ($($group:ident),+ $(,)?; $factory:expr $(,)?) => {
-        $( $crate::__store_conformance_group!($group; $factory); )+
+    ($(#[$attr:meta])* $($group:ident),+ $(,)?; $factory:expr $(,)?) => {
+        $crate::__store_conformance_groups!([$(#[$attr])*]; $($group),+; $factory);
+    };
+}
+
+/// Each group of [`store_conformance_tests!`], with the same attributes;
+/// not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_groups {
+    ($attrs:tt; $($group:ident),+; $factory:expr) => {
+        $( $crate::__store_conformance_group!($attrs $group; $factory); )+
+    };
+}
+
+/// One conformance test function: `#[tokio::test]` on a multi-threaded
+/// runtime, then the caller's attributes; not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_test {
+    ([$($attr:tt)*] $name:ident $body:block) => {
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $($attr)*
+        #[allow(clippy::redundant_async_block)]
+        async fn $name() $body
     };
 }
 
@@ -225,13 +253,13 @@ macro_rules! store_conformance_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __store_conformance_group {
-    (all; $factory:expr) => {
+    ([$($attr:tt)*] all; $factory:expr) => {
         $crate::store_conformance_tests!(
-            users, knox, static_tokens, jwt, throttle, history, combined; $factory
+            $($attr)* users, knox, static_tokens, jwt, throttle, history, combined; $factory
         );
     };
-    (users; $factory:expr) => {
-        $crate::__store_conformance_module!(users; $factory;
+    ([$($attr:tt)*] users; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] users; $factory;
             insert_and_lookup_case_insensitive,
             lookups_fold_unicode_case,
             folding_is_exactly_fold_case,
@@ -251,10 +279,12 @@ macro_rules! __store_conformance_group {
             list_offset_limit_and_total,
             concurrent_inserts_of_one_username_admit_one,
             concurrent_inserts_of_one_email_admit_one,
+            insert_with_a_taken_id_conflicts_on_id,
+            huge_offsets_and_limits_are_clamped,
         );
     };
-    (knox; $factory:expr) => {
-        $crate::__store_conformance_module!(knox; $factory;
+    ([$($attr:tt)*] knox; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] knox; $factory;
             insert_and_lookup_by_key,
             unknown_key_is_empty,
             touch_sets_expiry_and_last_used,
@@ -268,19 +298,21 @@ macro_rules! __store_conformance_group {
             duplicate_digest_conflicts,
             concurrent_inserts_respect_refuse,
             concurrent_inserts_respect_evict_oldest,
+            evict_oldest_zero_replaces_every_live_token,
         );
     };
-    (static_tokens; $factory:expr) => {
-        $crate::__store_conformance_module!(static_tokens; $factory;
+    ([$($attr:tt)*] static_tokens; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] static_tokens; $factory;
             get_or_insert_returns_the_existing_token,
             lookup_by_digest_and_user,
             tokens_are_per_user,
             delete_then_insert_again,
             concurrent_get_or_insert_agree,
+            digest_of_another_user_conflicts,
         );
     };
-    (jwt; $factory:expr) => {
-        $crate::__store_conformance_module!(jwt; $factory;
+    ([$($attr:tt)*] jwt; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] jwt; $factory;
             blacklist_jti_once_keeps_the_first_entry,
             unknown_jti_is_not_blacklisted,
             revoke_family_is_idempotent_and_seen,
@@ -288,10 +320,11 @@ macro_rules! __store_conformance_group {
             revocation_state_of_unknown_user_is_default,
             purge_removes_only_expired_and_keeps_marks,
             concurrent_blacklist_admits_one,
+            families_ignore_their_user_and_keep_the_later_expiry,
         );
     };
-    (throttle; $factory:expr) => {
-        $crate::__store_conformance_module!(throttle; $factory;
+    ([$($attr:tt)*] throttle; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] throttle; $factory;
             hits_count_up_within_a_window,
             a_new_window_starts_when_one_ends,
             peek_does_not_add_a_hit,
@@ -300,21 +333,22 @@ macro_rules! __store_conformance_group {
             concurrent_hits_count_each_once,
         );
     };
-    (history; $factory:expr) => {
-        $crate::__store_conformance_module!(history; $factory;
+    ([$($attr:tt)*] history; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] history; $factory;
             newest_first,
             same_instant_last_recorded_first,
             offset_limit_and_total,
             users_are_isolated_and_deleted,
             every_field_round_trips,
+            huge_offsets_and_limits_are_clamped,
         );
     };
-    (combined; $factory:expr) => {
-        $crate::__store_conformance_module!(combined; $factory;
+    ([$($attr:tt)*] combined; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] combined; $factory;
             revocation_state_and_user_agrees_with_separate_lookups,
         );
     };
-    ($other:ident; $factory:expr) => {
+    ([$($attr:tt)*] $other:ident; $factory:expr) => {
         ::core::compile_error!(::core::concat!(
             "unknown store conformance group `",
             ::core::stringify!($other),
@@ -327,18 +361,16 @@ macro_rules! __store_conformance_group {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __store_conformance_module {
-    ($group:ident; $factory:expr; $($test:ident),+ $(,)?) => {
+    ($attrs:tt $group:ident; $factory:expr; $($test:ident),+ $(,)?) => {
         mod $group {
             #[allow(unused_imports)]
             use super::*;
 
             $(
-                #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                #[allow(clippy::redundant_async_block)]
-                async fn $test() {
+                $crate::__conformance_test!($attrs $test {
                     let store = ::std::sync::Arc::new(($factory).await);
                     $crate::testkit::$group::$test(store).await;
-                }
+                });
             )+
         }
     };
@@ -350,7 +382,9 @@ macro_rules! __store_conformance_module {
 /// detection, logout-all, revocation on deactivation, deletion and password
 /// change) as they hold over a given set of stores.
 ///
-/// `FACTORY` yields a fresh `Stores` when `.await`ed. A store that keeps
+/// `FACTORY` yields a fresh `Stores` when `.await`ed. Attributes go on
+/// every generated test when written before it and a `=>`:
+/// `service_conformance_tests!(#[ignore = "why"] => FACTORY)`. A store that keeps
 /// only some concerns (Redis) fills the others in, e.g. users from a
 /// [`MemoryStore`](crate::store::memory::MemoryStore):
 ///
@@ -365,8 +399,8 @@ macro_rules! __store_conformance_module {
 /// ```
 #[macro_export]
 macro_rules! service_conformance_tests {
-    ($factory:expr $(,)?) => {
-        $crate::__service_conformance_module!($factory;
+    (@tests [$($attr:tt)*] $factory:expr) => {
+        $crate::__service_conformance_module!([$($attr)*] $factory;
             concurrent_refreshes_admit_one,
             replaying_a_rotated_token_revokes_its_successor,
             logout_all_revokes_every_token,
@@ -376,28 +410,32 @@ macro_rules! service_conformance_tests {
             a_second_server_sees_revocations_within_the_budget,
         );
     };
+    (#[$first:meta] $(#[$attr:meta])* => $factory:expr $(,)?) => {
+        $crate::service_conformance_tests!(@tests [#[$first] $(#[$attr])*] $factory);
+    };
+    ($factory:expr $(,)?) => {
+        $crate::service_conformance_tests!(@tests [] $factory);
+    };
 }
 
 /// The module of [`service_conformance_tests!`]; not public API.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __service_conformance_module {
-    ($factory:expr; $($test:ident),+ $(,)?) => {
+    ($attrs:tt $factory:expr; $($test:ident),+ $(,)?) => {
         mod service {
             #[allow(unused_imports)]
             use super::*;
 
             $(
-                #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                #[allow(clippy::redundant_async_block)]
-                async fn $test() {
+                $crate::__conformance_test!($attrs $test {
                     let stores: $crate::Stores = ($factory).await;
                     $crate::testkit::service::$test(
                         stores,
                         $crate::cache::LookupCacheConfig::default(),
                     )
                     .await;
-                }
+                });
             )+
 
             /// The same tests with a lookup cache.
@@ -406,16 +444,14 @@ macro_rules! __service_conformance_module {
                 use super::*;
 
                 $(
-                    #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                    #[allow(clippy::redundant_async_block)]
-                    async fn $test() {
+                    $crate::__conformance_test!($attrs $test {
                         let stores: $crate::Stores = ($factory).await;
                         $crate::testkit::service::$test(
                             stores,
                             $crate::testkit::service::CACHED,
                         )
                         .await;
-                    }
+                    });
                 )+
             }
         }

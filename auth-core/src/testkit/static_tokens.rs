@@ -223,3 +223,27 @@ pub async fn concurrent_get_or_insert_agree(store: Arc<dyn StaticTokenStore>) {
         );
     }
 }
+
+/// A token whose digest is another user's token is `Conflict("digest")`
+/// and stores nothing.
+pub async fn digest_of_another_user_conflicts(store: Arc<dyn StaticTokenStore>) {
+    let t = now();
+    let ada = get_or_insert(&*store, &token(UserId::new(), t)).await;
+    let bob = StaticTokenRecord {
+        digest: ada.digest.clone(),
+        ..token(UserId::new(), t)
+    };
+    super::assert_conflict(
+        store.get_or_insert_static_token(&bob).await,
+        "digest",
+        "another user's digest",
+    );
+    assert_eq!(
+        store
+            .static_token_for_user(bob.user_id)
+            .await
+            .expect("static_token_for_user failed"),
+        None,
+        "nothing was stored for the second user"
+    );
+}

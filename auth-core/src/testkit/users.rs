@@ -915,3 +915,47 @@ pub async fn concurrent_inserts_of_one_email_admit_one(store: Arc<dyn UserStore>
         .expect("list_users failed");
     assert_eq!(page.total, 1, "exactly one user is stored");
 }
+
+/// Inserting a user whose id is taken is `Conflict("id")` and stores
+/// nothing.
+pub async fn insert_with_a_taken_id_conflicts_on_id(store: Arc<dyn UserStore>) {
+    let first = user(&unique("first_"));
+    insert(&*store, &first).await;
+    let mut second = user(&unique("second_"));
+    second.id = first.id;
+    assert_conflict(store.insert_user(&second).await, "id", "a taken id");
+    assert_eq!(
+        store
+            .user_by_username(&second.username)
+            .await
+            .expect("user_by_username failed"),
+        None,
+        "the refused user was not stored"
+    );
+    assert_eq!(
+        get(&*store, first.id).await,
+        first,
+        "the first is unchanged"
+    );
+}
+
+/// Offsets and limits up to `u64::MAX` are clamped, not errors.
+pub async fn huge_offsets_and_limits_are_clamped(store: Arc<dyn UserStore>) {
+    let ada = user(&unique("ada_"));
+    insert(&*store, &ada).await;
+    for (offset, limit, expected) in [(0, u64::MAX, 1), (u64::MAX, u64::MAX, 0)] {
+        let page = store
+            .list_users(&UserQuery {
+                offset,
+                limit,
+                ..search(&ada.username)
+            })
+            .await
+            .unwrap_or_else(|err| panic!("offset {offset}, limit {limit}: {err:?}"));
+        assert_eq!(
+            (page.items.len(), page.total),
+            (expected, 1),
+            "offset {offset}, limit {limit}"
+        );
+    }
+}

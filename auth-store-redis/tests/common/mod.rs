@@ -1,5 +1,5 @@
-//! What the integration tests share: a store on a key prefix of its own,
-//! skipping (or failing) when Redis is not reachable, and cleaning up.
+//! What the integration tests share: a store on a key prefix of its own
+//! (failing the test when Redis cannot be reached), and cleaning up.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -16,6 +16,7 @@ use auth_core::store::{
     LoginHistoryStore, Page, RevocationState, StaticTokenRecord, StaticTokenStore, ThrottleCount,
     ThrottleStore, TokenLimit,
 };
+use auth_core::testkit::services::{self, Service};
 use auth_core::user::UserId;
 use auth_store_redis::redis::{ConnectionAddr, IntoConnectionInfo};
 use auth_store_redis::{RedisStore, RedisStoreConfig};
@@ -27,12 +28,6 @@ use tokio::task::JoinHandle;
 /// The Redis the tests use: `AUTH_TEST_REDIS_URL`, by default the local one.
 pub fn redis_url() -> String {
     std::env::var("AUTH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-/// Whether an unreachable Redis fails the tests (`AUTH_TEST_REQUIRE_SERVICES=1`)
-/// rather than skipping them.
-pub fn services_required() -> bool {
-    std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
 /// A key prefix no other test (or run) uses.
@@ -49,55 +44,47 @@ pub fn config(prefix: &str) -> RedisStoreConfig {
         .expect("a valid timeout")
 }
 
-/// A store on `prefix` of the test Redis, or `None` (after saying so) when
-/// Redis is not reachable and services are not required.
-pub async fn store_on(prefix: &str) -> Option<RedisStore> {
+/// A store on `prefix` of the test Redis (started if it is down; the test
+/// fails naming it when it cannot be reached).
+pub async fn store_on(prefix: &str) -> RedisStore {
     let url = redis_url();
+    let place = url
+        .as_str()
+        .into_connection_info()
+        .map(|info| info.addr().to_string())
+        .unwrap_or_else(|err| services::missing(Service::Redis, "AUTH_TEST_REDIS_URL", &err));
     let store = RedisStore::with_config(&url, config(prefix)).expect("a valid Redis URL");
-    match store.ping().await {
-        Ok(()) => Some(store),
-        Err(err) => {
-            if services_required() {
-                panic!("Redis at {url} is not reachable and AUTH_TEST_REQUIRE_SERVICES=1: {err:?}");
-            }
-            eprintln!(
-                "SKIPPED: Redis at {url} is not reachable ({err}); \
-                 set AUTH_TEST_REDIS_URL, or AUTH_TEST_REQUIRE_SERVICES=1 to fail instead"
-            );
-            None
-        }
-    }
+    services::connect(Service::Redis, &place, || store.ping()).await;
+    store
 }
 
-/// A fresh store on a prefix of its own that deletes its keys when dropped,
-/// or `None` when Redis is not reachable (see [`store_on`]).
-pub async fn test_store() -> Option<TestStore> {
+/// A fresh store on a prefix of its own that deletes its keys when dropped.
+pub async fn test_store() -> TestStore {
     let prefix = unique_prefix();
-    let store = store_on(&prefix).await?;
-    Some(TestStore { store, prefix })
+    let store = store_on(&prefix).await;
+    TestStore { store, prefix }
 }
 
 /// Like [`test_store`], with tracked revocation reads kept up to an hour
 /// (so that only invalidations can make them go).
-pub async fn tracked_test_store() -> Option<TestStore> {
+pub async fn tracked_test_store() -> TestStore {
     let prefix = unique_prefix();
-    store_on(&prefix).await?;
+    store_on(&prefix).await;
     let config = config(&prefix)
         .with_tracking(Duration::from_secs(3600))
         .expect("a valid maximum age");
     let store = RedisStore::with_config(&redis_url(), config).expect("a valid Redis URL");
-    Some(TestStore { store, prefix })
+    TestStore { store, prefix }
 }
 
 /// A fresh prefix (its keys deleted when the guard drops), a store on it,
-/// and a proxy to the test Redis, or `None` (after saying so) when Redis is
-/// not reachable or not on TCP.
-pub async fn proxied_prefix() -> Option<(PrefixGuard, RedisStore, Proxy)> {
+/// and a proxy to the test Redis.
+pub async fn proxied_prefix() -> (PrefixGuard, RedisStore, Proxy) {
     let prefix = unique_prefix();
     let guard = PrefixGuard(prefix.clone());
-    let store = store_on(&prefix).await?;
-    let proxy = Proxy::to_test_redis().await?;
-    Some((guard, store, proxy))
+    let store = store_on(&prefix).await;
+    let proxy = Proxy::to_test_redis().await;
+    (guard, store, proxy)
 }
 
 /// The service's stores with users in memory and every other concern in
@@ -129,13 +116,15 @@ pub struct Proxy {
 impl Proxy {
     /// A proxy to the test Redis, or `None` (after saying so) when its URL
     /// is not a TCP one.
-    pub async fn to_test_redis() -> Option<Self> {
+    pub async fn to_test_redis() -> Self {
         let info = redis_url()
             .into_connection_info()
             .expect("a valid Redis URL");
         let ConnectionAddr::Tcp(host, port) = info.addr().clone() else {
-            eprintln!("SKIPPED: this test needs a TCP Redis URL");
-            return None;
+            panic!(
+                "this test needs a Redis on TCP, and AUTH_TEST_REDIS_URL is not a redis:// URL; \
+                 skip the Redis tests explicitly with AUTH_TEST_SKIP=redis"
+            );
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
@@ -163,13 +152,13 @@ impl Proxy {
                 tasks.lock().expect("lock").push(task);
             }
         });
-        Some(Self {
+        Self {
             addr,
             up,
             frozen,
             connections,
             acceptor,
-        })
+        }
     }
 
     /// A client of the test Redis through this proxy.

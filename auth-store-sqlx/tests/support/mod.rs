@@ -1,5 +1,4 @@
-//! Helpers shared by the integration tests: skipping when a server is not
-//! there, names for per-test schemas and databases, cleanup when a test's
+//! Helpers shared by the integration tests: names for per-test schemas and databases, cleanup when a test's
 //! runtime shuts down, and a TCP proxy that can be switched off.
 
 #![allow(dead_code)]
@@ -10,7 +9,6 @@ use auth_core::StoreError;
 use auth_core::store::UserStore;
 use auth_core::user::{User, UserId};
 
-pub(crate) mod contract;
 pub(crate) mod proxy;
 
 /// Per-test schemas and databases are named `auth_test_<unix seconds>_<hex>`.
@@ -19,21 +17,6 @@ pub(crate) const TEST_PREFIX: &str = "auth_test_";
 /// Schemas or databases older than this are left over from an aborted run
 /// and are dropped when a test binary starts.
 pub(crate) const STALE_AFTER_SECS: u64 = 3600;
-
-/// Whether `AUTH_TEST_REQUIRE_SERVICES=1`: a missing server fails the test
-/// instead of skipping it.
-pub(crate) fn services_required() -> bool {
-    std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-/// Reports that `service` is not reachable at `place`: skips (with a line
-/// on stderr) or, when services are required, fails the test.
-pub(crate) fn skip(service: &str, place: &str, err: &dyn std::fmt::Display) {
-    if services_required() {
-        panic!("{service} not reachable at {place} ({err}) and AUTH_TEST_REQUIRE_SERVICES=1");
-    }
-    eprintln!("skipping: {service} not reachable at {place} ({err})");
-}
 
 fn unix_secs() -> u64 {
     SystemTime::now()

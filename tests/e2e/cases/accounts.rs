@@ -454,12 +454,15 @@ pub async fn login_history(env: Env) {
     t.finish().await;
 }
 
-/// Activation and reset links stop working after their lifetimes (2 s).
+/// Activation and reset links stop working after their lifetimes (2 s on
+/// the server's clock, which the test moves on).
 pub async fn expired_links(env: Env) {
+    let clock = std::sync::Arc::new(auth_core::ManualClock::new(chrono::Utc::now()));
     let Some(t) = env
         .start_with(|s| {
             s.activation_ttl = 2;
             s.reset_ttl = 2;
+            s.clock = Some(clock.clone());
         })
         .await
     else {
@@ -489,7 +492,7 @@ pub async fn expired_links(env: Env) {
     .expect(201);
     let (uid, token) = t.link_from_email("ivy@example.com", "/activate/").await;
 
-    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    clock.advance(chrono::Duration::seconds(3));
 
     let resp = t
         .post("/api/auth/activate", json!({ "uid": uid, "token": token }))

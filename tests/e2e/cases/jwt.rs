@@ -1,7 +1,5 @@
 //! simplejwt-style JWT routes.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use serde_json::{Value, json};
 
@@ -159,8 +157,15 @@ pub async fn jwt_refresh_rotation_and_reuse(env: Env) {
 }
 
 pub async fn expired_access_token(env: Env) {
-    // 2 s: `exp` has whole seconds, so a token lives between 1 and 2 s.
-    let Some(t) = env.start_with(|s| s.access_ttl = 2).await else {
+    // 2 s on the server's clock, which the test moves on.
+    let clock = std::sync::Arc::new(auth_core::ManualClock::new(chrono::Utc::now()));
+    let Some(t) = env
+        .start_with(|s| {
+            s.access_ttl = 2;
+            s.clock = Some(clock.clone());
+        })
+        .await
+    else {
         return;
     };
     t.active_user("lou", PASSWORD).await;
@@ -170,7 +175,7 @@ pub async fn expired_access_token(env: Env) {
         .send()
         .await
         .expect(200);
-    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    clock.advance(chrono::Duration::seconds(3));
     let resp = t.get("/api/auth/me").bearer(&access).send().await;
     assert_401(&resp);
     assert_token_not_valid(

@@ -50,6 +50,16 @@ pub async fn full_run_leaks_no_secret(env: Env) {
         .send()
         .await
         .expect(401);
+    let forged = forgeries(&access, &knox, &static_token);
+    for (what, scheme, token) in &forged {
+        t.remember_token(token);
+        let resp = t
+            .get("/api/auth/me")
+            .header("Authorization", &format!("{scheme} {token}"))
+            .send()
+            .await;
+        assert_eq!(resp.status, 401, "a forged {what} was accepted");
+    }
     t.get("/api/auth/me").bearer(&access).send().await;
     t.get("/api/auth/me").token(&knox).send().await.expect(200);
     t.get("/api/auth/me")
@@ -109,4 +119,45 @@ pub async fn full_run_leaks_no_secret(env: Env) {
         .await
         .expect(204);
     t.finish().await;
+}
+
+/// A forged token of each kind, made from real ones: an access token with
+/// another signature and one whose claims were changed under the old
+/// signature, and a Knox and a static token with their secret part changed
+/// (same shape and length). `(what, scheme, token)` each.
+fn forgeries(
+    access: &str,
+    knox: &str,
+    static_token: &str,
+) -> Vec<(&'static str, &'static str, String)> {
+    let flip = |token: &str, at: usize| -> String {
+        let mut chars: Vec<char> = token.chars().collect();
+        let i = at.min(chars.len() - 1);
+        chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+        chars.into_iter().collect()
+    };
+    let mut parts = access.splitn(3, '.');
+    let (header, claims, signature) = (
+        parts.next().expect("a JWS header"),
+        parts.next().expect("JWS claims"),
+        parts.next().expect("a JWS signature"),
+    );
+    vec![
+        (
+            "JWT signature",
+            "Bearer",
+            format!("{header}.{claims}.{}", flip(signature, 5)),
+        ),
+        (
+            "JWT payload",
+            "Bearer",
+            format!("{header}.{}.{signature}", flip(claims, 12)),
+        ),
+        ("Knox token", "Token", flip(knox, knox.len() - 3)),
+        (
+            "static token",
+            "Token",
+            flip(static_token, static_token.len() - 3),
+        ),
+    ]
 }

@@ -232,7 +232,7 @@ pub async fn two_servers_share_revocations(env: Env) {
     // Redis tracks them: the other server sees the revoked family once
     // Redis's invalidation reaches it, normally well under a millisecond
     // after the replay (and at the latest after AUTH_REDIS_TRACKING's 10 s,
-    // past this test's 2 s).
+    // past this test's 5 s, a margin for a loaded machine).
     let started = Instant::now();
     loop {
         let me = t
@@ -244,7 +244,7 @@ pub async fn two_servers_share_revocations(env: Env) {
             break;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(2),
+            started.elapsed() < Duration::from_secs(5),
             "the other server still accepts a token of the revoked family: {}",
             me.status
         );
