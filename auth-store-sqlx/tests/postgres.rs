@@ -181,7 +181,7 @@ async fn unavailable_while_down_then_recovers_by_itself() {
         .expect("resolving the server")
         .next()
         .expect("the server has an address");
-    let proxy = support::proxy::Proxy::start(target)
+    let proxy = auth_core::testkit::proxy::Proxy::start(target)
         .await
         .expect("starting the proxy");
     let timeout = Duration::from_secs(1);

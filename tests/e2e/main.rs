@@ -56,6 +56,7 @@ macro_rules! every_case {
             service::trailing_slashes,
             service::unauthenticated_requests,
             service::two_servers_share_revocations,
+            service::store_down_is_503,
             accounts::register_activate_login,
             accounts::registration_validation,
             accounts::activation_resend,

@@ -114,6 +114,7 @@ pub mod combined;
 pub mod history;
 pub mod jwt;
 pub mod knox;
+pub mod proxy;
 pub mod service;
 pub mod services;
 pub mod static_tokens;

@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: names for per-test schemas and databases, cleanup when a test's
-//! runtime shuts down, and a TCP proxy that can be switched off.
+//! Helpers shared by the integration tests: names for per-test schemas and
+//! databases, and cleanup when a test's runtime shuts down.
 
 #![allow(dead_code)]
 
@@ -8,8 +8,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use auth_core::StoreError;
 use auth_core::store::UserStore;
 use auth_core::user::{User, UserId};
-
-pub(crate) mod proxy;
 
 /// Per-test schemas and databases are named `auth_test_<unix seconds>_<hex>`.
 pub(crate) const TEST_PREFIX: &str = "auth_test_";

@@ -1,12 +1,16 @@
 //! `/healthz`, the OpenAPI document and docs, and the HTTP-level errors.
 
+use std::net::SocketAddr;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use auth_core::testkit::proxy::Proxy;
+use auth_demo::Secret;
 use reqwest::Method;
 use serde_json::json;
 
 use super::{PASSWORD, assert_401};
-use crate::harness::Env;
+use crate::harness::{Backend, Ctx, Env, Resp};
 
 /// The server starts on the backend, answers `/healthz` and a JSON 404,
 /// and stops: runs also before the full API is merged.
@@ -251,4 +255,109 @@ pub async fn two_servers_share_revocations(env: Env) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     t.finish().await;
+}
+
+/// A store that is down answers 503 `{"detail": ...}` with nothing
+/// internal in it, within the store's timeout, and the server works again
+/// once the store is back. SQLite: another connection holds the write lock
+/// past the 5 s busy timeout. PostgreSQL: a proxy in front of the server is
+/// switched off, cutting the demo's connections.
+pub async fn store_down_is_503(env: Env) {
+    match env.backend {
+        Backend::Sqlite => sqlite_locked(env).await,
+        Backend::PostgresRedis => postgres_cut(env).await,
+    }
+}
+
+/// A login of the case's user answers the store-down 503.
+async fn login_is_503(t: &Ctx, what: &str) {
+    let resp = t
+        .post(
+            "/api/auth/jwt/create",
+            json!({ "username": "nel", "password": PASSWORD }),
+        )
+        .send()
+        .await;
+    assert_store_down(&resp, what);
+}
+
+/// The 503 body: one `detail` naming no driver, database or query.
+fn assert_store_down(resp: &Resp, what: &str) {
+    assert_eq!(resp.status, 503, "{what}: {}", resp.text);
+    let detail = resp.str("detail");
+    assert_eq!(
+        resp.json.as_object().map(|body| body.len()),
+        Some(1),
+        "{what}: only `detail`: {}",
+        resp.text
+    );
+    for internal in [
+        "sqlite", "postgres", "sqlx", "locked", "pool", "SELECT", "INSERT",
+    ] {
+        assert!(
+            !detail.to_lowercase().contains(&internal.to_lowercase()),
+            "{what}: the 503 body names {internal:?}: {detail}"
+        );
+    }
+}
+
+async fn sqlite_locked(env: Env) {
+    use auth_store_sqlx::sqlx::{Connection, SqliteConnection};
+    let Some(t) = env.start().await else { return };
+    t.active_user("nel", PASSWORD).await;
+    let url = t.settings.database_url.expose().to_owned();
+    let mut holder = SqliteConnection::connect(&url)
+        .await
+        .expect("a second connection to the demo's database");
+    auth_store_sqlx::sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .expect("taking the write lock");
+    // A login writes last_login: it waits out the busy timeout, then 503.
+    login_is_503(&t, "a login while the database is locked").await;
+    auth_store_sqlx::sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .expect("releasing the write lock");
+    t.jwt_login("nel", PASSWORD).await;
+    t.finish().await;
+}
+
+async fn postgres_cut(env: Env) {
+    use auth_store_sqlx::sqlx::postgres::PgConnectOptions;
+    let url = std::env::var("AUTH_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let options = PgConnectOptions::from_str(&url).expect("AUTH_TEST_POSTGRES_URL");
+    let target = tokio::net::lookup_host((options.get_host(), options.get_port()))
+        .await
+        .expect("resolving the PostgreSQL host")
+        .next()
+        .expect("an address for the PostgreSQL host");
+    let proxy = Proxy::start(target).await.expect("starting the proxy");
+    let Some(t) = env
+        .start_with(|s| {
+            s.database_url = Secret::new(through(s.database_url.expose(), proxy.addr()));
+        })
+        .await
+    else {
+        return;
+    };
+    t.active_user("nel", PASSWORD).await;
+    proxy.down().await;
+    login_is_503(&t, "a login while PostgreSQL is away").await;
+    t.get("/healthz").send().await.expect(503);
+    proxy.up().await.expect("listening again");
+    t.jwt_login("nel", PASSWORD).await;
+    t.finish().await;
+}
+
+/// `url` with its `host:port` replaced by `addr`.
+fn through(url: &str, addr: SocketAddr) -> String {
+    let start = url
+        .find('@')
+        .map_or_else(|| url.find("://").unwrap() + 3, |at| at + 1);
+    let end = url[start..]
+        .find('/')
+        .map_or(url.len(), |slash| start + slash);
+    format!("{}{addr}{}", &url[..start], &url[end..])
 }

@@ -1,6 +1,17 @@
 //! A TCP proxy on 127.0.0.1 that forwards to a server and can be switched
 //! off (connections refused, open ones cut) and on again at the same port,
-//! to show a store failing fast and recovering without being rebuilt.
+//! to show a store (or a whole server over it) failing fast while its
+//! database is away, and recovering without being rebuilt.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use auth_core::testkit::proxy::Proxy;
+//! let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await?;
+//! // ... connect a store to proxy.addr() ...
+//! proxy.down().await; // the database is gone
+//! proxy.up().await?;  // and back, on the same port
+//! # Ok(()) }
+//! ```
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,7 +21,8 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 /// The proxy: while up, it accepts on `addr` and forwards to `target`.
-pub(crate) struct Proxy {
+#[derive(Debug)]
+pub struct Proxy {
     addr: SocketAddr,
     target: SocketAddr,
     /// The accept loop, and each connection's forwarding task, while up.
@@ -19,7 +31,7 @@ pub(crate) struct Proxy {
 
 impl Proxy {
     /// Starts forwarding from an ephemeral local port to `target`.
-    pub(crate) async fn start(target: SocketAddr) -> std::io::Result<Self> {
+    pub async fn start(target: SocketAddr) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let proxy = Self {
             addr: listener.local_addr()?,
@@ -31,7 +43,7 @@ impl Proxy {
     }
 
     /// The address clients connect to.
-    pub(crate) fn addr(&self) -> SocketAddr {
+    pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
@@ -48,7 +60,7 @@ impl Proxy {
     }
 
     /// Stops listening and cuts every open connection.
-    pub(crate) async fn down(&self) {
+    pub async fn down(&self) {
         for task in self.tasks.lock().await.drain(..) {
             task.abort();
             let _ = task.await;
@@ -56,7 +68,7 @@ impl Proxy {
     }
 
     /// Listens again on the same port.
-    pub(crate) async fn up(&self) -> std::io::Result<()> {
+    pub async fn up(&self) -> std::io::Result<()> {
         let listener = TcpListener::bind(self.addr).await?;
         self.serve(listener).await;
         Ok(())
