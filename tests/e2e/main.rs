@@ -66,6 +66,7 @@ macro_rules! every_case {
             throttle::login_throttling,
             secrets::full_run_leaks_no_secret,
             hostile::content_types,
+            hostile::odd_strings,
         );
     };
 }

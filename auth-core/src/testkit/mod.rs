@@ -5,7 +5,9 @@
 //!
 //! The functions are grouped by trait, one module each: [`users`],
 //! [`knox`], [`static_tokens`], [`jwt`], [`throttle`] and [`history`], plus
-//! [`combined`] for a store that keeps both users and revocations. Each
+//! [`combined`] for a store that keeps both users and revocations;
+//! [`odd_strings`] holds, per trait, the lookups by strings a store may be
+//! unable to hold, run in that trait's group. Each
 //! function takes a fresh store as an `Arc<dyn Trait>` (an `Arc` of the
 //! store itself in `combined`), checks one
 //! documented contract and panics with a message naming it when the store
@@ -114,6 +116,7 @@ pub mod combined;
 pub mod history;
 pub mod jwt;
 pub mod knox;
+pub mod odd_strings;
 pub mod service;
 pub mod static_tokens;
 pub mod throttle;
@@ -251,6 +254,8 @@ macro_rules! __store_conformance_group {
             list_offset_limit_and_total,
             concurrent_inserts_of_one_username_admit_one,
             concurrent_inserts_of_one_email_admit_one,
+            lookups_by_odd_strings_find_nothing in odd_strings,
+            search_by_odd_strings_finds_nothing in odd_strings,
         );
     };
     (knox; $factory:expr) => {
@@ -268,6 +273,7 @@ macro_rules! __store_conformance_group {
             duplicate_digest_conflicts,
             concurrent_inserts_respect_refuse,
             concurrent_inserts_respect_evict_oldest,
+            lookups_and_deletes_by_odd_strings_find_nothing in odd_strings,
         );
     };
     (static_tokens; $factory:expr) => {
@@ -277,6 +283,7 @@ macro_rules! __store_conformance_group {
             tokens_are_per_user,
             delete_then_insert_again,
             concurrent_get_or_insert_agree,
+            lookups_by_odd_strings_find_nothing in odd_strings,
         );
     };
     (jwt; $factory:expr) => {
@@ -288,6 +295,7 @@ macro_rules! __store_conformance_group {
             revocation_state_of_unknown_user_is_default,
             purge_removes_only_expired_and_keeps_marks,
             concurrent_blacklist_admits_one,
+            lookups_by_odd_strings_find_nothing in odd_strings,
         );
     };
     (throttle; $factory:expr) => {
@@ -298,6 +306,7 @@ macro_rules! __store_conformance_group {
             clear_forgets_the_key,
             keys_are_independent,
             concurrent_hits_count_each_once,
+            lookups_and_clears_by_odd_strings_find_nothing in odd_strings,
         );
     };
     (history; $factory:expr) => {
@@ -327,7 +336,7 @@ macro_rules! __store_conformance_group {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __store_conformance_module {
-    ($group:ident; $factory:expr; $($test:ident),+ $(,)?) => {
+    ($group:ident; $factory:expr; $($test:ident $(in $module:ident)?),+ $(,)?) => {
         mod $group {
             #[allow(unused_imports)]
             use super::*;
@@ -337,7 +346,7 @@ macro_rules! __store_conformance_module {
                 #[allow(clippy::redundant_async_block)]
                 async fn $test() {
                     let store = ::std::sync::Arc::new(($factory).await);
-                    $crate::testkit::$group::$test(store).await;
+                    $crate::testkit::$($module::)?$group::$test(store).await;
                 }
             )+
         }
