@@ -311,17 +311,44 @@ impl UserPatch {
             ("first_name", &self.first_name),
             ("last_name", &self.last_name),
         ] {
-            if let Some(value) = value
-                && value.chars().count() > NAME_MAX_CHARS
-            {
-                errors.add(
-                    field,
-                    format!("Ensure this field has no more than {NAME_MAX_CHARS} characters."),
-                );
+            if let Some(value) = value {
+                if value.contains('\0') {
+                    errors.add(field, NULL_CHARACTERS);
+                } else if value.chars().count() > NAME_MAX_CHARS {
+                    errors.add(
+                        field,
+                        format!("Ensure this field has no more than {NAME_MAX_CHARS} characters."),
+                    );
+                }
             }
+        }
+        if let Some(profile) = &self.profile
+            && map_holds_nul(profile)
+        {
+            errors.add("profile", NULL_CHARACTERS);
         }
         errors
     }
+}
+
+/// DRF's error for a string holding NUL (its `ProhibitNullCharactersValidator`):
+/// no database text type holds one (PostgreSQL's `TEXT` and `JSONB` refuse it).
+const NULL_CHARACTERS: &str = "Null characters are not allowed.";
+
+/// Whether a JSON value holds NUL in any string or key, at any depth.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map_holds_nul(map),
+        _ => false,
+    }
+}
+
+/// Whether a JSON object holds NUL in any key or string, at any depth.
+fn map_holds_nul(map: &Map<String, Value>) -> bool {
+    map.iter()
+        .any(|(key, value)| key.contains('\0') || holds_nul(value))
 }
 
 /// The longest username Django accepts.

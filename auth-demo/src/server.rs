@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::DemoError;
-use crate::settings::{Cli, Command, Framework, Settings};
+use crate::settings::{Cli, Command, Framework, Secret, Settings};
 use crate::setup::build_auth;
 
 /// How long a shutdown waits for requests in flight before dropping them.
@@ -207,6 +207,35 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The `create-superuser` password when neither `--password` nor
+/// `AUTH_SUPERUSER_PASSWORD` gives one: asked on the terminal without echo,
+/// twice, until both agree and it is not blank (as Django's
+/// `createsuperuser` asks); an error when stdin is not a terminal.
+fn prompt_password() -> Result<Secret, DemoError> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Err(DemoError::Settings(
+            "create-superuser needs a password: pass --password, set \
+             AUTH_SUPERUSER_PASSWORD, or run it on a terminal to be asked"
+                .into(),
+        ));
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map_err(|err| DemoError::io("reading the password from the terminal", err))
+    };
+    loop {
+        let password = ask("Password: ")?;
+        if ask("Password (again): ")? != password {
+            eprintln!("Error: Your passwords didn't match.");
+        } else if password.trim().is_empty() {
+            eprintln!("Error: Blank passwords aren't allowed.");
+        } else {
+            return Ok(Secret::new(password));
+        }
+    }
+}
+
 /// Runs the command line: `create-superuser`, or serving until Ctrl-C or
 /// SIGTERM (printing the address and the docs URL once listening).
 pub async fn run(cli: Cli) -> Result<(), DemoError> {
@@ -217,6 +246,10 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
             email,
             password,
         }) => {
+            let password = match password {
+                Some(password) => password,
+                None => prompt_password()?,
+            };
             let user = create_superuser(&settings, &username, &email, password.expose()).await?;
             println!("Superuser {:?} created (id {}).", user.username, user.id);
             Ok(())

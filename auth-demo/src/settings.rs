@@ -37,9 +37,13 @@ pub enum Command {
         /// The new user's email address.
         #[arg(long)]
         email: String,
-        /// The new user's password (the password validators run).
-        #[arg(long)]
-        password: Secret,
+        /// The new user's password (the password validators run); else
+        /// `AUTH_SUPERUSER_PASSWORD` (as Django's
+        /// `DJANGO_SUPERUSER_PASSWORD`), else asked twice on the terminal
+        /// without echo. A flag shows in shell history and `ps`: prefer
+        /// the variable or the prompt.
+        #[arg(long, env = "AUTH_SUPERUSER_PASSWORD", hide_env_values = true)]
+        password: Option<Secret>,
     },
 }
 
@@ -529,7 +533,10 @@ mod tests {
         };
         assert_eq!(username, "root");
         assert_eq!(email, "root@example.com");
-        assert_eq!(password.expose(), "correct horse battery");
+        assert_eq!(
+            password.as_ref().map(Secret::expose),
+            Some("correct horse battery")
+        );
         assert_eq!(cli.settings.database_url.expose(), "sqlite://x.db");
         assert!(parse(&["create-superuser", "--username=x"]).is_err());
 

@@ -119,8 +119,9 @@ pub fn load_or_create_secret(
     }
 }
 
-/// Creates `file` with `text`, mode 0600 on Unix; fails if it exists.
-fn write_private(file: &Path, text: &str) -> Result<(), DemoError> {
+/// Creates `file`, readable and writable by its owner only (mode 0600 on
+/// Unix); fails if it exists.
+fn create_private(file: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -128,13 +129,32 @@ fn write_private(file: &Path, text: &str) -> Result<(), DemoError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
+    options.open(file)
+}
+
+/// Creates `file` with `text`, its owner's alone; fails if it exists.
+fn write_private(file: &Path, text: &str) -> Result<(), DemoError> {
     let context = || format!("writing the secret file {}", file.display());
-    let mut handle = options
-        .open(file)
-        .map_err(|err| DemoError::io(context(), err))?;
-    handle
-        .write_all(format!("{text}\n").as_bytes())
+    create_private(file)
+        .and_then(|mut handle| handle.write_all(format!("{text}\n").as_bytes()))
         .map_err(|err| DemoError::io(context(), err))
+}
+
+/// Creates the (empty) SQLite file of `url` if it does not exist yet, its
+/// owner's alone: SQLite would create it readable by everyone the umask
+/// lets read it, and gives its journal and WAL files the same mode.
+fn create_private_database(url: &str) -> Result<(), DemoError> {
+    let Some(file) = sqlite_file(url) else {
+        return Ok(());
+    };
+    match create_private(&file) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(DemoError::io(
+            format!("creating the database file {}", file.display()),
+            err,
+        )),
+    }
 }
 
 /// The SQL store a URL names, migrated.
@@ -145,6 +165,7 @@ async fn sql_stores(url: &str) -> Result<Stores, DemoError> {
     };
     Ok(match Database::of_url(url)? {
         Database::Sqlite => {
+            create_private_database(url)?;
             let store = SqliteStore::connect(url)
                 .await
                 .map_err(|e| fail(e.into()))?;

@@ -300,6 +300,39 @@ async fn bodies_413_415_bad_json_and_empty() {
         json!({"detail": "Unsupported media type \"application/x-www-form-urlencoded\" in request."})
     );
 
+    // No type at all is no JSON either (DRF), and a JSON-like suffix is not
+    // `application/json`; any case and parameters of the real one pass.
+    for (headers, status) in [
+        (vec![], 415),
+        (vec![("content-type", "application/problem+json")], 415),
+        (
+            vec![("content-type", "APPLICATION/JSON; charset=utf-8")],
+            400,
+        ),
+    ] {
+        let response = h
+            .raw(
+                "POST",
+                "/api/auth/jwt/create",
+                headers,
+                br#"{"username": "a"}"#,
+            )
+            .await;
+        assert_eq!(response.status, status, "{:?}", response.json_body());
+    }
+    let untyped = h
+        .raw(
+            "POST",
+            "/api/auth/jwt/create",
+            vec![],
+            br#"{"username": "a"}"#,
+        )
+        .await;
+    assert_eq!(
+        untyped.json_body(),
+        json!({"detail": "Unsupported media type \"\" in request."})
+    );
+
     let bad = h
         .raw(
             "POST",

@@ -310,6 +310,14 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
     pattern
 }
 
+/// Whether `value` holds no NUL. PostgreSQL's `TEXT` refuses NUL (binding
+/// one is an error) and SQLite's `LIKE` ends a pattern at the first NUL (so
+/// `"ada\0x"` would find `"ada"`); a lookup or search by a value with one
+/// finds nothing without asking the database, as the store contract says.
+pub(crate) fn nul_free(value: &str) -> bool {
+    !value.contains('\0')
+}
+
 /// A count or position for SQL: `u64` clamped to `i64::MAX`.
 pub(crate) fn clamp_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)

@@ -47,8 +47,8 @@ use sqlx::{Postgres, Row, Transaction};
 use crate::DEFAULT_READ_CONNECTIONS;
 use crate::common::{
     PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, conflict_field, contains_pattern,
-    count_u64, eviction_cutoff, impl_apply_settings, parse_event, require_runtime, retrying,
-    window_end,
+    count_u64, eviction_cutoff, impl_apply_settings, nul_free, parse_event, require_runtime,
+    retrying, window_end,
 };
 
 use crate::kept::{ReadConnections, impl_read_queries};
@@ -529,6 +529,9 @@ impl Folded {
 
 impl PostgresStore {
     async fn user_where(&self, condition: &str, value: String) -> Result<Option<User>, StoreError> {
+        if !nul_free(&value) {
+            return Ok(None);
+        }
         let sql = format!("SELECT {USER_COLUMNS} FROM auth_users WHERE {condition} = $1");
         let row = sqlx::query(&sql)
             .bind(value)
@@ -698,6 +701,7 @@ impl UserStore for PostgresStore {
                     .map_err(db)?;
                 (total, rows)
             }
+            Some(search) if !nul_free(search) => (0, Vec::new()),
             Some(search) => {
                 const FILTER: &str = "username_folded LIKE $1 ESCAPE '!' \
                      OR email_folded LIKE $1 ESCAPE '!' \
@@ -798,6 +802,9 @@ impl KnoxTokenStore for PostgresStore {
         &self,
         token_key: &str,
     ) -> Result<Vec<KnoxTokenRecord>, StoreError> {
+        if !nul_free(token_key) {
+            return Ok(Vec::new());
+        }
         let sql = format!("SELECT {KNOX_COLUMNS} FROM auth_knox_tokens WHERE token_key = $1");
         let query = sqlx::query(&sql).bind(token_key);
         let rows = self.reads.fetch_all(&self.pool, query).await.map_err(db)?;
@@ -813,6 +820,9 @@ impl KnoxTokenStore for PostgresStore {
         expiry: Option<DateTime<Utc>>,
         last_used: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        if !nul_free(digest) {
+            return Ok(false);
+        }
         let done = sqlx::query(
             "UPDATE auth_knox_tokens SET expiry = $2, last_used = $3 WHERE digest = $1",
         )
@@ -826,6 +836,9 @@ impl KnoxTokenStore for PostgresStore {
     }
 
     async fn delete_knox_token(&self, digest: &str) -> Result<bool, StoreError> {
+        if !nul_free(digest) {
+            return Ok(false);
+        }
         let done = sqlx::query("DELETE FROM auth_knox_tokens WHERE digest = $1")
             .bind(digest)
             .execute(&self.pool)
@@ -839,6 +852,9 @@ impl KnoxTokenStore for PostgresStore {
         user: UserId,
         token_key: &str,
     ) -> Result<bool, StoreError> {
+        if !nul_free(token_key) {
+            return Ok(false);
+        }
         let done =
             sqlx::query("DELETE FROM auth_knox_tokens WHERE user_id = $1 AND token_key = $2")
                 .bind(user.0)
@@ -915,6 +931,9 @@ impl StaticTokenStore for PostgresStore {
         &self,
         digest: &str,
     ) -> Result<Option<StaticTokenRecord>, StoreError> {
+        if !nul_free(digest) {
+            return Ok(None);
+        }
         let query = sqlx::query(
             "SELECT user_id, digest, seed, created FROM auth_static_tokens WHERE digest = $1",
         )
@@ -973,6 +992,9 @@ impl JwtRevocationStore for PostgresStore {
     }
 
     async fn blacklisted_jti(&self, jti: &str) -> Result<Option<BlacklistEntry>, StoreError> {
+        if !nul_free(jti) {
+            return Ok(None);
+        }
         let row = sqlx::query(
             "SELECT jti, user_id, family, expires_at, blacklisted_at \
              FROM auth_jwt_blacklist WHERE jti = $1",
@@ -1037,6 +1059,8 @@ impl JwtRevocationStore for PostgresStore {
         user: UserId,
         family: Option<&str>,
     ) -> Result<RevocationState, StoreError> {
+        // A family PostgreSQL cannot hold was never revoked.
+        let family = family.filter(|family| nul_free(family));
         let sql = format!("SELECT {REVOCATION_COLUMNS}");
         let query = sqlx::query(&sql).bind(user.0).bind(family);
         // A SELECT without FROM always gives one row.
@@ -1049,6 +1073,7 @@ impl JwtRevocationStore for PostgresStore {
         user: UserId,
         family: Option<&str>,
     ) -> Result<Option<(RevocationState, Option<User>)>, StoreError> {
+        let family = family.filter(|family| nul_free(family));
         let sql =
             format!("SELECT {USER_COLUMNS}, {REVOCATION_COLUMNS} FROM auth_users WHERE id = $1");
         let query = sqlx::query(&sql).bind(user.0).bind(family);
@@ -1123,6 +1148,9 @@ impl ThrottleStore for PostgresStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<ThrottleCount>, StoreError> {
+        if !nul_free(key) {
+            return Ok(None);
+        }
         let row: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
             "SELECT hits, resets_at FROM auth_throttle WHERE throttle_key = $1 AND resets_at > $2",
         )
@@ -1138,6 +1166,9 @@ impl ThrottleStore for PostgresStore {
     }
 
     async fn throttle_clear(&self, key: &str) -> Result<(), StoreError> {
+        if !nul_free(key) {
+            return Ok(());
+        }
         sqlx::query("DELETE FROM auth_throttle WHERE throttle_key = $1")
             .bind(key)
             .execute(&self.pool)

@@ -53,7 +53,8 @@ use sqlx::{Row, Sqlite, SqliteConnection};
 use crate::DEFAULT_READ_CONNECTIONS;
 use crate::common::{
     PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, conflict_field, contains_pattern,
-    count_u64, eviction_cutoff, impl_apply_settings, parse_event, require_runtime, window_end,
+    count_u64, eviction_cutoff, impl_apply_settings, nul_free, parse_event, require_runtime,
+    window_end,
 };
 use crate::kept::{ReadConnections, impl_read_queries};
 
@@ -591,6 +592,16 @@ impl UserStore for SqliteStore {
     }
 
     async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError> {
+        if query
+            .search
+            .as_deref()
+            .is_some_and(|search| !nul_free(search))
+        {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+            });
+        }
         // One parameter, used four times. `LIKE` is ASCII case-insensitive in
         // SQLite, which changes nothing here: both sides are already folded.
         const FILTER: &str = " WHERE username_folded LIKE ?1 ESCAPE '!' \

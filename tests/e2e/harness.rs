@@ -386,6 +386,12 @@ impl Req<'_> {
         self
     }
 
+    /// A raw body sent with no `Content-Type` header at all.
+    pub fn untyped(mut self, body: impl Into<reqwest::Body>) -> Self {
+        self.builder = self.builder.body(body);
+        self
+    }
+
     /// Another header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.builder = self.builder.header(name, value);

@@ -75,6 +75,8 @@ macro_rules! every_case {
             admin::users_admin_permissions,
             throttle::login_throttling,
             secrets::full_run_leaks_no_secret,
+            hostile::content_types,
+            hostile::odd_strings,
         );
     };
 }

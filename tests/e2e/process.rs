@@ -160,3 +160,89 @@ fn example_create_superuser() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The demo at `bin` running `create-superuser` for `admin` on
+/// `sqlite://admin.db` in `dir`, with `extra` arguments and environment,
+/// stdin not a terminal.
+fn create_superuser_with(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut command = Command::new(bin);
+    command
+        .args(["--database-url", "sqlite://admin.db", "create-superuser"])
+        .args(["--username", "admin", "--email", "admin@example.com"])
+        .args(extra)
+        .current_dir(dir)
+        .env_remove("AUTH_SUPERUSER_PASSWORD")
+        .env_remove("AUTH_DATABASE_URL")
+        .env("RUST_LOG", "trace")
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+/// `AUTH_SUPERUSER_PASSWORD` gives the password (as Django's
+/// `DJANGO_SUPERUSER_PASSWORD`), which then logs in; with neither it nor
+/// `--password`, and no terminal to ask on, the command fails saying so.
+/// The database and secret files it creates are its owner's alone.
+#[test]
+fn example_create_superuser_from_the_environment() {
+    let bin = demo_server();
+    let dir = temp_dir();
+    let password = "environment-passphrase-83";
+
+    let none = create_superuser_with(&bin, &dir, &[], &[]);
+    assert!(!none.status.success(), "{none:?}");
+    let stderr = String::from_utf8_lossy(&none.stderr);
+    assert!(
+        stderr.contains("AUTH_SUPERUSER_PASSWORD") && stderr.contains("--password"),
+        "{stderr}"
+    );
+
+    let created = create_superuser_with(&bin, &dir, &[], &[("AUTH_SUPERUSER_PASSWORD", password)]);
+    assert!(created.status.success(), "{created:?}");
+    for stream in [&created.stdout, &created.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        assert!(!text.contains(password), "the password was printed");
+    }
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let settings = auth_demo::Settings {
+            database_url: auth_demo::Secret::new(format!(
+                "sqlite://{}",
+                dir.join("admin.db").display()
+            )),
+            quiet: true,
+            ..auth_demo::Settings::default()
+        };
+        let auth = auth_demo::setup::build_auth(&settings).await.unwrap();
+        let credentials = auth_core::flows::Credentials::from_json(
+            &serde_json::json!({ "username": "admin", "password": password }),
+        )
+        .unwrap();
+        let (user, _) = auth
+            .jwt_login(&credentials, &auth_core::events::ClientInfo::default())
+            .await
+            .expect("the superuser logs in with the password from the environment");
+        assert!(user.is_superuser && user.is_staff && user.is_active);
+    });
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["admin.db", "admin.secret"] {
+            let mode = std::fs::metadata(dir.join(file))
+                .unwrap_or_else(|err| panic!("{file}: {err}"))
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file} has mode {:o}", mode & 0o777);
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -11,6 +11,29 @@
 //! expires at `expires_at` is expired at every `now >= expires_at`: a
 //! record whose expiry equals `now` is no longer live, and is purged.
 //!
+//! # Strings a store cannot hold
+//!
+//! A lookup or delete may be handed a string straight from a request (a
+//! login's username or email, an admin's search term) or one of a token's
+//! parts, and such a string may be one the database cannot hold or compares
+//! oddly: PostgreSQL's `TEXT` refuses NUL; MySQL and MariaDB may refuse,
+//! truncate or pad an over-long or odd value, or compare it under a
+//! collation's rules. Whatever the string (control characters, NUL, 10,000
+//! characters, any Unicode), every method that looks up, searches, touches,
+//! clears or deletes by a string answers as for a value that matches
+//! nothing stored: `None`, an empty list or page, `false`, or `Ok(())`,
+//! never an error, and it changes nothing. It matches only a value equal
+//! to it (in the [`fold_case`] form for usernames and emails): no padding,
+//! truncation or collation may make `"ada "` or `"ada\0"` find `"ada"`.
+//! The conformance suite's `odd_strings` tests (feature `testkit`) check
+//! this for every such method.
+//!
+//! Writes (inserting a user, a token, a blacklist entry, a throttle hit)
+//! take only values the service made or validated (usernames and emails
+//! pass the validators, which refuse control characters; token parts are
+//! hex; throttle keys are hashed), and may fail on values a database
+//! cannot hold.
+//!
 //! Users may live in another store than their tokens: the token, revocation
 //! and history stores accept user ids that exist in no user store (a SQL
 //! store has no foreign keys from those tables to its users table).

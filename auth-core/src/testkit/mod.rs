@@ -5,7 +5,9 @@
 //!
 //! The functions are grouped by trait, one module each: [`users`],
 //! [`knox`], [`static_tokens`], [`jwt`], [`throttle`] and [`history`], plus
-//! [`combined`] for a store that keeps both users and revocations. Each
+//! [`combined`] for a store that keeps both users and revocations;
+//! [`odd_strings`] holds, per trait, the lookups by strings a store may be
+//! unable to hold, run in that trait's group. Each
 //! function takes a fresh store as an `Arc<dyn Trait>` (an `Arc` of the
 //! store itself in `combined`), checks one
 //! documented contract and panics with a message naming it when the store
@@ -115,6 +117,7 @@ pub mod history;
 pub mod jwt;
 pub mod knox;
 pub mod proxy;
+pub mod odd_strings;
 pub mod service;
 pub mod services;
 pub mod static_tokens;
@@ -282,6 +285,8 @@ macro_rules! __store_conformance_group {
             concurrent_inserts_of_one_email_admit_one,
             insert_with_a_taken_id_conflicts_on_id,
             huge_offsets_and_limits_are_clamped,
+            lookups_by_odd_strings_find_nothing in odd_strings,
+            search_by_odd_strings_finds_nothing in odd_strings,
         );
     };
     ([$($attr:tt)*] knox; $factory:expr) => {
@@ -300,6 +305,7 @@ macro_rules! __store_conformance_group {
             concurrent_inserts_respect_refuse,
             concurrent_inserts_respect_evict_oldest,
             evict_oldest_zero_replaces_every_live_token,
+            lookups_and_deletes_by_odd_strings_find_nothing in odd_strings,
         );
     };
     ([$($attr:tt)*] static_tokens; $factory:expr) => {
@@ -310,6 +316,7 @@ macro_rules! __store_conformance_group {
             delete_then_insert_again,
             concurrent_get_or_insert_agree,
             digest_of_another_user_conflicts,
+            lookups_by_odd_strings_find_nothing in odd_strings,
         );
     };
     ([$($attr:tt)*] jwt; $factory:expr) => {
@@ -322,6 +329,7 @@ macro_rules! __store_conformance_group {
             purge_removes_only_expired_and_keeps_marks,
             concurrent_blacklist_admits_one,
             families_ignore_their_user_and_keep_the_later_expiry,
+            lookups_by_odd_strings_find_nothing in odd_strings,
         );
     };
     ([$($attr:tt)*] throttle; $factory:expr) => {
@@ -332,6 +340,7 @@ macro_rules! __store_conformance_group {
             clear_forgets_the_key,
             keys_are_independent,
             concurrent_hits_count_each_once,
+            lookups_and_clears_by_odd_strings_find_nothing in odd_strings,
         );
     };
     ([$($attr:tt)*] history; $factory:expr) => {
@@ -362,7 +371,7 @@ macro_rules! __store_conformance_group {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __store_conformance_module {
-    ($attrs:tt $group:ident; $factory:expr; $($test:ident),+ $(,)?) => {
+    ($attrs:tt $group:ident; $factory:expr; $($test:ident $(in $module:ident)?),+ $(,)?) => {
         mod $group {
             #[allow(unused_imports)]
             use super::*;
@@ -370,7 +379,7 @@ macro_rules! __store_conformance_module {
             $(
                 $crate::__conformance_test!($attrs $test {
                     let store = ::std::sync::Arc::new(($factory).await);
-                    $crate::testkit::$group::$test(store).await;
+                    $crate::testkit::$($module::)?$group::$test(store).await;
                 });
             )+
         }

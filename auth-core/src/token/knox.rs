@@ -139,26 +139,26 @@ impl KnoxTokenFormat {
         let Some(rest) = token.strip_prefix(self.prefix.as_str()) else {
             return false;
         };
-        let (body, sum) = match rest.len() {
-            TOKEN_HEX_LENGTH => (rest, None),
-            n if n == TOKEN_HEX_LENGTH + CHECKSUM_LENGTH => {
-                let (body, suffix) = rest.split_at(TOKEN_HEX_LENGTH);
-                match suffix.strip_prefix('_') {
-                    Some(sum) => (body, Some(sum)),
-                    None => return false,
-                }
-            }
-            _ => return false,
+        // Checked, not sliced: a multi-byte character may sit at any byte.
+        let (Some(body), Some(suffix)) =
+            (rest.get(..TOKEN_HEX_LENGTH), rest.get(TOKEN_HEX_LENGTH..))
+        else {
+            return false;
         };
         if !body.bytes().all(|b| b.is_ascii_hexdigit()) {
             return false;
         }
-        match sum {
-            None => true,
-            Some(sum) => {
-                let signed = &token[..self.prefix.len() + TOKEN_HEX_LENGTH];
+        if suffix.is_empty() {
+            return true;
+        }
+        match suffix.strip_prefix('_') {
+            Some(sum) if suffix.len() == CHECKSUM_LENGTH => {
+                let signed = token
+                    .get(..self.prefix.len() + TOKEN_HEX_LENGTH)
+                    .unwrap_or("");
                 checksum(signed).as_bytes().ct_eq(sum.as_bytes()).into()
             }
+            _ => false,
         }
     }
 }
