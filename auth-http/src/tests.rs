@@ -1440,3 +1440,106 @@ fn declared_body_sizes() {
     assert!(!h.api.declares_body_too_large(Some("lots")));
     assert!(!h.api.declares_body_too_large(None));
 }
+
+/// Odd strings for the header, path and query parsers (#21.14): every
+/// UTF-8 width and control characters at the lengths the parsers care
+/// about, empty and huge values.
+fn odd_inputs() -> Vec<String> {
+    let hex = "0123456789abcdef".repeat(5);
+    let mut out = vec![
+        String::new(),
+        " ".into(),
+        ",".into(),
+        ", ,".into(),
+        "é".repeat(20_000),
+        "1".repeat(40),
+        "-1".into(),
+        "18446744073709551616".into(),
+        "::ffff:10.0.0.1, 2001:db8::1, 10.0.0.2".into(),
+        "Bearer".into(),
+        "Token  a b".into(),
+        "application/json; charset=".into(),
+        ";;;".into(),
+    ];
+    for n in [0, 14, 15, 39, 40, 63, 64, 65, 71] {
+        for odd in ["é", "€", "😀", "\u{0}", "\u{7f}", "%", "%zz", "%00", "\t"] {
+            let (head, tail) = hex.split_at(n.min(hex.len()));
+            out.push(format!("{head}{odd}{tail}"));
+            out.push(format!("Token {head}{odd}"));
+            out.push(format!("Bearer {head}{odd}.{tail}.x"));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn header_path_and_query_parsers_never_panic() {
+    let h = harness();
+    h.user("boss", true).await;
+    let (staff, _) = h.jwt("boss").await;
+    let peer = Some("127.0.0.1".parse().expect("ip"));
+    let proxies = crate::ClientAddressPolicy::TrustForwardedFor { proxies: 2 };
+    for input in odd_inputs() {
+        let _ = proxies.client_ip(peer, Some(&input));
+        let _ = h.api.declares_body_too_large(Some(&input));
+        let _ = h.api.client_info(peer, Some(&input), Some(&input));
+        for (name, path, query) in [
+            ("Authorization", "/api/auth/me", None),
+            ("Content-Type", "/api/auth/jwt/create", None),
+            ("X-Forwarded-For", "/api/auth/jwt/create", None),
+            ("Content-Length", "/api/auth/jwt/create", None),
+            ("Host", "/api/users", Some(format!("page={input}"))),
+            (
+                "Accept",
+                "/api/users",
+                Some(format!("page_size={input}&search={input}")),
+            ),
+        ] {
+            let mut headers = vec![(name, input.as_str())];
+            if name != "Authorization" {
+                headers.push(("Authorization", staff.as_str()));
+            }
+            if name != "Content-Type" {
+                headers.push(("Content-Type", "application/json"));
+            }
+            let method = if query.is_some() || name == "Authorization" {
+                "GET"
+            } else {
+                "POST"
+            };
+            let request = ApiRequest::from_parts(
+                &h.api,
+                method,
+                path,
+                query.as_deref(),
+                headers,
+                br#"{"username": "boss", "password": "x"}"#,
+                peer,
+            );
+            let response = handle(&h.api, request).await;
+            assert!(
+                response.status < 500,
+                "{name}: {:?} gave {}",
+                input.chars().take(30).collect::<String>(),
+                response.status
+            );
+        }
+        for path in [
+            format!("/api/users/{input}"),
+            format!("/api/auth/token/sessions/{input}"),
+            format!("/api/{input}"),
+            format!("/api/docs/{input}"),
+        ] {
+            let request = ApiRequest::from_parts(
+                &h.api,
+                "GET",
+                &path,
+                Some(&input),
+                vec![("Authorization", staff.as_str())],
+                b"",
+                peer,
+            );
+            assert!(handle(&h.api, request).await.status < 500, "{path:?}");
+        }
+    }
+}

@@ -126,24 +126,7 @@ fn example_create_superuser() {
     let bin = demo_server();
     let dir = temp_dir();
     let password = "create-superuser-passphrase-5";
-    let run = || {
-        Command::new(&bin)
-            .args([
-                "--database-url",
-                "sqlite://admin.db",
-                "create-superuser",
-                "--username",
-                "admin",
-                "--email",
-                "admin@example.com",
-                "--password",
-                password,
-            ])
-            .current_dir(&dir)
-            .env("RUST_LOG", "trace")
-            .output()
-            .unwrap()
-    };
+    let run = || create_superuser_with(&bin, &dir, &["--password", password], &[]);
     let first = run();
     assert!(first.status.success(), "{first:?}");
     assert!(String::from_utf8_lossy(&first.stdout).contains("\"admin\""));
