@@ -443,11 +443,11 @@ mod tests {
         assert_eq!(parsed.redis_tracking, 10);
         let throttle = parsed.login_throttle.config();
         assert_eq!(
-            throttle.login_per_account,
+            throttle.rate(auth_core::throttle::Scope::LoginAccount),
             Some(auth_core::throttle::Rate::per_minute(5))
         );
         assert_eq!(
-            throttle.login_per_ip,
+            throttle.rate(auth_core::throttle::Scope::LoginIp),
             Some(auth_core::throttle::Rate::per_minute(20))
         );
     }
@@ -478,20 +478,23 @@ mod tests {
     #[test]
     fn login_throttle_forms() {
         let off: LoginThrottle = "off".parse().unwrap();
-        assert_eq!(off.config().login_per_account, None);
-        assert_eq!(off.config().login_per_ip, None);
+        assert_eq!(
+            off.config().rate(auth_core::throttle::Scope::LoginAccount),
+            None
+        );
+        assert_eq!(off.config().rate(auth_core::throttle::Scope::LoginIp), None);
         let one: LoginThrottle = "3/min".parse().unwrap();
         assert_eq!(
-            one.config().login_per_account,
+            one.config().rate(auth_core::throttle::Scope::LoginAccount),
             Some(auth_core::throttle::Rate::per_minute(3))
         );
         assert_eq!(
-            one.config().login_per_ip,
+            one.config().rate(auth_core::throttle::Scope::LoginIp),
             Some(auth_core::throttle::Rate::per_minute(20))
         );
         let both: LoginThrottle = "3/min,10/min".parse().unwrap();
         assert_eq!(
-            both.config().login_per_ip,
+            both.config().rate(auth_core::throttle::Scope::LoginIp),
             Some(auth_core::throttle::Rate::per_minute(10))
         );
     }

@@ -64,6 +64,9 @@ macro_rules! every_case {
             admin::users_admin,
             admin::users_admin_permissions,
             throttle::login_throttling,
+            throttle::concurrent_logins_cannot_outrun_the_limit,
+            throttle::registration_is_throttled_per_address,
+            throttle::throttling_off_lets_every_activation_through,
             secrets::full_run_leaks_no_secret,
         );
     };

@@ -298,6 +298,9 @@ macro_rules! __store_conformance_group {
             clear_forgets_the_key,
             keys_are_independent,
             concurrent_hits_count_each_once,
+            release_takes_back_one_hit,
+            release_touches_only_its_own_open_window,
+            concurrent_hits_and_releases_agree,
         );
     };
     (history; $factory:expr) => {
@@ -374,6 +377,7 @@ macro_rules! service_conformance_tests {
             password_change_revokes_other_tokens,
             blacklisted_refresh_tokens_fail,
             a_second_server_sees_revocations_within_the_budget,
+            concurrent_wrong_logins_verify_at_most_the_limit,
         );
     };
 }

@@ -44,3 +44,78 @@ pub async fn login_throttling(env: Env) {
     t.jwt_login("tom", PASSWORD).await;
     t.finish().await;
 }
+
+/// 40 wrong-password logins for one account sent at once, under 5 a
+/// minute per account: exactly 5 are verified (401), the rest are 429.
+pub async fn concurrent_logins_cannot_outrun_the_limit(env: Env) {
+    let Some(t) = env
+        .start_with(|s| s.login_throttle = "5/min,1000/min".parse().unwrap())
+        .await
+    else {
+        return;
+    };
+    t.active_user("rush", PASSWORD).await;
+    let t = std::sync::Arc::new(t);
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(40));
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (t, barrier) = (t.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let wrong = json!({ "username": "rush", "password": format!("wrong-password-{i}") });
+            let request = t.post("/api/auth/jwt/create", wrong);
+            barrier.wait().await;
+            request.send().await.status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("a login task panicked"));
+    }
+    statuses.sort_unstable();
+    let mut expected = vec![401; 5];
+    expected.extend([429; 35]);
+    assert_eq!(statuses, expected, "5 x 401 then 429s");
+    let t = std::sync::Arc::into_inner(t).expect("every task is done");
+    t.finish().await;
+}
+
+/// Registration is limited per client address by default (10 an hour).
+pub async fn registration_is_throttled_per_address(env: Env) {
+    let Some(t) = env.start().await else { return };
+    let register = |i: usize| {
+        t.post(
+            "/api/auth/register",
+            json!({
+                "username": format!("reg{i}"), "email": format!("reg{i}@example.com"),
+                "password": PASSWORD, "confirm_password": PASSWORD,
+            }),
+        )
+        .send()
+    };
+    for i in 0..10 {
+        register(i).await.expect(201);
+    }
+    let resp = register(10).await;
+    resp.expect(429);
+    assert!(resp.header("retry-after").is_some(), "{:?}", resp.headers);
+    // Counted before anything else: a malformed body is throttled too.
+    t.post("/api/auth/register", json!({}))
+        .send()
+        .await
+        .expect(429);
+    t.finish().await;
+}
+
+/// With throttling off, more than 30 activations from one address succeed.
+pub async fn throttling_off_lets_every_activation_through(env: Env) {
+    let Some(t) = env
+        .start_with(|s| s.login_throttle = "off".parse().unwrap())
+        .await
+    else {
+        return;
+    };
+    for i in 0..32 {
+        t.active_user(&format!("act{i}"), PASSWORD).await;
+    }
+    t.finish().await;
+}
