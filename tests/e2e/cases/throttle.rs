@@ -1,5 +1,7 @@
-//! Login throttling with `Retry-After`.
+//! Rate limits: login and registration throttling with `Retry-After`,
+//! atomic under concurrency; and every limit off.
 
+use auth_demo::Switch;
 use serde_json::json;
 
 use super::PASSWORD;
@@ -7,7 +9,10 @@ use crate::harness::Env;
 
 pub async fn login_throttling(env: Env) {
     let Some(t) = env
-        .start_with(|s| s.login_throttle = "3/min".parse().unwrap())
+        .start_with(|s| {
+            s.throttle = Switch::On;
+            s.login_throttle = "3/min".parse().unwrap();
+        })
         .await
     else {
         return;
@@ -49,7 +54,10 @@ pub async fn login_throttling(env: Env) {
 /// minute per account: exactly 5 are verified (401), the rest are 429.
 pub async fn concurrent_logins_cannot_outrun_the_limit(env: Env) {
     let Some(t) = env
-        .start_with(|s| s.login_throttle = "5/min,1000/min".parse().unwrap())
+        .start_with(|s| {
+            s.throttle = Switch::On;
+            s.throttle_rates = "login_account=5/min,login_ip=1000/min".parse().unwrap();
+        })
         .await
     else {
         return;
@@ -81,7 +89,9 @@ pub async fn concurrent_logins_cannot_outrun_the_limit(env: Env) {
 
 /// Registration is limited per client address by default (10 an hour).
 pub async fn registration_is_throttled_per_address(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let Some(t) = env.start_with(|s| s.throttle = Switch::On).await else {
+        return;
+    };
     let register = |i: usize| {
         t.post(
             "/api/auth/register",
@@ -98,20 +108,24 @@ pub async fn registration_is_throttled_per_address(env: Env) {
     let resp = register(10).await;
     resp.expect(429);
     assert!(resp.header("retry-after").is_some(), "{:?}", resp.headers);
-    // Counted before anything else: a malformed body is throttled too.
-    t.post("/api/auth/register", json!({}))
-        .send()
-        .await
-        .expect(429);
+    // Counted before the password rules run and anything is hashed.
+    t.post(
+        "/api/auth/register",
+        json!({
+            "username": "weak", "email": "weak@example.com",
+            "password": "x", "confirm_password": "x",
+        }),
+    )
+    .send()
+    .await
+    .expect(429);
     t.finish().await;
 }
 
-/// With throttling off, more than 30 activations from one address succeed.
+/// With throttling off (`AUTH_THROTTLE=off`, no other throttle setting),
+/// more than 30 registrations and activations from one address succeed.
 pub async fn throttling_off_lets_every_activation_through(env: Env) {
-    let Some(t) = env
-        .start_with(|s| s.login_throttle = "off".parse().unwrap())
-        .await
-    else {
+    let Some(t) = env.start_with(|s| s.throttle = Switch::Off).await else {
         return;
     };
     for i in 0..32 {
