@@ -34,19 +34,24 @@ pub const CACHED: LookupCacheConfig = LookupCacheConfig {
 async fn setup(stores: Stores, lookups: LookupCacheConfig) -> (Auth, ManualClock, User) {
     let clock = ManualClock::new(super::now());
     let auth = service(stores, lookups, &clock, SecretKey::generate());
-    let name = super::unique("svc");
-    let user = auth
-        .create_user(AdminUserInput {
-            patch: UserPatch {
-                username: Some(name.clone()),
-                email: Some(format!("{name}@example.com")),
-                ..UserPatch::default()
-            },
-            password: Some(PASSWORD.into()),
-        })
-        .await
-        .expect("user created");
+    let user = new_user(&auth, "svc").await;
     (auth, clock, user)
+}
+
+/// A fresh active user with the password [`PASSWORD`], named `prefix`
+/// and random digits.
+async fn new_user(auth: &Auth, prefix: &str) -> User {
+    let name = super::unique(prefix);
+    auth.create_user(AdminUserInput {
+        patch: UserPatch {
+            username: Some(name.clone()),
+            email: Some(format!("{name}@example.com")),
+            ..UserPatch::default()
+        },
+        password: Some(PASSWORD.into()),
+    })
+    .await
+    .expect("user created")
 }
 
 /// A service over `stores` (cheap hashing, no throttling) on `clock`.
@@ -447,18 +452,7 @@ pub async fn concurrent_wrong_logins_verify_at_most_the_limit(
         SecretKey::generate(),
         ThrottleConfig::default(),
     );
-    let name = super::unique("storm");
-    let user = auth
-        .create_user(AdminUserInput {
-            patch: UserPatch {
-                username: Some(name.clone()),
-                email: Some(format!("{name}@example.com")),
-                ..UserPatch::default()
-            },
-            password: Some(PASSWORD.into()),
-        })
-        .await
-        .expect("user created");
+    let user = new_user(&auth, "storm").await;
     let before = auth.passwords().verifications();
     let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
     let mut tasks = Vec::new();
