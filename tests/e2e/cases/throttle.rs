@@ -44,6 +44,14 @@ pub async fn login_throttling(env: Env) {
             "{detail}"
         );
     }
+    // Logging in by email is the same account's bucket.
+    t.post(
+        "/api/auth/jwt/create",
+        json!({ "email": "sam@example.com", "password": PASSWORD }),
+    )
+    .send()
+    .await
+    .expect(429);
     // Another account from the same address is not throttled yet.
     t.active_user("tom", PASSWORD).await;
     t.jwt_login("tom", PASSWORD).await;
