@@ -111,6 +111,10 @@ async fn serve_one(api: Api, request: HttpRequest, payload: web::Payload) -> Htt
         .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
         .collect();
     let outcome = request.extensions().get::<RequestAuth>().cloned();
+    let peer = request.peer_addr().map(|addr| addr.ip());
+    if peer.is_none() {
+        api.warn_peer_unknown("serve over TCP so that `HttpRequest::peer_addr` is known");
+    }
     let api_request = ApiRequest::from_parts(
         &api,
         request.method().as_str(),
@@ -118,7 +122,7 @@ async fn serve_one(api: Api, request: HttpRequest, payload: web::Payload) -> Htt
         Some(request.query_string()),
         headers,
         &body,
-        request.peer_addr().map(|addr| addr.ip()),
+        peer,
     )
     .with_request_auth(outcome.as_ref());
     into_response(handle(&api, api_request).await)

@@ -744,3 +744,40 @@ async fn routes_leave_other_paths_to_the_app() {
     assert_eq!(not_allowed.status, 405);
     handle.stop(true).await;
 }
+
+/// `X-Forwarded-For` sent over several header lines is one list (RFC 9110
+/// §5.3): with one trusted proxy the client is the last entry of the last
+/// line, on both frameworks.
+#[tokio::test]
+async fn forwarded_for_lines_are_read_as_one_list() {
+    let auth = service(&MemoryMailer::default());
+    two_users(&auth).await;
+    let options = ApiOptions::default()
+        .with_client_address(auth_actix::ClientAddressPolicy::TrustForwardedFor { proxies: 1 });
+    let api = Api::with_options(auth.clone(), options);
+    let actix = serve_actix(auth.clone(), Some(api.clone()), false);
+    let axum = serve_axum(api).await;
+    let client = reqwest::Client::new();
+    for (i, base) in [actix.base.as_str(), axum.as_str()].into_iter().enumerate() {
+        let client_ip = format!("198.51.100.{}", 7 + i);
+        let login = client
+            .post(format!("{base}/api/auth/jwt/create"))
+            .header("X-Forwarded-For", "203.0.113.9, 10.0.0.5")
+            .header("X-Forwarded-For", client_ip.as_str())
+            .json(&json!({"username": "boss", "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login");
+        let pair = Reply::from(login).await;
+        assert_eq!(pair.status, 200, "{}", pair.text);
+        let bearer = format!("Bearer {}", pair.json()["access"].as_str().expect("access"));
+        let history = get(&client, base, "/api/auth/me/history", Some(&bearer)).await;
+        assert_eq!(
+            history.json()["results"][0]["ip"],
+            client_ip.as_str(),
+            "{base}: {}",
+            history.text
+        );
+    }
+    actix.stop().await;
+}

@@ -19,7 +19,9 @@ use axum::routing::any;
 /// The client address is the peer's from [`ConnectInfo<SocketAddr>`] when
 /// the server was started with
 /// `into_make_service_with_connect_info::<SocketAddr>()` (subject to the
-/// [`ClientAddressPolicy`](auth_http::ClientAddressPolicy)).
+/// [`ClientAddressPolicy`](auth_http::ClientAddressPolicy)); without it
+/// the first request logs a warning naming that fix, since per-address
+/// rate limits cannot apply.
 ///
 /// It also has a fallback answering any other path with the contract's 404
 /// `{"detail": "Not found."}`. axum refuses to merge two routers that both
@@ -82,6 +84,11 @@ async fn serve(State(api): State<Api>, request: Request) -> Response {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
+    if peer.is_none() {
+        api.warn_peer_unknown(
+            "serve the router with `into_make_service_with_connect_info::<SocketAddr>()`",
+        );
+    }
     let headers = parts
         .headers
         .iter()

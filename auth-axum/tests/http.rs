@@ -340,3 +340,54 @@ async fn openapi_and_docs() {
         .expect("json");
     assert_eq!(health, json!({"status": "ok"}));
 }
+
+/// A writer into a shared buffer, for the log lines of one test.
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Served without `ConnectInfo`, the router cannot tell the client's
+/// address: its first request logs one warning naming the fix, instead of
+/// turning per-address limits off silently.
+#[tokio::test]
+async fn an_unknown_peer_address_is_warned_about_once() {
+    use tower_service::Service;
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut app = auth_axum::router(Api::new(service(&MemoryMailer::default())));
+    for _ in 0..3 {
+        let request = axum::http::Request::get("/healthz")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let response = app.call(request).await.expect("infallible");
+        assert_eq!(response.status(), 200);
+    }
+    let text =
+        String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let fix = "into_make_service_with_connect_info::<SocketAddr>()";
+    assert_eq!(
+        text.matches(fix).count(),
+        1,
+        "one warning naming the fix: {text}"
+    );
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("per-address rate limits"), "{text}");
+}

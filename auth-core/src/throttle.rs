@@ -1,13 +1,19 @@
-//! Rate limits on login, password-reset and activation attempts, per
-//! account and per client address, counted in a [`ThrottleStore`].
+//! Rate limits, each a named [`Scope`] with a [`Rate`], counted in a
+//! [`ThrottleStore`].
 //!
-//! Login limits count failed attempts (a success clears the account's
-//! counter, as django-axes does); reset and activation-email limits count
-//! every request, since each may send an email. Limits are keyed on what
-//! the client typed (lower-cased), not on whether the account exists, so
-//! throttling reveals nothing about which accounts exist.
-
+//! Every attempt is counted atomically before the work it guards
+//! ([`Throttle::reserve`]), so requests sent together cannot outrun a
+//! limit. Login limits count failed attempts: a success clears the
+//! account's count (as django-axes does) and gives back the attempt it
+//! reserved from its client address. Registration, reset and
+//! activation-email limits count every request, since each may cost a hash
+//! or send an email. Per-account login limits are keyed on the account
+//! when the login names one and on what was typed otherwise; email limits
+//! on the address asked for; so throttling reveals nothing about which
+//! accounts exist. Client addresses are counted per IPv4 address and per
+//! IPv6 /64 (what one subscriber usually gets).
 use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -110,34 +116,164 @@ pub fn parse_optional_rate(s: &str) -> Result<Option<Rate>, RateParseError> {
     }
 }
 
-/// Every limit the service applies; `None` turns one off.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A limit's name, stable across releases: the names of
+/// [`ThrottleConfig::with_rates`], the demo server's
+/// `AUTH_THROTTLE_RATES`, store keys and events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Scope {
+    /// `login_account`: failed logins per account (by username or email
+    /// alike), or per name typed when it names no account. Default 5/min:
+    /// online password guessing against one account.
+    LoginAccount,
+    /// `login_ip`: failed logins per client address. Default 20/min:
+    /// password spraying (a few guesses at many accounts) from one address.
+    LoginIp,
+    /// `register_ip`: registrations per client address. Default 10/hour:
+    /// each costs a password hash, a row and an email.
+    RegisterIp,
+    /// `reset_email`: password-reset requests per address asked for.
+    /// Default 3/hour: keeps a mailbox from being flooded with resets.
+    ResetEmail,
+    /// `activation_email`: activation-email resends per address asked for.
+    /// Default 3/hour: the same for activation links.
+    ActivationEmail,
+    /// `email_ip`: reset and resend requests per client address. Default
+    /// 20/hour: keeps one client from mailing many addresses through us.
+    EmailIp,
+}
+
+impl Scope {
+    /// Every scope, in the order of the README's table.
+    pub const ALL: [Scope; 6] = [
+        Scope::LoginAccount,
+        Scope::LoginIp,
+        Scope::RegisterIp,
+        Scope::ResetEmail,
+        Scope::ActivationEmail,
+        Scope::EmailIp,
+    ];
+
+    /// The scope's name, e.g. `login_account`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::LoginAccount => "login_account",
+            Scope::LoginIp => "login_ip",
+            Scope::RegisterIp => "register_ip",
+            Scope::ResetEmail => "reset_email",
+            Scope::ActivationEmail => "activation_email",
+            Scope::EmailIp => "email_ip",
+        }
+    }
+
+    /// The rate the scope has unless configured otherwise.
+    pub fn default_rate(self) -> Rate {
+        match self {
+            Scope::LoginAccount => Rate::per_minute(5),
+            Scope::LoginIp => Rate::per_minute(20),
+            Scope::RegisterIp => Rate::per_hour(10),
+            Scope::ResetEmail | Scope::ActivationEmail => Rate::per_hour(3),
+            Scope::EmailIp => Rate::per_hour(20),
+        }
+    }
+
+    /// Whether the scope counts per client address (so per IPv6 /64).
+    pub fn is_per_address(self) -> bool {
+        matches!(self, Scope::LoginIp | Scope::RegisterIp | Scope::EmailIp)
+    }
+
+    fn index(self) -> usize {
+        Self::ALL
+            .iter()
+            .position(|scope| *scope == self)
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = ThrottleSpecError;
+
+    /// A scope by its name (case-insensitive).
+    ///
+    /// ```
+    /// use auth_core::throttle::Scope;
+    /// assert_eq!("register_ip".parse::<Scope>().unwrap(), Scope::RegisterIp);
+    /// assert!("confirm_ip".parse::<Scope>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let name = s.trim();
+        Self::ALL
+            .into_iter()
+            .find(|scope| scope.as_str().eq_ignore_ascii_case(name))
+            .ok_or_else(|| ThrottleSpecError::UnknownScope(name.to_owned()))
+    }
+}
+
+/// A `scope=rate,...` setting that did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ThrottleSpecError {
+    /// A name that is no [`Scope`].
+    #[error(
+        "unknown throttle scope {0:?}: expected login_account, login_ip, register_ip, \
+         reset_email, activation_email or email_ip"
+    )]
+    UnknownScope(String),
+    /// An entry without `=`.
+    #[error("invalid throttle setting {0:?}: expected scope=rate, e.g. login_account=5/min")]
+    Malformed(String),
+    /// A rate that did not parse.
+    #[error("throttle scope {scope}: {source}")]
+    Rate {
+        /// The scope the rate was for.
+        scope: Scope,
+        /// Why the rate did not parse.
+        #[source]
+        source: RateParseError,
+    },
+}
+
+/// Every limit the service applies: one rate, or off, per [`Scope`].
+///
+/// ```
+/// use auth_core::throttle::{Rate, Scope, ThrottleConfig};
+/// let config = ThrottleConfig::default()
+///     .with_rates("register_ip=100/day, email_ip=off")
+///     .unwrap();
+/// assert_eq!(config.rate(Scope::RegisterIp), Some(Rate::new(100, chrono::Duration::days(1))));
+/// assert_eq!(config.rate(Scope::EmailIp), None);
+/// assert_eq!(config.rate(Scope::LoginAccount), Some(Rate::per_minute(5)));
+/// assert!(ThrottleConfig::default().with_rates("confirm_ip=1/min").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
 pub struct ThrottleConfig {
-    /// Failed logins per account (default 5/min).
-    pub login_per_account: Option<Rate>,
-    /// Failed logins per client address (default 20/min).
-    pub login_per_ip: Option<Rate>,
-    /// Password-reset emails per address asked for (default 3/hour).
-    pub reset_per_email: Option<Rate>,
-    /// Password-reset and activation-email requests per client address
-    /// (default 20/hour).
-    pub email_per_ip: Option<Rate>,
-    /// Activation-email resends per address asked for (default 3/hour).
-    pub activation_per_email: Option<Rate>,
-    /// Activation, reset-confirm attempts per client address (default 30/min):
-    /// slows guessing of link tokens.
-    pub confirm_per_ip: Option<Rate>,
+    rates: [Option<Rate>; Scope::ALL.len()],
+}
+
+impl fmt::Debug for ThrottleConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for scope in Scope::ALL {
+            match self.rate(scope) {
+                Some(rate) => map.entry(&scope.as_str(), &format_args!("{rate}")),
+                None => map.entry(&scope.as_str(), &format_args!("off")),
+            };
+        }
+        map.finish()
+    }
 }
 
 impl Default for ThrottleConfig {
+    /// Every scope at its [`default_rate`](Scope::default_rate).
     fn default() -> Self {
         Self {
-            login_per_account: Some(Rate::per_minute(5)),
-            login_per_ip: Some(Rate::per_minute(20)),
-            reset_per_email: Some(Rate::per_hour(3)),
-            email_per_ip: Some(Rate::per_hour(20)),
-            activation_per_email: Some(Rate::per_hour(3)),
-            confirm_per_ip: Some(Rate::per_minute(30)),
+            rates: Scope::ALL.map(|scope| Some(scope.default_rate())),
         }
     }
 }
@@ -146,62 +282,89 @@ impl ThrottleConfig {
     /// No limits at all (for benchmarks and tests of other things).
     pub fn disabled() -> Self {
         Self {
-            login_per_account: None,
-            login_per_ip: None,
-            reset_per_email: None,
-            email_per_ip: None,
-            activation_per_email: None,
-            confirm_per_ip: None,
+            rates: [None; Scope::ALL.len()],
         }
+    }
+
+    /// The rate of `scope`; `None` when it is off.
+    pub fn rate(&self, scope: Scope) -> Option<Rate> {
+        self.rates[scope.index()]
+    }
+
+    /// Sets the rate of `scope` (`None` turns it off).
+    pub fn with_rate(mut self, scope: Scope, rate: Option<Rate>) -> Self {
+        self.rates[scope.index()] = rate;
+        self
+    }
+
+    /// Whether every scope is off.
+    pub fn is_disabled(&self) -> bool {
+        self.rates.iter().all(Option::is_none)
+    }
+
+    /// Sets the scopes named in `spec`, a comma-separated list of
+    /// `scope=rate` (a rate as [`Rate`] parses it, or `off`); the scopes
+    /// not named keep their rates. An unknown scope or a bad rate is an
+    /// error naming it.
+    pub fn with_rates(mut self, spec: &str) -> Result<Self, ThrottleSpecError> {
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (scope, rate) = entry
+                .split_once('=')
+                .ok_or_else(|| ThrottleSpecError::Malformed(entry.to_owned()))?;
+            let scope: Scope = scope.parse()?;
+            let rate = parse_optional_rate(rate)
+                .map_err(|source| ThrottleSpecError::Rate { scope, source })?;
+            self = self.with_rate(scope, rate);
+        }
+        Ok(self)
     }
 
     /// Sets both login limits from the demo server's `AUTH_LOGIN_THROTTLE`
     /// syntax: `off`, or a per-account rate, optionally followed by a comma
     /// and a per-address rate (`5/min,20/min`).
-    pub fn with_login_rates(mut self, spec: &str) -> Result<Self, RateParseError> {
+    pub fn with_login_rates(self, spec: &str) -> Result<Self, RateParseError> {
         let (account, ip) = match spec.split_once(',') {
             Some((a, b)) => (parse_optional_rate(a)?, parse_optional_rate(b)?),
             None => {
                 let account = parse_optional_rate(spec)?;
-                (account, account.and(self.login_per_ip))
+                (account, account.and(self.rate(Scope::LoginIp)))
             }
         };
-        self.login_per_account = account;
-        self.login_per_ip = ip;
-        Ok(self)
+        Ok(self
+            .with_rate(Scope::LoginAccount, account)
+            .with_rate(Scope::LoginIp, ip))
     }
 }
 
-/// Which counter a check is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Scope {
-    /// Failed logins for one username or email.
-    LoginAccount,
-    /// Failed logins from one address.
-    LoginIp,
-    /// Reset emails for one address.
-    ResetEmail,
-    /// Activation emails for one address.
-    ActivationEmail,
-    /// Email-sending requests from one client address.
-    EmailIp,
-    /// Link-token confirmations from one client address.
-    ConfirmIp,
-}
-
-impl Scope {
-    /// The scope's name, used in store keys and events.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::LoginAccount => "login_account",
-            Scope::LoginIp => "login_ip",
-            Scope::ResetEmail => "reset_email",
-            Scope::ActivationEmail => "activation_email",
-            Scope::EmailIp => "email_ip",
-            Scope::ConfirmIp => "confirm_ip",
+/// The bucket a client address is counted in: an IPv4 address (also one
+/// written as IPv4-mapped IPv6) as itself, an IPv6 address as its /64; any
+/// other text as it is.
+///
+/// ```
+/// use auth_core::throttle::address_bucket;
+/// assert_eq!(address_bucket("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+/// assert_eq!(address_bucket("2001:db8:1:2::ffff"), "2001:db8:1:2::/64");
+/// assert_eq!(address_bucket("203.0.113.9"), "203.0.113.9");
+/// assert_eq!(address_bucket("::ffff:203.0.113.9"), "203.0.113.9");
+/// ```
+pub fn address_bucket(address: &str) -> String {
+    let address = address.trim();
+    match address.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V6(v6)) => {
+            let prefix = Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64));
+            format!("{prefix}/64")
         }
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => address.to_owned(),
     }
+}
+
+/// One attempt counted by [`Throttle::reserve`], which
+/// [`Throttle::release`] can give back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    key: String,
+    resets_at: DateTime<Utc>,
 }
 
 /// Applies a [`ThrottleConfig`] over a [`ThrottleStore`].
@@ -222,87 +385,72 @@ impl Throttle {
         &self.config
     }
 
-    fn rate(&self, scope: Scope) -> Option<Rate> {
-        match scope {
-            Scope::LoginAccount => self.config.login_per_account,
-            Scope::LoginIp => self.config.login_per_ip,
-            Scope::ResetEmail => self.config.reset_per_email,
-            Scope::ActivationEmail => self.config.activation_per_email,
-            Scope::EmailIp => self.config.email_per_ip,
-            Scope::ConfirmIp => self.config.confirm_per_ip,
-        }
-    }
-
     /// The store key for `subject` in `scope`, `<scope>:<32 hex digits>`:
-    /// the subject is case-folded and hashed, so keys hold no email address
-    /// or username in clear. Stores keep throttle windows apart from their
+    /// the subject (a client address's [`address_bucket`] in per-address
+    /// scopes) is case-folded and hashed, so keys hold no email address or
+    /// username in clear. Stores keep throttle windows apart from their
     /// other data themselves (the Redis store under `<prefix>throttle:`).
     pub fn key(scope: Scope, subject: &str) -> String {
-        let digest = Sha256::digest(fold_case(subject.trim()).as_bytes());
+        let subject = if scope.is_per_address() {
+            address_bucket(subject)
+        } else {
+            subject.trim().to_owned()
+        };
+        let digest = Sha256::digest(fold_case(&subject).as_bytes());
         format!("{}:{}", scope.as_str(), hex::encode(&digest[..16]))
     }
 
-    /// Fails with [`AuthError::Throttled`] if `subject` has used up its
-    /// allowance in `scope`, without counting an attempt. Passes when the
-    /// scope is off or there is no subject (an unknown client address).
-    pub async fn check(
+    /// Counts one attempt by `subject` in `scope`, atomically, and fails
+    /// with [`AuthError::Throttled`] if it goes past the allowance (a
+    /// refused attempt stays counted; the window does not move). Passes
+    /// with `None` when the scope is off or there is no subject (an
+    /// unknown client address).
+    pub async fn reserve(
         &self,
         scope: Scope,
         subject: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<(), AuthError> {
-        let (Some(rate), Some(subject)) = (self.rate(scope), subject) else {
-            return Ok(());
+    ) -> Result<Option<Reservation>, AuthError> {
+        let (Some(rate), Some(subject)) = (self.config.rate(scope), subject) else {
+            return Ok(None);
         };
-        match self
-            .store
-            .throttle_peek(&Self::key(scope, subject), now)
-            .await?
-        {
-            Some(count) if count.count >= rate.count => Err(throttled(count.resets_at, now)),
-            _ => Ok(()),
+        let key = Self::key(scope, subject);
+        let count = self.store.throttle_hit(&key, rate.period, now).await?;
+        if count.count > rate.count {
+            return Err(throttled(count.resets_at, now));
         }
+        Ok(Some(Reservation {
+            key,
+            resets_at: count.resets_at,
+        }))
     }
 
-    /// Counts one attempt by `subject` in `scope`.
-    pub async fn record(
+    /// Gives back an attempt [`reserve`](Self::reserve) counted (if its
+    /// window is still open).
+    pub async fn release(
         &self,
-        scope: Scope,
-        subject: Option<&str>,
+        reservation: Option<Reservation>,
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
-        if let (Some(rate), Some(subject)) = (self.rate(scope), subject) {
-            self.store
-                .throttle_hit(&Self::key(scope, subject), rate.period, now)
-                .await?;
+        if let Some(Reservation { key, resets_at }) = reservation {
+            self.store.throttle_release(&key, resets_at, now).await?;
         }
         Ok(())
     }
 
-    /// Counts one attempt and fails with [`AuthError::Throttled`] if it goes
-    /// past the allowance (for limits that count every request).
+    /// [`reserve`](Self::reserve), for limits that count every request.
     pub async fn hit(
         &self,
         scope: Scope,
         subject: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
-        let (Some(rate), Some(subject)) = (self.rate(scope), subject) else {
-            return Ok(());
-        };
-        let count = self
-            .store
-            .throttle_hit(&Self::key(scope, subject), rate.period, now)
-            .await?;
-        if count.count > rate.count {
-            return Err(throttled(count.resets_at, now));
-        }
-        Ok(())
+        self.reserve(scope, subject, now).await.map(drop)
     }
 
     /// Forgets `subject`'s attempts in `scope` (after a successful login).
     pub async fn clear(&self, scope: Scope, subject: Option<&str>) -> Result<(), AuthError> {
-        if let (Some(_), Some(subject)) = (self.rate(scope), subject) {
+        if let (Some(_), Some(subject)) = (self.config.rate(scope), subject) {
             self.store
                 .throttle_clear(&Self::key(scope, subject))
                 .await?;
@@ -339,13 +487,109 @@ mod tests {
     #[test]
     fn login_rate_spec() {
         let config = ThrottleConfig::default().with_login_rates("off").unwrap();
-        assert_eq!(config.login_per_account, None);
-        assert_eq!(config.login_per_ip, None);
+        assert_eq!(config.rate(Scope::LoginAccount), None);
+        assert_eq!(config.rate(Scope::LoginIp), None);
+        assert_eq!(config.rate(Scope::RegisterIp), Some(Rate::per_hour(10)));
         let config = ThrottleConfig::default()
             .with_login_rates("3/min,10/hour")
             .unwrap();
-        assert_eq!(config.login_per_account, Some(Rate::per_minute(3)));
-        assert_eq!(config.login_per_ip, Some(Rate::per_hour(10)));
+        assert_eq!(config.rate(Scope::LoginAccount), Some(Rate::per_minute(3)));
+        assert_eq!(config.rate(Scope::LoginIp), Some(Rate::per_hour(10)));
+    }
+
+    #[test]
+    fn scopes_have_stable_names_and_defaults() {
+        let names: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "login_account",
+                "login_ip",
+                "register_ip",
+                "reset_email",
+                "activation_email",
+                "email_ip"
+            ]
+        );
+        for scope in Scope::ALL {
+            assert_eq!(scope.as_str().parse::<Scope>().unwrap(), scope);
+            assert_eq!(
+                ThrottleConfig::default().rate(scope),
+                Some(scope.default_rate())
+            );
+            assert_eq!(ThrottleConfig::disabled().rate(scope), None);
+        }
+        assert!(ThrottleConfig::disabled().is_disabled());
+        assert!(!ThrottleConfig::default().is_disabled());
+        let debug = format!(
+            "{:?}",
+            ThrottleConfig::default().with_rate(Scope::EmailIp, None)
+        );
+        assert!(debug.contains(r#""register_ip": 10/3600s"#), "{debug}");
+        assert!(debug.contains(r#""email_ip": off"#), "{debug}");
+    }
+
+    #[test]
+    fn rate_specs_name_what_is_wrong() {
+        let config = ThrottleConfig::default()
+            .with_rates(" login_ip = 100/hour ,register_ip=off,")
+            .unwrap();
+        assert_eq!(config.rate(Scope::LoginIp), Some(Rate::per_hour(100)));
+        assert_eq!(config.rate(Scope::RegisterIp), None);
+        assert_eq!(config.rate(Scope::LoginAccount), Some(Rate::per_minute(5)));
+        assert_eq!(
+            ThrottleConfig::default().with_rates("").unwrap(),
+            ThrottleConfig::default()
+        );
+        let unknown = ThrottleConfig::default()
+            .with_rates("confirm_ip=30/min")
+            .unwrap_err();
+        assert_eq!(
+            unknown,
+            ThrottleSpecError::UnknownScope("confirm_ip".into())
+        );
+        assert!(unknown.to_string().contains("login_account"), "{unknown}");
+        let bad = ThrottleConfig::default()
+            .with_rates("login_ip=lots")
+            .unwrap_err();
+        assert!(matches!(
+            bad,
+            ThrottleSpecError::Rate {
+                scope: Scope::LoginIp,
+                ..
+            }
+        ));
+        assert!(bad.to_string().contains("login_ip"), "{bad}");
+        assert!(matches!(
+            ThrottleConfig::default().with_rates("login_ip"),
+            Err(ThrottleSpecError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn ipv6_addresses_share_a_key_per_64() {
+        let key = |ip| Throttle::key(Scope::LoginIp, ip);
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            key("2001:DB8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_ne!(key("203.0.113.9"), key("203.0.113.10"));
+        assert_eq!(key("::ffff:203.0.113.9"), key("203.0.113.9"));
+        assert_eq!(
+            Throttle::key(Scope::EmailIp, "2001:db8::1"),
+            Throttle::key(Scope::EmailIp, "2001:db8::2")
+        );
+        assert_eq!(
+            Throttle::key(Scope::RegisterIp, "2001:db8::1"),
+            Throttle::key(Scope::RegisterIp, "2001:db8::2")
+        );
+        // Not per address: the subject as typed.
+        assert_ne!(
+            Throttle::key(Scope::LoginAccount, "2001:db8::1"),
+            Throttle::key(Scope::LoginAccount, "2001:db8::2")
+        );
+        assert_eq!(address_bucket("not an address"), "not an address");
     }
 
     #[test]

@@ -769,6 +769,177 @@ async fn failed_logins_are_throttled_per_account_with_retry_after() {
     login(&f, "nina", PASSWORD).await.unwrap();
 }
 
+async fn login_from(f: &Fixture, credentials: Credentials, ip: &str) -> Result<User, AuthError> {
+    f.auth
+        .check_credentials(
+            &credentials,
+            TokenKind::Jwt,
+            CredentialsStyle::Jwt,
+            &ClientInfo::from_ip(ip),
+        )
+        .await
+}
+
+fn is_throttled(result: &Result<User, AuthError>) -> bool {
+    matches!(result, Err(AuthError::Throttled { .. }))
+}
+
+/// Refused as bad credentials (so not throttled).
+fn is_refused(result: &Result<User, AuthError>) -> bool {
+    matches!(result, Err(AuthError::InvalidCredentials(_)))
+}
+
+#[tokio::test]
+async fn username_and_email_logins_of_one_account_share_a_bucket() {
+    let f = fixture();
+    active_user(&f, "uma").await;
+    // From five addresses, so only the per-account limit (5/min) applies.
+    for i in 0..3 {
+        let wrong = Credentials::username("uma", "wrong");
+        let result = login_from(&f, wrong, &format!("198.51.100.{i}")).await;
+        assert!(is_refused(&result));
+    }
+    for i in 3..5 {
+        let wrong = Credentials::email("UMA@example.com", "wrong");
+        let result = login_from(&f, wrong, &format!("198.51.100.{i}")).await;
+        assert!(is_refused(&result));
+    }
+    let sixth = login_from(
+        &f,
+        Credentials::email("uma@example.com", PASSWORD),
+        "198.51.100.9",
+    )
+    .await;
+    assert!(
+        is_throttled(&sixth),
+        "the sixth attempt by email: {sixth:?}"
+    );
+    let seventh = login_from(&f, Credentials::username("uma", PASSWORD), "198.51.100.9").await;
+    assert!(is_throttled(&seventh), "by username too: {seventh:?}");
+
+    // A name that names no account is a bucket of its own, as it was typed.
+    for _ in 0..5 {
+        login_from(&f, Credentials::username("ghost", "wrong"), "198.51.100.20")
+            .await
+            .unwrap_err();
+    }
+    let ghost = login_from(&f, Credentials::username("GHOST", "wrong"), "198.51.100.21").await;
+    assert!(is_throttled(&ghost), "{ghost:?}");
+    let other = login_from(
+        &f,
+        Credentials::email("ghost@example.com", "wrong"),
+        "198.51.100.22",
+    )
+    .await;
+    assert!(
+        is_refused(&other),
+        "another unknown name has its own bucket: {other:?}"
+    );
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_counted_per_64() {
+    let f = fixture();
+    // 20 failed logins a minute per address (the default), each for
+    // another name, from 20 addresses of one /64.
+    for i in 1..=20 {
+        let result = login_from(
+            &f,
+            Credentials::username(format!("nobody{i}"), "wrong"),
+            &format!("2001:db8:1:2::{i:x}"),
+        )
+        .await;
+        assert!(is_refused(&result), "{i}: {result:?}");
+    }
+    let same_64 = login_from(
+        &f,
+        Credentials::username("nobody99", "wrong"),
+        "2001:db8:1:2:ffff:ffff:ffff:ffff",
+    )
+    .await;
+    assert!(
+        is_throttled(&same_64),
+        "another address of the /64: {same_64:?}"
+    );
+    let next_64 = login_from(
+        &f,
+        Credentials::username("nobody99", "wrong"),
+        "2001:db8:1:3::1",
+    )
+    .await;
+    assert!(
+        is_refused(&next_64),
+        "the next /64 has its own bucket: {next_64:?}"
+    );
+}
+
+#[tokio::test]
+async fn successful_logins_use_up_no_allowance() {
+    let f = fixture_with(
+        AuthConfig::default().with_throttle(
+            ThrottleConfig::default()
+                .with_login_rates("2/min,3/min")
+                .unwrap(),
+        ),
+    );
+    active_user(&f, "vera").await;
+    for i in 0..10 {
+        let result = login(&f, "vera", PASSWORD).await;
+        assert!(result.is_ok(), "success {i} from one address: {result:?}");
+    }
+    login(&f, "vera", "wrong").await.unwrap_err();
+    login(&f, "vera", PASSWORD).await.unwrap();
+    login(&f, "vera", "wrong").await.unwrap_err();
+    login(&f, "vera", "wrong").await.unwrap_err();
+    assert!(
+        is_throttled(&login(&f, "vera", PASSWORD).await),
+        "two failures in a row use up the account's 2/min"
+    );
+}
+
+#[tokio::test]
+async fn registrations_are_throttled_per_address_before_hashing() {
+    let f = fixture();
+    // The default: 10 an hour per client address.
+    for i in 0..10 {
+        f.auth
+            .register(
+                registration(&format!("reg{i}"), &format!("reg{i}@example.com")),
+                &client(),
+            )
+            .await
+            .unwrap_or_else(|err| panic!("registration {i}: {err:?}"));
+    }
+    let eleventh = f
+        .auth
+        .register(registration("reg10", "reg10@example.com"), &client())
+        .await;
+    match eleventh {
+        Err(AuthError::Throttled { retry_after_secs }) => {
+            assert!((1..=3600).contains(&retry_after_secs), "{retry_after_secs}")
+        }
+        other => panic!("the eleventh registration: {other:?}"),
+    }
+    assert!(
+        f.store.user_by_username("reg10").await.unwrap().is_none(),
+        "a throttled registration stores nothing"
+    );
+    assert!(f.mailer.last_to("reg10@example.com").is_none());
+    // Another address registers.
+    f.auth
+        .register(
+            registration("reg11", "reg11@example.com"),
+            &ClientInfo::from_ip("192.0.2.99"),
+        )
+        .await
+        .unwrap();
+    f.clock.advance(Duration::hours(1));
+    f.auth
+        .register(registration("reg10", "reg10@example.com"), &client())
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn throttling_can_be_turned_off() {
     let f = fixture_with(AuthConfig::default().with_throttle(ThrottleConfig::disabled()));
@@ -845,7 +1016,8 @@ async fn users_admin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_registrations_of_one_username_make_one_account() {
-    let f = fixture();
+    // From one address: more than the registration limit allows.
+    let f = fixture_with(AuthConfig::default().with_throttle(ThrottleConfig::disabled()));
     let mut tasks = Vec::new();
     for i in 0..32 {
         let auth = f.auth.clone();

@@ -32,5 +32,7 @@ pub use server::{
     RunningServer, ShutdownHandle, create_superuser, init_tracing, main, run, shutdown_signal,
     start, start_with,
 };
-pub use settings::{Cli, Command, Framework, LoginThrottle, Secret, Settings};
+pub use settings::{
+    Cli, Command, Framework, LoginThrottle, Secret, Settings, Switch, ThrottleRates,
+};
 pub use setup::build_auth;

@@ -137,6 +137,48 @@ impl FromStr for LoginThrottle {
     }
 }
 
+/// `on` or `off`, as `AUTH_THROTTLE` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Switch {
+    /// On (the default).
+    #[default]
+    On,
+    /// Off.
+    Off,
+}
+
+/// The rates of `AUTH_THROTTLE_RATES`: `scope=rate,...` (e.g.
+/// `login_ip=50/min,register_ip=off`), checked when parsed; the scopes
+/// not named keep their defaults. Scopes and defaults:
+/// [`auth_core::throttle::Scope`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThrottleRates(String);
+
+impl ThrottleRates {
+    /// `config` with these rates set.
+    pub fn apply(&self, config: ThrottleConfig) -> ThrottleConfig {
+        // Parsed once already in `from_str`; `config` stands if that ever
+        // changes.
+        config.clone().with_rates(&self.0).unwrap_or(config)
+    }
+
+    /// The setting as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ThrottleRates {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ThrottleConfig::default()
+            .with_rates(s)
+            .map_err(|err| err.to_string())?;
+        Ok(Self(s.trim().to_owned()))
+    }
+}
+
 /// The longest lifetime any TTL setting takes: ten years, in seconds.
 pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
@@ -273,6 +315,18 @@ pub struct Settings {
     #[arg(long, global = true, env = "AUTH_LOGIN_THROTTLE", default_value = LoginThrottle::DEFAULT)]
     pub login_throttle: LoginThrottle,
 
+    /// Rate limits: `off` turns every one off, whatever the other
+    /// throttle settings say.
+    #[arg(long, global = true, env = "AUTH_THROTTLE", value_enum, default_value_t = Switch::On)]
+    pub throttle: Switch,
+
+    /// Rates by scope, `scope=rate,...` with a rate such as `5/min`,
+    /// `10/hour`, `100/day` or `off` (scopes: login_account, login_ip,
+    /// register_ip, reset_email, activation_email, email_ip); these win
+    /// over `--login-throttle`, and the scopes not named keep theirs.
+    #[arg(long, global = true, env = "AUTH_THROTTLE_RATES", default_value = "")]
+    pub throttle_rates: ThrottleRates,
+
     /// Logs warnings and errors only (`RUST_LOG` overrides).
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -308,6 +362,8 @@ impl Default for Settings {
             cache_ttl: 0,
             hashing_reserve: 1,
             login_throttle: LoginThrottle::default(),
+            throttle: Switch::On,
+            throttle_rates: ThrottleRates::default(),
             quiet: false,
             clock: None,
         }
@@ -315,6 +371,16 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The service's rate limits: none with `throttle` off; else the
+    /// defaults, with the login rates of `login_throttle`, then the rates
+    /// of `throttle_rates`.
+    pub fn throttle_config(&self) -> ThrottleConfig {
+        match self.throttle {
+            Switch::Off => ThrottleConfig::disabled(),
+            Switch::On => self.throttle_rates.apply(self.login_throttle.config()),
+        }
+    }
+
     /// The database URL with any password masked, for messages.
     pub fn database_display(&self) -> String {
         redact_url(self.database_url.expose())
@@ -381,6 +447,8 @@ mod tests {
             "--activation-ttl=4",
             "--reset-ttl=5",
             "--login-throttle=3/min",
+            "--throttle=off",
+            "--throttle-rates=register_ip=2/min",
             "--cache-ttl=2",
             "--hashing-reserve=0",
             "--quiet",
@@ -406,6 +474,8 @@ mod tests {
         assert_eq!((s.access_ttl, s.refresh_ttl, s.knox_ttl), (1, 2, 0));
         assert_eq!((s.activation_ttl, s.reset_ttl), (4, 5));
         assert_eq!(s.login_throttle.as_str(), "3/min");
+        assert_eq!(s.throttle, Switch::Off);
+        assert_eq!(s.throttle_rates.as_str(), "register_ip=2/min");
         assert_eq!((s.cache_ttl, s.hashing_reserve), (2, 0));
         assert!(s.quiet);
     }
@@ -431,6 +501,8 @@ mod tests {
             "AUTH_ACTIVATION_TTL",
             "AUTH_RESET_TTL",
             "AUTH_LOGIN_THROTTLE",
+            "AUTH_THROTTLE",
+            "AUTH_THROTTLE_RATES",
             "AUTH_CACHE_TTL",
             "AUTH_HASHING_RESERVE",
             "AUTH_REDIS_TRACKING",
@@ -452,13 +524,15 @@ mod tests {
         );
         assert_eq!((parsed.cache_ttl, parsed.hashing_reserve), (0, 1));
         assert_eq!(parsed.redis_tracking, 10);
-        let throttle = parsed.login_throttle.config();
+        assert_eq!(parsed.throttle, Switch::On);
+        let throttle = parsed.throttle_config();
+        assert_eq!(throttle, ThrottleConfig::default());
         assert_eq!(
-            throttle.login_per_account,
+            throttle.rate(auth_core::throttle::Scope::LoginAccount),
             Some(auth_core::throttle::Rate::per_minute(5))
         );
         assert_eq!(
-            throttle.login_per_ip,
+            throttle.rate(auth_core::throttle::Scope::LoginIp),
             Some(auth_core::throttle::Rate::per_minute(20))
         );
     }
@@ -476,6 +550,10 @@ mod tests {
             &["--knox-ttl=99999999999999999"],
             &["--login-throttle=lots"],
             &["--login-throttle=5/min,many"],
+            &["--throttle=maybe"],
+            &["--throttle-rates=confirm_ip=30/min"],
+            &["--throttle-rates=login_ip=lots"],
+            &["--throttle-rates=login_ip"],
             &["--cache-ttl=3601"],
             &["--redis-tracking=3601"],
             &["--redis-tracking=on"],
@@ -489,22 +567,63 @@ mod tests {
     #[test]
     fn login_throttle_forms() {
         let off: LoginThrottle = "off".parse().unwrap();
-        assert_eq!(off.config().login_per_account, None);
-        assert_eq!(off.config().login_per_ip, None);
+        assert_eq!(
+            off.config().rate(auth_core::throttle::Scope::LoginAccount),
+            None
+        );
+        assert_eq!(off.config().rate(auth_core::throttle::Scope::LoginIp), None);
         let one: LoginThrottle = "3/min".parse().unwrap();
         assert_eq!(
-            one.config().login_per_account,
+            one.config().rate(auth_core::throttle::Scope::LoginAccount),
             Some(auth_core::throttle::Rate::per_minute(3))
         );
         assert_eq!(
-            one.config().login_per_ip,
+            one.config().rate(auth_core::throttle::Scope::LoginIp),
             Some(auth_core::throttle::Rate::per_minute(20))
         );
         let both: LoginThrottle = "3/min,10/min".parse().unwrap();
         assert_eq!(
-            both.config().login_per_ip,
+            both.config().rate(auth_core::throttle::Scope::LoginIp),
             Some(auth_core::throttle::Rate::per_minute(10))
         );
+    }
+
+    #[test]
+    fn throttle_settings_combine() {
+        use auth_core::throttle::{Rate, Scope};
+        let settings = |args: &[&str]| parse(args).unwrap().settings.throttle_config();
+        let off = settings(&["--throttle=off", "--throttle-rates=login_ip=1/min"]);
+        assert!(off.is_disabled(), "{off:?}");
+        let rates = settings(&[
+            "--login-throttle=3/min,10/min",
+            "--throttle-rates=login_ip=50/min, register_ip=off ,email_ip=2/hour",
+        ]);
+        assert_eq!(rates.rate(Scope::LoginAccount), Some(Rate::per_minute(3)));
+        assert_eq!(rates.rate(Scope::LoginIp), Some(Rate::per_minute(50)));
+        assert_eq!(rates.rate(Scope::RegisterIp), None);
+        assert_eq!(rates.rate(Scope::EmailIp), Some(Rate::per_hour(2)));
+        assert_eq!(
+            rates.rate(Scope::ResetEmail),
+            Some(Scope::ResetEmail.default_rate())
+        );
+        let login_off = settings(&["--login-throttle=off"]);
+        assert_eq!(login_off.rate(Scope::LoginAccount), None);
+        assert_eq!(
+            login_off.rate(Scope::RegisterIp),
+            Some(Scope::RegisterIp.default_rate()),
+            "AUTH_LOGIN_THROTTLE=off leaves the other limits on"
+        );
+        let err = parse(&["--throttle-rates=confirm_ip=30/min"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown throttle scope \"confirm_ip\""),
+            "{err}"
+        );
+        let err = parse(&["--throttle-rates=login_ip=lots"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("login_ip") && err.contains("lots"), "{err}");
     }
 
     #[test]

@@ -289,7 +289,7 @@ fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoE
             config
                 .with_jwt(jwt)
                 .with_knox(knox)
-                .with_throttle(settings.login_throttle.config())
+                .with_throttle(settings.throttle_config())
                 .with_lookup_cache(LookupCacheConfig::with_max_staleness(secs(
                     settings.cache_ttl,
                 )))

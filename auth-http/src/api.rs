@@ -1,6 +1,7 @@
 //! [`Api`], the handle the adapters serve, and its [`ApiOptions`].
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use auth_core::Auth;
@@ -99,7 +100,8 @@ pub enum ClientAddressPolicy {
 }
 
 impl ClientAddressPolicy {
-    /// The client address under this policy.
+    /// The client address under this policy; `forwarded_for` is the whole
+    /// `X-Forwarded-For` list, its lines joined with commas.
     ///
     /// ```
     /// use auth_http::ClientAddressPolicy;
@@ -219,6 +221,8 @@ pub struct Api {
 #[derive(Debug, Default)]
 struct Shared {
     openapi: OnceLock<Arc<[u8]>>,
+    /// Whether the unknown-peer warning was logged.
+    peer_warned: AtomicBool,
 }
 
 impl Api {
@@ -276,6 +280,24 @@ impl Api {
         content_length
             .and_then(|v| v.trim().parse::<u64>().ok())
             .is_some_and(|len| len > self.options.body_limit as u64)
+    }
+
+    /// Logs a warning, once per `Api` (at its first such request), that a
+    /// request came without the peer's address, so per-address rate limits
+    /// and the login history's address are off for it; `fix` names what
+    /// makes the adapter pass the address. Adapters call this when they
+    /// cannot tell the peer. Returns whether this call logged.
+    pub fn warn_peer_unknown(&self, fix: &str) -> bool {
+        if self.shared.peer_warned.swap(true, Ordering::Relaxed) {
+            return false;
+        }
+        tracing::warn!(
+            target: "auth",
+            "the client's address is unknown: per-address rate limits (login_ip, \
+             register_ip, email_ip) do not apply and the login history records no \
+             address; {fix}"
+        );
+        true
     }
 
     /// What is known of the client: its address under the

@@ -308,7 +308,7 @@ fn spec(path: &str, method: &str) -> Spec {
     const V: &[&str] = &["400"];
     const A: &[&str] = &["401"];
     const AV: &[&str] = &["400", "401"];
-    // Throttled: logins, emails sent and link tokens tried.
+    // Throttled: logins, registrations and emails sent.
     const VT: &[&str] = &["400", "429"];
     const AVT: &[&str] = &["400", "401", "429"];
     const ST: &[&str] = &["401", "403", "404"];
@@ -330,7 +330,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("RegisterRequest"),
             "201",
             Some("User"),
-            V,
+            VT,
         ),
         ("/api/auth/activate", _) => s(
             "Activate an account from its emailed link",
@@ -338,7 +338,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("ActivateRequest"),
             "200",
             Some("Detail"),
-            VT,
+            V,
         ),
         ("/api/auth/activate/resend", _) => s(
             "Send the activation email again",
@@ -362,7 +362,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("ResetConfirmRequest"),
             "204",
             None,
-            VT,
+            V,
         ),
         ("/api/auth/password/change", _) => s(
             "Change the password",

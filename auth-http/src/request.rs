@@ -98,12 +98,25 @@ impl<'a> ApiRequest<'a> {
             client: ClientInfo::default(),
             authenticated: None,
         };
+        // A header sent over several lines is one comma-separated list
+        // (RFC 9110 §5.3): a proxy may append its own line.
+        let forwarded_for = request.header_values("x-forwarded-for").join(", ");
         request.client = api.client_info(
             peer,
-            request.header("x-forwarded-for"),
+            (!forwarded_for.is_empty()).then_some(forwarded_for.as_str()),
             request.header("user-agent"),
         );
         request
+    }
+
+    /// Every value of the header `name` (case-insensitive), one per line
+    /// received, in order.
+    pub fn header_values(&self, name: &str) -> Vec<&'a str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+            .collect()
     }
 
     /// Sets [`authenticated`](Self::authenticated) from what a middleware

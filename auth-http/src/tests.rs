@@ -1543,3 +1543,27 @@ async fn header_path_and_query_parsers_never_panic() {
         }
     }
 }
+
+#[test]
+fn forwarded_for_over_several_lines_is_one_list() {
+    use crate::ClientAddressPolicy;
+    let headers = || {
+        vec![
+            ("x-forwarded-for", "203.0.113.9, 10.0.0.5"),
+            ("user-agent", "test"),
+            ("X-Forwarded-For", "198.51.100.7"),
+        ]
+    };
+    let peer = Some("10.0.0.1".parse().expect("ip"));
+    for (proxies, expected) in [(1, "198.51.100.7"), (2, "10.0.0.5"), (3, "203.0.113.9")] {
+        let options = ApiOptions::default()
+            .with_client_address(ClientAddressPolicy::TrustForwardedFor { proxies });
+        let api = Api::with_options(Auth::in_memory(AuthConfig::default()), options);
+        let request = ApiRequest::from_parts(&api, "GET", "/healthz", None, headers(), b"", peer);
+        assert_eq!(
+            request.client.ip.as_deref(),
+            Some(expected),
+            "{proxies} proxies"
+        );
+    }
+}

@@ -35,6 +35,21 @@ return {1, ARGV[2]}
     )
 });
 
+/// Release. KEYS: window. ARGV: now (µs), the window's end (µs). Takes one
+/// off the count while that window is the open one and its count is above
+/// zero; never creates, ends or moves a window.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local f = redis.call('HMGET', KEYS[1], 'c', 'r')
+if f[1] and f[2] and f[2] == ARGV[2] and cmp(ARGV[1], f[2]) < 0 and tonumber(f[1]) > 0 then
+  redis.call('HINCRBY', KEYS[1], 'c', -1)
+end
+return 0
+"#,
+    )
+});
+
 /// A `{count, resets_at}` pair.
 fn count(count: Value, resets_at: Value) -> Result<ThrottleCount, RedisStoreError> {
     Ok(ThrottleCount {
@@ -106,6 +121,23 @@ impl ThrottleStore for RedisStore {
         let key = self.keys().throttle(key);
         let _: i64 = self
             .run(|mut conn| async move { redis::cmd("DEL").arg(key).query_async(&mut conn).await })
+            .await?;
+        Ok(())
+    }
+
+    async fn throttle_release(
+        &self,
+        key: &str,
+        resets_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut invocation = RELEASE.prepare_invoke();
+        invocation
+            .key(self.keys().throttle(key))
+            .arg(micros(now))
+            .arg(micros(resets_at));
+        let _: i64 = self
+            .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await?;
         Ok(())
     }

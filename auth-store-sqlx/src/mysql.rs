@@ -1171,6 +1171,28 @@ impl ThrottleStore for MySqlStore {
             .map_err(db)?;
         Ok(())
     }
+
+    async fn throttle_release(
+        &self,
+        key: &str,
+        resets_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        retrying(is_retryable, || async {
+            sqlx::query(
+                "UPDATE auth_throttle SET hits = hits - 1 \
+                 WHERE throttle_key = ? AND resets_at = ? AND resets_at > ? AND hits > 0",
+            )
+            .bind(key)
+            .bind(resets_at)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db)
+        })
+        .await?;
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -1114,6 +1114,25 @@ impl ThrottleStore for SqliteStore {
             .map_err(db)?;
         Ok(())
     }
+
+    async fn throttle_release(
+        &self,
+        key: &str,
+        resets_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE auth_throttle SET hits = hits - 1 \
+             WHERE throttle_key = ?1 AND resets_at = ?2 AND resets_at > ?3 AND hits > 0",
+        )
+        .bind(key)
+        .bind(micros(resets_at))
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------

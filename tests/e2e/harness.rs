@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use auth_core::testkit::services::{self, Service};
-use auth_demo::{Framework, RunningServer, Secret, Settings};
+use auth_demo::{Framework, RunningServer, Secret, Settings, Switch};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -187,6 +187,9 @@ impl Env {
                 random_hex(8)
             ))),
             quiet: true,
+            // Every test sends all its requests from one address: the
+            // throttle cases turn limits on themselves.
+            throttle: Switch::Off,
             ..Settings::default()
         };
         match self.backend {

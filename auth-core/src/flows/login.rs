@@ -1,11 +1,13 @@
 //! Checking credentials: the step every login strategy starts with.
 
+use chrono::{DateTime, Utc};
+
 use crate::Auth;
 use crate::error::{AuthError, CredentialsStyle};
 use crate::events::{AuthEvent, ClientInfo, LoginFailure, TokenKind};
 use crate::flows::Credentials;
 use crate::password::Verification;
-use crate::throttle::Scope;
+use crate::throttle::{Reservation, Scope};
 use crate::user::User;
 
 /// Who is logging in: by username or by email.
@@ -45,16 +47,58 @@ impl Auth {
         }
     }
 
+    /// Reserves one login attempt in the per-account and per-address
+    /// scopes, atomically, before any password is verified; on refusal
+    /// gives back what it reserved and emits [`AuthEvent::LockedOut`].
+    /// Returns the per-address reservation.
+    async fn reserve_login_attempt(
+        &self,
+        account: &str,
+        client: &ClientInfo,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Reservation>, AuthError> {
+        let throttle = &self.inner.throttle;
+        let ip = client.ip.as_deref();
+        let refused = match throttle
+            .reserve(Scope::LoginAccount, Some(account), now)
+            .await
+        {
+            Err(err) => (Scope::LoginAccount, err),
+            Ok(for_account) => match throttle.reserve(Scope::LoginIp, ip, now).await {
+                Ok(for_ip) => return Ok(for_ip),
+                Err(err) => {
+                    // Not attempted: the account's allowance stays whole.
+                    throttle.release(for_account, now).await?;
+                    (Scope::LoginIp, err)
+                }
+            },
+        };
+        if let (scope, AuthError::Throttled { retry_after_secs }) = &refused {
+            self.emit(AuthEvent::LockedOut {
+                scope: scope.as_str(),
+                retry_after_secs: *retry_after_secs,
+                at: now,
+                client: client.clone(),
+            })
+            .await;
+        }
+        Err(refused.1)
+    }
+
     /// Checks credentials and returns the user, as every login endpoint
     /// does before issuing a token; `kind` names what the login is for (in
     /// events and history) and `style` how a refusal renders.
     ///
     /// An unknown user, a wrong password and an inactive account fail the
     /// same way with the same work: exactly one password verification each
-    /// (an unknown user is verified against a dummy hash). Failed attempts
-    /// count towards the per-account and per-address limits; a success
-    /// clears the account's count, records `last_login`, and rehashes a
-    /// password stored in an old format or with old parameters.
+    /// (an unknown user is verified against a dummy hash). The attempt is
+    /// counted against the per-account and per-address limits before the
+    /// password is verified, so logins sent together cannot outrun them;
+    /// the per-account count is the account's whether it is named by
+    /// username or by email (and the name's as typed when it names no
+    /// account). A success clears the account's count, gives back its
+    /// per-address attempt, records `last_login`, and rehashes a password
+    /// stored in an old format or with old parameters.
     pub async fn check_credentials(
         &self,
         credentials: &Credentials,
@@ -64,27 +108,16 @@ impl Auth {
     ) -> Result<User, AuthError> {
         let inner = &self.inner;
         let now = self.now();
-        let account = Some(credentials.login.as_str());
-        let ip = client.ip.as_deref();
-        for (scope, subject) in [(Scope::LoginAccount, account), (Scope::LoginIp, ip)] {
-            if let Err(err) = inner.throttle.check(scope, subject, now).await {
-                if let AuthError::Throttled { retry_after_secs } = err {
-                    self.emit(AuthEvent::LockedOut {
-                        scope: scope.as_str(),
-                        retry_after_secs,
-                        at: now,
-                        client: client.clone(),
-                    })
-                    .await;
-                }
-                return Err(err);
-            }
-        }
-
         let user = match &credentials.login {
             Login::Username(username) => inner.stores.users.user_by_username(username).await?,
             Login::Email(email) => inner.stores.users.user_by_email(email.trim()).await?,
         };
+        let account = match &user {
+            Some(user) => format!("user:{}", user.id),
+            None => format!("login:{}", credentials.login.as_str().trim()),
+        };
+        let for_ip = self.reserve_login_attempt(&account, client, now).await?;
+
         let outcome = self
             .verify_password(user.as_ref(), &credentials.password)
             .await;
@@ -96,11 +129,7 @@ impl Auth {
         };
         let user_id = user.as_ref().map(|u| u.id);
         let Some(mut user) = user.filter(|_| failure.is_none()) else {
-            inner
-                .throttle
-                .record(Scope::LoginAccount, account, now)
-                .await?;
-            inner.throttle.record(Scope::LoginIp, ip, now).await?;
+            // The reserved attempts stay counted: they failed.
             self.emit(AuthEvent::LoginFailed {
                 user_id,
                 reason: failure.unwrap_or(LoginFailure::WrongPassword),
@@ -111,7 +140,11 @@ impl Auth {
             return Err(AuthError::InvalidCredentials(style));
         };
 
-        inner.throttle.clear(Scope::LoginAccount, account).await?;
+        inner
+            .throttle
+            .clear(Scope::LoginAccount, Some(&account))
+            .await?;
+        inner.throttle.release(for_ip, now).await?;
         if outcome.needs_rehash {
             match inner.passwords.hash(credentials.password.clone()).await {
                 Ok(hash) => {

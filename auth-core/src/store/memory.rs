@@ -703,6 +703,21 @@ impl ThrottleStore for MemoryStore {
         lock(&self.throttle).windows.remove(key);
         Ok(())
     }
+
+    async fn throttle_release(
+        &self,
+        key: &str,
+        resets_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(current) = lock(&self.throttle).windows.get_mut(key)
+            && current.resets_at == resets_at
+            && now < resets_at
+        {
+            current.count = current.count.saturating_sub(1);
+        }
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -565,6 +565,23 @@ pub trait ThrottleStore: Debug + Send + Sync + 'static {
 
     /// Forgets `key`.
     async fn throttle_clear(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Takes back one hit of `key`'s window that ends at `resets_at` (the
+    /// `resets_at` returned by the `throttle_hit` that counted it), for an
+    /// attempt that turned out not to count. Only while that window is
+    /// `key`'s open one at `now` and its count is above zero does the count
+    /// go down by one; if the window has ended (at `resets_at`, exactly),
+    /// was cleared, or another one started, nothing changes. The window
+    /// itself stays as it is: its end does not move and it is not removed.
+    /// Atomic with `throttle_hit`: `n` hits and `m <= n` releases of them,
+    /// all concurrent within one window, leave its count at `n - m`, and a
+    /// hit after them returns `n - m + 1`.
+    async fn throttle_release(
+        &self,
+        key: &str,
+        resets_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }
 
 /// What happened, in a user's login history.

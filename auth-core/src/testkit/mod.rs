@@ -116,8 +116,8 @@ pub mod combined;
 pub mod history;
 pub mod jwt;
 pub mod knox;
-pub mod proxy;
 pub mod odd_strings;
+pub mod proxy;
 pub mod service;
 pub mod services;
 pub mod static_tokens;
@@ -341,6 +341,9 @@ macro_rules! __store_conformance_group {
             keys_are_independent,
             concurrent_hits_count_each_once,
             lookups_and_clears_by_odd_strings_find_nothing in odd_strings,
+            release_takes_back_one_hit,
+            release_touches_only_its_own_open_window,
+            concurrent_hits_and_releases_agree,
         );
     };
     ([$($attr:tt)*] history; $factory:expr) => {
@@ -418,6 +421,7 @@ macro_rules! service_conformance_tests {
             password_change_revokes_other_tokens,
             blacklisted_refresh_tokens_fail,
             a_second_server_sees_revocations_within_the_budget,
+            concurrent_wrong_logins_verify_at_most_the_limit,
         );
     };
     (#[$first:meta] $(#[$attr:meta])* => $factory:expr $(,)?) => {

@@ -34,19 +34,24 @@ pub const CACHED: LookupCacheConfig = LookupCacheConfig {
 async fn setup(stores: Stores, lookups: LookupCacheConfig) -> (Auth, ManualClock, User) {
     let clock = ManualClock::new(super::now());
     let auth = service(stores, lookups, &clock, SecretKey::generate());
-    let name = super::unique("svc");
-    let user = auth
-        .create_user(AdminUserInput {
-            patch: UserPatch {
-                username: Some(name.clone()),
-                email: Some(format!("{name}@example.com")),
-                ..UserPatch::default()
-            },
-            password: Some(PASSWORD.into()),
-        })
-        .await
-        .expect("user created");
+    let user = new_user(&auth, "svc").await;
     (auth, clock, user)
+}
+
+/// A fresh active user with the password [`PASSWORD`], named `prefix`
+/// and random digits.
+async fn new_user(auth: &Auth, prefix: &str) -> User {
+    let name = super::unique(prefix);
+    auth.create_user(AdminUserInput {
+        patch: UserPatch {
+            username: Some(name.clone()),
+            email: Some(format!("{name}@example.com")),
+            ..UserPatch::default()
+        },
+        password: Some(PASSWORD.into()),
+    })
+    .await
+    .expect("user created")
 }
 
 /// A service over `stores` (cheap hashing, no throttling) on `clock`.
@@ -56,9 +61,20 @@ fn service(
     clock: &ManualClock,
     secret: SecretKey,
 ) -> Auth {
+    throttled_service(stores, lookups, clock, secret, ThrottleConfig::disabled())
+}
+
+/// A service over `stores` (cheap hashing) on `clock` with these limits.
+fn throttled_service(
+    stores: Stores,
+    lookups: LookupCacheConfig,
+    clock: &ManualClock,
+    secret: SecretKey,
+    throttle: ThrottleConfig,
+) -> Auth {
     let config = AuthConfig::default()
         .with_secret(secret)
-        .with_throttle(ThrottleConfig::disabled())
+        .with_throttle(throttle)
         .with_lookup_cache(lookups);
     Auth::builder(config)
         .stores(stores)
@@ -417,4 +433,49 @@ pub async fn a_second_server_sees_revocations_within_the_budget(
             "on the other server, past the budget",
         );
     }
+}
+
+/// 40 wrong-password logins for one account sent together, under the
+/// default 5 a minute per account: exactly 5 passwords are verified and
+/// refused, the other 35 are throttled before any verification, whatever
+/// the order in which they reach the store.
+pub async fn concurrent_wrong_logins_verify_at_most_the_limit(
+    stores: Stores,
+    lookups: LookupCacheConfig,
+) {
+    const TASKS: usize = 40;
+    let clock = ManualClock::new(super::now());
+    let auth = throttled_service(
+        stores,
+        lookups,
+        &clock,
+        SecretKey::generate(),
+        ThrottleConfig::default(),
+    );
+    let user = new_user(&auth, "storm").await;
+    let before = auth.passwords().verifications();
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let mut tasks = Vec::new();
+    for i in 0..TASKS {
+        let (auth, barrier) = (auth.clone(), barrier.clone());
+        let wrong = Credentials::username(user.username.clone(), format!("wrong-{i}"));
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            auth.jwt_login(&wrong, &client()).await.map(drop)
+        }));
+    }
+    let (mut refused, mut throttled) = (0, 0);
+    for task in tasks {
+        match task.await.expect("a login task panicked") {
+            Err(AuthError::InvalidCredentials(_)) => refused += 1,
+            Err(AuthError::Throttled { .. }) => throttled += 1,
+            other => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+    assert_eq!(
+        auth.passwords().verifications() - before,
+        5,
+        "verifications among {TASKS} concurrent wrong logins under 5/min"
+    );
+    assert_eq!((refused, throttled), (5, TASKS - 5), "401s and 429s");
 }

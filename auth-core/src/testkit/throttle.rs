@@ -219,3 +219,128 @@ pub async fn concurrent_hits_count_each_once(store: Arc<dyn ThrottleStore>) {
         "the key has every hit"
     );
 }
+
+/// `throttle_release`, which must succeed.
+async fn release(store: &dyn ThrottleStore, key: &str, hit: ThrottleCount, at: DateTime<Utc>) {
+    store
+        .throttle_release(key, hit.resets_at, at)
+        .await
+        .expect("throttle_release failed");
+}
+
+/// `throttle_release` takes back one hit of the open window, keeps the
+/// window's end, and never takes the count below zero.
+pub async fn release_takes_back_one_hit(store: Arc<dyn ThrottleStore>) {
+    let key = unique("login:");
+    let t = micros(now(), 3);
+    let window = Duration::minutes(1);
+    let first = hit(&*store, &key, window, t).await;
+    hit(&*store, &key, window, micros(t, 1)).await;
+    let third = hit(&*store, &key, window, micros(t, 2)).await;
+    release(&*store, &key, third, micros(t, 3)).await;
+    assert_eq!(
+        peek(&*store, &key, micros(t, 4)).await,
+        Some(ThrottleCount {
+            count: 2,
+            resets_at: t + window,
+        }),
+        "one hit taken back, the window's end kept"
+    );
+    assert_eq!(
+        hit(&*store, &key, window, micros(t, 5)).await.count,
+        3,
+        "the next hit counts from there"
+    );
+    for i in 0..5 {
+        release(&*store, &key, first, micros(t, 6 + i)).await;
+    }
+    assert_eq!(
+        peek(&*store, &key, micros(t, 20)).await,
+        Some(ThrottleCount {
+            count: 0,
+            resets_at: t + window,
+        }),
+        "releases stop at zero and leave the window open"
+    );
+    assert_eq!(hit(&*store, &key, window, micros(t, 21)).await.count, 1);
+}
+
+/// A release for a window that has ended, was cleared or was followed by
+/// another changes nothing, and never opens a window.
+pub async fn release_touches_only_its_own_open_window(store: Arc<dyn ThrottleStore>) {
+    let key = unique("login:");
+    let t = micros(now(), 9);
+    let window = Duration::seconds(30);
+    let old = hit(&*store, &key, window, t).await;
+    hit(&*store, &key, window, micros(t, 1)).await;
+    release(&*store, &key, old, old.resets_at).await;
+    let fresh = hit(&*store, &key, window, old.resets_at).await;
+    assert_eq!(fresh.count, 1, "at the end a new window starts");
+    hit(&*store, &key, window, micros(old.resets_at, 1)).await;
+    release(&*store, &key, old, micros(old.resets_at, 2)).await;
+    assert_eq!(
+        peek(&*store, &key, micros(old.resets_at, 3))
+            .await
+            .map(|c| c.count),
+        Some(2),
+        "a release of the previous window leaves the new one alone"
+    );
+    let other = ThrottleCount {
+        count: 1,
+        resets_at: micros(fresh.resets_at, 1),
+    };
+    release(&*store, &key, other, micros(old.resets_at, 4)).await;
+    assert_eq!(
+        peek(&*store, &key, micros(old.resets_at, 5))
+            .await
+            .map(|c| c.count),
+        Some(2),
+        "a release naming another window's end changes nothing"
+    );
+    store
+        .throttle_clear(&key)
+        .await
+        .expect("throttle_clear failed");
+    release(&*store, &key, fresh, micros(old.resets_at, 6)).await;
+    assert_eq!(
+        peek(&*store, &key, micros(old.resets_at, 7)).await,
+        None,
+        "a release after a clear opens nothing"
+    );
+    let never = unique("never-hit:");
+    release(&*store, &never, fresh, t).await;
+    assert_eq!(peek(&*store, &never, t).await, None);
+}
+
+/// 50 concurrent hits on a fresh key, 20 of them taken back by the task
+/// that made it right away: the window counts 30.
+pub async fn concurrent_hits_and_releases_agree(store: Arc<dyn ThrottleStore>) {
+    const TASKS: usize = 50;
+    const RELEASED: usize = 20;
+    let key = unique("login:");
+    let t = now();
+    let window = Duration::minutes(1);
+    let results = race(TASKS, |i| {
+        let store = store.clone();
+        let key = key.clone();
+        async move {
+            let count = store.throttle_hit(&key, window, t).await?;
+            if i < RELEASED {
+                store.throttle_release(&key, count.resets_at, t).await?;
+            }
+            Ok::<_, crate::error::StoreError>(count)
+        }
+    })
+    .await;
+    for result in results {
+        result.expect("a racing hit or release failed");
+    }
+    assert_eq!(
+        peek(&*store, &key, t).await,
+        Some(ThrottleCount {
+            count: (TASKS - RELEASED) as u64,
+            resets_at: t + window,
+        }),
+        "{TASKS} hits less {RELEASED} releases"
+    );
+}

@@ -442,6 +442,14 @@ impl ThrottleStore for TestStore {
     async fn throttle_clear(&self, key: &str) -> Result<(), StoreError> {
         self.store.throttle_clear(key).await
     }
+    async fn throttle_release(
+        &self,
+        key: &str,
+        resets_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.store.throttle_release(key, resets_at, now).await
+    }
 }
 
 #[async_trait]
