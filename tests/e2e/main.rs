@@ -55,6 +55,8 @@ macro_rules! every_case {
             accounts::me_update_and_delete,
             accounts::login_history,
             accounts::expired_links,
+            accounts::deactivated_account_stays_inactive,
+            accounts::profile_size_is_capped,
             jwt::jwt_login_verify_blacklist,
             jwt::jwt_refresh_rotation_and_reuse,
             jwt::expired_access_token,
@@ -63,6 +65,8 @@ macro_rules! every_case {
             knox::static_tokens,
             admin::users_admin,
             admin::users_admin_permissions,
+            admin::staff_cannot_take_superuser_power,
+            admin::demotion_and_deactivation_reach_every_token,
             throttle::login_throttling,
             secrets::full_run_leaks_no_secret,
         );
