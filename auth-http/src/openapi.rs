@@ -216,13 +216,40 @@ struct HistoryPage {
     results: Vec<HistoryEntry>,
 }
 
-/// A page of users.
+/// A user as the staff users admin shows one: the fields of [`User`]
+/// and `is_superuser`.
+#[derive(ToSchema)]
+struct AdminUser {
+    /// UUID v7.
+    #[schema(format = "uuid")]
+    id: String,
+    username: String,
+    #[schema(format = "email")]
+    email: String,
+    first_name: String,
+    last_name: String,
+    is_active: bool,
+    is_staff: bool,
+    /// Every permission; only a superuser may grant it or staff status,
+    /// or change, set the password of, or delete a staff or superuser
+    /// account.
+    is_superuser: bool,
+    /// RFC 3339 UTC.
+    date_joined: String,
+    /// RFC 3339 UTC.
+    last_login: Option<String>,
+    /// Free JSON object for application fields.
+    #[schema(value_type = Object)]
+    profile: (),
+}
+
+/// A page of users (the admin's shape).
 #[derive(ToSchema)]
 struct UserPage {
     count: u64,
     next: Option<String>,
     previous: Option<String>,
-    results: Vec<User>,
+    results: Vec<AdminUser>,
 }
 
 /// A staff member's new or replaced user (`POST`, `PUT`).
@@ -240,8 +267,12 @@ struct AdminUserRequest {
     last_name: String,
     #[schema(required = false)]
     is_active: bool,
+    /// Only a superuser may change it.
     #[schema(required = false)]
     is_staff: bool,
+    /// Only a superuser may change it.
+    #[schema(required = false)]
+    is_superuser: bool,
     #[schema(value_type = Object, required = false)]
     profile: (),
 }
@@ -496,16 +527,18 @@ fn spec(path: &str, method: &str) -> Spec {
             Staff,
             Some("AdminUserRequest"),
             "201",
-            Some("User"),
+            Some("AdminUser"),
             STV,
         ),
-        ("/api/users/{id}", "GET") => s("A user (staff)", Staff, None, "200", Some("User"), ST),
+        ("/api/users/{id}", "GET") => {
+            s("A user (staff)", Staff, None, "200", Some("AdminUser"), ST)
+        }
         ("/api/users/{id}", "PUT") => s(
             "Replace a user (staff)",
             Staff,
             Some("AdminUserRequest"),
             "200",
-            Some("User"),
+            Some("AdminUser"),
             STV,
         ),
         ("/api/users/{id}", "PATCH") => s(
@@ -513,7 +546,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Staff,
             Some("AdminUserPatch"),
             "200",
-            Some("User"),
+            Some("AdminUser"),
             STV,
         ),
         ("/api/users/{id}", _) => s("Delete a user (staff)", Staff, None, "204", None, ST),
@@ -774,6 +807,7 @@ pub(crate) fn document_json(groups: RouteGroups) -> Vec<u8> {
         .schema_from::<StaticToken>()
         .schema_from::<HistoryEntry>()
         .schema_from::<HistoryPage>()
+        .schema_from::<AdminUser>()
         .schema_from::<UserPage>()
         .schema_from::<AdminUserRequest>()
         .schema("AdminUserPatch", admin_user_patch())

@@ -19,7 +19,7 @@ use crate::flows::{AdminUserInput, Credentials, PasswordChange};
 use crate::password::{Argon2Params, Argon2idHasher};
 use crate::service::{Auth, Stores};
 use crate::throttle::ThrottleConfig;
-use crate::user::{User, UserPatch};
+use crate::user::{User, UserPatch, UserUpdate};
 
 const PASSWORD: &str = "Kettle-Orbit-42";
 
@@ -251,9 +251,15 @@ pub async fn tokens_of_deactivated_or_deleted_users_fail(
 
     // Written straight to the store, as another server would: unseen for
     // at most the staleness budget.
-    let mut inactive = user.clone();
-    inactive.is_active = false;
-    stores.users.update_user(&inactive).await.unwrap();
+    let deactivate = UserUpdate {
+        is_active: Some(false),
+        ..UserUpdate::default()
+    };
+    stores
+        .users
+        .update_user(user.id, &deactivate)
+        .await
+        .unwrap();
     wait_out_the_budget(&auth, &clock, lookups, &headers).await;
     let check = |result: Result<_, AuthError>, what: &str| {
         assert!(

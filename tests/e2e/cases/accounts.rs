@@ -541,7 +541,10 @@ pub async fn deactivated_account_stays_inactive(env: Env) {
         .bearer(&admin)
         .send()
         .await;
-    let id = me.json["results"][0]["id"].as_str().unwrap_or("").to_owned();
+    let id = me.json["results"][0]["id"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
     t.req(Method::PATCH, &format!("/api/users/{id}"))
         .bearer(&admin)
         .json(json!({ "is_active": false }))

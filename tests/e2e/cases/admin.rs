@@ -207,28 +207,67 @@ pub async fn staff_cannot_take_superuser_power(env: Env) {
     let (stu_id, _) = staff_member(&t, &admin, "stu").await;
     t.active_user("pam", PASSWORD).await;
     let pam = t.get("/api/users?search=pam").bearer(&admin).send().await;
-    let pam_id = pam.json["results"][0]["id"].as_str().unwrap_or("").to_owned();
+    let pam_id = pam.json["results"][0]["id"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
 
-    let shown = t.get(&format!("/api/users/{root_id}")).bearer(&admin).send().await;
+    let shown = t
+        .get(&format!("/api/users/{root_id}"))
+        .bearer(&admin)
+        .send()
+        .await;
     shown.expect(200);
     assert_eq!(shown.json["is_superuser"], true, "{}", shown.text);
-    assert_eq!(pam.json["results"][0]["is_superuser"], false, "{}", pam.text);
+    assert_eq!(
+        pam.json["results"][0]["is_superuser"], false,
+        "{}",
+        pam.text
+    );
 
     let refused = [
-        (Method::PATCH, format!("/api/users/{sam_id}"), json!({ "is_superuser": true })),
-        (Method::PATCH, format!("/api/users/{root_id}"), json!({ "is_staff": false })),
-        (Method::PATCH, format!("/api/users/{root_id}"), json!({ "first_name": "R" })),
-        (Method::PATCH, format!("/api/users/{root_id}"), json!({ "password": NEW_PASSWORD })),
+        (
+            Method::PATCH,
+            format!("/api/users/{sam_id}"),
+            json!({ "is_superuser": true }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/users/{root_id}"),
+            json!({ "is_staff": false }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/users/{root_id}"),
+            json!({ "first_name": "R" }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/users/{root_id}"),
+            json!({ "password": NEW_PASSWORD }),
+        ),
         (
             Method::PUT,
             format!("/api/users/{root_id}"),
             json!({ "username": "root", "email": "root@example.com", "is_staff": false }),
         ),
         (Method::DELETE, format!("/api/users/{root_id}"), json!({})),
-        (Method::PATCH, format!("/api/users/{stu_id}"), json!({ "is_active": false })),
+        (
+            Method::PATCH,
+            format!("/api/users/{stu_id}"),
+            json!({ "is_active": false }),
+        ),
         (Method::DELETE, format!("/api/users/{stu_id}"), json!({})),
-        (Method::PATCH, format!("/api/users/{pam_id}"), json!({ "is_staff": true })),
-        (Method::PATCH, format!("/api/users/{pam_id}"), json!({ "is_superuser": true })),
+        (
+            Method::PATCH,
+            format!("/api/users/{pam_id}"),
+            json!({ "is_staff": true }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/users/{pam_id}"),
+            json!({ "is_superuser": true }),
+        ),
         (
             Method::POST,
             "/api/users".to_owned(),
@@ -248,19 +287,35 @@ pub async fn staff_cannot_take_superuser_power(env: Env) {
             .send()
             .await;
         resp.expect(403);
-        assert_eq!(resp.json, json!({ "detail": FORBIDDEN }), "{method} {path} {body}");
+        assert_eq!(
+            resp.json,
+            json!({ "detail": FORBIDDEN }),
+            "{method} {path} {body}"
+        );
     }
     // Nothing changed.
-    let root = t.get(&format!("/api/users/{root_id}")).bearer(&admin).send().await;
+    let root = t
+        .get(&format!("/api/users/{root_id}"))
+        .bearer(&admin)
+        .send()
+        .await;
     assert_eq!(
-        (&root.json["is_staff"], &root.json["is_superuser"], &root.json["first_name"]),
+        (
+            &root.json["is_staff"],
+            &root.json["is_superuser"],
+            &root.json["first_name"]
+        ),
         (&json!(true), &json!(true), &json!("")),
         "{}",
         root.text
     );
     t.get("/api/users").bearer(&admin).send().await.expect(200);
     t.jwt_login("root", PASSWORD).await;
-    let sam_now = t.get(&format!("/api/users/{sam_id}")).bearer(&admin).send().await;
+    let sam_now = t
+        .get(&format!("/api/users/{sam_id}"))
+        .bearer(&admin)
+        .send()
+        .await;
     assert_eq!(sam_now.json["is_superuser"], false, "{}", sam_now.text);
     t.get("/api/users?search=eve")
         .bearer(&admin)
@@ -301,7 +356,11 @@ pub async fn demotion_and_deactivation_reach_every_token(env: Env) {
     let (admin, _) = t.jwt_login("root", PASSWORD).await;
     let (sam_id, tokens) = staff_member(&t, &admin, "sam").await;
     for token in &tokens {
-        let resp = t.get("/api/users").header("Authorization", token).send().await;
+        let resp = t
+            .get("/api/users")
+            .header("Authorization", token)
+            .send()
+            .await;
         resp.expect(200);
     }
     t.req(Method::PATCH, &format!("/api/users/{sam_id}"))
@@ -311,7 +370,11 @@ pub async fn demotion_and_deactivation_reach_every_token(env: Env) {
         .await
         .expect(200);
     for token in &tokens {
-        let resp = t.get("/api/users").header("Authorization", token).send().await;
+        let resp = t
+            .get("/api/users")
+            .header("Authorization", token)
+            .send()
+            .await;
         resp.expect(403);
         assert_eq!(resp.json, json!({ "detail": FORBIDDEN }), "{token:.12}");
         t.get("/api/auth/me")
@@ -327,8 +390,18 @@ pub async fn demotion_and_deactivation_reach_every_token(env: Env) {
         .await
         .expect(200);
     for token in &tokens {
-        assert_401(&t.get("/api/users").header("Authorization", token).send().await);
-        assert_401(&t.get("/api/auth/me").header("Authorization", token).send().await);
+        assert_401(
+            &t.get("/api/users")
+                .header("Authorization", token)
+                .send()
+                .await,
+        );
+        assert_401(
+            &t.get("/api/auth/me")
+                .header("Authorization", token)
+                .send()
+                .await,
+        );
     }
     t.finish().await;
 }
