@@ -376,6 +376,8 @@ macro_rules! service_conformance_tests {
             password_change_revokes_other_tokens,
             blacklisted_refresh_tokens_fail,
             a_second_server_sees_revocations_within_the_budget,
+            demoted_or_deactivated_users_lose_it_on_every_token,
+            profile_update_racing_a_deactivation_keeps_it,
         );
     };
 }
