@@ -1062,6 +1062,22 @@ async fn activation_is_only_for_unverified_emails() {
             .is_active
     );
 
+    // Deactivated by staff before it was ever activated: no way back either.
+    let spam = f
+        .auth
+        .register(registration("spam", "spam@example.com"), &client())
+        .await
+        .unwrap();
+    let (uid, token) = link_parts(&f.mailer, "spam@example.com", "activate");
+    let ban = AdminUserInput::from_json(&json!({ "is_active": false }), true).unwrap();
+    f.auth.update_user(spam.id, ban).await.unwrap();
+    let err = f
+        .auth
+        .activate(LinkConfirmation { uid, token }, &client())
+        .await
+        .unwrap_err();
+    assert!(field_errors(err)["token"].is_array());
+
     let by_staff = AdminUserInput::from_json(
         &json!({ "username": "ola", "email": "ola@example.com", "is_active": false }),
         false,

@@ -211,3 +211,59 @@ async fn only_a_file_store_keeps_read_connections() {
         .expect("memory store");
     assert!(format!("{memory:?}").contains("read_connections: 0"));
 }
+
+/// #21.3: the migration that adds `email_verified` counts existing accounts
+/// as verified when active or once logged in, and leaves one still waiting
+/// for its activation link unverified.
+#[tokio::test]
+async fn the_email_verified_migration_backfills_existing_rows() {
+    let url = format!("sqlite://{}", temp_db_path().display());
+    let store = SqliteStore::connect(&url)
+        .await
+        .expect("opening the database file failed");
+    // The schema as the first migration left it, from a copy of that file.
+    let first = "20261122000001_auth_store.sql";
+    let dir = temp_db_path().with_extension("migrations");
+    std::fs::create_dir_all(&dir).expect("a migrations directory");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    std::fs::copy(source.join(first), dir.join(first)).expect("copying the first migration");
+    let before = sqlx::migrate::Migrator::new(dir.as_path())
+        .await
+        .expect("reading the first migration");
+    before.run(store.pool()).await.expect("the first migration");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let mut ids = Vec::new();
+    for (name, active, last_login) in [
+        ("active", true, None),
+        ("returning", false, Some(now().timestamp_micros())),
+        ("waiting", false, None),
+    ] {
+        let user = User::new_for_tests(name, &format!("{name}@example.com"));
+        sqlx::query(
+            "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
+             first_name, first_name_folded, last_name, last_name_folded, is_active, is_staff, \
+             is_superuser, date_joined, last_login, password_hash, profile) \
+             VALUES (?1, ?2, ?2, ?3, ?3, '', '', '', '', ?4, 0, 0, ?5, ?6, NULL, '{}')",
+        )
+        .bind(user.id.0)
+        .bind(name)
+        .bind(format!("{name}@example.com"))
+        .bind(active)
+        .bind(now().timestamp_micros())
+        .bind(last_login)
+        .execute(store.pool())
+        .await
+        .expect("a row of the old schema");
+        ids.push((name, user.id));
+    }
+    store.migrate().await.expect("migrating the rest");
+    for (name, id) in ids {
+        let user = store
+            .user_by_id(id)
+            .await
+            .expect("user_by_id failed")
+            .expect("the user is kept");
+        assert_eq!(user.email_verified, name != "waiting", "{name}");
+    }
+}

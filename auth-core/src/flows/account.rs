@@ -729,8 +729,10 @@ impl Auth {
     /// Updates a user with full authority (`PUT`/`PATCH /api/users/{id}`
     /// through [`update_user_as`](Self::update_user_as)); a new password
     /// passes the validators and revokes the user's tokens, and so does
-    /// deactivating the account. Only the fields given are written; the
-    /// user as stored afterwards is returned.
+    /// deactivating the account. Only the fields given are written; setting
+    /// `is_active` either way also marks the email verified, so the account
+    /// can no longer activate itself. The user as stored afterwards is
+    /// returned.
     pub async fn update_user(
         &self,
         user_id: UserId,
@@ -761,7 +763,13 @@ impl Auth {
         }
         errors.into_result()?;
         let users = &self.inner.stores.users;
-        let update = input.patch.to_update(user);
+        let mut update = input.patch.to_update(user);
+        if update.is_active.is_some() {
+            // Staff decided whether the account is active: it is out of the
+            // activation path (an account they deactivated before its email
+            // was verified cannot activate itself either).
+            update.email_verified = Some(true);
+        }
         self.write_about(user.id, users.update_user(user.id, &update))
             .await
             .map_err(Self::conflict_error)?;

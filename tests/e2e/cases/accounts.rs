@@ -536,11 +536,7 @@ pub async fn deactivated_account_stays_inactive(env: Env) {
         .send()
         .await
         .expect(200);
-    let me = t
-        .get(&format!("/api/users?search=ban"))
-        .bearer(&admin)
-        .send()
-        .await;
+    let me = t.get("/api/users?search=ban").bearer(&admin).send().await;
     let id = me.json["results"][0]["id"]
         .as_str()
         .unwrap_or("")
