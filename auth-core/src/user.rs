@@ -294,36 +294,7 @@ impl UserPatch {
     /// Applies the patch to `user` (no validation: the service validates
     /// before it applies).
     pub fn apply_to(&self, user: &mut User) {
-        if let Some(v) = &self.username {
-            user.username = v.clone();
-        }
-        if let Some(v) = &self.email {
-            user.email = normalize_email(v);
-        }
-        if let Some(v) = &self.first_name {
-            user.first_name = v.clone();
-        }
-        if let Some(v) = &self.last_name {
-            user.last_name = v.clone();
-        }
-        if let Some(v) = self.is_active {
-            user.is_active = v;
-        }
-        if let Some(v) = self.is_staff {
-            user.is_staff = v;
-        }
-        if let Some(v) = self.is_superuser {
-            user.is_superuser = v;
-        }
-        if let Some(profile) = &self.profile {
-            for (key, value) in profile {
-                if value.is_null() {
-                    user.profile.remove(key);
-                } else {
-                    user.profile.insert(key.clone(), value.clone());
-                }
-            }
-        }
+        self.to_update(user).apply_to(user);
     }
 
     /// The store write of this patch on `user` as read: the columns the
@@ -339,10 +310,16 @@ impl UserPatch {
             is_staff: self.is_staff,
             is_superuser: self.is_superuser,
             email_verified: None,
-            profile: self.profile.as_ref().map(|_| {
-                let mut merged = user.clone();
-                self.apply_to(&mut merged);
-                merged.profile
+            profile: self.profile.as_ref().map(|keys| {
+                let mut merged = user.profile.clone();
+                for (key, value) in keys {
+                    if value.is_null() {
+                        merged.remove(key);
+                    } else {
+                        merged.insert(key.clone(), value.clone());
+                    }
+                }
+                merged
             }),
         }
     }

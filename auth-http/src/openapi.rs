@@ -216,40 +216,21 @@ struct HistoryPage {
     results: Vec<HistoryEntry>,
 }
 
-/// A user as the staff users admin shows one: the fields of [`User`]
-/// and `is_superuser`.
-#[derive(ToSchema)]
-struct AdminUser {
-    /// UUID v7.
-    #[schema(format = "uuid")]
-    id: String,
-    username: String,
-    #[schema(format = "email")]
-    email: String,
-    first_name: String,
-    last_name: String,
-    is_active: bool,
-    is_staff: bool,
-    /// Every permission; only a superuser may grant it or staff status,
-    /// or change, set the password of, or delete a staff or superuser
-    /// account.
-    is_superuser: bool,
-    /// RFC 3339 UTC.
-    date_joined: String,
-    /// RFC 3339 UTC.
-    last_login: Option<String>,
-    /// Free JSON object for application fields.
-    #[schema(value_type = Object)]
-    profile: (),
-}
-
 /// A page of users (the admin's shape).
 #[derive(ToSchema)]
 struct UserPage {
     count: u64,
     next: Option<String>,
     previous: Option<String>,
-    results: Vec<AdminUser>,
+    #[schema(schema_with = admin_users)]
+    results: (),
+}
+
+/// `[AdminUser]`.
+fn admin_users() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(Ref::from_schema_name("AdminUser"))
+        .build()
 }
 
 /// A staff member's new or replaced user (`POST`, `PUT`).
@@ -713,6 +694,30 @@ fn operation(path: &str, method: &str, group: Group) -> utoipa::openapi::path::O
     op.build()
 }
 
+/// A user as the staff users admin shows one: [`User`] and `is_superuser`.
+fn admin_user() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
+    let superuser = ObjectBuilder::new()
+        .property(
+            "is_superuser",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .description(Some(
+                    "Every permission; only a superuser may grant it or staff status, or change, \
+                 set the password of, or delete a staff or superuser account.",
+                )),
+        )
+        .required("is_superuser");
+    AllOfBuilder::new()
+        .item(Ref::from_schema_name("User"))
+        .item(superuser)
+        .description(Some(
+            "A user as the staff users admin shows one: the user and `is_superuser`.",
+        ))
+        .build()
+        .into()
+}
+
 /// A staff member's partial update of a user (`PATCH`): the fields of
 /// [`AdminUserRequest`], none required; only the fields sent change.
 fn admin_user_patch() -> utoipa::openapi::schema::Schema {
@@ -807,7 +812,7 @@ pub(crate) fn document_json(groups: RouteGroups) -> Vec<u8> {
         .schema_from::<StaticToken>()
         .schema_from::<HistoryEntry>()
         .schema_from::<HistoryPage>()
-        .schema_from::<AdminUser>()
+        .schema("AdminUser", admin_user())
         .schema_from::<UserPage>()
         .schema_from::<AdminUserRequest>()
         .schema("AdminUserPatch", admin_user_patch())

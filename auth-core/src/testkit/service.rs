@@ -110,6 +110,25 @@ async fn wait_out_the_budget(
     }
 }
 
+/// `Authorization` headers of a JWT access token, a Knox token and the
+/// static token of `user`, each from a login on `auth`.
+async fn login_every_kind(auth: &Auth, user: &User) -> [String; 3] {
+    let (_, pair) = auth.jwt_login(&creds(user), &client()).await.unwrap();
+    let (_, knox) = auth
+        .knox_login(&creds(user), None, &client())
+        .await
+        .unwrap();
+    let (_, static_token) = auth
+        .static_token_login(&creds(user), &client())
+        .await
+        .unwrap();
+    [
+        bearer(pair.access.as_str()),
+        format!("Token {}", knox.token.expose()),
+        format!("Token {static_token}"),
+    ]
+}
+
 fn assert_rejected<T: std::fmt::Debug>(result: Result<T, AuthError>, what: &str) {
     match result {
         Err(AuthError::TokenNotValid | AuthError::Unauthenticated(_)) => {}
@@ -392,21 +411,8 @@ pub async fn a_second_server_sees_revocations_within_the_budget(
     let (first, clock, user) = setup(stores.clone(), lookups).await;
     // Another server: same stores, same secret, its own cache.
     let second = service(stores, lookups, &clock, first.config().secret.clone());
-    let (_, pair) = first.jwt_login(&creds(&user), &client()).await.unwrap();
-    let (_, knox) = first
-        .knox_login(&creds(&user), None, &client())
-        .await
-        .unwrap();
-    let (_, static_token) = first
-        .static_token_login(&creds(&user), &client())
-        .await
-        .unwrap();
+    let headers = login_every_kind(&first, &user).await;
     clock.advance(chrono::Duration::milliseconds(5));
-    let headers = [
-        bearer(pair.access.as_str()),
-        format!("Token {}", knox.token.expose()),
-        format!("Token {static_token}"),
-    ];
     authenticate_each(&first, &headers).await;
     authenticate_each(&second, &headers).await;
 
@@ -444,21 +450,8 @@ pub async fn demoted_or_deactivated_users_lose_it_on_every_token(
         password: None,
     };
     auth.update_user(user.id, promote(true)).await.unwrap();
-    let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
-    let (_, knox) = auth
-        .knox_login(&creds(&user), None, &client())
-        .await
-        .unwrap();
-    let (_, static_token) = auth
-        .static_token_login(&creds(&user), &client())
-        .await
-        .unwrap();
+    let headers = login_every_kind(&auth, &user).await;
     clock.advance(chrono::Duration::milliseconds(5));
-    let headers = [
-        bearer(pair.access.as_str()),
-        format!("Token {}", knox.token.expose()),
-        format!("Token {static_token}"),
-    ];
     let staff_on_each = |expected: bool, what: &'static str| {
         let auth = auth.clone();
         let headers = headers.clone();
