@@ -375,3 +375,63 @@ async fn connect_keeps_read_connections_and_connect_with_does_not() {
     assert!(shown.contains("read_connections: 0"), "{shown}");
     assert!(format!("{:?}", store.with_read_connections(3)).contains("read_connections: 3"));
 }
+
+/// #21.3: the migration that adds `email_verified` counts existing accounts
+/// as verified when active or once logged in, and leaves one still waiting
+/// for its activation link unverified.
+#[tokio::test]
+async fn the_email_verified_migration_backfills_existing_rows() {
+    let Some(options) = fresh_database().await else {
+        return;
+    };
+    let store = MySqlStore::connect_with(options, test_settings())
+        .await
+        .expect("connecting the store failed");
+    // The schema as the first migration left it, from a copy of that file.
+    let first = "20261122000001_auth_store.sql";
+    let dir = std::env::temp_dir().join(unique("auth-store-sqlx-mysql-"));
+    std::fs::create_dir_all(&dir).expect("a migrations directory");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/mysql");
+    std::fs::copy(source.join(first), dir.join(first)).expect("copying the first migration");
+    let before = sqlx::migrate::Migrator::new(dir.as_path())
+        .await
+        .expect("reading the first migration");
+    before.run(store.pool()).await.expect("the first migration");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let mut ids = Vec::new();
+    for (name, active, last_login) in [
+        ("active", true, None),
+        ("returning", false, Some(now())),
+        ("waiting", false, None),
+    ] {
+        let user = User::new_for_tests(name, &format!("{name}@example.com"));
+        sqlx::query(
+            "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
+             first_name, first_name_folded, last_name, last_name_folded, is_active, is_staff, \
+             is_superuser, date_joined, last_login, password_hash, profile) \
+             VALUES (?, ?, ?, ?, ?, '', '', '', '', ?, FALSE, FALSE, ?, ?, NULL, '{}')",
+        )
+        .bind(user.id.0)
+        .bind(name)
+        .bind(name)
+        .bind(format!("{name}@example.com"))
+        .bind(format!("{name}@example.com"))
+        .bind(active)
+        .bind(now())
+        .bind(last_login)
+        .execute(store.pool())
+        .await
+        .expect("a row of the old schema");
+        ids.push((name, user.id));
+    }
+    store.migrate().await.expect("migrating the rest");
+    for (name, id) in ids {
+        let user = store
+            .user_by_id(id)
+            .await
+            .expect("user_by_id failed")
+            .expect("the user is kept");
+        assert_eq!(user.email_verified, name != "waiting", "{name}");
+    }
+}
