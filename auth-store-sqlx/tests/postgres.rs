@@ -494,30 +494,18 @@ async fn set_last_login_does_not_wait_for_a_row_being_written() {
 /// for its activation link unverified.
 #[tokio::test]
 async fn the_email_verified_migration_backfills_existing_rows() {
-    let Some((options, schema)) = fresh_schema().await else {
+    let Some((options, _)) = fresh_schema().await else {
         return;
     };
     let store = PostgresStore::connect_with(options, test_settings())
         .await
         .expect("connecting the store failed");
-    // The schema as the first migration left it, from a copy of that file.
-    let first = "20261122000001_auth_store.sql";
-    let dir = std::env::temp_dir().join(format!("auth-store-sqlx-{schema}"));
-    std::fs::create_dir_all(&dir).expect("a migrations directory");
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
-    std::fs::copy(source.join(first), dir.join(first)).expect("copying the first migration");
-    let before = sqlx::migrate::Migrator::new(dir.as_path())
-        .await
-        .expect("reading the first migration");
+    let before = support::first_migration_only("postgres").await;
     before.run(store.pool()).await.expect("the first migration");
-    let _ = std::fs::remove_dir_all(&dir);
 
     let mut ids = Vec::new();
-    for (name, active, last_login) in [
-        ("active", true, None),
-        ("returning", false, Some(now())),
-        ("waiting", false, None),
-    ] {
+    for (name, active, logged_in, _) in support::BACKFILL_CASES {
+        let last_login = logged_in.then(now);
         let user = User::new_for_tests(name, &format!("{name}@example.com"));
         sqlx::query(
             "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
@@ -537,12 +525,5 @@ async fn the_email_verified_migration_backfills_existing_rows() {
         ids.push((name, user.id));
     }
     store.migrate().await.expect("migrating the rest");
-    for (name, id) in ids {
-        let user = store
-            .user_by_id(id)
-            .await
-            .expect("user_by_id failed")
-            .expect("the user is kept");
-        assert_eq!(user.email_verified, name != "waiting", "{name}");
-    }
+    support::check_backfill(&store, &ids).await;
 }

@@ -221,24 +221,12 @@ async fn the_email_verified_migration_backfills_existing_rows() {
     let store = SqliteStore::connect(&url)
         .await
         .expect("opening the database file failed");
-    // The schema as the first migration left it, from a copy of that file.
-    let first = "20261122000001_auth_store.sql";
-    let dir = temp_db_path().with_extension("migrations");
-    std::fs::create_dir_all(&dir).expect("a migrations directory");
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-    std::fs::copy(source.join(first), dir.join(first)).expect("copying the first migration");
-    let before = sqlx::migrate::Migrator::new(dir.as_path())
-        .await
-        .expect("reading the first migration");
+    let before = support::first_migration_only("sqlite").await;
     before.run(store.pool()).await.expect("the first migration");
-    let _ = std::fs::remove_dir_all(&dir);
 
     let mut ids = Vec::new();
-    for (name, active, last_login) in [
-        ("active", true, None),
-        ("returning", false, Some(now().timestamp_micros())),
-        ("waiting", false, None),
-    ] {
+    for (name, active, logged_in, _) in support::BACKFILL_CASES {
+        let last_login = logged_in.then(|| now().timestamp_micros());
         let user = User::new_for_tests(name, &format!("{name}@example.com"));
         sqlx::query(
             "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
@@ -258,12 +246,5 @@ async fn the_email_verified_migration_backfills_existing_rows() {
         ids.push((name, user.id));
     }
     store.migrate().await.expect("migrating the rest");
-    for (name, id) in ids {
-        let user = store
-            .user_by_id(id)
-            .await
-            .expect("user_by_id failed")
-            .expect("the user is kept");
-        assert_eq!(user.email_verified, name != "waiting", "{name}");
-    }
+    support::check_backfill(&store, &ids).await;
 }
