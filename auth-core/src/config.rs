@@ -117,7 +117,14 @@ pub struct AuthConfig {
     /// The staleness budget of request authentication's lookups (off by
     /// default; see [`crate::cache`]).
     pub lookup_cache: LookupCacheConfig,
+    /// The largest profile a user may keep, in bytes of its JSON form
+    /// (default [`DEFAULT_MAX_PROFILE_BYTES`], 16 KiB): a write that would
+    /// store a larger one is a field error on `profile`.
+    pub max_profile_bytes: usize,
 }
+
+/// The default of [`AuthConfig::max_profile_bytes`]: 16 KiB.
+pub const DEFAULT_MAX_PROFILE_BYTES: usize = 16 * 1024;
 
 impl Default for AuthConfig {
     fn default() -> Self {
@@ -135,6 +142,7 @@ impl Default for AuthConfig {
             refresh: RefreshPolicy::default(),
             schemes: AuthSchemes::default(),
             lookup_cache: LookupCacheConfig::default(),
+            max_profile_bytes: DEFAULT_MAX_PROFILE_BYTES,
         }
     }
 }
@@ -229,6 +237,13 @@ impl AuthConfig {
     /// Sets the rate limits.
     pub fn with_throttle(mut self, throttle: ThrottleConfig) -> Self {
         self.throttle = throttle;
+        self
+    }
+
+    /// Sets the largest profile a user may keep, in bytes of its JSON form
+    /// (`{}`, 2 bytes, always fits).
+    pub fn with_max_profile_bytes(mut self, bytes: usize) -> Self {
+        self.max_profile_bytes = bytes.max(2);
         self
     }
 }

@@ -90,6 +90,10 @@ impl LinkTokens {
         );
         field(user.email.as_bytes());
         field(&[u8::from(user.is_active)]);
+        // Verifying the email voids every link made before: an old
+        // activation link cannot come back to life when staff deactivate
+        // the account to the state it was sent in.
+        field(&[u8::from(user.email_verified)]);
         field(&timestamp.to_be_bytes());
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; MAC_BYTES];
@@ -242,6 +246,9 @@ mod tests {
         let mut changed = user.clone();
         changed.is_active = !user.is_active;
         assert!(!check(&changed), "activation voids it");
+        let mut changed = user.clone();
+        changed.email_verified = !user.email_verified;
+        assert!(!check(&changed), "verifying the email voids it");
     }
 
     #[test]

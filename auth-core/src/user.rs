@@ -1,5 +1,6 @@
-//! Users: [`User`], its id [`UserId`], and the inputs that create
-//! ([`NewUser`]) and change ([`UserPatch`]) one.
+//! Users: [`User`], its id [`UserId`], the inputs that create
+//! ([`NewUser`]) and change ([`UserPatch`]) one, and the columns a store
+//! write sets ([`UserUpdate`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -76,6 +77,12 @@ pub struct User {
     pub is_staff: bool,
     /// Superusers have every permission.
     pub is_superuser: bool,
+    /// The owner proved the email address is theirs (by an activation
+    /// link), or the account was made by someone trusted (staff, a
+    /// command, registration without activation). Apart from `is_active`:
+    /// activation is only for an account whose email was never verified,
+    /// so an account staff deactivated cannot activate itself again.
+    pub email_verified: bool,
     /// When the account was created.
     pub date_joined: DateTime<Utc>,
     /// The last successful login, if any.
@@ -98,6 +105,7 @@ impl fmt::Debug for User {
             .field("is_active", &self.is_active)
             .field("is_staff", &self.is_staff)
             .field("is_superuser", &self.is_superuser)
+            .field("email_verified", &self.email_verified)
             .field("date_joined", &self.date_joined)
             .field("last_login", &self.last_login)
             .field(
@@ -124,6 +132,36 @@ impl User {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
+    /// The staff users admin's JSON shape: the public one plus
+    /// `is_superuser`.
+    ///
+    /// ```
+    /// # use auth_core::user::User;
+    /// let mut user = User::new_for_tests("ada", "ada@example.com");
+    /// user.is_superuser = true;
+    /// assert_eq!(user.to_admin_json()["is_superuser"], true);
+    /// assert!(user.to_public_json().get("is_superuser").is_none());
+    /// ```
+    pub fn to_admin_json(&self) -> Value {
+        serde_json::to_value(self.shape(true)).unwrap_or(Value::Null)
+    }
+
+    fn shape(&self, admin: bool) -> Shape<'_> {
+        Shape {
+            id: &self.id,
+            username: &self.username,
+            email: &self.email,
+            first_name: &self.first_name,
+            last_name: &self.last_name,
+            is_active: self.is_active,
+            is_staff: self.is_staff,
+            is_superuser: admin.then_some(self.is_superuser),
+            date_joined: rfc3339(self.date_joined),
+            last_login: self.last_login.map(rfc3339),
+            profile: &self.profile,
+        }
+    }
+
     /// A valid, active user with no password, for tests and examples.
     pub fn new_for_tests(username: &str, email: &str) -> Self {
         User {
@@ -135,6 +173,7 @@ impl User {
             is_active: true,
             is_staff: false,
             is_superuser: false,
+            email_verified: true,
             date_joined: DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
             last_login: None,
             password_hash: None,
@@ -143,34 +182,27 @@ impl User {
     }
 }
 
+/// The JSON shapes of a user: public, or the admin's (with
+/// `is_superuser`).
+#[derive(Serialize)]
+struct Shape<'a> {
+    id: &'a UserId,
+    username: &'a str,
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    is_active: bool,
+    is_staff: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_superuser: Option<bool>,
+    date_joined: String,
+    last_login: Option<String>,
+    profile: &'a Map<String, Value>,
+}
+
 impl Serialize for User {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Public<'a> {
-            id: &'a UserId,
-            username: &'a str,
-            email: &'a str,
-            first_name: &'a str,
-            last_name: &'a str,
-            is_active: bool,
-            is_staff: bool,
-            date_joined: String,
-            last_login: Option<String>,
-            profile: &'a Map<String, Value>,
-        }
-        Public {
-            id: &self.id,
-            username: &self.username,
-            email: &self.email,
-            first_name: &self.first_name,
-            last_name: &self.last_name,
-            is_active: self.is_active,
-            is_staff: self.is_staff,
-            date_joined: rfc3339(self.date_joined),
-            last_login: self.last_login.map(rfc3339),
-            profile: &self.profile,
-        }
-        .serialize(serializer)
+        self.shape(false).serialize(serializer)
     }
 }
 
@@ -262,35 +294,33 @@ impl UserPatch {
     /// Applies the patch to `user` (no validation: the service validates
     /// before it applies).
     pub fn apply_to(&self, user: &mut User) {
-        if let Some(v) = &self.username {
-            user.username = v.clone();
-        }
-        if let Some(v) = &self.email {
-            user.email = normalize_email(v);
-        }
-        if let Some(v) = &self.first_name {
-            user.first_name = v.clone();
-        }
-        if let Some(v) = &self.last_name {
-            user.last_name = v.clone();
-        }
-        if let Some(v) = self.is_active {
-            user.is_active = v;
-        }
-        if let Some(v) = self.is_staff {
-            user.is_staff = v;
-        }
-        if let Some(v) = self.is_superuser {
-            user.is_superuser = v;
-        }
-        if let Some(profile) = &self.profile {
-            for (key, value) in profile {
-                if value.is_null() {
-                    user.profile.remove(key);
-                } else {
-                    user.profile.insert(key.clone(), value.clone());
+        self.to_update(user).apply_to(user);
+    }
+
+    /// The store write of this patch on `user` as read: the columns the
+    /// patch names, with the email normalized and the profile merged into
+    /// `user`'s (the whole merged profile is written).
+    pub fn to_update(&self, user: &User) -> UserUpdate {
+        UserUpdate {
+            username: self.username.clone(),
+            email: self.email.as_deref().map(normalize_email),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            is_active: self.is_active,
+            is_staff: self.is_staff,
+            is_superuser: self.is_superuser,
+            email_verified: None,
+            profile: self.profile.as_ref().map(|keys| {
+                let mut merged = user.profile.clone();
+                for (key, value) in keys {
+                    if value.is_null() {
+                        merged.remove(key);
+                    } else {
+                        merged.insert(key.clone(), value.clone());
+                    }
                 }
-            }
+                merged
+            }),
         }
     }
 
@@ -349,6 +379,93 @@ fn holds_nul(value: &Value) -> bool {
 fn map_holds_nul(map: &Map<String, Value>) -> bool {
     map.iter()
         .any(|(key, value)| key.contains('\0') || holds_nul(value))
+}
+
+/// The columns one store write sets ([`UserStore::update_user`]): `None`
+/// leaves a column as stored, so a flow writes only what it changes and a
+/// concurrent change of another column (a deactivation, a demotion) is never
+/// undone by a write from an older read. The password hash is not here: it
+/// has writes of its own ([`UserStore::set_password_hash`],
+/// [`UserStore::replace_password_hash`]), as has `last_login`.
+///
+/// [`UserStore::update_user`]: crate::store::UserStore::update_user
+/// [`UserStore::set_password_hash`]: crate::store::UserStore::set_password_hash
+/// [`UserStore::replace_password_hash`]: crate::store::UserStore::replace_password_hash
+///
+/// ```
+/// use auth_core::user::{User, UserUpdate};
+/// let mut user = User::new_for_tests("ada", "ada@example.com");
+/// let update = UserUpdate { is_active: Some(false), ..UserUpdate::default() };
+/// update.apply_to(&mut user);
+/// assert!(!user.is_active && user.username == "ada");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserUpdate {
+    /// New username, stored as given.
+    pub username: Option<String>,
+    /// New email, stored as given (the service normalizes it).
+    pub email: Option<String>,
+    /// New given name.
+    pub first_name: Option<String>,
+    /// New family name.
+    pub last_name: Option<String>,
+    /// New active flag.
+    pub is_active: Option<bool>,
+    /// New staff flag.
+    pub is_staff: Option<bool>,
+    /// New superuser flag.
+    pub is_superuser: Option<bool>,
+    /// New verified-email flag.
+    pub email_verified: Option<bool>,
+    /// The whole new profile (it replaces the stored one).
+    pub profile: Option<Map<String, Value>>,
+}
+
+impl UserUpdate {
+    /// Sets the named columns on `user` (a store that keeps [`User`]s
+    /// whole applies a write with this).
+    pub fn apply_to(&self, user: &mut User) {
+        fn set<T: Clone>(to: &mut T, from: &Option<T>) {
+            if let Some(value) = from {
+                *to = value.clone();
+            }
+        }
+        set(&mut user.username, &self.username);
+        set(&mut user.email, &self.email);
+        set(&mut user.first_name, &self.first_name);
+        set(&mut user.last_name, &self.last_name);
+        set(&mut user.is_active, &self.is_active);
+        set(&mut user.is_staff, &self.is_staff);
+        set(&mut user.is_superuser, &self.is_superuser);
+        set(&mut user.email_verified, &self.email_verified);
+        set(&mut user.profile, &self.profile);
+    }
+}
+
+/// The length in bytes of `profile` as compact JSON, what
+/// [`AuthConfig::max_profile_bytes`](crate::config::AuthConfig::max_profile_bytes)
+/// caps (counted without building the string).
+///
+/// ```
+/// let profile = serde_json::json!({"bio": "hi"});
+/// assert_eq!(auth_core::user::profile_json_len(profile.as_object().unwrap()), 12);
+/// ```
+pub fn profile_json_len(profile: &Map<String, Value>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, profile) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 /// The longest username Django accepts.

@@ -1108,3 +1108,175 @@ fn the_hashing_reserve_is_configurable() {
         "one thread always hashes"
     );
 }
+
+/// #21.8: the profile cap is a setting; registration, `PATCH /me` and the
+/// admin refuse a profile over it with a field error on `profile`, and a
+/// profile exactly at it fits.
+#[tokio::test]
+async fn profile_size_is_capped_by_a_setting() {
+    let f = fixture_with(AuthConfig::default().with_max_profile_bytes(64));
+    // `{"bio":"..."}` is 10 bytes around the value.
+    let fits = json!({ "bio": "x".repeat(54) });
+    let over = json!({ "bio": "x".repeat(55) });
+    let mut big = registration("lea", "lea@example.com");
+    big.profile = over.as_object().cloned().unwrap();
+    assert!(field_errors(f.auth.register(big, &client()).await.unwrap_err())["profile"].is_array());
+    let mut small = registration("lea", "lea@example.com");
+    small.profile = fits.as_object().cloned().unwrap();
+    let lea = f.auth.register(small, &client()).await.unwrap();
+
+    let update =
+        ProfileUpdate::from_json(&json!({ "profile": { "bio": "x".repeat(55) } })).unwrap();
+    let refused = f.auth.update_profile(lea.id, update).await;
+    // Inactive users cannot PATCH /me; activate first.
+    assert!(refused.is_err());
+    let (uid, token) = link_parts(&f.mailer, "lea@example.com", "activate");
+    f.auth
+        .activate(LinkConfirmation { uid, token }, &client())
+        .await
+        .unwrap();
+    let update =
+        ProfileUpdate::from_json(&json!({ "profile": { "bio": "x".repeat(55) } })).unwrap();
+    let err = f.auth.update_profile(lea.id, update).await.unwrap_err();
+    assert!(field_errors(err)["profile"].is_array());
+    let update =
+        ProfileUpdate::from_json(&json!({ "profile": { "bio": null, "b": "y" } })).unwrap();
+    let updated = f.auth.update_profile(lea.id, update).await.unwrap();
+    assert_eq!(
+        serde_json::Value::Object(updated.profile),
+        json!({ "b": "y" })
+    );
+
+    let input = AdminUserInput::from_json(
+        &json!({ "username": "max", "email": "max@example.com", "profile": over }),
+        false,
+    )
+    .unwrap();
+    assert!(field_errors(f.auth.create_user(input).await.unwrap_err())["profile"].is_array());
+    let input = AdminUserInput::from_json(&json!({ "profile": over }), true).unwrap();
+    assert!(
+        field_errors(f.auth.update_user(lea.id, input).await.unwrap_err())["profile"].is_array()
+    );
+    let stored = f.store.user_by_id(lea.id).await.unwrap().unwrap();
+    assert_eq!(
+        serde_json::Value::Object(stored.profile),
+        json!({ "b": "y" })
+    );
+}
+
+/// #21.3: registration with activation stores the email unverified and
+/// activation verifies it; accounts made by staff, by create-superuser or
+/// by registration without activation count as verified; a verified
+/// account gets no activation email and no activation, even inactive.
+#[tokio::test]
+async fn activation_is_only_for_unverified_emails() {
+    let f = fixture();
+    let fresh = f
+        .auth
+        .register(registration("ned", "ned@example.com"), &client())
+        .await
+        .unwrap();
+    assert!(!fresh.email_verified && !fresh.is_active);
+    let (uid, token) = link_parts(&f.mailer, "ned@example.com", "activate");
+    let activated = f
+        .auth
+        .activate(
+            LinkConfirmation {
+                uid: uid.clone(),
+                token: token.clone(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert!(activated.email_verified && activated.is_active);
+
+    // Banned by staff: the old link, a fresh one made for the current
+    // state, and a resend all fail to bring it back.
+    let ban = AdminUserInput::from_json(&json!({ "is_active": false }), true).unwrap();
+    let banned = f.auth.update_user(fresh.id, ban).await.unwrap();
+    assert!(banned.email_verified && !banned.is_active);
+    for (uid, token) in [
+        (uid, token),
+        link_parts_of(&f.auth.activation_link(&banned)),
+    ] {
+        let err = f
+            .auth
+            .activate(LinkConfirmation { uid, token }, &client())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            field_errors(err),
+            json!({ "token": ["Invalid or expired token."] })
+        );
+    }
+    let sent = f.mailer.sent().len();
+    f.auth
+        .resend_activation(
+            EmailRequest {
+                email: "ned@example.com".into(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.mailer.sent().len(),
+        sent,
+        "no email to a verified account"
+    );
+    assert!(
+        !f.store
+            .user_by_id(fresh.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active
+    );
+
+    // Deactivated by staff before it was ever activated: no way back either.
+    let spam = f
+        .auth
+        .register(registration("spam", "spam@example.com"), &client())
+        .await
+        .unwrap();
+    let (uid, token) = link_parts(&f.mailer, "spam@example.com", "activate");
+    let ban = AdminUserInput::from_json(&json!({ "is_active": false }), true).unwrap();
+    f.auth.update_user(spam.id, ban).await.unwrap();
+    let err = f
+        .auth
+        .activate(LinkConfirmation { uid, token }, &client())
+        .await
+        .unwrap_err();
+    assert!(field_errors(err)["token"].is_array());
+
+    let by_staff = AdminUserInput::from_json(
+        &json!({ "username": "ola", "email": "ola@example.com", "is_active": false }),
+        false,
+    )
+    .unwrap();
+    assert!(f.auth.create_user(by_staff).await.unwrap().email_verified);
+    let root = f
+        .auth
+        .create_superuser("root", "root@example.com", PASSWORD)
+        .await
+        .unwrap();
+    assert!(root.email_verified);
+    let open = fixture_with(AuthConfig {
+        require_activation: false,
+        ..AuthConfig::default()
+    });
+    let user = open
+        .auth
+        .register(registration("pat", "pat@example.com"), &client())
+        .await
+        .unwrap();
+    assert!(user.email_verified && user.is_active);
+}
+
+/// `(uid, token)` of an activation link.
+fn link_parts_of(link: &str) -> (String, String) {
+    let rest = link.split("/activate/").nth(1).expect("an activation link");
+    let (uid, token) = rest.split_once('/').expect("uid/token");
+    (uid.to_string(), token.to_string())
+}

@@ -336,9 +336,11 @@ async fn tokens_of_deactivated_or_deleted_users_fail() {
         .static_token_login(&creds(), &client())
         .await
         .unwrap();
-    let mut user = f.store.user_by_id(f.user.id).await.unwrap().unwrap();
-    user.is_active = false;
-    f.store.update_user(&user).await.unwrap();
+    let deactivate = auth_core::user::UserUpdate {
+        is_active: Some(false),
+        ..Default::default()
+    };
+    f.store.update_user(f.user.id, &deactivate).await.unwrap();
     let inactive = |r: Result<_, AuthError>| {
         matches!(
             r,

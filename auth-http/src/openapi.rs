@@ -216,13 +216,21 @@ struct HistoryPage {
     results: Vec<HistoryEntry>,
 }
 
-/// A page of users.
+/// A page of users (the admin's shape).
 #[derive(ToSchema)]
 struct UserPage {
     count: u64,
     next: Option<String>,
     previous: Option<String>,
-    results: Vec<User>,
+    #[schema(schema_with = admin_users)]
+    results: (),
+}
+
+/// `[AdminUser]`.
+fn admin_users() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(Ref::from_schema_name("AdminUser"))
+        .build()
 }
 
 /// A staff member's new or replaced user (`POST`, `PUT`).
@@ -240,8 +248,12 @@ struct AdminUserRequest {
     last_name: String,
     #[schema(required = false)]
     is_active: bool,
+    /// Only a superuser may change it.
     #[schema(required = false)]
     is_staff: bool,
+    /// Only a superuser may change it.
+    #[schema(required = false)]
+    is_superuser: bool,
     #[schema(value_type = Object, required = false)]
     profile: (),
 }
@@ -496,16 +508,18 @@ fn spec(path: &str, method: &str) -> Spec {
             Staff,
             Some("AdminUserRequest"),
             "201",
-            Some("User"),
+            Some("AdminUser"),
             STV,
         ),
-        ("/api/users/{id}", "GET") => s("A user (staff)", Staff, None, "200", Some("User"), ST),
+        ("/api/users/{id}", "GET") => {
+            s("A user (staff)", Staff, None, "200", Some("AdminUser"), ST)
+        }
         ("/api/users/{id}", "PUT") => s(
             "Replace a user (staff)",
             Staff,
             Some("AdminUserRequest"),
             "200",
-            Some("User"),
+            Some("AdminUser"),
             STV,
         ),
         ("/api/users/{id}", "PATCH") => s(
@@ -513,7 +527,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Staff,
             Some("AdminUserPatch"),
             "200",
-            Some("User"),
+            Some("AdminUser"),
             STV,
         ),
         ("/api/users/{id}", _) => s("Delete a user (staff)", Staff, None, "204", None, ST),
@@ -680,6 +694,30 @@ fn operation(path: &str, method: &str, group: Group) -> utoipa::openapi::path::O
     op.build()
 }
 
+/// A user as the staff users admin shows one: [`User`] and `is_superuser`.
+fn admin_user() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
+    let superuser = ObjectBuilder::new()
+        .property(
+            "is_superuser",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .description(Some(
+                    "Every permission; only a superuser may grant it or staff status, or change, \
+                 set the password of, or delete a staff or superuser account.",
+                )),
+        )
+        .required("is_superuser");
+    AllOfBuilder::new()
+        .item(Ref::from_schema_name("User"))
+        .item(superuser)
+        .description(Some(
+            "A user as the staff users admin shows one: the user and `is_superuser`.",
+        ))
+        .build()
+        .into()
+}
+
 /// A staff member's partial update of a user (`PATCH`): the fields of
 /// [`AdminUserRequest`], none required; only the fields sent change.
 fn admin_user_patch() -> utoipa::openapi::schema::Schema {
@@ -774,6 +812,7 @@ pub(crate) fn document_json(groups: RouteGroups) -> Vec<u8> {
         .schema_from::<StaticToken>()
         .schema_from::<HistoryEntry>()
         .schema_from::<HistoryPage>()
+        .schema("AdminUser", admin_user())
         .schema_from::<UserPage>()
         .schema_from::<AdminUserRequest>()
         .schema("AdminUserPatch", admin_user_patch())

@@ -7,7 +7,7 @@ use auth_core::flows::{
     ResetConfirmation,
 };
 use auth_core::store::{HistoryEntry, KnoxTokenRecord, Page};
-use auth_core::user::{UserId, rfc3339};
+use auth_core::user::{User, UserId, rfc3339};
 use serde_json::{Map, Value, json};
 
 use crate::{Api, ApiRequest, ApiResponse, RouteGroups};
@@ -503,33 +503,37 @@ async fn dispatch(api: &Api, req: &ApiRequest<'_>, route: &Route<'_>, method: &s
             Ok(ApiResponse::empty(204))
         }
 
-        // Users admin.
+        // Users admin: staff only; who may change what is `Auth`'s rule.
         (Route::Users, "GET") => {
             staff(api, req).await?;
             let paging = Paging::from_query(api, req.query)?;
             let search = query_param(req.query, "search");
             let page = auth.list_users(search, paging.page, paging.size).await?;
-            paging.render(req, page, |user| json!(user))
+            paging.render(req, page, User::to_admin_json)
         }
         (Route::Users, _) => {
-            staff(api, req).await?;
+            let who = staff(api, req).await?;
             let input = AdminUserInput::from_json(&json_body(req)?, false)?;
-            let user = auth.create_user(input).await?;
-            Ok(ApiResponse::json(201, &user))
+            let user = auth.create_user_as(&who.user, input).await?;
+            Ok(ApiResponse::json(201, &user.to_admin_json()))
         }
         (Route::User(id), method) => {
-            staff(api, req).await?;
+            let who = staff(api, req).await?;
             let id: UserId = percent_decode(id)
                 .parse()
                 .map_err(|_| AuthError::NotFound)?;
             match method {
-                "GET" => Ok(ApiResponse::json(200, &auth.get_user(id).await?)),
+                "GET" => Ok(ApiResponse::json(
+                    200,
+                    &auth.get_user(id).await?.to_admin_json(),
+                )),
                 "PUT" | "PATCH" => {
                     let input = AdminUserInput::from_json(&json_body(req)?, method == "PATCH")?;
-                    Ok(ApiResponse::json(200, &auth.update_user(id, input).await?))
+                    let user = auth.update_user_as(&who.user, id, input).await?;
+                    Ok(ApiResponse::json(200, &user.to_admin_json()))
                 }
                 _ => {
-                    auth.delete_user(id).await?;
+                    auth.delete_user_as(&who.user, id).await?;
                     Ok(ApiResponse::empty(204))
                 }
             }

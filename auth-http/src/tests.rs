@@ -1567,3 +1567,73 @@ fn forwarded_for_over_several_lines_is_one_list() {
         );
     }
 }
+
+/// #21.4: the users admin shows `is_superuser`, and the document says so:
+/// its answers are `AdminUser` (the user and a required `is_superuser`),
+/// its requests take `is_superuser`, and every reference resolves.
+#[tokio::test]
+async fn the_admin_shape_shows_is_superuser_and_is_documented() {
+    let h = harness();
+    let id = h.user("root", true).await;
+    let (bearer, _) = h.jwt("root").await;
+    let one = h
+        .call("GET", &format!("/api/users/{id}"), None, Some(&bearer))
+        .await;
+    assert_eq!(one.json_body()["is_superuser"], true);
+    let page = h.call("GET", "/api/users", None, Some(&bearer)).await;
+    assert_eq!(page.json_body()["results"][0]["is_superuser"], true);
+    let me = h.call("GET", "/api/auth/me", None, Some(&bearer)).await;
+    assert!(me.json_body().get("is_superuser").is_none());
+
+    let doc = &h.document;
+    let schemas = &doc["components"]["schemas"];
+    let admin_user = json!("#/components/schemas/AdminUser");
+    for (path, method, status) in [
+        ("/api/users", "post", "201"),
+        ("/api/users/{id}", "get", "200"),
+        ("/api/users/{id}", "put", "200"),
+        ("/api/users/{id}", "patch", "200"),
+    ] {
+        let schema = &doc["paths"][path][method]["responses"][status]["content"]["application/json"]
+            ["schema"];
+        assert_eq!(schema["$ref"], admin_user, "{method} {path}");
+    }
+    assert_eq!(
+        schemas["UserPage"]["properties"]["results"]["items"]["$ref"],
+        admin_user
+    );
+    let parts = schemas["AdminUser"]["allOf"].as_array().expect("allOf");
+    assert_eq!(parts[0]["$ref"], "#/components/schemas/User");
+    assert_eq!(parts[1]["required"], json!(["is_superuser"]));
+    assert_eq!(parts[1]["properties"]["is_superuser"]["type"], "boolean");
+    let user_fields = schemas["User"]["required"].as_array().expect("required");
+    for field in user_fields {
+        let field = field.as_str().expect("a name");
+        assert!(one.json_body().get(field).is_some(), "{field}");
+    }
+    assert_eq!(
+        schemas["AdminUserRequest"]["properties"]["is_superuser"]["type"],
+        "boolean"
+    );
+
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    out.push(target);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(doc, &mut all);
+    for target in all {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected reference {target}"));
+        assert!(schemas[name].is_object(), "{target} does not resolve");
+    }
+}

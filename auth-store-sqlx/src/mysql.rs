@@ -34,7 +34,7 @@ use auth_core::store::{
     LoginHistoryStore, Page, RevocationState, StaticTokenRecord, StaticTokenStore, ThrottleCount,
     ThrottleStore, TokenLimit, UserQuery, UserStore,
 };
-use auth_core::user::{User, UserId, fold_case};
+use auth_core::user::{User, UserId, UserUpdate, fold_case};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value};
 use sqlx::migrate::{MigrateError, Migrator};
@@ -47,6 +47,7 @@ use crate::common::{
     contains_pattern, count_u64, eviction_cutoff, impl_apply_settings, parse_event,
     require_runtime, retrying, window_end,
 };
+use crate::common::{bind_user_update, update_user_sql};
 
 use crate::kept::{ReadConnections, impl_read_queries};
 
@@ -556,7 +557,7 @@ impl MySqlStore {
 // Users
 
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, is_staff, \
-     is_superuser, date_joined, last_login, password_hash, profile";
+     is_superuser, email_verified, date_joined, last_login, password_hash, profile";
 
 /// [`RevocationState`] as two columns, alone or beside a user's row (binding
 /// the user's id, then the family, before any condition of the row); read
@@ -585,6 +586,7 @@ fn user_from_row(row: &MySqlRow) -> Result<User, StoreError> {
         is_active: get(row, "is_active")?,
         is_staff: get(row, "is_staff")?,
         is_superuser: get(row, "is_superuser")?,
+        email_verified: get(row, "email_verified")?,
         date_joined: get(row, "date_joined")?,
         last_login: get(row, "last_login")?,
         password_hash: opt_text(row, "password_hash")?,
@@ -630,8 +632,8 @@ impl UserStore for MySqlStore {
         sqlx::query(
             "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
              first_name, first_name_folded, last_name, last_name_folded, is_active, is_staff, \
-             is_superuser, date_joined, last_login, password_hash, profile) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             is_superuser, email_verified, date_joined, last_login, password_hash, profile) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(user.id.0)
         .bind(&user.username)
@@ -645,6 +647,7 @@ impl UserStore for MySqlStore {
         .bind(user.is_active)
         .bind(user.is_staff)
         .bind(user.is_superuser)
+        .bind(user.email_verified)
         .bind(user.date_joined)
         .bind(user.last_login)
         .bind(&user.password_hash)
@@ -675,35 +678,12 @@ impl UserStore for MySqlStore {
         self.user_where("email_folded", fold_case(email)).await
     }
 
-    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        let folded = Folded::of(user);
-        // sqlx asks the server for found rows, so an update that changes
-        // nothing still counts the row it matched.
-        let done = sqlx::query(
-            "UPDATE auth_users SET username = ?, username_folded = ?, email = ?, \
-             email_folded = ?, first_name = ?, first_name_folded = ?, last_name = ?, \
-             last_name_folded = ?, is_active = ?, is_staff = ?, is_superuser = ?, \
-             date_joined = ?, last_login = ?, password_hash = ?, profile = ? WHERE id = ?",
-        )
-        .bind(&user.username)
-        .bind(&folded.username)
-        .bind(&user.email)
-        .bind(&folded.email)
-        .bind(&user.first_name)
-        .bind(&folded.first_name)
-        .bind(&user.last_name)
-        .bind(&folded.last_name)
-        .bind(user.is_active)
-        .bind(user.is_staff)
-        .bind(user.is_superuser)
-        .bind(user.date_joined)
-        .bind(user.last_login)
-        .bind(&user.password_hash)
-        .bind(Json(&user.profile))
-        .bind(user.id.0)
-        .execute(&self.pool)
-        .await
-        .map_err(|err| db_or_conflict(err, "id"))?;
+    async fn update_user(&self, id: UserId, update: &UserUpdate) -> Result<(), StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| update_user_sql(|_| "?".to_owned()));
+        let done = bind_user_update!(sqlx::query(&SQL), id.0, update)
+            .execute(&self.pool)
+            .await
+            .map_err(|err| db_or_conflict(err, "id"))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -721,6 +701,24 @@ impl UserStore for MySqlStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE auth_users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+        )
+        .bind(new)
+        .bind(id.0)
+        .bind(current)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn set_last_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {

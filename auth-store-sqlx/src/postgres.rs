@@ -36,7 +36,7 @@ use auth_core::store::{
     LoginHistoryStore, Page, RevocationState, StaticTokenRecord, StaticTokenStore, ThrottleCount,
     ThrottleStore, TokenLimit, UserQuery, UserStore,
 };
-use auth_core::user::{User, UserId, fold_case};
+use auth_core::user::{User, UserId, UserUpdate, fold_case};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 use sqlx::migrate::{MigrateError, Migrator};
@@ -50,6 +50,7 @@ use crate::common::{
     count_u64, eviction_cutoff, impl_apply_settings, nul_free, parse_event, require_runtime,
     retrying, window_end,
 };
+use crate::common::{bind_user_update, update_user_sql};
 
 use crate::kept::{ReadConnections, impl_read_queries};
 
@@ -475,7 +476,7 @@ fn latest_time() -> DateTime<Utc> {
 
 /// The columns a [`User`] is read from, in [`user_from_row`]'s terms.
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, is_staff, \
-     is_superuser, date_joined, last_login, password_hash, profile";
+     is_superuser, email_verified, date_joined, last_login, password_hash, profile";
 
 /// [`RevocationState`] as two columns (`$1` the user's id, `$2` the family),
 /// alone or beside a user's row; read back by [`revocation_state_from_row`].
@@ -501,6 +502,7 @@ fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
         is_active: row.try_get("is_active")?,
         is_staff: row.try_get("is_staff")?,
         is_superuser: row.try_get("is_superuser")?,
+        email_verified: row.try_get("email_verified")?,
         date_joined: row.try_get("date_joined")?,
         last_login: row.try_get("last_login")?,
         password_hash: row.try_get("password_hash")?,
@@ -549,8 +551,8 @@ impl UserStore for PostgresStore {
         sqlx::query(
             "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
              first_name, first_name_folded, last_name, last_name_folded, is_active, is_staff, \
-             is_superuser, date_joined, last_login, password_hash, profile) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             is_superuser, email_verified, date_joined, last_login, password_hash, profile) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(user.id.0)
         .bind(&user.username)
@@ -564,6 +566,7 @@ impl UserStore for PostgresStore {
         .bind(user.is_active)
         .bind(user.is_staff)
         .bind(user.is_superuser)
+        .bind(user.email_verified)
         .bind(user.date_joined)
         .bind(user.last_login)
         .bind(&user.password_hash)
@@ -594,34 +597,12 @@ impl UserStore for PostgresStore {
         self.user_where("email_folded", fold_case(email)).await
     }
 
-    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        let folded = Folded::of(user);
-        let done = sqlx::query(
-            "UPDATE auth_users SET username = $2, username_folded = $3, email = $4, \
-             email_folded = $5, first_name = $6, first_name_folded = $7, last_name = $8, \
-             last_name_folded = $9, is_active = $10, is_staff = $11, is_superuser = $12, \
-             date_joined = $13, last_login = $14, password_hash = $15, profile = $16 \
-             WHERE id = $1",
-        )
-        .bind(user.id.0)
-        .bind(&user.username)
-        .bind(&folded.username)
-        .bind(&user.email)
-        .bind(&folded.email)
-        .bind(&user.first_name)
-        .bind(&folded.first_name)
-        .bind(&user.last_name)
-        .bind(&folded.last_name)
-        .bind(user.is_active)
-        .bind(user.is_staff)
-        .bind(user.is_superuser)
-        .bind(user.date_joined)
-        .bind(user.last_login)
-        .bind(&user.password_hash)
-        .bind(Json(&user.profile))
-        .execute(&self.pool)
-        .await
-        .map_err(|err| db_or_conflict(err, "id"))?;
+    async fn update_user(&self, id: UserId, update: &UserUpdate) -> Result<(), StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| update_user_sql(|i| format!("${i}")));
+        let done = bind_user_update!(sqlx::query(&SQL), id.0, update)
+            .execute(&self.pool)
+            .await
+            .map_err(|err| db_or_conflict(err, "id"))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -647,6 +628,24 @@ impl UserStore for PostgresStore {
     /// one commit (one WAL flush) at a time, each holding a pool
     /// connection, until every other query of the service waited for a
     /// connection too.
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE auth_users SET password_hash = $2 WHERE id = $1 AND password_hash = $3",
+        )
+        .bind(id.0)
+        .bind(new)
+        .bind(current)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn set_last_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE auth_users SET last_login = $2 WHERE id = \

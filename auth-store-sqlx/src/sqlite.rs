@@ -39,7 +39,7 @@ use auth_core::store::{
     LoginHistoryStore, Page, RevocationState, StaticTokenRecord, StaticTokenStore, ThrottleCount,
     ThrottleStore, TokenLimit, UserQuery, UserStore,
 };
-use auth_core::user::{User, UserId, fold_case};
+use auth_core::user::{User, UserId, UserUpdate, fold_case};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 use sqlx::migrate::{MigrateError, Migrator};
@@ -56,6 +56,7 @@ use crate::common::{
     count_u64, eviction_cutoff, impl_apply_settings, nul_free, parse_event, require_runtime,
     window_end,
 };
+use crate::common::{bind_user_update, update_user_sql};
 use crate::kept::{ReadConnections, impl_read_queries};
 
 impl_apply_settings!(SqlitePoolOptions);
@@ -406,7 +407,7 @@ impl SqliteStore {
 // Users
 
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, is_staff, \
-     is_superuser, date_joined, last_login, password_hash, profile";
+     is_superuser, email_verified, date_joined, last_login, password_hash, profile";
 
 /// [`RevocationState`] as two columns (`?1` the user's id, `?2` the family),
 /// alone or beside a user's row; read back by [`revocation_state_from_row`].
@@ -432,6 +433,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
         is_active: row.try_get("is_active").map_err(db)?,
         is_staff: row.try_get("is_staff").map_err(db)?,
         is_superuser: row.try_get("is_superuser").map_err(db)?,
+        email_verified: row.try_get("email_verified").map_err(db)?,
         date_joined: time(row.try_get("date_joined").map_err(db)?)?,
         last_login: opt_time(row.try_get("last_login").map_err(db)?)?,
         password_hash: row.try_get("password_hash").map_err(db)?,
@@ -477,8 +479,8 @@ impl UserStore for SqliteStore {
         sqlx::query(
             "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
              first_name, first_name_folded, last_name, last_name_folded, is_active, is_staff, \
-             is_superuser, date_joined, last_login, password_hash, profile) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             is_superuser, email_verified, date_joined, last_login, password_hash, profile) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )
         .bind(user.id.0)
         .bind(&user.username)
@@ -492,6 +494,7 @@ impl UserStore for SqliteStore {
         .bind(user.is_active)
         .bind(user.is_staff)
         .bind(user.is_superuser)
+        .bind(user.email_verified)
         .bind(micros(user.date_joined))
         .bind(user.last_login.map(micros))
         .bind(&user.password_hash)
@@ -522,34 +525,12 @@ impl UserStore for SqliteStore {
         self.user_where("email_folded", fold_case(email)).await
     }
 
-    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        let folded = Folded::of(user);
-        let done = sqlx::query(
-            "UPDATE auth_users SET username = ?2, username_folded = ?3, email = ?4, \
-             email_folded = ?5, first_name = ?6, first_name_folded = ?7, last_name = ?8, \
-             last_name_folded = ?9, is_active = ?10, is_staff = ?11, is_superuser = ?12, \
-             date_joined = ?13, last_login = ?14, password_hash = ?15, profile = ?16 \
-             WHERE id = ?1",
-        )
-        .bind(user.id.0)
-        .bind(&user.username)
-        .bind(&folded.username)
-        .bind(&user.email)
-        .bind(&folded.email)
-        .bind(&user.first_name)
-        .bind(&folded.first_name)
-        .bind(&user.last_name)
-        .bind(&folded.last_name)
-        .bind(user.is_active)
-        .bind(user.is_staff)
-        .bind(user.is_superuser)
-        .bind(micros(user.date_joined))
-        .bind(user.last_login.map(micros))
-        .bind(&user.password_hash)
-        .bind(Json(&user.profile))
-        .execute(&self.pool)
-        .await
-        .map_err(|err| db_or_conflict(err, "id"))?;
+    async fn update_user(&self, id: UserId, update: &UserUpdate) -> Result<(), StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| update_user_sql(|i| format!("?{i}")));
+        let done = bind_user_update!(sqlx::query(&SQL), id.0, update)
+            .execute(&self.pool)
+            .await
+            .map_err(|err| db_or_conflict(err, "id"))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -567,6 +548,24 @@ impl UserStore for SqliteStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE auth_users SET password_hash = ?2 WHERE id = ?1 AND password_hash = ?3",
+        )
+        .bind(id.0)
+        .bind(new)
+        .bind(current)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn set_last_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -350,3 +350,43 @@ async fn connect_keeps_read_connections_and_connect_with_does_not() {
     assert!(shown.contains("read_connections: 0"), "{shown}");
     assert!(format!("{:?}", store.with_read_connections(3)).contains("read_connections: 3"));
 }
+
+/// #21.3: the migration that adds `email_verified` counts existing accounts
+/// as verified when active or once logged in, and leaves one still waiting
+/// for its activation link unverified.
+#[tokio::test]
+#[cfg_attr(auth_test_skip = "mysql", ignore = "AUTH_TEST_SKIP names mysql")]
+async fn the_email_verified_migration_backfills_existing_rows() {
+    let options = fresh_database().await;
+    let store = MySqlStore::connect_with(options, test_settings())
+        .await
+        .expect("connecting the store failed");
+    let before = support::first_migration_only("mysql").await;
+    before.run(store.pool()).await.expect("the first migration");
+
+    let mut ids = Vec::new();
+    for (name, active, logged_in, _) in support::BACKFILL_CASES {
+        let last_login = logged_in.then(now);
+        let user = User::new_for_tests(name, &format!("{name}@example.com"));
+        sqlx::query(
+            "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
+             first_name, first_name_folded, last_name, last_name_folded, is_active, is_staff, \
+             is_superuser, date_joined, last_login, password_hash, profile) \
+             VALUES (?, ?, ?, ?, ?, '', '', '', '', ?, FALSE, FALSE, ?, ?, NULL, '{}')",
+        )
+        .bind(user.id.0)
+        .bind(name)
+        .bind(name)
+        .bind(format!("{name}@example.com"))
+        .bind(format!("{name}@example.com"))
+        .bind(active)
+        .bind(now())
+        .bind(last_login)
+        .execute(store.pool())
+        .await
+        .expect("a row of the old schema");
+        ids.push((name, user.id));
+    }
+    store.migrate().await.expect("migrating the rest");
+    support::check_backfill(&store, &ids).await;
+}

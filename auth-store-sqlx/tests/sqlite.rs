@@ -205,3 +205,40 @@ async fn only_a_file_store_keeps_read_connections() {
         .expect("memory store");
     assert!(format!("{memory:?}").contains("read_connections: 0"));
 }
+
+/// #21.3: the migration that adds `email_verified` counts existing accounts
+/// as verified when active or once logged in, and leaves one still waiting
+/// for its activation link unverified.
+#[tokio::test]
+async fn the_email_verified_migration_backfills_existing_rows() {
+    let url = format!("sqlite://{}", temp_db_path().display());
+    let store = SqliteStore::connect(&url)
+        .await
+        .expect("opening the database file failed");
+    let before = support::first_migration_only("sqlite").await;
+    before.run(store.pool()).await.expect("the first migration");
+
+    let mut ids = Vec::new();
+    for (name, active, logged_in, _) in support::BACKFILL_CASES {
+        let last_login = logged_in.then(|| now().timestamp_micros());
+        let user = User::new_for_tests(name, &format!("{name}@example.com"));
+        sqlx::query(
+            "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
+             first_name, first_name_folded, last_name, last_name_folded, is_active, is_staff, \
+             is_superuser, date_joined, last_login, password_hash, profile) \
+             VALUES (?1, ?2, ?2, ?3, ?3, '', '', '', '', ?4, 0, 0, ?5, ?6, NULL, '{}')",
+        )
+        .bind(user.id.0)
+        .bind(name)
+        .bind(format!("{name}@example.com"))
+        .bind(active)
+        .bind(now().timestamp_micros())
+        .bind(last_login)
+        .execute(store.pool())
+        .await
+        .expect("a row of the old schema");
+        ids.push((name, user.id));
+    }
+    store.migrate().await.expect("migrating the rest");
+    support::check_backfill(&store, &ids).await;
+}

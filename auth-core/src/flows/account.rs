@@ -13,7 +13,7 @@ use crate::mail::Email;
 use crate::password::UserAttributes;
 use crate::store::{HistoryEntry, Page, UserQuery};
 use crate::throttle::Scope;
-use crate::user::{User, UserId, UserPatch, normalize_email};
+use crate::user::{User, UserId, UserPatch, UserUpdate, normalize_email, profile_json_len};
 
 /// Django's message for a taken username.
 pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
@@ -95,11 +95,38 @@ impl Auth {
         Ok(())
     }
 
+    /// A field error on `profile` when `profile` is over the configured
+    /// cap ([`AuthConfig::max_profile_bytes`](crate::config::AuthConfig::max_profile_bytes)).
+    fn check_profile_size(
+        &self,
+        errors: &mut FieldErrors,
+        profile: &serde_json::Map<String, serde_json::Value>,
+    ) {
+        let max = self.inner.config.max_profile_bytes;
+        if profile_json_len(profile) > max {
+            errors.add(
+                "profile",
+                format!("Ensure the profile has no more than {max} bytes as JSON."),
+            );
+        }
+    }
+
+    /// The profile `patch` leaves on `user` (merged), checked against the
+    /// cap when the patch changes it.
+    fn check_merged_profile(&self, errors: &mut FieldErrors, user: &User, patch: &UserPatch) {
+        if patch.profile.is_some() {
+            let mut merged = user.clone();
+            patch.apply_to(&mut merged);
+            self.check_profile_size(errors, &merged.profile);
+        }
+    }
+
     /// Builds a user from validated input, hashing the password if any.
     async fn new_user(
         &self,
         patch: &UserPatch,
         password: Option<String>,
+        email_verified: bool,
     ) -> Result<User, AuthError> {
         let password_hash = match password {
             Some(password) => Some(self.inner.passwords.hash(password).await?),
@@ -114,6 +141,7 @@ impl Auth {
             is_active: false,
             is_staff: false,
             is_superuser: false,
+            email_verified,
             date_joined: self.now(),
             last_login: None,
             password_hash,
@@ -127,8 +155,8 @@ impl Auth {
     ///
     /// Runs the username, email and password rules, refuses a taken
     /// username or email (case-insensitively) with a field error, and, when
-    /// activation is required (the default), stores the account inactive
-    /// and emails the activation link.
+    /// activation is required (the default), stores the account inactive,
+    /// its email unverified, and emails the activation link.
     pub async fn register(
         &self,
         registration: Registration,
@@ -151,6 +179,7 @@ impl Auth {
         };
         let mut errors = FieldErrors::new();
         self.check_identity(&mut errors, &patch, None).await?;
+        self.check_profile_size(&mut errors, &registration.profile);
         let attributes = UserAttributes {
             username: &registration.username,
             email: &registration.email,
@@ -165,7 +194,10 @@ impl Auth {
         );
         errors.into_result()?;
 
-        let user = self.new_user(&patch, Some(registration.password)).await?;
+        let verified = !self.inner.config.require_activation;
+        let user = self
+            .new_user(&patch, Some(registration.password), verified)
+            .await?;
         self.inner
             .stores
             .users
@@ -267,8 +299,11 @@ impl Auth {
     }
 
     /// Activates an account from its emailed link (`POST
-    /// /api/auth/activate`). The link works once: activating changes the
-    /// state its token covers.
+    /// /api/auth/activate`) and marks its email verified. The link works
+    /// once: activating changes the state its token covers. An account
+    /// whose email was verified before (activated once, or made by staff)
+    /// gets the same error as a forged link: one that staff deactivated
+    /// stays inactive.
     pub async fn activate(
         &self,
         confirmation: LinkConfirmation,
@@ -277,9 +312,23 @@ impl Auth {
         let mut user = self
             .check_link(Purpose::Activation, &confirmation.uid, &confirmation.token)
             .await?;
-        user.is_active = true;
-        self.write_about(user.id, self.inner.stores.users.update_user(&user))
-            .await?;
+        if user.email_verified {
+            return Err(AuthError::Validation(FieldErrors::single(
+                "token",
+                INVALID_TOKEN_MESSAGE,
+            )));
+        }
+        let update = UserUpdate {
+            is_active: Some(true),
+            email_verified: Some(true),
+            ..UserUpdate::default()
+        };
+        self.write_about(
+            user.id,
+            self.inner.stores.users.update_user(user.id, &update),
+        )
+        .await?;
+        update.apply_to(&mut user);
         self.emit(AuthEvent::Activated {
             user_id: user.id,
             at: self.now(),
@@ -291,7 +340,8 @@ impl Auth {
 
     /// Sends the activation link again (`POST
     /// /api/auth/activate/resend`) if the address belongs to an inactive
-    /// account. Answers the same whether or not it does.
+    /// account whose email was never verified (never to one that staff
+    /// deactivated). Answers the same whether or not it does.
     pub async fn resend_activation(
         &self,
         request: EmailRequest,
@@ -312,6 +362,7 @@ impl Auth {
             .user_by_email(&request.email)
             .await?
             && !user.is_active
+            && !user.email_verified
         {
             let _ = self.send_activation_email(&user).await;
         }
@@ -524,7 +575,10 @@ impl Auth {
     }
 
     /// Updates the signed-in user's names and profile (`PATCH
-    /// /api/auth/me`); profile keys merge and a `null` removes one.
+    /// /api/auth/me`); profile keys merge and a `null` removes one. A
+    /// merged profile over the cap is a field error on `profile`. Only the
+    /// names and the profile are written, so a deactivation or a demotion
+    /// made meanwhile stands.
     pub async fn update_profile(
         &self,
         user_id: UserId,
@@ -532,10 +586,16 @@ impl Auth {
     ) -> Result<User, AuthError> {
         let mut user = self.active_user(user_id).await?;
         let patch = update.into_patch();
-        patch.validate().into_result()?;
-        patch.apply_to(&mut user);
-        self.write_about(user.id, self.inner.stores.users.update_user(&user))
-            .await?;
+        let mut errors = patch.validate();
+        self.check_merged_profile(&mut errors, &user, &patch);
+        errors.into_result()?;
+        let update = patch.to_update(&user);
+        self.write_about(
+            user.id,
+            self.inner.stores.users.update_user(user.id, &update),
+        )
+        .await?;
+        update.apply_to(&mut user);
         Ok(user)
     }
 
@@ -621,8 +681,10 @@ impl Auth {
             .ok_or(AuthError::NotFound)
     }
 
-    /// Creates a user as staff (`POST /api/users`): `username` and `email`
-    /// required; the password, when given, passes the validators.
+    /// Creates a user with full authority (commands, the application's own
+    /// code): `username` and `email` required; the password, when given,
+    /// passes the validators. The account counts as verified. The users
+    /// admin calls [`create_user_as`](Self::create_user_as).
     pub async fn create_user(&self, input: AdminUserInput) -> Result<User, AuthError> {
         let mut errors = FieldErrors::new();
         for (field, value) in [
@@ -644,10 +706,13 @@ impl Auth {
             };
             self.check_new_password(&mut errors, &attributes, ("password", password), None);
         }
+        if let Some(profile) = &input.patch.profile {
+            self.check_profile_size(&mut errors, profile);
+        }
         errors.into_result()?;
         let mut patch = input.patch;
         patch.is_active.get_or_insert(true);
-        let user = self.new_user(&patch, input.password).await?;
+        let user = self.new_user(&patch, input.password, true).await?;
         self.inner
             .stores
             .users
@@ -657,21 +722,34 @@ impl Auth {
         Ok(user)
     }
 
-    /// Updates a user as staff (`PUT`/`PATCH /api/users/{id}`); a new
-    /// password passes the validators and revokes the user's tokens, and so
-    /// does deactivating the account.
+    /// Updates a user with full authority (`PUT`/`PATCH /api/users/{id}`
+    /// through [`update_user_as`](Self::update_user_as)); a new password
+    /// passes the validators and revokes the user's tokens, and so does
+    /// deactivating the account. Only the fields given are written; setting
+    /// `is_active` either way also marks the email verified, so the account
+    /// can no longer activate itself. The user as stored afterwards is
+    /// returned.
     pub async fn update_user(
         &self,
         user_id: UserId,
         input: AdminUserInput,
     ) -> Result<User, AuthError> {
-        let mut user = self.get_user(user_id).await?;
+        let user = self.get_user(user_id).await?;
+        self.update_read_user(&user, input).await
+    }
+
+    async fn update_read_user(
+        &self,
+        user: &User,
+        input: AdminUserInput,
+    ) -> Result<User, AuthError> {
         let mut errors = FieldErrors::new();
         self.check_identity(&mut errors, &input.patch, Some(user.id))
             .await?;
-        let mut updated = user.clone();
-        input.patch.apply_to(&mut updated);
+        self.check_merged_profile(&mut errors, user, &input.patch);
         if let Some(password) = &input.password {
+            let mut updated = user.clone();
+            input.patch.apply_to(&mut updated);
             self.check_new_password(
                 &mut errors,
                 &Self::attributes(&updated),
@@ -680,25 +758,92 @@ impl Auth {
             );
         }
         errors.into_result()?;
-        if let Some(password) = input.password {
-            updated.password_hash = Some(self.inner.passwords.hash(password).await?);
+        let users = &self.inner.stores.users;
+        let mut update = input.patch.to_update(user);
+        if update.is_active.is_some() {
+            // Staff decided whether the account is active: it is out of the
+            // activation path (an account they deactivated before its email
+            // was verified cannot activate itself either).
+            update.email_verified = Some(true);
         }
-        let revoke =
-            updated.password_hash != user.password_hash || (user.is_active && !updated.is_active);
-        self.write_about(user.id, self.inner.stores.users.update_user(&updated))
+        self.write_about(user.id, users.update_user(user.id, &update))
             .await
             .map_err(Self::conflict_error)?;
+        let revoke = input.password.is_some() || input.patch.is_active == Some(false);
+        if let Some(password) = input.password {
+            let hash = self.inner.passwords.hash(password).await?;
+            self.write_about(user.id, users.set_password_hash(user.id, Some(&hash)))
+                .await?;
+        }
         if revoke {
             self.revoke_user_tokens(user.id, None).await?;
         }
-        user = updated;
-        Ok(user)
+        self.get_user(user.id).await
     }
 
-    /// Deletes a user as staff (`DELETE /api/users/{id}`), with every token
-    /// and the login history.
+    /// Deletes a user with full authority (`DELETE /api/users/{id}` through
+    /// [`delete_user_as`](Self::delete_user_as)), with every token and the
+    /// login history.
     pub async fn delete_user(&self, user_id: UserId) -> Result<(), AuthError> {
         self.get_user(user_id).await?;
+        self.purge_user(user_id).await
+    }
+
+    /// The users admin's rule for `actor` writing `target` (none when
+    /// creating) with `patch`: only staff use the admin, and only a
+    /// superuser may grant or remove staff or superuser status, or change,
+    /// set the password of, or delete a staff or superuser account.
+    /// [`AuthError::PermissionDenied`] otherwise.
+    pub fn authorize_user_admin(
+        actor: &User,
+        target: Option<&User>,
+        patch: Option<&UserPatch>,
+    ) -> Result<(), AuthError> {
+        if actor.is_superuser && actor.is_staff {
+            return Ok(());
+        }
+        let privileged = |user: &User| user.is_staff || user.is_superuser;
+        let (staff_now, superuser_now) =
+            target.map_or((false, false), |t| (t.is_staff, t.is_superuser));
+        let escalates = patch.is_some_and(|p| {
+            p.is_staff.is_some_and(|v| v != staff_now)
+                || p.is_superuser.is_some_and(|v| v != superuser_now)
+        });
+        if !actor.is_staff || target.is_some_and(privileged) || escalates {
+            return Err(AuthError::PermissionDenied);
+        }
+        Ok(())
+    }
+
+    /// [`create_user`](Self::create_user) on behalf of `actor` (`POST
+    /// /api/users`), under [`authorize_user_admin`](Self::authorize_user_admin).
+    pub async fn create_user_as(
+        &self,
+        actor: &User,
+        input: AdminUserInput,
+    ) -> Result<User, AuthError> {
+        Self::authorize_user_admin(actor, None, Some(&input.patch))?;
+        self.create_user(input).await
+    }
+
+    /// [`update_user`](Self::update_user) on behalf of `actor` (`PUT`/`PATCH
+    /// /api/users/{id}`), under [`authorize_user_admin`](Self::authorize_user_admin).
+    pub async fn update_user_as(
+        &self,
+        actor: &User,
+        user_id: UserId,
+        input: AdminUserInput,
+    ) -> Result<User, AuthError> {
+        let user = self.get_user(user_id).await?;
+        Self::authorize_user_admin(actor, Some(&user), Some(&input.patch))?;
+        self.update_read_user(&user, input).await
+    }
+
+    /// [`delete_user`](Self::delete_user) on behalf of `actor` (`DELETE
+    /// /api/users/{id}`), under [`authorize_user_admin`](Self::authorize_user_admin).
+    pub async fn delete_user_as(&self, actor: &User, user_id: UserId) -> Result<(), AuthError> {
+        let user = self.get_user(user_id).await?;
+        Self::authorize_user_admin(actor, Some(&user), None)?;
         self.purge_user(user_id).await
     }
 

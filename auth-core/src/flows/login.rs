@@ -145,20 +145,30 @@ impl Auth {
             .clear(Scope::LoginAccount, Some(&account))
             .await?;
         inner.throttle.release(for_ip, now).await?;
-        if outcome.needs_rehash {
+        if outcome.needs_rehash
+            && let Some(verified) = user.password_hash.clone()
+        {
             match inner.passwords.hash(credentials.password.clone()).await {
                 Ok(hash) => {
-                    self.write_about(
-                        user.id,
-                        inner.stores.users.set_password_hash(user.id, Some(&hash)),
-                    )
-                    .await?;
-                    user.password_hash = Some(hash);
-                    self.emit(AuthEvent::PasswordRehashed {
-                        user_id: user.id,
-                        at: now,
-                    })
-                    .await;
+                    // Only over the hash just verified: a password changed
+                    // or reset since this login read the user stands.
+                    let replaced = self
+                        .write_about(
+                            user.id,
+                            inner
+                                .stores
+                                .users
+                                .replace_password_hash(user.id, &verified, &hash),
+                        )
+                        .await?;
+                    if replaced {
+                        user.password_hash = Some(hash);
+                        self.emit(AuthEvent::PasswordRehashed {
+                            user_id: user.id,
+                            at: now,
+                        })
+                        .await;
+                    }
                 }
                 Err(err) => {
                     tracing::error!(target: "auth", error = %err, "could not rehash a password");

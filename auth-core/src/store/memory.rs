@@ -29,7 +29,7 @@ use super::{
     ThrottleStore, TokenLimit, UserQuery, UserStore,
 };
 use crate::error::StoreError;
-use crate::user::{User, UserId, fold_case};
+use crate::user::{User, UserId, UserUpdate, fold_case};
 
 /// Every store trait, in process memory.
 ///
@@ -205,36 +205,48 @@ impl UserStore for MemoryStore {
             .cloned())
     }
 
-    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
+    async fn update_user(&self, id: UserId, update: &UserUpdate) -> Result<(), StoreError> {
+        let mut users = write(&self.users);
+        let Some(old) = users.by_id.get(&id) else {
+            return Err(StoreError::NotFound);
+        };
+        let mut user = old.clone();
+        update.apply_to(&mut user);
+        let (old_username_key, old_email_key) = (fold_case(&old.username), fold_case(&old.email));
         let username_key = fold_case(&user.username);
         let email_key = fold_case(&user.email);
-        let mut users = write(&self.users);
-        let (old_username_key, old_email_key, old_order) = match users.by_id.get(&user.id) {
-            Some(old) => (
-                fold_case(&old.username),
-                fold_case(&old.email),
-                (old.date_joined, old.id),
-            ),
-            None => return Err(StoreError::NotFound),
-        };
-        if Users::taken(&users.by_username, &username_key, user.id) {
+        if Users::taken(&users.by_username, &username_key, id) {
             return Err(StoreError::Conflict("username".into()));
         }
-        if Users::taken(&users.by_email, &email_key, user.id) {
+        if Users::taken(&users.by_email, &email_key, id) {
             return Err(StoreError::Conflict("email".into()));
         }
         users.by_username.remove(&old_username_key);
-        users.by_username.insert(username_key, user.id);
+        users.by_username.insert(username_key, id);
         users.by_email.remove(&old_email_key);
-        users.by_email.insert(email_key, user.id);
-        users.order.remove(&old_order);
-        users.order.insert((user.date_joined, user.id));
-        users.by_id.insert(user.id, user.clone());
+        users.by_email.insert(email_key, id);
+        users.by_id.insert(id, user);
         Ok(())
     }
 
     async fn set_password_hash(&self, id: UserId, hash: Option<&str>) -> Result<(), StoreError> {
         write(&self.users).with_user(id, |user| user.password_hash = hash.map(str::to_owned))
+    }
+
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let mut users = write(&self.users);
+        match users.by_id.get_mut(&id) {
+            Some(user) if user.password_hash.as_deref() == Some(current) => {
+                user.password_hash = Some(new.to_owned());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn set_last_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -49,7 +49,7 @@
 //! use std::sync::RwLock;
 //! use async_trait::async_trait;
 //! use auth_core::store::{Page, UserQuery, UserStore};
-//! use auth_core::user::{fold_case, User, UserId};
+//! use auth_core::user::{fold_case, User, UserId, UserUpdate};
 //! use auth_core::error::StoreError;
 //! use chrono::{DateTime, Utc};
 //!
@@ -90,12 +90,29 @@
 //!     async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
 //!         Ok(self.find(|u| fold_case(&u.email) == fold_case(email)))
 //!     }
-//!     async fn update_user(&self, user: &User) -> Result<(), StoreError> {
+//!     async fn update_user(&self, id: UserId, update: &UserUpdate) -> Result<(), StoreError> {
+//!         // Only the named columns: `UPDATE ... SET col = COALESCE(?, col)`.
 //!         // A real table relies on its unique indexes for the conflict rule.
-//!         self.with_user(user.id, |u| *u = user.clone())
+//!         self.with_user(id, |u| update.apply_to(u))
 //!     }
 //!     async fn set_password_hash(&self, id: UserId, hash: Option<&str>) -> Result<(), StoreError> {
 //!         self.with_user(id, |u| u.password_hash = hash.map(str::to_owned))
+//!     }
+//!     async fn replace_password_hash(
+//!         &self,
+//!         id: UserId,
+//!         current: &str,
+//!         new: &str,
+//!     ) -> Result<bool, StoreError> {
+//!         // `UPDATE ... SET password_hash = ? WHERE id = ? AND password_hash = ?`
+//!         let mut users = self.0.write().unwrap();
+//!         match users.get_mut(&id) {
+//!             Some(u) if u.password_hash.as_deref() == Some(current) => {
+//!                 u.password_hash = Some(new.to_owned());
+//!                 Ok(true)
+//!             }
+//!             _ => Ok(false),
+//!         }
 //!     }
 //!     async fn set_last_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
 //!         self.with_user(id, |u| u.last_login = Some(at))
@@ -121,7 +138,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::error::StoreError;
-use crate::user::{User, UserId, fold_case};
+use crate::user::{User, UserId, UserUpdate, fold_case};
 
 pub mod memory;
 
@@ -212,16 +229,33 @@ pub trait UserStore: Debug + Send + Sync + 'static {
     /// The user with this email, compared case-insensitively, or `None`.
     async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
 
-    /// Replaces every field of the stored user with `user`'s.
+    /// Sets the columns `update` names on user `id`, and no other: a
+    /// column left `None` keeps whatever is stored, even when another write
+    /// changed it since the caller read the user (so a profile change made
+    /// from an older read cannot reactivate or promote anyone). An update
+    /// naming nothing changes nothing. Atomic: one write.
     ///
-    /// `NotFound` if no user has `user.id`; `Conflict("username")` or
-    /// `Conflict("email")` if the new value is taken by another user, in
-    /// which case nothing changes.
-    async fn update_user(&self, user: &User) -> Result<(), StoreError>;
+    /// `NotFound` if no user has this id; `Conflict("username")` or
+    /// `Conflict("email")` if the new value is taken by another user
+    /// (case-insensitively), in which case nothing changes.
+    async fn update_user(&self, id: UserId, update: &UserUpdate) -> Result<(), StoreError>;
 
-    /// Sets only the password hash (a login's rehash must not overwrite a
-    /// concurrent profile change). `NotFound` if there is no such user.
+    /// Sets only the password hash, whatever it was (a reset, a change, a
+    /// staff member setting it). `NotFound` if there is no such user.
     async fn set_password_hash(&self, id: UserId, hash: Option<&str>) -> Result<(), StoreError>;
+
+    /// Compare-and-set of the password hash, for a login's rehash: stores
+    /// `new` only if the stored hash is still exactly `current` (the hash
+    /// the login verified), so a password changed or reset in between is
+    /// never overwritten. `Ok(true)` if it wrote; `Ok(false)` if the stored
+    /// hash differs or there is no such user. Atomic: of concurrent calls
+    /// with one `current`, at most one writes.
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        new: &str,
+    ) -> Result<bool, StoreError>;
 
     /// Sets only `last_login`. `NotFound` if there is no such user.
     ///

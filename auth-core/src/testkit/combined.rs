@@ -124,7 +124,14 @@ where
     );
 
     ada.is_active = false;
-    store.update_user(&ada).await.expect("update_user failed");
+    let deactivate = crate::user::UserUpdate {
+        is_active: Some(false),
+        ..Default::default()
+    };
+    store
+        .update_user(ada.id, &deactivate)
+        .await
+        .expect("update_user failed");
     expect(
         both(&*store, ada.id, Some(&random_hex(16)), "an inactive user").await,
         (

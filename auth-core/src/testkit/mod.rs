@@ -271,7 +271,9 @@ macro_rules! __store_conformance_group {
             duplicate_username_conflicts_and_stores_nothing,
             duplicate_email_conflicts_and_stores_nothing,
             every_field_round_trips,
-            update_replaces_every_field,
+            update_sets_every_named_field,
+            update_leaves_unnamed_columns_alone,
+            replace_password_hash_only_over_the_verified_hash,
             update_of_unknown_user_is_not_found,
             update_conflict_changes_nothing,
             set_password_hash_touches_only_the_hash,
@@ -422,6 +424,8 @@ macro_rules! service_conformance_tests {
             blacklisted_refresh_tokens_fail,
             a_second_server_sees_revocations_within_the_budget,
             concurrent_wrong_logins_verify_at_most_the_limit,
+            demoted_or_deactivated_users_lose_it_on_every_token,
+            profile_update_racing_a_deactivation_keeps_it,
         );
     };
     (#[$first:meta] $(#[$attr:meta])* => $factory:expr $(,)?) => {

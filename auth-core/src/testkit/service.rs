@@ -13,13 +13,14 @@ use std::sync::Arc;
 use crate::cache::LookupCacheConfig;
 use crate::clock::ManualClock;
 use crate::config::{AuthConfig, SecretKey};
-use crate::error::{AuthError, TokenRejection};
+use crate::error::{AuthError, StoreError, TokenRejection};
 use crate::events::ClientInfo;
-use crate::flows::{AdminUserInput, Credentials, PasswordChange};
+use crate::flows::{AdminUserInput, Credentials, PasswordChange, ProfileUpdate};
 use crate::password::{Argon2Params, Argon2idHasher};
 use crate::service::{Auth, Stores};
+use crate::store::{Page, UserQuery, UserStore};
 use crate::throttle::ThrottleConfig;
-use crate::user::{User, UserPatch};
+use crate::user::{User, UserId, UserPatch, UserUpdate};
 
 const PASSWORD: &str = "Kettle-Orbit-42";
 
@@ -123,6 +124,25 @@ async fn wait_out_the_budget(
         authenticate_each(auth, headers).await;
         clock.advance(chrono::Duration::milliseconds(2));
     }
+}
+
+/// `Authorization` headers of a JWT access token, a Knox token and the
+/// static token of `user`, each from a login on `auth`.
+async fn login_every_kind(auth: &Auth, user: &User) -> [String; 3] {
+    let (_, pair) = auth.jwt_login(&creds(user), &client()).await.unwrap();
+    let (_, knox) = auth
+        .knox_login(&creds(user), None, &client())
+        .await
+        .unwrap();
+    let (_, static_token) = auth
+        .static_token_login(&creds(user), &client())
+        .await
+        .unwrap();
+    [
+        bearer(pair.access.as_str()),
+        format!("Token {}", knox.token.expose()),
+        format!("Token {static_token}"),
+    ]
 }
 
 fn assert_rejected<T: std::fmt::Debug>(result: Result<T, AuthError>, what: &str) {
@@ -267,9 +287,15 @@ pub async fn tokens_of_deactivated_or_deleted_users_fail(
 
     // Written straight to the store, as another server would: unseen for
     // at most the staleness budget.
-    let mut inactive = user.clone();
-    inactive.is_active = false;
-    stores.users.update_user(&inactive).await.unwrap();
+    let deactivate = UserUpdate {
+        is_active: Some(false),
+        ..UserUpdate::default()
+    };
+    stores
+        .users
+        .update_user(user.id, &deactivate)
+        .await
+        .unwrap();
     wait_out_the_budget(&auth, &clock, lookups, &headers).await;
     let check = |result: Result<_, AuthError>, what: &str| {
         assert!(
@@ -401,21 +427,8 @@ pub async fn a_second_server_sees_revocations_within_the_budget(
     let (first, clock, user) = setup(stores.clone(), lookups).await;
     // Another server: same stores, same secret, its own cache.
     let second = service(stores, lookups, &clock, first.config().secret.clone());
-    let (_, pair) = first.jwt_login(&creds(&user), &client()).await.unwrap();
-    let (_, knox) = first
-        .knox_login(&creds(&user), None, &client())
-        .await
-        .unwrap();
-    let (_, static_token) = first
-        .static_token_login(&creds(&user), &client())
-        .await
-        .unwrap();
+    let headers = login_every_kind(&first, &user).await;
     clock.advance(chrono::Duration::milliseconds(5));
-    let headers = [
-        bearer(pair.access.as_str()),
-        format!("Token {}", knox.token.expose()),
-        format!("Token {static_token}"),
-    ];
     authenticate_each(&first, &headers).await;
     authenticate_each(&second, &headers).await;
 
@@ -478,4 +491,210 @@ pub async fn concurrent_wrong_logins_verify_at_most_the_limit(
         "verifications among {TASKS} concurrent wrong logins under 5/min"
     );
     assert_eq!((refused, throttled), (5, TASKS - 5), "401s and 429s");
+}
+
+/// Staff who lose staff status, then active status, lose it on the next
+/// request of every token of theirs (JWT, Knox, static): at once when the
+/// service itself made the change, within the staleness budget when it was
+/// made behind its back.
+pub async fn demoted_or_deactivated_users_lose_it_on_every_token(
+    stores: Stores,
+    lookups: LookupCacheConfig,
+) {
+    let (auth, clock, user) = setup(stores, lookups).await;
+    let stores = auth.stores().clone();
+    let promote = |staff: bool| AdminUserInput {
+        patch: UserPatch {
+            is_staff: Some(staff),
+            ..UserPatch::default()
+        },
+        password: None,
+    };
+    auth.update_user(user.id, promote(true)).await.unwrap();
+    let headers = login_every_kind(&auth, &user).await;
+    clock.advance(chrono::Duration::milliseconds(5));
+    let staff_on_each = |expected: bool, what: &'static str| {
+        let auth = auth.clone();
+        let headers = headers.clone();
+        async move {
+            for header in &headers {
+                let who = auth
+                    .authenticate_header(Some(header))
+                    .await
+                    .unwrap_or_else(|err| panic!("{what}: {header:.12}...: {err:?}"));
+                assert_eq!(who.user.is_staff, expected, "{what}: {header:.12}...");
+            }
+        }
+    };
+    staff_on_each(true, "staff").await;
+
+    // Demoted by this service: seen at once, cache or not.
+    auth.update_user(user.id, promote(false)).await.unwrap();
+    staff_on_each(false, "demoted here").await;
+
+    // Promoted again, then demoted behind the service's back (another
+    // server): seen once the budget has passed.
+    auth.update_user(user.id, promote(true)).await.unwrap();
+    staff_on_each(true, "promoted again").await;
+    let demote = UserUpdate {
+        is_staff: Some(false),
+        ..UserUpdate::default()
+    };
+    stores.users.update_user(user.id, &demote).await.unwrap();
+    clock.advance(lookups.max_staleness + chrono::Duration::milliseconds(1));
+    staff_on_each(false, "demoted elsewhere, once the budget has passed").await;
+
+    // Deactivated behind its back (no tokens revoked): every kind fails.
+    let deactivate = UserUpdate {
+        is_active: Some(false),
+        ..UserUpdate::default()
+    };
+    stores
+        .users
+        .update_user(user.id, &deactivate)
+        .await
+        .unwrap();
+    wait_out_the_budget(&auth, &clock, lookups, &headers).await;
+    for header in &headers {
+        assert!(
+            matches!(
+                auth.authenticate_header(Some(header)).await,
+                Err(AuthError::Unauthenticated(TokenRejection::UserInactive))
+            ),
+            "a deactivated user's token: {header:.12}..."
+        );
+    }
+}
+
+/// A user store that holds every write naming the profile until released,
+/// to put a deactivation between a `PATCH /me`'s read and its write.
+#[derive(Debug)]
+struct HeldProfileWrites {
+    inner: Arc<dyn UserStore>,
+    held: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl UserStore for HeldProfileWrites {
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+        self.inner.insert_user(user).await
+    }
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.inner.user_by_id(id).await
+    }
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.inner.user_by_username(username).await
+    }
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        self.inner.user_by_email(email).await
+    }
+    async fn update_user(&self, id: UserId, update: &UserUpdate) -> Result<(), StoreError> {
+        if update.profile.is_some() {
+            self.held.notify_one();
+            self.release.notified().await;
+        }
+        self.inner.update_user(id, update).await
+    }
+    async fn set_password_hash(&self, id: UserId, hash: Option<&str>) -> Result<(), StoreError> {
+        self.inner.set_password_hash(id, hash).await
+    }
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        current: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.replace_password_hash(id, current, new).await
+    }
+    async fn set_last_login(
+        &self,
+        id: UserId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.set_last_login(id, at).await
+    }
+    async fn delete_user(&self, id: UserId) -> Result<bool, StoreError> {
+        self.inner.delete_user(id).await
+    }
+    async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError> {
+        self.inner.list_users(query).await
+    }
+}
+
+/// A profile update (`PATCH /me`) that read the user before staff
+/// deactivated and demoted it, and writes after, neither reactivates nor
+/// promotes it: it writes only the names and the profile.
+pub async fn profile_update_racing_a_deactivation_keeps_it(
+    mut stores: Stores,
+    lookups: LookupCacheConfig,
+) {
+    let gate = Arc::new(HeldProfileWrites {
+        inner: stores.users.clone(),
+        held: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+    });
+    stores.users = gate.clone();
+    let (auth, _clock, user) = setup(stores, lookups).await;
+    let staff = AdminUserInput {
+        patch: UserPatch {
+            is_staff: Some(true),
+            ..UserPatch::default()
+        },
+        password: None,
+    };
+    auth.update_user(user.id, staff).await.unwrap();
+
+    let patcher = auth.clone();
+    let patch = tokio::spawn(async move {
+        let update = ProfileUpdate {
+            first_name: Some("Ada".into()),
+            profile: serde_json::json!({ "bio": "hi" }).as_object().cloned(),
+            ..ProfileUpdate::default()
+        };
+        patcher.update_profile(user.id, update).await
+    });
+    // The PATCH has read the (active, staff) user and waits to write.
+    gate.held.notified().await;
+    let ban = AdminUserInput {
+        patch: UserPatch {
+            is_active: Some(false),
+            is_staff: Some(false),
+            ..UserPatch::default()
+        },
+        password: None,
+    };
+    auth.update_user(user.id, ban).await.unwrap();
+    gate.release.notify_one();
+    patch
+        .await
+        .expect("the PATCH task panicked")
+        .expect("the PATCH succeeds: it read an active user");
+
+    let stored = gate
+        .inner
+        .user_by_id(user.id)
+        .await
+        .unwrap()
+        .expect("the user exists");
+    assert!(
+        !stored.is_active && !stored.is_staff,
+        "a PATCH from an older read undid a deactivation or a demotion: {stored:?}"
+    );
+    assert_eq!(
+        (stored.first_name.as_str(), stored.profile.get("bio")),
+        ("Ada", Some(&serde_json::json!("hi"))),
+        "the PATCH's own fields were written"
+    );
+    assert!(
+        auth.check_credentials(
+            &creds(&user),
+            crate::events::TokenKind::Jwt,
+            crate::error::CredentialsStyle::Jwt,
+            &client()
+        )
+        .await
+        .is_err(),
+        "the deactivated user cannot log in"
+    );
 }

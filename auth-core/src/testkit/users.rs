@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{assert_conflict, assert_not_found, micros, now, race, unique};
 use crate::error::StoreError;
 use crate::store::{UserQuery, UserStore};
-use crate::user::{User, UserId};
+use crate::user::{User, UserId, UserUpdate};
 
 /// A user named `username` (email `<username>@example.com`) who joined now.
 fn user(username: &str) -> User {
@@ -301,6 +301,7 @@ pub async fn every_field_round_trips(store: Arc<dyn UserStore>) {
     full.is_active = false;
     full.is_staff = true;
     full.is_superuser = true;
+    full.email_verified = false;
     full.date_joined = joined;
     full.last_login = Some(micros(joined, 86_400_000_001));
     full.password_hash =
@@ -334,8 +335,10 @@ pub async fn every_field_round_trips(store: Arc<dyn UserStore>) {
     );
     assert_eq!(stored, full, "every field round-trips");
 
-    // And the plain case: no password, no last login, empty names and profile.
+    // And the plain case: no password, no last login, empty names and
+    // profile, a verified email.
     let plain = user(&format!("plain_{tag}"));
+    assert!(plain.email_verified);
     insert(&*store, &plain).await;
     assert_eq!(
         get(&*store, plain.id).await,
@@ -344,37 +347,43 @@ pub async fn every_field_round_trips(store: Arc<dyn UserStore>) {
     );
 }
 
-/// `update_user` replaces every field; the old username and email are free
-/// afterwards and the new ones are found; a user may change the case of its
-/// own username.
-pub async fn update_replaces_every_field(store: Arc<dyn UserStore>) {
+/// `update_user` sets every column its update names (and neither
+/// `date_joined`, `last_login` nor the hash, which it cannot name); the old
+/// username and email are free afterwards and the new ones are found; a user
+/// may change the case of its own username.
+pub async fn update_sets_every_named_field(store: Arc<dyn UserStore>) {
     let tag = unique("");
-    let original = user(&format!("before_{tag}"));
+    let mut original = user(&format!("before_{tag}"));
+    original.password_hash = Some("$argon2id$v=19$kept".into());
+    original.last_login = Some(micros(original.date_joined, 7));
     insert(&*store, &original).await;
 
-    let mut changed = original.clone();
-    changed.username = format!("after_{tag}");
-    changed.email = format!("after.{tag}@example.org");
-    changed.first_name = "Ada".into();
-    changed.last_name = "Lovelace".into();
-    changed.is_active = !original.is_active;
-    changed.is_staff = !original.is_staff;
-    changed.is_superuser = !original.is_superuser;
-    changed.date_joined = micros(original.date_joined, -1_000_001);
-    changed.last_login = Some(micros(original.date_joined, 7));
-    changed.password_hash = Some("$argon2id$v=19$new".into());
-    changed.profile = json!({"country": "UK", "links": {"site": "https://example.com"}})
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    let update = UserUpdate {
+        username: Some(format!("after_{tag}")),
+        email: Some(format!("after.{tag}@example.org")),
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        is_active: Some(!original.is_active),
+        is_staff: Some(!original.is_staff),
+        is_superuser: Some(!original.is_superuser),
+        email_verified: Some(!original.email_verified),
+        profile: Some(
+            json!({"country": "UK", "links": {"site": "https://example.com"}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        ),
+    };
     store
-        .update_user(&changed)
+        .update_user(original.id, &update)
         .await
         .expect("update_user failed");
+    let mut changed = original.clone();
+    update.apply_to(&mut changed);
     assert_eq!(
         get(&*store, original.id).await,
         changed,
-        "every field is replaced"
+        "every named field is set, the rest kept"
     );
 
     for (what, found) in [
@@ -415,21 +424,164 @@ pub async fn update_replaces_every_field(store: Arc<dyn UserStore>) {
     insert(&*store, &newcomer).await;
 
     // Changing only the case of one's own username is not a conflict.
-    let mut recased = changed.clone();
-    recased.username = changed.username.to_uppercase();
-    recased.email = changed.email.to_uppercase();
+    let recase = UserUpdate {
+        username: Some(changed.username.to_uppercase()),
+        email: Some(changed.email.to_uppercase()),
+        ..UserUpdate::default()
+    };
     store
-        .update_user(&recased)
+        .update_user(changed.id, &recase)
         .await
         .expect("changing the case of one's own username and email is not a conflict");
-    assert_eq!(get(&*store, changed.id).await, recased);
+    recase.apply_to(&mut changed);
+    assert_eq!(get(&*store, changed.id).await, changed);
+}
+
+/// An update names some columns and leaves every other one as stored, even
+/// one changed since the writer read the user: a profile change written
+/// from a read made before a deactivation, a demotion or a password reset
+/// does not undo it. An update naming nothing changes nothing.
+pub async fn update_leaves_unnamed_columns_alone(store: Arc<dyn UserStore>) {
+    let mut ada = user(&unique("ada_"));
+    ada.is_staff = true;
+    ada.password_hash = Some("$argon2id$v=19$before".into());
+    ada.profile = json!({"k": "v"}).as_object().cloned().unwrap_or_default();
+    insert(&*store, &ada).await;
+    let stale = ada.clone();
+
+    // Behind the writer's back: deactivated, demoted, password reset.
+    let security = UserUpdate {
+        is_active: Some(false),
+        is_staff: Some(false),
+        ..UserUpdate::default()
+    };
+    store
+        .update_user(ada.id, &security)
+        .await
+        .expect("update_user failed");
+    store
+        .set_password_hash(ada.id, Some("$argon2id$v=19$after"))
+        .await
+        .expect("set_password_hash failed");
+
+    // The writer's change, from its stale read.
+    let mut profile = stale.profile.clone();
+    profile.insert("bio".into(), json!("hi"));
+    let names = UserUpdate {
+        first_name: Some("Ada".into()),
+        profile: Some(profile.clone()),
+        ..UserUpdate::default()
+    };
+    store
+        .update_user(ada.id, &names)
+        .await
+        .expect("update_user failed");
+    let mut expected = ada.clone();
+    security.apply_to(&mut expected);
+    names.apply_to(&mut expected);
+    expected.password_hash = Some("$argon2id$v=19$after".into());
+    let stored = get(&*store, ada.id).await;
+    assert!(
+        !stored.is_active && !stored.is_staff,
+        "a write that names neither flag left them as stored: {stored:?}"
+    );
+    assert_eq!(stored, expected, "only the named columns changed");
+
+    store
+        .update_user(ada.id, &UserUpdate::default())
+        .await
+        .expect("an empty update of an existing user is fine");
+    assert_eq!(
+        get(&*store, ada.id).await,
+        expected,
+        "an empty update changes nothing"
+    );
+}
+
+/// `replace_password_hash` writes only over the hash it is given (what a
+/// login verified): after a reset in between it writes nothing and says so;
+/// over the current hash it writes; an unknown user or one with no hash is
+/// `false`; of concurrent replacements of one hash exactly one writes.
+pub async fn replace_password_hash_only_over_the_verified_hash(store: Arc<dyn UserStore>) {
+    let mut ada = user(&unique("ada_"));
+    ada.password_hash = Some("$pbkdf2-sha256$old".into());
+    insert(&*store, &ada).await;
+
+    // A reset lands between the login's read and its rehash.
+    store
+        .set_password_hash(ada.id, Some("$argon2id$v=19$reset"))
+        .await
+        .expect("set_password_hash failed");
+    let wrote = store
+        .replace_password_hash(ada.id, "$pbkdf2-sha256$old", "$argon2id$v=19$rehash")
+        .await
+        .expect("replace_password_hash failed");
+    assert!(!wrote, "a rehash over a hash that changed writes nothing");
+    let mut expected = ada.clone();
+    expected.password_hash = Some("$argon2id$v=19$reset".into());
+    assert_eq!(
+        get(&*store, ada.id).await,
+        expected,
+        "the reset's hash stands"
+    );
+
+    let wrote = store
+        .replace_password_hash(ada.id, "$argon2id$v=19$reset", "$argon2id$v=19$rehash")
+        .await
+        .expect("replace_password_hash failed");
+    assert!(wrote, "a rehash over the verified hash writes");
+    expected.password_hash = Some("$argon2id$v=19$rehash".into());
+    assert_eq!(
+        get(&*store, ada.id).await,
+        expected,
+        "only the hash changed"
+    );
+
+    assert!(
+        !store
+            .replace_password_hash(UserId::new(), "$argon2id$v=19$rehash", "$x")
+            .await
+            .expect("replace_password_hash failed"),
+        "an unknown user is false"
+    );
+    let bare = user(&unique("bare_"));
+    insert(&*store, &bare).await;
+    assert!(
+        !store
+            .replace_password_hash(bare.id, "", "$x")
+            .await
+            .expect("replace_password_hash failed"),
+        "a user with no hash is false"
+    );
+    assert_eq!(get(&*store, bare.id).await, bare);
+
+    let id = ada.id;
+    let wins = race(8, |i| {
+        let store = store.clone();
+        async move {
+            store
+                .replace_password_hash(id, "$argon2id$v=19$rehash", &format!("$argon2id$v=19${i}"))
+                .await
+                .expect("replace_password_hash failed")
+        }
+    })
+    .await;
+    assert_eq!(
+        wins.iter().filter(|won| **won).count(),
+        1,
+        "exactly one of concurrent rehashes writes"
+    );
 }
 
 /// Updating a user that does not exist is `NotFound` and creates nothing.
 pub async fn update_of_unknown_user_is_not_found(store: Arc<dyn UserStore>) {
     let ghost = user(&unique("ghost_"));
+    let update = UserUpdate {
+        username: Some(ghost.username.clone()),
+        ..UserUpdate::default()
+    };
     assert_not_found(
-        store.update_user(&ghost).await,
+        store.update_user(ghost.id, &update).await,
         "update_user of an unknown id",
     );
     assert_eq!(
@@ -456,20 +608,24 @@ pub async fn update_conflict_changes_nothing(store: Arc<dyn UserStore>) {
     insert(&*store, &ada).await;
     insert(&*store, &bob).await;
 
-    let mut taken_name = ada.clone();
-    taken_name.username = bob.username.to_uppercase();
-    taken_name.first_name = "Changed".into();
+    let taken_name = UserUpdate {
+        username: Some(bob.username.to_uppercase()),
+        first_name: Some("Changed".into()),
+        ..UserUpdate::default()
+    };
     assert_conflict(
-        store.update_user(&taken_name).await,
+        store.update_user(ada.id, &taken_name).await,
         "username",
         "update_user to another user's username",
     );
 
-    let mut taken_email = ada.clone();
-    taken_email.email = bob.email.to_uppercase();
-    taken_email.last_name = "Changed".into();
+    let taken_email = UserUpdate {
+        email: Some(bob.email.to_uppercase()),
+        last_name: Some("Changed".into()),
+        ..UserUpdate::default()
+    };
     assert_conflict(
-        store.update_user(&taken_email).await,
+        store.update_user(ada.id, &taken_email).await,
         "email",
         "update_user to another user's email",
     );

@@ -101,3 +101,48 @@ pub(crate) async fn user_once_available(
         }
     }
 }
+
+/// The first migration of `database` (`sqlite`, `postgres`, `mysql`) alone,
+/// read from a copy of its file: the schema as it was before later
+/// migrations, to test what they do to existing rows.
+pub(crate) async fn first_migration_only(
+    database: &str,
+) -> auth_store_sqlx::sqlx::migrate::Migrator {
+    let first = "20261122000001_auth_store.sql";
+    let dir = std::env::temp_dir().join(format!("{}-{database}-migrations", test_name()));
+    std::fs::create_dir_all(&dir).expect("a migrations directory");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(database);
+    std::fs::copy(source.join(first), dir.join(first)).expect("copying the first migration");
+    let migrator = auth_store_sqlx::sqlx::migrate::Migrator::new(dir.as_path())
+        .await
+        .expect("reading the first migration");
+    let _ = std::fs::remove_dir_all(&dir);
+    migrator
+}
+
+/// The three accounts of the `email_verified` backfill test: `(username,
+/// is_active, logged in before)`, and whether the migration must count
+/// each as verified.
+pub(crate) const BACKFILL_CASES: [(&str, bool, bool, bool); 3] = [
+    ("active", true, false, true),
+    ("returning", false, true, true),
+    ("waiting", false, false, false),
+];
+
+/// Checks the backfill: each user of `ids` (named as in
+/// [`BACKFILL_CASES`]) has the `email_verified` it must have.
+pub(crate) async fn check_backfill(store: &dyn UserStore, ids: &[(&str, UserId)]) {
+    for (name, id) in ids {
+        let user = store
+            .user_by_id(*id)
+            .await
+            .expect("user_by_id failed")
+            .expect("the user is kept");
+        let expected = BACKFILL_CASES
+            .iter()
+            .any(|(case, _, _, verified)| case == name && *verified);
+        assert_eq!(user.email_verified, expected, "{name}");
+    }
+}

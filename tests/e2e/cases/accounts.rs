@@ -515,3 +515,155 @@ pub async fn expired_links(env: Env) {
     t.jwt_login("hal", PASSWORD).await;
     t.finish().await;
 }
+
+/// #21.3: an account staff deactivated cannot activate itself again: no
+/// activation email to it, its old link refused, its login still refused.
+pub async fn deactivated_account_stays_inactive(env: Env) {
+    let Some(t) = env.start().await else { return };
+    t.create_superuser("root", "root@example.com", PASSWORD)
+        .await;
+    let (admin, _) = t.jwt_login("root", PASSWORD).await;
+    t.post(
+        "/api/auth/register",
+        json!({
+            "username": "ban", "email": "ban@example.com",
+            "password": PASSWORD, "confirm_password": PASSWORD,
+        }),
+    )
+    .send()
+    .await
+    .expect(201);
+    let (uid, token) = t.link_from_email("ban@example.com", "/activate/").await;
+    let link = json!({ "uid": uid, "token": token });
+    t.post("/api/auth/activate", link.clone())
+        .send()
+        .await
+        .expect(200);
+    let me = t.get("/api/users?search=ban").bearer(&admin).send().await;
+    let id = me.json["results"][0]["id"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    t.req(Method::PATCH, &format!("/api/users/{id}"))
+        .bearer(&admin)
+        .json(json!({ "is_active": false }))
+        .send()
+        .await
+        .expect(200);
+
+    let resend = t
+        .post(
+            "/api/auth/activate/resend",
+            json!({ "email": "ban@example.com" }),
+        )
+        .send()
+        .await;
+    resend.expect(202);
+    // A later email to someone else has arrived: none to the banned account
+    // was sent before it.
+    t.post(
+        "/api/auth/register",
+        json!({
+            "username": "marker", "email": "marker@example.com",
+            "password": PASSWORD, "confirm_password": PASSWORD,
+        }),
+    )
+    .send()
+    .await
+    .expect(201);
+    t.sink.take_to("marker@example.com").await;
+    assert_eq!(
+        t.sink.count_to("ban@example.com"),
+        1,
+        "an activation email went to a deactivated account"
+    );
+
+    let again = t.post("/api/auth/activate", link).send().await;
+    again.expect(400);
+    assert_eq!(
+        again.json,
+        json!({ "token": ["Invalid or expired token."] }),
+        "{}",
+        again.text
+    );
+    t.post(
+        "/api/auth/jwt/create",
+        json!({ "username": "ban", "password": PASSWORD }),
+    )
+    .send()
+    .await
+    .expect(401);
+    t.finish().await;
+}
+
+/// #21.8: a profile's stored size is capped (16 KiB as JSON by default):
+/// a merge past it is a field error on `profile` and changes nothing, on
+/// `PATCH /me` and on the users admin.
+pub async fn profile_size_is_capped(env: Env) {
+    let Some(t) = env.start().await else { return };
+    t.create_superuser("root", "root@example.com", PASSWORD)
+        .await;
+    let (admin, _) = t.jwt_login("root", PASSWORD).await;
+    t.active_user("pia", PASSWORD).await;
+    let (access, _) = t.jwt_login("pia", PASSWORD).await;
+    let chunk = "x".repeat(6 * 1024);
+    for key in ["a", "b"] {
+        t.req(Method::PATCH, "/api/auth/me")
+            .bearer(&access)
+            .json(json!({ "profile": { key: chunk } }))
+            .send()
+            .await
+            .expect(200);
+    }
+    // A third chunk would take the merged profile past 16 KiB.
+    let over = t
+        .req(Method::PATCH, "/api/auth/me")
+        .bearer(&access)
+        .json(json!({ "first_name": "Pia", "profile": { "c": chunk } }))
+        .send()
+        .await;
+    over.expect(400);
+    assert!(over.json["profile"].is_array(), "{}", over.text);
+    let me = t.get("/api/auth/me").bearer(&access).send().await;
+    me.expect(200);
+    assert_eq!(me.json["first_name"], "", "a refused PATCH changed nothing");
+    assert!(me.json["profile"].get("c").is_none(), "{:.200}", me.text);
+    assert!(me.text.len() < 16 * 1024 + 1024, "{}", me.text.len());
+    // Replacing a key with a smaller value is fine.
+    t.req(Method::PATCH, "/api/auth/me")
+        .bearer(&access)
+        .json(json!({ "profile": { "a": null, "c": chunk } }))
+        .send()
+        .await
+        .expect(200);
+
+    let big = "y".repeat(17 * 1024);
+    let created = t
+        .post(
+            "/api/users",
+            json!({
+                "username": "quinn", "email": "quinn@example.com",
+                "profile": { "bio": big },
+            }),
+        )
+        .bearer(&admin)
+        .send()
+        .await;
+    created.expect(400);
+    assert!(created.json["profile"].is_array(), "{}", created.text);
+    let id = me.str("id");
+    for method in [Method::PATCH, Method::PUT] {
+        let resp = t
+            .req(method.clone(), &format!("/api/users/{id}"))
+            .bearer(&admin)
+            .json(json!({
+                "username": "pia", "email": "pia@example.com",
+                "profile": { "bio": big },
+            }))
+            .send()
+            .await;
+        resp.expect(400);
+        assert!(resp.json["profile"].is_array(), "{method}: {}", resp.text);
+    }
+    t.finish().await;
+}

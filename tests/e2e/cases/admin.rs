@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{PASSWORD, assert_401, assert_user};
+use super::{NEW_PASSWORD, PASSWORD, assert_401, assert_user};
 use crate::harness::Env;
 
 const FORBIDDEN: &str = "You do not have permission to perform this action.";
@@ -155,5 +155,248 @@ pub async fn users_admin_permissions(env: Env) {
     }
     let me = t.get("/api/auth/me").bearer(&access).send().await;
     assert_eq!(me.json["is_staff"], false);
+    t.finish().await;
+}
+
+/// `(id, staff JWT, staff Knox token, staff static token)` of a staff user
+/// `name` that the superuser `admin` creates.
+async fn staff_member(t: &crate::harness::Ctx, admin: &str, name: &str) -> (String, [String; 3]) {
+    let created = t
+        .post(
+            "/api/users",
+            json!({
+                "username": name, "email": format!("{name}@example.com"),
+                "password": PASSWORD, "is_staff": true,
+            }),
+        )
+        .bearer(admin)
+        .send()
+        .await;
+    created.expect(201);
+    let (access, _) = t.jwt_login(name, PASSWORD).await;
+    let knox = t.knox_login(name, PASSWORD).await;
+    let static_token = t
+        .post(
+            "/api/auth/static-token",
+            json!({ "username": name, "password": PASSWORD }),
+        )
+        .send()
+        .await;
+    static_token.expect(200);
+    (
+        created.str("id"),
+        [
+            format!("Bearer {access}"),
+            format!("Token {knox}"),
+            format!("Token {}", static_token.str("token")),
+        ],
+    )
+}
+
+/// #21.4: staff who are not superusers cannot grant staff or superuser
+/// status, nor change, set the password of, or delete a staff or superuser
+/// account; admin representations show `is_superuser`.
+pub async fn staff_cannot_take_superuser_power(env: Env) {
+    let Some(t) = env.start().await else { return };
+    t.create_superuser("root", "root@example.com", PASSWORD)
+        .await;
+    let (admin, _) = t.jwt_login("root", PASSWORD).await;
+    let root = t.get("/api/auth/me").bearer(&admin).send().await;
+    let root_id = root.str("id");
+    let (sam_id, [sam, ..]) = staff_member(&t, &admin, "sam").await;
+    let (stu_id, _) = staff_member(&t, &admin, "stu").await;
+    t.active_user("pam", PASSWORD).await;
+    let pam = t.get("/api/users?search=pam").bearer(&admin).send().await;
+    let pam_id = pam.json["results"][0]["id"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+
+    let shown = t
+        .get(&format!("/api/users/{root_id}"))
+        .bearer(&admin)
+        .send()
+        .await;
+    shown.expect(200);
+    assert_eq!(shown.json["is_superuser"], true, "{}", shown.text);
+    assert_eq!(
+        pam.json["results"][0]["is_superuser"], false,
+        "{}",
+        pam.text
+    );
+
+    let refused = [
+        (
+            Method::PATCH,
+            format!("/api/users/{sam_id}"),
+            json!({ "is_superuser": true }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/users/{root_id}"),
+            json!({ "is_staff": false }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/users/{root_id}"),
+            json!({ "first_name": "R" }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/users/{root_id}"),
+            json!({ "password": NEW_PASSWORD }),
+        ),
+        (
+            Method::PUT,
+            format!("/api/users/{root_id}"),
+            json!({ "username": "root", "email": "root@example.com", "is_staff": false }),
+        ),
+        (Method::DELETE, format!("/api/users/{root_id}"), json!({})),
+        (
+            Method::PATCH,
+            format!("/api/users/{stu_id}"),
+            json!({ "is_active": false }),
+        ),
+        (Method::DELETE, format!("/api/users/{stu_id}"), json!({})),
+        (
+            Method::PATCH,
+            format!("/api/users/{pam_id}"),
+            json!({ "is_staff": true }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/users/{pam_id}"),
+            json!({ "is_superuser": true }),
+        ),
+        (
+            Method::POST,
+            "/api/users".to_owned(),
+            json!({ "username": "eve", "email": "eve@example.com", "is_staff": true }),
+        ),
+        (
+            Method::POST,
+            "/api/users".to_owned(),
+            json!({ "username": "eve", "email": "eve@example.com", "is_superuser": true }),
+        ),
+    ];
+    for (method, path, body) in refused {
+        let resp = t
+            .req(method.clone(), &path)
+            .header("Authorization", &sam)
+            .json(body.clone())
+            .send()
+            .await;
+        resp.expect(403);
+        assert_eq!(
+            resp.json,
+            json!({ "detail": FORBIDDEN }),
+            "{method} {path} {body}"
+        );
+    }
+    // Nothing changed.
+    let root = t
+        .get(&format!("/api/users/{root_id}"))
+        .bearer(&admin)
+        .send()
+        .await;
+    assert_eq!(
+        (
+            &root.json["is_staff"],
+            &root.json["is_superuser"],
+            &root.json["first_name"]
+        ),
+        (&json!(true), &json!(true), &json!("")),
+        "{}",
+        root.text
+    );
+    t.get("/api/users").bearer(&admin).send().await.expect(200);
+    t.jwt_login("root", PASSWORD).await;
+    let sam_now = t
+        .get(&format!("/api/users/{sam_id}"))
+        .bearer(&admin)
+        .send()
+        .await;
+    assert_eq!(sam_now.json["is_superuser"], false, "{}", sam_now.text);
+    let eve = t.get("/api/users?search=eve").bearer(&admin).send().await;
+    assert_eq!(eve.json["count"], 0, "{}", eve.text);
+
+    // What staff may still do: manage an ordinary account.
+    let ok = t
+        .req(Method::PATCH, &format!("/api/users/{pam_id}"))
+        .header("Authorization", &sam)
+        .json(json!({ "first_name": "Pam", "is_staff": false, "is_superuser": false }))
+        .send()
+        .await;
+    ok.expect(200);
+    assert_eq!(ok.json["first_name"], "Pam");
+    let created = t
+        .post(
+            "/api/users",
+            json!({ "username": "otto", "email": "otto@example.com", "is_staff": false }),
+        )
+        .header("Authorization", &sam)
+        .send()
+        .await;
+    created.expect(201);
+    assert_eq!(created.json["is_superuser"], false, "{}", created.text);
+    t.finish().await;
+}
+
+/// #21.4: a staff user who loses staff status loses it on the next request
+/// of every token (JWT, Knox, static); one deactivated gets 401 on each.
+pub async fn demotion_and_deactivation_reach_every_token(env: Env) {
+    let Some(t) = env.start().await else { return };
+    t.create_superuser("root", "root@example.com", PASSWORD)
+        .await;
+    let (admin, _) = t.jwt_login("root", PASSWORD).await;
+    let (sam_id, tokens) = staff_member(&t, &admin, "sam").await;
+    for token in &tokens {
+        let resp = t
+            .get("/api/users")
+            .header("Authorization", token)
+            .send()
+            .await;
+        resp.expect(200);
+    }
+    t.req(Method::PATCH, &format!("/api/users/{sam_id}"))
+        .bearer(&admin)
+        .json(json!({ "is_staff": false }))
+        .send()
+        .await
+        .expect(200);
+    for token in &tokens {
+        let resp = t
+            .get("/api/users")
+            .header("Authorization", token)
+            .send()
+            .await;
+        resp.expect(403);
+        assert_eq!(resp.json, json!({ "detail": FORBIDDEN }), "{token:.12}");
+        t.get("/api/auth/me")
+            .header("Authorization", token)
+            .send()
+            .await
+            .expect(200);
+    }
+    t.req(Method::PATCH, &format!("/api/users/{sam_id}"))
+        .bearer(&admin)
+        .json(json!({ "is_staff": true, "is_active": false }))
+        .send()
+        .await
+        .expect(200);
+    for token in &tokens {
+        assert_401(
+            &t.get("/api/users")
+                .header("Authorization", token)
+                .send()
+                .await,
+        );
+        assert_401(
+            &t.get("/api/auth/me")
+                .header("Authorization", token)
+                .send()
+                .await,
+        );
+    }
     t.finish().await;
 }
