@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# schemathesis against the demo server's /api/openapi.json (#21, "Adversarial
+# tools in CI"): on both frameworks, anonymous and with a token, checking that
+# no request gets a 5xx and every answer matches the document (status code,
+# content type, body schema). Bounded: a fixed number of examples per
+# operation and a time budget per run.
+#
+# Installs schemathesis (pinned) into .ci/venv with python3.11 on first use.
+# Environment: SCHEMATHESIS_MAX_EXAMPLES (default 20), SCHEMATHESIS_MAX_TIME
+# per run in seconds (default 60), SCHEMATHESIS_SEED (default 21).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCHEMATHESIS_VERSION=4.32.5
+MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-20}
+MAX_TIME=${SCHEMATHESIS_MAX_TIME:-60}
+SEED=${SCHEMATHESIS_SEED:-21}
+VENV=.ci/venv
+
+start=$SECONDS
+if [[ "$("$VENV/bin/schemathesis" --version 2>/dev/null)" != *"$SCHEMATHESIS_VERSION"* ]]; then
+    echo "== installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+    python3.11 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+echo "== building the demo server"
+# The same features as the test step, whose build this reuses.
+cargo build --quiet --all-features --example demo_server
+demo=target/debug/examples/demo_server
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    if [[ -n "$server_pid" ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Every rate limit off, so the runs test the contract, not the throttle.
+# AUTH_LOGIN_THROTTLE is the older name of the login limits' setting.
+export AUTH_THROTTLE=off AUTH_LOGIN_THROTTLE=off
+# A token outlives the run.
+export AUTH_ACCESS_TTL=3600
+export RUST_LOG=warn
+
+# Starts the demo server on a free port over a fresh SQLite database;
+# sets $base.
+start_server() {
+    local framework=$1 db="$work/$1.db"
+    export AUTH_DATABASE_URL="sqlite://$db" AUTH_FRAMEWORK=$framework
+    "$demo" create-superuser --username st-admin --email st-admin@example.com \
+        --password "$admin_password" >/dev/null
+    AUTH_BIND=127.0.0.1:0 "$demo" >"$work/$framework.out" 2>"$work/$framework.err" &
+    server_pid=$!
+    for _ in $(seq 1 100); do
+        base=$(sed -n 's/.* listening on \(http[^ ]*\).*/\1/p' "$work/$framework.out")
+        [[ -n "$base" ]] && return 0
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "the demo server ($framework) did not start:" >&2
+    cat "$work/$framework.err" >&2
+    exit 1
+}
+
+stop_server() {
+    kill "$server_pid"
+    wait "$server_pid" || true
+    server_pid=
+}
+
+# Logs the superuser in; prints the access token.
+access_token() {
+    curl --silent --show-error --fail -X POST "${base%/}/api/auth/jwt/create" \
+        -H 'Content-Type: application/json' \
+        -d "{\"username\": \"st-admin\", \"password\": \"$admin_password\"}" |
+        python3.11 -c 'import json, sys; print(json.load(sys.stdin)["access"])'
+}
+
+run_schemathesis() {
+    local label=$1
+    shift
+    echo "== schemathesis: $label"
+    "$VENV/bin/schemathesis" run "${base%/}/api/openapi.json" \
+        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+        --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" --seed "$SEED" \
+        --workers 2 --request-timeout 10 --no-color \
+        --generation-database none \
+        "$@"
+}
+
+admin_password="st-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+status=0
+for framework in axum actix; do
+    start_server "$framework"
+    run_schemathesis "$framework, anonymous" || status=1
+    token=$(access_token)
+    run_schemathesis "$framework, with a token" -H "Authorization: Bearer $token" || status=1
+    stop_server
+done
+
+echo "== schemathesis finished in $((SECONDS - start))s"
+exit "$status"
