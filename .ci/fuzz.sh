@@ -42,7 +42,9 @@ for target in $TARGETS; do
         -artifact_prefix="$work/artifacts/$target/" >"$work/$target.log" 2>&1; then
         status=1
         echo "!! $target failed:"
-        grep -v '^#[0-9]' "$work/$target.log" | tail -60
+        # The panic or sanitizer report, and libFuzzer's summary.
+        grep -m1 -A3 -E "panicked at|^==[0-9]+==ERROR" "$work/$target.log" || true
+        grep -A6 '^SUMMARY' "$work/$target.log" || tail -20 "$work/$target.log"
         for artifact in "$work/artifacts/$target"/*; do
             [[ -f "$artifact" ]] || continue
             echo "!! input $(basename "$artifact") ($(wc -c <"$artifact") bytes), as escaped text:"

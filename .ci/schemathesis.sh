@@ -2,18 +2,21 @@
 # schemathesis against the demo server's /api/openapi.json (#21, "Adversarial
 # tools in CI"): on both frameworks, anonymous and with a token, checking that
 # no request gets a 5xx and every answer matches the document (status code,
-# content type, body schema). Bounded: a fixed number of examples per
+# content type, body schema). Three runs per framework: anonymous, with a
+# user's token, and with the superuser's token on the users admin. Bounded: a fixed number of examples per
 # operation and a time budget per run.
 #
 # Installs schemathesis (pinned) into .ci/venv with python3.11 on first use.
 # Environment: SCHEMATHESIS_MAX_EXAMPLES (default 20), SCHEMATHESIS_MAX_TIME
-# per run in seconds (default 60), SCHEMATHESIS_SEED (default 21).
+# per run in seconds (default 35; the superuser's run gets half),
+# SCHEMATHESIS_SEED (default 21).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
 MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-20}
-MAX_TIME=${SCHEMATHESIS_MAX_TIME:-60}
+MAX_TIME=${SCHEMATHESIS_MAX_TIME:-35}
+ADMIN_MAX_TIME=$(( (MAX_TIME + 1) / 2 ))
 SEED=${SCHEMATHESIS_SEED:-21}
 VENV=.ci/venv
 
@@ -53,7 +56,7 @@ start_server() {
     local framework=$1 db="$work/$1.db"
     export AUTH_DATABASE_URL="sqlite://$db" AUTH_FRAMEWORK=$framework
     "$demo" create-superuser --username st-admin --email st-admin@example.com \
-        --password "$admin_password" >/dev/null
+        --password "$password" >/dev/null
     AUTH_BIND=127.0.0.1:0 "$demo" >"$work/$framework.out" 2>"$work/$framework.err" &
     server_pid=$!
     for _ in $(seq 1 100); do
@@ -73,12 +76,19 @@ stop_server() {
     server_pid=
 }
 
-# Logs the superuser in; prints the access token.
+# Logs user $1 in; prints the access token.
 access_token() {
     curl --silent --show-error --fail -X POST "${base%/}/api/auth/jwt/create" \
         -H 'Content-Type: application/json' \
-        -d "{\"username\": \"st-admin\", \"password\": \"$admin_password\"}" |
+        -d "{\"username\": \"$1\", \"password\": \"$password\"}" |
         python3.11 -c 'import json, sys; print(json.load(sys.stdin)["access"])'
+}
+
+# Creates an active user who is not staff, as the superuser.
+create_user() {
+    curl --silent --show-error --fail -o /dev/null -X POST "${base%/}/api/users" \
+        -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+        -d "{\"username\": \"st-user\", \"email\": \"st-user@example.com\", \"password\": \"$password\", \"is_active\": true}"
 }
 
 run_schemathesis() {
@@ -87,19 +97,28 @@ run_schemathesis() {
     echo "== schemathesis: $label"
     "$VENV/bin/schemathesis" run "${base%/}/api/openapi.json" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-        --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" --seed "$SEED" \
+        --max-examples "$MAX_EXAMPLES" --seed "$SEED" \
         --workers 2 --request-timeout 10 --no-color \
         --generation-database none \
         "$@"
 }
 
-admin_password="st-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+password="st-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 status=0
 for framework in axum actix; do
     start_server "$framework"
-    run_schemathesis "$framework, anonymous" || status=1
-    token=$(access_token)
-    run_schemathesis "$framework, with a token" -H "Authorization: Bearer $token" || status=1
+    admin=$(access_token st-admin)
+    create_user "$admin"
+    run_schemathesis "$framework, anonymous" --max-time "$MAX_TIME" || status=1
+    # A user's token on every route (the users admin answers 403).
+    run_schemathesis "$framework, a user's token" --max-time "$MAX_TIME" \
+        -H "Authorization: Bearer $(access_token st-user)" || status=1
+    # The superuser's token on the users admin only, last: the run may
+    # deactivate the superuser (it may do that to itself), after which
+    # every request is a 401.
+    run_schemathesis "$framework, the superuser's token, /api/users" \
+        --max-time "$ADMIN_MAX_TIME" --include-path-regex '^/api/users' \
+        -H "Authorization: Bearer $admin" || status=1
     stop_server
 done
 
