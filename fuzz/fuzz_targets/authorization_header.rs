@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
     let (rt, fixture) = &*SETUP;
     let header = fixture.fill(text);
     // TODO(#21.14): remove this skip once is_well_formed is fixed.
-    if header.split_ascii_whitespace().any(|part| known_knox_panic("", part)) {
+    if header
+        .split_ascii_whitespace()
+        .any(|part| known_knox_panic("", part))
+    {
         return;
     }
     let outcome = rt.block_on(fixture.auth.authenticate_header(Some(&header)));
@@ -36,8 +39,14 @@ fuzz_target!(|data: &[u8]| {
     let credential = parts.next().unwrap_or("");
     match outcome {
         Ok(who) => {
-            assert_eq!(who.user.id, fixture.user.id, "authenticated as someone else");
-            assert!(parts.next().is_none(), "a header with three words authenticated");
+            assert_eq!(
+                who.user.id, fixture.user.id,
+                "authenticated as someone else"
+            );
+            assert!(
+                parts.next().is_none(),
+                "a header with three words authenticated"
+            );
             match who.credential {
                 Credential::Jwt(_) => {
                     assert!(keyword.eq_ignore_ascii_case("bearer"));
@@ -45,11 +54,17 @@ fuzz_target!(|data: &[u8]| {
                 }
                 Credential::Knox(_) => {
                     assert!(keyword.eq_ignore_ascii_case("token"));
-                    assert_eq!(credential, fixture.knox, "a Knox token that was never issued");
+                    assert_eq!(
+                        credential, fixture.knox,
+                        "a Knox token that was never issued"
+                    );
                 }
                 Credential::Static => {
                     assert!(keyword.eq_ignore_ascii_case("token"));
-                    assert_eq!(credential, fixture.static_token, "a static token never issued");
+                    assert_eq!(
+                        credential, fixture.static_token,
+                        "a static token never issued"
+                    );
                 }
                 other => panic!("an unexpected credential {other:?}"),
             }

@@ -27,7 +27,10 @@ fn check_refusal(err: AuthError) {
     for (field, messages) in fields {
         let messages = messages.as_array().expect("each field has a list");
         assert!(!messages.is_empty(), "an empty error list for {field:?}");
-        assert!(messages.iter().all(Value::is_string), "a non-string message");
+        assert!(
+            messages.iter().all(Value::is_string),
+            "a non-string message"
+        );
     }
 }
 
@@ -57,7 +60,10 @@ fuzz_target!(|data: &[u8]| {
     });
     read(Registration::from_json(b), |r| {
         assert_eq!(Some(r.username), string(b, "username"));
-        assert_eq!(Some(r.email), string(b, "email").map(|e| e.trim().to_owned()));
+        assert_eq!(
+            Some(r.email),
+            string(b, "email").map(|e| e.trim().to_owned())
+        );
         assert_eq!(Some(r.password), string(b, "password"));
         assert_eq!(Some(r.confirm_password), string(b, "confirm_password"));
     });
@@ -66,7 +72,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(Some(l.token), string(b, "token"));
     });
     read(EmailRequest::from_json(b), |e| {
-        assert_eq!(Some(e.email), string(b, "email").map(|e| e.trim().to_owned()));
+        assert_eq!(
+            Some(e.email),
+            string(b, "email").map(|e| e.trim().to_owned())
+        );
     });
     read(ResetConfirmation::from_json(b), |r| {
         assert_eq!(Some(r.new_password), string(b, "new_password"));
@@ -89,9 +98,15 @@ fuzz_target!(|data: &[u8]| {
     for partial in [true, false] {
         read(AdminUserInput::from_json(b, partial), |a| {
             assert_eq!(a.patch.username, string(b, "username"));
-            assert_eq!(a.patch.email, string(b, "email").map(|e| e.trim().to_owned()));
+            assert_eq!(
+                a.patch.email,
+                string(b, "email").map(|e| e.trim().to_owned())
+            );
             assert_eq!(a.patch.is_staff, b.get("is_staff").and_then(Value::as_bool));
-            assert_eq!(a.patch.is_superuser, b.get("is_superuser").and_then(Value::as_bool));
+            assert_eq!(
+                a.patch.is_superuser,
+                b.get("is_superuser").and_then(Value::as_bool)
+            );
             assert_eq!(a.password, string(b, "password"));
             if !partial {
                 assert!(a.patch.username.is_some() && a.patch.email.is_some());

@@ -54,7 +54,10 @@ fuzz_target!(|data: &[u8]| {
     let keys = &*KEYS;
     let verified = keys.keys.verify_jws(token);
     if let Ok(jws) = &verified {
-        assert!(signed_by_a_key(token), "verified a token no key signed: {token:?}");
+        assert!(
+            signed_by_a_key(token),
+            "verified a token no key signed: {token:?}"
+        );
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3, "verified a token that is not three parts");
         assert_eq!(
@@ -68,9 +71,15 @@ fuzz_target!(|data: &[u8]| {
     let access = keys.jwt.verify_access_at(token, now);
     let refresh = keys.jwt.verify_refresh_at(token, now);
     if any.is_ok() || access.is_ok() || refresh.is_ok() {
-        assert!(verified.is_ok(), "claims accepted from an unverified JWS: {token:?}");
+        assert!(
+            verified.is_ok(),
+            "claims accepted from an unverified JWS: {token:?}"
+        );
     }
-    assert!(!(access.is_ok() && refresh.is_ok()), "a token of both types");
+    assert!(
+        !(access.is_ok() && refresh.is_ok()),
+        "a token of both types"
+    );
     if let Ok(claims) = access {
         assert!(claims.exp > NOW - 1, "an expired access token verified");
     }

@@ -51,10 +51,18 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let header: Value = serde_json::from_slice(header).expect("an accepted header is JSON");
-    assert_eq!(header["alg"], "HS256", "accepted a header naming another alg");
+    assert_eq!(
+        header["alg"], "HS256",
+        "accepted a header naming another alg"
+    );
     let payload: Value = serde_json::from_slice(payload).expect("accepted claims are JSON");
-    assert!(payload.is_object(), "accepted claims that are not an object");
-    let exp = payload["exp"].as_f64().expect("accepted a token without a numeric exp");
+    assert!(
+        payload.is_object(),
+        "accepted claims that are not an object"
+    );
+    let exp = payload["exp"]
+        .as_f64()
+        .expect("accepted a token without a numeric exp");
     assert!(exp >= NOW as f64, "accepted an expired token");
     if let Ok(claims) = &access {
         assert_eq!(payload["token_type"], "access");
@@ -66,5 +74,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(Some(claims.user_id.clone()), claim(&payload, "user_id"));
         assert_eq!(Some(claims.jti.clone()), claim(&payload, "jti"));
     }
-    assert!(any.is_ok(), "a typed verification passed where the untyped failed");
+    assert!(
+        any.is_ok(),
+        "a typed verification passed where the untyped failed"
+    );
 });

@@ -32,8 +32,14 @@ fuzz_target!(|data: &[u8]| {
     let timeout = Duration::days(3);
     let activation = tokens.check(Purpose::Activation, user, token, now, timeout);
     let reset = tokens.check(Purpose::PasswordReset, user, token, now, timeout);
-    assert!(!(activation && reset), "a token that passes for both purposes");
-    for (passed, purpose) in [(activation, Purpose::Activation), (reset, Purpose::PasswordReset)] {
+    assert!(
+        !(activation && reset),
+        "a token that passes for both purposes"
+    );
+    for (passed, purpose) in [
+        (activation, Purpose::Activation),
+        (reset, Purpose::PasswordReset),
+    ] {
         if !passed {
             continue;
         }

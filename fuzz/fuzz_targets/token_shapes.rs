@@ -52,6 +52,10 @@ fuzz_target!(|data: &[u8]| {
 
     if StaticTokens::is_well_formed(token) {
         assert_eq!(token.len(), 40);
-        assert!(token.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+        assert!(
+            token
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        );
     }
 });

@@ -63,8 +63,14 @@ fn main() {
     let now = DateTime::from_timestamp(jws::NOW - 60, 0).expect("a time");
     let pair = jwt.issue_pair_at("42", Some("fam"), now).expect("a pair");
     let mut tokens = vec![
-        ("library-access".to_string(), pair.access.as_str().to_owned()),
-        ("library-refresh".to_string(), pair.refresh.as_str().to_owned()),
+        (
+            "library-access".to_string(),
+            pair.access.as_str().to_owned(),
+        ),
+        (
+            "library-refresh".to_string(),
+            pair.refresh.as_str().to_owned(),
+        ),
     ];
     let old = jws::old_key();
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS512","kid":"old","typ":"JWT"}"#);
@@ -73,12 +79,22 @@ fn main() {
     let signature = old.sign(input.as_bytes()).expect("signs");
     tokens.push(("library-old-key".into(), format!("{input}.{signature}")));
     let simplejwt = read_json(&vectors.join("simplejwt_tokens.json"));
-    for (i, token) in simplejwt["tokens"].as_array().expect("tokens").iter().enumerate() {
+    for (i, token) in simplejwt["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .enumerate()
+    {
         let text = token["token"].as_str().expect("a token").to_owned();
         tokens.push((format!("simplejwt-{i}"), text));
     }
     let wycheproof = read_json(&vectors.join("wycheproof/json_web_signature_test.json"));
-    for group in wycheproof["testGroups"].as_array().expect("groups").iter().take(3) {
+    for group in wycheproof["testGroups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .take(3)
+    {
         for test in group["tests"].as_array().expect("tests").iter().take(8) {
             if let Some(jws) = test["jws"].as_str() {
                 let id = test["tcId"].as_u64().unwrap_or(0);
@@ -86,8 +102,14 @@ fn main() {
             }
         }
     }
-    tokens.push(("alg-none".into(), format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#))));
-    tokens.push(("json-serialization".into(), format!(r#"{{"payload":"{payload}","signatures":[]}}"#)));
+    tokens.push((
+        "alg-none".into(),
+        format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#)),
+    ));
+    tokens.push((
+        "json-serialization".into(),
+        format!(r#"{{"payload":"{payload}","signatures":[]}}"#),
+    ));
     let target = corpus.target("jws");
     for (name, token) in &tokens {
         target.put(name, token);
@@ -95,7 +117,10 @@ fn main() {
 
     // Claims: header NUL payload, from those tokens, and edge cases.
     let target = corpus.target("jwt_claims");
-    for (name, token) in tokens.iter().filter(|(n, _)| n.starts_with("library") || n.starts_with("simplejwt")) {
+    for (name, token) in tokens
+        .iter()
+        .filter(|(n, _)| n.starts_with("library") || n.starts_with("simplejwt"))
+    {
         let mut parts = token.split('.');
         let (Some(h), Some(p)) = (parts.next(), parts.next()) else {
             continue;
@@ -107,11 +132,26 @@ fn main() {
     }
     let header = r#"{"alg":"HS256","typ":"JWT"}"#;
     for (name, claims) in [
-        ("numeric-user", json!({"token_type": "access", "exp": jws::NOW + 60, "iat": jws::NOW, "jti": "j", "user_id": 7})),
-        ("string-exp", json!({"token_type": "access", "exp": "9999999999", "jti": "j", "user_id": "1"})),
-        ("no-exp", json!({"token_type": "refresh", "jti": "j", "user_id": "1"})),
-        ("float-exp", json!({"token_type": "access", "exp": 1.0e10, "iat": 1.5, "jti": "j", "user_id": "1"})),
-        ("iss-aud", json!({"token_type": "access", "exp": jws::NOW + 60, "jti": "j", "user_id": "1", "iss": "x", "aud": ["a", "b"]})),
+        (
+            "numeric-user",
+            json!({"token_type": "access", "exp": jws::NOW + 60, "iat": jws::NOW, "jti": "j", "user_id": 7}),
+        ),
+        (
+            "string-exp",
+            json!({"token_type": "access", "exp": "9999999999", "jti": "j", "user_id": "1"}),
+        ),
+        (
+            "no-exp",
+            json!({"token_type": "refresh", "jti": "j", "user_id": "1"}),
+        ),
+        (
+            "float-exp",
+            json!({"token_type": "access", "exp": 1.0e10, "iat": 1.5, "jti": "j", "user_id": "1"}),
+        ),
+        (
+            "iss-aud",
+            json!({"token_type": "access", "exp": jws::NOW + 60, "jti": "j", "user_id": "1", "iss": "x", "aud": ["a", "b"]}),
+        ),
     ] {
         let mut data = header.as_bytes().to_vec();
         data.push(0);
@@ -127,29 +167,54 @@ fn main() {
     let target = corpus.target("token_shapes");
     for (name, format) in [
         ("knox-plain", KnoxTokenFormat::default()),
-        ("knox-prefix-checksum", KnoxTokenFormat::new("app_", true).expect("prefix")),
-        ("knox-prefix", KnoxTokenFormat::new("k-", false).expect("prefix")),
+        (
+            "knox-prefix-checksum",
+            KnoxTokenFormat::new("app_", true).expect("prefix"),
+        ),
+        (
+            "knox-prefix",
+            KnoxTokenFormat::new("k-", false).expect("prefix"),
+        ),
     ] {
         target.put(name, format.generate().expose());
     }
     let knox = read_json(&vectors.join("knox_tokens.json"));
-    for (i, token) in knox["tokens"].as_array().expect("tokens").iter().enumerate().take(3) {
-        target.put(&format!("knox-django-{i}"), token["token"].as_str().expect("a token"));
+    for (i, token) in knox["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .enumerate()
+        .take(3)
+    {
+        target.put(
+            &format!("knox-django-{i}"),
+            token["token"].as_str().expect("a token"),
+        );
     }
     let statics = StaticTokens::new(&SecretKey::from_bytes(vec![1; 32]).expect("secret"));
-    let (_, token) = statics.new_record(link::user().id, DateTime::from_timestamp(0, 0).expect("t"));
+    let (_, token) =
+        statics.new_record(link::user().id, DateTime::from_timestamp(0, 0).expect("t"));
     target.put("static", &token);
     // The #21.14 panic: 71 bytes with 'é' across byte 64 (the targets skip
     // it until the fix lands; then it guards the fix).
-    target.put("knox-multibyte-at-64", format!("{}é{}", "a".repeat(63), "b".repeat(6)));
+    target.put(
+        "knox-multibyte-at-64",
+        format!("{}é{}", "a".repeat(63), "b".repeat(6)),
+    );
 
     // Link tokens: uid NEWLINE token.
     let target = corpus.target("link_token");
     let (maker, user) = (link::tokens(), link::user());
     let at = DateTime::from_timestamp(link::NOW - 3600, 0).expect("a time");
     let uid = encode_uid(user.id);
-    target.put("activation", format!("{uid}\n{}", maker.make(Purpose::Activation, &user, at)));
-    target.put("reset", format!("{uid}\n{}", maker.make(Purpose::PasswordReset, &user, at)));
+    target.put(
+        "activation",
+        format!("{uid}\n{}", maker.make(Purpose::Activation, &user, at)),
+    );
+    target.put(
+        "reset",
+        format!("{uid}\n{}", maker.make(Purpose::PasswordReset, &user, at)),
+    );
     target.put("padded-uid", format!(" {uid}=\nzz-00"));
 
     // Authorization headers ({...} become the fixture's live tokens).
@@ -163,7 +228,10 @@ fn main() {
         ("three-words", "Token {knox} extra"),
         ("basic", "Basic dXNlcjpwYXNz"),
         ("keyword-only", "Token"),
-        ("checksum-shape", &format!("Token {}_AbCdEf", "0".repeat(64))),
+        (
+            "checksum-shape",
+            &format!("Token {}_AbCdEf", "0".repeat(64)),
+        ),
         ("static-shape", &format!("Token {}", "a".repeat(40))),
     ] {
         target.put(name, header);
@@ -172,17 +240,44 @@ fn main() {
     // JSON bodies of every route.
     let target = corpus.target("json_bodies");
     for (name, body) in [
-        ("login-username", json!({"username": "ada", "password": "pw"})),
-        ("login-email", json!({"email": "ada@example.com", "password": "pw"})),
-        ("register", json!({"username": "ada", "email": " ada@example.com ", "password": "pw", "confirm_password": "pw", "first_name": "Ada", "profile": {"country": "UK"}})),
-        ("activate", json!({"uid": "AZDwoAAAcACAAAAAAAAAAQ", "token": "abc-0123"})),
+        (
+            "login-username",
+            json!({"username": "ada", "password": "pw"}),
+        ),
+        (
+            "login-email",
+            json!({"email": "ada@example.com", "password": "pw"}),
+        ),
+        (
+            "register",
+            json!({"username": "ada", "email": " ada@example.com ", "password": "pw", "confirm_password": "pw", "first_name": "Ada", "profile": {"country": "UK"}}),
+        ),
+        (
+            "activate",
+            json!({"uid": "AZDwoAAAcACAAAAAAAAAAQ", "token": "abc-0123"}),
+        ),
         ("email", json!({"email": "ada@example.com"})),
-        ("reset-confirm", json!({"uid": "x", "token": "y", "new_password": "a", "confirm_password": "a"})),
-        ("password-change", json!({"old_password": "a", "new_password": "b", "confirm_password": "b"})),
+        (
+            "reset-confirm",
+            json!({"uid": "x", "token": "y", "new_password": "a", "confirm_password": "a"}),
+        ),
+        (
+            "password-change",
+            json!({"old_password": "a", "new_password": "b", "confirm_password": "b"}),
+        ),
         ("delete-me", json!({"password": "pw"})),
-        ("patch-me", json!({"first_name": "A", "last_name": null, "profile": {"bio": null, "x": [1, {"y": 2}]}})),
-        ("admin-user", json!({"username": "bob", "email": "bob@example.com", "password": "pw", "is_active": true, "is_staff": false, "is_superuser": false, "profile": {}})),
-        ("wrong-types", json!({"username": 1, "email": [], "password": null, "is_staff": "yes", "profile": "x"})),
+        (
+            "patch-me",
+            json!({"first_name": "A", "last_name": null, "profile": {"bio": null, "x": [1, {"y": 2}]}}),
+        ),
+        (
+            "admin-user",
+            json!({"username": "bob", "email": "bob@example.com", "password": "pw", "is_active": true, "is_staff": false, "is_superuser": false, "profile": {}}),
+        ),
+        (
+            "wrong-types",
+            json!({"username": 1, "email": [], "password": null, "is_staff": "yes", "profile": "x"}),
+        ),
         ("array", json!(["username"])),
     ] {
         target.put(name, body.to_string());
