@@ -8,14 +8,14 @@
 #
 # Installs schemathesis (pinned) into .ci/venv with python3.11 on first use.
 # Environment: SCHEMATHESIS_MAX_EXAMPLES (default 20), SCHEMATHESIS_MAX_TIME
-# per run in seconds (default 35; the superuser's run gets half),
+# per run in seconds (default 30; the superuser's run gets half),
 # SCHEMATHESIS_SEED (default 21).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
 MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-20}
-MAX_TIME=${SCHEMATHESIS_MAX_TIME:-35}
+MAX_TIME=${SCHEMATHESIS_MAX_TIME:-30}
 ADMIN_MAX_TIME=$(( (MAX_TIME + 1) / 2 ))
 SEED=${SCHEMATHESIS_SEED:-21}
 VENV=.ci/venv
