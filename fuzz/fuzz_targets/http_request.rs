@@ -17,7 +17,7 @@
 use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 
-use auth_fuzz::{Fixture, known_knox_panic, runtime};
+use auth_fuzz::{Fixture, runtime};
 use auth_http::{Api, ApiOptions, ApiRequest, ClientAddressPolicy, handle};
 use libfuzzer_sys::fuzz_target;
 
@@ -130,28 +130,20 @@ fuzz_target!(|data: &[u8]| {
         let request = state.fixture.fill(text);
         let mut mutated = false;
         if let Some(parsed) = parse(&request) {
-            // TODO(#21.14): remove this skip once is_well_formed is fixed.
-            let knox_panic = parsed.headers.iter().any(|(_, value)| {
-                value
-                    .split_ascii_whitespace()
-                    .any(|part| known_knox_panic("", part))
-            });
-            if !knox_panic {
-                let peer = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
-                let api_request = ApiRequest::from_parts(
-                    &state.api,
-                    parsed.method,
-                    parsed.path,
-                    parsed.query,
-                    parsed.headers,
-                    parsed.body,
-                    peer,
-                );
-                let response = state.rt.block_on(handle(&state.api, api_request));
-                check(&request, &response);
-                mutated = (200..300).contains(&response.status)
-                    && !matches!(parsed.method, "GET" | "HEAD" | "OPTIONS");
-            }
+            let peer = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            let api_request = ApiRequest::from_parts(
+                &state.api,
+                parsed.method,
+                parsed.path,
+                parsed.query,
+                parsed.headers,
+                parsed.body,
+                peer,
+            );
+            let response = state.rt.block_on(handle(&state.api, api_request));
+            check(&request, &response);
+            mutated = (200..300).contains(&response.status)
+                && !matches!(parsed.method, "GET" | "HEAD" | "OPTIONS");
         }
         let mut state = state;
         state.served += 1;

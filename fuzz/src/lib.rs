@@ -104,20 +104,6 @@ impl Fixture {
     }
 }
 
-/// The Knox shape that panics in `KnoxTokenFormat::is_well_formed` today
-/// (#21.14, being fixed in another slice): after the prefix, 71 bytes with
-/// byte 64 inside a multi-byte character. The targets that reach that
-/// function skip such inputs so CI stays green until the fix lands.
-///
-/// TODO(#21.14): delete this function and its callers once
-/// `is_well_formed` no longer slices at a byte index; the fuzzer then
-/// checks the fix.
-pub fn known_knox_panic(prefix: &str, token: &str) -> bool {
-    token
-        .strip_prefix(prefix)
-        .is_some_and(|rest| rest.len() == 64 + 7 && !rest.is_char_boundary(64))
-}
-
 /// The JWS targets' keys and clock, shared with `make_corpus` so the
 /// committed tokens verify.
 pub mod jws {

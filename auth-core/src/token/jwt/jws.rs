@@ -145,6 +145,11 @@ pub(crate) fn split<'t, 'b>(
 /// and no `crit`.
 pub(crate) fn parse_header(encoded: &str) -> Result<CheckedHeader, JwtError> {
     let json = decode(encoded, "header is not base64url")?;
+    // JSON is UTF-8 (RFC 7515 section 5.2): serde_json does not check the
+    // strings of members it skips, so the whole header is checked here.
+    if std::str::from_utf8(&json).is_err() {
+        return Err(JwtError::Malformed("header is not UTF-8"));
+    }
     // A derived struct would also accept a JSON array; a header is an object.
     if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(JwtError::Malformed("header is not a JSON object"));
@@ -209,6 +214,20 @@ mod tests {
         let mut signature = [0; SIGNATURE_BUFFER];
         let parts = split(token, &mut signature)?;
         parse_header(parts.header)
+    }
+
+    /// RFC 7515 section 5.2: a header is UTF-8 JSON, also in members the
+    /// library ignores (serde_json skips those without checking them).
+    #[test]
+    fn refuses_a_header_that_is_not_utf8() {
+        let header = URL_SAFE_NO_PAD.encode(b"{\"alg\":\"HS256\",\"x\":\"\xd7\"}");
+        assert!(
+            matches!(
+                parse(&format!("{header}.e30.AAAA")),
+                Err(JwtError::Malformed(_))
+            ),
+            "a header with invalid UTF-8 in an ignored member"
+        );
     }
 
     #[test]
