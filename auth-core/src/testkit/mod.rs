@@ -374,6 +374,8 @@ macro_rules! service_conformance_tests {
             password_change_revokes_other_tokens,
             blacklisted_refresh_tokens_fail,
             a_second_server_sees_revocations_within_the_budget,
+            the_grace_window_retries_rotations_only,
+            logins_in_flight_do_not_survive_revocation,
         );
     };
 }

@@ -34,18 +34,7 @@ pub const CACHED: LookupCacheConfig = LookupCacheConfig {
 async fn setup(stores: Stores, lookups: LookupCacheConfig) -> (Auth, ManualClock, User) {
     let clock = ManualClock::new(super::now());
     let auth = service(stores, lookups, &clock, SecretKey::generate());
-    let name = super::unique("svc");
-    let user = auth
-        .create_user(AdminUserInput {
-            patch: UserPatch {
-                username: Some(name.clone()),
-                email: Some(format!("{name}@example.com")),
-                ..UserPatch::default()
-            },
-            password: Some(PASSWORD.into()),
-        })
-        .await
-        .expect("user created");
+    let user = new_user(&auth).await;
     (auth, clock, user)
 }
 
@@ -56,20 +45,47 @@ fn service(
     clock: &ManualClock,
     secret: SecretKey,
 ) -> Auth {
+    builder(stores, lookups, clock, secret, |config| config)
+        .build()
+        .expect("every store is set")
+}
+
+/// The builder of [`service`], its configuration changed by `configure`.
+fn builder(
+    stores: Stores,
+    lookups: LookupCacheConfig,
+    clock: &ManualClock,
+    secret: SecretKey,
+    configure: impl FnOnce(AuthConfig) -> AuthConfig,
+) -> crate::AuthBuilder {
     let config = AuthConfig::default()
         .with_secret(secret)
         .with_throttle(ThrottleConfig::disabled())
         .with_lookup_cache(lookups);
-    Auth::builder(config)
+    Auth::builder(configure(config))
         .stores(stores)
         .clock(Arc::new(clock.clone()))
-        .hasher(Arc::new(
-            Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("valid params"))
-                .expect("valid hasher"),
-        ))
+        .hasher(Arc::new(cheap_hasher()))
         .without_tracing_events()
-        .build()
-        .expect("every store is set")
+}
+
+fn cheap_hasher() -> Argon2idHasher {
+    Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("valid params")).expect("valid hasher")
+}
+
+/// A fresh active user of `auth` with [`PASSWORD`].
+async fn new_user(auth: &Auth) -> User {
+    let name = super::unique("svc");
+    auth.create_user(AdminUserInput {
+        patch: UserPatch {
+            username: Some(name.clone()),
+            email: Some(format!("{name}@example.com")),
+            ..UserPatch::default()
+        },
+        password: Some(PASSWORD.into()),
+    })
+    .await
+    .expect("user created")
 }
 
 fn client() -> ClientInfo {
@@ -416,5 +432,272 @@ pub async fn a_second_server_sees_revocations_within_the_budget(
             first.authenticate_header(Some(header)).await,
             "on the other server, past the budget",
         );
+    }
+}
+
+/// With a reuse grace window: a refresh token logged out through
+/// `jwt/blacklist` does not refresh inside the window, and a retry of a
+/// rotation inside it gets the rotation's own successor (same `jti`s and
+/// family), so a second copy can never start a second chain.
+pub async fn the_grace_window_retries_rotations_only(stores: Stores, lookups: LookupCacheConfig) {
+    let clock = ManualClock::new(super::now());
+    let auth = builder(stores, lookups, &clock, SecretKey::generate(), |config| {
+        config.with_refresh_policy(crate::flows::RefreshPolicy {
+            rotate: true,
+            reuse_grace: chrono::Duration::seconds(10),
+        })
+    })
+    .build()
+    .expect("every store is set");
+    let user = new_user(&auth).await;
+    let second = chrono::Duration::seconds(1);
+
+    let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    clock.advance(second);
+    auth.jwt_blacklist(pair.refresh.as_str(), &client())
+        .await
+        .unwrap();
+    clock.advance(second);
+    assert_rejected(
+        auth.jwt_refresh(pair.refresh.as_str(), &client()).await,
+        "a refresh token logged out, inside the grace window",
+    );
+
+    let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    clock.advance(second);
+    let first = auth
+        .jwt_refresh(pair.refresh.as_str(), &client())
+        .await
+        .unwrap();
+    let first_refresh = first.refresh.expect("rotation is on");
+    clock.advance(second * 2);
+    let retry = auth
+        .jwt_refresh(pair.refresh.as_str(), &client())
+        .await
+        .expect("a retry inside the grace window");
+    let retry_refresh = retry.refresh.expect("rotation is on");
+    let claims = |token: &str| {
+        auth.jwt()
+            .verify_refresh_at(token, crate::clock::Clock::now(&clock))
+            .expect("a valid refresh token")
+    };
+    let (original, again) = (
+        claims(first_refresh.as_str()),
+        claims(retry_refresh.as_str()),
+    );
+    assert_eq!(
+        (&again.jti, &again.family, again.exp),
+        (&original.jti, &original.family, original.exp),
+        "the retry gets the rotation's successor"
+    );
+    auth.authenticate_header(Some(&bearer(retry.access.as_str())))
+        .await
+        .expect("the retry's access token works");
+
+    // The chain goes on from the successor; past the window of its
+    // rotation, the retry's copy of it is a reuse, not a second chain.
+    clock.advance(second);
+    let next = auth
+        .jwt_refresh(first_refresh.as_str(), &client())
+        .await
+        .unwrap();
+    clock.advance(second * 11);
+    assert_rejected(
+        auth.jwt_refresh(retry_refresh.as_str(), &client()).await,
+        "the retry's copy of a rotated successor, past the window",
+    );
+    assert_rejected(
+        auth.authenticate_header(Some(&bearer(next.access.as_str())))
+            .await,
+        "the chain after a reuse",
+    );
+}
+
+/// A hasher that holds the next `armed` verifications until the test
+/// opens it, counting how many it holds.
+#[derive(Debug)]
+struct Gate {
+    hasher: Argon2idHasher,
+    armed: std::sync::atomic::AtomicUsize,
+    held: std::sync::atomic::AtomicUsize,
+    open: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl Gate {
+    fn new(armed: usize) -> Self {
+        Self {
+            hasher: cheap_hasher(),
+            armed: armed.into(),
+            held: 0.into(),
+            open: std::sync::Mutex::new(false),
+            opened: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Waits (up to 30 s) until `n` verifications are held.
+    async fn until_held(&self, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.held.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{n} logins never reached their verification"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
+    fn release(&self) {
+        *self.open.lock().expect("not poisoned") = true;
+        self.opened.notify_all();
+    }
+}
+
+impl crate::password::PasswordHasher for Gate {
+    fn hash(&self, password: &str) -> Result<String, crate::password::PasswordError> {
+        self.hasher.hash(password)
+    }
+
+    fn verify(&self, password: &str, encoded: &str) -> crate::password::Verification {
+        use std::sync::atomic::Ordering;
+        let hold = self
+            .armed
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if hold {
+            self.held.fetch_add(1, Ordering::SeqCst);
+            let mut open = self.open.lock().expect("not poisoned");
+            while !*open {
+                open = self.opened.wait(open).expect("not poisoned");
+            }
+        }
+        self.hasher.verify(password, encoded)
+    }
+
+    fn dummy_hash(&self) -> &str {
+        self.hasher.dummy_hash()
+    }
+}
+
+/// Which revocation a paused login races.
+#[derive(Debug, Clone, Copy)]
+enum Revocation {
+    LogoutAll,
+    PasswordChange,
+    PasswordReset,
+}
+
+/// A JWT, a Knox and a static-token login each read the user and are held
+/// at their password verification; meanwhile the user logs out
+/// everywhere, changes the password, or resets it; then the logins finish.
+/// Whatever they return must not authenticate: they read the user before
+/// the revocation.
+pub async fn logins_in_flight_do_not_survive_revocation(
+    stores: Stores,
+    lookups: LookupCacheConfig,
+) {
+    let mut password = PASSWORD.to_string();
+    let clock = ManualClock::new(super::now());
+    let secret = SecretKey::generate();
+    let plain = service(stores.clone(), lookups, &clock, secret.clone());
+    let user = new_user(&plain).await;
+    for (round, revocation) in [
+        Revocation::LogoutAll,
+        Revocation::PasswordChange,
+        Revocation::PasswordReset,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let gate = Arc::new(Gate::new(3));
+        // Three held logins and the revocation's own hashing at once.
+        let auth = builder(stores.clone(), lookups, &clock, secret.clone(), |c| c)
+            .hasher(gate.clone())
+            .hashing_threads(4)
+            .hashing_reserve(0)
+            .build()
+            .expect("every store is set");
+        let login = Credentials::username(user.username.clone(), password.clone());
+        let jwt = tokio::spawn({
+            let (auth, login) = (auth.clone(), login.clone());
+            async move {
+                let (_, pair) = auth.jwt_login(&login, &client()).await?;
+                Ok::<_, AuthError>(bearer(pair.access.as_str()))
+            }
+        });
+        let knox = tokio::spawn({
+            let (auth, login) = (auth.clone(), login.clone());
+            async move {
+                let (_, issued) = auth.knox_login(&login, None, &client()).await?;
+                Ok::<_, AuthError>(format!("Token {}", issued.token.expose()))
+            }
+        });
+        let static_token = tokio::spawn({
+            let (auth, login) = (auth.clone(), login.clone());
+            async move {
+                let (_, token) = auth.static_token_login(&login, &client()).await?;
+                Ok::<_, AuthError>(format!("Token {token}"))
+            }
+        });
+        gate.until_held(3).await;
+        clock.advance(chrono::Duration::milliseconds(5));
+        let new_password = format!("Fresh-Lantern-{round}8");
+        match revocation {
+            Revocation::LogoutAll => auth.logout_all(user.id, &client()).await.unwrap(),
+            Revocation::PasswordChange => auth
+                .change_password(
+                    user.id,
+                    PasswordChange {
+                        old_password: password.clone(),
+                        new_password: new_password.clone(),
+                        confirm_password: new_password.clone(),
+                    },
+                    None,
+                    &client(),
+                )
+                .await
+                .unwrap(),
+            Revocation::PasswordReset => {
+                let current = auth.get_user(user.id).await.unwrap();
+                let link = auth.password_reset_link(&current);
+                let mut parts = link.rsplit('/');
+                let token = parts.next().expect("a token").to_string();
+                let uid = parts.next().expect("a uid").to_string();
+                auth.confirm_password_reset(
+                    crate::flows::ResetConfirmation {
+                        uid,
+                        token,
+                        new_password: new_password.clone(),
+                        confirm_password: new_password.clone(),
+                    },
+                    &client(),
+                )
+                .await
+                .unwrap();
+            }
+        }
+        if !matches!(revocation, Revocation::LogoutAll) {
+            password = new_password;
+        }
+        gate.release();
+        for (what, task) in [("JWT", jwt), ("Knox", knox), ("static", static_token)] {
+            if let Ok(header) = task.await.expect("the login task ran") {
+                assert_rejected(
+                    auth.authenticate_header(Some(&header)).await,
+                    &format!("a {what} login held across {revocation:?}"),
+                );
+            }
+        }
+        clock.advance(chrono::Duration::milliseconds(5));
+        let (_, pair) = auth
+            .jwt_login(
+                &Credentials::username(user.username.clone(), password.clone()),
+                &client(),
+            )
+            .await
+            .expect("a login after the revocation works");
+        auth.authenticate_header(Some(&bearer(pair.access.as_str())))
+            .await
+            .expect("its token works");
     }
 }
