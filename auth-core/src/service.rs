@@ -198,6 +198,7 @@ pub struct AuthBuilder {
     hasher: Option<Arc<dyn PasswordHasher>>,
     hashing_threads: Option<usize>,
     hashing_reserve: Option<usize>,
+    hashing_queue: Option<usize>,
     policy: Option<PasswordPolicy>,
     jwt_keys: Option<KeySet>,
     mailer: Arc<dyn Mailer>,
@@ -228,6 +229,7 @@ impl AuthBuilder {
             hasher: None,
             hashing_threads: None,
             hashing_reserve: None,
+            hashing_queue: None,
             policy: None,
             jwt_keys: None,
             mailer: Arc::new(ConsoleMailer),
@@ -310,6 +312,17 @@ impl AuthBuilder {
         self
     }
 
+    /// How many password hashes or verifications may wait for a hashing
+    /// thread (default: [`QUEUE_PER_THREAD`](crate::password::QUEUE_PER_THREAD)
+    /// per thread, so it follows the cores). A login, registration or
+    /// password change that finds the queue full is refused at once with
+    /// [`AuthError::Overloaded`](crate::error::AuthError::Overloaded) (503
+    /// with `Retry-After`); see [`Passwords::with_queue_limit`].
+    pub fn hashing_queue(mut self, limit: usize) -> Self {
+        self.hashing_queue = Some(limit);
+        self
+    }
+
     /// The password validators (default: Django's four and a maximum length).
     pub fn password_policy(mut self, policy: PasswordPolicy) -> Self {
         self.policy = Some(policy);
@@ -379,6 +392,10 @@ impl AuthBuilder {
         };
         let passwords = match self.hashing_reserve {
             Some(reserve) => passwords.with_reserve(reserve),
+            None => passwords,
+        };
+        let passwords = match self.hashing_queue {
+            Some(limit) => passwords.with_queue_limit(limit),
             None => passwords,
         };
         let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();

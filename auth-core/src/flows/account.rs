@@ -471,7 +471,7 @@ impl Auth {
         password: &str,
         field: &'static str,
     ) -> Result<(), AuthError> {
-        let ok = self.verify_password(Some(user), password).await.ok;
+        let ok = self.verify_password(Some(user), password).await?.ok;
         if ok {
             Ok(())
         } else {

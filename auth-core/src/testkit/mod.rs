@@ -111,6 +111,7 @@ use crate::clock::{SystemClock, now_micros};
 use crate::error::StoreError;
 
 pub mod combined;
+mod hasher;
 pub mod history;
 pub mod jwt;
 pub mod knox;
@@ -118,6 +119,8 @@ pub mod service;
 pub mod static_tokens;
 pub mod throttle;
 pub mod users;
+
+pub use hasher::HeldHasher;
 
 /// The current time truncated to whole microseconds, the precision every
 /// store keeps (and what the service hands to stores).

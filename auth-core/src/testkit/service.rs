@@ -21,6 +21,8 @@ use crate::service::{Auth, Stores};
 use crate::throttle::ThrottleConfig;
 use crate::user::{User, UserPatch};
 
+use super::HeldHasher;
+
 const PASSWORD: &str = "Kettle-Orbit-42";
 
 /// The staleness budget of the cached runs.
@@ -513,72 +515,6 @@ pub async fn the_grace_window_retries_rotations_only(stores: Stores, lookups: Lo
     );
 }
 
-/// A hasher that holds the next `armed` verifications until the test
-/// opens it, counting how many it holds.
-#[derive(Debug)]
-struct Gate {
-    hasher: Argon2idHasher,
-    armed: std::sync::atomic::AtomicUsize,
-    held: std::sync::atomic::AtomicUsize,
-    open: std::sync::Mutex<bool>,
-    opened: std::sync::Condvar,
-}
-
-impl Gate {
-    fn new(armed: usize) -> Self {
-        Self {
-            hasher: cheap_hasher(),
-            armed: armed.into(),
-            held: 0.into(),
-            open: std::sync::Mutex::new(false),
-            opened: std::sync::Condvar::new(),
-        }
-    }
-
-    /// Waits (up to 30 s) until `n` verifications are held.
-    async fn until_held(&self, n: usize) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while self.held.load(std::sync::atomic::Ordering::SeqCst) < n {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{n} logins never reached their verification"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        }
-    }
-
-    fn release(&self) {
-        *self.open.lock().expect("not poisoned") = true;
-        self.opened.notify_all();
-    }
-}
-
-impl crate::password::PasswordHasher for Gate {
-    fn hash(&self, password: &str) -> Result<String, crate::password::PasswordError> {
-        self.hasher.hash(password)
-    }
-
-    fn verify(&self, password: &str, encoded: &str) -> crate::password::Verification {
-        use std::sync::atomic::Ordering;
-        let hold = self
-            .armed
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if hold {
-            self.held.fetch_add(1, Ordering::SeqCst);
-            let mut open = self.open.lock().expect("not poisoned");
-            while !*open {
-                open = self.opened.wait(open).expect("not poisoned");
-            }
-        }
-        self.hasher.verify(password, encoded)
-    }
-
-    fn dummy_hash(&self) -> &str {
-        self.hasher.dummy_hash()
-    }
-}
-
 /// Which revocation a paused login races.
 #[derive(Debug, Clone, Copy)]
 enum Revocation {
@@ -609,7 +545,7 @@ pub async fn logins_in_flight_do_not_survive_revocation(
     .into_iter()
     .enumerate()
     {
-        let gate = Arc::new(Gate::new(3));
+        let gate = Arc::new(HeldHasher::new(cheap_hasher(), 3));
         // Three held logins and the revocation's own hashing at once.
         let auth = builder(stores.clone(), lookups, &clock, secret.clone(), |c| c)
             .hasher(gate.clone())
