@@ -12,6 +12,7 @@ use crate::config::{AuthConfig, ConfigError};
 use crate::events::{AuthEvent, EventSink, HistorySink, TracingSink};
 use crate::link_token::LinkTokens;
 use crate::mail::{ConsoleMailer, Mailer};
+use crate::outbox::Outbox;
 use crate::password::{Argon2idHasher, PasswordHasher, PasswordPolicy, Passwords};
 use crate::store::memory::MemoryStore;
 use crate::store::{
@@ -80,6 +81,10 @@ pub(crate) struct Inner {
     pub(crate) static_tokens: StaticTokens,
     pub(crate) jwt: Jwt,
     pub(crate) cache: LookupCache,
+    /// Emails, sent off the request path.
+    pub(crate) mail_queue: Arc<Outbox>,
+    /// Login-history writes, off the request path.
+    pub(crate) history_queue: Arc<Outbox>,
 }
 
 impl fmt::Debug for Auth {
@@ -168,6 +173,17 @@ impl Auth {
         for sink in &self.inner.sinks {
             sink.on_event(&event).await;
         }
+    }
+
+    /// Waits until the emails and login-history entries queued so far
+    /// have been delivered, or given up on after their retries (and
+    /// logged). The service sends emails and writes history off the
+    /// request path, so that answering takes as long whether or not an
+    /// account exists; call this where something must have been sent
+    /// (a test reading the mailbox, a graceful shutdown).
+    pub async fn flush(&self) {
+        self.inner.mail_queue.flush().await;
+        self.inner.history_queue.flush().await;
     }
 }
 
@@ -402,8 +418,12 @@ impl AuthBuilder {
         if self.tracing_events {
             sinks.push(Arc::new(TracingSink));
         }
+        let history_queue = Outbox::new("login history");
         if self.history_events {
-            sinks.push(Arc::new(HistorySink::new(stores.history.clone())));
+            sinks.push(Arc::new(HistorySink::queued(
+                stores.history.clone(),
+                Arc::clone(&history_queue),
+            )));
         }
         sinks.extend(self.sinks);
         let throttle = Throttle::new(stores.throttle.clone(), self.config.throttle.clone());
@@ -430,6 +450,8 @@ impl AuthBuilder {
                 static_tokens,
                 jwt,
                 cache,
+                mail_queue: Outbox::new("email"),
+                history_queue,
             }),
         })
     }

@@ -1,13 +1,16 @@
 //! Registration, activation, password reset and change, the signed-in
 //! user, history, and link expiry.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use auth_demo::Secret;
 
 use reqwest::Method;
 use serde_json::json;
 
 use super::{NEW_PASSWORD, PASSWORD, assert_401, assert_user};
 use crate::harness::Env;
+use crate::smtp_sink::SilentSmtp;
 
 pub async fn register_activate_login(env: Env) {
     let Some(t) = env.start().await else { return };
@@ -127,6 +130,55 @@ pub async fn registration_validation(env: Env) {
     let resp = register("bobby", "bob@example.com", PASSWORD, PASSWORD).await;
     resp.expect(400);
     assert!(resp.json["email"].is_array(), "{}", resp.text);
+    t.finish().await;
+}
+
+/// With a mail server that accepts the connection and never answers,
+/// registration, a password reset and an activation resend for existing
+/// accounts answer at once: the emails go out off the request path (a
+/// request that waited for the mailer would take its 10 s timeout).
+pub async fn a_hanging_mail_server_delays_no_answer(env: Env) {
+    let silent = SilentSmtp::start().await;
+    let url = silent.url();
+    let Some(t) = env
+        .start_with(|settings| settings.smtp_url = Some(Secret::new(url)))
+        .await
+    else {
+        return;
+    };
+    t.create_superuser("dee", "dee@example.com", PASSWORD).await;
+    // Far below the mailer's timeout, and far above a request's own work.
+    let bound = Duration::from_secs(5);
+    let requests = [
+        (
+            "/api/auth/register",
+            json!({
+                "username": "eve", "email": "eve@example.com",
+                "password": PASSWORD, "confirm_password": PASSWORD,
+            }),
+            201,
+        ),
+        (
+            "/api/auth/password/reset",
+            json!({ "email": "dee@example.com" }),
+            202,
+        ),
+        (
+            "/api/auth/activate/resend",
+            json!({ "email": "eve@example.com" }),
+            202,
+        ),
+    ];
+    for (path, body, status) in requests {
+        let started = Instant::now();
+        let resp = t.post(path, body).send().await;
+        let took = started.elapsed();
+        resp.expect(status);
+        assert!(
+            took < bound,
+            "{path} waited {took:?} for a mail server that never answers"
+        );
+    }
     t.finish().await;
 }
 
