@@ -365,18 +365,19 @@ impl Auth {
         now: DateTime<Utc>,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        if let Some(family) = &claims.family {
-            // Successors live at most one refresh lifetime from now.
-            let until = now + self.inner.jwt.config().refresh_lifetime();
-            self.write_about(
-                user_id,
-                self.inner
-                    .stores
-                    .revocations
-                    .revoke_family(family, user_id, until),
-            )
-            .await?;
-        }
+        // The family its successors carry: its own, or for a token made
+        // elsewhere the one derived from its `jti`. Successors live at most
+        // one refresh lifetime from now.
+        let family = self.successor_family(claims);
+        let until = now + self.inner.jwt.config().refresh_lifetime();
+        self.write_about(
+            user_id,
+            self.inner
+                .stores
+                .revocations
+                .revoke_family(&family, user_id, until),
+        )
+        .await?;
         self.emit(AuthEvent::TokenReused {
             user_id,
             at: now,
