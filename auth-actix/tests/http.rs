@@ -165,7 +165,7 @@ async fn get(
 async fn smoke_register_activate_login_me() {
     let mailer = MemoryMailer::default();
     let auth = service(&mailer);
-    let server = serve_actix(auth.clone(), Some(Api::new(auth)), true);
+    let server = serve_actix(auth.clone(), Some(Api::new(auth.clone())), true);
     let (base, client) = (server.base.as_str(), reqwest::Client::new());
 
     let registration = json!({
@@ -177,6 +177,7 @@ async fn smoke_register_activate_login_me() {
     assert_eq!(created.json()["is_active"], false);
 
     // The activation link's last two segments: /activate/<uid>/<token>.
+    auth.flush().await;
     let email = mailer.last_to("ada@example.com").expect("activation email");
     let link = email
         .body

@@ -66,7 +66,7 @@ fn app_routes() -> Router {
 async fn smoke_register_activate_login_me() {
     let mailer = MemoryMailer::default();
     let auth = service(&mailer);
-    let base = serve(auth_axum::router(Api::new(auth))).await;
+    let base = serve(auth_axum::router(Api::new(auth.clone()))).await;
     let client = reqwest::Client::new();
 
     let created = client
@@ -79,6 +79,7 @@ async fn smoke_register_activate_login_me() {
     let user: Value = created.json().await.expect("json");
     assert_eq!(user["is_active"], false);
 
+    auth.flush().await;
     let email = mailer.last_to("ada@example.com").expect("activation email");
     let link = email
         .body

@@ -182,6 +182,13 @@ pub enum AuthError {
     /// A store could not be reached; 503.
     #[error("service unavailable")]
     Unavailable(#[source] StoreError),
+    /// The service is too busy to take this request now (the password
+    /// hashing queue is full); 503 with `Retry-After`.
+    #[error("overloaded, retry after {retry_after_secs} s")]
+    Overloaded {
+        /// Seconds after which a retry may succeed (at least 1).
+        retry_after_secs: u64,
+    },
     /// A store or mailer failed in an unexpected way; 500.
     #[error("internal error")]
     Internal(#[source] BoxError),
@@ -235,6 +242,9 @@ pub struct ErrorResponse {
 
 /// The `WWW-Authenticate` value sent with every 401.
 pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
+
+/// The `detail` of every 503.
+pub const UNAVAILABLE_MESSAGE: &str = "Service temporarily unavailable, try again later.";
 
 /// The message for a used, forged or expired activation or reset token.
 pub const INVALID_TOKEN_MESSAGE: &str = "Invalid or expired token.";
@@ -312,9 +322,11 @@ impl AuthError {
             AuthError::TokenLimitReached => {
                 detail(403, "Maximum amount of tokens allowed per user exceeded.")
             }
-            AuthError::Unavailable(_) => {
-                detail(503, "Service temporarily unavailable, try again later.")
-            }
+            AuthError::Unavailable(_) => detail(503, UNAVAILABLE_MESSAGE),
+            AuthError::Overloaded { retry_after_secs } => ErrorResponse {
+                headers: vec![("Retry-After", retry_after_secs.to_string())],
+                ..detail(503, UNAVAILABLE_MESSAGE)
+            },
             AuthError::Internal(_) => detail(500, "A server error occurred."),
         }
     }

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::outbox::Outbox;
 use crate::store::{HistoryEntry, HistoryEvent, LoginHistoryStore};
 use crate::user::UserId;
 
@@ -400,15 +401,30 @@ impl EventSink for TracingSink {
 
 /// Records the events of the contract's login history (`login`,
 /// `login_failed`, `logout`, ...) in a [`LoginHistoryStore`].
+///
+/// The service's own sink writes off the request path, through a bounded
+/// queue that retries a failed write a few times (so a failed login naming
+/// an account takes no longer than one naming none);
+/// [`Auth::flush`](crate::Auth::flush) waits for it. One made with
+/// [`HistorySink::new`] writes before `on_event` returns.
 #[derive(Debug, Clone)]
 pub struct HistorySink {
     store: Arc<dyn LoginHistoryStore>,
+    queue: Option<Arc<Outbox>>,
 }
 
 impl HistorySink {
     /// A sink writing to `store`.
     pub fn new(store: Arc<dyn LoginHistoryStore>) -> Self {
-        Self { store }
+        Self { store, queue: None }
+    }
+
+    /// A sink writing to `store` through `queue`.
+    pub(crate) fn queued(store: Arc<dyn LoginHistoryStore>, queue: Arc<Outbox>) -> Self {
+        Self {
+            store,
+            queue: Some(queue),
+        }
     }
 }
 
@@ -431,8 +447,21 @@ impl EventSink for HistorySink {
                 .user_agent
                 .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
         };
-        if let Err(err) = self.store.record_history(&entry).await {
-            tracing::error!(target: "auth::events", error = %err, "could not record login history");
-        }
+        let Some(queue) = &self.queue else {
+            if let Err(err) = self.store.record_history(&entry).await {
+                tracing::error!(target: "auth::events", error = %err, "could not record login history");
+            }
+            return;
+        };
+        let store = Arc::clone(&self.store);
+        queue.submit("login history entry", user_id, move || {
+            let (store, entry) = (Arc::clone(&store), entry.clone());
+            Box::pin(async move {
+                store
+                    .record_history(&entry)
+                    .await
+                    .map_err(|err| err.to_string())
+            })
+        });
     }
 }

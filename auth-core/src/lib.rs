@@ -14,6 +14,7 @@ pub mod events;
 pub mod flows;
 pub mod link_token;
 pub mod mail;
+mod outbox;
 pub mod password;
 mod service;
 pub mod store;

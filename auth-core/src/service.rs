@@ -12,6 +12,7 @@ use crate::config::{AuthConfig, ConfigError};
 use crate::events::{AuthEvent, EventSink, HistorySink, TracingSink};
 use crate::link_token::LinkTokens;
 use crate::mail::{ConsoleMailer, Mailer};
+use crate::outbox::Outbox;
 use crate::password::{Argon2idHasher, PasswordHasher, PasswordPolicy, Passwords};
 use crate::store::memory::MemoryStore;
 use crate::store::{
@@ -80,6 +81,10 @@ pub(crate) struct Inner {
     pub(crate) static_tokens: StaticTokens,
     pub(crate) jwt: Jwt,
     pub(crate) cache: LookupCache,
+    /// Emails, sent off the request path.
+    pub(crate) mail_queue: Arc<Outbox>,
+    /// Login-history writes, off the request path.
+    pub(crate) history_queue: Arc<Outbox>,
 }
 
 impl fmt::Debug for Auth {
@@ -169,6 +174,17 @@ impl Auth {
             sink.on_event(&event).await;
         }
     }
+
+    /// Waits until the emails and login-history entries queued so far
+    /// have been delivered, or given up on after their retries (and
+    /// logged). The service sends emails and writes history off the
+    /// request path, so that answering takes as long whether or not an
+    /// account exists; call this where something must have been sent
+    /// (a test reading the mailbox, a graceful shutdown).
+    pub async fn flush(&self) {
+        self.inner.mail_queue.flush().await;
+        self.inner.history_queue.flush().await;
+    }
 }
 
 /// Builds an [`Auth`].
@@ -198,6 +214,7 @@ pub struct AuthBuilder {
     hasher: Option<Arc<dyn PasswordHasher>>,
     hashing_threads: Option<usize>,
     hashing_reserve: Option<usize>,
+    hashing_queue: Option<usize>,
     policy: Option<PasswordPolicy>,
     jwt_keys: Option<KeySet>,
     mailer: Arc<dyn Mailer>,
@@ -228,6 +245,7 @@ impl AuthBuilder {
             hasher: None,
             hashing_threads: None,
             hashing_reserve: None,
+            hashing_queue: None,
             policy: None,
             jwt_keys: None,
             mailer: Arc::new(ConsoleMailer),
@@ -310,6 +328,17 @@ impl AuthBuilder {
         self
     }
 
+    /// How many password hashes or verifications may wait for a hashing
+    /// thread (default: [`QUEUE_PER_THREAD`](crate::password::QUEUE_PER_THREAD)
+    /// per thread, so it follows the cores). A login, registration or
+    /// password change that finds the queue full is refused at once with
+    /// [`AuthError::Overloaded`](crate::error::AuthError::Overloaded) (503
+    /// with `Retry-After`); see [`Passwords::with_queue_limit`].
+    pub fn hashing_queue(mut self, limit: usize) -> Self {
+        self.hashing_queue = Some(limit);
+        self
+    }
+
     /// The password validators (default: Django's four and a maximum length).
     pub fn password_policy(mut self, policy: PasswordPolicy) -> Self {
         self.policy = Some(policy);
@@ -381,12 +410,20 @@ impl AuthBuilder {
             Some(reserve) => passwords.with_reserve(reserve),
             None => passwords,
         };
+        let passwords = match self.hashing_queue {
+            Some(limit) => passwords.with_queue_limit(limit),
+            None => passwords,
+        };
         let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
         if self.tracing_events {
             sinks.push(Arc::new(TracingSink));
         }
+        let history_queue = Outbox::new("login history");
         if self.history_events {
-            sinks.push(Arc::new(HistorySink::new(stores.history.clone())));
+            sinks.push(Arc::new(HistorySink::queued(
+                stores.history.clone(),
+                Arc::clone(&history_queue),
+            )));
         }
         sinks.extend(self.sinks);
         let throttle = Throttle::new(stores.throttle.clone(), self.config.throttle.clone());
@@ -413,6 +450,8 @@ impl AuthBuilder {
                 static_tokens,
                 jwt,
                 cache,
+                mail_queue: Outbox::new("email"),
+                history_queue,
             }),
         })
     }

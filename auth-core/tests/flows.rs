@@ -74,9 +74,11 @@ fn registration(username: &str, email: &str) -> Registration {
     }
 }
 
-/// `(uid, token)` from the last link emailed to `to` under `path`.
-fn link_parts(mailer: &MemoryMailer, to: &str, path: &str) -> (String, String) {
-    let email = mailer.last_to(to).expect("an email was sent");
+/// `(uid, token)` from the last link emailed to `to` under `path`, once
+/// the queued emails are sent.
+async fn link_parts(f: &Fixture, to: &str, path: &str) -> (String, String) {
+    f.auth.flush().await;
+    let email = f.mailer.last_to(to).expect("an email was sent");
     let marker = format!("http://localhost:3000/{path}/");
     let start = email.body.find(&marker).expect("the email holds the link") + marker.len();
     let rest: String = email.body[start..]
@@ -93,7 +95,7 @@ async fn active_user(f: &Fixture, username: &str) -> User {
         .register(registration(username, &email), &client())
         .await
         .unwrap();
-    let (uid, token) = link_parts(&f.mailer, &email, "activate");
+    let (uid, token) = link_parts(f, &email, "activate").await;
     f.auth
         .activate(LinkConfirmation { uid, token }, &client())
         .await
@@ -133,7 +135,7 @@ async fn register_activate_login() {
         Err(AuthError::InvalidCredentials(CredentialsStyle::Jwt))
     ));
 
-    let (uid, token) = link_parts(&f.mailer, "Ada@example.com", "activate");
+    let (uid, token) = link_parts(&f, "Ada@example.com", "activate").await;
     let activated = f
         .auth
         .activate(
@@ -185,7 +187,7 @@ async fn activation_links_expire_and_forged_ones_fail() {
         .register(registration("bob", "bob@example.com"), &client())
         .await
         .unwrap();
-    let (uid, token) = link_parts(&f.mailer, "bob@example.com", "activate");
+    let (uid, token) = link_parts(&f, "bob@example.com", "activate").await;
     let bad_uid = f
         .auth
         .activate(
@@ -229,7 +231,7 @@ async fn activation_links_expire_and_forged_ones_fail() {
         )
         .await
         .unwrap();
-    let (uid, token) = link_parts(&f.mailer, "bob@example.com", "activate");
+    let (uid, token) = link_parts(&f, "bob@example.com", "activate").await;
     assert!(
         f.auth
             .activate(LinkConfirmation { uid, token }, &client())
@@ -255,6 +257,7 @@ async fn resend_and_reset_answer_the_same_for_unknown_addresses() {
             .await
             .unwrap();
     }
+    f.auth.flush().await;
     assert!(f.mailer.sent().is_empty(), "active or unknown: no email");
     f.auth
         .request_password_reset(
@@ -265,6 +268,7 @@ async fn resend_and_reset_answer_the_same_for_unknown_addresses() {
         )
         .await
         .unwrap();
+    f.auth.flush().await;
     assert!(f.mailer.sent().is_empty());
     f.auth
         .request_password_reset(
@@ -275,6 +279,7 @@ async fn resend_and_reset_answer_the_same_for_unknown_addresses() {
         )
         .await
         .unwrap();
+    f.auth.flush().await;
     assert_eq!(f.mailer.sent().len(), 1);
 }
 
@@ -453,7 +458,7 @@ async fn reset_link(f: &Fixture, email: &str) -> (String, String) {
         )
         .await
         .unwrap();
-    link_parts(&f.mailer, email, "password/reset/confirm")
+    link_parts(f, email, "password/reset/confirm").await
 }
 
 fn reset(uid: &str, token: &str, password: &str) -> ResetConfirmation {
@@ -924,6 +929,7 @@ async fn registrations_are_throttled_per_address_before_hashing() {
         f.store.user_by_username("reg10").await.unwrap().is_none(),
         "a throttled registration stores nothing"
     );
+    f.auth.flush().await;
     assert!(f.mailer.last_to("reg10@example.com").is_none());
     // Another address registers.
     f.auth
@@ -1130,7 +1136,7 @@ async fn profile_size_is_capped_by_a_setting() {
     let refused = f.auth.update_profile(lea.id, update).await;
     // Inactive users cannot PATCH /me; activate first.
     assert!(refused.is_err());
-    let (uid, token) = link_parts(&f.mailer, "lea@example.com", "activate");
+    let (uid, token) = link_parts(&f, "lea@example.com", "activate").await;
     f.auth
         .activate(LinkConfirmation { uid, token }, &client())
         .await
@@ -1177,7 +1183,7 @@ async fn activation_is_only_for_unverified_emails() {
         .await
         .unwrap();
     assert!(!fresh.email_verified && !fresh.is_active);
-    let (uid, token) = link_parts(&f.mailer, "ned@example.com", "activate");
+    let (uid, token) = link_parts(&f, "ned@example.com", "activate").await;
     let activated = f
         .auth
         .activate(
@@ -1210,6 +1216,7 @@ async fn activation_is_only_for_unverified_emails() {
             json!({ "token": ["Invalid or expired token."] })
         );
     }
+    f.auth.flush().await;
     let sent = f.mailer.sent().len();
     f.auth
         .resend_activation(
@@ -1220,6 +1227,7 @@ async fn activation_is_only_for_unverified_emails() {
         )
         .await
         .unwrap();
+    f.auth.flush().await;
     assert_eq!(
         f.mailer.sent().len(),
         sent,
@@ -1240,7 +1248,7 @@ async fn activation_is_only_for_unverified_emails() {
         .register(registration("spam", "spam@example.com"), &client())
         .await
         .unwrap();
-    let (uid, token) = link_parts(&f.mailer, "spam@example.com", "activate");
+    let (uid, token) = link_parts(&f, "spam@example.com", "activate").await;
     let ban = AdminUserInput::from_json(&json!({ "is_active": false }), true).unwrap();
     f.auth.update_user(spam.id, ban).await.unwrap();
     let err = f

@@ -157,6 +157,34 @@ async fn grace_window_lets_a_client_retry_a_lost_refresh() {
 }
 
 #[tokio::test]
+async fn replaying_a_token_made_elsewhere_revokes_its_successor() {
+    // simplejwt's refresh tokens carry no family: the successor's family
+    // comes from the token, so a replay can still revoke it.
+    let (auth, clock, user) = setup(AuthConfig::default()).await;
+    let (refresh, _) = auth
+        .jwt()
+        .issue_refresh(&user.id.to_string(), None)
+        .unwrap();
+    clock.advance(Duration::seconds(1));
+    let successor = auth.jwt_refresh(refresh.as_str(), &client()).await.unwrap();
+    clock.advance(Duration::seconds(1));
+    assert!(matches!(
+        auth.jwt_refresh(refresh.as_str(), &client()).await,
+        Err(AuthError::TokenNotValid)
+    ));
+    assert!(matches!(
+        auth.jwt_refresh(successor.refresh.unwrap().as_str(), &client())
+            .await,
+        Err(AuthError::TokenNotValid)
+    ));
+    assert!(
+        auth.authenticate_header(Some(&format!("Bearer {}", successor.access.as_str())))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
 async fn without_rotation_refresh_returns_only_an_access_token() {
     let config = AuthConfig::default().with_refresh_policy(RefreshPolicy {
         rotate: false,

@@ -116,6 +116,8 @@ impl Harness {
             Some("127.0.0.1".parse().expect("ip")),
         );
         let response = handle(&self.api, request).await;
+        // Emails are sent off the request path: the tests read them next.
+        self.api.auth().flush().await;
         assert_documented(&self.document, method, path, response.status);
         response
     }
@@ -1296,6 +1298,70 @@ async fn throttled_logins_get_429_with_retry_after() {
             .as_str()
             .is_some_and(|d| d.starts_with("Request was throttled."))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_that_finds_the_hashing_queue_full_gets_503_at_once() {
+    use auth_core::testkit::HeldHasher;
+    let hasher = Arc::new(HeldHasher::new(
+        Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("params")).expect("hasher"),
+        0,
+    ));
+    let auth = Auth::builder(AuthConfig::default().with_throttle(ThrottleConfig::disabled()))
+        .store(Arc::new(MemoryStore::new()))
+        .mailer(Arc::new(MemoryMailer::default()))
+        .hasher(hasher.clone())
+        .hashing_threads(1)
+        .hashing_queue(0)
+        .build()
+        .expect("service");
+    let api = Api::with_options(auth, ApiOptions::default());
+    let h = Harness {
+        document: serde_json::from_slice(&api.openapi_json()).expect("the document is JSON"),
+        api,
+        mailer: MemoryMailer::default(),
+        clock: ManualClock::at_unix(1_800_000_000),
+    };
+    h.user("ada", false).await;
+    let (bearer, _) = h.jwt("ada").await;
+    let login = json!({"username": "ada", "password": PASSWORD});
+
+    // The one hashing thread is held by a login; no work may wait.
+    hasher.hold(1);
+    let h = Arc::new(h);
+    let held = tokio::spawn({
+        let (h, login) = (h.clone(), login.clone());
+        async move {
+            h.call("POST", "/api/auth/jwt/create", Some(login), None)
+                .await
+                .status
+        }
+    });
+    hasher.until_held(1).await;
+    for path in ["/api/auth/jwt/create", "/api/auth/token/login"] {
+        let refused = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            h.call("POST", path, Some(login.clone()), None),
+        )
+        .await
+        .expect("answered at once, without waiting for the held login");
+        assert_eq!(refused.status, 503, "{path}");
+        assert_eq!(refused.header("Retry-After"), Some("1"), "{path}");
+        assert_eq!(
+            refused.json_body(),
+            json!({"detail": "Service temporarily unavailable, try again later."})
+        );
+    }
+    // A request that hashes nothing is not slowed.
+    let me = h.call("GET", "/api/auth/me", None, Some(&bearer)).await;
+    assert_eq!(me.status, 200);
+
+    hasher.release();
+    assert_eq!(held.await.expect("the held login ran"), 200);
+    let after = h
+        .call("POST", "/api/auth/jwt/create", Some(login), None)
+        .await;
+    assert_eq!(after.status, 200, "the queue drained");
 }
 
 #[tokio::test]

@@ -586,6 +586,18 @@ impl Ctx {
         resp.str("token")
     }
 
+    /// Waits until the server has sent every email and written every
+    /// history entry it queued (it does both off the request path), so a
+    /// test can count what arrived.
+    pub async fn flush(&self) {
+        if let Some(server) = &self.server {
+            server.auth().flush().await;
+        }
+        for twin in &self.twins {
+            twin.auth().flush().await;
+        }
+    }
+
     /// Checks that no secret of this test is in any log line or response
     /// body where the contract does not return it, then stops the server.
     pub async fn finish(mut self) {

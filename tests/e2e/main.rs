@@ -60,6 +60,7 @@ macro_rules! every_case {
             accounts::register_activate_login,
             accounts::registration_validation,
             accounts::activation_resend,
+            accounts::a_hanging_mail_server_delays_no_answer,
             accounts::password_reset,
             accounts::password_change,
             accounts::me_update_and_delete,

@@ -103,6 +103,43 @@ struct Inbox {
     arrived: Notify,
 }
 
+/// An SMTP server that accepts connections and never answers, not even
+/// with its greeting: a relay that hangs. It stops when dropped.
+#[derive(Debug)]
+pub struct SilentSmtp {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for SilentSmtp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl SilentSmtp {
+    /// Listens on a free port of 127.0.0.1.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding the silent SMTP server");
+        let addr = listener.local_addr().expect("the server's address");
+        let task = tokio::spawn(async move {
+            // Held open, unanswered, until the server stops.
+            let mut connections = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                connections.push(stream);
+            }
+        });
+        Self { addr, task }
+    }
+
+    /// `smtp://127.0.0.1:PORT`, for `AUTH_SMTP_URL`.
+    pub fn url(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+}
+
 /// The sink; it stops when dropped.
 #[derive(Debug)]
 pub struct SmtpSink {

@@ -213,7 +213,7 @@ impl Auth {
         if !user.is_active {
             // The account exists either way; a mail failure is logged and
             // the client can ask for the link again.
-            let _ = self.send_activation_email(&user).await;
+            self.send_activation_email(&user);
         }
         Ok(user)
     }
@@ -243,27 +243,40 @@ impl Auth {
         )
     }
 
-    async fn send(&self, email: Email) -> Result<(), AuthError> {
-        let to_domain = email.to.rsplit('@').next().unwrap_or("").to_string();
-        self.inner.mailer.send(email).await.map_err(|err| {
-            tracing::error!(target: "auth", error = %err, to_domain, "could not send an email");
-            AuthError::Internal(err)
-        })
+    /// Queues `email` (a `kind` of email, for `user`) to be sent off the
+    /// request path (see [`Auth::flush`]): the answer takes as long
+    /// whether or not there is an email to send. Failures are retried, then
+    /// logged with the kind and the user's id, never the address or link.
+    fn send(&self, kind: &'static str, user: UserId, email: Email) {
+        let mailer = std::sync::Arc::clone(&self.inner.mailer);
+        self.inner.mail_queue.submit(kind, user, move || {
+            let (mailer, email) = (std::sync::Arc::clone(&mailer), email.clone());
+            Box::pin(async move {
+                let to = email.to.clone();
+                mailer
+                    .send(email)
+                    .await
+                    .map_err(|err| err.to_string().replace(&to, "[address]"))
+            })
+        });
     }
 
-    async fn send_activation_email(&self, user: &User) -> Result<(), AuthError> {
+    fn send_activation_email(&self, user: &User) {
         let site = &self.inner.config.site_name;
         let link = self.activation_link(user);
         let days = self.inner.config.activation_ttl.num_hours().max(1);
-        self.send(Email {
-            to: user.email.clone(),
-            subject: format!("Activate your account on {site}"),
-            body: format!(
-                "Hello {},\n\nPlease confirm your email address to activate your account on {site}:\n\n{link}\n\nThe link works once and expires in {days} hours. If you did not register, ignore this email.\n",
-                user.username
-            ),
-        })
-        .await
+        self.send(
+            "activation email",
+            user.id,
+            Email {
+                to: user.email.clone(),
+                subject: format!("Activate your account on {site}"),
+                body: format!(
+                    "Hello {},\n\nPlease confirm your email address to activate your account on {site}:\n\n{link}\n\nThe link works once and expires in {days} hours. If you did not register, ignore this email.\n",
+                    user.username
+                ),
+            },
+        );
     }
 
     /// Checks a link's `uid` and token, returning the user they name.
@@ -364,7 +377,7 @@ impl Auth {
             && !user.is_active
             && !user.email_verified
         {
-            let _ = self.send_activation_email(&user).await;
+            self.send_activation_email(&user);
         }
         Ok(())
     }
@@ -400,18 +413,20 @@ impl Auth {
         let site = &self.inner.config.site_name;
         let link = self.password_reset_link(&user);
         let minutes = self.inner.config.reset_ttl.num_minutes().max(1);
-        // A mail failure is logged; the answer stays the same so it does not
-        // reveal that the account exists.
-        let _ = self
-            .send(Email {
+        // Sent off the request path, and a failure only logged: the answer
+        // is the same, as quick, for an address of no account.
+        self.send(
+            "password reset email",
+            user.id,
+            Email {
                 to: user.email.clone(),
                 subject: format!("Password reset on {site}"),
                 body: format!(
                     "Hello {},\n\nSomeone asked to reset the password of your account on {site}. To choose a new password, open:\n\n{link}\n\nThe link works once and expires in {minutes} minutes. If it was not you, ignore this email: your password has not changed.\n",
                     user.username
                 ),
-            })
-            .await;
+            },
+        );
         self.emit(AuthEvent::PasswordResetRequested {
             user_id: user.id,
             at: now,
@@ -518,7 +533,7 @@ impl Auth {
         password: &str,
         field: &'static str,
     ) -> Result<(), AuthError> {
-        let ok = self.verify_password(Some(user), password).await.ok;
+        let ok = self.verify_password(Some(user), password).await?.ok;
         if ok {
             Ok(())
         } else {
@@ -615,6 +630,8 @@ impl Auth {
     async fn purge_user(&self, user_id: UserId) -> Result<(), AuthError> {
         self.revoke_user_tokens(user_id, None).await?;
         let stores = &self.inner.stores;
+        // Entries still queued for the user land before the deletion.
+        self.inner.history_queue.flush().await;
         stores.history.delete_user_history(user_id).await?;
         if !self
             .write_about(user_id, stores.users.delete_user(user_id))
@@ -640,6 +657,8 @@ impl Auth {
         page_size: u64,
     ) -> Result<Page<HistoryEntry>, AuthError> {
         let (offset, limit) = page_bounds(page, page_size)?;
+        // What this server has queued is read back.
+        self.inner.history_queue.flush().await;
         Ok(self
             .inner
             .stores

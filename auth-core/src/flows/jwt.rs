@@ -8,10 +8,15 @@
 //! - Every token carries its login's rotation family (`fam`). Using an
 //!   already rotated refresh token again revokes the whole family: the
 //!   thief's and the owner's successors alike. An optional grace window
-//!   lets a client that lost a refresh response retry it.
+//!   lets a client that lost a refresh response retry it: only a rotation
+//!   opens it (a token logged out through `jwt/blacklist` never refreshes
+//!   again), and a retry gets the very pair the rotation gave, so one
+//!   token never starts two chains.
 //! - A per-user "tokens valid after" mark (log out everywhere, password
 //!   change or reset) voids access tokens too, checked with the same lookup
-//!   that checks the family.
+//!   that checks the family. A login's tokens are stamped with the time
+//!   its user was read, so a login that read the password before a reset
+//!   and finishes after it gets tokens the mark voids.
 
 use std::sync::Arc;
 
@@ -24,7 +29,7 @@ use crate::flows::Credentials;
 use crate::store::{BlacklistEntry, RevocationState};
 use crate::token::jwt::{
     AccessClaims, AccessToken, RefreshClaims, TokenPair, VerifiedToken, issued_at_millis,
-    new_token_id,
+    new_token_id, token_id_from,
 };
 use crate::user::{User, UserId};
 
@@ -38,9 +43,11 @@ pub struct RefreshPolicy {
     /// stays usable until it expires or is blacklisted.
     pub rotate: bool,
     /// A rotated token used again within this long after its rotation is
-    /// taken for a client retrying a lost response: it gets a new pair in
-    /// the same family instead of revoking the family. Zero (the default)
-    /// treats every reuse as theft.
+    /// taken for a client retrying a lost response: it gets the pair its
+    /// rotation gave again (the same `jti`s, family and expiry) instead of
+    /// revoking the family. A token logged out through
+    /// [`Auth::jwt_blacklist`] gets no grace. Zero (the default) treats
+    /// every reuse as theft.
     pub reuse_grace: Duration,
 }
 
@@ -90,28 +97,137 @@ impl Auth {
         credentials: &Credentials,
         client: &ClientInfo,
     ) -> Result<(User, TokenPair), AuthError> {
+        // No later than the user is read: a reset, password change or
+        // log-out-everywhere after this voids the pair.
+        let read_at = self.now();
         let user = self
             .check_credentials(credentials, TokenKind::Jwt, CredentialsStyle::Jwt, client)
             .await?;
-        let pair = self.issue_jwt_pair(&user).await?;
+        let pair = self.issue_jwt_pair_read_at(&user, read_at).await?;
         Ok((user, pair))
     }
 
-    /// Issues an access/refresh pair for `user` in a new rotation family.
+    /// Issues an access/refresh pair for `user` in a new rotation family,
+    /// stamped now: a mark set since `user` was read does not void it (a
+    /// login uses the time it read the user instead).
     pub async fn issue_jwt_pair(&self, user: &User) -> Result<TokenPair, AuthError> {
+        self.issue_jwt_pair_read_at(user, self.now()).await
+    }
+
+    /// [`issue_jwt_pair`](Self::issue_jwt_pair) stamped `read_at`, when the
+    /// user was read: the user's mark set after it voids the pair.
+    async fn issue_jwt_pair_read_at(
+        &self,
+        user: &User,
+        read_at: DateTime<Utc>,
+    ) -> Result<TokenPair, AuthError> {
         let family = new_token_id()?;
-        let now = self.now();
         let pair = self
             .inner
             .jwt
-            .issue_pair_at(&user.id.to_string(), Some(&family), now)?;
+            .issue_pair_at(&user.id.to_string(), Some(&family), read_at)?;
         self.emit(AuthEvent::TokenIssued {
             user_id: user.id,
             kind: TokenKind::Jwt,
-            at: now,
+            at: self.now(),
         })
         .await;
         Ok(pair)
+    }
+
+    /// 32 bytes derived from a refresh token's `jti` with the server secret,
+    /// for `purpose`: ids no one without the secret can tell in advance,
+    /// that the service can make again from the token alone.
+    fn derived_from_jti(&self, purpose: &[u8], jti: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.inner.config.secret.expose())
+            .expect("HMAC accepts keys of any length");
+        mac.update(b"auth-core.jwt.");
+        mac.update(purpose);
+        mac.update(&[0]);
+        mac.update(jti.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// An id in the shape of a family, derived from `jti` for `purpose`.
+    fn family_id_from(&self, purpose: &[u8], jti: &str) -> String {
+        let bytes = self.derived_from_jti(purpose, jti);
+        let mut random = [0u8; 16];
+        random.copy_from_slice(&bytes[..16]);
+        uuid::Builder::from_random_bytes(random)
+            .into_uuid()
+            .simple()
+            .to_string()
+    }
+
+    /// The family a refresh token's successor belongs to: its own, or for a
+    /// token made elsewhere (simplejwt's have none) one derived from its
+    /// `jti`, so a retried rotation lands in the same family.
+    fn successor_family(&self, claims: &RefreshClaims) -> String {
+        match &claims.family {
+            Some(family) => family.clone(),
+            None => self.family_id_from(b"family", &claims.jti),
+        }
+    }
+
+    /// The id under which a refresh token logged out through
+    /// [`jwt_blacklist`](Self::jwt_blacklist) is recorded as a revoked
+    /// family (no token carries it), telling a logout from a rotation when
+    /// the token comes back within the grace window.
+    fn logout_marker(&self, jti: &str) -> String {
+        self.family_id_from(b"logout", jti)
+    }
+
+    /// The pair the refresh token of `claims` rotates into, at `rotated_at`:
+    /// its `jti`s are derived from the old `jti`, so a retry of the
+    /// rotation gets the same pair, never a second chain.
+    fn successor_pair(
+        &self,
+        claims: &RefreshClaims,
+        family: &str,
+        rotated_at: DateTime<Utc>,
+    ) -> Result<TokenPair, AuthError> {
+        let seed = self.derived_from_jti(b"successor", &claims.jti);
+        let mut access = [0u8; 10];
+        let mut refresh = [0u8; 10];
+        access.copy_from_slice(&seed[..10]);
+        refresh.copy_from_slice(&seed[10..20]);
+        Ok(self.inner.jwt.issue_pair_with_ids(
+            &claims.user_id,
+            Some(family),
+            rotated_at,
+            token_id_from(rotated_at, &access)?,
+            token_id_from(rotated_at, &refresh)?,
+        )?)
+    }
+
+    /// When the already rotated token of `claims` was rotated, if
+    /// presenting it again now is a client retrying that rotation: the
+    /// grace window is on, the rotation was at most that long ago, and the
+    /// token was not logged out. `None`: a reuse.
+    async fn retried_rotation(
+        &self,
+        claims: &RefreshClaims,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, AuthError> {
+        let grace = self.inner.config.refresh.reuse_grace;
+        if grace <= Duration::zero() {
+            return Ok(None);
+        }
+        let revocations = &self.inner.stores.revocations;
+        let Some(entry) = revocations.blacklisted_jti(&claims.jti).await? else {
+            return Ok(None);
+        };
+        if now - entry.blacklisted_at > grace {
+            return Ok(None);
+        }
+        let marker = self.logout_marker(&claims.jti);
+        let logged_out = revocations
+            .revocation_state(user_id, Some(&marker))
+            .await?
+            .family_revoked;
+        Ok((!logged_out).then_some(entry.blacklisted_at))
     }
 
     fn user_id_of(claims_user_id: &str) -> Result<UserId, AuthError> {
@@ -217,24 +333,19 @@ impl Auth {
             expires_at: claims.expires_at(),
             blacklisted_at: now,
         };
-        if !revocations.blacklist_jti(&entry).await? {
-            let rotated_at = revocations
-                .blacklisted_jti(&claims.jti)
-                .await?
-                .map(|e| e.blacklisted_at);
-            let retry = rotated_at.is_some_and(|at| now - at <= policy.reuse_grace)
-                && policy.reuse_grace > Duration::zero();
-            if !retry {
-                self.revoke_family_of(&claims, user.id, now, client).await?;
-                return Err(not_valid());
+        let rotated_at = if revocations.blacklist_jti(&entry).await? {
+            now
+        } else {
+            match self.retried_rotation(&claims, user.id, now).await? {
+                Some(rotated_at) => rotated_at,
+                None => {
+                    self.revoke_family_of(&claims, user.id, now, client).await?;
+                    return Err(not_valid());
+                }
             }
-        }
-        // Tokens made elsewhere (simplejwt's) have no family: start one.
-        let family = match &claims.family {
-            Some(family) => family.clone(),
-            None => new_token_id()?,
         };
-        let pair = jwt.issue_pair_at(&claims.user_id, Some(&family), now)?;
+        let family = self.successor_family(&claims);
+        let pair = self.successor_pair(&claims, &family, rotated_at)?;
         self.emit(AuthEvent::TokenRotated {
             user_id: user.id,
             at: now,
@@ -254,18 +365,19 @@ impl Auth {
         now: DateTime<Utc>,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        if let Some(family) = &claims.family {
-            // Successors live at most one refresh lifetime from now.
-            let until = now + self.inner.jwt.config().refresh_lifetime();
-            self.write_about(
-                user_id,
-                self.inner
-                    .stores
-                    .revocations
-                    .revoke_family(family, user_id, until),
-            )
-            .await?;
-        }
+        // The family its successors carry: its own, or for a token made
+        // elsewhere the one derived from its `jti`. Successors live at most
+        // one refresh lifetime from now.
+        let family = self.successor_family(claims);
+        let until = now + self.inner.jwt.config().refresh_lifetime();
+        self.write_about(
+            user_id,
+            self.inner
+                .stores
+                .revocations
+                .revoke_family(&family, user_id, until),
+        )
+        .await?;
         self.emit(AuthEvent::TokenReused {
             user_id,
             at: now,
@@ -301,11 +413,25 @@ impl Auth {
     }
 
     /// Blacklists a refresh token (`POST /api/auth/jwt/blacklist`, JWT
-    /// logout). A token already blacklisted fails, as in simplejwt.
+    /// logout). A token already blacklisted fails, as in simplejwt. The
+    /// token is recorded as logged out, so no grace window of
+    /// [`RefreshPolicy::reuse_grace`] applies to it: presenting it again is
+    /// a reuse.
     pub async fn jwt_blacklist(&self, refresh: &str, client: &ClientInfo) -> Result<(), AuthError> {
         let now = self.now();
         let claims = self.inner.jwt.verify_refresh_at(refresh, now)?;
         let user = self.live_refresh_user(&claims).await?;
+        // Recorded before the blacklist entry, so a refresh that sees the
+        // entry also sees that it is a logout.
+        self.inner
+            .stores
+            .revocations
+            .revoke_family(
+                &self.logout_marker(&claims.jti),
+                user.id,
+                claims.expires_at(),
+            )
+            .await?;
         let entry = BlacklistEntry {
             jti: claims.jti.clone(),
             user_id: user.id,

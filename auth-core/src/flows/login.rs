@@ -32,19 +32,22 @@ impl Auth {
     /// Verifies `password` against `user`'s hash: exactly one (counted)
     /// verification, against a dummy hash when there is no user or no
     /// usable password, so neither case is cheaper than a wrong password.
+    ///
+    /// Fails only when the hashing pool refuses the work (its queue is
+    /// full: [`AuthError::Overloaded`]) or loses it.
     pub(crate) async fn verify_password(
         &self,
         user: Option<&User>,
         password: &str,
-    ) -> Verification {
+    ) -> Result<Verification, AuthError> {
         let passwords = &self.inner.passwords;
-        match user.and_then(|u| u.password_hash.clone()) {
-            Some(hash) => passwords.verify(password.to_string(), hash).await,
+        Ok(match user.and_then(|u| u.password_hash.clone()) {
+            Some(hash) => passwords.verify(password.to_string(), hash).await?,
             None => {
-                passwords.verify_dummy(password.to_string()).await;
+                passwords.verify_dummy(password.to_string()).await?;
                 Verification::default()
             }
-        }
+        })
     }
 
     /// Reserves one login attempt in the per-account and per-address
@@ -120,7 +123,7 @@ impl Auth {
 
         let outcome = self
             .verify_password(user.as_ref(), &credentials.password)
-            .await;
+            .await?;
         let failure = match &user {
             None => Some(LoginFailure::UnknownUser),
             Some(_) if !outcome.ok => Some(LoginFailure::WrongPassword),

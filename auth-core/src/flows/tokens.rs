@@ -1,6 +1,8 @@
 //! Logging in through the Knox and static token strategies, authenticating
 //! with their tokens, and logging out.
 
+use chrono::{DateTime, Utc};
+
 use crate::Auth;
 use crate::error::{AuthError, CredentialsStyle, StoreError, TokenRejection};
 use crate::events::{AuthEvent, ClientInfo, TokenKind};
@@ -36,6 +38,7 @@ impl Auth {
         name: Option<String>,
         client: &ClientInfo,
     ) -> Result<(User, IssuedKnoxToken), AuthError> {
+        let read_at = self.now();
         let user = self
             .check_credentials(
                 credentials,
@@ -45,7 +48,41 @@ impl Auth {
             )
             .await?;
         let issued = self.issue_knox_token(&user, name).await?;
+        if self.revoked_since(user.id, read_at).await? {
+            // A reset, password change or log-out-everywhere came between
+            // reading the user and storing the token: it must not survive.
+            let delete = self
+                .inner
+                .stores
+                .knox
+                .delete_knox_token(&issued.record.digest);
+            self.write_about(user.id, delete).await?;
+            return Err(AuthError::InvalidCredentials(CredentialsStyle::Token));
+        }
         Ok((user, issued))
+    }
+
+    /// Whether the user's tokens were revoked (log out everywhere, a
+    /// password change or reset: the "tokens valid after" mark) after
+    /// `read_at`, to the millisecond as for JWTs.
+    ///
+    /// A login asks after storing its token: a revocation either set its
+    /// mark before this read, and the login deletes its own token, or sets
+    /// it after, and then deletes the tokens stored so far, this one too.
+    async fn revoked_since(
+        &self,
+        user_id: UserId,
+        read_at: DateTime<Utc>,
+    ) -> Result<bool, AuthError> {
+        let state = self
+            .inner
+            .stores
+            .revocations
+            .revocation_state(user_id, None)
+            .await?;
+        Ok(state
+            .tokens_valid_after
+            .is_some_and(|mark| read_at.timestamp_millis() < mark.timestamp_millis()))
     }
 
     /// Issues a Knox token for `user`, applying the per-user limit.
@@ -226,6 +263,7 @@ impl Auth {
         credentials: &Credentials,
         client: &ClientInfo,
     ) -> Result<(User, String), AuthError> {
+        let read_at = self.now();
         let user = self
             .check_credentials(
                 credentials,
@@ -234,13 +272,28 @@ impl Auth {
                 client,
             )
             .await?;
-        let token = self.static_token_for(user.id).await?;
+        let (token, created) = self.static_token_created(user.id).await?;
+        if self.revoked_since(user.id, read_at).await? {
+            // As for Knox: the login read the user before a revocation, so
+            // it gets no token, and one it made must not survive.
+            if created {
+                let delete = self.inner.stores.static_tokens.delete_static_token(user.id);
+                self.write_about(user.id, delete).await?;
+            }
+            return Err(AuthError::InvalidCredentials(CredentialsStyle::Token));
+        }
         Ok((user, token))
     }
 
     /// The user's static token, created if there is none. Concurrent calls
     /// return the same token.
     pub async fn static_token_for(&self, user_id: UserId) -> Result<String, AuthError> {
+        Ok(self.static_token_created(user_id).await?.0)
+    }
+
+    /// [`static_token_for`](Self::static_token_for), and whether this call
+    /// created the token.
+    async fn static_token_created(&self, user_id: UserId) -> Result<(String, bool), AuthError> {
         let store = &self.inner.stores.static_tokens;
         let tokens = &self.inner.static_tokens;
         // Twice at most: a record made under an older server secret cannot
@@ -255,10 +308,10 @@ impl Auth {
                     at: record.created,
                 })
                 .await;
-                return Ok(token);
+                return Ok((token, true));
             }
             if let Some(token) = tokens.token_for(&stored) {
-                return Ok(token);
+                return Ok((token, false));
             }
             self.write_about(user_id, store.delete_static_token(user_id))
                 .await?;

@@ -50,18 +50,26 @@ pub const MAX_BCRYPT_COST: u32 = 16;
 /// This is CPU-bound (Django's PBKDF2 default is 1,000,000 iterations): run
 /// it off the async runtime, e.g. through [`Passwords`](super::Passwords).
 pub fn verify(password: &str, encoded: &str) -> bool {
-    let Some((algorithm, data)) = encoded.split_once('$') else {
-        return false;
-    };
+    check(password, encoded) == Some(true)
+}
+
+/// Like [`verify`], telling apart a hash that was checked (`Some`: whether
+/// `password` matched) from one that could not be (`None`: malformed, an
+/// unknown or unsupported format, Django's unusable `!...`, or above the
+/// cost caps), which cost no work, so the caller can pay for a dummy
+/// verification instead.
+pub(crate) fn check(password: &str, encoded: &str) -> Option<bool> {
+    let (algorithm, data) = encoded.split_once('$')?;
     match algorithm {
         "pbkdf2_sha256" => verify_pbkdf2(Prf::Sha256, password, data),
         "pbkdf2_sha1" => verify_pbkdf2(Prf::Sha1, password, data),
         // Django stores argon2-cffi's PHC string behind its own "argon2".
-        "argon2" => verify_argon2_phc(password.as_bytes(), &encoded["argon2".len()..])
-            .is_some_and(|found| found.ok),
+        "argon2" => {
+            verify_argon2_phc(password.as_bytes(), &encoded["argon2".len()..]).map(|f| f.ok)
+        }
         #[cfg(feature = "bcrypt")]
         "bcrypt_sha256" => verify_bcrypt_sha256(password, data),
-        _ => false,
+        _ => None,
     }
 }
 
@@ -93,23 +101,19 @@ impl Prf {
 
 /// `<iterations>$<salt>$<base64 hash>`: the salt is used as its UTF-8
 /// bytes, the hash is standard base64 with padding.
-fn verify_pbkdf2(prf: Prf, password: &str, data: &str) -> bool {
+fn verify_pbkdf2(prf: Prf, password: &str, data: &str) -> Option<bool> {
     let mut parts = data.splitn(3, '$');
     let (Some(iterations), Some(salt), Some(hash)) = (parts.next(), parts.next(), parts.next())
     else {
-        return false;
+        return None;
     };
-    let Some(iterations) = parse_iterations(iterations) else {
-        return false;
-    };
-    let Ok(expected) = STANDARD.decode(hash) else {
-        return false;
-    };
+    let iterations = parse_iterations(iterations)?;
+    let expected = STANDARD.decode(hash).ok()?;
     if expected.len() != prf.output_len() {
-        return false;
+        return None;
     }
     prf.derive(password.as_bytes(), salt.as_bytes(), iterations)
-        .is_some_and(|derived| constant_time_eq(&derived, &expected))
+        .map(|derived| constant_time_eq(&derived, &expected))
 }
 
 /// Plain decimal digits without leading zeros (as Django writes them), 1 to
@@ -139,26 +143,25 @@ fn parse_iterations(text: &str) -> Option<u32> {
 /// `$2b$<cost>$<salt and hash>`: bcrypt over the lower-case hex of
 /// SHA-256(password), as Django does to avoid bcrypt's 72-byte truncation.
 #[cfg(feature = "bcrypt")]
-fn verify_bcrypt_sha256(password: &str, data: &str) -> bool {
+fn verify_bcrypt_sha256(password: &str, data: &str) -> Option<bool> {
     use sha2::{Digest, Sha256};
 
     // `$2b$12$` + 53 characters; check the cost before any work.
-    let Some(cost) = data.get(4..6).and_then(|c| c.parse::<u32>().ok()) else {
-        return false;
-    };
+    let cost = data.get(4..6).and_then(|c| c.parse::<u32>().ok())?;
     if data.len() != 60 {
-        return false;
+        return None;
     }
     if cost > MAX_BCRYPT_COST {
         tracing::warn!(
             cost,
             "refusing to verify a stored bcrypt hash above the cost cap"
         );
-        return false;
+        return None;
     }
     let digest = hex::encode(Sha256::digest(password.as_bytes()));
-    // The bcrypt crate compares the hashes in constant time (subtle).
-    bcrypt::non_truncating_verify(digest.as_bytes(), data).unwrap_or(false)
+    // The bcrypt crate compares the hashes in constant time (subtle); it
+    // fails only on a malformed hash, before the work.
+    bcrypt::non_truncating_verify(digest.as_bytes(), data).ok()
 }
 
 #[cfg(test)]

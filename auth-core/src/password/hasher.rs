@@ -25,7 +25,10 @@ pub trait PasswordHasher: fmt::Debug + Send + Sync + 'static {
     fn hash(&self, password: &str) -> Result<String, PasswordError>;
 
     /// Checks `password` against a stored hash. A malformed or unknown format
-    /// gives [`Verification::FAILED`].
+    /// gives [`Verification::FAILED`], and should cost what a verification
+    /// costs (verify against [`dummy_hash`](Self::dummy_hash)), so that an
+    /// account whose hash cannot verify (Django's unusable `!...`, say) is
+    /// not told apart by timing.
     fn verify(&self, password: &str, encoded: &str) -> Verification;
 
     /// A hash of a random password under the current parameters, computed
@@ -256,15 +259,23 @@ impl PasswordHasher for Argon2idHasher {
     }
 
     fn verify(&self, password: &str, encoded: &str) -> Verification {
-        if encoded.starts_with('$') {
-            match verify_argon2_phc(password.as_bytes(), encoded) {
-                Some(found) if found.ok => Verification::matched(!self.is_current(&found)),
-                _ => Verification::FAILED,
-            }
-        } else if django::verify(password, encoded) {
-            Verification::matched(true)
+        // `Some(needs_rehash)` on a match; `None` when the hash was checked
+        // and did not match.
+        let checked = if encoded.starts_with('$') {
+            verify_argon2_phc(password.as_bytes(), encoded)
+                .map(|found| found.ok.then(|| !self.is_current(&found)))
         } else {
-            Verification::FAILED
+            django::check(password, encoded).map(|ok| ok.then_some(true))
+        };
+        match checked {
+            Some(Some(needs_rehash)) => Verification::matched(needs_rehash),
+            Some(None) => Verification::FAILED,
+            // Nothing was computed: pay what a verification costs.
+            None => {
+                let dummy = verify_argon2_phc(password.as_bytes(), self.dummy_hash());
+                let _ = std::hint::black_box(dummy);
+                Verification::FAILED
+            }
         }
     }
 
@@ -352,6 +363,8 @@ fn argon2_into(
     salt: &[u8],
     out: &mut [u8],
 ) -> Result<(), PasswordError> {
+    #[cfg(test)]
+    tests::ARGON2_RUNS.with(|runs| runs.set(runs.get() + 1));
     let blocks = params.block_count();
     let mut memory: Vec<Block> = Vec::new();
     memory
@@ -392,6 +405,47 @@ mod tests {
 
     fn fast() -> Argon2idHasher {
         Argon2idHasher::new(Argon2Params::new(64, 1, 1).unwrap()).unwrap()
+    }
+
+    thread_local! {
+        /// How many Argon2 computations this thread has run.
+        pub(super) static ARGON2_RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    /// How many Argon2 computations `f` runs on this thread.
+    fn argon2_runs(f: impl FnOnce()) -> u64 {
+        let before = ARGON2_RUNS.with(std::cell::Cell::get);
+        f();
+        ARGON2_RUNS.with(std::cell::Cell::get) - before
+    }
+
+    #[test]
+    fn a_hash_that_cannot_verify_costs_one_verification() {
+        let hasher = fast();
+        let real = hasher.hash("pw").unwrap();
+        let _ = hasher.dummy_hash();
+        assert_eq!(
+            argon2_runs(|| assert!(!hasher.verify("px", &real).ok)),
+            1,
+            "a wrong password: one Argon2 run"
+        );
+        for unusable in [
+            // Django's unusable password, as imported from a Django database.
+            "!Xk3bA0xq9ZyWcT1dEfGhIjKlMnOpQrStUvWxYz01",
+            "!",
+            "",
+            "$argon2id$v=19$m=64,t=1,p=1$not-a-salt",
+            "$argon2id$v=19$m=99999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+            "pbkdf2_sha256$0$salt$hash",
+            "md5$salt$0123456789abcdef",
+            "unknown",
+        ] {
+            assert_eq!(
+                argon2_runs(|| assert_eq!(hasher.verify("pw", unusable), Verification::FAILED)),
+                1,
+                "{unusable:?} cannot verify and still costs one verification"
+            );
+        }
     }
 
     /// RFC 9106, section 5.3: the Argon2id test vector.

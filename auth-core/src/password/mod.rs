@@ -46,7 +46,7 @@ mod pool;
 mod validators;
 
 pub use hasher::{Argon2Params, Argon2idHasher, PasswordHasher, Verification};
-pub use pool::Passwords;
+pub use pool::{Passwords, QUEUE_PER_THREAD};
 pub use validators::{
     CommonPassword, MaximumLength, MinimumLength, NumericPassword, PasswordPolicy,
     PasswordValidator, SimilarityMeasure, UserAttributeSimilarity, UserAttributes, quick_ratio,
@@ -76,11 +76,22 @@ pub enum PasswordError {
     /// The blocking task running the hash panicked or was cancelled.
     #[error("the password hashing task failed")]
     Task(#[source] BoxError),
+    /// The hashing queue was full ([`Passwords::with_queue_limit`]): the
+    /// work was refused at once, not queued.
+    #[error("the password hashing queue is full")]
+    Busy,
 }
 
 impl From<PasswordError> for AuthError {
-    /// Every hashing failure is an internal error (500).
+    /// A full hashing queue is [`AuthError::Overloaded`] (503 with
+    /// `Retry-After`); every other hashing failure is an internal error
+    /// (500).
     fn from(err: PasswordError) -> Self {
-        AuthError::Internal(Box::new(err))
+        match err {
+            PasswordError::Busy => AuthError::Overloaded {
+                retry_after_secs: 1,
+            },
+            other => AuthError::Internal(Box::new(other)),
+        }
     }
 }

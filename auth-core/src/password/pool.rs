@@ -60,6 +60,13 @@ use super::{Argon2idHasher, PasswordError, PasswordHasher, Verification};
 /// Work whose caller has gone (a client that hung up while its login
 /// waited) is dropped from the queue without being run.
 ///
+/// The queue is bounded ([`Passwords::with_queue_limit`]; by default
+/// [`QUEUE_PER_THREAD`] waiting per thread, so its size follows the
+/// cores): a hash or verification that finds it full fails at once with
+/// [`PasswordError::Busy`], which the service answers with 503 and
+/// `Retry-After`, instead of waiting behind a flood of logins. Requests
+/// that hash nothing never wait for the queue.
+///
 /// Cloning is cheap and clones share the threads and the counter; the
 /// threads end when the last clone is dropped and the queue is empty.
 ///
@@ -69,9 +76,9 @@ use super::{Argon2idHasher, PasswordError, PasswordHasher, Verification};
 /// # async fn main() -> Result<(), auth_core::password::PasswordError> {
 /// let passwords = Passwords::new(Argon2idHasher::new(Argon2Params::new(64, 1, 1)?)?);
 /// let encoded = passwords.hash("hunter2 hunter2".to_string()).await?;
-/// assert!(passwords.verify("hunter2 hunter2".into(), encoded).await.ok);
+/// assert!(passwords.verify("hunter2 hunter2".into(), encoded).await?.ok);
 /// // An unknown user: the same work, and nothing to compare.
-/// passwords.verify_dummy("hunter2 hunter2".into()).await;
+/// passwords.verify_dummy("hunter2 hunter2".into()).await?;
 /// assert_eq!(passwords.verifications(), 2);
 /// # Ok(())
 /// # }
@@ -87,6 +94,37 @@ struct Inner {
     hasher: Arc<dyn PasswordHasher>,
     threads: Threads,
     verifications: AtomicU64,
+    /// How many jobs are queued or running.
+    pending: Arc<AtomicUsize>,
+    /// How many may wait beyond one per thread: a job beyond fails with
+    /// [`PasswordError::Busy`].
+    queue_limit: AtomicUsize,
+}
+
+/// How many hashes or verifications may wait per hashing thread, by
+/// default: at OWASP's Argon2id parameters (some 20 to 50 ms a hash on
+/// one core) a full queue is about a second of work.
+pub const QUEUE_PER_THREAD: usize = 32;
+
+/// Counts a job as pending until it has run or is dropped unrun.
+struct Pending(Arc<AtomicUsize>);
+
+impl Pending {
+    /// Counts one more pending job, unless `limit` already are.
+    fn enter(pending: &Arc<AtomicUsize>, limit: usize) -> Option<Self> {
+        pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(Arc::clone(pending)))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// How long after the last [`Passwords::note_request`] the reserve holds.
@@ -268,6 +306,7 @@ impl fmt::Debug for Passwords {
             .field("hasher", &self.inner.hasher)
             .field("max_concurrency", &self.inner.threads.count)
             .field("reserve", &self.reserve())
+            .field("queue_limit", &self.queue_limit())
             .field("verifications", &self.verifications())
             .finish()
     }
@@ -296,7 +335,8 @@ impl Passwords {
     /// Runs `hasher` on `max` threads: at most `max` hashes or
     /// verifications at once, one fewer while requests are being served
     /// (the default reserve of one thread, when `max` is at least 2; see
-    /// [`Passwords::with_reserve`]).
+    /// [`Passwords::with_reserve`]), with up to [`QUEUE_PER_THREAD`] times
+    /// `max` waiting (see [`Passwords::with_queue_limit`]).
     pub fn with_max_concurrency(hasher: Arc<dyn PasswordHasher>, max: NonZeroUsize) -> Self {
         let count = max.get();
         Self {
@@ -308,8 +348,41 @@ impl Passwords {
                     admission: Arc::new(Admission::new(busy_limit(count, 1))),
                 },
                 verifications: AtomicU64::new(0),
+                pending: Arc::new(AtomicUsize::new(0)),
+                queue_limit: AtomicUsize::new(count.saturating_mul(QUEUE_PER_THREAD)),
             }),
         }
+    }
+
+    /// Lets at most `limit` hashes or verifications wait for a thread
+    /// beyond one per thread; one that finds the pool that full (threads
+    /// plus `limit` queued or running) fails at once with
+    /// [`PasswordError::Busy`]. 0 lets none wait: work is taken only while
+    /// a thread is free for it. Applies to every clone.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use auth_core::password::{Argon2idHasher, Passwords, QUEUE_PER_THREAD};
+    /// let four = NonZeroUsize::new(4).unwrap();
+    /// let passwords = Passwords::with_max_concurrency(Arc::new(Argon2idHasher::default()), four);
+    /// assert_eq!(passwords.queue_limit(), 4 * QUEUE_PER_THREAD);
+    /// assert_eq!(passwords.with_queue_limit(10).queue_limit(), 10);
+    /// ```
+    #[must_use]
+    pub fn with_queue_limit(self, limit: usize) -> Self {
+        self.inner.queue_limit.store(limit, Ordering::Relaxed);
+        self
+    }
+
+    /// How many hashes or verifications may wait for a thread.
+    pub fn queue_limit(&self) -> usize {
+        self.inner.queue_limit.load(Ordering::Relaxed)
+    }
+
+    /// How many hashes or verifications are queued or running now.
+    pub fn pending(&self) -> usize {
+        self.inner.pending.load(Ordering::Acquire)
     }
 
     /// Keeps `reserve` threads from hashing while requests that need no
@@ -389,30 +462,35 @@ impl Passwords {
     }
 
     /// Checks `password` against a stored hash; counts one verification.
-    /// A failure of the pool itself reads as a failed verification.
-    pub async fn verify(&self, password: String, encoded: String) -> Verification {
+    /// Fails only when the pool does: its queue is full
+    /// ([`PasswordError::Busy`]) or its work was lost
+    /// ([`PasswordError::Task`]).
+    pub async fn verify(
+        &self,
+        password: String,
+        encoded: String,
+    ) -> Result<Verification, PasswordError> {
         let inner = Arc::clone(&self.inner);
         self.run(move || {
             inner.verifications.fetch_add(1, Ordering::Relaxed);
             inner.hasher.verify(&password, &encoded)
         })
         .await
-        .unwrap_or(Verification::FAILED)
     }
 
     /// Does the work of a verification against the hasher's
     /// [`dummy_hash`](PasswordHasher::dummy_hash), for a login naming an
     /// unknown (or inactive) user; counts one verification. The outcome is
-    /// thrown away: the caller fails the login whatever it is.
-    pub async fn verify_dummy(&self, password: String) {
+    /// thrown away: the caller fails the login whatever it is. Fails as
+    /// [`verify`](Self::verify) does.
+    pub async fn verify_dummy(&self, password: String) -> Result<(), PasswordError> {
         let inner = Arc::clone(&self.inner);
-        let _ = self
-            .run(move || {
-                inner.verifications.fetch_add(1, Ordering::Relaxed);
-                let outcome = inner.hasher.verify(&password, inner.hasher.dummy_hash());
-                let _ = std::hint::black_box(outcome);
-            })
-            .await;
+        self.run(move || {
+            inner.verifications.fetch_add(1, Ordering::Relaxed);
+            let outcome = inner.hasher.verify(&password, inner.hasher.dummy_hash());
+            let _ = std::hint::black_box(outcome);
+        })
+        .await
     }
 
     /// Computes the hasher's [`dummy_hash`](PasswordHasher::dummy_hash) now,
@@ -427,7 +505,8 @@ impl Passwords {
             .await;
     }
 
-    /// Runs `work` on the pool's threads and waits for it.
+    /// Runs `work` on the pool's threads and waits for it, or fails at
+    /// once with [`PasswordError::Busy`] when the queue is full.
     async fn run<T, F>(&self, work: F) -> Result<T, PasswordError>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -436,11 +515,17 @@ impl Passwords {
         if tokio::runtime::Handle::try_current().is_err() {
             return Ok(work());
         }
+        let limit = self.queue_limit().saturating_add(self.inner.threads.count);
+        let pending = Pending::enter(&self.inner.pending, limit).ok_or(PasswordError::Busy)?;
         let (reply, outcome) = oneshot::channel();
         let job: Job = Box::new(move || {
             // Nobody is waiting any more: skip the work.
             if !reply.is_closed() {
-                let _ = reply.send(work());
+                let result = work();
+                // Done before the answer is out: the caller's next job
+                // never finds this one still counted.
+                drop(pending);
+                let _ = reply.send(result);
             }
         });
         self.inner
@@ -474,15 +559,27 @@ mod tests {
             0,
             "hashing is not a verification"
         );
-        assert!(passwords.verify("pw".into(), encoded.clone()).await.ok);
+        assert!(
+            passwords
+                .verify("pw".into(), encoded.clone())
+                .await
+                .unwrap()
+                .ok
+        );
         assert_eq!(passwords.verifications(), 1);
-        assert!(!passwords.verify("px".into(), encoded).await.ok);
-        assert!(!passwords.verify("pw".into(), "garbage".into()).await.ok);
+        assert!(!passwords.verify("px".into(), encoded).await.unwrap().ok);
+        assert!(
+            !passwords
+                .verify("pw".into(), "garbage".into())
+                .await
+                .unwrap()
+                .ok
+        );
         assert_eq!(passwords.verifications(), 3);
-        passwords.verify_dummy("pw".into()).await;
+        passwords.verify_dummy("pw".into()).await.unwrap();
         assert_eq!(passwords.verifications(), 4);
         let clone = passwords.clone();
-        clone.verify_dummy(String::new()).await;
+        clone.verify_dummy(String::new()).await.unwrap();
         assert_eq!(passwords.verifications(), 5);
     }
 
@@ -505,9 +602,9 @@ mod tests {
             let encoded = encoded.clone();
             tasks.spawn(async move {
                 if i % 2 == 0 {
-                    passwords.verify("pw".into(), encoded).await.ok
+                    passwords.verify("pw".into(), encoded).await.unwrap().ok
                 } else {
-                    passwords.verify_dummy("pw".into()).await;
+                    passwords.verify_dummy("pw".into()).await.unwrap();
                     true
                 }
             });
@@ -561,7 +658,13 @@ mod tests {
             assert!(hash.unwrap().unwrap().starts_with("slow$pw"));
         }
         assert_eq!(hasher.most.load(Ordering::SeqCst), 2);
-        assert!(passwords.verify("x".into(), "slow$x".into()).await.ok);
+        assert!(
+            passwords
+                .verify("x".into(), "slow$x".into())
+                .await
+                .unwrap()
+                .ok
+        );
     }
 
     /// A hasher that reports the scheduling policy and nice value of the
@@ -778,6 +881,62 @@ mod tests {
         }
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn work_that_finds_the_queue_full_fails_at_once() {
+        let hasher = Arc::new(Held::default());
+        let passwords = Passwords::with_max_concurrency(
+            Arc::clone(&hasher) as Arc<dyn PasswordHasher>,
+            NonZeroUsize::MIN,
+        )
+        .with_queue_limit(2);
+        assert_eq!(passwords.queue_limit(), 2);
+        // One hash runs (held) on the one thread, two wait: the queue is full.
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn({
+            let passwords = passwords.clone();
+            async move { passwords.hash("running".into()).await }
+        });
+        hasher.until_running(1).await;
+        for i in 0..2 {
+            let passwords = passwords.clone();
+            tasks.spawn(async move { passwords.hash(format!("waiting{i}")).await });
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while passwords.pending() != 3 {
+            assert!(Instant::now() < deadline, "two hashes never queued");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // More work is refused at once, not queued: the thread is still
+        // held, so anything that waited would never finish here.
+        let refused = tokio::time::timeout(Duration::from_secs(10), async {
+            (
+                passwords.hash("more".into()).await,
+                passwords.verify("more".into(), "held$more".into()).await,
+                passwords.verify_dummy("more".into()).await,
+            )
+        })
+        .await
+        .expect("refused without waiting");
+        assert!(matches!(refused.0, Err(PasswordError::Busy)), "{refused:?}");
+        assert!(matches!(refused.1, Err(PasswordError::Busy)), "{refused:?}");
+        assert!(matches!(refused.2, Err(PasswordError::Busy)), "{refused:?}");
+        assert_eq!(passwords.verifications(), 0, "nothing refused was run");
+        hasher.open();
+        while let Some(hash) = tasks.join_next().await {
+            assert!(hash.unwrap().unwrap().starts_with("held$"));
+        }
+        assert_eq!(passwords.pending(), 0);
+        assert_eq!(hasher.calls.load(Ordering::SeqCst), 3);
+        assert_eq!(passwords.hash("after".into()).await.unwrap(), "held$after");
+    }
+
+    #[test]
+    fn the_default_queue_follows_the_threads() {
+        let three = NonZeroUsize::new(3).unwrap();
+        let passwords = Passwords::with_max_concurrency(Arc::new(Held::default()), three);
+        assert_eq!(passwords.queue_limit(), 3 * QUEUE_PER_THREAD);
+    }
+
     #[test]
     fn one_thread_always_hashes() {
         let one = Passwords::with_max_concurrency(Arc::new(Held::default()), NonZeroUsize::MIN);
@@ -789,7 +948,7 @@ mod tests {
     fn works_outside_a_runtime() {
         let passwords = fast();
         let encoded = block_on(passwords.hash("pw".into())).unwrap();
-        assert!(block_on(passwords.verify("pw".into(), encoded)).ok);
+        assert!(block_on(passwords.verify("pw".into(), encoded)).unwrap().ok);
         assert_eq!(passwords.verifications(), 1);
     }
 

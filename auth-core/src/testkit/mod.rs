@@ -113,6 +113,7 @@ use crate::clock::{SystemClock, now_micros};
 use crate::error::StoreError;
 
 pub mod combined;
+mod hasher;
 pub mod history;
 pub mod jwt;
 pub mod knox;
@@ -123,6 +124,8 @@ pub mod services;
 pub mod static_tokens;
 pub mod throttle;
 pub mod users;
+
+pub use hasher::HeldHasher;
 
 /// The current time truncated to whole microseconds, the precision every
 /// store keeps (and what the service hands to stores).
@@ -426,6 +429,8 @@ macro_rules! service_conformance_tests {
             concurrent_wrong_logins_verify_at_most_the_limit,
             demoted_or_deactivated_users_lose_it_on_every_token,
             profile_update_racing_a_deactivation_keeps_it,
+            the_grace_window_retries_rotations_only,
+            logins_in_flight_do_not_survive_revocation,
         );
     };
     (#[$first:meta] $(#[$attr:meta])* => $factory:expr $(,)?) => {

@@ -22,6 +22,8 @@ use crate::store::{Page, UserQuery, UserStore};
 use crate::throttle::ThrottleConfig;
 use crate::user::{User, UserId, UserPatch, UserUpdate};
 
+use super::HeldHasher;
+
 const PASSWORD: &str = "Kettle-Orbit-42";
 
 /// The staleness budget of the cached runs.
@@ -62,31 +64,33 @@ fn service(
     clock: &ManualClock,
     secret: SecretKey,
 ) -> Auth {
-    throttled_service(stores, lookups, clock, secret, ThrottleConfig::disabled())
+    builder(stores, lookups, clock, secret, |config| config)
+        .build()
+        .expect("every store is set")
 }
 
-/// A service over `stores` (cheap hashing) on `clock` with these limits.
-fn throttled_service(
+/// The builder of [`service`] (no limits unless `configure` sets them),
+/// its configuration changed by `configure`.
+fn builder(
     stores: Stores,
     lookups: LookupCacheConfig,
     clock: &ManualClock,
     secret: SecretKey,
-    throttle: ThrottleConfig,
-) -> Auth {
+    configure: impl FnOnce(AuthConfig) -> AuthConfig,
+) -> crate::AuthBuilder {
     let config = AuthConfig::default()
         .with_secret(secret)
-        .with_throttle(throttle)
+        .with_throttle(ThrottleConfig::disabled())
         .with_lookup_cache(lookups);
-    Auth::builder(config)
+    Auth::builder(configure(config))
         .stores(stores)
         .clock(Arc::new(clock.clone()))
-        .hasher(Arc::new(
-            Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("valid params"))
-                .expect("valid hasher"),
-        ))
+        .hasher(Arc::new(cheap_hasher()))
         .without_tracing_events()
-        .build()
-        .expect("every store is set")
+}
+
+fn cheap_hasher() -> Argon2idHasher {
+    Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("valid params")).expect("valid hasher")
 }
 
 fn client() -> ClientInfo {
@@ -458,13 +462,11 @@ pub async fn concurrent_wrong_logins_verify_at_most_the_limit(
 ) {
     const TASKS: usize = 40;
     let clock = ManualClock::new(super::now());
-    let auth = throttled_service(
-        stores,
-        lookups,
-        &clock,
-        SecretKey::generate(),
-        ThrottleConfig::default(),
-    );
+    let auth = builder(stores, lookups, &clock, SecretKey::generate(), |config| {
+        config.with_throttle(ThrottleConfig::default())
+    })
+    .build()
+    .expect("every store is set");
     let user = new_user(&auth, "storm").await;
     let before = auth.passwords().verifications();
     let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
@@ -697,4 +699,205 @@ pub async fn profile_update_racing_a_deactivation_keeps_it(
         .is_err(),
         "the deactivated user cannot log in"
     );
+}
+
+/// With a reuse grace window: a refresh token logged out through
+/// `jwt/blacklist` does not refresh inside the window, and a retry of a
+/// rotation inside it gets the rotation's own successor (same `jti`s and
+/// family), so a second copy can never start a second chain.
+pub async fn the_grace_window_retries_rotations_only(stores: Stores, lookups: LookupCacheConfig) {
+    let clock = ManualClock::new(super::now());
+    let auth = builder(stores, lookups, &clock, SecretKey::generate(), |config| {
+        config.with_refresh_policy(crate::flows::RefreshPolicy {
+            rotate: true,
+            reuse_grace: chrono::Duration::seconds(10),
+        })
+    })
+    .build()
+    .expect("every store is set");
+    let user = new_user(&auth, "svc").await;
+    let second = chrono::Duration::seconds(1);
+
+    let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    clock.advance(second);
+    auth.jwt_blacklist(pair.refresh.as_str(), &client())
+        .await
+        .unwrap();
+    clock.advance(second);
+    assert_rejected(
+        auth.jwt_refresh(pair.refresh.as_str(), &client()).await,
+        "a refresh token logged out, inside the grace window",
+    );
+
+    let (_, pair) = auth.jwt_login(&creds(&user), &client()).await.unwrap();
+    clock.advance(second);
+    let first = auth
+        .jwt_refresh(pair.refresh.as_str(), &client())
+        .await
+        .unwrap();
+    let first_refresh = first.refresh.expect("rotation is on");
+    clock.advance(second * 2);
+    let retry = auth
+        .jwt_refresh(pair.refresh.as_str(), &client())
+        .await
+        .expect("a retry inside the grace window");
+    let retry_refresh = retry.refresh.expect("rotation is on");
+    let claims = |token: &str| {
+        auth.jwt()
+            .verify_refresh_at(token, crate::clock::Clock::now(&clock))
+            .expect("a valid refresh token")
+    };
+    let (original, again) = (
+        claims(first_refresh.as_str()),
+        claims(retry_refresh.as_str()),
+    );
+    assert_eq!(
+        (&again.jti, &again.family, again.exp),
+        (&original.jti, &original.family, original.exp),
+        "the retry gets the rotation's successor"
+    );
+    auth.authenticate_header(Some(&bearer(retry.access.as_str())))
+        .await
+        .expect("the retry's access token works");
+
+    // The chain goes on from the successor; past the window of its
+    // rotation, the retry's copy of it is a reuse, not a second chain.
+    clock.advance(second);
+    let next = auth
+        .jwt_refresh(first_refresh.as_str(), &client())
+        .await
+        .unwrap();
+    clock.advance(second * 11);
+    assert_rejected(
+        auth.jwt_refresh(retry_refresh.as_str(), &client()).await,
+        "the retry's copy of a rotated successor, past the window",
+    );
+    assert_rejected(
+        auth.authenticate_header(Some(&bearer(next.access.as_str())))
+            .await,
+        "the chain after a reuse",
+    );
+}
+
+/// Which revocation a paused login races.
+#[derive(Debug, Clone, Copy)]
+enum Revocation {
+    LogoutAll,
+    PasswordChange,
+    PasswordReset,
+}
+
+/// A JWT, a Knox and a static-token login each read the user and are held
+/// at their password verification; meanwhile the user logs out
+/// everywhere, changes the password, or resets it; then the logins finish.
+/// Whatever they return must not authenticate: they read the user before
+/// the revocation.
+pub async fn logins_in_flight_do_not_survive_revocation(
+    stores: Stores,
+    lookups: LookupCacheConfig,
+) {
+    let mut password = PASSWORD.to_string();
+    let clock = ManualClock::new(super::now());
+    let secret = SecretKey::generate();
+    let plain = service(stores.clone(), lookups, &clock, secret.clone());
+    let user = new_user(&plain, "svc").await;
+    for (round, revocation) in [
+        Revocation::LogoutAll,
+        Revocation::PasswordChange,
+        Revocation::PasswordReset,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let gate = Arc::new(HeldHasher::new(cheap_hasher(), 3));
+        // Three held logins and the revocation's own hashing at once.
+        let auth = builder(stores.clone(), lookups, &clock, secret.clone(), |c| c)
+            .hasher(gate.clone())
+            .hashing_threads(4)
+            .hashing_reserve(0)
+            .build()
+            .expect("every store is set");
+        let login = Credentials::username(user.username.clone(), password.clone());
+        let jwt = tokio::spawn({
+            let (auth, login) = (auth.clone(), login.clone());
+            async move {
+                let (_, pair) = auth.jwt_login(&login, &client()).await?;
+                Ok::<_, AuthError>(bearer(pair.access.as_str()))
+            }
+        });
+        let knox = tokio::spawn({
+            let (auth, login) = (auth.clone(), login.clone());
+            async move {
+                let (_, issued) = auth.knox_login(&login, None, &client()).await?;
+                Ok::<_, AuthError>(format!("Token {}", issued.token.expose()))
+            }
+        });
+        let static_token = tokio::spawn({
+            let (auth, login) = (auth.clone(), login.clone());
+            async move {
+                let (_, token) = auth.static_token_login(&login, &client()).await?;
+                Ok::<_, AuthError>(format!("Token {token}"))
+            }
+        });
+        gate.until_held(3).await;
+        clock.advance(chrono::Duration::milliseconds(5));
+        let new_password = format!("Fresh-Lantern-{round}8");
+        match revocation {
+            Revocation::LogoutAll => auth.logout_all(user.id, &client()).await.unwrap(),
+            Revocation::PasswordChange => auth
+                .change_password(
+                    user.id,
+                    PasswordChange {
+                        old_password: password.clone(),
+                        new_password: new_password.clone(),
+                        confirm_password: new_password.clone(),
+                    },
+                    None,
+                    &client(),
+                )
+                .await
+                .unwrap(),
+            Revocation::PasswordReset => {
+                let current = auth.get_user(user.id).await.unwrap();
+                let link = auth.password_reset_link(&current);
+                let mut parts = link.rsplit('/');
+                let token = parts.next().expect("a token").to_string();
+                let uid = parts.next().expect("a uid").to_string();
+                auth.confirm_password_reset(
+                    crate::flows::ResetConfirmation {
+                        uid,
+                        token,
+                        new_password: new_password.clone(),
+                        confirm_password: new_password.clone(),
+                    },
+                    &client(),
+                )
+                .await
+                .unwrap();
+            }
+        }
+        if !matches!(revocation, Revocation::LogoutAll) {
+            password = new_password;
+        }
+        gate.release();
+        for (what, task) in [("JWT", jwt), ("Knox", knox), ("static", static_token)] {
+            if let Ok(header) = task.await.expect("the login task ran") {
+                assert_rejected(
+                    auth.authenticate_header(Some(&header)).await,
+                    &format!("a {what} login held across {revocation:?}"),
+                );
+            }
+        }
+        clock.advance(chrono::Duration::milliseconds(5));
+        let (_, pair) = auth
+            .jwt_login(
+                &Credentials::username(user.username.clone(), password.clone()),
+                &client(),
+            )
+            .await
+            .expect("a login after the revocation works");
+        auth.authenticate_header(Some(&bearer(pair.access.as_str())))
+            .await
+            .expect("its token works");
+    }
 }

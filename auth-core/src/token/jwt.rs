@@ -410,11 +410,18 @@ pub fn new_token_id() -> Result<String, JwtError> {
 /// # Ok::<(), auth_core::token::jwt::JwtError>(())
 /// ```
 pub fn time_ordered_token_id(now: DateTime<Utc>) -> Result<String, JwtError> {
-    let millis =
-        u64::try_from(now.timestamp_millis()).map_err(|_| JwtError::InvalidClaim("iat".into()))?;
     let mut random = [0u8; 10];
     getrandom::fill(&mut random).map_err(|_| JwtError::Random)?;
-    Ok(uuid::Builder::from_unix_timestamp_millis(millis, &random)
+    token_id_from(now, &random)
+}
+
+/// A `jti` as [`time_ordered_token_id`] makes them, with the given 80 bits
+/// in place of fresh randomness (a rotation's successor, made again
+/// identically for a client retrying within the grace window).
+pub(crate) fn token_id_from(now: DateTime<Utc>, random: &[u8; 10]) -> Result<String, JwtError> {
+    let millis =
+        u64::try_from(now.timestamp_millis()).map_err(|_| JwtError::InvalidClaim("iat".into()))?;
+    Ok(uuid::Builder::from_unix_timestamp_millis(millis, random)
         .into_uuid()
         .simple()
         .to_string())
@@ -552,6 +559,28 @@ impl Jwt {
         })
     }
 
+    /// [`issue_pair_at`](Self::issue_pair_at) with the tokens' `jti`s
+    /// given (see [`token_id_from`]): the same arguments give the same pair.
+    pub(crate) fn issue_pair_with_ids(
+        &self,
+        user_id: &str,
+        family: Option<&str>,
+        now: DateTime<Utc>,
+        access_jti: String,
+        refresh_jti: String,
+    ) -> Result<TokenPair, JwtError> {
+        let (access, access_claims) =
+            self.issue_with_id(TokenType::Access, user_id, family, now, access_jti)?;
+        let (refresh, refresh_claims) =
+            self.issue_with_id(TokenType::Refresh, user_id, family, now, refresh_jti)?;
+        Ok(TokenPair {
+            access: AccessToken(access),
+            refresh: RefreshToken(refresh),
+            access_claims: AccessClaims::from_checked(access_claims),
+            refresh_claims: RefreshClaims::from_checked(refresh_claims),
+        })
+    }
+
     /// Verifies an access token: signature, `exp` (and `nbf`), token type,
     /// issuer and audience. A refresh token fails with
     /// [`JwtError::WrongTokenType`]. Revocation is not checked here.
@@ -616,6 +645,18 @@ impl Jwt {
         family: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(String, Checked), JwtError> {
+        let jti = time_ordered_token_id(now)?;
+        self.issue_with_id(token_type, user_id, family, now, jti)
+    }
+
+    fn issue_with_id(
+        &self,
+        token_type: TokenType,
+        user_id: &str,
+        family: Option<&str>,
+        now: DateTime<Utc>,
+        jti: String,
+    ) -> Result<(String, Checked), JwtError> {
         let names = &self.config.names;
         if user_id.is_empty() {
             return Err(JwtError::InvalidClaim(names.user_id.clone()));
@@ -632,7 +673,6 @@ impl Jwt {
         if !(0..=MAX_TIMESTAMP).contains(&iat) || exp > MAX_TIMESTAMP {
             return Err(JwtError::InvalidClaim("exp".into()));
         }
-        let jti = time_ordered_token_id(now)?;
         let claims = ClaimsOut {
             names,
             token_type,

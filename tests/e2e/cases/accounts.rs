@@ -1,13 +1,16 @@
 //! Registration, activation, password reset and change, the signed-in
 //! user, history, and link expiry.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use auth_demo::Secret;
 
 use reqwest::Method;
 use serde_json::json;
 
 use super::{NEW_PASSWORD, PASSWORD, assert_401, assert_user};
 use crate::harness::Env;
+use crate::smtp_sink::SilentSmtp;
 
 pub async fn register_activate_login(env: Env) {
     let Some(t) = env.start().await else { return };
@@ -130,6 +133,55 @@ pub async fn registration_validation(env: Env) {
     t.finish().await;
 }
 
+/// With a mail server that accepts the connection and never answers,
+/// registration, a password reset and an activation resend for existing
+/// accounts answer at once: the emails go out off the request path (a
+/// request that waited for the mailer would take its 10 s timeout).
+pub async fn a_hanging_mail_server_delays_no_answer(env: Env) {
+    let silent = SilentSmtp::start().await;
+    let url = silent.url();
+    let Some(t) = env
+        .start_with(|settings| settings.smtp_url = Some(Secret::new(url)))
+        .await
+    else {
+        return;
+    };
+    t.create_superuser("dee", "dee@example.com", PASSWORD).await;
+    // Far below the mailer's timeout, and far above a request's own work.
+    let bound = Duration::from_secs(5);
+    let requests = [
+        (
+            "/api/auth/register",
+            json!({
+                "username": "eve", "email": "eve@example.com",
+                "password": PASSWORD, "confirm_password": PASSWORD,
+            }),
+            201,
+        ),
+        (
+            "/api/auth/password/reset",
+            json!({ "email": "dee@example.com" }),
+            202,
+        ),
+        (
+            "/api/auth/activate/resend",
+            json!({ "email": "eve@example.com" }),
+            202,
+        ),
+    ];
+    for (path, body, status) in requests {
+        let started = Instant::now();
+        let resp = t.post(path, body).send().await;
+        let took = started.elapsed();
+        resp.expect(status);
+        assert!(
+            took < bound,
+            "{path} waited {took:?} for a mail server that never answers"
+        );
+    }
+    t.finish().await;
+}
+
 pub async fn activation_resend(env: Env) {
     let Some(t) = env.start().await else { return };
     t.post(
@@ -176,7 +228,7 @@ pub async fn activation_resend(env: Env) {
         .await;
     active.expect(202);
     assert_eq!(active.json, known.json);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.flush().await;
     assert_eq!(t.sink.count_to("cyd@example.com"), 2);
     assert_eq!(t.sink.count_to("nobody@example.com"), 0);
     t.finish().await;
@@ -252,7 +304,7 @@ pub async fn password_reset(env: Env) {
     .await
     .expect(401);
     t.jwt_login("dee", NEW_PASSWORD).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.flush().await;
     assert_eq!(t.sink.count_to("ghost@example.com"), 0);
     t.finish().await;
 }
@@ -572,6 +624,7 @@ pub async fn deactivated_account_stays_inactive(env: Env) {
     .await
     .expect(201);
     t.sink.take_to("marker@example.com").await;
+    t.flush().await;
     assert_eq!(
         t.sink.count_to("ban@example.com"),
         1,
