@@ -480,3 +480,82 @@ macro_rules! __service_conformance_module {
         }
     };
 }
+
+/// The lists in [`store_conformance_tests!`] and
+/// [`service_conformance_tests!`] name every test of the suite: a test
+/// function left off a list would silently never run for any store.
+#[cfg(test)]
+mod the_lists_name_every_test {
+    use std::collections::BTreeSet;
+
+    const MACROS: &str = include_str!("mod.rs");
+    const ODD_STRINGS: &str = include_str!("odd_strings.rs");
+
+    /// The names of `pub async fn`s indented by `indent` in `source`.
+    fn tests_in(source: &str, indent: &str) -> BTreeSet<String> {
+        let prefix = format!("{indent}pub async fn ");
+        source
+            .lines()
+            .filter_map(|line| line.strip_prefix(&prefix))
+            .map(|rest| rest.split(['(', '<']).next().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// The body of `pub mod <name> {` in `source` (up to its closing line).
+    fn module<'s>(source: &'s str, name: &str) -> &'s str {
+        let Some(start) = source.find(&format!("\npub mod {name} {{\n")) else {
+            return "";
+        };
+        let body = &source[start..];
+        &body[..body.find("\n}\n").unwrap_or(body.len())]
+    }
+
+    /// The names listed after `opening` up to the list's closing `);`
+    /// (`name in module` counts as `name`).
+    fn listed(opening: &str) -> BTreeSet<String> {
+        let start = MACROS
+            .find(opening)
+            .unwrap_or_else(|| panic!("no list opens with {opening:?}"));
+        let list = &MACROS[start + opening.len()..];
+        list[..list.find(");").expect("the list closes")]
+            .split(',')
+            .map(|entry| {
+                entry
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .filter(|name| !name.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn every_store_group() {
+        for (group, source) in [
+            ("users", include_str!("users.rs")),
+            ("knox", include_str!("knox.rs")),
+            ("static_tokens", include_str!("static_tokens.rs")),
+            ("jwt", include_str!("jwt.rs")),
+            ("throttle", include_str!("throttle.rs")),
+            ("history", include_str!("history.rs")),
+            ("combined", include_str!("combined.rs")),
+        ] {
+            let mut written = tests_in(source, "");
+            written.extend(tests_in(module(ODD_STRINGS, group), "    "));
+            let opening =
+                format!("$crate::__store_conformance_module!([$($attr)*] {group}; $factory;");
+            assert_eq!(listed(&opening), written, "the {group} group's list");
+        }
+    }
+
+    #[test]
+    fn the_service_suite() {
+        let opening = "$crate::__service_conformance_module!([$($attr)*] $factory;";
+        assert_eq!(
+            listed(opening),
+            tests_in(include_str!("service.rs"), ""),
+            "the service suite's list"
+        );
+    }
+}
