@@ -310,6 +310,12 @@ pub struct Settings {
     #[arg(long, global = true, env = "AUTH_HASHING_RESERVE", default_value_t = 1)]
     pub hashing_reserve: usize,
 
+    /// How many password hashes may wait for a hashing thread (default 32
+    /// per thread); a login that finds the queue full gets 503 with
+    /// `Retry-After` at once.
+    #[arg(long, global = true, env = "AUTH_HASHING_QUEUE")]
+    pub hashing_queue: Option<usize>,
+
     /// Failed-login limits: `off`, a per-account rate (`5/min`), or
     /// per-account and per-address rates (`5/min,20/min`).
     #[arg(long, global = true, env = "AUTH_LOGIN_THROTTLE", default_value = LoginThrottle::DEFAULT)]
@@ -361,6 +367,7 @@ impl Default for Settings {
             reset_ttl: 3_600,
             cache_ttl: 0,
             hashing_reserve: 1,
+            hashing_queue: None,
             login_throttle: LoginThrottle::default(),
             throttle: Switch::On,
             throttle_rates: ThrottleRates::default(),

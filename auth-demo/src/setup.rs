@@ -346,6 +346,9 @@ pub async fn build_auth(settings: &Settings) -> Result<Auth, DemoError> {
     if let Some(clock) = &settings.clock {
         builder = builder.clock(clock.clone());
     }
+    if let Some(limit) = settings.hashing_queue {
+        builder = builder.hashing_queue(limit);
+    }
     builder
         .build()
         .map_err(|err| DemoError::Settings(err.to_string()))

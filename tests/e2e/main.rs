@@ -57,6 +57,7 @@ macro_rules! every_case {
             service::unauthenticated_requests,
             service::two_servers_share_revocations,
             service::store_down_is_503,
+            service::a_full_hashing_queue_answers_503,
             accounts::register_activate_login,
             accounts::registration_validation,
             accounts::activation_resend,

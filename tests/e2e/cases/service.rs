@@ -281,7 +281,7 @@ async fn login_is_503(t: &Ctx, what: &str) {
     assert_store_down(&resp, what);
 }
 
-/// The 503 body: one `detail` naming no driver, database or query.
+/// A 503 body: one `detail` naming no driver, database or query.
 fn assert_store_down(resp: &Resp, what: &str) {
     assert_eq!(resp.status, 503, "{what}: {}", resp.text);
     let detail = resp.str("detail");
@@ -360,4 +360,58 @@ fn through(url: &str, addr: SocketAddr) -> String {
         .find('/')
         .map_or(url.len(), |slash| start + slash);
     format!("{}{addr}{}", &url[..start], &url[end..])
+}
+
+/// 32 logins at once with no room to wait for a hashing thread
+/// (`--hashing-queue 0`): those that find every thread busy get 503 with
+/// `Retry-After` and the contract's body at once, the others log in, and a
+/// request that hashes nothing is not refused.
+pub async fn a_full_hashing_queue_answers_503(env: Env) {
+    const LOGINS: usize = 32;
+    let Some(t) = env.start_with(|s| s.hashing_queue = Some(0)).await else {
+        return;
+    };
+    t.active_user("hana", PASSWORD).await;
+    let (access, _) = t.jwt_login("hana", PASSWORD).await;
+    let t = std::sync::Arc::new(t);
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(LOGINS));
+    let mut tasks = Vec::new();
+    for _ in 0..LOGINS {
+        let (t, barrier) = (t.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let login = json!({ "username": "hana", "password": PASSWORD });
+            let request = t.post("/api/auth/jwt/create", login);
+            barrier.wait().await;
+            request.send().await
+        }));
+    }
+    let mut busy = 0;
+    for task in tasks {
+        let resp = task.await.expect("a login task panicked");
+        match resp.status {
+            200 => {}
+            503 => {
+                busy += 1;
+                assert_store_down(&resp, "a login that found the hashing queue full");
+                let retry_after: u64 = resp
+                    .header("retry-after")
+                    .expect("503 without Retry-After")
+                    .parse()
+                    .expect("Retry-After in seconds");
+                assert!(retry_after >= 1, "Retry-After: {retry_after}");
+            }
+            other => panic!("a login answered {other}: {}", resp.text),
+        }
+    }
+    assert!(
+        busy > 0,
+        "{LOGINS} logins at once, none allowed to wait: some found every thread busy"
+    );
+    t.get("/api/auth/me")
+        .bearer(&access)
+        .send()
+        .await
+        .expect(200);
+    let t = std::sync::Arc::into_inner(t).expect("every task is done");
+    t.finish().await;
 }
