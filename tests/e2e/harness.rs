@@ -159,20 +159,20 @@ async fn redis_reachable(url: &str) -> Result<(), String> {
 }
 
 impl Env {
-    /// A server with the test defaults, or `None` when skipped.
-    pub async fn start(self) -> Option<Ctx> {
+    /// A server with the test defaults.
+    pub async fn start(self) -> Ctx {
         self.start_with(|_| {}).await
     }
 
-    /// A server with the test defaults changed by `tweak`, or `None` when
-    /// skipped (the API is not merged yet, or a service is missing).
-    pub async fn start_with(self, tweak: impl FnOnce(&mut Settings)) -> Option<Ctx> {
+    /// A server with the test defaults changed by `tweak`. A server it
+    /// needs (PostgreSQL, Redis) that cannot be reached fails the test.
+    pub async fn start_with(self, tweak: impl FnOnce(&mut Settings)) -> Ctx {
         self.start_any(tweak).await
     }
 
     /// Like [`start_with`](Self::start_with), also when this build of
     /// auth-demo serves `/healthz` only (for the tests of the harness).
-    pub async fn start_any(self, tweak: impl FnOnce(&mut Settings)) -> Option<Ctx> {
+    pub async fn start_any(self, tweak: impl FnOnce(&mut Settings)) -> Ctx {
         logs::install();
         let sink = SmtpSink::start().await;
         let mut cleanup = Cleanup::default();
@@ -236,7 +236,7 @@ impl Env {
             .json()
             .await
             .expect("the OpenAPI document is JSON");
-        Some(Ctx {
+        Ctx {
             base: server.url(),
             server: Some(server),
             http,
@@ -246,7 +246,7 @@ impl Env {
             twins: Vec::new(),
             record: Mutex::new(Record::default()),
             _cleanup: cleanup,
-        })
+        }
     }
 }
 

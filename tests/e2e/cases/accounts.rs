@@ -13,7 +13,7 @@ use crate::harness::Env;
 use crate::smtp_sink::SilentSmtp;
 
 pub async fn register_activate_login(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     let resp = t
         .post(
             "/api/auth/register",
@@ -91,7 +91,7 @@ pub async fn register_activate_login(env: Env) {
 }
 
 pub async fn registration_validation(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     let register = |username: &str, email: &str, password: &str, confirm: &str| {
         t.post(
             "/api/auth/register",
@@ -140,12 +140,9 @@ pub async fn registration_validation(env: Env) {
 pub async fn a_hanging_mail_server_delays_no_answer(env: Env) {
     let silent = SilentSmtp::start().await;
     let url = silent.url();
-    let Some(t) = env
+    let t = env
         .start_with(|settings| settings.smtp_url = Some(Secret::new(url)))
-        .await
-    else {
-        return;
-    };
+        .await;
     t.create_superuser("dee", "dee@example.com", PASSWORD).await;
     // Far below the mailer's timeout, and far above a request's own work.
     let bound = Duration::from_secs(5);
@@ -183,7 +180,7 @@ pub async fn a_hanging_mail_server_delays_no_answer(env: Env) {
 }
 
 pub async fn activation_resend(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.post(
         "/api/auth/register",
         json!({
@@ -235,7 +232,7 @@ pub async fn activation_resend(env: Env) {
 }
 
 pub async fn password_reset(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     let email = t.active_user("dee", PASSWORD).await;
     let knox = t.knox_login("dee", PASSWORD).await;
     let (_, refresh) = t.jwt_login("dee", PASSWORD).await;
@@ -310,7 +307,7 @@ pub async fn password_reset(env: Env) {
 }
 
 pub async fn password_change(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.active_user("eve", PASSWORD).await;
     let this = t.knox_login("eve", PASSWORD).await;
     let other = t.knox_login("eve", PASSWORD).await;
@@ -367,7 +364,7 @@ pub async fn password_change(env: Env) {
 }
 
 pub async fn me_update_and_delete(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.active_user("fay", PASSWORD).await;
     let (access, _) = t.jwt_login("fay", PASSWORD).await;
     let knox = t.knox_login("fay", PASSWORD).await;
@@ -453,7 +450,7 @@ pub async fn me_update_and_delete(env: Env) {
 }
 
 pub async fn login_history(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.active_user("gus", PASSWORD).await;
     t.post(
         "/api/auth/jwt/create",
@@ -510,16 +507,13 @@ pub async fn login_history(env: Env) {
 /// the server's clock, which the test moves on).
 pub async fn expired_links(env: Env) {
     let clock = std::sync::Arc::new(auth_core::ManualClock::new(chrono::Utc::now()));
-    let Some(t) = env
+    let t = env
         .start_with(|s| {
             s.activation_ttl = 2;
             s.reset_ttl = 2;
             s.clock = Some(clock.clone());
         })
-        .await
-    else {
-        return;
-    };
+        .await;
     // An active user with a fresh reset link, and a pending activation.
     t.active_user("hal", PASSWORD).await;
     t.post(
@@ -571,7 +565,7 @@ pub async fn expired_links(env: Env) {
 /// #21.3: an account staff deactivated cannot activate itself again: no
 /// activation email to it, its old link refused, its login still refused.
 pub async fn deactivated_account_stays_inactive(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.create_superuser("root", "root@example.com", PASSWORD)
         .await;
     let (admin, _) = t.jwt_login("root", PASSWORD).await;
@@ -653,7 +647,7 @@ pub async fn deactivated_account_stays_inactive(env: Env) {
 /// a merge past it is a field error on `profile` and changes nothing, on
 /// `PATCH /me` and on the users admin.
 pub async fn profile_size_is_capped(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.create_superuser("root", "root@example.com", PASSWORD)
         .await;
     let (admin, _) = t.jwt_login("root", PASSWORD).await;

@@ -9,7 +9,7 @@ use crate::harness::Env;
 const FORBIDDEN: &str = "You do not have permission to perform this action.";
 
 pub async fn users_admin(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.create_superuser("root", "root@example.com", PASSWORD)
         .await;
     let (admin, _) = t.jwt_login("root", PASSWORD).await;
@@ -126,7 +126,7 @@ pub async fn users_admin(env: Env) {
 }
 
 pub async fn users_admin_permissions(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.active_user("rex", PASSWORD).await;
     let (access, _) = t.jwt_login("rex", PASSWORD).await;
     let me = t.get("/api/auth/me").bearer(&access).send().await;
@@ -197,7 +197,7 @@ async fn staff_member(t: &crate::harness::Ctx, admin: &str, name: &str) -> (Stri
 /// status, nor change, set the password of, or delete a staff or superuser
 /// account; admin representations show `is_superuser`.
 pub async fn staff_cannot_take_superuser_power(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.create_superuser("root", "root@example.com", PASSWORD)
         .await;
     let (admin, _) = t.jwt_login("root", PASSWORD).await;
@@ -345,7 +345,7 @@ pub async fn staff_cannot_take_superuser_power(env: Env) {
 /// #21.4: a staff user who loses staff status loses it on the next request
 /// of every token (JWT, Knox, static); one deactivated gets 401 on each.
 pub async fn demotion_and_deactivation_reach_every_token(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.create_superuser("root", "root@example.com", PASSWORD)
         .await;
     let (admin, _) = t.jwt_login("root", PASSWORD).await;

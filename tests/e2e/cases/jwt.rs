@@ -21,7 +21,7 @@ fn assert_token_not_valid(resp: &crate::harness::Resp) {
 }
 
 pub async fn jwt_login_verify_blacklist(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.active_user("jay", PASSWORD).await;
     let wrong = t
         .post(
@@ -113,7 +113,7 @@ pub async fn jwt_login_verify_blacklist(env: Env) {
 }
 
 pub async fn jwt_refresh_rotation_and_reuse(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.active_user("kim", PASSWORD).await;
     let (_, first) = t.jwt_login("kim", PASSWORD).await;
     let (_, unrelated) = t.jwt_login("kim", PASSWORD).await;
@@ -159,15 +159,12 @@ pub async fn jwt_refresh_rotation_and_reuse(env: Env) {
 pub async fn expired_access_token(env: Env) {
     // 2 s on the server's clock, which the test moves on.
     let clock = std::sync::Arc::new(auth_core::ManualClock::new(chrono::Utc::now()));
-    let Some(t) = env
+    let t = env
         .start_with(|s| {
             s.access_ttl = 2;
             s.clock = Some(clock.clone());
         })
-        .await
-    else {
-        return;
-    };
+        .await;
     t.active_user("lou", PASSWORD).await;
     let (access, refresh) = t.jwt_login("lou", PASSWORD).await;
     t.get("/api/auth/me")

@@ -15,9 +15,7 @@ use crate::harness::{Backend, Ctx, Env, Resp};
 /// The server starts on the backend, answers `/healthz` and a JSON 404,
 /// and stops: runs also before the full API is merged.
 pub async fn server_starts_and_stops(env: Env) {
-    let Some(t) = env.start_any(|_| {}).await else {
-        return;
-    };
+    let t = env.start_any(|_| {}).await;
     let health = t.get("/healthz").send().await;
     health.expect(200);
     let missing = t.get("/api/nowhere/at/all").send().await;
@@ -35,7 +33,7 @@ pub async fn server_starts_and_stops(env: Env) {
 }
 
 pub async fn service_routes(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.get("/healthz").send().await.expect(200);
 
     let doc = t.get("/api/openapi.json").send().await;
@@ -82,7 +80,7 @@ pub async fn service_routes(env: Env) {
 }
 
 pub async fn http_errors(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     // Malformed JSON: 400 with a JSON error body.
     let resp = t
         .req(Method::POST, "/api/auth/jwt/create")
@@ -138,7 +136,7 @@ pub async fn http_errors(env: Env) {
 }
 
 pub async fn trailing_slashes(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.active_user("slash", PASSWORD).await;
     let resp = t
         .post(
@@ -163,7 +161,7 @@ pub async fn trailing_slashes(env: Env) {
 }
 
 pub async fn unauthenticated_requests(env: Env) {
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     let resp = t.get("/api/auth/me").send().await;
     assert_401(&resp);
     assert_eq!(resp.json["code"], "not_authenticated", "{}", resp.text);
@@ -189,9 +187,7 @@ pub async fn unauthenticated_requests(env: Env) {
 /// Two servers over the same stores, as two processes of one deployment:
 /// a token revoked through one is refused through the other.
 pub async fn two_servers_share_revocations(env: Env) {
-    let Some(mut t) = env.start().await else {
-        return;
-    };
+    let mut t = env.start().await;
     t.active_user("twin", PASSWORD).await;
     let other = t.start_twin().await;
     let knox = t.knox_login("twin", PASSWORD).await;
@@ -303,7 +299,7 @@ fn assert_store_down(resp: &Resp, what: &str) {
 
 async fn sqlite_locked(env: Env) {
     use auth_store_sqlx::sqlx::{Connection, SqliteConnection};
-    let Some(t) = env.start().await else { return };
+    let t = env.start().await;
     t.active_user("nel", PASSWORD).await;
     let url = t.settings.database_url.expose().to_owned();
     let mut holder = SqliteConnection::connect(&url)
@@ -334,14 +330,11 @@ async fn postgres_cut(env: Env) {
         .next()
         .expect("an address for the PostgreSQL host");
     let proxy = Proxy::start(target).await.expect("starting the proxy");
-    let Some(t) = env
+    let t = env
         .start_with(|s| {
             s.database_url = Secret::new(through(s.database_url.expose(), proxy.addr()));
         })
-        .await
-    else {
-        return;
-    };
+        .await;
     t.active_user("nel", PASSWORD).await;
     proxy.down().await;
     login_is_503(&t, "a login while PostgreSQL is away").await;
@@ -368,9 +361,7 @@ fn through(url: &str, addr: SocketAddr) -> String {
 /// request that hashes nothing is not refused.
 pub async fn a_full_hashing_queue_answers_503(env: Env) {
     const LOGINS: usize = 32;
-    let Some(t) = env.start_with(|s| s.hashing_queue = Some(0)).await else {
-        return;
-    };
+    let t = env.start_with(|s| s.hashing_queue = Some(0)).await;
     t.active_user("hana", PASSWORD).await;
     let (access, _) = t.jwt_login("hana", PASSWORD).await;
     let t = std::sync::Arc::new(t);

@@ -8,15 +8,12 @@ use super::PASSWORD;
 use crate::harness::Env;
 
 pub async fn login_throttling(env: Env) {
-    let Some(t) = env
+    let t = env
         .start_with(|s| {
             s.throttle = Switch::On;
             s.login_throttle = "3/min".parse().unwrap();
         })
-        .await
-    else {
-        return;
-    };
+        .await;
     t.active_user("sam", PASSWORD).await;
     let wrong = json!({ "username": "sam", "password": "wrong-password-sam" });
     for _ in 0..3 {
@@ -61,15 +58,12 @@ pub async fn login_throttling(env: Env) {
 /// 40 wrong-password logins for one account sent at once, under 5 a
 /// minute per account: exactly 5 are verified (401), the rest are 429.
 pub async fn concurrent_logins_cannot_outrun_the_limit(env: Env) {
-    let Some(t) = env
+    let t = env
         .start_with(|s| {
             s.throttle = Switch::On;
             s.throttle_rates = "login_account=5/min,login_ip=1000/min".parse().unwrap();
         })
-        .await
-    else {
-        return;
-    };
+        .await;
     t.active_user("rush", PASSWORD).await;
     let t = std::sync::Arc::new(t);
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(40));
@@ -97,9 +91,7 @@ pub async fn concurrent_logins_cannot_outrun_the_limit(env: Env) {
 
 /// Registration is limited per client address by default (10 an hour).
 pub async fn registration_is_throttled_per_address(env: Env) {
-    let Some(t) = env.start_with(|s| s.throttle = Switch::On).await else {
-        return;
-    };
+    let t = env.start_with(|s| s.throttle = Switch::On).await;
     let register = |i: usize| {
         t.post(
             "/api/auth/register",
@@ -133,9 +125,7 @@ pub async fn registration_is_throttled_per_address(env: Env) {
 /// With throttling off (`AUTH_THROTTLE=off`, no other throttle setting),
 /// more than 30 registrations and activations from one address succeed.
 pub async fn throttling_off_lets_every_activation_through(env: Env) {
-    let Some(t) = env.start_with(|s| s.throttle = Switch::Off).await else {
-        return;
-    };
+    let t = env.start_with(|s| s.throttle = Switch::Off).await;
     for i in 0..32 {
         t.active_user(&format!("act{i}"), PASSWORD).await;
     }
