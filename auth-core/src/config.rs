@@ -1,7 +1,5 @@
 //! Service configuration: [`AuthConfig`] and the server [`SecretKey`].
 
-use std::fmt;
-
 use chrono::Duration;
 
 use crate::cache::LookupCacheConfig;
@@ -10,64 +8,7 @@ use crate::throttle::ThrottleConfig;
 use crate::token::jwt::JwtConfig;
 use crate::token::knox::KnoxConfig;
 
-/// A server secret (at least 32 bytes). It keys the emailed link tokens
-/// and the derivation of static tokens; `Debug` never prints it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretKey(Vec<u8>);
-
-/// The shortest secret accepted, in bytes.
-pub const SECRET_MIN_BYTES: usize = 32;
-
-/// A secret that was too short.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the secret key must be at least {SECRET_MIN_BYTES} bytes long")]
-pub struct SecretTooShort;
-
-impl SecretKey {
-    /// A secret from bytes; fails when shorter than 32 bytes.
-    ///
-    /// ```
-    /// use auth_core::config::SecretKey;
-    /// assert!(SecretKey::from_bytes(b"too short".to_vec()).is_err());
-    /// let key = SecretKey::from_bytes(vec![42; 32]).unwrap();
-    /// assert_eq!(format!("{key:?}"), "SecretKey([redacted])");
-    /// ```
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, SecretTooShort> {
-        if bytes.len() < SECRET_MIN_BYTES {
-            return Err(SecretTooShort);
-        }
-        Ok(Self(bytes))
-    }
-
-    /// 32 fresh bytes from the operating system's random generator.
-    ///
-    /// # Panics
-    /// If the OS random generator fails, which leaves nothing safe to do.
-    pub fn generate() -> Self {
-        Self(random_bytes::<32>().to_vec())
-    }
-
-    /// The secret's bytes.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretKey([redacted])")
-    }
-}
-
-/// `N` bytes from the operating system's random generator.
-///
-/// # Panics
-/// If the OS random generator fails: no token can be made safely then.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the OS random generator failed");
-    bytes
-}
+pub use crate::secret::{SECRET_MIN_BYTES, SecretKey, SecretTooShort, random_bytes};
 
 /// What the service does, beyond its stores: links, lifetimes, limits.
 ///

@@ -16,6 +16,7 @@ pub mod link_token;
 pub mod mail;
 mod outbox;
 pub mod password;
+mod secret;
 mod service;
 pub mod store;
 pub mod throttle;

@@ -14,7 +14,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::config::SecretKey;
+use crate::secret::SecretKey;
 use crate::user::{User, UserId};
 
 type HmacSha256 = Hmac<Sha256>;

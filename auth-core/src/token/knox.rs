@@ -28,7 +28,7 @@ use chrono::Duration;
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
-use crate::config::random_bytes;
+use crate::secret::random_bytes;
 use crate::store::TokenLimit;
 
 /// Characters of the token kept as the public `token_key` (knox's

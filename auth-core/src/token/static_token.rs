@@ -24,7 +24,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::{SecretKey, random_bytes};
+use crate::secret::{SecretKey, random_bytes};
 use crate::store::StaticTokenRecord;
 use crate::user::UserId;
 
