@@ -622,12 +622,6 @@ impl UserStore for PostgresStore {
         Ok(())
     }
 
-    /// Does not wait for a user row that another transaction is writing:
-    /// that write stands, and `last_login` keeps what it leaves. Waiting
-    /// would make concurrent logins to one account queue on the row's lock,
-    /// one commit (one WAL flush) at a time, each holding a pool
-    /// connection, until every other query of the service waited for a
-    /// connection too.
     async fn replace_password_hash(
         &self,
         id: UserId,
@@ -646,6 +640,12 @@ impl UserStore for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Does not wait for a user row that another transaction is writing:
+    /// that write stands, and `last_login` keeps what it leaves. Waiting
+    /// would make concurrent logins to one account queue on the row's lock,
+    /// one commit (one WAL flush) at a time, each holding a pool
+    /// connection, until every other query of the service waited for a
+    /// connection too.
     async fn set_last_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE auth_users SET last_login = $2 WHERE id = \
