@@ -62,3 +62,10 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     getrandom::fill(&mut bytes).expect("the OS random generator failed");
     bytes
 }
+
+/// Compares two byte strings in constant time (for equal lengths; the
+/// lengths themselves are not secret, and differing lengths never match).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
+}

@@ -30,8 +30,9 @@
 //! assert!(!django::verify("lètmein", "pbkdf2_sha1$1000$saltsalt$x"));
 //! ```
 
-use super::hasher::{constant_time_eq, verify_argon2_phc};
+use super::argon2_phc::verify_argon2_phc;
 use super::pbkdf2_hmac::{pbkdf2_sha1, pbkdf2_sha256};
+use crate::secret::constant_time_eq;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 

@@ -39,13 +39,15 @@
 
 use crate::error::{AuthError, BoxError};
 
+mod argon2_phc;
 pub mod django;
 mod hasher;
 mod pbkdf2_hmac;
 mod pool;
 mod validators;
 
-pub use hasher::{Argon2Params, Argon2idHasher, PasswordHasher, Verification};
+pub use argon2_phc::Argon2Params;
+pub use hasher::{Argon2idHasher, PasswordHasher, Verification};
 pub use pool::{Passwords, QUEUE_PER_THREAD};
 pub use validators::{
     CommonPassword, MaximumLength, MinimumLength, NumericPassword, PasswordPolicy,

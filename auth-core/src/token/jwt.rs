@@ -48,15 +48,17 @@ use serde::{Serialize, Serializer};
 
 use crate::clock::Clock;
 
+mod algorithm;
 mod claims;
 mod error;
 mod jws;
 mod keys;
 
+pub use algorithm::Algorithm;
 pub use claims::{AccessClaims, RefreshClaims, TokenType};
 pub use error::JwtError;
 pub use jws::{JwsHeader, VerifiedJws};
-pub use keys::{Algorithm, JwkSet, JwtKey, KeySet, PublicJwk};
+pub use keys::{JwkSet, JwtKey, KeySet, PublicJwk};
 
 use claims::{Checked, ClaimNames, ClaimsOut, MAX_TIMESTAMP, Rules};
 

@@ -11,8 +11,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::{DecodeSliceError, Engine};
 use serde::{Deserialize, Deserializer};
 
+use super::algorithm::Algorithm;
 use super::error::JwtError;
-use super::keys::{Algorithm, JwtKey};
 
 /// Longer tokens are refused before any decoding.
 pub(crate) const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -169,40 +169,6 @@ pub(crate) fn parse_header(encoded: &str) -> Result<CheckedHeader, JwtError> {
         kid: header.kid,
         typ: header.typ,
     })
-}
-
-/// A JWS whose signature verified with `key`.
-pub(crate) struct Accepted<'k> {
-    pub(crate) key: &'k JwtKey,
-    /// `None` when the header was byte for byte the one `key` writes
-    /// (`{"alg":...,"kid":...,"typ":"JWT"}`), so it was not parsed again.
-    pub(crate) header: Option<CheckedHeader>,
-    pub(crate) payload: Vec<u8>,
-}
-
-impl Accepted<'_> {
-    /// The header's `typ`.
-    pub(crate) fn typ(&self) -> Option<&str> {
-        match &self.header {
-            None => Some("JWT"),
-            Some(header) => header.typ.as_deref(),
-        }
-    }
-
-    pub(crate) fn into_verified(self) -> VerifiedJws {
-        let (kid, typ) = match self.header {
-            None => (Some(self.key.kid().to_owned()), Some("JWT".to_owned())),
-            Some(header) => (header.kid, header.typ),
-        };
-        VerifiedJws {
-            header: JwsHeader {
-                alg: self.key.algorithm(),
-                kid,
-                typ,
-            },
-            payload: self.payload,
-        }
-    }
 }
 
 #[cfg(test)]
