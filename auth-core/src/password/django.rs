@@ -31,10 +31,12 @@
 //! ```
 
 use super::argon2_phc::verify_argon2_phc;
-use super::pbkdf2_hmac::{pbkdf2_sha1, pbkdf2_sha256};
 use crate::secret::constant_time_eq;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use pbkdf2::pbkdf2_hmac_array;
+use sha1::Sha1;
+use sha2::Sha256;
 
 /// The most PBKDF2 iterations a stored hash may ask for (ten times Django
 /// 5.2's 1,000,000); more is refused rather than computed.
@@ -93,10 +95,13 @@ impl Prf {
     /// The derived key, of [`output_len`](Self::output_len) bytes; `None`
     /// for 0 rounds.
     fn derive(self, password: &[u8], salt: &[u8], rounds: u32) -> Option<Vec<u8>> {
-        match self {
-            Prf::Sha256 => pbkdf2_sha256(password, salt, rounds).map(|key| key.to_vec()),
-            Prf::Sha1 => pbkdf2_sha1(password, salt, rounds).map(|key| key.to_vec()),
+        if rounds == 0 {
+            return None;
         }
+        Some(match self {
+            Prf::Sha256 => pbkdf2_hmac_array::<Sha256, 32>(password, salt, rounds).to_vec(),
+            Prf::Sha1 => pbkdf2_hmac_array::<Sha1, 20>(password, salt, rounds).to_vec(),
+        })
     }
 }
 

@@ -42,7 +42,6 @@ use crate::error::{AuthError, BoxError};
 mod argon2_phc;
 pub mod django;
 mod hasher;
-mod pbkdf2_hmac;
 mod pool;
 mod validators;
 
