@@ -66,6 +66,44 @@ pub struct Authenticated {
     pub credential: Credential,
 }
 
+impl Authenticated {
+    /// The rule of the staff-only routes (`/api/users...`) and of the
+    /// adapters' `StaffUser` extractors: the caller when staff, else
+    /// [`AuthError::PermissionDenied`].
+    ///
+    /// ```
+    /// use auth_core::{User, error::AuthError};
+    /// use auth_core::flows::{Authenticated, Credential};
+    /// let mut user = User::new_for_tests("ada", "ada@example.com");
+    /// let caller = Authenticated { user: user.clone(), credential: Credential::Static };
+    /// assert!(matches!(caller.require_staff(), Err(AuthError::PermissionDenied)));
+    /// user.is_staff = true;
+    /// let caller = Authenticated { user, credential: Credential::Static };
+    /// assert!(caller.require_staff().is_ok());
+    /// ```
+    pub fn require_staff(self) -> Result<Self, AuthError> {
+        if self.user.is_staff {
+            Ok(self)
+        } else {
+            Err(AuthError::PermissionDenied)
+        }
+    }
+
+    /// The rule of the routes that act on the Knox token the request came
+    /// with (log out, log out everywhere, the session list), as knox's own
+    /// authentication class sees it: the token's record for a Knox token; a
+    /// JWT is no credential there ([`TokenRejection::Missing`], 401 "not
+    /// provided") and a static token an invalid one
+    /// ([`TokenRejection::Invalid`]).
+    pub fn require_knox(self) -> Result<KnoxTokenRecord, AuthError> {
+        match self.credential {
+            Credential::Knox(record) => Ok(record),
+            Credential::Static => Err(AuthError::Unauthenticated(TokenRejection::Invalid)),
+            Credential::Jwt(_) => Err(AuthError::Unauthenticated(TokenRejection::Missing)),
+        }
+    }
+}
+
 impl Auth {
     /// Authenticates a request from its `Authorization` header value.
     ///
