@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_core::clock::SystemClock;
+use auth_core::SystemClock;
 use auth_core::token::jwt::{Algorithm, Jwt, JwtConfig, JwtKey, KeySet};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -1,26 +1,5 @@
-//! The lookup cache of request authentication: users, revocation state and
-//! token records read once and reused for a bounded time, the *staleness
-//! budget* ([`LookupCacheConfig::max_staleness`], off by default).
-//!
-//! What it trades, and what it keeps:
-//! - Only request authentication reads through it (`Auth::authenticate_*`,
-//!   and checking an access token in `jwt/verify`). Refreshing, blacklisting,
-//!   logins and every write read the stores directly, so rotation stays
-//!   atomic and one refresh token still gives one rotation.
-//! - Every write this service makes about a user (log out, log out
-//!   everywhere, password change or reset, profile or admin update,
-//!   deletion, a revoked rotation family) forgets what was cached for that
-//!   user at once: on one server nothing is ever stale.
-//! - A change made by another server (or straight in the database) is seen
-//!   here at most `max_staleness` later: a logged-out token may still
-//!   authenticate on another server for that long. That is the budget.
-//! - Only hits are cached for tokens: an unknown token always reaches the
-//!   store, so garbage cannot fill the cache and a token issued elsewhere
-//!   works at once.
-//!
-//! Entries are stamped with the service clock when their read *started*,
-//! so a read racing a local write can never be stored as newer than the
-//! write.
+//! The lookup cache of request authentication (see [`LookupCacheConfig`],
+//! re-exported from `config`, for what it trades and what it keeps).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -32,14 +11,36 @@ use crate::error::{AuthError, StoreError, TokenRejection};
 use crate::store::{KnoxTokenRecord, RevocationState};
 use crate::user::{User, UserId};
 
-/// How request authentication caches its lookups.
+/// How request authentication caches its lookups: users, revocation state
+/// and token records read once and reused for a bounded time, the
+/// *staleness budget* ([`max_staleness`](Self::max_staleness)).
+///
+/// What it trades, and what it keeps:
+/// - Only request authentication reads through it (`Auth::authenticate_*`,
+///   and checking an access token in `jwt/verify`). Refreshing, blacklisting,
+///   logins and every write read the stores directly, so rotation stays
+///   atomic and one refresh token still gives one rotation.
+/// - Every write this service makes about a user (log out, log out
+///   everywhere, password change or reset, profile or admin update,
+///   deletion, a revoked rotation family) forgets what was cached for that
+///   user at once: on one server nothing is ever stale.
+/// - A change made by another server (or straight in the database) is seen
+///   here at most `max_staleness` later: a logged-out token may still
+///   authenticate on another server for that long. That is the budget.
+/// - Only hits are cached for tokens: an unknown token always reaches the
+///   store, so garbage cannot fill the cache and a token issued elsewhere
+///   works at once.
+///
+/// Entries are stamped with the service clock when their read *started*,
+/// so a read racing a local write can never be stored as newer than the
+/// write.
 ///
 /// `Default` is off: every request reads the stores. A budget of a second
 /// removes almost every store read from authenticated requests while
 /// bounding how long a change made on *another* server goes unseen here.
 ///
 /// ```
-/// use auth_core::cache::LookupCacheConfig;
+/// use auth_core::config::LookupCacheConfig;
 /// use auth_core::config::AuthConfig;
 /// let config = AuthConfig::default()
 ///     .with_lookup_cache(LookupCacheConfig::with_max_staleness(chrono::Duration::seconds(1)));

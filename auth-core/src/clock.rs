@@ -26,7 +26,7 @@ impl Clock for SystemClock {
 /// A clock that only moves when told to; clones share the same time.
 ///
 /// ```
-/// use auth_core::clock::{Clock, ManualClock};
+/// use auth_core::{Clock, ManualClock};
 /// use chrono::Duration;
 /// let clock = ManualClock::at_unix(1_700_000_000);
 /// let other = clock.clone();

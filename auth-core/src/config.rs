@@ -2,12 +2,12 @@
 
 use chrono::Duration;
 
-use crate::cache::LookupCacheConfig;
 use crate::flows::{AuthSchemes, RefreshPolicy};
 use crate::throttle::ThrottleConfig;
 use crate::token::jwt::JwtConfig;
 use crate::token::knox::KnoxConfig;
 
+pub use crate::cache::LookupCacheConfig;
 pub use crate::secret::{SECRET_MIN_BYTES, SecretKey, SecretTooShort, random_bytes};
 
 /// What the service does, beyond its stores: links, lifetimes, limits.
@@ -56,7 +56,7 @@ pub struct AuthConfig {
     /// Which `Authorization` schemes requests may use.
     pub schemes: AuthSchemes,
     /// The staleness budget of request authentication's lookups (off by
-    /// default; see [`crate::cache`]).
+    /// default; see [`LookupCacheConfig`]).
     pub lookup_cache: LookupCacheConfig,
     /// The largest profile a user may keep, in bytes of its JSON form
     /// (default [`DEFAULT_MAX_PROFILE_BYTES`], 16 KiB): a write that would

@@ -6,8 +6,8 @@
 //!
 //! The one handle an application holds is [`Auth`]; it is cheap to clone.
 
-pub mod cache;
-pub mod clock;
+mod cache;
+mod clock;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -29,5 +29,5 @@ pub mod testkit;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, FieldErrors, StoreError};
 pub use service::{Auth, AuthBuilder, Stores};
-pub use store::memory::MemoryStore;
+pub use store::MemoryStore;
 pub use user::{NewUser, User, UserId, UserPatch};

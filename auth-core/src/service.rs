@@ -14,7 +14,7 @@ use crate::link_token::LinkTokens;
 use crate::mail::{ConsoleMailer, Mailer};
 use crate::outbox::Outbox;
 use crate::password::{Argon2idHasher, PasswordHasher, PasswordPolicy, Passwords};
-use crate::store::memory::MemoryStore;
+use crate::store::MemoryStore;
 use crate::store::{
     FullStore, JwtRevocationStore, KnoxTokenStore, LoginHistoryStore, StaticTokenStore,
     ThrottleStore, UserStore,
@@ -193,7 +193,7 @@ impl Auth {
 /// use std::sync::Arc;
 /// use auth_core::{Auth, ManualClock, config::AuthConfig};
 /// use auth_core::mail::MemoryMailer;
-/// use auth_core::store::memory::MemoryStore;
+/// use auth_core::MemoryStore;
 /// let mailer = MemoryMailer::default();
 /// let auth = Auth::builder(AuthConfig::default())
 ///     .store(Arc::new(MemoryStore::new()))

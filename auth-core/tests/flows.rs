@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use auth_core::MemoryStore;
 use auth_core::config::AuthConfig;
 use auth_core::error::{AuthError, CredentialsStyle, TokenRejection};
 use auth_core::events::{ClientInfo, TokenKind};
@@ -13,7 +14,6 @@ use auth_core::flows::{
 };
 use auth_core::mail::MemoryMailer;
 use auth_core::password::{Argon2Params, Argon2idHasher};
-use auth_core::store::memory::MemoryStore;
 use auth_core::store::{
     HistoryEvent, JwtRevocationStore, KnoxTokenRecord, KnoxTokenStore, TokenLimit, UserStore,
 };

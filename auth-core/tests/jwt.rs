@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use auth_core::clock::ManualClock;
+use auth_core::ManualClock;
 use auth_core::error::AuthError;
 use auth_core::token::jwt::{
     Algorithm, Jwt, JwtConfig, JwtError, JwtKey, KeySet, TokenType, VerifiedToken, dangerous,

@@ -266,7 +266,7 @@ async fn revocations_come_from_the_revocation_store_when_users_live_elsewhere() 
         let mut config = AuthConfig::default();
         if cache {
             config = config.with_lookup_cache(
-                auth_core::cache::LookupCacheConfig::with_max_staleness(Duration::seconds(1)),
+                auth_core::config::LookupCacheConfig::with_max_staleness(Duration::seconds(1)),
             );
         }
         let clock = ManualClock::at_unix(1_800_000_000);

@@ -1,6 +1,6 @@
 //! The store conformance suite, run against [`MemoryStore`].
 
-use auth_core::store::memory::MemoryStore;
+use auth_core::MemoryStore;
 
 auth_core::store_conformance_tests!(all; async { MemoryStore::new() });
 

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use auth_core::MemoryStore;
 use auth_core::config::AuthConfig;
 use auth_core::error::{AuthError, TokenRejection};
 use auth_core::events::ClientInfo;
 use auth_core::flows::Credentials;
 use auth_core::password::{Argon2Params, Argon2idHasher};
-use auth_core::store::memory::MemoryStore;
 use auth_core::store::{KnoxTokenRecord, KnoxTokenStore, StaticTokenStore, TokenLimit, UserStore};
 use auth_core::token::knox::{KnoxConfig, KnoxTokenFormat};
 use auth_core::{Auth, ManualClock, User};

@@ -341,7 +341,7 @@ pub struct Settings {
     /// set a [`ManualClock`](auth_core::ManualClock) to test expiry
     /// without waiting.
     #[arg(skip)]
-    pub clock: Option<std::sync::Arc<dyn auth_core::clock::Clock>>,
+    pub clock: Option<std::sync::Arc<dyn auth_core::Clock>>,
 }
 
 impl Default for Settings {

@@ -455,7 +455,7 @@ impl Auth {
     /// Authenticates an access token: its user (active) and claims. The
     /// user and the revocation state are read concurrently, through the
     /// lookup cache when [`AuthConfig::lookup_cache`] sets a staleness
-    /// budget (see [`crate::cache`]).
+    /// budget (see [`LookupCacheConfig`](crate::config::LookupCacheConfig)).
     ///
     /// [`AuthConfig::lookup_cache`]: crate::config::AuthConfig::lookup_cache
     pub async fn authenticate_jwt(&self, token: &str) -> Result<(User, AccessClaims), AuthError> {

@@ -131,7 +131,7 @@ impl Auth {
     /// past the maximum lifetime), written only when it moves by more than
     /// the minimum refresh interval.
     ///
-    /// With a lookup cache ([`crate::cache`]) a token verified once is
+    /// With a lookup cache ([`LookupCacheConfig`](crate::config::LookupCacheConfig)) a token verified once is
     /// found again by its digest, and its user read through the cache.
     pub async fn authenticate_knox(
         &self,
@@ -322,7 +322,7 @@ impl Auth {
     }
 
     /// Authenticates a static token: its user (active); through the lookup
-    /// cache when one is configured ([`crate::cache`]).
+    /// cache when one is configured ([`LookupCacheConfig`](crate::config::LookupCacheConfig)).
     pub async fn authenticate_static(&self, token: &str) -> Result<User, AuthError> {
         if !StaticTokens::is_well_formed(token) {
             return Err(invalid_token());

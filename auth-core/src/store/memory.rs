@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use auth_core::store::memory::MemoryStore;
+//! use auth_core::MemoryStore;
 //! use auth_core::store::{KnoxTokenStore, UserStore};
 //!
 //! let store = Arc::new(MemoryStore::new());

@@ -140,7 +140,9 @@ use serde::Serialize;
 use crate::error::StoreError;
 use crate::user::{User, UserId, UserUpdate, fold_case};
 
-pub mod memory;
+mod memory;
+
+pub use memory::MemoryStore;
 
 /// One page of a listing, with the total number of matches.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -714,7 +716,7 @@ pub trait LoginHistoryStore: Debug + Send + Sync + 'static {
 }
 
 /// A store that implements every trait (like
-/// [`MemoryStore`](memory::MemoryStore)); implemented automatically.
+/// [`MemoryStore`]); implemented automatically.
 pub trait FullStore:
     UserStore
     + KnoxTokenStore

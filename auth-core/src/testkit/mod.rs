@@ -25,7 +25,7 @@
 //! `Arc`), and it must implement the traits of the selected groups.
 //!
 //! ```
-//! use auth_core::store::memory::MemoryStore;
+//! use auth_core::MemoryStore;
 //!
 //! async fn fresh_store() -> MemoryStore {
 //!     // A database store would connect here, to a schema of its own.
@@ -222,7 +222,7 @@ pub(crate) fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>
 ///
 /// ```compile_fail
 /// auth_core::store_conformance_tests!(sessions; async {
-///     auth_core::store::memory::MemoryStore::new()
+///     auth_core::MemoryStore::new()
 /// });
 /// # fn main() {}
 /// ```
@@ -404,7 +404,7 @@ macro_rules! __store_conformance_module {
 /// every generated test when written before it and a `=>`:
 /// `service_conformance_tests!(#[ignore = "why"] => FACTORY)`. A store that keeps
 /// only some concerns (Redis) fills the others in, e.g. users from a
-/// [`MemoryStore`](crate::store::memory::MemoryStore):
+/// [`MemoryStore`](crate::store::MemoryStore):
 ///
 /// ```
 /// use std::sync::Arc;
@@ -455,7 +455,7 @@ macro_rules! __service_conformance_module {
                     let stores: $crate::Stores = ($factory).await;
                     $crate::testkit::service::$test(
                         stores,
-                        $crate::cache::LookupCacheConfig::default(),
+                        $crate::config::LookupCacheConfig::default(),
                     )
                     .await;
                 });

@@ -20,7 +20,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use auth_core::clock::ManualClock;
+//! use auth_core::ManualClock;
 //! use auth_core::token::jwt::{Algorithm, Jwt, JwtConfig, JwtKey, KeySet};
 //!
 //! let key = JwtKey::hmac(Algorithm::HS256, b"a secret of at least thirty-two bytes")?;
