@@ -15,7 +15,9 @@ use axum::routing::any;
 /// `/api/openapi.json`, `/api/docs`, `/healthz`), for the groups enabled in
 /// the [`Api`]'s options, each with and without a trailing slash.
 ///
-/// Merge it into your application (`app.merge(router(api))`), or nest it.
+/// The router takes any state `S`, so it merges into an application's
+/// `Router<AppState>` before that application's `with_state`
+/// (`Router::new().route(...).merge(router(api)).with_state(state)`).
 /// The client address is the peer's from [`ConnectInfo<SocketAddr>`] when
 /// the server was started with
 /// `into_make_service_with_connect_info::<SocketAddr>()` (subject to the
@@ -48,14 +50,20 @@ use axum::routing::any;
 /// .await
 /// # }
 /// ```
-pub fn router(api: Api) -> Router {
+pub fn router<S>(api: Api) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     contract_routes(&api).fallback(serve).with_state(api)
 }
 
 /// The same routes as [`router`] without its fallback, for applications
 /// that have their own: paths outside the contract are left to the
 /// application.
-pub fn routes(api: Api) -> Router {
+pub fn routes<S>(api: Api) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     contract_routes(&api).with_state(api)
 }
 

@@ -392,3 +392,81 @@ async fn an_unknown_peer_address_is_warned_about_once() {
     assert!(text.contains("WARN"), "{text}");
     assert!(text.contains("per-address rate limits"), "{text}");
 }
+
+/// An application's own state, as a user's app has one.
+#[derive(Clone)]
+struct AppState {
+    greeting: &'static str,
+}
+
+async fn greet(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: CurrentUser,
+) -> String {
+    format!("{}, {}", state.greeting, user.username)
+}
+
+/// `router` and `routes` are `Router<S>` for any state: an app whose
+/// router is a `Router<AppState>` merges them before its `with_state`, and
+/// both its handlers and the contract's routes answer.
+#[tokio::test]
+async fn the_routes_merge_into_an_app_with_state_before_with_state() {
+    let auth = service(&MemoryMailer::default());
+    let input = auth_core::flows::AdminUserInput::from_json(
+        &json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD}),
+        false,
+    )
+    .expect("input");
+    auth.create_user(input).await.expect("user");
+    for with_fallback in [true, false] {
+        let api = Api::new(auth.clone());
+        let contract: Router<AppState> = if with_fallback {
+            auth_axum::router(api)
+        } else {
+            auth_axum::routes(api)
+        };
+        let app: Router = Router::<AppState>::new()
+            .route("/greet", get(greet))
+            .merge(contract)
+            .layer(AuthLayer::new(auth.clone()))
+            .with_state(AppState { greeting: "Hello" });
+        let base = serve(app).await;
+        let client = reqwest::Client::new();
+        let login = client
+            .post(format!("{base}/api/auth/token/login/"))
+            .json(&json!({"username": "ada", "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(login.status(), 200);
+        let body: Value = login.json().await.expect("json");
+        let token = body["token"].as_str().expect("token").to_string();
+        let greeting = client
+            .get(format!("{base}/greet"))
+            .header("Authorization", format!("Token {token}"))
+            .send()
+            .await
+            .expect("greet");
+        assert_eq!(greeting.status(), 200);
+        assert_eq!(greeting.text().await.expect("text"), "Hello, ada");
+        let me = client
+            .get(format!("{base}/api/auth/me"))
+            .header("Authorization", format!("Token {token}"))
+            .send()
+            .await
+            .expect("me");
+        assert_eq!(me.status(), 200);
+        let me: Value = me.json().await.expect("json");
+        assert_eq!(me["username"], "ada");
+        // Unknown paths: the contract's 404 with the fallback, axum's
+        // empty 404 without it.
+        let missing = client
+            .get(format!("{base}/nowhere"))
+            .send()
+            .await
+            .expect("missing");
+        assert_eq!(missing.status(), 404);
+        let text = missing.text().await.expect("text");
+        assert_eq!(text.contains("Not found."), with_fallback, "{text}");
+    }
+}
