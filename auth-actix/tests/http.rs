@@ -782,3 +782,103 @@ async fn forwarded_for_lines_are_read_as_one_list() {
     }
     actix.stop().await;
 }
+
+/// A handler of the app's own reading the `web::Data<Auth>` that
+/// `configure` registers: the caller's Knox sessions.
+async fn session_count(auth: web::Data<Auth>, user: CurrentUser) -> String {
+    match auth.knox_sessions(user.id).await {
+        Ok(sessions) => format!("{} sessions", sessions.len()),
+        Err(err) => format!("error: {err}"),
+    }
+}
+
+/// Serves `web::scope("/v1")` holding `configure(api)` and the app's
+/// `/v1/sessions`, under the middleware; returns the base URL.
+fn serve_scoped(api: Api) -> Actix {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(AuthMiddleware::new(api.auth().clone()))
+            .service(
+                web::scope("/v1")
+                    .configure(auth_actix::configure(api.clone()))
+                    .route("/sessions", web::get().to(session_count)),
+            )
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Actix {
+        base: format!("http://{addr}"),
+        handle,
+    }
+}
+
+/// The routes mount inside a `web::scope`: they answer under its path
+/// (with and without a trailing slash, path parameters included), its
+/// other paths get the contract's 404, paths outside it are not theirs,
+/// and the scope's own handlers take the `web::Data<Auth>`.
+#[tokio::test]
+async fn the_routes_mount_inside_a_scope_with_the_auth_as_app_data() {
+    let auth = service(&MemoryMailer::default());
+    two_users(&auth).await;
+    let actix = serve_scoped(Api::new(auth));
+    let base = actix.base.as_str();
+    let client = reqwest::Client::new();
+
+    let health = get(&client, base, "/v1/healthz", None).await;
+    assert_eq!(
+        (health.status, health.json()),
+        (200, json!({"status": "ok"}))
+    );
+    let jwks = get(&client, base, "/v1/api/auth/jwks.json/", None).await;
+    assert_eq!((jwks.status, jwks.json()), (200, json!({"keys": []})));
+    let wrong = json!({"username": "ada", "password": "wrong"});
+    let refused = post(&client, base, "/v1/api/auth/jwt/create", wrong).await;
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    assert_eq!(refused.json()["code"], "no_active_account");
+    let not_allowed = get(&client, base, "/v1/api/auth/jwt/create/", None).await;
+    assert_eq!(not_allowed.status, 405);
+
+    let body = json!({"username": "ada", "password": PASSWORD});
+    let login = post(&client, base, "/v1/api/auth/token/login", body).await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let token = format!("Token {}", login.json()["token"].as_str().expect("token"));
+    let me = get(&client, base, "/v1/api/auth/me", Some(&token)).await;
+    assert_eq!(
+        (me.status, me.json()["username"].clone()),
+        (200, json!("ada"))
+    );
+    let sessions = get(&client, base, "/v1/api/auth/token/sessions", Some(&token)).await;
+    assert_eq!(sessions.status, 200, "{}", sessions.text);
+    let key = sessions.json()[0]["token_key"]
+        .as_str()
+        .expect("token_key")
+        .to_string();
+    // The app's handler in the scope reads the same `Auth`.
+    let own = get(&client, base, "/v1/sessions", Some(&token)).await;
+    assert_eq!((own.status, own.text.as_str()), (200, "1 sessions"));
+    // A path parameter under the scope.
+    let path = format!("/v1/api/auth/token/sessions/{key}/");
+    let revoked = client
+        .delete(format!("{base}{path}"))
+        .header("Authorization", token.as_str())
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(revoked.status(), 204);
+    let gone = get(&client, base, "/v1/api/auth/me", Some(&token)).await;
+    assert_eq!(gone.status, 401);
+
+    let missing = get(&client, base, "/v1/api/nowhere", None).await;
+    assert_eq!(
+        (missing.status, missing.json()),
+        (404, json!({"detail": "Not found."}))
+    );
+    let outside = get(&client, base, "/api/auth/jwks.json", None).await;
+    assert_eq!((outside.status, outside.text.as_str()), (404, ""));
+    actix.stop().await;
+}
