@@ -52,7 +52,7 @@ pub fn configure(api: Api) -> impl FnOnce(&mut web::ServiceConfig) {
 /// to the application.
 pub fn routes(api: Api) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
-        for path in auth_http::route_paths(api.options().groups) {
+        for path in auth_http::route_paths(api.options()) {
             let api = api.clone();
             config.route(
                 &path,

@@ -61,7 +61,7 @@ pub fn routes(api: Api) -> Router {
 
 fn contract_routes(api: &Api) -> Router<Api> {
     let mut router = Router::new();
-    for path in auth_http::route_paths(api.options().groups) {
+    for path in auth_http::route_paths(api.options()) {
         router = router.route(&path, any(serve));
     }
     router

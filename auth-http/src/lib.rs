@@ -44,7 +44,8 @@ mod request;
 mod routes;
 
 pub use api::{
-    Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, RouteGroups,
+    Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, DEFAULT_PREFIX,
+    PrefixError, RouteGroups,
 };
 pub use extract::{Rejection, RequestAuth};
 pub use request::{ApiRequest, ApiResponse};

@@ -22,8 +22,8 @@ use utoipa::openapi::{
     ResponseBuilder, Tag,
 };
 
-use crate::RouteGroups;
-use crate::routes::{Group, ROUTES};
+use crate::ApiOptions;
+use crate::routes::{Group, ROUTES, mounted};
 
 /// A user, as every route shows one (never a password hash).
 #[derive(ToSchema)]
@@ -334,9 +334,9 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("Health"),
             &["503"],
         ),
-        ("/api/openapi.json", _) => s("This OpenAPI document", Public, None, "200", None, &[]),
-        ("/api/docs", _) => s("Swagger UI (HTML)", Public, None, "200", None, &[]),
-        ("/api/auth/register", _) => s(
+        ("/openapi.json", _) => s("This OpenAPI document", Public, None, "200", None, &[]),
+        ("/docs", _) => s("Swagger UI (HTML)", Public, None, "200", None, &[]),
+        ("/auth/register", _) => s(
             "Register an account (inactive until activated)",
             Public,
             Some("RegisterRequest"),
@@ -344,7 +344,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("User"),
             VT,
         ),
-        ("/api/auth/activate", _) => s(
+        ("/auth/activate", _) => s(
             "Activate an account from its emailed link",
             Public,
             Some("ActivateRequest"),
@@ -352,7 +352,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("Detail"),
             V,
         ),
-        ("/api/auth/activate/resend", _) => s(
+        ("/auth/activate/resend", _) => s(
             "Send the activation email again",
             Public,
             Some("EmailRequest"),
@@ -360,7 +360,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("Detail"),
             VT,
         ),
-        ("/api/auth/password/reset", _) => s(
+        ("/auth/password/reset", _) => s(
             "Email a password reset link",
             Public,
             Some("EmailRequest"),
@@ -368,7 +368,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("Detail"),
             VT,
         ),
-        ("/api/auth/password/reset/confirm", _) => s(
+        ("/auth/password/reset/confirm", _) => s(
             "Set a new password from a reset link",
             Public,
             Some("ResetConfirmRequest"),
@@ -376,7 +376,7 @@ fn spec(path: &str, method: &str) -> Spec {
             None,
             V,
         ),
-        ("/api/auth/password/change", _) => s(
+        ("/auth/password/change", _) => s(
             "Change the password",
             Any,
             Some("PasswordChangeRequest"),
@@ -384,8 +384,8 @@ fn spec(path: &str, method: &str) -> Spec {
             None,
             AV,
         ),
-        ("/api/auth/me", "GET") => s("The signed-in user", Any, None, "200", Some("User"), A),
-        ("/api/auth/me", "PATCH") => s(
+        ("/auth/me", "GET") => s("The signed-in user", Any, None, "200", Some("User"), A),
+        ("/auth/me", "PATCH") => s(
             "Update names and profile",
             Any,
             Some("ProfileUpdateRequest"),
@@ -393,7 +393,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("User"),
             AV,
         ),
-        ("/api/auth/me", _) => s(
+        ("/auth/me", _) => s(
             "Delete the account",
             Any,
             Some("PasswordRequest"),
@@ -401,7 +401,7 @@ fn spec(path: &str, method: &str) -> Spec {
             None,
             AV,
         ),
-        ("/api/auth/me/history", _) => s(
+        ("/auth/me/history", _) => s(
             "The login history, newest first",
             Any,
             None,
@@ -409,7 +409,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("HistoryPage"),
             &["401", "404"],
         ),
-        ("/api/auth/jwt/create", _) => s(
+        ("/auth/jwt/create", _) => s(
             "Log in: a JWT pair",
             Public,
             Some("LoginRequest"),
@@ -417,7 +417,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("TokenPair"),
             AVT,
         ),
-        ("/api/auth/jwt/refresh", _) => s(
+        ("/auth/jwt/refresh", _) => s(
             "Refresh (rotating the refresh token)",
             Public,
             Some("RefreshRequest"),
@@ -425,7 +425,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("TokenPair"),
             AV,
         ),
-        ("/api/auth/jwt/verify", _) => s(
+        ("/auth/jwt/verify", _) => s(
             "Verify a token",
             Public,
             Some("VerifyRequest"),
@@ -433,7 +433,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("Empty"),
             AV,
         ),
-        ("/api/auth/jwt/blacklist", _) => s(
+        ("/auth/jwt/blacklist", _) => s(
             "Blacklist a refresh token (log out)",
             Public,
             Some("RefreshRequest"),
@@ -441,7 +441,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("Empty"),
             AV,
         ),
-        ("/api/auth/jwks.json", _) => s(
+        ("/auth/jwks.json", _) => s(
             "The public JWT verification keys",
             Public,
             None,
@@ -449,7 +449,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("JwkSet"),
             &[],
         ),
-        ("/api/auth/token/login", _) => s(
+        ("/auth/token/login", _) => s(
             "Log in: a Knox token",
             Public,
             Some("KnoxLoginRequest"),
@@ -457,10 +457,8 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("KnoxToken"),
             VT,
         ),
-        ("/api/auth/token/logout", _) => {
-            s("Revoke this Knox token", KnoxToken, None, "204", None, A)
-        }
-        ("/api/auth/token/logoutall", _) => s(
+        ("/auth/token/logout", _) => s("Revoke this Knox token", KnoxToken, None, "204", None, A),
+        ("/auth/token/logoutall", _) => s(
             "Revoke every token of the user",
             KnoxToken,
             None,
@@ -468,7 +466,7 @@ fn spec(path: &str, method: &str) -> Spec {
             None,
             A,
         ),
-        ("/api/auth/token/sessions", _) => s(
+        ("/auth/token/sessions", _) => s(
             "The user's live Knox tokens",
             Any,
             None,
@@ -476,7 +474,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("KnoxSession[]"),
             A,
         ),
-        ("/api/auth/token/sessions/{token_key}", _) => s(
+        ("/auth/token/sessions/{token_key}", _) => s(
             "Revoke one Knox token",
             Any,
             None,
@@ -484,7 +482,7 @@ fn spec(path: &str, method: &str) -> Spec {
             None,
             &["401", "404"],
         ),
-        ("/api/auth/static-token", "POST") => s(
+        ("/auth/static-token", "POST") => s(
             "Log in: the user's static token",
             Public,
             Some("LoginRequest"),
@@ -492,10 +490,10 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("StaticToken"),
             VT,
         ),
-        ("/api/auth/static-token", _) => {
+        ("/auth/static-token", _) => {
             s("Delete the static token", StaticToken, None, "204", None, A)
         }
-        ("/api/users", "GET") => s(
+        ("/users", "GET") => s(
             "List users (staff)",
             Staff,
             None,
@@ -503,7 +501,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("UserPage"),
             ST,
         ),
-        ("/api/users", _) => s(
+        ("/users", _) => s(
             "Create a user (staff)",
             Staff,
             Some("AdminUserRequest"),
@@ -511,10 +509,8 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("AdminUser"),
             STV,
         ),
-        ("/api/users/{id}", "GET") => {
-            s("A user (staff)", Staff, None, "200", Some("AdminUser"), ST)
-        }
-        ("/api/users/{id}", "PUT") => s(
+        ("/users/{id}", "GET") => s("A user (staff)", Staff, None, "200", Some("AdminUser"), ST),
+        ("/users/{id}", "PUT") => s(
             "Replace a user (staff)",
             Staff,
             Some("AdminUserRequest"),
@@ -522,7 +518,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("AdminUser"),
             STV,
         ),
-        ("/api/users/{id}", "PATCH") => s(
+        ("/users/{id}", "PATCH") => s(
             "Update a user (staff)",
             Staff,
             Some("AdminUserPatch"),
@@ -530,7 +526,7 @@ fn spec(path: &str, method: &str) -> Spec {
             Some("AdminUser"),
             STV,
         ),
-        ("/api/users/{id}", _) => s("Delete a user (staff)", Staff, None, "204", None, ST),
+        ("/users/{id}", _) => s("Delete a user (staff)", Staff, None, "204", None, ST),
         _ => s("", Public, None, "200", None, &[]),
     }
 }
@@ -582,8 +578,15 @@ fn http_method(method: &str) -> HttpMethod {
     }
 }
 
-fn operation(path: &str, method: &str, group: Group) -> utoipa::openapi::path::Operation {
-    let spec = spec(path, method);
+/// The operation `method template` (relative to the prefix) served at
+/// `path`.
+fn operation(
+    template: &str,
+    path: &str,
+    method: &str,
+    group: Group,
+) -> utoipa::openapi::path::Operation {
+    let spec = spec(template, method);
     let id: String = format!("{} {path}", method.to_ascii_lowercase())
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -596,7 +599,7 @@ fn operation(path: &str, method: &str, group: Group) -> utoipa::openapi::path::O
         ("token_key", "The token's public prefix"),
         ("id", "The user's id (UUID)"),
     ] {
-        if path.contains(&format!("{{{name}}}")) {
+        if template.contains(&format!("{{{name}}}")) {
             op = op.parameter(
                 ParameterBuilder::new()
                     .name(name)
@@ -607,7 +610,7 @@ fn operation(path: &str, method: &str, group: Group) -> utoipa::openapi::path::O
             );
         }
     }
-    if (path == "/api/users" || path == "/api/auth/me/history") && method == "GET" {
+    if (template == "/users" || template == "/auth/me/history") && method == "GET" {
         let mut params = vec![
             (
                 "page",
@@ -615,7 +618,7 @@ fn operation(path: &str, method: &str, group: Group) -> utoipa::openapi::path::O
             ),
             ("page_size", "Items per page (default 20, at most 100)"),
         ];
-        if path == "/api/users" {
+        if template == "/users" {
             params.push(("search", "Matches username, email and names"));
         }
         for (name, what) in params {
@@ -644,7 +647,7 @@ fn operation(path: &str, method: &str, group: Group) -> utoipa::openapi::path::O
     });
     if let Some(response) = spec.response {
         ok = ok.content("application/json", json_content(response));
-    } else if path == "/api/docs" {
+    } else if template == "/docs" {
         ok = ok.content("text/html", ContentBuilder::new().build());
     }
     op = op.response(spec.status, ok.build());
@@ -658,10 +661,7 @@ fn operation(path: &str, method: &str, group: Group) -> utoipa::openapi::path::O
     // Every operation but the document, its UI and the public keys reads a
     // store, and a store that is down gives 503.
     if !errors.contains(&"503")
-        && !matches!(
-            path,
-            "/api/openapi.json" | "/api/docs" | "/api/auth/jwks.json"
-        )
+        && !matches!(template, "/openapi.json" | "/docs" | "/auth/jwks.json")
     {
         errors.push("503");
     }
@@ -764,20 +764,21 @@ fn schema_string() -> utoipa::openapi::schema::Object {
         .build()
 }
 
-/// The document of the enabled groups, as JSON bytes.
-pub(crate) fn document_json(groups: RouteGroups) -> Vec<u8> {
+/// The document of the enabled groups under the prefix, as JSON bytes.
+pub(crate) fn document_json(options: &ApiOptions) -> Vec<u8> {
     let mut paths = PathsBuilder::new();
     let mut used_groups: Vec<Group> = Vec::new();
-    for (path, group, methods) in ROUTES {
-        if !group.enabled_in(groups) {
+    for (template, group, methods) in ROUTES {
+        if !group.enabled_in(options.groups) {
             continue;
         }
+        let path = mounted(options.prefix(), template, *group);
         if !used_groups.contains(group) {
             used_groups.push(*group);
         }
         let mut item: Option<PathItem> = None;
         for method in *methods {
-            let op = operation(path, method, *group);
+            let op = operation(template, &path, method, *group);
             item = Some(match item {
                 None => PathItem::new(http_method(method), op),
                 Some(mut item) => {
@@ -787,7 +788,7 @@ pub(crate) fn document_json(groups: RouteGroups) -> Vec<u8> {
             });
         }
         if let Some(item) = item {
-            paths = paths.path(*path, item);
+            paths = paths.path(path, item);
         }
     }
     let components = ComponentsBuilder::new()

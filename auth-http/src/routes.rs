@@ -10,7 +10,7 @@ use auth_core::store::{HistoryEntry, KnoxTokenRecord, Page};
 use auth_core::user::{User, UserId, rfc3339};
 use serde_json::{Map, Value, json};
 
-use crate::{Api, ApiRequest, ApiResponse, RouteGroups};
+use crate::{Api, ApiOptions, ApiRequest, ApiResponse, RouteGroups};
 
 /// A route group, for enabling and for the OpenAPI tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,47 +73,51 @@ enum Route<'p> {
 }
 
 impl<'p> Route<'p> {
-    /// Matches a path (one trailing slash allowed).
-    fn parse(path: &'p str) -> Option<Self> {
-        if path == "/api/docs/" {
+    /// Matches a path (one trailing slash allowed): `/healthz` at the
+    /// root, every other route under `prefix`.
+    fn parse(path: &'p str, prefix: &str) -> Option<Self> {
+        if matches!(path, "/healthz" | "/healthz/") {
+            return Some(Route::Health);
+        }
+        let path = path.strip_prefix(prefix).filter(|p| p.starts_with('/'))?;
+        if path == "/docs/" {
             return Some(Route::DocsIndex { slash: true });
         }
         let path = match path.strip_suffix('/') {
             Some(stripped) if !stripped.is_empty() => stripped,
             _ => path,
         };
-        if let Some(file) = path.strip_prefix("/api/docs/") {
+        if let Some(file) = path.strip_prefix("/docs/") {
             return (!file.contains('/') && !file.is_empty()).then_some(Route::DocsFile(file));
         }
-        if let Some(key) = path.strip_prefix("/api/auth/token/sessions/") {
+        if let Some(key) = path.strip_prefix("/auth/token/sessions/") {
             return (!key.contains('/') && !key.is_empty()).then_some(Route::KnoxSession(key));
         }
-        if let Some(id) = path.strip_prefix("/api/users/") {
+        if let Some(id) = path.strip_prefix("/users/") {
             return (!id.contains('/') && !id.is_empty()).then_some(Route::User(id));
         }
         Some(match path {
-            "/healthz" => Route::Health,
-            "/api/openapi.json" => Route::OpenApi,
-            "/api/docs" => Route::DocsIndex { slash: false },
-            "/api/auth/register" => Route::Register,
-            "/api/auth/activate" => Route::Activate,
-            "/api/auth/activate/resend" => Route::ResendActivation,
-            "/api/auth/password/reset" => Route::PasswordReset,
-            "/api/auth/password/reset/confirm" => Route::PasswordResetConfirm,
-            "/api/auth/password/change" => Route::PasswordChange,
-            "/api/auth/me" => Route::Me,
-            "/api/auth/me/history" => Route::MeHistory,
-            "/api/auth/jwt/create" => Route::JwtCreate,
-            "/api/auth/jwt/refresh" => Route::JwtRefresh,
-            "/api/auth/jwt/verify" => Route::JwtVerify,
-            "/api/auth/jwt/blacklist" => Route::JwtBlacklist,
-            "/api/auth/jwks.json" => Route::Jwks,
-            "/api/auth/token/login" => Route::KnoxLogin,
-            "/api/auth/token/logout" => Route::KnoxLogout,
-            "/api/auth/token/logoutall" => Route::KnoxLogoutAll,
-            "/api/auth/token/sessions" => Route::KnoxSessions,
-            "/api/auth/static-token" => Route::StaticToken,
-            "/api/users" => Route::Users,
+            "/openapi.json" => Route::OpenApi,
+            "/docs" => Route::DocsIndex { slash: false },
+            "/auth/register" => Route::Register,
+            "/auth/activate" => Route::Activate,
+            "/auth/activate/resend" => Route::ResendActivation,
+            "/auth/password/reset" => Route::PasswordReset,
+            "/auth/password/reset/confirm" => Route::PasswordResetConfirm,
+            "/auth/password/change" => Route::PasswordChange,
+            "/auth/me" => Route::Me,
+            "/auth/me/history" => Route::MeHistory,
+            "/auth/jwt/create" => Route::JwtCreate,
+            "/auth/jwt/refresh" => Route::JwtRefresh,
+            "/auth/jwt/verify" => Route::JwtVerify,
+            "/auth/jwt/blacklist" => Route::JwtBlacklist,
+            "/auth/jwks.json" => Route::Jwks,
+            "/auth/token/login" => Route::KnoxLogin,
+            "/auth/token/logout" => Route::KnoxLogout,
+            "/auth/token/logoutall" => Route::KnoxLogoutAll,
+            "/auth/token/sessions" => Route::KnoxSessions,
+            "/auth/static-token" => Route::StaticToken,
+            "/users" => Route::Users,
             _ => return None,
         })
     }
@@ -167,69 +171,83 @@ impl<'p> Route<'p> {
 }
 
 /// Every route of the contract but OAuth2, as `(path template, group,
-/// methods)`: what the OpenAPI document covers (checked by a test).
+/// methods)`: what the OpenAPI document covers (checked by a test). The
+/// templates are relative to the prefix, but for `/healthz` (see
+/// [`mounted`]). The
+/// templates are relative to the prefix, but for [`Group::Health`]'s
+/// (see [`mounted`]).
 pub(crate) const ROUTES: &[(&str, Group, &[&str])] = &[
     ("/healthz", Group::Health, &["GET"]),
-    ("/api/openapi.json", Group::Docs, &["GET"]),
-    ("/api/docs", Group::Docs, &["GET"]),
-    ("/api/auth/register", Group::Accounts, &["POST"]),
-    ("/api/auth/activate", Group::Accounts, &["POST"]),
-    ("/api/auth/activate/resend", Group::Accounts, &["POST"]),
-    ("/api/auth/password/reset", Group::Accounts, &["POST"]),
+    ("/openapi.json", Group::Docs, &["GET"]),
+    ("/docs", Group::Docs, &["GET"]),
+    ("/auth/register", Group::Accounts, &["POST"]),
+    ("/auth/activate", Group::Accounts, &["POST"]),
+    ("/auth/activate/resend", Group::Accounts, &["POST"]),
+    ("/auth/password/reset", Group::Accounts, &["POST"]),
+    ("/auth/password/reset/confirm", Group::Accounts, &["POST"]),
+    ("/auth/password/change", Group::Accounts, &["POST"]),
+    ("/auth/me", Group::Accounts, &["GET", "PATCH", "DELETE"]),
+    ("/auth/me/history", Group::Accounts, &["GET"]),
+    ("/auth/jwt/create", Group::Jwt, &["POST"]),
+    ("/auth/jwt/refresh", Group::Jwt, &["POST"]),
+    ("/auth/jwt/verify", Group::Jwt, &["POST"]),
+    ("/auth/jwt/blacklist", Group::Jwt, &["POST"]),
+    ("/auth/jwks.json", Group::Jwt, &["GET"]),
+    ("/auth/token/login", Group::Knox, &["POST"]),
+    ("/auth/token/logout", Group::Knox, &["POST"]),
+    ("/auth/token/logoutall", Group::Knox, &["POST"]),
+    ("/auth/token/sessions", Group::Knox, &["GET"]),
+    ("/auth/token/sessions/{token_key}", Group::Knox, &["DELETE"]),
     (
-        "/api/auth/password/reset/confirm",
-        Group::Accounts,
-        &["POST"],
-    ),
-    ("/api/auth/password/change", Group::Accounts, &["POST"]),
-    ("/api/auth/me", Group::Accounts, &["GET", "PATCH", "DELETE"]),
-    ("/api/auth/me/history", Group::Accounts, &["GET"]),
-    ("/api/auth/jwt/create", Group::Jwt, &["POST"]),
-    ("/api/auth/jwt/refresh", Group::Jwt, &["POST"]),
-    ("/api/auth/jwt/verify", Group::Jwt, &["POST"]),
-    ("/api/auth/jwt/blacklist", Group::Jwt, &["POST"]),
-    ("/api/auth/jwks.json", Group::Jwt, &["GET"]),
-    ("/api/auth/token/login", Group::Knox, &["POST"]),
-    ("/api/auth/token/logout", Group::Knox, &["POST"]),
-    ("/api/auth/token/logoutall", Group::Knox, &["POST"]),
-    ("/api/auth/token/sessions", Group::Knox, &["GET"]),
-    (
-        "/api/auth/token/sessions/{token_key}",
-        Group::Knox,
-        &["DELETE"],
-    ),
-    (
-        "/api/auth/static-token",
+        "/auth/static-token",
         Group::StaticToken,
         &["POST", "DELETE"],
     ),
-    ("/api/users", Group::Users, &["GET", "POST"]),
+    ("/users", Group::Users, &["GET", "POST"]),
     (
-        "/api/users/{id}",
+        "/users/{id}",
         Group::Users,
         &["GET", "PUT", "PATCH", "DELETE"],
     ),
 ];
 
-/// The path templates [`handle`] answers for `groups`, each with and
-/// without a trailing slash, in the `{param}` syntax axum 0.8 and actix-web
-/// share: for adapters that register the routes one by one (so they merge
-/// with an application's own routes and fallback).
+/// A route template of [`ROUTES`] as served under `prefix`: `/healthz`
+/// stays at the root, every other route goes under the prefix.
+pub(crate) fn mounted(prefix: &str, template: &str, group: Group) -> String {
+    if group == Group::Health {
+        template.to_string()
+    } else {
+        format!("{prefix}{template}")
+    }
+}
+
+/// The path templates [`handle`] answers under these options (their route
+/// groups and prefix), each with and without a trailing slash, in the
+/// `{param}` syntax axum 0.8 and actix-web share: for adapters that
+/// register the routes one by one (so they merge with an application's own
+/// routes and fallback).
 ///
 /// ```
-/// use auth_http::{RouteGroups, route_paths};
-/// let paths = route_paths(RouteGroups { users: true, ..RouteGroups::none() });
-/// assert_eq!(paths, ["/api/users", "/api/users/", "/api/users/{id}", "/api/users/{id}/"]);
+/// use auth_http::{ApiOptions, RouteGroups, route_paths};
+/// let users = ApiOptions::default().with_groups(RouteGroups { users: true, ..RouteGroups::none() });
+/// assert_eq!(
+///     route_paths(&users),
+///     ["/api/users", "/api/users/", "/api/users/{id}", "/api/users/{id}/"],
+/// );
+/// let elsewhere = users.with_prefix("/admin")?;
+/// assert_eq!(route_paths(&elsewhere)[0], "/admin/users");
+/// # Ok::<(), auth_http::PrefixError>(())
 /// ```
-pub fn route_paths(groups: RouteGroups) -> Vec<String> {
+pub fn route_paths(options: &ApiOptions) -> Vec<String> {
     let mut paths = Vec::new();
-    for (path, group, _) in ROUTES {
-        if group.enabled_in(groups) {
-            paths.push(path.to_string());
-            paths.push(format!("{path}/"));
-            if *path == "/api/docs" {
-                paths.push("/api/docs/{file}".to_string());
-            }
+    for (template, group, _) in ROUTES {
+        if group.enabled_in(options.groups) {
+            let path = mounted(options.prefix(), template, *group);
+            let slash = format!("{path}/");
+            let docs_file = (*template == "/docs").then(|| format!("{path}/{{file}}"));
+            paths.push(path);
+            paths.push(slash);
+            paths.extend(docs_file);
         }
     }
     paths
@@ -274,7 +292,7 @@ type Outcome = Result<ApiResponse, Failure>;
 /// # });
 /// ```
 pub async fn handle(api: &Api, request: ApiRequest<'_>) -> ApiResponse {
-    let Some(route) = Route::parse(request.path) else {
+    let Some(route) = Route::parse(request.path, api.options().prefix()) else {
         return ApiResponse::not_found();
     };
     if !route.group().enabled_in(api.options().groups) {

@@ -156,10 +156,15 @@ impl Harness {
     }
 
     async fn jwt(&self, username: &str) -> (String, String) {
+        self.jwt_at("/api", username).await
+    }
+
+    /// [`jwt`](Self::jwt) with the routes under `prefix`.
+    async fn jwt_at(&self, prefix: &str, username: &str) -> (String, String) {
         let response = self
             .call(
                 "POST",
-                "/api/auth/jwt/create",
+                &format!("{prefix}/auth/jwt/create"),
                 Some(json!({"username": username, "password": PASSWORD})),
                 None,
             )
@@ -1210,9 +1215,10 @@ async fn health_openapi_and_docs() {
             .as_str()
             .is_some_and(|v| v.starts_with("3.1"))
     );
-    for (path, _, methods) in crate::routes::ROUTES {
+    for (template, group, methods) in crate::routes::ROUTES {
+        let path = crate::routes::mounted("/api", template, *group);
         for method in *methods {
-            let op = &doc["paths"][path][method.to_ascii_lowercase()];
+            let op = &doc["paths"][&path][method.to_ascii_lowercase()];
             assert!(op.is_object(), "{method} {path}");
         }
     }
@@ -1702,4 +1708,130 @@ async fn the_admin_shape_shows_is_superuser_and_is_documented() {
             .unwrap_or_else(|| panic!("unexpected reference {target}"));
         assert!(schemas[name].is_object(), "{target} does not resolve");
     }
+}
+
+/// #22: under another prefix the routes answer there and not under `/api`
+/// (`/healthz` stays at the root), and the pagination links, the OpenAPI
+/// document's paths and `route_paths` carry the prefix.
+#[tokio::test]
+async fn routes_links_and_document_follow_the_prefix() {
+    let h = harness_with(ApiOptions::default().with_prefix("/v1/id").expect("prefix"));
+    assert_eq!(h.api.options().prefix(), "/v1/id");
+    h.user("boss", true).await;
+    h.user("ada", false).await;
+    let credentials = json!({"username": "boss", "password": PASSWORD});
+    let login = h
+        .call(
+            "POST",
+            "/v1/id/auth/jwt/create",
+            Some(credentials.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(login.status, 200, "{:?}", login.json_body());
+    let bearer = format!(
+        "Bearer {}",
+        login.json_body()["access"].as_str().expect("access")
+    );
+    for (method, path) in [
+        ("POST", "/api/auth/jwt/create"),
+        ("GET", "/api/users"),
+        ("GET", "/api/openapi.json"),
+        ("GET", "/api/docs"),
+        ("GET", "/v1/id/healthz"),
+        ("GET", "/v1/idx/users"),
+        ("GET", "/v1/users"),
+    ] {
+        let response = h
+            .call(method, path, Some(credentials.clone()), Some(&bearer))
+            .await;
+        assert_eq!(response.status, 404, "{method} {path}");
+    }
+    assert_eq!(h.call("GET", "/healthz", None, None).await.status, 200);
+    let allow = h.call("OPTIONS", "/v1/id/users/", None, None).await;
+    assert_eq!(allow.header("Allow"), Some("GET, POST, HEAD, OPTIONS"));
+
+    let users = h
+        .call("GET", "/v1/id/users?page_size=1", None, Some(&bearer))
+        .await;
+    assert_eq!(users.status, 200);
+    assert_eq!(
+        users.json_body()["next"],
+        "http://testserver/v1/id/users?page_size=1&page=2"
+    );
+    let last = h
+        .call(
+            "GET",
+            "/v1/id/users/?page_size=1&page=2",
+            None,
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(
+        last.json_body()["previous"],
+        "http://testserver/v1/id/users/?page_size=1"
+    );
+    h.jwt_at("/v1/id", "boss").await;
+    let history = h
+        .call(
+            "GET",
+            "/v1/id/auth/me/history?page_size=1",
+            None,
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(history.status, 200, "{:?}", history.json_body());
+    assert_eq!(
+        history.json_body()["next"],
+        "http://testserver/v1/id/auth/me/history?page_size=1&page=2"
+    );
+
+    let served = h.call("GET", "/v1/id/openapi.json", None, None).await;
+    assert_eq!(served.status, 200);
+    let document = served.json_body();
+    let paths: Vec<&String> = document["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .collect();
+    assert!(paths.iter().any(|p| *p == "/v1/id/users/{id}"), "{paths:?}");
+    for path in &paths {
+        assert!(
+            *path == "/healthz" || path.starts_with("/v1/id/"),
+            "{path} is not under the prefix"
+        );
+    }
+    let index = h.call("GET", "/v1/id/docs", None, None).await;
+    assert!(String::from_utf8_lossy(&index.body).contains("docs/swagger-ui-bundle.js"));
+    assert_eq!(
+        h.call("GET", "/v1/id/docs/openapi.json", None, None)
+            .await
+            .status,
+        200
+    );
+
+    let registered = crate::route_paths(h.api.options());
+    assert!(registered.contains(&"/healthz".to_string()));
+    assert!(registered.contains(&"/v1/id/docs/{file}".to_string()));
+    for path in &registered {
+        assert!(!path.starts_with("/api"), "{path}");
+    }
+}
+
+/// #22: the prefix `""` serves the routes at the root.
+#[tokio::test]
+async fn the_empty_prefix_serves_the_routes_at_the_root() {
+    let h = harness_with(ApiOptions::default().with_prefix("").expect("prefix"));
+    h.user("ada", false).await;
+    h.jwt_at("", "ada").await;
+    assert_eq!(h.call("GET", "/auth/me", None, None).await.status, 401);
+    assert_eq!(h.call("GET", "/users/", None, None).await.status, 401);
+    assert_eq!(h.call("GET", "/openapi.json", None, None).await.status, 200);
+    assert_eq!(h.call("GET", "/healthz", None, None).await.status, 200);
+    assert_eq!(h.call("GET", "/api/auth/me", None, None).await.status, 404);
+    assert!(h.document["paths"]["/auth/jwt/create"]["post"].is_object());
+    assert_eq!(
+        crate::route_paths(h.api.options())[..2],
+        ["/healthz", "/healthz/"]
+    );
 }
