@@ -38,6 +38,7 @@
 
 mod api;
 mod docs;
+mod endpoint;
 mod extract;
 mod openapi;
 mod request;
@@ -47,9 +48,9 @@ pub use api::{
     Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, DEFAULT_PREFIX,
     PrefixError, RouteGroups,
 };
+pub use endpoint::{handle, route_paths};
 pub use extract::{Rejection, RequestAuth};
 pub use request::{ApiRequest, ApiResponse};
-pub use routes::{handle, route_paths};
 
 #[cfg(test)]
 mod tests;

@@ -1215,11 +1215,11 @@ async fn health_openapi_and_docs() {
             .as_str()
             .is_some_and(|v| v.starts_with("3.1"))
     );
-    for (template, group, methods) in crate::routes::ROUTES {
-        let path = crate::routes::mounted("/api", template, *group);
-        for method in *methods {
-            let op = &doc["paths"][&path][method.to_ascii_lowercase()];
-            assert!(op.is_object(), "{method} {path}");
+    for endpoint in crate::routes::ENDPOINTS {
+        if endpoint.summary.is_some() {
+            let path = crate::endpoint::mounted("/api", endpoint);
+            let op = &doc["paths"][&path][endpoint.method.to_ascii_lowercase()];
+            assert!(op.is_object(), "{endpoint:?}");
         }
     }
     assert!(doc["components"]["schemas"]["User"].is_object());
@@ -1834,4 +1834,96 @@ async fn the_empty_prefix_serves_the_routes_at_the_root() {
         crate::route_paths(h.api.options())[..2],
         ["/healthz", "/healthz/"]
     );
+}
+
+/// #22: the OpenAPI document and the dispatch come from one table: every
+/// row of `ENDPOINTS` is one operation of the document (and nothing else
+/// is), every operation is answered by `handle` (no 404 or 405), and
+/// `Allow` lists the methods of the path's rows.
+#[tokio::test]
+async fn the_document_and_the_dispatch_come_from_the_endpoint_table() {
+    use crate::endpoint::{In, mounted};
+    use crate::routes::ENDPOINTS;
+    let h = harness();
+    let id = h.user("boss", true).await;
+    let (staff, _) = h.jwt("boss").await;
+
+    let mut operations = 0;
+    for (template, item) in h.document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            operations += 1;
+            let method = method.to_ascii_uppercase();
+            let row = ENDPOINTS
+                .iter()
+                .find(|e| e.method == method && mounted("/api", e) == *template)
+                .unwrap_or_else(|| panic!("{method} {template} is in no row"));
+            assert_eq!(operation["summary"].as_str(), row.summary, "{row:?}");
+            assert!(
+                operation["responses"][row.status.to_string()].is_object(),
+                "{row:?}"
+            );
+        }
+    }
+    let documented: Vec<_> = ENDPOINTS.iter().filter(|e| e.summary.is_some()).collect();
+    assert_eq!(operations, documented.len());
+
+    for endpoint in ENDPOINTS {
+        let in_document = endpoint.summary.is_some();
+        for name in endpoint
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .filter(|_| in_document)
+        {
+            assert!(
+                endpoint
+                    .params
+                    .iter()
+                    .any(|p| p.name == name && p.at == In::Path),
+                "{endpoint:?} documents no {{{name}}}"
+            );
+        }
+        let siblings: Vec<_> = ENDPOINTS
+            .iter()
+            .filter(|e| e.path == endpoint.path)
+            .collect();
+        assert!(
+            siblings.iter().all(|e| e.group == endpoint.group),
+            "{endpoint:?}"
+        );
+        let mut methods: Vec<&str> = siblings.iter().map(|e| e.method).collect();
+        if methods.contains(&"GET") {
+            methods.push("HEAD");
+        }
+        methods.push("OPTIONS");
+        // A live Knox token, and its key, for each row (a logout revokes it).
+        let knox = h.knox("boss").await;
+        let sessions = h
+            .call("GET", "/api/auth/token/sessions", None, Some(&knox))
+            .await;
+        let token_key = sessions.json_body()[0]["token_key"]
+            .as_str()
+            .expect("a session")
+            .to_string();
+        let path = mounted("/api", endpoint)
+            .replace("{id}", &id)
+            .replace("{token_key}", &token_key)
+            .replace("{file}", "index.css");
+        let options = h.call("OPTIONS", &path, None, None).await;
+        assert_eq!(options.status, 200, "{endpoint:?}");
+        assert_eq!(options.header("Allow"), Some(methods.join(", ").as_str()));
+        let authorization = match endpoint.access {
+            crate::endpoint::Access::KnoxToken => &knox,
+            _ => &staff,
+        };
+        let response = h
+            .call(endpoint.method, &path, Some(json!({})), Some(authorization))
+            .await;
+        assert!(
+            ![404, 405].contains(&response.status),
+            "{endpoint:?} at {path}: {} {:?}",
+            response.status,
+            response.json_body()
+        );
+    }
 }
