@@ -75,7 +75,7 @@ pub fn configure(api: Api) -> impl FnOnce(&mut web::ServiceConfig) {
 pub fn routes(api: Api) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
         config.app_data(web::Data::new(api.auth().clone()));
-        for path in auth_http::route_paths(api.options().groups) {
+        for path in auth_http::route_paths(api.options()) {
             let api = api.clone();
             let depth = slashes(&path);
             config.route(

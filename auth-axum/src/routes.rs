@@ -69,7 +69,7 @@ where
 
 fn contract_routes(api: &Api) -> Router<Api> {
     let mut router = Router::new();
-    for path in auth_http::route_paths(api.options().groups) {
+    for path in auth_http::route_paths(api.options()) {
         router = router.route(&path, any(serve));
     }
     router
