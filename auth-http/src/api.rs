@@ -337,6 +337,40 @@ impl Api {
             .clone()
     }
 
+    /// The OpenAPI document as served from routes mounted under `mount`
+    /// (see [`ApiRequest::mount`](crate::ApiRequest::mount)): for `""`,
+    /// [`openapi_json`](Self::openapi_json); else the same document with
+    /// `"servers": [{"url": mount}]` (a URL relative to the document's
+    /// host), which puts every path of the document under the mount.
+    ///
+    /// ```
+    /// use auth_core::{Auth, config::AuthConfig};
+    /// use auth_http::Api;
+    /// let api = Api::new(Auth::in_memory(AuthConfig::default()));
+    /// assert_eq!(api.openapi_json_at(""), api.openapi_json());
+    /// let mounted: serde_json::Value = serde_json::from_slice(&api.openapi_json_at("/v1")).unwrap();
+    /// assert_eq!(mounted["servers"], serde_json::json!([{"url": "/v1"}]));
+    /// assert!(mounted["paths"]["/api/users"].is_object());
+    /// ```
+    pub fn openapi_json_at(&self, mount: &str) -> Arc<[u8]> {
+        let document = self.openapi_json();
+        // The document is an object with members (it has `openapi` and
+        // `paths`): the servers go in as its first member.
+        let Some(members) = document.strip_prefix(b"{") else {
+            return document;
+        };
+        if mount.is_empty() {
+            return document;
+        }
+        let servers = serde_json::json!([{ "url": mount }]);
+        let mut out = Vec::with_capacity(document.len() + mount.len() + 24);
+        out.extend_from_slice(b"{\"servers\":");
+        out.extend_from_slice(servers.to_string().as_bytes());
+        out.push(b',');
+        out.extend_from_slice(members);
+        out.into()
+    }
+
     /// Whether a request whose `Content-Length` header says this is over
     /// [`ApiOptions::body_limit`]: adapters answer it with
     /// [`ApiResponse::body_too_large`] before reading the body (and stop

@@ -356,14 +356,14 @@ fn health(c: Call<'_>) -> Reply<'_> {
 }
 
 fn openapi(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move { Ok(document(c.api)) })
+    Box::pin(async move { Ok(document(c.api, c.req)) })
 }
 
-fn document(api: &Api) -> ApiResponse {
+fn document(api: &Api, req: &ApiRequest<'_>) -> ApiResponse {
     ApiResponse {
         status: 200,
         headers: vec![("Content-Type".into(), "application/json".into())],
-        body: api.openapi_json().to_vec(),
+        body: api.openapi_json_at(req.mount).to_vec(),
     }
 }
 
@@ -377,7 +377,7 @@ fn docs_index(c: Call<'_>) -> Reply<'_> {
 fn docs_file(c: Call<'_>) -> Reply<'_> {
     Box::pin(async move {
         Ok(match c.param {
-            "openapi.json" => document(c.api),
+            "openapi.json" => document(c.api, c.req),
             file => crate::docs::file(file),
         })
     })
@@ -862,7 +862,7 @@ fn page_url(req: &ApiRequest<'_>, trust_proxies: bool, page: Option<u64>) -> Str
         }
         _ => String::new(),
     };
-    format!("{origin}{}{query}", req.path)
+    format!("{origin}{}{}{query}", req.mount, req.path)
 }
 
 /// A `Host` header fit to put in a URL (no spaces, slashes or quotes).
