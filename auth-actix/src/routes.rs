@@ -167,15 +167,19 @@ async fn serve_one(
     if peer.is_none() {
         api.warn_peer_unknown("serve over TCP so that `HttpRequest::peer_addr` is known");
     }
+    let path = request.path();
+    let relative = tail(path, depth);
+    let mount = &path[..path.len() - relative.len()];
     let api_request = ApiRequest::from_parts(
         &api,
         request.method().as_str(),
-        tail(request.path(), depth),
+        relative,
         Some(request.query_string()),
         headers,
         &body,
         peer,
     )
+    .with_mount(mount)
     .with_request_auth(outcome.as_ref());
     into_response(handle(&api, api_request).await)
 }

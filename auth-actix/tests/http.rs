@@ -882,3 +882,82 @@ async fn the_routes_mount_inside_a_scope_with_the_auth_as_app_data() {
     assert_eq!((outside.status, outside.text.as_str()), (404, ""));
     actix.stop().await;
 }
+
+/// Under a non-default prefix inside a `web::scope`
+/// (`web::scope("/svc")` holding an `Api` with prefix `/v1`), the routes
+/// answer at `/svc/v1/...` and `/svc/healthz`, and the pagination links
+/// and the OpenAPI document carry both.
+#[tokio::test]
+async fn a_prefix_inside_a_scope_carries_into_links_and_the_document() {
+    let auth = service(&MemoryMailer::default());
+    two_users(&auth).await;
+    let options = ApiOptions::default().with_prefix("/v1").expect("prefix");
+    let api = Api::with_options(auth, options);
+    let server = HttpServer::new(move || {
+        App::new().service(web::scope("/svc").configure(auth_actix::configure(api.clone())))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let actix = Actix {
+        base: format!("http://{}", server.addrs()[0]),
+        handle: {
+            let server = server.run();
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        },
+    };
+    let base = actix.base.as_str();
+    let client = reqwest::Client::new();
+
+    let body = json!({"username": "boss", "password": PASSWORD});
+    let login = post(&client, base, "/svc/v1/auth/token/login", body).await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let boss = format!("Token {}", login.json()["token"].as_str().expect("token"));
+    let page = get(&client, base, "/svc/v1/users?page_size=1", Some(&boss)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.json()["count"], 2);
+    let next = format!("{base}/svc/v1/users?page_size=1&page=2");
+    assert_eq!(page.json()["next"], next.as_str());
+    let page = get(
+        &client,
+        base,
+        "/svc/v1/users?page_size=1&page=2",
+        Some(&boss),
+    )
+    .await;
+    let previous = format!("{base}/svc/v1/users?page_size=1");
+    assert_eq!(page.json()["previous"], previous.as_str());
+    let history = get(
+        &client,
+        base,
+        "/svc/v1/auth/me/history/?page_size=1",
+        Some(&boss),
+    )
+    .await;
+    assert_eq!(history.status, 200, "{}", history.text);
+    assert_eq!(history.json()["next"], Value::Null);
+
+    let document = get(&client, base, "/svc/v1/openapi.json", None).await;
+    assert_eq!(document.status, 200);
+    let document = document.json();
+    assert_eq!(document["servers"], json!([{"url": "/svc"}]));
+    assert!(document["paths"]["/v1/users"].is_object(), "{document}");
+    assert!(document["paths"]["/api/users"].is_null());
+    let health = get(&client, base, "/svc/healthz/", None).await;
+    assert_eq!(
+        (health.status, health.json()),
+        (200, json!({"status": "ok"}))
+    );
+    let docs = get(&client, base, "/svc/v1/docs", None).await;
+    assert_eq!(docs.status, 200);
+    let outside = get(&client, base, "/svc/api/users", Some(&boss)).await;
+    assert_eq!(
+        (outside.status, outside.json()),
+        (404, json!({"detail": "Not found."}))
+    );
+    let root = get(&client, base, "/v1/users", Some(&boss)).await;
+    assert_eq!(root.status, 404);
+    actix.stop().await;
+}

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use auth_http::{Api, ApiRequest, ApiResponse, RequestAuth, handle};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::any;
@@ -102,15 +102,24 @@ async fn serve(State(api): State<Api>, request: Request) -> Response {
         .iter()
         .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
         .collect();
+    // Under `Router::nest`, the URI is what the nest left; the original
+    // one's leading part is where the routes are mounted.
+    let path = parts.uri.path();
+    let mount = parts
+        .extensions
+        .get::<OriginalUri>()
+        .and_then(|OriginalUri(original)| original.path().strip_suffix(path))
+        .unwrap_or("");
     let request = ApiRequest::from_parts(
         &api,
         parts.method.as_str(),
-        parts.uri.path(),
+        path,
         parts.uri.query(),
         headers,
         &body,
         peer,
     )
+    .with_mount(mount)
     .with_request_auth(parts.extensions.get::<RequestAuth>());
     into_response(handle(&api, request).await)
 }

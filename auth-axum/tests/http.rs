@@ -470,3 +470,115 @@ async fn the_routes_merge_into_an_app_with_state_before_with_state() {
         assert_eq!(text.contains("Not found."), with_fallback, "{text}");
     }
 }
+
+/// Logs `username` in with a Knox token at `login_url`; the
+/// `Authorization` value.
+async fn knox_login(client: &reqwest::Client, login_url: &str, username: &str) -> String {
+    let login = client
+        .post(login_url)
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 200, "{login_url}");
+    let body: Value = login.json().await.expect("json");
+    format!("Token {}", body["token"].as_str().expect("token"))
+}
+
+/// GETs `url` as JSON, with `authorization` if any: (status, body).
+async fn get_json(
+    client: &reqwest::Client,
+    url: &str,
+    authorization: Option<&str>,
+) -> (u16, Value) {
+    let mut request = client.get(url);
+    if let Some(value) = authorization {
+        request = request.header("Authorization", value);
+    }
+    let response = request.send().await.expect("send");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Under a non-default prefix (`ApiOptions::with_prefix("/v1")`, merged
+/// into an app with state) and under `Router::nest("/svc", ...)`, the
+/// routes answer there, and the pagination links and the OpenAPI document
+/// carry the prefix and the mount point.
+#[tokio::test]
+async fn a_prefix_or_a_nest_carries_into_links_and_the_document() {
+    let auth = service(&MemoryMailer::default());
+    auth.create_superuser("boss", "boss@example.com", PASSWORD)
+        .await
+        .expect("staff");
+    let input = auth_core::flows::AdminUserInput::from_json(
+        &json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD}),
+        false,
+    )
+    .expect("input");
+    auth.create_user(input).await.expect("user");
+    let client = reqwest::Client::new();
+
+    // The prefix: the routes under /v1, merged before the app's with_state.
+    let options = auth_axum::ApiOptions::default()
+        .with_prefix("/v1")
+        .expect("prefix");
+    let api = Api::with_options(auth.clone(), options);
+    let app: Router = Router::<AppState>::new()
+        .route("/greet", get(greet))
+        .merge(auth_axum::router(api))
+        .with_state(AppState { greeting: "Hi" });
+    let base = serve(app).await;
+    let boss = knox_login(&client, &format!("{base}/v1/auth/token/login"), "boss").await;
+    let (status, page) = get_json(
+        &client,
+        &format!("{base}/v1/users?page_size=1"),
+        Some(&boss),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["count"], 2);
+    assert_eq!(page["next"], format!("{base}/v1/users?page_size=1&page=2"));
+    let url = format!("{base}/v1/users?page_size=1&page=2");
+    let (_, page) = get_json(&client, &url, Some(&boss)).await;
+    assert_eq!(page["previous"], format!("{base}/v1/users?page_size=1"));
+    let (status, _) = get_json(&client, &format!("{base}/api/users"), Some(&boss)).await;
+    assert_eq!(status, 404);
+    let (status, document) = get_json(&client, &format!("{base}/v1/openapi.json"), None).await;
+    assert_eq!(status, 200);
+    assert!(document["paths"]["/v1/users"].is_object(), "{document}");
+    assert!(document["paths"]["/api/users"].is_null());
+    assert!(document.get("servers").is_none());
+    let (status, _) = get_json(&client, &format!("{base}/healthz"), None).await;
+    assert_eq!(status, 200);
+
+    // The nest: the default prefix under /svc.
+    let app: Router = Router::new().nest("/svc", auth_axum::router(Api::new(auth.clone())));
+    let base = serve(app).await;
+    let boss = knox_login(
+        &client,
+        &format!("{base}/svc/api/auth/token/login/"),
+        "boss",
+    )
+    .await;
+    let url = format!("{base}/svc/api/users/?page_size=1");
+    let (status, page) = get_json(&client, &url, Some(&boss)).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        page["next"],
+        format!("{base}/svc/api/users/?page_size=1&page=2")
+    );
+    let (status, document) = get_json(&client, &format!("{base}/svc/api/openapi.json"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(document["servers"], json!([{"url": "/svc"}]));
+    assert!(document["paths"]["/api/users"].is_object(), "{document}");
+    let (status, health) = get_json(&client, &format!("{base}/svc/healthz"), None).await;
+    assert_eq!((status, health), (200, json!({"status": "ok"})));
+    let (status, missing) = get_json(&client, &format!("{base}/svc/nowhere"), None).await;
+    assert_eq!((status, missing), (404, json!({"detail": "Not found."})));
+    let docs = client
+        .get(format!("{base}/svc/api/docs"))
+        .send()
+        .await
+        .expect("docs");
+    assert_eq!(docs.status(), 200);
+}
