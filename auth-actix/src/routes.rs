@@ -9,8 +9,10 @@ use auth_http::{Api, ApiRequest, ApiResponse, RequestAuth, handle};
 use crate::AuthMiddleware;
 
 /// The contract's routes at their paths (`/api/auth/...`, `/api/users`,
-/// `/api/openapi.json`, `/api/docs`, `/healthz`), for the groups enabled in
-/// the [`Api`]'s options, each with and without a trailing slash, plus a
+/// `/api/openapi.json`, `/api/docs`, with `/api` the options'
+/// [prefix](auth_http::ApiOptions::with_prefix), and `/healthz`), for the
+/// groups enabled in the [`Api`]'s options, each with and without a
+/// trailing slash, plus a
 /// default service answering any other path with the contract's 404
 /// `{"detail": "Not found."}`, and the [`Auth`] as `web::Data<Auth>`:
 /// pass it to [`App::configure`] or [`Scope::configure`].

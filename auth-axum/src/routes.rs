@@ -12,8 +12,10 @@ use axum::response::Response;
 use axum::routing::any;
 
 /// The contract's routes at their paths (`/api/auth/...`, `/api/users`,
-/// `/api/openapi.json`, `/api/docs`, `/healthz`), for the groups enabled in
-/// the [`Api`]'s options, each with and without a trailing slash.
+/// `/api/openapi.json`, `/api/docs`, with `/api` the options'
+/// [prefix](auth_http::ApiOptions::with_prefix), and `/healthz`), for the
+/// groups enabled in the [`Api`]'s options, each with and without a
+/// trailing slash.
 ///
 /// The router takes any state `S`, so it merges into an application's
 /// `Router<AppState>` before that application's `with_state`
