@@ -36,6 +36,16 @@ struct Actix {
 }
 
 impl Actix {
+    /// Runs `server`, bound to `addr`, in the background.
+    fn spawn(server: actix_web::dev::Server, addr: SocketAddr) -> Self {
+        let handle = server.handle();
+        tokio::spawn(server);
+        Actix {
+            base: format!("http://{addr}"),
+            handle,
+        }
+    }
+
     async fn stop(self) {
         self.handle.stop(true).await;
     }
@@ -79,13 +89,7 @@ fn serve_actix(auth: Auth, api: Option<Api>, middleware: bool) -> Actix {
     .bind(("127.0.0.1", 0))
     .expect("bind");
     let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    Actix {
-        base: format!("http://{addr}"),
-        handle,
-    }
+    Actix::spawn(server.run(), addr)
 }
 
 /// Serves auth-axum's router (under its layer) on a random port; returns
@@ -792,14 +796,14 @@ async fn session_count(auth: web::Data<Auth>, user: CurrentUser) -> String {
     }
 }
 
-/// Serves `web::scope("/v1")` holding `configure(api)` and the app's
-/// `/v1/sessions`, under the middleware; returns the base URL.
-fn serve_scoped(api: Api) -> Actix {
+/// Serves `web::scope(scope)` holding `configure(api)` and the app's
+/// `{scope}/sessions`, under the middleware.
+fn serve_scoped(scope: &'static str, api: Api) -> Actix {
     let server = HttpServer::new(move || {
         App::new()
             .wrap(AuthMiddleware::new(api.auth().clone()))
             .service(
-                web::scope("/v1")
+                web::scope(scope)
                     .configure(auth_actix::configure(api.clone()))
                     .route("/sessions", web::get().to(session_count)),
             )
@@ -808,13 +812,7 @@ fn serve_scoped(api: Api) -> Actix {
     .bind(("127.0.0.1", 0))
     .expect("bind");
     let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    Actix {
-        base: format!("http://{addr}"),
-        handle,
-    }
+    Actix::spawn(server.run(), addr)
 }
 
 /// The routes mount inside a `web::scope`: they answer under its path
@@ -825,7 +823,7 @@ fn serve_scoped(api: Api) -> Actix {
 async fn the_routes_mount_inside_a_scope_with_the_auth_as_app_data() {
     let auth = service(&MemoryMailer::default());
     two_users(&auth).await;
-    let actix = serve_scoped(Api::new(auth));
+    let actix = serve_scoped("/v1", Api::new(auth));
     let base = actix.base.as_str();
     let client = reqwest::Client::new();
 
@@ -893,21 +891,7 @@ async fn a_prefix_inside_a_scope_carries_into_links_and_the_document() {
     two_users(&auth).await;
     let options = ApiOptions::default().with_prefix("/v1").expect("prefix");
     let api = Api::with_options(auth, options);
-    let server = HttpServer::new(move || {
-        App::new().service(web::scope("/svc").configure(auth_actix::configure(api.clone())))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .expect("bind");
-    let actix = Actix {
-        base: format!("http://{}", server.addrs()[0]),
-        handle: {
-            let server = server.run();
-            let handle = server.handle();
-            tokio::spawn(server);
-            handle
-        },
-    };
+    let actix = serve_scoped("/svc", api);
     let base = actix.base.as_str();
     let client = reqwest::Client::new();
 
@@ -920,22 +904,12 @@ async fn a_prefix_inside_a_scope_carries_into_links_and_the_document() {
     assert_eq!(page.json()["count"], 2);
     let next = format!("{base}/svc/v1/users?page_size=1&page=2");
     assert_eq!(page.json()["next"], next.as_str());
-    let page = get(
-        &client,
-        base,
-        "/svc/v1/users?page_size=1&page=2",
-        Some(&boss),
-    )
-    .await;
+    let second = "/svc/v1/users?page_size=1&page=2";
+    let page = get(&client, base, second, Some(&boss)).await;
     let previous = format!("{base}/svc/v1/users?page_size=1");
     assert_eq!(page.json()["previous"], previous.as_str());
-    let history = get(
-        &client,
-        base,
-        "/svc/v1/auth/me/history/?page_size=1",
-        Some(&boss),
-    )
-    .await;
+    let first_of_one = "/svc/v1/auth/me/history/?page_size=1";
+    let history = get(&client, base, first_of_one, Some(&boss)).await;
     assert_eq!(history.status, 200, "{}", history.text);
     assert_eq!(history.json()["next"], Value::Null);
 

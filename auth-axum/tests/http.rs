@@ -43,6 +43,19 @@ async fn serve(app: Router) -> String {
     format!("http://{addr}")
 }
 
+/// A staff user `boss` and a plain user `ada`.
+async fn two_users(auth: &Auth) {
+    auth.create_superuser("boss", "boss@example.com", PASSWORD)
+        .await
+        .expect("staff");
+    let input = auth_core::flows::AdminUserInput::from_json(
+        &json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD}),
+        false,
+    )
+    .expect("input");
+    auth.create_user(input).await.expect("user");
+}
+
 async fn whoami(user: CurrentUser) -> String {
     user.username.clone()
 }
@@ -176,15 +189,7 @@ async fn smoke_register_activate_login_me() {
 async fn extractors_with_and_without_the_layer() {
     let mailer = MemoryMailer::default();
     let auth = service(&mailer);
-    auth.create_superuser("boss", "boss@example.com", PASSWORD)
-        .await
-        .expect("staff");
-    let input = auth_core::flows::AdminUserInput::from_json(
-        &json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD}),
-        false,
-    )
-    .expect("input");
-    auth.create_user(input).await.expect("user");
+    two_users(&auth).await;
 
     let app = app_routes()
         .merge(auth_axum::router(Api::new(auth.clone())))
@@ -412,12 +417,7 @@ async fn greet(
 #[tokio::test]
 async fn the_routes_merge_into_an_app_with_state_before_with_state() {
     let auth = service(&MemoryMailer::default());
-    let input = auth_core::flows::AdminUserInput::from_json(
-        &json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD}),
-        false,
-    )
-    .expect("input");
-    auth.create_user(input).await.expect("user");
+    two_users(&auth).await;
     for with_fallback in [true, false] {
         let api = Api::new(auth.clone());
         let contract: Router<AppState> = if with_fallback {
@@ -432,32 +432,12 @@ async fn the_routes_merge_into_an_app_with_state_before_with_state() {
             .with_state(AppState { greeting: "Hello" });
         let base = serve(app).await;
         let client = reqwest::Client::new();
-        let login = client
-            .post(format!("{base}/api/auth/token/login/"))
-            .json(&json!({"username": "ada", "password": PASSWORD}))
-            .send()
-            .await
-            .expect("login");
-        assert_eq!(login.status(), 200);
-        let body: Value = login.json().await.expect("json");
-        let token = body["token"].as_str().expect("token").to_string();
-        let greeting = client
-            .get(format!("{base}/greet"))
-            .header("Authorization", format!("Token {token}"))
-            .send()
-            .await
-            .expect("greet");
+        let token = knox_login(&client, &format!("{base}/api/auth/token/login/"), "ada").await;
+        let greeting = send_get(&client, &format!("{base}/greet"), Some(&token)).await;
         assert_eq!(greeting.status(), 200);
         assert_eq!(greeting.text().await.expect("text"), "Hello, ada");
-        let me = client
-            .get(format!("{base}/api/auth/me"))
-            .header("Authorization", format!("Token {token}"))
-            .send()
-            .await
-            .expect("me");
-        assert_eq!(me.status(), 200);
-        let me: Value = me.json().await.expect("json");
-        assert_eq!(me["username"], "ada");
+        let (status, me) = get_json(&client, &format!("{base}/api/auth/me"), Some(&token)).await;
+        assert_eq!((status, me["username"].clone()), (200, json!("ada")));
         // Unknown paths: the contract's 404 with the fallback, axum's
         // empty 404 without it.
         let missing = client
@@ -485,17 +465,26 @@ async fn knox_login(client: &reqwest::Client, login_url: &str, username: &str) -
     format!("Token {}", body["token"].as_str().expect("token"))
 }
 
+/// GETs `url`, with `authorization` if any.
+async fn send_get(
+    client: &reqwest::Client,
+    url: &str,
+    authorization: Option<&str>,
+) -> reqwest::Response {
+    let mut request = client.get(url);
+    if let Some(value) = authorization {
+        request = request.header("Authorization", value);
+    }
+    request.send().await.expect("send")
+}
+
 /// GETs `url` as JSON, with `authorization` if any: (status, body).
 async fn get_json(
     client: &reqwest::Client,
     url: &str,
     authorization: Option<&str>,
 ) -> (u16, Value) {
-    let mut request = client.get(url);
-    if let Some(value) = authorization {
-        request = request.header("Authorization", value);
-    }
-    let response = request.send().await.expect("send");
+    let response = send_get(client, url, authorization).await;
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -507,15 +496,7 @@ async fn get_json(
 #[tokio::test]
 async fn a_prefix_or_a_nest_carries_into_links_and_the_document() {
     let auth = service(&MemoryMailer::default());
-    auth.create_superuser("boss", "boss@example.com", PASSWORD)
-        .await
-        .expect("staff");
-    let input = auth_core::flows::AdminUserInput::from_json(
-        &json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD}),
-        false,
-    )
-    .expect("input");
-    auth.create_user(input).await.expect("user");
+    two_users(&auth).await;
     let client = reqwest::Client::new();
 
     // The prefix: the routes under /v1, merged before the app's with_state.
@@ -575,10 +556,6 @@ async fn a_prefix_or_a_nest_carries_into_links_and_the_document() {
     assert_eq!((status, health), (200, json!({"status": "ok"})));
     let (status, missing) = get_json(&client, &format!("{base}/svc/nowhere"), None).await;
     assert_eq!((status, missing), (404, json!({"detail": "Not found."})));
-    let docs = client
-        .get(format!("{base}/svc/api/docs"))
-        .send()
-        .await
-        .expect("docs");
+    let docs = send_get(&client, &format!("{base}/svc/api/docs"), None).await;
     assert_eq!(docs.status(), 200);
 }
