@@ -12,10 +12,10 @@ use crate::AuthMiddleware;
 /// `/api/openapi.json`, `/api/docs`, with `/api` the options'
 /// [prefix](auth_http::ApiOptions::with_prefix), and `/healthz`), for the
 /// groups enabled in the [`Api`]'s options, each with and without a
-/// trailing slash, plus a
-/// default service answering any other path with the contract's 404
-/// `{"detail": "Not found."}`, and the [`Auth`] as `web::Data<Auth>`:
-/// pass it to [`App::configure`] or [`Scope::configure`].
+/// trailing slash, plus a default service answering any other path with
+/// the contract's 404 `{"detail": "Not found."}`, and the [`Auth`] as
+/// `web::Data<Auth>`: pass it to [`App::configure`] or
+/// [`Scope::configure`].
 ///
 /// Inside a scope the paths sit under the scope's path: with
 /// `web::scope("/v1").configure(configure(api))`, the routes answer at

@@ -20,6 +20,10 @@ use axum::routing::any;
 /// The router takes any state `S`, so it merges into an application's
 /// `Router<AppState>` before that application's `with_state`
 /// (`Router::new().route(...).merge(router(api)).with_state(state)`).
+/// Nested (`Router::nest("/svc", router(api))`), the routes answer under
+/// `/svc` (`/svc/api/...`, `/svc/healthz`), and the pagination links and
+/// the OpenAPI document carry `/svc` as well.
+///
 /// The client address is the peer's from [`ConnectInfo<SocketAddr>`] when
 /// the server was started with
 /// `into_make_service_with_connect_info::<SocketAddr>()` (subject to the
