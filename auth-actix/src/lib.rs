@@ -36,12 +36,41 @@
 //! ```
 //!
 //! - [`configure`] mounts every route of the contract but OAuth2 (each
-//!   group can be turned off through [`ApiOptions`]' [`RouteGroups`]) and a
-//!   JSON 404 for any other path; [`routes`] leaves other paths to you.
+//!   group can be turned off through [`ApiOptions`]' [`RouteGroups`]), a
+//!   JSON 404 for any other path and the `web::Data<Auth>` your handlers
+//!   may take; [`routes`] leaves other paths to you.
 //! - [`AuthMiddleware`] authenticates the `Authorization` header once per
 //!   request; [`CurrentUser`], [`MaybeUser`] and [`StaffUser`] read its
 //!   outcome and refuse with an [`AuthRejection`].
 //! - [`serve`] is a ready-made server of all of it on a bound listener.
+//!
+//! # Mounting
+//!
+//! - On the `App` (`App::new().configure(configure(api))`), the routes sit
+//!   under `/api`, with `/healthz` at the root.
+//! - Inside a scope (`web::scope("/v1").configure(configure(api))`), they
+//!   sit under the scope's path (`/v1/api/...`, `/v1/healthz`), the 404
+//!   covers the scope's other paths, and the pagination links and the
+//!   OpenAPI document carry the scope's path (the document names it as its
+//!   server). The `web::Data<Auth>` is then the scope's.
+//! - [`ApiOptions::with_prefix`] replaces `/api` (`""` puts the routes at
+//!   the root of the app or scope); the links and the document follow it.
+//!
+//! ```
+//! use actix_web::{App, web};
+//! use auth_actix::{Api, ApiOptions, AuthMiddleware, configure};
+//! use auth_core::{Auth, config::AuthConfig};
+//!
+//! # fn main() -> Result<(), auth_actix::http::PrefixError> {
+//! let auth = Auth::in_memory(AuthConfig::default());
+//! let api = Api::with_options(auth.clone(), ApiOptions::default().with_prefix("/auth-api")?);
+//! // /v1/auth-api/auth/..., /v1/auth-api/users, /v1/auth-api/docs and /v1/healthz.
+//! let app = App::new()
+//!     .wrap(AuthMiddleware::new(auth))
+//!     .service(web::scope("/v1").configure(configure(api)));
+//! # Ok(())
+//! # }
+//! ```
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -9,10 +9,20 @@ use auth_http::{Api, ApiRequest, ApiResponse, RequestAuth, handle};
 use crate::AuthMiddleware;
 
 /// The contract's routes at their paths (`/api/auth/...`, `/api/users`,
-/// `/api/openapi.json`, `/api/docs`, `/healthz`), for the groups enabled in
-/// the [`Api`]'s options, each with and without a trailing slash, plus a
-/// default service answering any other path with the contract's 404
-/// `{"detail": "Not found."}`: pass it to [`App::configure`].
+/// `/api/openapi.json`, `/api/docs`, with `/api` the options'
+/// [prefix](auth_http::ApiOptions::with_prefix), and `/healthz`), for the
+/// groups enabled in the [`Api`]'s options, each with and without a
+/// trailing slash, plus a default service answering any other path with
+/// the contract's 404 `{"detail": "Not found."}`, and the [`Auth`] as
+/// `web::Data<Auth>`: pass it to [`App::configure`] or
+/// [`Scope::configure`].
+///
+/// Inside a scope the paths sit under the scope's path: with
+/// `web::scope("/v1").configure(configure(api))`, the routes answer at
+/// `/v1/api/auth/...`, the default service takes every other path under
+/// `/v1`, and the `web::Data<Auth>` is the scope's (the handlers of that
+/// scope may take it; register it with `App::app_data` too for handlers
+/// outside the scope).
 ///
 /// Bodies are read up to [`ApiOptions::body_limit`] (a larger one is a 413
 /// `{"detail": "Request body is too large."}`, whatever actix-web's own
@@ -22,44 +32,82 @@ use crate::AuthMiddleware;
 /// [`AuthMiddleware`] wraps the app, the routes use its outcome instead of
 /// authenticating the header again.
 ///
-/// An app has one default service: if yours has its own, use [`routes`]
-/// instead. Mount them on the `App` itself, not in a `web::scope`: the
-/// contract's paths are matched against the request's whole path.
+/// An app or scope has one default service: if yours has its own, use
+/// [`routes`] instead.
 ///
 /// ```
-/// use actix_web::App;
+/// use actix_web::{App, web};
 /// use auth_actix::{Api, AuthMiddleware, configure};
 /// use auth_core::{Auth, config::AuthConfig};
+///
+/// // A handler of your own, reading the `web::Data<Auth>` that
+/// // `configure` registered.
+/// async fn ready(auth: web::Data<Auth>) -> &'static str {
+///     if auth.health().await.is_ok() { "ready" } else { "stores down" }
+/// }
+///
 /// let auth = Auth::in_memory(AuthConfig::default());
 /// let app = App::new()
 ///     .wrap(AuthMiddleware::new(auth.clone()))
-///     .configure(configure(Api::new(auth)));
+///     .service(
+///         web::scope("/v1")
+///             .configure(configure(Api::new(auth)))
+///             .route("/ready", web::get().to(ready)),
+///     );
 /// ```
 ///
 /// [`ApiOptions::body_limit`]: auth_http::ApiOptions::body_limit
+/// [`Auth`]: auth_core::Auth
+/// [`Scope::configure`]: actix_web::Scope::configure
 pub fn configure(api: Api) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
         let fallback = api.clone();
         routes(api)(config);
-        config.default_service(web::to(move |request, payload| {
-            serve_one(fallback.clone(), request, payload)
+        config.default_service(web::to(move |request: HttpRequest, payload| {
+            // What the app or scope has not matched yet: the path under it.
+            let depth = slashes(request.match_info().unprocessed());
+            serve_one(fallback.clone(), depth, request, payload)
         }));
     }
 }
 
 /// The same routes as [`configure`] without its default service, for
 /// applications that have their own: paths outside the contract are left
-/// to the application.
+/// to the application. It registers the `web::Data<Auth>` too.
 pub fn routes(api: Api) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
-        for path in auth_http::route_paths(api.options().groups) {
+        config.app_data(web::Data::new(api.auth().clone()));
+        for path in auth_http::route_paths(api.options()) {
             let api = api.clone();
+            let depth = slashes(&path);
             config.route(
                 &path,
-                web::route().to(move |request, payload| serve_one(api.clone(), request, payload)),
+                web::route()
+                    .to(move |request, payload| serve_one(api.clone(), depth, request, payload)),
             );
         }
     }
+}
+
+/// How many `/` a path holds: its number of segments.
+fn slashes(path: &str) -> usize {
+    path.bytes().filter(|&b| b == b'/').count()
+}
+
+/// The last `depth` segments of `path` (from the `depth`-th `/` counted
+/// from the end): the part of the request's path that a route registered
+/// with `depth` slashes matched, inside whatever scopes hold it. A route's
+/// parameters match one segment each and the request's path keeps `%2F`
+/// encoded, so the count is the same on both sides.
+fn tail(path: &str, depth: usize) -> &str {
+    if depth == 0 {
+        return "";
+    }
+    path.char_indices()
+        .rev()
+        .filter(|&(_, c)| c == '/')
+        .nth(depth - 1)
+        .map_or(path, |(i, _)| &path[i..])
 }
 
 /// An actix-web server of the contract's routes ([`configure`]) under the
@@ -91,8 +139,14 @@ pub async fn serve(
     Ok(server)
 }
 
-/// Answers one request through [`handle`].
-async fn serve_one(api: Api, request: HttpRequest, payload: web::Payload) -> HttpResponse {
+/// Answers one request through [`handle`]; `depth`: how many segments of
+/// its path lie under the point where the routes are mounted.
+async fn serve_one(
+    api: Api,
+    depth: usize,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -115,15 +169,19 @@ async fn serve_one(api: Api, request: HttpRequest, payload: web::Payload) -> Htt
     if peer.is_none() {
         api.warn_peer_unknown("serve over TCP so that `HttpRequest::peer_addr` is known");
     }
+    let path = request.path();
+    let relative = tail(path, depth);
+    let mount = &path[..path.len() - relative.len()];
     let api_request = ApiRequest::from_parts(
         &api,
         request.method().as_str(),
-        request.path(),
+        relative,
         Some(request.query_string()),
         headers,
         &body,
         peer,
     )
+    .with_mount(mount)
     .with_request_auth(outcome.as_ref());
     into_response(handle(&api, api_request).await)
 }

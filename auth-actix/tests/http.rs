@@ -36,6 +36,16 @@ struct Actix {
 }
 
 impl Actix {
+    /// Runs `server`, bound to `addr`, in the background.
+    fn spawn(server: actix_web::dev::Server, addr: SocketAddr) -> Self {
+        let handle = server.handle();
+        tokio::spawn(server);
+        Actix {
+            base: format!("http://{addr}"),
+            handle,
+        }
+    }
+
     async fn stop(self) {
         self.handle.stop(true).await;
     }
@@ -79,13 +89,7 @@ fn serve_actix(auth: Auth, api: Option<Api>, middleware: bool) -> Actix {
     .bind(("127.0.0.1", 0))
     .expect("bind");
     let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    Actix {
-        base: format!("http://{addr}"),
-        handle,
-    }
+    Actix::spawn(server.run(), addr)
 }
 
 /// Serves auth-axum's router (under its layer) on a random port; returns
@@ -780,5 +784,154 @@ async fn forwarded_for_lines_are_read_as_one_list() {
             history.text
         );
     }
+    actix.stop().await;
+}
+
+/// A handler of the app's own reading the `web::Data<Auth>` that
+/// `configure` registers: the caller's Knox sessions.
+async fn session_count(auth: web::Data<Auth>, user: CurrentUser) -> String {
+    match auth.knox_sessions(user.id).await {
+        Ok(sessions) => format!("{} sessions", sessions.len()),
+        Err(err) => format!("error: {err}"),
+    }
+}
+
+/// Serves `web::scope(scope)` holding `configure(api)` and the app's
+/// `{scope}/sessions`, under the middleware.
+fn serve_scoped(scope: &'static str, api: Api) -> Actix {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(AuthMiddleware::new(api.auth().clone()))
+            .service(
+                web::scope(scope)
+                    .configure(auth_actix::configure(api.clone()))
+                    .route("/sessions", web::get().to(session_count)),
+            )
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let addr = server.addrs()[0];
+    Actix::spawn(server.run(), addr)
+}
+
+/// The routes mount inside a `web::scope`: they answer under its path
+/// (with and without a trailing slash, path parameters included), its
+/// other paths get the contract's 404, paths outside it are not theirs,
+/// and the scope's own handlers take the `web::Data<Auth>`.
+#[tokio::test]
+async fn the_routes_mount_inside_a_scope_with_the_auth_as_app_data() {
+    let auth = service(&MemoryMailer::default());
+    two_users(&auth).await;
+    let actix = serve_scoped("/v1", Api::new(auth));
+    let base = actix.base.as_str();
+    let client = reqwest::Client::new();
+
+    let health = get(&client, base, "/v1/healthz", None).await;
+    assert_eq!(
+        (health.status, health.json()),
+        (200, json!({"status": "ok"}))
+    );
+    let jwks = get(&client, base, "/v1/api/auth/jwks.json/", None).await;
+    assert_eq!((jwks.status, jwks.json()), (200, json!({"keys": []})));
+    let wrong = json!({"username": "ada", "password": "wrong"});
+    let refused = post(&client, base, "/v1/api/auth/jwt/create", wrong).await;
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    assert_eq!(refused.json()["code"], "no_active_account");
+    let not_allowed = get(&client, base, "/v1/api/auth/jwt/create/", None).await;
+    assert_eq!(not_allowed.status, 405);
+
+    let body = json!({"username": "ada", "password": PASSWORD});
+    let login = post(&client, base, "/v1/api/auth/token/login", body).await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let token = format!("Token {}", login.json()["token"].as_str().expect("token"));
+    let me = get(&client, base, "/v1/api/auth/me", Some(&token)).await;
+    assert_eq!(
+        (me.status, me.json()["username"].clone()),
+        (200, json!("ada"))
+    );
+    let sessions = get(&client, base, "/v1/api/auth/token/sessions", Some(&token)).await;
+    assert_eq!(sessions.status, 200, "{}", sessions.text);
+    let key = sessions.json()[0]["token_key"]
+        .as_str()
+        .expect("token_key")
+        .to_string();
+    // The app's handler in the scope reads the same `Auth`.
+    let own = get(&client, base, "/v1/sessions", Some(&token)).await;
+    assert_eq!((own.status, own.text.as_str()), (200, "1 sessions"));
+    // A path parameter under the scope.
+    let path = format!("/v1/api/auth/token/sessions/{key}/");
+    let revoked = client
+        .delete(format!("{base}{path}"))
+        .header("Authorization", token.as_str())
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(revoked.status(), 204);
+    let gone = get(&client, base, "/v1/api/auth/me", Some(&token)).await;
+    assert_eq!(gone.status, 401);
+
+    let missing = get(&client, base, "/v1/api/nowhere", None).await;
+    assert_eq!(
+        (missing.status, missing.json()),
+        (404, json!({"detail": "Not found."}))
+    );
+    let outside = get(&client, base, "/api/auth/jwks.json", None).await;
+    assert_eq!((outside.status, outside.text.as_str()), (404, ""));
+    actix.stop().await;
+}
+
+/// Under a non-default prefix inside a `web::scope`
+/// (`web::scope("/svc")` holding an `Api` with prefix `/v1`), the routes
+/// answer at `/svc/v1/...` and `/svc/healthz`, and the pagination links
+/// and the OpenAPI document carry both.
+#[tokio::test]
+async fn a_prefix_inside_a_scope_carries_into_links_and_the_document() {
+    let auth = service(&MemoryMailer::default());
+    two_users(&auth).await;
+    let options = ApiOptions::default().with_prefix("/v1").expect("prefix");
+    let api = Api::with_options(auth, options);
+    let actix = serve_scoped("/svc", api);
+    let base = actix.base.as_str();
+    let client = reqwest::Client::new();
+
+    let body = json!({"username": "boss", "password": PASSWORD});
+    let login = post(&client, base, "/svc/v1/auth/token/login", body).await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let boss = format!("Token {}", login.json()["token"].as_str().expect("token"));
+    let page = get(&client, base, "/svc/v1/users?page_size=1", Some(&boss)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.json()["count"], 2);
+    let next = format!("{base}/svc/v1/users?page_size=1&page=2");
+    assert_eq!(page.json()["next"], next.as_str());
+    let second = "/svc/v1/users?page_size=1&page=2";
+    let page = get(&client, base, second, Some(&boss)).await;
+    let previous = format!("{base}/svc/v1/users?page_size=1");
+    assert_eq!(page.json()["previous"], previous.as_str());
+    let first_of_one = "/svc/v1/auth/me/history/?page_size=1";
+    let history = get(&client, base, first_of_one, Some(&boss)).await;
+    assert_eq!(history.status, 200, "{}", history.text);
+    assert_eq!(history.json()["next"], Value::Null);
+
+    let document = get(&client, base, "/svc/v1/openapi.json", None).await;
+    assert_eq!(document.status, 200);
+    let document = document.json();
+    assert_eq!(document["servers"], json!([{"url": "/svc"}]));
+    assert!(document["paths"]["/v1/users"].is_object(), "{document}");
+    assert!(document["paths"]["/api/users"].is_null());
+    let health = get(&client, base, "/svc/healthz/", None).await;
+    assert_eq!(
+        (health.status, health.json()),
+        (200, json!({"status": "ok"}))
+    );
+    let docs = get(&client, base, "/svc/v1/docs", None).await;
+    assert_eq!(docs.status, 200);
+    let outside = get(&client, base, "/svc/api/users", Some(&boss)).await;
+    assert_eq!(
+        (outside.status, outside.json()),
+        (404, json!({"detail": "Not found."}))
+    );
+    let root = get(&client, base, "/v1/users", Some(&boss)).await;
+    assert_eq!(root.status, 404);
     actix.stop().await;
 }

@@ -32,6 +32,41 @@
 //! # }
 //! ```
 
+//! # Mounting
+//!
+//! - [`router`] and [`routes`] are a `Router<S>` for any state `S`: merge
+//!   them into your `Router<AppState>` before its `with_state`.
+//! - The routes sit under `/api` (and `/healthz` at the root); another
+//!   prefix is [`ApiOptions::with_prefix`], and the pagination links and
+//!   the OpenAPI document follow it:
+//!
+//! ```
+//! use axum::Router;
+//! use auth_axum::{Api, ApiOptions};
+//! use auth_core::{Auth, config::AuthConfig};
+//!
+//! #[derive(Clone)]
+//! struct AppState;
+//!
+//! # fn main() -> Result<(), auth_axum::http::PrefixError> {
+//! let auth = Auth::in_memory(AuthConfig::default());
+//! let api = Api::with_options(auth, ApiOptions::default().with_prefix("/v1")?);
+//! // /v1/auth/..., /v1/users, /v1/openapi.json, /v1/docs and /healthz.
+//! let app: Router = Router::<AppState>::new()
+//!     .merge(auth_axum::router(api))
+//!     .with_state(AppState);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! - Under `Router::nest("/svc", router(api))` the routes answer at
+//!   `/svc/api/...` and `/svc/healthz`, and the links and the document
+//!   carry `/svc` too (the document names it as its server).
+//! - axum merges one fallback only: [`router`] has one (the contract's
+//!   404 for any other path); if your app has its own, merge [`routes`].
+//! - Serve with `into_make_service_with_connect_info::<SocketAddr>()` so
+//!   that per-address rate limits know the client.
+
 mod extract;
 mod layer;
 mod routes;

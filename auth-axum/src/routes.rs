@@ -6,16 +6,24 @@ use std::net::SocketAddr;
 use auth_http::{Api, ApiRequest, ApiResponse, RequestAuth, handle};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::any;
 
 /// The contract's routes at their paths (`/api/auth/...`, `/api/users`,
-/// `/api/openapi.json`, `/api/docs`, `/healthz`), for the groups enabled in
-/// the [`Api`]'s options, each with and without a trailing slash.
+/// `/api/openapi.json`, `/api/docs`, with `/api` the options'
+/// [prefix](auth_http::ApiOptions::with_prefix), and `/healthz`), for the
+/// groups enabled in the [`Api`]'s options, each with and without a
+/// trailing slash.
 ///
-/// Merge it into your application (`app.merge(router(api))`), or nest it.
+/// The router takes any state `S`, so it merges into an application's
+/// `Router<AppState>` before that application's `with_state`
+/// (`Router::new().route(...).merge(router(api)).with_state(state)`).
+/// Nested (`Router::nest("/svc", router(api))`), the routes answer under
+/// `/svc` (`/svc/api/...`, `/svc/healthz`), and the pagination links and
+/// the OpenAPI document carry `/svc` as well.
+///
 /// The client address is the peer's from [`ConnectInfo<SocketAddr>`] when
 /// the server was started with
 /// `into_make_service_with_connect_info::<SocketAddr>()` (subject to the
@@ -48,20 +56,26 @@ use axum::routing::any;
 /// .await
 /// # }
 /// ```
-pub fn router(api: Api) -> Router {
+pub fn router<S>(api: Api) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     contract_routes(&api).fallback(serve).with_state(api)
 }
 
 /// The same routes as [`router`] without its fallback, for applications
 /// that have their own: paths outside the contract are left to the
 /// application.
-pub fn routes(api: Api) -> Router {
+pub fn routes<S>(api: Api) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     contract_routes(&api).with_state(api)
 }
 
 fn contract_routes(api: &Api) -> Router<Api> {
     let mut router = Router::new();
-    for path in auth_http::route_paths(api.options().groups) {
+    for path in auth_http::route_paths(api.options()) {
         router = router.route(&path, any(serve));
     }
     router
@@ -94,15 +108,24 @@ async fn serve(State(api): State<Api>, request: Request) -> Response {
         .iter()
         .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
         .collect();
+    // Under `Router::nest`, the URI is what the nest left; the original
+    // one's leading part is where the routes are mounted.
+    let path = parts.uri.path();
+    let mount = parts
+        .extensions
+        .get::<OriginalUri>()
+        .and_then(|OriginalUri(original)| original.path().strip_suffix(path))
+        .unwrap_or("");
     let request = ApiRequest::from_parts(
         &api,
         parts.method.as_str(),
-        parts.uri.path(),
+        path,
         parts.uri.query(),
         headers,
         &body,
         peer,
     )
+    .with_mount(mount)
     .with_request_auth(parts.extensions.get::<RequestAuth>());
     into_response(handle(&api, request).await)
 }

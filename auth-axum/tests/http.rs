@@ -43,6 +43,19 @@ async fn serve(app: Router) -> String {
     format!("http://{addr}")
 }
 
+/// A staff user `boss` and a plain user `ada`.
+async fn two_users(auth: &Auth) {
+    auth.create_superuser("boss", "boss@example.com", PASSWORD)
+        .await
+        .expect("staff");
+    let input = auth_core::flows::AdminUserInput::from_json(
+        &json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD}),
+        false,
+    )
+    .expect("input");
+    auth.create_user(input).await.expect("user");
+}
+
 async fn whoami(user: CurrentUser) -> String {
     user.username.clone()
 }
@@ -176,15 +189,7 @@ async fn smoke_register_activate_login_me() {
 async fn extractors_with_and_without_the_layer() {
     let mailer = MemoryMailer::default();
     let auth = service(&mailer);
-    auth.create_superuser("boss", "boss@example.com", PASSWORD)
-        .await
-        .expect("staff");
-    let input = auth_core::flows::AdminUserInput::from_json(
-        &json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD}),
-        false,
-    )
-    .expect("input");
-    auth.create_user(input).await.expect("user");
+    two_users(&auth).await;
 
     let app = app_routes()
         .merge(auth_axum::router(Api::new(auth.clone())))
@@ -391,4 +396,166 @@ async fn an_unknown_peer_address_is_warned_about_once() {
     );
     assert!(text.contains("WARN"), "{text}");
     assert!(text.contains("per-address rate limits"), "{text}");
+}
+
+/// An application's own state, as a user's app has one.
+#[derive(Clone)]
+struct AppState {
+    greeting: &'static str,
+}
+
+async fn greet(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: CurrentUser,
+) -> String {
+    format!("{}, {}", state.greeting, user.username)
+}
+
+/// `router` and `routes` are `Router<S>` for any state: an app whose
+/// router is a `Router<AppState>` merges them before its `with_state`, and
+/// both its handlers and the contract's routes answer.
+#[tokio::test]
+async fn the_routes_merge_into_an_app_with_state_before_with_state() {
+    let auth = service(&MemoryMailer::default());
+    two_users(&auth).await;
+    for with_fallback in [true, false] {
+        let api = Api::new(auth.clone());
+        let contract: Router<AppState> = if with_fallback {
+            auth_axum::router(api)
+        } else {
+            auth_axum::routes(api)
+        };
+        let app: Router = Router::<AppState>::new()
+            .route("/greet", get(greet))
+            .merge(contract)
+            .layer(AuthLayer::new(auth.clone()))
+            .with_state(AppState { greeting: "Hello" });
+        let base = serve(app).await;
+        let client = reqwest::Client::new();
+        let token = knox_login(&client, &format!("{base}/api/auth/token/login/"), "ada").await;
+        let greeting = send_get(&client, &format!("{base}/greet"), Some(&token)).await;
+        assert_eq!(greeting.status(), 200);
+        assert_eq!(greeting.text().await.expect("text"), "Hello, ada");
+        let (status, me) = get_json(&client, &format!("{base}/api/auth/me"), Some(&token)).await;
+        assert_eq!((status, me["username"].clone()), (200, json!("ada")));
+        // Unknown paths: the contract's 404 with the fallback, axum's
+        // empty 404 without it.
+        let missing = client
+            .get(format!("{base}/nowhere"))
+            .send()
+            .await
+            .expect("missing");
+        assert_eq!(missing.status(), 404);
+        let text = missing.text().await.expect("text");
+        assert_eq!(text.contains("Not found."), with_fallback, "{text}");
+    }
+}
+
+/// Logs `username` in with a Knox token at `login_url`; the
+/// `Authorization` value.
+async fn knox_login(client: &reqwest::Client, login_url: &str, username: &str) -> String {
+    let login = client
+        .post(login_url)
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 200, "{login_url}");
+    let body: Value = login.json().await.expect("json");
+    format!("Token {}", body["token"].as_str().expect("token"))
+}
+
+/// GETs `url`, with `authorization` if any.
+async fn send_get(
+    client: &reqwest::Client,
+    url: &str,
+    authorization: Option<&str>,
+) -> reqwest::Response {
+    let mut request = client.get(url);
+    if let Some(value) = authorization {
+        request = request.header("Authorization", value);
+    }
+    request.send().await.expect("send")
+}
+
+/// GETs `url` as JSON, with `authorization` if any: (status, body).
+async fn get_json(
+    client: &reqwest::Client,
+    url: &str,
+    authorization: Option<&str>,
+) -> (u16, Value) {
+    let response = send_get(client, url, authorization).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Under a non-default prefix (`ApiOptions::with_prefix("/v1")`, merged
+/// into an app with state) and under `Router::nest("/svc", ...)`, the
+/// routes answer there, and the pagination links and the OpenAPI document
+/// carry the prefix and the mount point.
+#[tokio::test]
+async fn a_prefix_or_a_nest_carries_into_links_and_the_document() {
+    let auth = service(&MemoryMailer::default());
+    two_users(&auth).await;
+    let client = reqwest::Client::new();
+
+    // The prefix: the routes under /v1, merged before the app's with_state.
+    let options = auth_axum::ApiOptions::default()
+        .with_prefix("/v1")
+        .expect("prefix");
+    let api = Api::with_options(auth.clone(), options);
+    let app: Router = Router::<AppState>::new()
+        .route("/greet", get(greet))
+        .merge(auth_axum::router(api))
+        .with_state(AppState { greeting: "Hi" });
+    let base = serve(app).await;
+    let boss = knox_login(&client, &format!("{base}/v1/auth/token/login"), "boss").await;
+    let (status, page) = get_json(
+        &client,
+        &format!("{base}/v1/users?page_size=1"),
+        Some(&boss),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["count"], 2);
+    assert_eq!(page["next"], format!("{base}/v1/users?page_size=1&page=2"));
+    let url = format!("{base}/v1/users?page_size=1&page=2");
+    let (_, page) = get_json(&client, &url, Some(&boss)).await;
+    assert_eq!(page["previous"], format!("{base}/v1/users?page_size=1"));
+    let (status, _) = get_json(&client, &format!("{base}/api/users"), Some(&boss)).await;
+    assert_eq!(status, 404);
+    let (status, document) = get_json(&client, &format!("{base}/v1/openapi.json"), None).await;
+    assert_eq!(status, 200);
+    assert!(document["paths"]["/v1/users"].is_object(), "{document}");
+    assert!(document["paths"]["/api/users"].is_null());
+    assert!(document.get("servers").is_none());
+    let (status, _) = get_json(&client, &format!("{base}/healthz"), None).await;
+    assert_eq!(status, 200);
+
+    // The nest: the default prefix under /svc.
+    let app: Router = Router::new().nest("/svc", auth_axum::router(Api::new(auth.clone())));
+    let base = serve(app).await;
+    let boss = knox_login(
+        &client,
+        &format!("{base}/svc/api/auth/token/login/"),
+        "boss",
+    )
+    .await;
+    let url = format!("{base}/svc/api/users/?page_size=1");
+    let (status, page) = get_json(&client, &url, Some(&boss)).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        page["next"],
+        format!("{base}/svc/api/users/?page_size=1&page=2")
+    );
+    let (status, document) = get_json(&client, &format!("{base}/svc/api/openapi.json"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(document["servers"], json!([{"url": "/svc"}]));
+    assert!(document["paths"]["/api/users"].is_object(), "{document}");
+    let (status, health) = get_json(&client, &format!("{base}/svc/healthz"), None).await;
+    assert_eq!((status, health), (200, json!({"status": "ok"})));
+    let (status, missing) = get_json(&client, &format!("{base}/svc/nowhere"), None).await;
+    assert_eq!((status, missing), (404, json!({"detail": "Not found."})));
+    let docs = send_get(&client, &format!("{base}/svc/api/docs"), None).await;
+    assert_eq!(docs.status(), 200);
 }

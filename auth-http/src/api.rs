@@ -13,6 +13,29 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// The default page size of `/api/users` and `/api/auth/me/history`.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 
+/// The default route prefix: the routes are served under `/api`.
+pub const DEFAULT_PREFIX: &str = "/api";
+
+/// A route prefix [`ApiOptions::with_prefix`] refused, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixError {
+    prefix: String,
+}
+
+impl std::fmt::Display for PrefixError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "route prefix {:?} is not \"\" or \"/\" followed by path segments (letters, \
+             digits, '-', '.', '_', '~'; not \".\" or \"..\") separated by single slashes, \
+             with no trailing slash",
+            self.prefix
+        )
+    }
+}
+
+impl std::error::Error for PrefixError {}
+
 /// Which route groups are served. Each group can be turned on alone, so an
 /// application mounts only what it wants; a path of a disabled group is a
 /// 404, and it is left out of the OpenAPI document.
@@ -140,15 +163,19 @@ impl ClientAddressPolicy {
     }
 }
 
-/// How the routes behave: groups, body limit, client address policy.
+/// How the routes behave: groups, route prefix, body limit, client address
+/// policy.
 ///
 /// ```
 /// use auth_http::{ApiOptions, ClientAddressPolicy, RouteGroups};
 /// let options = ApiOptions::default()
 ///     .with_groups(RouteGroups { jwt: true, ..RouteGroups::none() })
+///     .with_prefix("/v1/auth")?
 ///     .with_body_limit(16 * 1024)
 ///     .with_client_address(ClientAddressPolicy::TrustForwardedFor { proxies: 1 });
 /// assert_eq!(options.body_limit, 16 * 1024);
+/// assert_eq!(options.prefix(), "/v1/auth");
+/// # Ok::<(), auth_http::PrefixError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiOptions {
@@ -162,6 +189,8 @@ pub struct ApiOptions {
     /// The page size when the client sends none (default 20; capped at
     /// [`MAX_PAGE_SIZE`](auth_core::flows::MAX_PAGE_SIZE)).
     pub default_page_size: u64,
+    /// Where the routes are mounted (see [`with_prefix`](Self::with_prefix)).
+    prefix: String,
 }
 
 impl Default for ApiOptions {
@@ -171,6 +200,7 @@ impl Default for ApiOptions {
             body_limit: DEFAULT_BODY_LIMIT,
             client_address: ClientAddressPolicy::PeerAddress,
             default_page_size: DEFAULT_PAGE_SIZE,
+            prefix: DEFAULT_PREFIX.to_string(),
         }
     }
 }
@@ -180,6 +210,55 @@ impl ApiOptions {
     pub fn with_groups(mut self, groups: RouteGroups) -> Self {
         self.groups = groups;
         self
+    }
+
+    /// Sets the route prefix (default [`DEFAULT_PREFIX`], `/api`): every
+    /// route but `/healthz` is served under it (`{prefix}/auth/...`,
+    /// `{prefix}/users`, `{prefix}/openapi.json`, `{prefix}/docs`), and the
+    /// pagination links and the OpenAPI document's paths carry it.
+    /// `/healthz` stays at the root, as the HTTP contract has it.
+    ///
+    /// The prefix is `""` (the routes at the root: `/auth/...`, `/users`)
+    /// or `/` followed by path segments of letters, digits, `-`, `.`, `_`
+    /// and `~` (not `.` or `..`) separated by single slashes, with no
+    /// trailing slash; anything else is a [`PrefixError`]. It is matched
+    /// as it is, so it needs no percent-encoding.
+    ///
+    /// ```
+    /// use auth_http::ApiOptions;
+    /// assert_eq!(ApiOptions::default().prefix(), "/api");
+    /// assert_eq!(ApiOptions::default().with_prefix("")?.prefix(), "");
+    /// assert_eq!(ApiOptions::default().with_prefix("/v2/auth")?.prefix(), "/v2/auth");
+    /// for refused in ["/", "api", "/api/", "/a//b", "/a b", "/{id}", "/..", "/a?b"] {
+    ///     assert!(ApiOptions::default().with_prefix(refused).is_err(), "{refused}");
+    /// }
+    /// # Ok::<(), auth_http::PrefixError>(())
+    /// ```
+    pub fn with_prefix(mut self, prefix: &str) -> Result<Self, PrefixError> {
+        let valid_segment = |segment: &str| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        };
+        let valid = prefix.is_empty()
+            || prefix
+                .strip_prefix('/')
+                .is_some_and(|rest| rest.split('/').all(valid_segment));
+        if !valid {
+            return Err(PrefixError {
+                prefix: prefix.to_string(),
+            });
+        }
+        self.prefix = prefix.to_string();
+        Ok(self)
+    }
+
+    /// The route prefix (default `/api`; `""` for the root).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     /// Sets the body limit in bytes.
@@ -254,8 +333,42 @@ impl Api {
     pub fn openapi_json(&self) -> Arc<[u8]> {
         self.shared
             .openapi
-            .get_or_init(|| crate::openapi::document_json(self.options.groups).into())
+            .get_or_init(|| crate::openapi::document_json(&self.options).into())
             .clone()
+    }
+
+    /// The OpenAPI document as served from routes mounted under `mount`
+    /// (see [`ApiRequest::mount`](crate::ApiRequest::mount)): for `""`,
+    /// [`openapi_json`](Self::openapi_json); else the same document with
+    /// `"servers": [{"url": mount}]` (a URL relative to the document's
+    /// host), which puts every path of the document under the mount.
+    ///
+    /// ```
+    /// use auth_core::{Auth, config::AuthConfig};
+    /// use auth_http::Api;
+    /// let api = Api::new(Auth::in_memory(AuthConfig::default()));
+    /// assert_eq!(api.openapi_json_at(""), api.openapi_json());
+    /// let mounted: serde_json::Value = serde_json::from_slice(&api.openapi_json_at("/v1")).unwrap();
+    /// assert_eq!(mounted["servers"], serde_json::json!([{"url": "/v1"}]));
+    /// assert!(mounted["paths"]["/api/users"].is_object());
+    /// ```
+    pub fn openapi_json_at(&self, mount: &str) -> Arc<[u8]> {
+        let document = self.openapi_json();
+        // The document is an object with members (it has `openapi` and
+        // `paths`): the servers go in as its first member.
+        let Some(members) = document.strip_prefix(b"{") else {
+            return document;
+        };
+        if mount.is_empty() {
+            return document;
+        }
+        let servers = serde_json::json!([{ "url": mount }]);
+        let mut out = Vec::with_capacity(document.len() + mount.len() + 24);
+        out.extend_from_slice(b"{\"servers\":");
+        out.extend_from_slice(servers.to_string().as_bytes());
+        out.push(b',');
+        out.extend_from_slice(members);
+        out.into()
     }
 
     /// Whether a request whose `Content-Length` header says this is over

@@ -38,17 +38,19 @@
 
 mod api;
 mod docs;
+mod endpoint;
 mod extract;
 mod openapi;
 mod request;
 mod routes;
 
 pub use api::{
-    Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, RouteGroups,
+    Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, DEFAULT_PREFIX,
+    PrefixError, RouteGroups,
 };
+pub use endpoint::{handle, route_paths};
 pub use extract::{Rejection, RequestAuth};
 pub use request::{ApiRequest, ApiResponse};
-pub use routes::{handle, route_paths};
 
 #[cfg(test)]
 mod tests;

@@ -22,8 +22,12 @@ use utoipa::openapi::{
     ResponseBuilder, Tag,
 };
 
-use crate::RouteGroups;
-use crate::routes::{Group, ROUTES};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, Schema};
+
+use crate::ApiOptions;
+use crate::endpoint::{Access, Body, Endpoint, Group, In, mounted};
+use crate::routes::ENDPOINTS;
 
 /// A user, as every route shows one (never a password hash).
 #[derive(ToSchema)]
@@ -287,275 +291,21 @@ struct JwkSet {
     keys: (),
 }
 
-/// Who may call an operation.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Access {
-    Public,
-    Any,
-    KnoxToken,
-    StaticToken,
-    Staff,
-}
-
-/// One operation: summary, access, request schema, success.
-struct Spec {
-    summary: &'static str,
-    access: Access,
-    request: Option<&'static str>,
-    status: &'static str,
-    response: Option<&'static str>,
-    errors: &'static [&'static str],
-}
-
-fn spec(path: &str, method: &str) -> Spec {
-    let s = |summary, access, request, status, response, errors| Spec {
-        summary,
-        access,
-        request,
-        status,
-        response,
-        errors,
-    };
-    use Access::*;
-    const V: &[&str] = &["400"];
-    const A: &[&str] = &["401"];
-    const AV: &[&str] = &["400", "401"];
-    // Throttled: logins, registrations and emails sent.
-    const VT: &[&str] = &["400", "429"];
-    const AVT: &[&str] = &["400", "401", "429"];
-    const ST: &[&str] = &["401", "403", "404"];
-    const STV: &[&str] = &["400", "401", "403", "404"];
-    match (path, method) {
-        ("/healthz", _) => s(
-            "Every store answers",
-            Public,
-            None,
-            "200",
-            Some("Health"),
-            &["503"],
-        ),
-        ("/api/openapi.json", _) => s("This OpenAPI document", Public, None, "200", None, &[]),
-        ("/api/docs", _) => s("Swagger UI (HTML)", Public, None, "200", None, &[]),
-        ("/api/auth/register", _) => s(
-            "Register an account (inactive until activated)",
-            Public,
-            Some("RegisterRequest"),
-            "201",
-            Some("User"),
-            VT,
-        ),
-        ("/api/auth/activate", _) => s(
-            "Activate an account from its emailed link",
-            Public,
-            Some("ActivateRequest"),
-            "200",
-            Some("Detail"),
-            V,
-        ),
-        ("/api/auth/activate/resend", _) => s(
-            "Send the activation email again",
-            Public,
-            Some("EmailRequest"),
-            "202",
-            Some("Detail"),
-            VT,
-        ),
-        ("/api/auth/password/reset", _) => s(
-            "Email a password reset link",
-            Public,
-            Some("EmailRequest"),
-            "202",
-            Some("Detail"),
-            VT,
-        ),
-        ("/api/auth/password/reset/confirm", _) => s(
-            "Set a new password from a reset link",
-            Public,
-            Some("ResetConfirmRequest"),
-            "204",
-            None,
-            V,
-        ),
-        ("/api/auth/password/change", _) => s(
-            "Change the password",
-            Any,
-            Some("PasswordChangeRequest"),
-            "204",
-            None,
-            AV,
-        ),
-        ("/api/auth/me", "GET") => s("The signed-in user", Any, None, "200", Some("User"), A),
-        ("/api/auth/me", "PATCH") => s(
-            "Update names and profile",
-            Any,
-            Some("ProfileUpdateRequest"),
-            "200",
-            Some("User"),
-            AV,
-        ),
-        ("/api/auth/me", _) => s(
-            "Delete the account",
-            Any,
-            Some("PasswordRequest"),
-            "204",
-            None,
-            AV,
-        ),
-        ("/api/auth/me/history", _) => s(
-            "The login history, newest first",
-            Any,
-            None,
-            "200",
-            Some("HistoryPage"),
-            &["401", "404"],
-        ),
-        ("/api/auth/jwt/create", _) => s(
-            "Log in: a JWT pair",
-            Public,
-            Some("LoginRequest"),
-            "200",
-            Some("TokenPair"),
-            AVT,
-        ),
-        ("/api/auth/jwt/refresh", _) => s(
-            "Refresh (rotating the refresh token)",
-            Public,
-            Some("RefreshRequest"),
-            "200",
-            Some("TokenPair"),
-            AV,
-        ),
-        ("/api/auth/jwt/verify", _) => s(
-            "Verify a token",
-            Public,
-            Some("VerifyRequest"),
-            "200",
-            Some("Empty"),
-            AV,
-        ),
-        ("/api/auth/jwt/blacklist", _) => s(
-            "Blacklist a refresh token (log out)",
-            Public,
-            Some("RefreshRequest"),
-            "200",
-            Some("Empty"),
-            AV,
-        ),
-        ("/api/auth/jwks.json", _) => s(
-            "The public JWT verification keys",
-            Public,
-            None,
-            "200",
-            Some("JwkSet"),
-            &[],
-        ),
-        ("/api/auth/token/login", _) => s(
-            "Log in: a Knox token",
-            Public,
-            Some("KnoxLoginRequest"),
-            "200",
-            Some("KnoxToken"),
-            VT,
-        ),
-        ("/api/auth/token/logout", _) => {
-            s("Revoke this Knox token", KnoxToken, None, "204", None, A)
-        }
-        ("/api/auth/token/logoutall", _) => s(
-            "Revoke every token of the user",
-            KnoxToken,
-            None,
-            "204",
-            None,
-            A,
-        ),
-        ("/api/auth/token/sessions", _) => s(
-            "The user's live Knox tokens",
-            Any,
-            None,
-            "200",
-            Some("KnoxSession[]"),
-            A,
-        ),
-        ("/api/auth/token/sessions/{token_key}", _) => s(
-            "Revoke one Knox token",
-            Any,
-            None,
-            "204",
-            None,
-            &["401", "404"],
-        ),
-        ("/api/auth/static-token", "POST") => s(
-            "Log in: the user's static token",
-            Public,
-            Some("LoginRequest"),
-            "200",
-            Some("StaticToken"),
-            VT,
-        ),
-        ("/api/auth/static-token", _) => {
-            s("Delete the static token", StaticToken, None, "204", None, A)
-        }
-        ("/api/users", "GET") => s(
-            "List users (staff)",
-            Staff,
-            None,
-            "200",
-            Some("UserPage"),
-            ST,
-        ),
-        ("/api/users", _) => s(
-            "Create a user (staff)",
-            Staff,
-            Some("AdminUserRequest"),
-            "201",
-            Some("AdminUser"),
-            STV,
-        ),
-        ("/api/users/{id}", "GET") => {
-            s("A user (staff)", Staff, None, "200", Some("AdminUser"), ST)
-        }
-        ("/api/users/{id}", "PUT") => s(
-            "Replace a user (staff)",
-            Staff,
-            Some("AdminUserRequest"),
-            "200",
-            Some("AdminUser"),
-            STV,
-        ),
-        ("/api/users/{id}", "PATCH") => s(
-            "Update a user (staff)",
-            Staff,
-            Some("AdminUserPatch"),
-            "200",
-            Some("AdminUser"),
-            STV,
-        ),
-        ("/api/users/{id}", _) => s("Delete a user (staff)", Staff, None, "204", None, ST),
-        _ => s("", Public, None, "200", None, &[]),
-    }
-}
-
-fn schema_ref(name: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    match name.strip_suffix("[]") {
-        Some(item) => utoipa::openapi::schema::ArrayBuilder::new()
-            .items(Ref::from_schema_name(item))
-            .build()
-            .into(),
-        None => Ref::from_schema_name(name).into(),
-    }
-}
-
 fn json_content(name: &str) -> utoipa::openapi::Content {
-    ContentBuilder::new().schema(Some(schema_ref(name))).build()
+    ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name(name)))
+        .build()
 }
 
-fn error_description(status: &str) -> (&'static str, &'static str) {
+fn error_description(status: u16) -> (&'static str, &'static str) {
     match status {
-        "400" => ("Validation errors", "ValidationErrors"),
-        "401" => ("Not authenticated (with `WWW-Authenticate`)", "Detail"),
-        "403" => ("Not allowed", "Detail"),
-        "404" => ("Not found", "Detail"),
-        "429" => ("Throttled (with `Retry-After`)", "Detail"),
+        400 => ("Validation errors", "ValidationErrors"),
+        401 => ("Not authenticated (with `WWW-Authenticate`)", "Detail"),
+        403 => ("Not allowed", "Detail"),
+        404 => ("Not found", "Detail"),
+        413 => ("Body too large", "Detail"),
+        415 => ("Body is not JSON", "Detail"),
+        429 => ("Throttled (with `Retry-After`)", "Detail"),
         _ => ("A store is unavailable", "Detail"),
     }
 }
@@ -582,104 +332,77 @@ fn http_method(method: &str) -> HttpMethod {
     }
 }
 
-fn operation(path: &str, method: &str, group: Group) -> utoipa::openapi::path::Operation {
-    let spec = spec(path, method);
-    let id: String = format!("{} {path}", method.to_ascii_lowercase())
+/// A body's content, when the document describes one.
+fn content(body: Body) -> Option<(&'static str, utoipa::openapi::Content)> {
+    let json = |schema: RefOr<Schema>| ContentBuilder::new().schema(Some(schema)).build();
+    match body {
+        Body::None => None,
+        Body::Json(name) => Some(("application/json", json(Ref::from_schema_name(name).into()))),
+        Body::JsonList(name) => Some((
+            "application/json",
+            json(
+                ArrayBuilder::new()
+                    .items(Ref::from_schema_name(name))
+                    .build()
+                    .into(),
+            ),
+        )),
+        Body::Html => Some(("text/html", ContentBuilder::new().build())),
+    }
+}
+
+/// The operation of `endpoint`, served at `path`.
+fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi::path::Operation {
+    let id: String = format!("{} {path}", endpoint.method.to_ascii_lowercase())
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     let mut op = OperationBuilder::new()
-        .tag(tag(group))
-        .summary(Some(spec.summary))
+        .tag(tag(endpoint.group))
+        .summary(Some(summary))
         .operation_id(Some(id.trim_matches('_').replace("__", "_")));
-    for (name, what) in [
-        ("token_key", "The token's public prefix"),
-        ("id", "The user's id (UUID)"),
-    ] {
-        if path.contains(&format!("{{{name}}}")) {
-            op = op.parameter(
-                ParameterBuilder::new()
-                    .name(name)
-                    .parameter_in(ParameterIn::Path)
-                    .required(utoipa::openapi::Required::True)
-                    .description(Some(what))
-                    .schema(Some(schema_string())),
-            );
-        }
+    for param in endpoint.params {
+        let (at, required) = match param.at {
+            In::Path => (ParameterIn::Path, utoipa::openapi::Required::True),
+            In::Query => (ParameterIn::Query, utoipa::openapi::Required::False),
+        };
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name(param.name)
+                .parameter_in(at)
+                .required(required)
+                .description(Some(param.description))
+                .schema(Some(schema_string())),
+        );
     }
-    if (path == "/api/users" || path == "/api/auth/me/history") && method == "GET" {
-        let mut params = vec![
-            (
-                "page",
-                "1-based page number (404 `Invalid page.` past the last)",
-            ),
-            ("page_size", "Items per page (default 20, at most 100)"),
-        ];
-        if path == "/api/users" {
-            params.push(("search", "Matches username, email and names"));
-        }
-        for (name, what) in params {
-            op = op.parameter(
-                ParameterBuilder::new()
-                    .name(name)
-                    .parameter_in(ParameterIn::Query)
-                    .required(utoipa::openapi::Required::False)
-                    .description(Some(what))
-                    .schema(Some(schema_string())),
-            );
-        }
+    if let Some((media, body)) = content(endpoint.request) {
+        op = op.request_body(Some(RequestBodyBuilder::new().content(media, body).build()));
     }
-    if let Some(request) = spec.request {
-        op = op.request_body(Some(
-            RequestBodyBuilder::new()
-                .content("application/json", json_content(request))
-                .build(),
-        ));
-    }
-    let mut ok = ResponseBuilder::new().description(match spec.status {
-        "201" => "Created",
-        "202" => "Accepted",
-        "204" => "No content",
+    let mut ok = ResponseBuilder::new().description(match endpoint.status {
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No content",
         _ => "OK",
     });
-    if let Some(response) = spec.response {
-        ok = ok.content("application/json", json_content(response));
-    } else if path == "/api/docs" {
-        ok = ok.content("text/html", ContentBuilder::new().build());
+    if let Some((media, body)) = content(endpoint.response) {
+        ok = ok.content(media, body);
     }
-    op = op.response(spec.status, ok.build());
-    let mut errors: Vec<&str> = spec.errors.to_vec();
-    if spec.access == Access::Staff && !errors.contains(&"403") {
-        errors.push("403");
-    }
-    if spec.request.is_some() || matches!(method, "POST" | "PUT" | "PATCH") {
-        errors.extend(["413", "415"]);
-    }
-    // Every operation but the document, its UI and the public keys reads a
-    // store, and a store that is down gives 503.
-    if !errors.contains(&"503")
-        && !matches!(
-            path,
-            "/api/openapi.json" | "/api/docs" | "/api/auth/jwks.json"
-        )
-    {
-        errors.push("503");
+    op = op.response(endpoint.status.to_string(), ok.build());
+    let mut errors = endpoint.errors.to_vec();
+    if endpoint.request != Body::None || matches!(endpoint.method, "POST" | "PUT" | "PATCH") {
+        errors.extend([413, 415]);
     }
     for status in errors {
-        let (description, schema) = match status {
-            "413" => ("Body too large", "Detail"),
-            "415" => ("Body is not JSON", "Detail"),
-            other => error_description(other),
-        };
+        let (description, schema) = error_description(status);
         op = op.response(
-            status,
+            status.to_string(),
             ResponseBuilder::new()
                 .description(description)
                 .content("application/json", json_content(schema))
                 .build(),
         );
     }
-    let security = match spec.access {
+    let security = match endpoint.access {
         Access::Public => None,
         Access::Any | Access::Staff => Some(vec![
             SecurityRequirement::new("jwt", Vec::<String>::new()),
@@ -764,31 +487,23 @@ fn schema_string() -> utoipa::openapi::schema::Object {
         .build()
 }
 
-/// The document of the enabled groups, as JSON bytes.
-pub(crate) fn document_json(groups: RouteGroups) -> Vec<u8> {
+/// The document of the enabled groups under the prefix, as JSON bytes.
+pub(crate) fn document_json(options: &ApiOptions) -> Vec<u8> {
     let mut paths = PathsBuilder::new();
     let mut used_groups: Vec<Group> = Vec::new();
-    for (path, group, methods) in ROUTES {
-        if !group.enabled_in(groups) {
+    for endpoint in ENDPOINTS {
+        let Some(summary) = endpoint.summary else {
+            continue;
+        };
+        if !endpoint.group.enabled_in(options.groups) {
             continue;
         }
-        if !used_groups.contains(group) {
-            used_groups.push(*group);
+        if !used_groups.contains(&endpoint.group) {
+            used_groups.push(endpoint.group);
         }
-        let mut item: Option<PathItem> = None;
-        for method in *methods {
-            let op = operation(path, method, *group);
-            item = Some(match item {
-                None => PathItem::new(http_method(method), op),
-                Some(mut item) => {
-                    item.merge_operations(PathItem::new(http_method(method), op));
-                    item
-                }
-            });
-        }
-        if let Some(item) = item {
-            paths = paths.path(*path, item);
-        }
+        let path = mounted(options.prefix(), endpoint);
+        let op = operation(endpoint, &path, summary);
+        paths = paths.path(path, PathItem::new(http_method(endpoint.method), op));
     }
     let components = ComponentsBuilder::new()
         .schema_from::<User>()

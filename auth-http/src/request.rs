@@ -28,6 +28,13 @@ pub struct ApiRequest<'a> {
     /// The path relative to the mount point, e.g. `/api/auth/me`, without
     /// the query string; percent-encoded as received.
     pub path: &'a str,
+    /// Where the adapter found the routes mounted: the part of the
+    /// request's path before [`path`](Self::path), e.g. `/v1` inside an
+    /// actix-web `web::scope("/v1")` or an axum `nest("/v1", ...)`; `""`
+    /// (what [`from_parts`](Self::from_parts) sets) at the root. Links in
+    /// the answers (pagination) start with it, and the OpenAPI document
+    /// names it as its server ([`Api::openapi_json_at`]).
+    pub mount: &'a str,
     /// The raw query string without `?` (empty when none).
     pub query: &'a str,
     /// The headers whose values are valid UTF-8, names in any case.
@@ -52,6 +59,7 @@ impl std::fmt::Debug for ApiRequest<'_> {
         f.debug_struct("ApiRequest")
             .field("method", &self.method)
             .field("path", &self.path)
+            .field("mount", &self.mount)
             .field("query", &self.query)
             .field("header_names", &names)
             .field("body_len", &self.body.len())
@@ -92,6 +100,7 @@ impl<'a> ApiRequest<'a> {
         let mut request = Self {
             method,
             path,
+            mount: "",
             query: query.unwrap_or(""),
             headers,
             body,
@@ -117,6 +126,23 @@ impl<'a> ApiRequest<'a> {
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| *v)
             .collect()
+    }
+
+    /// Sets [`mount`](Self::mount): the part of the request's path before
+    /// [`path`](Self::path), where the routes are mounted.
+    ///
+    /// ```
+    /// use auth_core::{Auth, config::AuthConfig};
+    /// use auth_http::{Api, ApiRequest};
+    /// let api = Api::new(Auth::in_memory(AuthConfig::default()));
+    /// // GET /v1/api/users, the routes mounted under /v1.
+    /// let request = ApiRequest::from_parts(&api, "GET", "/api/users", None, vec![], b"", None)
+    ///     .with_mount("/v1");
+    /// assert_eq!((request.mount, request.path), ("/v1", "/api/users"));
+    /// ```
+    pub fn with_mount(mut self, mount: &'a str) -> Self {
+        self.mount = mount;
+        self
     }
 
     /// Sets [`authenticated`](Self::authenticated) from what a middleware

@@ -1,333 +1,345 @@
-//! The route table and [`handle`]: parse, call one `Auth` method, render.
+//! The endpoint table, [`ENDPOINTS`], and its handlers: each parses the
+//! request, calls one `Auth` method and renders the result. A new route is
+//! one row here and its handler; [`handle`](crate::handle), `Allow`,
+//! `OPTIONS`, the route groups, [`route_paths`](crate::route_paths) and the
+//! OpenAPI document all read the row.
 
-use auth_core::error::{AuthError, TokenRejection};
+use auth_core::error::AuthError;
 use auth_core::flows::{
-    AccountDeletion, AdminUserInput, Authenticated, Credential, Credentials, EmailRequest,
-    LinkConfirmation, MAX_PAGE_SIZE, PasswordChange, ProfileUpdate, Registration,
-    ResetConfirmation,
+    AccountDeletion, AdminUserInput, Credential, Credentials, EmailRequest, LinkConfirmation,
+    MAX_PAGE_SIZE, PasswordChange, ProfileUpdate, Registration, ResetConfirmation,
 };
 use auth_core::store::{HistoryEntry, KnoxTokenRecord, Page};
 use auth_core::user::{User, UserId, rfc3339};
 use serde_json::{Map, Value, json};
 
-use crate::{Api, ApiRequest, ApiResponse, RouteGroups};
+use crate::endpoint::{Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param, Reply};
+use crate::{Api, ApiRequest, ApiResponse};
 
-/// A route group, for enabling and for the OpenAPI tags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Group {
-    Accounts,
-    Jwt,
-    Knox,
-    StaticToken,
-    Users,
-    Docs,
-    Health,
-}
+/// The error statuses of the document's operations, by what may fail:
+/// validation (`400`), authentication (`401`), throttling (`429`), staff
+/// only (`403`), a missing object (`404`) and a store that is down (`503`).
+const V: &[u16] = &[400, 503];
+const A: &[u16] = &[401, 503];
+const AV: &[u16] = &[400, 401, 503];
+const VT: &[u16] = &[400, 429, 503];
+const AVT: &[u16] = &[400, 401, 429, 503];
+const AN: &[u16] = &[401, 404, 503];
+const ST: &[u16] = &[401, 403, 404, 503];
+const STV: &[u16] = &[400, 401, 403, 404, 503];
 
-impl Group {
-    pub(crate) fn enabled_in(self, groups: RouteGroups) -> bool {
-        match self {
-            Group::Accounts => groups.accounts,
-            Group::Jwt => groups.jwt,
-            Group::Knox => groups.knox,
-            Group::StaticToken => groups.static_token,
-            Group::Users => groups.users,
-            Group::Docs => groups.docs,
-            Group::Health => groups.health,
-        }
-    }
-}
+const PAGE: Param = Param {
+    name: "page",
+    at: In::Query,
+    description: "1-based page number (404 `Invalid page.` past the last)",
+};
+const PAGE_SIZE: Param = Param {
+    name: "page_size",
+    at: In::Query,
+    description: "Items per page (default 20, at most 100)",
+};
+const USER_ID: Param = Param {
+    name: "id",
+    at: In::Path,
+    description: "The user's id (UUID)",
+};
 
-/// A matched route, with its path parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Route<'p> {
-    Health,
-    OpenApi,
-    /// The Swagger UI; `slash`: asked as `/api/docs/` (relative links work
-    /// as they are).
-    DocsIndex {
-        slash: bool,
+/// Every endpoint of the contract but OAuth2, in the order of the
+/// document; the endpoints of one path are consecutive rows, in the order
+/// of `Allow`.
+pub(crate) const ENDPOINTS: &[Endpoint] = &[
+    // Health and documentation.
+    Endpoint {
+        summary: Some("Every store answers"),
+        response: Body::Json("Health"),
+        errors: &[503],
+        ..Endpoint::new("GET", "/healthz", Group::Health, health)
     },
-    DocsFile(&'p str),
-    Register,
-    Activate,
-    ResendActivation,
-    PasswordReset,
-    PasswordResetConfirm,
-    PasswordChange,
-    Me,
-    MeHistory,
-    JwtCreate,
-    JwtRefresh,
-    JwtVerify,
-    JwtBlacklist,
-    Jwks,
-    KnoxLogin,
-    KnoxLogout,
-    KnoxLogoutAll,
-    KnoxSessions,
-    KnoxSession(&'p str),
-    StaticToken,
-    Users,
-    User(&'p str),
-}
-
-impl<'p> Route<'p> {
-    /// Matches a path (one trailing slash allowed).
-    fn parse(path: &'p str) -> Option<Self> {
-        if path == "/api/docs/" {
-            return Some(Route::DocsIndex { slash: true });
-        }
-        let path = match path.strip_suffix('/') {
-            Some(stripped) if !stripped.is_empty() => stripped,
-            _ => path,
-        };
-        if let Some(file) = path.strip_prefix("/api/docs/") {
-            return (!file.contains('/') && !file.is_empty()).then_some(Route::DocsFile(file));
-        }
-        if let Some(key) = path.strip_prefix("/api/auth/token/sessions/") {
-            return (!key.contains('/') && !key.is_empty()).then_some(Route::KnoxSession(key));
-        }
-        if let Some(id) = path.strip_prefix("/api/users/") {
-            return (!id.contains('/') && !id.is_empty()).then_some(Route::User(id));
-        }
-        Some(match path {
-            "/healthz" => Route::Health,
-            "/api/openapi.json" => Route::OpenApi,
-            "/api/docs" => Route::DocsIndex { slash: false },
-            "/api/auth/register" => Route::Register,
-            "/api/auth/activate" => Route::Activate,
-            "/api/auth/activate/resend" => Route::ResendActivation,
-            "/api/auth/password/reset" => Route::PasswordReset,
-            "/api/auth/password/reset/confirm" => Route::PasswordResetConfirm,
-            "/api/auth/password/change" => Route::PasswordChange,
-            "/api/auth/me" => Route::Me,
-            "/api/auth/me/history" => Route::MeHistory,
-            "/api/auth/jwt/create" => Route::JwtCreate,
-            "/api/auth/jwt/refresh" => Route::JwtRefresh,
-            "/api/auth/jwt/verify" => Route::JwtVerify,
-            "/api/auth/jwt/blacklist" => Route::JwtBlacklist,
-            "/api/auth/jwks.json" => Route::Jwks,
-            "/api/auth/token/login" => Route::KnoxLogin,
-            "/api/auth/token/logout" => Route::KnoxLogout,
-            "/api/auth/token/logoutall" => Route::KnoxLogoutAll,
-            "/api/auth/token/sessions" => Route::KnoxSessions,
-            "/api/auth/static-token" => Route::StaticToken,
-            "/api/users" => Route::Users,
-            _ => return None,
-        })
-    }
-
-    fn group(&self) -> Group {
-        match self {
-            Route::Health => Group::Health,
-            Route::OpenApi | Route::DocsIndex { .. } | Route::DocsFile(_) => Group::Docs,
-            Route::Register
-            | Route::Activate
-            | Route::ResendActivation
-            | Route::PasswordReset
-            | Route::PasswordResetConfirm
-            | Route::PasswordChange
-            | Route::Me
-            | Route::MeHistory => Group::Accounts,
-            Route::JwtCreate
-            | Route::JwtRefresh
-            | Route::JwtVerify
-            | Route::JwtBlacklist
-            | Route::Jwks => Group::Jwt,
-            Route::KnoxLogin
-            | Route::KnoxLogout
-            | Route::KnoxLogoutAll
-            | Route::KnoxSessions
-            | Route::KnoxSession(_) => Group::Knox,
-            Route::StaticToken => Group::StaticToken,
-            Route::Users | Route::User(_) => Group::Users,
-        }
-    }
-
-    /// The methods the route answers (besides `OPTIONS`, and `HEAD` for
-    /// `GET` routes).
-    fn methods(&self) -> &'static [&'static str] {
-        match self {
-            Route::Health
-            | Route::OpenApi
-            | Route::DocsIndex { .. }
-            | Route::DocsFile(_)
-            | Route::MeHistory
-            | Route::Jwks
-            | Route::KnoxSessions => &["GET"],
-            Route::Me => &["GET", "PATCH", "DELETE"],
-            Route::KnoxSession(_) => &["DELETE"],
-            Route::StaticToken => &["POST", "DELETE"],
-            Route::Users => &["GET", "POST"],
-            Route::User(_) => &["GET", "PUT", "PATCH", "DELETE"],
-            _ => &["POST"],
-        }
-    }
-}
-
-/// Every route of the contract but OAuth2, as `(path template, group,
-/// methods)`: what the OpenAPI document covers (checked by a test).
-pub(crate) const ROUTES: &[(&str, Group, &[&str])] = &[
-    ("/healthz", Group::Health, &["GET"]),
-    ("/api/openapi.json", Group::Docs, &["GET"]),
-    ("/api/docs", Group::Docs, &["GET"]),
-    ("/api/auth/register", Group::Accounts, &["POST"]),
-    ("/api/auth/activate", Group::Accounts, &["POST"]),
-    ("/api/auth/activate/resend", Group::Accounts, &["POST"]),
-    ("/api/auth/password/reset", Group::Accounts, &["POST"]),
-    (
-        "/api/auth/password/reset/confirm",
-        Group::Accounts,
-        &["POST"],
-    ),
-    ("/api/auth/password/change", Group::Accounts, &["POST"]),
-    ("/api/auth/me", Group::Accounts, &["GET", "PATCH", "DELETE"]),
-    ("/api/auth/me/history", Group::Accounts, &["GET"]),
-    ("/api/auth/jwt/create", Group::Jwt, &["POST"]),
-    ("/api/auth/jwt/refresh", Group::Jwt, &["POST"]),
-    ("/api/auth/jwt/verify", Group::Jwt, &["POST"]),
-    ("/api/auth/jwt/blacklist", Group::Jwt, &["POST"]),
-    ("/api/auth/jwks.json", Group::Jwt, &["GET"]),
-    ("/api/auth/token/login", Group::Knox, &["POST"]),
-    ("/api/auth/token/logout", Group::Knox, &["POST"]),
-    ("/api/auth/token/logoutall", Group::Knox, &["POST"]),
-    ("/api/auth/token/sessions", Group::Knox, &["GET"]),
-    (
-        "/api/auth/token/sessions/{token_key}",
-        Group::Knox,
-        &["DELETE"],
-    ),
-    (
-        "/api/auth/static-token",
-        Group::StaticToken,
-        &["POST", "DELETE"],
-    ),
-    ("/api/users", Group::Users, &["GET", "POST"]),
-    (
-        "/api/users/{id}",
-        Group::Users,
-        &["GET", "PUT", "PATCH", "DELETE"],
-    ),
+    Endpoint {
+        summary: Some("This OpenAPI document"),
+        ..Endpoint::new("GET", "/openapi.json", Group::Docs, openapi)
+    },
+    Endpoint {
+        summary: Some("Swagger UI (HTML)"),
+        response: Body::Html,
+        ..Endpoint::new("GET", "/docs", Group::Docs, docs_index)
+    },
+    Endpoint::new("GET", "/docs/{file}", Group::Docs, docs_file),
+    // Accounts.
+    Endpoint {
+        summary: Some("Register an account (inactive until activated)"),
+        request: Body::Json("RegisterRequest"),
+        status: 201,
+        response: Body::Json("User"),
+        errors: VT,
+        ..Endpoint::new("POST", "/auth/register", Group::Accounts, register)
+    },
+    Endpoint {
+        summary: Some("Activate an account from its emailed link"),
+        request: Body::Json("ActivateRequest"),
+        response: Body::Json("Detail"),
+        errors: V,
+        ..Endpoint::new("POST", "/auth/activate", Group::Accounts, activate)
+    },
+    Endpoint {
+        summary: Some("Send the activation email again"),
+        request: Body::Json("EmailRequest"),
+        status: 202,
+        response: Body::Json("Detail"),
+        errors: VT,
+        ..Endpoint::new(
+            "POST",
+            "/auth/activate/resend",
+            Group::Accounts,
+            resend_activation,
+        )
+    },
+    Endpoint {
+        summary: Some("Email a password reset link"),
+        request: Body::Json("EmailRequest"),
+        status: 202,
+        response: Body::Json("Detail"),
+        errors: VT,
+        ..Endpoint::new(
+            "POST",
+            "/auth/password/reset",
+            Group::Accounts,
+            password_reset,
+        )
+    },
+    Endpoint {
+        summary: Some("Set a new password from a reset link"),
+        request: Body::Json("ResetConfirmRequest"),
+        status: 204,
+        errors: V,
+        ..Endpoint::new(
+            "POST",
+            "/auth/password/reset/confirm",
+            Group::Accounts,
+            password_reset_confirm,
+        )
+    },
+    Endpoint {
+        access: Access::Any,
+        summary: Some("Change the password"),
+        request: Body::Json("PasswordChangeRequest"),
+        status: 204,
+        errors: AV,
+        ..Endpoint::new(
+            "POST",
+            "/auth/password/change",
+            Group::Accounts,
+            password_change,
+        )
+    },
+    Endpoint {
+        access: Access::Any,
+        summary: Some("The signed-in user"),
+        response: Body::Json("User"),
+        errors: A,
+        ..Endpoint::new("GET", "/auth/me", Group::Accounts, me)
+    },
+    Endpoint {
+        access: Access::Any,
+        summary: Some("Update names and profile"),
+        request: Body::Json("ProfileUpdateRequest"),
+        response: Body::Json("User"),
+        errors: AV,
+        ..Endpoint::new("PATCH", "/auth/me", Group::Accounts, update_me)
+    },
+    Endpoint {
+        access: Access::Any,
+        summary: Some("Delete the account"),
+        request: Body::Json("PasswordRequest"),
+        status: 204,
+        errors: AV,
+        ..Endpoint::new("DELETE", "/auth/me", Group::Accounts, delete_me)
+    },
+    Endpoint {
+        access: Access::Any,
+        summary: Some("The login history, newest first"),
+        response: Body::Json("HistoryPage"),
+        errors: AN,
+        params: &[PAGE, PAGE_SIZE],
+        ..Endpoint::new("GET", "/auth/me/history", Group::Accounts, history)
+    },
+    // JWT.
+    Endpoint {
+        summary: Some("Log in: a JWT pair"),
+        request: Body::Json("LoginRequest"),
+        response: Body::Json("TokenPair"),
+        errors: AVT,
+        ..Endpoint::new("POST", "/auth/jwt/create", Group::Jwt, jwt_create)
+    },
+    Endpoint {
+        summary: Some("Refresh (rotating the refresh token)"),
+        request: Body::Json("RefreshRequest"),
+        response: Body::Json("TokenPair"),
+        errors: AV,
+        ..Endpoint::new("POST", "/auth/jwt/refresh", Group::Jwt, jwt_refresh)
+    },
+    Endpoint {
+        summary: Some("Verify a token"),
+        request: Body::Json("VerifyRequest"),
+        response: Body::Json("Empty"),
+        errors: AV,
+        ..Endpoint::new("POST", "/auth/jwt/verify", Group::Jwt, jwt_verify)
+    },
+    Endpoint {
+        summary: Some("Blacklist a refresh token (log out)"),
+        request: Body::Json("RefreshRequest"),
+        response: Body::Json("Empty"),
+        errors: AV,
+        ..Endpoint::new("POST", "/auth/jwt/blacklist", Group::Jwt, jwt_blacklist)
+    },
+    Endpoint {
+        summary: Some("The public JWT verification keys"),
+        response: Body::Json("JwkSet"),
+        ..Endpoint::new("GET", "/auth/jwks.json", Group::Jwt, jwks)
+    },
+    // Knox.
+    Endpoint {
+        summary: Some("Log in: a Knox token"),
+        request: Body::Json("KnoxLoginRequest"),
+        response: Body::Json("KnoxToken"),
+        errors: VT,
+        ..Endpoint::new("POST", "/auth/token/login", Group::Knox, knox_login)
+    },
+    Endpoint {
+        access: Access::KnoxToken,
+        summary: Some("Revoke this Knox token"),
+        status: 204,
+        errors: A,
+        ..Endpoint::new("POST", "/auth/token/logout", Group::Knox, knox_logout)
+    },
+    Endpoint {
+        access: Access::KnoxToken,
+        summary: Some("Revoke every token of the user"),
+        status: 204,
+        errors: A,
+        ..Endpoint::new(
+            "POST",
+            "/auth/token/logoutall",
+            Group::Knox,
+            knox_logout_all,
+        )
+    },
+    Endpoint {
+        access: Access::Any,
+        summary: Some("The user's live Knox tokens"),
+        response: Body::JsonList("KnoxSession"),
+        errors: A,
+        ..Endpoint::new("GET", "/auth/token/sessions", Group::Knox, knox_sessions)
+    },
+    Endpoint {
+        access: Access::Any,
+        summary: Some("Revoke one Knox token"),
+        status: 204,
+        errors: AN,
+        params: &[Param {
+            name: "token_key",
+            at: In::Path,
+            description: "The token's public prefix",
+        }],
+        ..Endpoint::new(
+            "DELETE",
+            "/auth/token/sessions/{token_key}",
+            Group::Knox,
+            knox_revoke_session,
+        )
+    },
+    // Static tokens.
+    Endpoint {
+        summary: Some("Log in: the user's static token"),
+        request: Body::Json("LoginRequest"),
+        response: Body::Json("StaticToken"),
+        errors: VT,
+        ..Endpoint::new(
+            "POST",
+            "/auth/static-token",
+            Group::StaticToken,
+            static_token_login,
+        )
+    },
+    Endpoint {
+        access: Access::StaticToken,
+        summary: Some("Delete the static token"),
+        status: 204,
+        errors: A,
+        ..Endpoint::new(
+            "DELETE",
+            "/auth/static-token",
+            Group::StaticToken,
+            static_token_delete,
+        )
+    },
+    // Users admin: staff only; who may change what is `Auth`'s rule.
+    Endpoint {
+        access: Access::Staff,
+        summary: Some("List users (staff)"),
+        response: Body::Json("UserPage"),
+        errors: ST,
+        params: &[
+            PAGE,
+            PAGE_SIZE,
+            Param {
+                name: "search",
+                at: In::Query,
+                description: "Matches username, email and names",
+            },
+        ],
+        ..Endpoint::new("GET", "/users", Group::Users, list_users)
+    },
+    Endpoint {
+        access: Access::Staff,
+        summary: Some("Create a user (staff)"),
+        request: Body::Json("AdminUserRequest"),
+        status: 201,
+        response: Body::Json("AdminUser"),
+        errors: STV,
+        ..Endpoint::new("POST", "/users", Group::Users, create_user)
+    },
+    Endpoint {
+        access: Access::Staff,
+        summary: Some("A user (staff)"),
+        response: Body::Json("AdminUser"),
+        errors: ST,
+        params: &[USER_ID],
+        ..Endpoint::new("GET", "/users/{id}", Group::Users, get_user)
+    },
+    Endpoint {
+        access: Access::Staff,
+        summary: Some("Replace a user (staff)"),
+        request: Body::Json("AdminUserRequest"),
+        response: Body::Json("AdminUser"),
+        errors: STV,
+        params: &[USER_ID],
+        ..Endpoint::new("PUT", "/users/{id}", Group::Users, replace_user)
+    },
+    Endpoint {
+        access: Access::Staff,
+        summary: Some("Update a user (staff)"),
+        request: Body::Json("AdminUserPatch"),
+        response: Body::Json("AdminUser"),
+        errors: STV,
+        params: &[USER_ID],
+        ..Endpoint::new("PATCH", "/users/{id}", Group::Users, update_user)
+    },
+    Endpoint {
+        access: Access::Staff,
+        summary: Some("Delete a user (staff)"),
+        status: 204,
+        errors: ST,
+        params: &[USER_ID],
+        ..Endpoint::new("DELETE", "/users/{id}", Group::Users, delete_user)
+    },
 ];
 
-/// The path templates [`handle`] answers for `groups`, each with and
-/// without a trailing slash, in the `{param}` syntax axum 0.8 and actix-web
-/// share: for adapters that register the routes one by one (so they merge
-/// with an application's own routes and fallback).
-///
-/// ```
-/// use auth_http::{RouteGroups, route_paths};
-/// let paths = route_paths(RouteGroups { users: true, ..RouteGroups::none() });
-/// assert_eq!(paths, ["/api/users", "/api/users/", "/api/users/{id}", "/api/users/{id}/"]);
-/// ```
-pub fn route_paths(groups: RouteGroups) -> Vec<String> {
-    let mut paths = Vec::new();
-    for (path, group, _) in ROUTES {
-        if group.enabled_in(groups) {
-            paths.push(path.to_string());
-            paths.push(format!("{path}/"));
-            if *path == "/api/docs" {
-                paths.push("/api/docs/{file}".to_string());
-            }
-        }
-    }
-    paths
-}
+// Health and documentation.
 
-/// Why a handler stopped: a service error (rendered by the one error
-/// table) or a response of the HTTP layer's own (413, 415, bad JSON).
-#[derive(Debug)]
-enum Failure {
-    Auth(AuthError),
-    Response(ApiResponse),
-}
-
-impl From<AuthError> for Failure {
-    fn from(err: AuthError) -> Self {
-        Failure::Auth(err)
-    }
-}
-
-type Outcome = Result<ApiResponse, Failure>;
-
-/// Answers one request: routes it to the contract's handler for its path
-/// and method, which parses the body, calls one [`Auth`] method and renders
-/// the result; every error goes through [`AuthError::response`].
-///
-/// Paths are accepted with and without one trailing slash. An unknown path
-/// (or one of a disabled group) is a 404 `{"detail": "Not found."}`; a
-/// known path with another method a 405 with `Allow`; `OPTIONS` a 200 with
-/// `Allow`; `HEAD` is `GET` without the body.
-///
-/// [`Auth`]: auth_core::Auth
-///
-/// ```
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// use auth_core::{Auth, config::AuthConfig};
-/// use auth_http::{Api, ApiRequest, handle};
-/// let api = Api::new(Auth::in_memory(AuthConfig::default()));
-/// let request = ApiRequest::from_parts(&api, "GET", "/healthz/", None, vec![], b"", None);
-/// let response = handle(&api, request).await;
-/// assert_eq!(response.status, 200);
-/// assert_eq!(response.json_body(), serde_json::json!({"status": "ok"}));
-/// # });
-/// ```
-pub async fn handle(api: &Api, request: ApiRequest<'_>) -> ApiResponse {
-    let Some(route) = Route::parse(request.path) else {
-        return ApiResponse::not_found();
-    };
-    if !route.group().enabled_in(api.options().groups) {
-        return ApiResponse::not_found();
-    }
-    let methods = route.methods();
-    let allow = allow_header(methods);
-    let method = request.method;
-    if method == "OPTIONS" {
-        return ApiResponse::json(
-            200,
-            &json!({
-                "name": request.path,
-                "renders": ["application/json"],
-                "parses": ["application/json"],
-            }),
-        )
-        .with_header("Allow", allow);
-    }
-    let head = method == "HEAD" && methods.contains(&"GET");
-    if !head && !methods.contains(&method) {
-        return ApiResponse::detail(405, &format!("Method \"{method}\" not allowed."))
-            .with_header("Allow", allow);
-    }
-    if request.body.len() > api.options().body_limit {
-        return ApiResponse::body_too_large();
-    }
-    let method = if head { "GET" } else { method };
-    let mut response = match dispatch(api, &request, &route, method).await {
-        Ok(response) => response,
-        Err(Failure::Auth(err)) => ApiResponse::from_error(&err),
-        Err(Failure::Response(response)) => response,
-    };
-    if head {
-        response.body.clear();
-    }
-    response
-}
-
-fn allow_header(methods: &[&str]) -> String {
-    let mut allow: Vec<&str> = methods.to_vec();
-    if methods.contains(&"GET") {
-        allow.push("HEAD");
-    }
-    allow.push("OPTIONS");
-    allow.join(", ")
-}
-
-async fn dispatch(api: &Api, req: &ApiRequest<'_>, route: &Route<'_>, method: &str) -> Outcome {
-    let auth = api.auth();
-    let client = &req.client;
-    match (route, method) {
-        (Route::Health, _) => Ok(match auth.health().await {
+fn health(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        Ok(match c.api.auth().health().await {
             Ok(()) => ApiResponse::json(200, &json!({"status": "ok"})),
             Err(err) => {
                 tracing::error!(target: "auth_http", error = %err, "health check failed");
@@ -339,239 +351,349 @@ async fn dispatch(api: &Api, req: &ApiRequest<'_>, route: &Route<'_>, method: &s
                     }),
                 )
             }
-        }),
-        (Route::OpenApi, _) => Ok(ApiResponse {
-            status: 200,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: api.openapi_json().to_vec(),
-        }),
-        (Route::DocsIndex { slash }, _) => Ok(crate::docs::index(*slash)),
-        (Route::DocsFile("openapi.json"), _) => Ok(ApiResponse {
-            status: 200,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: api.openapi_json().to_vec(),
-        }),
-        (Route::DocsFile(file), _) => Ok(crate::docs::file(file)),
+        })
+    })
+}
 
-        // Accounts.
-        (Route::Register, _) => {
-            let registration = Registration::from_json(&json_body(req)?)?;
-            let user = auth.register(registration, client).await?;
-            Ok(ApiResponse::json(201, &user))
-        }
-        (Route::Activate, _) => {
-            let confirmation = LinkConfirmation::from_json(&json_body(req)?)?;
-            auth.activate(confirmation, client).await?;
-            Ok(ApiResponse::detail(200, "Your account has been activated."))
-        }
-        (Route::ResendActivation, _) => {
-            let request = EmailRequest::from_json(&json_body(req)?)?;
-            auth.resend_activation(request, client).await?;
-            Ok(ApiResponse::detail(
-                202,
-                "If an inactive account uses this email, an activation email has been sent.",
-            ))
-        }
-        (Route::PasswordReset, _) => {
-            let request = EmailRequest::from_json(&json_body(req)?)?;
-            auth.request_password_reset(request, client).await?;
-            Ok(ApiResponse::detail(
-                202,
-                "If an active account uses this email, a password reset email has been sent.",
-            ))
-        }
-        (Route::PasswordResetConfirm, _) => {
-            let confirmation = ResetConfirmation::from_json(&json_body(req)?)?;
-            auth.confirm_password_reset(confirmation, client).await?;
-            Ok(ApiResponse::empty(204))
-        }
-        (Route::PasswordChange, _) => {
-            let who = authenticate(api, req).await?;
-            let change = PasswordChange::from_json(&json_body(req)?)?;
-            auth.change_password(who.user.id, change, who.credential.knox_digest(), client)
-                .await?;
-            Ok(ApiResponse::empty(204))
-        }
-        (Route::Me, "GET") => {
-            let who = authenticate(api, req).await?;
-            Ok(ApiResponse::json(200, &who.user))
-        }
-        (Route::Me, "PATCH") => {
-            let who = authenticate(api, req).await?;
-            let update = ProfileUpdate::from_json(&json_body(req)?)?;
-            let user = auth.update_profile(who.user.id, update).await?;
-            Ok(ApiResponse::json(200, &user))
-        }
-        (Route::Me, _) => {
-            let who = authenticate(api, req).await?;
-            let deletion = AccountDeletion::from_json(&json_body(req)?)?;
-            auth.delete_account(who.user.id, deletion).await?;
-            Ok(ApiResponse::empty(204))
-        }
-        (Route::MeHistory, _) => {
-            let who = authenticate(api, req).await?;
-            let paging = Paging::from_query(api, req.query)?;
-            let page = auth
-                .login_history(who.user.id, paging.page, paging.size)
-                .await?;
-            paging.render(req, page, history_json)
-        }
+fn openapi(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move { Ok(document(c.api, c.req)) })
+}
 
-        // JWT.
-        (Route::JwtCreate, _) => {
-            let credentials = Credentials::from_json(&json_body(req)?)?;
-            let (_, pair) = auth.jwt_login(&credentials, client).await?;
-            Ok(ApiResponse::json(
-                200,
-                &json!({"access": pair.access, "refresh": pair.refresh}),
-            ))
-        }
-        (Route::JwtRefresh, _) => {
-            let refresh = string_field(&json_body(req)?, "refresh")?;
-            let refreshed = auth.jwt_refresh(&refresh, client).await?;
-            let mut body = Map::new();
-            body.insert("access".into(), json!(refreshed.access));
-            if let Some(refresh) = refreshed.refresh {
-                body.insert("refresh".into(), json!(refresh));
-            }
-            Ok(ApiResponse::json(200, &body))
-        }
-        (Route::JwtVerify, _) => {
-            let token = string_field(&json_body(req)?, "token")?;
-            auth.jwt_verify(&token).await?;
-            Ok(ApiResponse::json(200, &json!({})))
-        }
-        (Route::JwtBlacklist, _) => {
-            let refresh = string_field(&json_body(req)?, "refresh")?;
-            auth.jwt_blacklist(&refresh, client).await?;
-            Ok(ApiResponse::json(200, &json!({})))
-        }
-        (Route::Jwks, _) => Ok(ApiResponse::json(200, &auth.jwt().jwks())),
-
-        // Knox.
-        (Route::KnoxLogin, _) => {
-            let body = json_body(req)?;
-            let (credentials, name) = both(Credentials::from_json(&body), optional_name(&body))?;
-            let (_, issued) = auth.knox_login(&credentials, name, client).await?;
-            Ok(ApiResponse::json(
-                200,
-                &json!({
-                    "token": issued.token.expose(),
-                    "expiry": issued.record.expiry.map(rfc3339),
-                }),
-            ))
-        }
-        (Route::KnoxLogout, _) => {
-            let record = knox_credential(authenticate(api, req).await?)?;
-            auth.knox_logout(&record, client).await?;
-            Ok(ApiResponse::empty(204))
-        }
-        (Route::KnoxLogoutAll, _) => {
-            let record = knox_credential(authenticate(api, req).await?)?;
-            auth.logout_all(record.user_id, client).await?;
-            Ok(ApiResponse::empty(204))
-        }
-        (Route::KnoxSessions, _) => {
-            let who = authenticate(api, req).await?;
-            let sessions = auth.knox_sessions(who.user.id).await?;
-            let sessions: Vec<Value> = sessions.iter().map(session_json).collect();
-            Ok(ApiResponse::json(200, &sessions))
-        }
-        (Route::KnoxSession(key), _) => {
-            let who = authenticate(api, req).await?;
-            let key = percent_decode(key);
-            auth.revoke_knox_session(who.user.id, &key, client).await?;
-            Ok(ApiResponse::empty(204))
-        }
-
-        // Static tokens.
-        (Route::StaticToken, "POST") => {
-            let credentials = Credentials::from_json(&json_body(req)?)?;
-            let (_, token) = auth.static_token_login(&credentials, client).await?;
-            Ok(ApiResponse::json(200, &json!({ "token": token })))
-        }
-        (Route::StaticToken, _) => {
-            let who = authenticate(api, req).await?;
-            match who.credential {
-                Credential::Static => {}
-                Credential::Knox(_) => {
-                    return Err(AuthError::Unauthenticated(TokenRejection::Invalid).into());
-                }
-                _ => return Err(AuthError::Unauthenticated(TokenRejection::Missing).into()),
-            }
-            auth.delete_static_token(who.user.id, client).await?;
-            Ok(ApiResponse::empty(204))
-        }
-
-        // Users admin: staff only; who may change what is `Auth`'s rule.
-        (Route::Users, "GET") => {
-            staff(api, req).await?;
-            let paging = Paging::from_query(api, req.query)?;
-            let search = query_param(req.query, "search");
-            let page = auth.list_users(search, paging.page, paging.size).await?;
-            paging.render(req, page, User::to_admin_json)
-        }
-        (Route::Users, _) => {
-            let who = staff(api, req).await?;
-            let input = AdminUserInput::from_json(&json_body(req)?, false)?;
-            let user = auth.create_user_as(&who.user, input).await?;
-            Ok(ApiResponse::json(201, &user.to_admin_json()))
-        }
-        (Route::User(id), method) => {
-            let who = staff(api, req).await?;
-            let id: UserId = percent_decode(id)
-                .parse()
-                .map_err(|_| AuthError::NotFound)?;
-            match method {
-                "GET" => Ok(ApiResponse::json(
-                    200,
-                    &auth.get_user(id).await?.to_admin_json(),
-                )),
-                "PUT" | "PATCH" => {
-                    let input = AdminUserInput::from_json(&json_body(req)?, method == "PATCH")?;
-                    let user = auth.update_user_as(&who.user, id, input).await?;
-                    Ok(ApiResponse::json(200, &user.to_admin_json()))
-                }
-                _ => {
-                    auth.delete_user_as(&who.user, id).await?;
-                    Ok(ApiResponse::empty(204))
-                }
-            }
-        }
+fn document(api: &Api, req: &ApiRequest<'_>) -> ApiResponse {
+    ApiResponse {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: api.openapi_json_at(req.mount).to_vec(),
     }
 }
 
-/// The request's user, from its `Authorization` header.
-async fn authenticate(api: &Api, req: &ApiRequest<'_>) -> Result<Authenticated, Failure> {
-    match &req.authenticated {
-        Some(Ok(who)) => Ok(who.clone()),
-        Some(Err(err)) => Err(Failure::Response(ApiResponse::from_error(err))),
-        None => Ok(api
+/// The Swagger UI, asked as `{prefix}/docs` or `{prefix}/docs/` (relative
+/// links work as they are).
+fn docs_index(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move { Ok(crate::docs::index(c.req.path.ends_with('/'))) })
+}
+
+/// A Swagger UI file, or the document as `docs/openapi.json`.
+fn docs_file(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        Ok(match c.param {
+            "openapi.json" => document(c.api, c.req),
+            file => crate::docs::file(file),
+        })
+    })
+}
+
+// Accounts.
+
+fn register(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let registration = Registration::from_json(&json_body(c.req)?)?;
+        let user = c.api.auth().register(registration, &c.req.client).await?;
+        Ok(ApiResponse::json(201, &user))
+    })
+}
+
+fn activate(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let confirmation = LinkConfirmation::from_json(&json_body(c.req)?)?;
+        c.api.auth().activate(confirmation, &c.req.client).await?;
+        Ok(ApiResponse::detail(200, "Your account has been activated."))
+    })
+}
+
+fn resend_activation(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let request = EmailRequest::from_json(&json_body(c.req)?)?;
+        c.api
             .auth()
-            .authenticate_header(req.header("authorization"))
-            .await?),
-    }
+            .resend_activation(request, &c.req.client)
+            .await?;
+        Ok(ApiResponse::detail(
+            202,
+            "If an inactive account uses this email, an activation email has been sent.",
+        ))
+    })
 }
 
-/// The request's user, who must be staff (401 without credentials, 403
-/// otherwise).
-async fn staff(api: &Api, req: &ApiRequest<'_>) -> Result<Authenticated, Failure> {
-    let who = authenticate(api, req).await?;
-    if !who.user.is_staff {
-        return Err(AuthError::PermissionDenied.into());
-    }
-    Ok(who)
+fn password_reset(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let request = EmailRequest::from_json(&json_body(c.req)?)?;
+        c.api
+            .auth()
+            .request_password_reset(request, &c.req.client)
+            .await?;
+        Ok(ApiResponse::detail(
+            202,
+            "If an active account uses this email, a password reset email has been sent.",
+        ))
+    })
 }
 
-/// The Knox record of a request that must be authenticated by a Knox token,
-/// as knox's own authentication class sees it: a JWT is no credential for
-/// it (401 "not provided"), a static token an invalid one.
-fn knox_credential(who: Authenticated) -> Result<KnoxTokenRecord, Failure> {
-    match who.credential {
+fn password_reset_confirm(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let confirmation = ResetConfirmation::from_json(&json_body(c.req)?)?;
+        c.api
+            .auth()
+            .confirm_password_reset(confirmation, &c.req.client)
+            .await?;
+        Ok(ApiResponse::empty(204))
+    })
+}
+
+fn password_change(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let who = c.who()?;
+        let change = PasswordChange::from_json(&json_body(c.req)?)?;
+        c.api
+            .auth()
+            .change_password(
+                who.user.id,
+                change,
+                who.credential.knox_digest(),
+                &c.req.client,
+            )
+            .await?;
+        Ok(ApiResponse::empty(204))
+    })
+}
+
+fn me(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move { Ok(ApiResponse::json(200, &c.who()?.user)) })
+}
+
+fn update_me(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let who = c.who()?;
+        let update = ProfileUpdate::from_json(&json_body(c.req)?)?;
+        let user = c.api.auth().update_profile(who.user.id, update).await?;
+        Ok(ApiResponse::json(200, &user))
+    })
+}
+
+fn delete_me(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let who = c.who()?;
+        let deletion = AccountDeletion::from_json(&json_body(c.req)?)?;
+        c.api.auth().delete_account(who.user.id, deletion).await?;
+        Ok(ApiResponse::empty(204))
+    })
+}
+
+fn history(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let who = c.who()?;
+        let paging = Paging::from_query(c.api, c.req.query)?;
+        let page = c
+            .api
+            .auth()
+            .login_history(who.user.id, paging.page, paging.size)
+            .await?;
+        paging.render(c.req, page, history_json)
+    })
+}
+
+// JWT.
+
+fn jwt_create(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let credentials = Credentials::from_json(&json_body(c.req)?)?;
+        let (_, pair) = c.api.auth().jwt_login(&credentials, &c.req.client).await?;
+        Ok(ApiResponse::json(
+            200,
+            &json!({"access": pair.access, "refresh": pair.refresh}),
+        ))
+    })
+}
+
+fn jwt_refresh(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let refresh = string_field(&json_body(c.req)?, "refresh")?;
+        let refreshed = c.api.auth().jwt_refresh(&refresh, &c.req.client).await?;
+        let mut body = Map::new();
+        body.insert("access".into(), json!(refreshed.access));
+        if let Some(refresh) = refreshed.refresh {
+            body.insert("refresh".into(), json!(refresh));
+        }
+        Ok(ApiResponse::json(200, &body))
+    })
+}
+
+fn jwt_verify(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let token = string_field(&json_body(c.req)?, "token")?;
+        c.api.auth().jwt_verify(&token).await?;
+        Ok(ApiResponse::json(200, &json!({})))
+    })
+}
+
+fn jwt_blacklist(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let refresh = string_field(&json_body(c.req)?, "refresh")?;
+        c.api.auth().jwt_blacklist(&refresh, &c.req.client).await?;
+        Ok(ApiResponse::json(200, &json!({})))
+    })
+}
+
+fn jwks(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move { Ok(ApiResponse::json(200, &c.api.auth().jwt().jwks())) })
+}
+
+// Knox.
+
+fn knox_login(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let body = json_body(c.req)?;
+        let (credentials, name) = both(Credentials::from_json(&body), optional_name(&body))?;
+        let (_, issued) = c
+            .api
+            .auth()
+            .knox_login(&credentials, name, &c.req.client)
+            .await?;
+        Ok(ApiResponse::json(
+            200,
+            &json!({
+                "token": issued.token.expose(),
+                "expiry": issued.record.expiry.map(rfc3339),
+            }),
+        ))
+    })
+}
+
+/// The Knox record of the caller of an [`Access::KnoxToken`] endpoint.
+fn knox_record<'a>(c: &Call<'a>) -> Result<&'a KnoxTokenRecord, AuthError> {
+    match &c.who()?.credential {
         Credential::Knox(record) => Ok(record),
-        Credential::Static => Err(AuthError::Unauthenticated(TokenRejection::Invalid).into()),
-        _ => Err(AuthError::Unauthenticated(TokenRejection::Missing).into()),
+        _ => Err(AuthError::Unauthenticated(
+            auth_core::error::TokenRejection::Missing,
+        )),
     }
+}
+
+fn knox_logout(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let record = knox_record(&c)?;
+        c.api.auth().knox_logout(record, &c.req.client).await?;
+        Ok(ApiResponse::empty(204))
+    })
+}
+
+fn knox_logout_all(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let record = knox_record(&c)?;
+        c.api
+            .auth()
+            .logout_all(record.user_id, &c.req.client)
+            .await?;
+        Ok(ApiResponse::empty(204))
+    })
+}
+
+fn knox_sessions(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let sessions = c.api.auth().knox_sessions(c.who()?.user.id).await?;
+        let sessions: Vec<Value> = sessions.iter().map(session_json).collect();
+        Ok(ApiResponse::json(200, &sessions))
+    })
+}
+
+fn knox_revoke_session(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let key = percent_decode(c.param);
+        c.api
+            .auth()
+            .revoke_knox_session(c.who()?.user.id, &key, &c.req.client)
+            .await?;
+        Ok(ApiResponse::empty(204))
+    })
+}
+
+// Static tokens.
+
+fn static_token_login(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let credentials = Credentials::from_json(&json_body(c.req)?)?;
+        let (_, token) = c
+            .api
+            .auth()
+            .static_token_login(&credentials, &c.req.client)
+            .await?;
+        Ok(ApiResponse::json(200, &json!({ "token": token })))
+    })
+}
+
+fn static_token_delete(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        c.api
+            .auth()
+            .delete_static_token(c.who()?.user.id, &c.req.client)
+            .await?;
+        Ok(ApiResponse::empty(204))
+    })
+}
+
+// Users admin.
+
+fn list_users(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let paging = Paging::from_query(c.api, c.req.query)?;
+        let search = query_param(c.req.query, "search");
+        let page = c
+            .api
+            .auth()
+            .list_users(search, paging.page, paging.size)
+            .await?;
+        paging.render(c.req, page, User::to_admin_json)
+    })
+}
+
+fn create_user(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let input = AdminUserInput::from_json(&json_body(c.req)?, false)?;
+        let user = c.api.auth().create_user_as(&c.who()?.user, input).await?;
+        Ok(ApiResponse::json(201, &user.to_admin_json()))
+    })
+}
+
+/// The `{id}` of a users admin path (an id that is not one is not found).
+fn user_id(c: &Call<'_>) -> Result<UserId, AuthError> {
+    percent_decode(c.param)
+        .parse()
+        .map_err(|_| AuthError::NotFound)
+}
+
+fn get_user(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let user = c.api.auth().get_user(user_id(&c)?).await?;
+        Ok(ApiResponse::json(200, &user.to_admin_json()))
+    })
+}
+
+fn replace_user(c: Call<'_>) -> Reply<'_> {
+    Box::pin(write_user(c, false))
+}
+
+fn update_user(c: Call<'_>) -> Reply<'_> {
+    Box::pin(write_user(c, true))
+}
+
+/// `PUT` (`partial: false`) or `PATCH` of `/users/{id}`.
+async fn write_user(c: Call<'_>, partial: bool) -> Outcome {
+    let id = user_id(&c)?;
+    let input = AdminUserInput::from_json(&json_body(c.req)?, partial)?;
+    let user = c
+        .api
+        .auth()
+        .update_user_as(&c.who()?.user, id, input)
+        .await?;
+    Ok(ApiResponse::json(200, &user.to_admin_json()))
+}
+
+fn delete_user(c: Call<'_>) -> Reply<'_> {
+    Box::pin(async move {
+        let id = user_id(&c)?;
+        c.api.auth().delete_user_as(&c.who()?.user, id).await?;
+        Ok(ApiResponse::empty(204))
+    })
 }
 
 /// The body as a JSON value, read as DRF reads it: `{}` when empty,
@@ -740,7 +862,7 @@ fn page_url(req: &ApiRequest<'_>, trust_proxies: bool, page: Option<u64>) -> Str
         }
         _ => String::new(),
     };
-    format!("{origin}{}{query}", req.path)
+    format!("{origin}{}{}{query}", req.mount, req.path)
 }
 
 /// A `Host` header fit to put in a URL (no spaces, slashes or quotes).

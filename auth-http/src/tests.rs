@@ -156,10 +156,15 @@ impl Harness {
     }
 
     async fn jwt(&self, username: &str) -> (String, String) {
+        self.jwt_at("/api", username).await
+    }
+
+    /// [`jwt`](Self::jwt) with the routes under `prefix`.
+    async fn jwt_at(&self, prefix: &str, username: &str) -> (String, String) {
         let response = self
             .call(
                 "POST",
-                "/api/auth/jwt/create",
+                &format!("{prefix}/auth/jwt/create"),
                 Some(json!({"username": username, "password": PASSWORD})),
                 None,
             )
@@ -1210,10 +1215,11 @@ async fn health_openapi_and_docs() {
             .as_str()
             .is_some_and(|v| v.starts_with("3.1"))
     );
-    for (path, _, methods) in crate::routes::ROUTES {
-        for method in *methods {
-            let op = &doc["paths"][path][method.to_ascii_lowercase()];
-            assert!(op.is_object(), "{method} {path}");
+    for endpoint in crate::routes::ENDPOINTS {
+        if endpoint.summary.is_some() {
+            let path = crate::endpoint::mounted("/api", endpoint);
+            let op = &doc["paths"][&path][endpoint.method.to_ascii_lowercase()];
+            assert!(op.is_object(), "{endpoint:?}");
         }
     }
     assert!(doc["components"]["schemas"]["User"].is_object());
@@ -1701,5 +1707,223 @@ async fn the_admin_shape_shows_is_superuser_and_is_documented() {
             .strip_prefix("#/components/schemas/")
             .unwrap_or_else(|| panic!("unexpected reference {target}"));
         assert!(schemas[name].is_object(), "{target} does not resolve");
+    }
+}
+
+/// #22: under another prefix the routes answer there and not under `/api`
+/// (`/healthz` stays at the root), and the pagination links, the OpenAPI
+/// document's paths and `route_paths` carry the prefix.
+#[tokio::test]
+async fn routes_links_and_document_follow_the_prefix() {
+    let h = harness_with(ApiOptions::default().with_prefix("/v1/id").expect("prefix"));
+    assert_eq!(h.api.options().prefix(), "/v1/id");
+    h.user("boss", true).await;
+    h.user("ada", false).await;
+    let credentials = json!({"username": "boss", "password": PASSWORD});
+    let login = h
+        .call(
+            "POST",
+            "/v1/id/auth/jwt/create",
+            Some(credentials.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(login.status, 200, "{:?}", login.json_body());
+    let bearer = format!(
+        "Bearer {}",
+        login.json_body()["access"].as_str().expect("access")
+    );
+    for (method, path) in [
+        ("POST", "/api/auth/jwt/create"),
+        ("GET", "/api/users"),
+        ("GET", "/api/openapi.json"),
+        ("GET", "/api/docs"),
+        ("GET", "/v1/id/healthz"),
+        ("GET", "/v1/idx/users"),
+        ("GET", "/v1/users"),
+    ] {
+        let response = h
+            .call(method, path, Some(credentials.clone()), Some(&bearer))
+            .await;
+        assert_eq!(response.status, 404, "{method} {path}");
+    }
+    assert_eq!(h.call("GET", "/healthz", None, None).await.status, 200);
+    let allow = h.call("OPTIONS", "/v1/id/users/", None, None).await;
+    assert_eq!(allow.header("Allow"), Some("GET, POST, HEAD, OPTIONS"));
+
+    let users = h
+        .call("GET", "/v1/id/users?page_size=1", None, Some(&bearer))
+        .await;
+    assert_eq!(users.status, 200);
+    assert_eq!(
+        users.json_body()["next"],
+        "http://testserver/v1/id/users?page_size=1&page=2"
+    );
+    let last = h
+        .call(
+            "GET",
+            "/v1/id/users/?page_size=1&page=2",
+            None,
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(
+        last.json_body()["previous"],
+        "http://testserver/v1/id/users/?page_size=1"
+    );
+    h.jwt_at("/v1/id", "boss").await;
+    let history = h
+        .call(
+            "GET",
+            "/v1/id/auth/me/history?page_size=1",
+            None,
+            Some(&bearer),
+        )
+        .await;
+    assert_eq!(history.status, 200, "{:?}", history.json_body());
+    assert_eq!(
+        history.json_body()["next"],
+        "http://testserver/v1/id/auth/me/history?page_size=1&page=2"
+    );
+
+    let served = h.call("GET", "/v1/id/openapi.json", None, None).await;
+    assert_eq!(served.status, 200);
+    let document = served.json_body();
+    let paths: Vec<&String> = document["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .collect();
+    assert!(paths.iter().any(|p| *p == "/v1/id/users/{id}"), "{paths:?}");
+    for path in &paths {
+        assert!(
+            *path == "/healthz" || path.starts_with("/v1/id/"),
+            "{path} is not under the prefix"
+        );
+    }
+    let index = h.call("GET", "/v1/id/docs", None, None).await;
+    assert!(String::from_utf8_lossy(&index.body).contains("docs/swagger-ui-bundle.js"));
+    assert_eq!(
+        h.call("GET", "/v1/id/docs/openapi.json", None, None)
+            .await
+            .status,
+        200
+    );
+
+    let registered = crate::route_paths(h.api.options());
+    assert!(registered.contains(&"/healthz".to_string()));
+    assert!(registered.contains(&"/v1/id/docs/{file}".to_string()));
+    for path in &registered {
+        assert!(!path.starts_with("/api"), "{path}");
+    }
+}
+
+/// #22: the prefix `""` serves the routes at the root.
+#[tokio::test]
+async fn the_empty_prefix_serves_the_routes_at_the_root() {
+    let h = harness_with(ApiOptions::default().with_prefix("").expect("prefix"));
+    h.user("ada", false).await;
+    h.jwt_at("", "ada").await;
+    assert_eq!(h.call("GET", "/auth/me", None, None).await.status, 401);
+    assert_eq!(h.call("GET", "/users/", None, None).await.status, 401);
+    assert_eq!(h.call("GET", "/openapi.json", None, None).await.status, 200);
+    assert_eq!(h.call("GET", "/healthz", None, None).await.status, 200);
+    assert_eq!(h.call("GET", "/api/auth/me", None, None).await.status, 404);
+    assert!(h.document["paths"]["/auth/jwt/create"]["post"].is_object());
+    assert_eq!(
+        crate::route_paths(h.api.options())[..2],
+        ["/healthz", "/healthz/"]
+    );
+}
+
+/// #22: the OpenAPI document and the dispatch come from one table: every
+/// row of `ENDPOINTS` is one operation of the document (and nothing else
+/// is), every operation is answered by `handle` (no 404 or 405), and
+/// `Allow` lists the methods of the path's rows.
+#[tokio::test]
+async fn the_document_and_the_dispatch_come_from_the_endpoint_table() {
+    use crate::endpoint::{In, mounted};
+    use crate::routes::ENDPOINTS;
+    let h = harness();
+    let id = h.user("boss", true).await;
+    let (staff, _) = h.jwt("boss").await;
+
+    let mut operations = 0;
+    for (template, item) in h.document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            operations += 1;
+            let method = method.to_ascii_uppercase();
+            let row = ENDPOINTS
+                .iter()
+                .find(|e| e.method == method && mounted("/api", e) == *template)
+                .unwrap_or_else(|| panic!("{method} {template} is in no row"));
+            assert_eq!(operation["summary"].as_str(), row.summary, "{row:?}");
+            assert!(
+                operation["responses"][row.status.to_string()].is_object(),
+                "{row:?}"
+            );
+        }
+    }
+    let documented: Vec<_> = ENDPOINTS.iter().filter(|e| e.summary.is_some()).collect();
+    assert_eq!(operations, documented.len());
+
+    for endpoint in ENDPOINTS {
+        let in_document = endpoint.summary.is_some();
+        for name in endpoint
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .filter(|_| in_document)
+        {
+            assert!(
+                endpoint
+                    .params
+                    .iter()
+                    .any(|p| p.name == name && p.at == In::Path),
+                "{endpoint:?} documents no {{{name}}}"
+            );
+        }
+        let siblings: Vec<_> = ENDPOINTS
+            .iter()
+            .filter(|e| e.path == endpoint.path)
+            .collect();
+        assert!(
+            siblings.iter().all(|e| e.group == endpoint.group),
+            "{endpoint:?}"
+        );
+        let mut methods: Vec<&str> = siblings.iter().map(|e| e.method).collect();
+        if methods.contains(&"GET") {
+            methods.push("HEAD");
+        }
+        methods.push("OPTIONS");
+        // A live Knox token, and its key, for each row (a logout revokes it).
+        let knox = h.knox("boss").await;
+        let sessions = h
+            .call("GET", "/api/auth/token/sessions", None, Some(&knox))
+            .await;
+        let token_key = sessions.json_body()[0]["token_key"]
+            .as_str()
+            .expect("a session")
+            .to_string();
+        let path = mounted("/api", endpoint)
+            .replace("{id}", &id)
+            .replace("{token_key}", &token_key)
+            .replace("{file}", "index.css");
+        let options = h.call("OPTIONS", &path, None, None).await;
+        assert_eq!(options.status, 200, "{endpoint:?}");
+        assert_eq!(options.header("Allow"), Some(methods.join(", ").as_str()));
+        let authorization = match endpoint.access {
+            crate::endpoint::Access::KnoxToken => &knox,
+            _ => &staff,
+        };
+        let response = h
+            .call(endpoint.method, &path, Some(json!({})), Some(authorization))
+            .await;
+        assert!(
+            ![404, 405].contains(&response.status),
+            "{endpoint:?} at {path}: {} {:?}",
+            response.status,
+            response.json_body()
+        );
     }
 }

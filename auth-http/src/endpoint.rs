@@ -1,0 +1,404 @@
+//! What a row of the endpoint table ([`ENDPOINTS`]) says, and [`handle`],
+//! which serves the table: path matching, route groups, `405` with
+//! `Allow`, `OPTIONS`, `HEAD`, the caller's access, then the row's handler.
+//! [`route_paths`] and the OpenAPI document read the same rows.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use auth_core::error::{AuthError, TokenRejection};
+use auth_core::flows::{Authenticated, Credential};
+use serde_json::json;
+
+use crate::routes::ENDPOINTS;
+use crate::{Api, ApiOptions, ApiRequest, ApiResponse, RouteGroups};
+
+/// A route group, for enabling and for the OpenAPI tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Group {
+    Accounts,
+    Jwt,
+    Knox,
+    StaticToken,
+    Users,
+    Docs,
+    Health,
+}
+
+impl Group {
+    pub(crate) fn enabled_in(self, groups: RouteGroups) -> bool {
+        match self {
+            Group::Accounts => groups.accounts,
+            Group::Jwt => groups.jwt,
+            Group::Knox => groups.knox,
+            Group::StaticToken => groups.static_token,
+            Group::Users => groups.users,
+            Group::Docs => groups.docs,
+            Group::Health => groups.health,
+        }
+    }
+
+    /// Whether the group's paths sit under the prefix: all but `/healthz`,
+    /// which the HTTP contract keeps at the root.
+    fn under_prefix(self) -> bool {
+        self != Group::Health
+    }
+}
+
+/// Who may call an endpoint; [`handle`] checks it before the handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Anyone; credentials are not read.
+    Public,
+    /// Any authenticated user.
+    Any,
+    /// A user authenticated by a Knox token, as knox's own authentication
+    /// class sees it: a JWT is no credential for it (401 "not provided"),
+    /// a static token an invalid one.
+    KnoxToken,
+    /// A user authenticated by their static token: a JWT is no credential
+    /// for it, a Knox token an invalid one.
+    StaticToken,
+    /// An authenticated staff user (401 without credentials, 403 for
+    /// anyone else).
+    Staff,
+}
+
+impl Access {
+    /// The caller, when this access admits the request (`None` for
+    /// [`Access::Public`]).
+    async fn admit(
+        self,
+        api: &Api,
+        req: &ApiRequest<'_>,
+    ) -> Result<Option<Authenticated>, Failure> {
+        if self == Access::Public {
+            return Ok(None);
+        }
+        let who = match &req.authenticated {
+            Some(Ok(who)) => who.clone(),
+            Some(Err(err)) => return Err(Failure::Response(ApiResponse::from_error(err))),
+            None => {
+                api.auth()
+                    .authenticate_header(req.header("authorization"))
+                    .await?
+            }
+        };
+        let refused = match self {
+            Access::Public | Access::Any => None,
+            Access::Staff => (!who.user.is_staff).then_some(AuthError::PermissionDenied),
+            Access::KnoxToken => match who.credential {
+                Credential::Knox(_) => None,
+                Credential::Static => Some(AuthError::Unauthenticated(TokenRejection::Invalid)),
+                _ => Some(AuthError::Unauthenticated(TokenRejection::Missing)),
+            },
+            Access::StaticToken => match who.credential {
+                Credential::Static => None,
+                Credential::Knox(_) => Some(AuthError::Unauthenticated(TokenRejection::Invalid)),
+                _ => Some(AuthError::Unauthenticated(TokenRejection::Missing)),
+            },
+        };
+        match refused {
+            Some(err) => Err(err.into()),
+            None => Ok(Some(who)),
+        }
+    }
+}
+
+/// Where a documented parameter is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum In {
+    Path,
+    Query,
+}
+
+/// A parameter the OpenAPI operation documents: a `{name}` of the path
+/// template, or a query parameter the handler reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Param {
+    pub(crate) name: &'static str,
+    pub(crate) at: In,
+    pub(crate) description: &'static str,
+}
+
+/// A request or success body, by the name of its schema in the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// None described (an empty answer, or the document itself).
+    None,
+    /// JSON of this schema.
+    Json(&'static str),
+    /// A JSON array of this schema.
+    JsonList(&'static str),
+    /// An HTML page.
+    Html,
+}
+
+/// One endpoint: one method at one path template. [`handle`] dispatches
+/// by it and the OpenAPI document lists it.
+#[derive(Clone, Copy)]
+pub(crate) struct Endpoint {
+    pub(crate) method: &'static str,
+    /// The path template, relative to the prefix (but for the groups at
+    /// the root, see [`mounted`]), with `{name}` for a path parameter.
+    pub(crate) path: &'static str,
+    pub(crate) group: Group,
+    pub(crate) access: Access,
+    /// The OpenAPI summary; `None` leaves the endpoint out of the document
+    /// (the Swagger UI's asset files).
+    pub(crate) summary: Option<&'static str>,
+    pub(crate) request: Body,
+    pub(crate) status: u16,
+    pub(crate) response: Body,
+    /// The error statuses the document lists, besides those the access
+    /// (403 for staff) and a request body (413, 415) imply.
+    pub(crate) errors: &'static [u16],
+    pub(crate) params: &'static [Param],
+    pub(crate) handler: Handler,
+}
+
+impl Endpoint {
+    /// `method path` of `group`, served by `handler`: public, with no
+    /// bodies described, `200`, no errors or parameters, in the document.
+    /// Rows start from this and set what differs.
+    pub(crate) const fn new(
+        method: &'static str,
+        path: &'static str,
+        group: Group,
+        handler: Handler,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            group,
+            access: Access::Public,
+            summary: None,
+            request: Body::None,
+            status: 200,
+            response: Body::None,
+            errors: &[],
+            params: &[],
+            handler,
+        }
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+/// A handler: parses what it needs of the request, calls one `Auth`
+/// method and renders the result.
+pub(crate) type Handler = for<'a> fn(Call<'a>) -> Reply<'a>;
+
+/// What a handler returns.
+pub(crate) type Reply<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+
+/// A handler's outcome.
+pub(crate) type Outcome = Result<ApiResponse, Failure>;
+
+/// Why a handler stopped: a service error (rendered by the one error
+/// table) or a response of the HTTP layer's own (413, 415, bad JSON).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Auth(AuthError),
+    Response(ApiResponse),
+}
+
+impl From<AuthError> for Failure {
+    fn from(err: AuthError) -> Self {
+        Failure::Auth(err)
+    }
+}
+
+/// What a handler is called with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub(crate) api: &'a Api,
+    pub(crate) req: &'a ApiRequest<'a>,
+    /// The path parameter (`{id}`, `{token_key}`, `{file}`) as received,
+    /// percent-encoded; empty when the template has none.
+    pub(crate) param: &'a str,
+    /// The caller the endpoint's access admitted (`None` when public).
+    pub(crate) who: Option<&'a Authenticated>,
+}
+
+impl<'a> Call<'a> {
+    /// The caller of an endpoint whose access is not public.
+    pub(crate) fn who(&self) -> Result<&'a Authenticated, AuthError> {
+        self.who
+            .ok_or(AuthError::Unauthenticated(TokenRejection::Missing))
+    }
+}
+
+/// An endpoint's path template as served under `prefix`.
+pub(crate) fn mounted(prefix: &str, endpoint: &Endpoint) -> String {
+    if endpoint.group.under_prefix() {
+        format!("{prefix}{}", endpoint.path)
+    } else {
+        endpoint.path.to_string()
+    }
+}
+
+/// The path parameter when `path` is an instance of `template` (`""` for
+/// a template without one); a `{name}` segment takes one non-empty segment.
+fn instance<'p>(template: &str, path: &'p str) -> Option<&'p str> {
+    let mut param = "";
+    let mut segments = path.split('/');
+    for expected in template.split('/') {
+        let segment = segments.next()?;
+        if expected.starts_with('{') {
+            if segment.is_empty() {
+                return None;
+            }
+            param = segment;
+        } else if expected != segment {
+            return None;
+        }
+    }
+    segments.next().is_none().then_some(param)
+}
+
+/// The first endpoint whose template `path` (one trailing slash allowed)
+/// is an instance of under `prefix`, with the path parameter.
+fn lookup<'p>(path: &'p str, prefix: &str) -> Option<(&'static Endpoint, &'p str)> {
+    let path = match path.strip_suffix('/') {
+        Some(stripped) if !stripped.is_empty() => stripped,
+        _ => path,
+    };
+    let relative = path.strip_prefix(prefix).filter(|p| p.starts_with('/'));
+    ENDPOINTS.iter().find_map(|endpoint| {
+        let path = if endpoint.group.under_prefix() {
+            relative?
+        } else {
+            path
+        };
+        instance(endpoint.path, path).map(|param| (endpoint, param))
+    })
+}
+
+/// The endpoints at `endpoint`'s path template, in table order.
+pub(crate) fn siblings(endpoint: &Endpoint) -> impl Iterator<Item = &'static Endpoint> {
+    let path = endpoint.path;
+    ENDPOINTS.iter().filter(move |e| e.path == path)
+}
+
+/// The `Allow` header of the endpoints at `endpoint`'s path: their methods,
+/// `HEAD` when one is `GET`, and `OPTIONS`.
+pub(crate) fn allow(endpoint: &Endpoint) -> String {
+    let mut allow: Vec<&str> = siblings(endpoint).map(|e| e.method).collect();
+    if allow.contains(&"GET") {
+        allow.push("HEAD");
+    }
+    allow.push("OPTIONS");
+    allow.join(", ")
+}
+
+/// The path templates [`handle`] answers under these options (their route
+/// groups and prefix), each with and without a trailing slash, in the
+/// `{param}` syntax axum 0.8 and actix-web share: for adapters that
+/// register the routes one by one (so they merge with an application's own
+/// routes and fallback).
+///
+/// ```
+/// use auth_http::{ApiOptions, RouteGroups, route_paths};
+/// let users = ApiOptions::default().with_groups(RouteGroups { users: true, ..RouteGroups::none() });
+/// assert_eq!(
+///     route_paths(&users),
+///     ["/api/users", "/api/users/", "/api/users/{id}", "/api/users/{id}/"],
+/// );
+/// let elsewhere = users.with_prefix("/admin")?;
+/// assert_eq!(route_paths(&elsewhere)[0], "/admin/users");
+/// # Ok::<(), auth_http::PrefixError>(())
+/// ```
+pub fn route_paths(options: &ApiOptions) -> Vec<String> {
+    let mut paths = Vec::new();
+    for endpoint in ENDPOINTS {
+        if !endpoint.group.enabled_in(options.groups) {
+            continue;
+        }
+        let path = mounted(options.prefix(), endpoint);
+        if !paths.contains(&path) {
+            let slash = format!("{path}/");
+            paths.push(path);
+            paths.push(slash);
+        }
+    }
+    paths
+}
+
+/// Answers one request: finds the endpoint for its path and method in the
+/// endpoint table, checks the caller's access, and runs the endpoint's
+/// handler, which parses the body, calls one [`Auth`] method and renders
+/// the result; every error goes through [`AuthError::response`].
+///
+/// Paths are accepted with and without one trailing slash. An unknown path
+/// (or one of a disabled group) is a 404 `{"detail": "Not found."}`; a
+/// known path with another method a 405 with `Allow`; `OPTIONS` a 200 with
+/// `Allow`; `HEAD` is `GET` without the body.
+///
+/// [`Auth`]: auth_core::Auth
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use auth_core::{Auth, config::AuthConfig};
+/// use auth_http::{Api, ApiRequest, handle};
+/// let api = Api::new(Auth::in_memory(AuthConfig::default()));
+/// let request = ApiRequest::from_parts(&api, "GET", "/healthz/", None, vec![], b"", None);
+/// let response = handle(&api, request).await;
+/// assert_eq!(response.status, 200);
+/// assert_eq!(response.json_body(), serde_json::json!({"status": "ok"}));
+/// # });
+/// ```
+pub async fn handle(api: &Api, request: ApiRequest<'_>) -> ApiResponse {
+    let Some((first, param)) = lookup(request.path, api.options().prefix()) else {
+        return ApiResponse::not_found();
+    };
+    if !first.group.enabled_in(api.options().groups) {
+        return ApiResponse::not_found();
+    }
+    let method = request.method;
+    if method == "OPTIONS" {
+        return ApiResponse::json(
+            200,
+            &json!({
+                "name": request.path,
+                "renders": ["application/json"],
+                "parses": ["application/json"],
+            }),
+        )
+        .with_header("Allow", allow(first));
+    }
+    let head = method == "HEAD";
+    let wanted = if head { "GET" } else { method };
+    let Some(endpoint) = siblings(first).find(|e| e.method == wanted) else {
+        return ApiResponse::detail(405, &format!("Method \"{method}\" not allowed."))
+            .with_header("Allow", allow(first));
+    };
+    if request.body.len() > api.options().body_limit {
+        return ApiResponse::body_too_large();
+    }
+    let outcome = match endpoint.access.admit(api, &request).await {
+        Ok(who) => {
+            let call = Call {
+                api,
+                req: &request,
+                param,
+                who: who.as_ref(),
+            };
+            (endpoint.handler)(call).await
+        }
+        Err(failure) => Err(failure),
+    };
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(Failure::Auth(err)) => ApiResponse::from_error(&err),
+        Err(Failure::Response(response)) => response,
+    };
+    if head {
+        response.body.clear();
+    }
+    response
+}
