@@ -37,6 +37,7 @@
 //! [`AuthError::response`]: auth_core::AuthError::response
 
 mod api;
+mod bodies;
 mod docs;
 mod endpoint;
 mod extract;

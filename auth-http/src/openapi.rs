@@ -1,19 +1,26 @@
 //! The OpenAPI 3.1 document of the routes, built with utoipa's builders
-//! from the same route table [`handle`](crate::handle) serves, with schemas
-//! derived from the small structs below (used for the document only).
+//! from the endpoint table [`handle`](crate::handle) serves, with schemas
+//! derived from the types the handlers read and render (the core's request
+//! types, with its `utoipa` feature, and [`crate::bodies`]).
 //!
 //! The request schemas say what the body readers of `auth_core::flows`
 //! accept: a required string must not be blank (`minLength: 1`), an
 //! optional field may be left out but is never `null`, and a login names
 //! the account by `username` or by `email`.
 
-#![allow(dead_code)] // The schema structs exist for their derived schemas.
-
-use utoipa::ToSchema;
+use auth_core::error::FieldErrors;
+use auth_core::flows::{
+    AccountDeletion, EmailRequest, LinkConfirmation, PasswordChange, ProfileUpdate, Registration,
+    ResetConfirmation,
+};
+use auth_core::token::jwt::JwkSet;
+use auth_core::user::User;
+use utoipa::PartialSchema;
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
@@ -26,269 +33,66 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ArrayBuilder, Schema};
 
 use crate::ApiOptions;
+use crate::bodies::{
+    AdminUser, Detail, Empty, Health, HistoryItem, KnoxSession, KnoxToken, KnoxTokenName, Page,
+    RefreshRequest, StaticToken, TokenPair, VerifyRequest,
+};
 use crate::endpoint::{Access, Body, Endpoint, Group, In, mounted};
 use crate::routes::ENDPOINTS;
 
-/// A user, as every route shows one (never a password hash).
-#[derive(ToSchema)]
-struct User {
-    /// UUID v7.
-    #[schema(format = "uuid")]
-    id: String,
-    username: String,
-    #[schema(format = "email")]
-    email: String,
-    first_name: String,
-    last_name: String,
-    is_active: bool,
-    is_staff: bool,
-    /// RFC 3339 UTC.
-    date_joined: String,
-    /// RFC 3339 UTC.
-    last_login: Option<String>,
-    /// Free JSON object for application fields.
-    #[schema(value_type = Object)]
-    profile: (),
+/// A string property of at least `min_length` and at most `max_length`
+/// characters.
+fn string(min_length: usize, max_length: Option<usize>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length((min_length > 0).then_some(min_length))
+        .max_length(max_length)
 }
 
-/// `POST /api/auth/register`.
-#[derive(ToSchema)]
-struct RegisterRequest {
-    #[schema(min_length = 1, max_length = 150)]
-    username: String,
-    #[schema(min_length = 1, max_length = 254, format = "email")]
-    email: String,
-    #[schema(min_length = 1)]
-    password: String,
-    #[schema(min_length = 1)]
-    confirm_password: String,
-    #[schema(max_length = 150, required = false)]
-    first_name: String,
-    #[schema(max_length = 150, required = false)]
-    last_name: String,
-    /// Free JSON object for application fields.
-    #[schema(value_type = Object, required = false)]
-    profile: (),
+fn boolean(description: Option<&str>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .description(description)
 }
 
-/// `{uid, token}` from an activation link.
-#[derive(ToSchema)]
-struct ActivateRequest {
-    #[schema(min_length = 1)]
-    uid: String,
-    #[schema(min_length = 1)]
-    token: String,
+/// A login by `name` (`username` or `email`) and `password`, as
+/// [`Credentials::from_json`](auth_core::flows::Credentials::from_json)
+/// reads it. Built here: the core's `Credentials` holds a `Login` enum, not
+/// the wire's two shapes.
+fn login_by(name: &str, description: &str) -> Schema {
+    ObjectBuilder::new()
+        .description(Some(description))
+        .property(name, string(1, None))
+        .property("password", string(1, None))
+        .required(name)
+        .required("password")
+        .into()
 }
 
-/// `{email}`.
-#[derive(ToSchema)]
-struct EmailRequest {
-    #[schema(min_length = 1, format = "email")]
-    email: String,
-}
-
-/// `POST /api/auth/password/reset/confirm`.
-#[derive(ToSchema)]
-struct ResetConfirmRequest {
-    #[schema(min_length = 1)]
-    uid: String,
-    #[schema(min_length = 1)]
-    token: String,
-    #[schema(min_length = 1)]
-    new_password: String,
-    #[schema(min_length = 1)]
-    confirm_password: String,
-}
-
-/// `POST /api/auth/password/change`.
-#[derive(ToSchema)]
-struct PasswordChangeRequest {
-    #[schema(min_length = 1)]
-    old_password: String,
-    #[schema(min_length = 1)]
-    new_password: String,
-    #[schema(min_length = 1)]
-    confirm_password: String,
-}
-
-/// `PATCH /api/auth/me`: profile keys merge, a null removes one.
-#[derive(ToSchema)]
-struct ProfileUpdateRequest {
-    #[schema(max_length = 150, required = false)]
-    first_name: String,
-    #[schema(max_length = 150, required = false)]
-    last_name: String,
-    #[schema(value_type = Object, required = false)]
-    profile: (),
-}
-
-/// `DELETE /api/auth/me`.
-#[derive(ToSchema)]
-struct PasswordRequest {
-    #[schema(min_length = 1)]
-    password: String,
-}
-
-/// A login by username (taken over `email` when both are sent).
-#[derive(ToSchema)]
-struct UsernameLogin {
-    #[schema(min_length = 1)]
-    username: String,
-    #[schema(min_length = 1)]
-    password: String,
-}
-
-/// A login by email address.
-#[derive(ToSchema)]
-struct EmailLogin {
-    #[schema(min_length = 1)]
-    email: String,
-    #[schema(min_length = 1)]
-    password: String,
-}
-
-/// Knox login's own field, beside the login fields.
-#[derive(ToSchema)]
-struct KnoxTokenName {
-    /// A label for the token ("laptop").
-    #[schema(required = false)]
-    name: String,
-}
-
-/// `{refresh}`.
-#[derive(ToSchema)]
-struct RefreshRequest {
-    #[schema(min_length = 1)]
-    refresh: String,
-}
-
-/// `{token}`.
-#[derive(ToSchema)]
-struct VerifyRequest {
-    #[schema(min_length = 1)]
-    token: String,
-}
-
-/// A JWT pair (`refresh` absent from a refresh when rotation is off).
-#[derive(ToSchema)]
-struct TokenPair {
-    access: String,
-    refresh: Option<String>,
-}
-
-/// A Knox token, shown once.
-#[derive(ToSchema)]
-struct KnoxToken {
-    token: String,
-    /// RFC 3339, or null for no expiry.
-    expiry: Option<String>,
-}
-
-/// A live Knox token of the user.
-#[derive(ToSchema)]
-struct KnoxSession {
-    token_key: String,
-    name: Option<String>,
-    created: String,
-    expiry: Option<String>,
-    last_used: Option<String>,
-}
-
-/// The user's static token.
-#[derive(ToSchema)]
-struct StaticToken {
-    token: String,
-}
-
-/// One login history entry.
-#[derive(ToSchema)]
-struct HistoryEntry {
-    at: String,
-    /// `login`, `login_failed`, `logout`, `logout_all`, `token_refreshed`,
-    /// `password_changed`, `password_reset` or `activated`.
-    event: String,
-    ip: Option<String>,
-    user_agent: Option<String>,
-}
-
-/// A page of history entries.
-#[derive(ToSchema)]
-struct HistoryPage {
-    count: u64,
-    next: Option<String>,
-    previous: Option<String>,
-    results: Vec<HistoryEntry>,
-}
-
-/// A page of users (the admin's shape).
-#[derive(ToSchema)]
-struct UserPage {
-    count: u64,
-    next: Option<String>,
-    previous: Option<String>,
-    #[schema(schema_with = admin_users)]
-    results: (),
-}
-
-/// `[AdminUser]`.
-fn admin_users() -> utoipa::openapi::schema::Array {
-    utoipa::openapi::schema::ArrayBuilder::new()
-        .items(Ref::from_schema_name("AdminUser"))
-        .build()
-}
-
-/// A staff member's new or replaced user (`POST`, `PUT`).
-#[derive(ToSchema)]
-struct AdminUserRequest {
-    #[schema(min_length = 1, max_length = 150)]
-    username: String,
-    #[schema(min_length = 1, max_length = 254, format = "email")]
-    email: String,
-    #[schema(min_length = 1, required = false)]
-    password: String,
-    #[schema(max_length = 150, required = false)]
-    first_name: String,
-    #[schema(max_length = 150, required = false)]
-    last_name: String,
-    #[schema(required = false)]
-    is_active: bool,
-    /// Only a superuser may change it.
-    #[schema(required = false)]
-    is_staff: bool,
-    /// Only a superuser may change it.
-    #[schema(required = false)]
-    is_superuser: bool,
-    #[schema(value_type = Object, required = false)]
-    profile: (),
-}
-
-/// An error: `{"detail"}`, with `code` on 401s.
-#[derive(ToSchema)]
-struct Detail {
-    detail: String,
-    code: Option<String>,
-}
-
-/// Field errors: `{"<field>": ["message", ...], "non_field_errors": [...]}`.
-#[derive(ToSchema)]
-#[schema(value_type = Object)]
-struct ValidationErrors(());
-
-/// An empty object.
-#[derive(ToSchema)]
-struct Empty {}
-
-/// `GET /healthz`.
-#[derive(ToSchema)]
-struct Health {
-    status: String,
-}
-
-/// A JWK Set (RFC 7517).
-#[derive(ToSchema)]
-struct JwkSet {
-    #[schema(value_type = Vec<Object>)]
-    keys: (),
+/// A staff member's new or replaced user, as
+/// [`AdminUserInput::from_json`](auth_core::flows::AdminUserInput::from_json)
+/// reads it. Built here: the core's `AdminUserInput` wraps a `UserPatch`,
+/// whose fields are required or not by the method.
+fn admin_user_request() -> ObjectBuilder {
+    let superuser_only = Some("Only a superuser may change it.");
+    ObjectBuilder::new()
+        .description(Some(
+            "A staff member's new or replaced user (`POST`, `PUT`).",
+        ))
+        .property("username", string(1, Some(150)))
+        .property(
+            "email",
+            string(1, Some(254)).format(Some(SchemaFormat::Custom("email".into()))),
+        )
+        .property("password", string(1, None))
+        .property("first_name", string(0, Some(150)))
+        .property("last_name", string(0, Some(150)))
+        .property("is_active", boolean(None))
+        .property("is_staff", boolean(superuser_only))
+        .property("is_superuser", boolean(superuser_only))
+        .property("profile", ObjectBuilder::new().schema_type(Type::Object))
+        .required("username")
+        .required("email")
 }
 
 fn json_content(name: &str) -> utoipa::openapi::Content {
@@ -417,40 +221,10 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
     op.build()
 }
 
-/// A user as the staff users admin shows one: [`User`] and `is_superuser`.
-fn admin_user() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
-    let superuser = ObjectBuilder::new()
-        .property(
-            "is_superuser",
-            ObjectBuilder::new()
-                .schema_type(Type::Boolean)
-                .description(Some(
-                    "Every permission; only a superuser may grant it or staff status, or change, \
-                 set the password of, or delete a staff or superuser account.",
-                )),
-        )
-        .required("is_superuser");
-    AllOfBuilder::new()
-        .item(Ref::from_schema_name("User"))
-        .item(superuser)
-        .description(Some(
-            "A user as the staff users admin shows one: the user and `is_superuser`.",
-        ))
-        .build()
-        .into()
-}
-
 /// A staff member's partial update of a user (`PATCH`): the fields of
-/// [`AdminUserRequest`], none required; only the fields sent change.
-fn admin_user_patch() -> utoipa::openapi::schema::Schema {
-    use utoipa::PartialSchema;
-    use utoipa::openapi::schema::{ObjectBuilder, Schema};
-    // The derive gives a struct with named fields an object schema.
-    let mut schema = match AdminUserRequest::schema() {
-        utoipa::openapi::RefOr::T(Schema::Object(object)) => object,
-        _ => ObjectBuilder::new().build(),
-    };
+/// [`admin_user_request`], none required; only the fields sent change.
+fn admin_user_patch() -> Schema {
+    let mut schema = admin_user_request().build();
     schema.required.clear();
     schema.description =
         Some("A staff member's partial update of a user: only the fields sent change.".into());
@@ -507,15 +281,21 @@ pub(crate) fn document_json(options: &ApiOptions) -> Vec<u8> {
     }
     let components = ComponentsBuilder::new()
         .schema_from::<User>()
-        .schema_from::<RegisterRequest>()
-        .schema_from::<ActivateRequest>()
+        .schema_from::<Registration>()
+        .schema_from::<LinkConfirmation>()
         .schema_from::<EmailRequest>()
-        .schema_from::<ResetConfirmRequest>()
-        .schema_from::<PasswordChangeRequest>()
-        .schema_from::<ProfileUpdateRequest>()
-        .schema_from::<PasswordRequest>()
-        .schema_from::<UsernameLogin>()
-        .schema_from::<EmailLogin>()
+        .schema_from::<ResetConfirmation>()
+        .schema_from::<PasswordChange>()
+        .schema_from::<ProfileUpdate>()
+        .schema_from::<AccountDeletion>()
+        .schema(
+            "UsernameLogin",
+            login_by(
+                "username",
+                "A login by username (taken over `email` when both are sent).",
+            ),
+        )
+        .schema("EmailLogin", login_by("email", "A login by email address."))
         .schema_from::<KnoxTokenName>()
         .schema("LoginRequest", login_request())
         .schema("KnoxLoginRequest", knox_login_request())
@@ -525,14 +305,14 @@ pub(crate) fn document_json(options: &ApiOptions) -> Vec<u8> {
         .schema_from::<KnoxToken>()
         .schema_from::<KnoxSession>()
         .schema_from::<StaticToken>()
-        .schema_from::<HistoryEntry>()
-        .schema_from::<HistoryPage>()
-        .schema("AdminUser", admin_user())
-        .schema_from::<UserPage>()
-        .schema_from::<AdminUserRequest>()
+        .schema_from::<HistoryItem>()
+        .schema("HistoryPage", Page::<HistoryItem>::schema())
+        .schema_from::<AdminUser>()
+        .schema("UserPage", Page::<AdminUser>::schema())
+        .schema("AdminUserRequest", admin_user_request().build())
         .schema("AdminUserPatch", admin_user_patch())
         .schema_from::<Detail>()
-        .schema_from::<ValidationErrors>()
+        .schema_from::<FieldErrors>()
         .schema_from::<Empty>()
         .schema_from::<Health>()
         .schema_from::<JwkSet>()

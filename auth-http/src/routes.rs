@@ -9,9 +9,16 @@ use auth_core::flows::{
     AccountDeletion, AdminUserInput, Credential, Credentials, EmailRequest, LinkConfirmation,
     MAX_PAGE_SIZE, PasswordChange, ProfileUpdate, Registration, ResetConfirmation,
 };
-use auth_core::store::{HistoryEntry, KnoxTokenRecord, Page};
+use auth_core::store::{self, KnoxTokenRecord};
 use auth_core::user::{User, UserId, rfc3339};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::bodies::{
+    AdminUser, Empty, Health, HistoryItem, KnoxSession, KnoxToken, KnoxTokenName, Page,
+    RefreshRequest, StaticToken, TokenPair, VerifyRequest,
+};
 
 use crate::endpoint::{Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param, Reply};
 use crate::{Api, ApiRequest, ApiResponse};
@@ -340,15 +347,21 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
 fn health(c: Call<'_>) -> Reply<'_> {
     Box::pin(async move {
         Ok(match c.api.auth().health().await {
-            Ok(()) => ApiResponse::json(200, &json!({"status": "ok"})),
+            Ok(()) => ApiResponse::json(
+                200,
+                &Health {
+                    detail: None,
+                    status: "ok",
+                },
+            ),
             Err(err) => {
                 tracing::error!(target: "auth_http", error = %err, "health check failed");
                 ApiResponse::json(
                     503,
-                    &json!({
-                        "status": "unavailable",
-                        "detail": "Service temporarily unavailable, try again later.",
-                    }),
+                    &Health {
+                        detail: Some("Service temporarily unavailable, try again later."),
+                        status: "unavailable",
+                    },
                 )
             }
         })
@@ -488,7 +501,9 @@ fn history(c: Call<'_>) -> Reply<'_> {
             .auth()
             .login_history(who.user.id, paging.page, paging.size)
             .await?;
-        paging.render(c.req, page, history_json)
+        paging.render(c.req, page, |entry: &store::HistoryEntry| {
+            HistoryItem::from(entry)
+        })
     })
 }
 
@@ -500,37 +515,48 @@ fn jwt_create(c: Call<'_>) -> Reply<'_> {
         let (_, pair) = c.api.auth().jwt_login(&credentials, &c.req.client).await?;
         Ok(ApiResponse::json(
             200,
-            &json!({"access": pair.access, "refresh": pair.refresh}),
+            &TokenPair {
+                access: pair.access,
+                refresh: Some(pair.refresh),
+            },
         ))
     })
 }
 
 fn jwt_refresh(c: Call<'_>) -> Reply<'_> {
     Box::pin(async move {
-        let refresh = string_field(&json_body(c.req)?, "refresh")?;
-        let refreshed = c.api.auth().jwt_refresh(&refresh, &c.req.client).await?;
-        let mut body = Map::new();
-        body.insert("access".into(), json!(refreshed.access));
-        if let Some(refresh) = refreshed.refresh {
-            body.insert("refresh".into(), json!(refresh));
-        }
-        Ok(ApiResponse::json(200, &body))
+        let body = RefreshRequest::from_json(&json_body(c.req)?)?;
+        let refreshed = c
+            .api
+            .auth()
+            .jwt_refresh(&body.refresh, &c.req.client)
+            .await?;
+        Ok(ApiResponse::json(
+            200,
+            &TokenPair {
+                access: refreshed.access,
+                refresh: refreshed.refresh,
+            },
+        ))
     })
 }
 
 fn jwt_verify(c: Call<'_>) -> Reply<'_> {
     Box::pin(async move {
-        let token = string_field(&json_body(c.req)?, "token")?;
-        c.api.auth().jwt_verify(&token).await?;
-        Ok(ApiResponse::json(200, &json!({})))
+        let body = VerifyRequest::from_json(&json_body(c.req)?)?;
+        c.api.auth().jwt_verify(&body.token).await?;
+        Ok(ApiResponse::json(200, &Empty {}))
     })
 }
 
 fn jwt_blacklist(c: Call<'_>) -> Reply<'_> {
     Box::pin(async move {
-        let refresh = string_field(&json_body(c.req)?, "refresh")?;
-        c.api.auth().jwt_blacklist(&refresh, &c.req.client).await?;
-        Ok(ApiResponse::json(200, &json!({})))
+        let body = RefreshRequest::from_json(&json_body(c.req)?)?;
+        c.api
+            .auth()
+            .jwt_blacklist(&body.refresh, &c.req.client)
+            .await?;
+        Ok(ApiResponse::json(200, &Empty {}))
     })
 }
 
@@ -543,18 +569,21 @@ fn jwks(c: Call<'_>) -> Reply<'_> {
 fn knox_login(c: Call<'_>) -> Reply<'_> {
     Box::pin(async move {
         let body = json_body(c.req)?;
-        let (credentials, name) = both(Credentials::from_json(&body), optional_name(&body))?;
+        let (credentials, name) = both(
+            Credentials::from_json(&body),
+            KnoxTokenName::from_json(&body),
+        )?;
         let (_, issued) = c
             .api
             .auth()
-            .knox_login(&credentials, name, &c.req.client)
+            .knox_login(&credentials, name.name, &c.req.client)
             .await?;
         Ok(ApiResponse::json(
             200,
-            &json!({
-                "token": issued.token.expose(),
-                "expiry": issued.record.expiry.map(rfc3339),
-            }),
+            &KnoxToken {
+                expiry: issued.record.expiry.map(rfc3339),
+                token: issued.token.expose().to_string(),
+            },
         ))
     })
 }
@@ -591,7 +620,7 @@ fn knox_logout_all(c: Call<'_>) -> Reply<'_> {
 fn knox_sessions(c: Call<'_>) -> Reply<'_> {
     Box::pin(async move {
         let sessions = c.api.auth().knox_sessions(c.who()?.user.id).await?;
-        let sessions: Vec<Value> = sessions.iter().map(session_json).collect();
+        let sessions: Vec<KnoxSession> = sessions.iter().map(KnoxSession::from).collect();
         Ok(ApiResponse::json(200, &sessions))
     })
 }
@@ -617,7 +646,7 @@ fn static_token_login(c: Call<'_>) -> Reply<'_> {
             .auth()
             .static_token_login(&credentials, &c.req.client)
             .await?;
-        Ok(ApiResponse::json(200, &json!({ "token": token })))
+        Ok(ApiResponse::json(200, &StaticToken { token }))
     })
 }
 
@@ -642,7 +671,7 @@ fn list_users(c: Call<'_>) -> Reply<'_> {
             .auth()
             .list_users(search, paging.page, paging.size)
             .await?;
-        paging.render(c.req, page, User::to_admin_json)
+        paging.render(c.req, page, |user: &User| AdminUser(user.to_admin_json()))
     })
 }
 
@@ -722,22 +751,6 @@ fn json_body(req: &ApiRequest<'_>) -> Result<Value, Failure> {
     })
 }
 
-/// A required string field (`refresh`, `token`), with DRF's messages.
-fn string_field(body: &Value, field: &str) -> Result<String, Failure> {
-    let mut form = auth_core::flows::form::Form::new(body)?;
-    let value = form.required_string(field);
-    form.finish()?;
-    Ok(value.unwrap_or_default())
-}
-
-/// Knox login's optional `name`.
-fn optional_name(body: &Value) -> Result<Option<String>, AuthError> {
-    let mut form = auth_core::flows::form::Form::new(body)?;
-    let name = form.optional_string("name");
-    form.finish()?;
-    Ok(name.filter(|n| !n.is_empty()))
-}
-
 /// Both values, or one 400 with the field errors of both, so a client
 /// hears about every bad field at once.
 fn both<A, B>(a: Result<A, AuthError>, b: Result<B, AuthError>) -> Result<(A, B), AuthError> {
@@ -749,25 +762,6 @@ fn both<A, B>(a: Result<A, AuthError>, b: Result<B, AuthError>) -> Result<(A, B)
         }
         (Err(err), _) | (_, Err(err)) => Err(err),
     }
-}
-
-fn session_json(record: &KnoxTokenRecord) -> Value {
-    json!({
-        "token_key": record.token_key,
-        "name": record.name,
-        "created": rfc3339(record.created),
-        "expiry": record.expiry.map(rfc3339),
-        "last_used": record.last_used.map(rfc3339),
-    })
-}
-
-fn history_json(entry: &HistoryEntry) -> Value {
-    json!({
-        "at": rfc3339(entry.at),
-        "event": entry.event.as_str(),
-        "ip": entry.ip,
-        "user_agent": entry.user_agent,
-    })
 }
 
 /// `?page=N&page_size=M`, as DRF's `PageNumberPagination` reads them: a
@@ -806,7 +800,12 @@ impl Paging {
         })
     }
 
-    fn render<T>(self, req: &ApiRequest<'_>, page: Page<T>, item: impl Fn(&T) -> Value) -> Outcome {
+    fn render<T, B: Serialize + ToSchema>(
+        self,
+        req: &ApiRequest<'_>,
+        page: store::Page<T>,
+        item: impl Fn(&T) -> B,
+    ) -> Outcome {
         let pages = page.total.div_ceil(self.size).max(1);
         if self.page > pages {
             return Err(invalid_page());
@@ -820,15 +819,14 @@ impl Paging {
                 (self.page > 2).then_some(self.page - 1),
             )
         });
-        let results: Vec<Value> = page.items.iter().map(item).collect();
         Ok(ApiResponse::json(
             200,
-            &json!({
-                "count": page.total,
-                "next": next,
-                "previous": previous,
-                "results": results,
-            }),
+            &Page {
+                count: page.total,
+                next,
+                previous,
+                results: page.items.iter().map(item).collect(),
+            },
         ))
     }
 }
