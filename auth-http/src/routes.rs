@@ -839,7 +839,11 @@ fn page_url(req: &ApiRequest<'_>, trust_proxies: bool, page: Option<u64>) -> Str
         .query
         .split('&')
         .filter(|pair| !pair.is_empty())
-        .filter(|pair| pair.split('=').next() != Some("page"))
+        .filter(|pair| {
+            form_urlencoded::parse(pair.as_bytes())
+                .next()
+                .is_none_or(|(key, _)| key != "page")
+        })
         .map(str::to_string)
         .collect();
     if let Some(page) = page {
@@ -871,39 +875,21 @@ fn is_valid_host(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
 }
 
-/// The first value of `name` in a query string, percent-decoded.
+/// The first value of `name` in a query string, decoded as a form
+/// (`%XX` escapes, `+` as a space; invalid escapes stay as they are,
+/// invalid UTF-8 becomes U+FFFD).
 pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(key) == name).then(|| percent_decode(value))
-    })
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
 }
 
-/// Decodes `%XX` escapes and `+` (as a space); invalid escapes stay as
-/// they are, invalid UTF-8 becomes U+FFFD.
+/// Decodes a path parameter as [`query_param`] decodes a value; `&` and
+/// `=` are data here, not separators.
 pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let escaped = s.replace('&', "%26").replace('=', "%3D");
+    form_urlencoded::parse(escaped.as_bytes())
+        .next()
+        .map(|(key, _)| key.into_owned())
+        .unwrap_or_default()
 }
