@@ -173,6 +173,10 @@ impl ToSchema for AdminUser {
     fn name() -> std::borrow::Cow<'static, str> {
         "AdminUser".into()
     }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        crate::schemas::with::<auth_core::user::User>(schemas);
+    }
 }
 
 /// A page of a list, as DRF's `PageNumberPagination` renders one.

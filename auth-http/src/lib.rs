@@ -44,6 +44,7 @@ mod extract;
 mod openapi;
 mod request;
 mod routes;
+mod schemas;
 
 pub use api::{
     Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, DEFAULT_PREFIX,

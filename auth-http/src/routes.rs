@@ -10,14 +10,18 @@ use auth_core::flows::{
     MAX_PAGE_SIZE, PasswordChange, ProfileUpdate, Registration, ResetConfirmation,
 };
 use auth_core::store::{self, KnoxTokenRecord};
+use auth_core::token::jwt::JwkSet;
 use auth_core::user::{User, UserId, rfc3339};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::bodies::{
-    AdminUser, Empty, Health, HistoryItem, KnoxSession, KnoxToken, KnoxTokenName, Page,
+    AdminUser, Detail, Empty, Health, HistoryItem, KnoxSession, KnoxToken, KnoxTokenName, Page,
     RefreshRequest, StaticToken, TokenPair, VerifyRequest,
+};
+use crate::schemas::{
+    AdminUserPatch, AdminUserRequest, HistoryPage, KnoxLoginRequest, LoginRequest, UserPage,
 };
 
 use crate::endpoint::{Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param, Reply};
@@ -58,7 +62,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     // Health and documentation.
     Endpoint {
         summary: Some("Every store answers"),
-        response: Body::Json("Health"),
+        response: Body::json::<Health>(),
         errors: &[503],
         ..Endpoint::new("GET", "/healthz", Group::Health, health)
     },
@@ -75,24 +79,24 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     // Accounts.
     Endpoint {
         summary: Some("Register an account (inactive until activated)"),
-        request: Body::Json("RegisterRequest"),
+        request: Body::json::<Registration>(),
         status: 201,
-        response: Body::Json("User"),
+        response: Body::json::<User>(),
         errors: VT,
         ..Endpoint::new("POST", "/auth/register", Group::Accounts, register)
     },
     Endpoint {
         summary: Some("Activate an account from its emailed link"),
-        request: Body::Json("ActivateRequest"),
-        response: Body::Json("Detail"),
+        request: Body::json::<LinkConfirmation>(),
+        response: Body::json::<Detail<'static>>(),
         errors: V,
         ..Endpoint::new("POST", "/auth/activate", Group::Accounts, activate)
     },
     Endpoint {
         summary: Some("Send the activation email again"),
-        request: Body::Json("EmailRequest"),
+        request: Body::json::<EmailRequest>(),
         status: 202,
-        response: Body::Json("Detail"),
+        response: Body::json::<Detail<'static>>(),
         errors: VT,
         ..Endpoint::new(
             "POST",
@@ -103,9 +107,9 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         summary: Some("Email a password reset link"),
-        request: Body::Json("EmailRequest"),
+        request: Body::json::<EmailRequest>(),
         status: 202,
-        response: Body::Json("Detail"),
+        response: Body::json::<Detail<'static>>(),
         errors: VT,
         ..Endpoint::new(
             "POST",
@@ -116,7 +120,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         summary: Some("Set a new password from a reset link"),
-        request: Body::Json("ResetConfirmRequest"),
+        request: Body::json::<ResetConfirmation>(),
         status: 204,
         errors: V,
         ..Endpoint::new(
@@ -129,7 +133,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         access: Access::Any,
         summary: Some("Change the password"),
-        request: Body::Json("PasswordChangeRequest"),
+        request: Body::json::<PasswordChange>(),
         status: 204,
         errors: AV,
         ..Endpoint::new(
@@ -142,22 +146,22 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         access: Access::Any,
         summary: Some("The signed-in user"),
-        response: Body::Json("User"),
+        response: Body::json::<User>(),
         errors: A,
         ..Endpoint::new("GET", "/auth/me", Group::Accounts, me)
     },
     Endpoint {
         access: Access::Any,
         summary: Some("Update names and profile"),
-        request: Body::Json("ProfileUpdateRequest"),
-        response: Body::Json("User"),
+        request: Body::json::<ProfileUpdate>(),
+        response: Body::json::<User>(),
         errors: AV,
         ..Endpoint::new("PATCH", "/auth/me", Group::Accounts, update_me)
     },
     Endpoint {
         access: Access::Any,
         summary: Some("Delete the account"),
-        request: Body::Json("PasswordRequest"),
+        request: Body::json::<AccountDeletion>(),
         status: 204,
         errors: AV,
         ..Endpoint::new("DELETE", "/auth/me", Group::Accounts, delete_me)
@@ -165,7 +169,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         access: Access::Any,
         summary: Some("The login history, newest first"),
-        response: Body::Json("HistoryPage"),
+        response: Body::json::<HistoryPage>(),
         errors: AN,
         params: &[PAGE, PAGE_SIZE],
         ..Endpoint::new("GET", "/auth/me/history", Group::Accounts, history)
@@ -173,42 +177,42 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     // JWT.
     Endpoint {
         summary: Some("Log in: a JWT pair"),
-        request: Body::Json("LoginRequest"),
-        response: Body::Json("TokenPair"),
+        request: Body::json::<LoginRequest>(),
+        response: Body::json::<TokenPair>(),
         errors: AVT,
         ..Endpoint::new("POST", "/auth/jwt/create", Group::Jwt, jwt_create)
     },
     Endpoint {
         summary: Some("Refresh (rotating the refresh token)"),
-        request: Body::Json("RefreshRequest"),
-        response: Body::Json("TokenPair"),
+        request: Body::json::<RefreshRequest>(),
+        response: Body::json::<TokenPair>(),
         errors: AV,
         ..Endpoint::new("POST", "/auth/jwt/refresh", Group::Jwt, jwt_refresh)
     },
     Endpoint {
         summary: Some("Verify a token"),
-        request: Body::Json("VerifyRequest"),
-        response: Body::Json("Empty"),
+        request: Body::json::<VerifyRequest>(),
+        response: Body::json::<Empty>(),
         errors: AV,
         ..Endpoint::new("POST", "/auth/jwt/verify", Group::Jwt, jwt_verify)
     },
     Endpoint {
         summary: Some("Blacklist a refresh token (log out)"),
-        request: Body::Json("RefreshRequest"),
-        response: Body::Json("Empty"),
+        request: Body::json::<RefreshRequest>(),
+        response: Body::json::<Empty>(),
         errors: AV,
         ..Endpoint::new("POST", "/auth/jwt/blacklist", Group::Jwt, jwt_blacklist)
     },
     Endpoint {
         summary: Some("The public JWT verification keys"),
-        response: Body::Json("JwkSet"),
+        response: Body::json::<JwkSet>(),
         ..Endpoint::new("GET", "/auth/jwks.json", Group::Jwt, jwks)
     },
     // Knox.
     Endpoint {
         summary: Some("Log in: a Knox token"),
-        request: Body::Json("KnoxLoginRequest"),
-        response: Body::Json("KnoxToken"),
+        request: Body::json::<KnoxLoginRequest>(),
+        response: Body::json::<KnoxToken>(),
         errors: VT,
         ..Endpoint::new("POST", "/auth/token/login", Group::Knox, knox_login)
     },
@@ -234,7 +238,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         access: Access::Any,
         summary: Some("The user's live Knox tokens"),
-        response: Body::JsonList("KnoxSession"),
+        response: Body::list::<KnoxSession>(),
         errors: A,
         ..Endpoint::new("GET", "/auth/token/sessions", Group::Knox, knox_sessions)
     },
@@ -258,8 +262,8 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     // Static tokens.
     Endpoint {
         summary: Some("Log in: the user's static token"),
-        request: Body::Json("LoginRequest"),
-        response: Body::Json("StaticToken"),
+        request: Body::json::<LoginRequest>(),
+        response: Body::json::<StaticToken>(),
         errors: VT,
         ..Endpoint::new(
             "POST",
@@ -284,7 +288,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         access: Access::Staff,
         summary: Some("List users (staff)"),
-        response: Body::Json("UserPage"),
+        response: Body::json::<UserPage>(),
         errors: ST,
         params: &[
             PAGE,
@@ -300,16 +304,16 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         access: Access::Staff,
         summary: Some("Create a user (staff)"),
-        request: Body::Json("AdminUserRequest"),
+        request: Body::json::<AdminUserRequest>(),
         status: 201,
-        response: Body::Json("AdminUser"),
+        response: Body::json::<AdminUser>(),
         errors: STV,
         ..Endpoint::new("POST", "/users", Group::Users, create_user)
     },
     Endpoint {
         access: Access::Staff,
         summary: Some("A user (staff)"),
-        response: Body::Json("AdminUser"),
+        response: Body::json::<AdminUser>(),
         errors: ST,
         params: &[USER_ID],
         ..Endpoint::new("GET", "/users/{id}", Group::Users, get_user)
@@ -317,8 +321,8 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         access: Access::Staff,
         summary: Some("Replace a user (staff)"),
-        request: Body::Json("AdminUserRequest"),
-        response: Body::Json("AdminUser"),
+        request: Body::json::<AdminUserRequest>(),
+        response: Body::json::<AdminUser>(),
         errors: STV,
         params: &[USER_ID],
         ..Endpoint::new("PUT", "/users/{id}", Group::Users, replace_user)
@@ -326,8 +330,8 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         access: Access::Staff,
         summary: Some("Update a user (staff)"),
-        request: Body::Json("AdminUserPatch"),
-        response: Body::Json("AdminUser"),
+        request: Body::json::<AdminUserPatch>(),
+        response: Body::json::<AdminUser>(),
         errors: STV,
         params: &[USER_ID],
         ..Endpoint::new("PATCH", "/users/{id}", Group::Users, update_user)
