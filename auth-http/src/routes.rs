@@ -20,11 +20,10 @@ use crate::bodies::{
     AdminUser, Detail, Empty, Health, HistoryItem, KnoxSession, KnoxToken, KnoxTokenName, Page,
     RefreshRequest, StaticToken, TokenPair, VerifyRequest,
 };
+use crate::endpoint::{Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param, Reply};
 use crate::schemas::{
     AdminUserPatch, AdminUserRequest, HistoryPage, KnoxLoginRequest, LoginRequest, UserPage,
 };
-
-use crate::endpoint::{Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param, Reply};
 use crate::{Api, ApiRequest, ApiResponse};
 
 /// The error statuses of the document's operations, by what may fail:
