@@ -20,7 +20,7 @@ use crate::bodies::{
     AdminUser, Detail, Empty, Health, HistoryItem, KnoxSession, KnoxToken, KnoxTokenName, Page,
     RefreshRequest, StaticToken, TokenPair, VerifyRequest,
 };
-use crate::endpoint::{Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param, Reply};
+use crate::endpoint::{Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param};
 use crate::schemas::{
     AdminUserPatch, AdminUserRequest, HistoryPage, KnoxLoginRequest, LoginRequest, UserPage,
 };
@@ -54,6 +54,13 @@ const USER_ID: Param = Param {
     description: "The user's id (UUID)",
 };
 
+/// A [`Handler`](crate::endpoint::Handler) of an `async fn(Call) -> Outcome`.
+macro_rules! handler {
+    ($f:ident) => {
+        |c| Box::pin($f(c))
+    };
+}
+
 /// Every endpoint of the contract but OAuth2, in the order of the
 /// document; the endpoints of one path are consecutive rows, in the order
 /// of `Allow`.
@@ -63,18 +70,18 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         summary: Some("Every store answers"),
         response: Body::json::<Health>(),
         errors: &[503],
-        ..Endpoint::new("GET", "/healthz", Group::Health, health)
+        ..Endpoint::new("GET", "/healthz", Group::Health, handler!(health))
     },
     Endpoint {
         summary: Some("This OpenAPI document"),
-        ..Endpoint::new("GET", "/openapi.json", Group::Docs, openapi)
+        ..Endpoint::new("GET", "/openapi.json", Group::Docs, handler!(openapi))
     },
     Endpoint {
         summary: Some("Swagger UI (HTML)"),
         response: Body::Html,
-        ..Endpoint::new("GET", "/docs", Group::Docs, docs_index)
+        ..Endpoint::new("GET", "/docs", Group::Docs, handler!(docs_index))
     },
-    Endpoint::new("GET", "/docs/{file}", Group::Docs, docs_file),
+    Endpoint::new("GET", "/docs/{file}", Group::Docs, handler!(docs_file)),
     // Accounts.
     Endpoint {
         summary: Some("Register an account (inactive until activated)"),
@@ -82,14 +89,24 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         status: 201,
         response: Body::json::<User>(),
         errors: VT,
-        ..Endpoint::new("POST", "/auth/register", Group::Accounts, register)
+        ..Endpoint::new(
+            "POST",
+            "/auth/register",
+            Group::Accounts,
+            handler!(register),
+        )
     },
     Endpoint {
         summary: Some("Activate an account from its emailed link"),
         request: Body::json::<LinkConfirmation>(),
         response: Body::json::<Detail<'static>>(),
         errors: V,
-        ..Endpoint::new("POST", "/auth/activate", Group::Accounts, activate)
+        ..Endpoint::new(
+            "POST",
+            "/auth/activate",
+            Group::Accounts,
+            handler!(activate),
+        )
     },
     Endpoint {
         summary: Some("Send the activation email again"),
@@ -101,7 +118,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "POST",
             "/auth/activate/resend",
             Group::Accounts,
-            resend_activation,
+            handler!(resend_activation),
         )
     },
     Endpoint {
@@ -114,7 +131,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "POST",
             "/auth/password/reset",
             Group::Accounts,
-            password_reset,
+            handler!(password_reset),
         )
     },
     Endpoint {
@@ -126,7 +143,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "POST",
             "/auth/password/reset/confirm",
             Group::Accounts,
-            password_reset_confirm,
+            handler!(password_reset_confirm),
         )
     },
     Endpoint {
@@ -139,7 +156,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "POST",
             "/auth/password/change",
             Group::Accounts,
-            password_change,
+            handler!(password_change),
         )
     },
     Endpoint {
@@ -147,7 +164,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         summary: Some("The signed-in user"),
         response: Body::json::<User>(),
         errors: A,
-        ..Endpoint::new("GET", "/auth/me", Group::Accounts, me)
+        ..Endpoint::new("GET", "/auth/me", Group::Accounts, handler!(me))
     },
     Endpoint {
         access: Access::Any,
@@ -155,7 +172,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         request: Body::json::<ProfileUpdate>(),
         response: Body::json::<User>(),
         errors: AV,
-        ..Endpoint::new("PATCH", "/auth/me", Group::Accounts, update_me)
+        ..Endpoint::new("PATCH", "/auth/me", Group::Accounts, handler!(update_me))
     },
     Endpoint {
         access: Access::Any,
@@ -163,7 +180,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         request: Body::json::<AccountDeletion>(),
         status: 204,
         errors: AV,
-        ..Endpoint::new("DELETE", "/auth/me", Group::Accounts, delete_me)
+        ..Endpoint::new("DELETE", "/auth/me", Group::Accounts, handler!(delete_me))
     },
     Endpoint {
         access: Access::Any,
@@ -171,7 +188,12 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         response: Body::json::<HistoryPage>(),
         errors: AN,
         params: &[PAGE, PAGE_SIZE],
-        ..Endpoint::new("GET", "/auth/me/history", Group::Accounts, history)
+        ..Endpoint::new(
+            "GET",
+            "/auth/me/history",
+            Group::Accounts,
+            handler!(history),
+        )
     },
     // JWT.
     Endpoint {
@@ -179,33 +201,43 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         request: Body::json::<LoginRequest>(),
         response: Body::json::<TokenPair>(),
         errors: AVT,
-        ..Endpoint::new("POST", "/auth/jwt/create", Group::Jwt, jwt_create)
+        ..Endpoint::new("POST", "/auth/jwt/create", Group::Jwt, handler!(jwt_create))
     },
     Endpoint {
         summary: Some("Refresh (rotating the refresh token)"),
         request: Body::json::<RefreshRequest>(),
         response: Body::json::<TokenPair>(),
         errors: AV,
-        ..Endpoint::new("POST", "/auth/jwt/refresh", Group::Jwt, jwt_refresh)
+        ..Endpoint::new(
+            "POST",
+            "/auth/jwt/refresh",
+            Group::Jwt,
+            handler!(jwt_refresh),
+        )
     },
     Endpoint {
         summary: Some("Verify a token"),
         request: Body::json::<VerifyRequest>(),
         response: Body::json::<Empty>(),
         errors: AV,
-        ..Endpoint::new("POST", "/auth/jwt/verify", Group::Jwt, jwt_verify)
+        ..Endpoint::new("POST", "/auth/jwt/verify", Group::Jwt, handler!(jwt_verify))
     },
     Endpoint {
         summary: Some("Blacklist a refresh token (log out)"),
         request: Body::json::<RefreshRequest>(),
         response: Body::json::<Empty>(),
         errors: AV,
-        ..Endpoint::new("POST", "/auth/jwt/blacklist", Group::Jwt, jwt_blacklist)
+        ..Endpoint::new(
+            "POST",
+            "/auth/jwt/blacklist",
+            Group::Jwt,
+            handler!(jwt_blacklist),
+        )
     },
     Endpoint {
         summary: Some("The public JWT verification keys"),
         response: Body::json::<JwkSet>(),
-        ..Endpoint::new("GET", "/auth/jwks.json", Group::Jwt, jwks)
+        ..Endpoint::new("GET", "/auth/jwks.json", Group::Jwt, handler!(jwks))
     },
     // Knox.
     Endpoint {
@@ -213,14 +245,24 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         request: Body::json::<KnoxLoginRequest>(),
         response: Body::json::<KnoxToken>(),
         errors: VT,
-        ..Endpoint::new("POST", "/auth/token/login", Group::Knox, knox_login)
+        ..Endpoint::new(
+            "POST",
+            "/auth/token/login",
+            Group::Knox,
+            handler!(knox_login),
+        )
     },
     Endpoint {
         access: Access::KnoxToken,
         summary: Some("Revoke this Knox token"),
         status: 204,
         errors: A,
-        ..Endpoint::new("POST", "/auth/token/logout", Group::Knox, knox_logout)
+        ..Endpoint::new(
+            "POST",
+            "/auth/token/logout",
+            Group::Knox,
+            handler!(knox_logout),
+        )
     },
     Endpoint {
         access: Access::KnoxToken,
@@ -231,7 +273,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "POST",
             "/auth/token/logoutall",
             Group::Knox,
-            knox_logout_all,
+            handler!(knox_logout_all),
         )
     },
     Endpoint {
@@ -239,7 +281,12 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         summary: Some("The user's live Knox tokens"),
         response: Body::list::<KnoxSession>(),
         errors: A,
-        ..Endpoint::new("GET", "/auth/token/sessions", Group::Knox, knox_sessions)
+        ..Endpoint::new(
+            "GET",
+            "/auth/token/sessions",
+            Group::Knox,
+            handler!(knox_sessions),
+        )
     },
     Endpoint {
         access: Access::Any,
@@ -255,7 +302,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "DELETE",
             "/auth/token/sessions/{token_key}",
             Group::Knox,
-            knox_revoke_session,
+            handler!(knox_revoke_session),
         )
     },
     // Static tokens.
@@ -268,7 +315,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "POST",
             "/auth/static-token",
             Group::StaticToken,
-            static_token_login,
+            handler!(static_token_login),
         )
     },
     Endpoint {
@@ -280,7 +327,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "DELETE",
             "/auth/static-token",
             Group::StaticToken,
-            static_token_delete,
+            handler!(static_token_delete),
         )
     },
     // Users admin: staff only; who may change what is `Auth`'s rule.
@@ -298,7 +345,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
                 description: "Matches username, email and names",
             },
         ],
-        ..Endpoint::new("GET", "/users", Group::Users, list_users)
+        ..Endpoint::new("GET", "/users", Group::Users, handler!(list_users))
     },
     Endpoint {
         access: Access::Staff,
@@ -307,7 +354,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         status: 201,
         response: Body::json::<AdminUser>(),
         errors: STV,
-        ..Endpoint::new("POST", "/users", Group::Users, create_user)
+        ..Endpoint::new("POST", "/users", Group::Users, handler!(create_user))
     },
     Endpoint {
         access: Access::Staff,
@@ -315,7 +362,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         response: Body::json::<AdminUser>(),
         errors: ST,
         params: &[USER_ID],
-        ..Endpoint::new("GET", "/users/{id}", Group::Users, get_user)
+        ..Endpoint::new("GET", "/users/{id}", Group::Users, handler!(get_user))
     },
     Endpoint {
         access: Access::Staff,
@@ -324,7 +371,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         response: Body::json::<AdminUser>(),
         errors: STV,
         params: &[USER_ID],
-        ..Endpoint::new("PUT", "/users/{id}", Group::Users, replace_user)
+        ..Endpoint::new("PUT", "/users/{id}", Group::Users, handler!(replace_user))
     },
     Endpoint {
         access: Access::Staff,
@@ -333,7 +380,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         response: Body::json::<AdminUser>(),
         errors: STV,
         params: &[USER_ID],
-        ..Endpoint::new("PATCH", "/users/{id}", Group::Users, update_user)
+        ..Endpoint::new("PATCH", "/users/{id}", Group::Users, handler!(update_user))
     },
     Endpoint {
         access: Access::Staff,
@@ -341,38 +388,36 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         status: 204,
         errors: ST,
         params: &[USER_ID],
-        ..Endpoint::new("DELETE", "/users/{id}", Group::Users, delete_user)
+        ..Endpoint::new("DELETE", "/users/{id}", Group::Users, handler!(delete_user))
     },
 ];
 
 // Health and documentation.
 
-fn health(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        Ok(match c.api.auth().health().await {
-            Ok(()) => ApiResponse::json(
-                200,
+async fn health(c: Call<'_>) -> Outcome {
+    Ok(match c.api.auth().health().await {
+        Ok(()) => ApiResponse::json(
+            200,
+            &Health {
+                detail: None,
+                status: "ok",
+            },
+        ),
+        Err(err) => {
+            tracing::error!(target: "auth_http", error = %err, "health check failed");
+            ApiResponse::json(
+                503,
                 &Health {
-                    detail: None,
-                    status: "ok",
+                    detail: Some("Service temporarily unavailable, try again later."),
+                    status: "unavailable",
                 },
-            ),
-            Err(err) => {
-                tracing::error!(target: "auth_http", error = %err, "health check failed");
-                ApiResponse::json(
-                    503,
-                    &Health {
-                        detail: Some("Service temporarily unavailable, try again later."),
-                        status: "unavailable",
-                    },
-                )
-            }
-        })
+            )
+        }
     })
 }
 
-fn openapi(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move { Ok(document(c.api)) })
+async fn openapi(c: Call<'_>) -> Outcome {
+    Ok(document(c.api))
 }
 
 fn document(api: &Api) -> ApiResponse {
@@ -385,210 +430,180 @@ fn document(api: &Api) -> ApiResponse {
 
 /// The Swagger UI, asked as `{prefix}/docs` or `{prefix}/docs/` (relative
 /// links work as they are).
-fn docs_index(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move { Ok(crate::docs::index(c.req.path.ends_with('/'))) })
+async fn docs_index(c: Call<'_>) -> Outcome {
+    Ok(crate::docs::index(c.req.path.ends_with('/')))
 }
 
 /// A Swagger UI file, or the document as `docs/openapi.json`.
-fn docs_file(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        Ok(match c.param {
-            "openapi.json" => document(c.api),
-            file => crate::docs::file(file),
-        })
+async fn docs_file(c: Call<'_>) -> Outcome {
+    Ok(match c.param {
+        "openapi.json" => document(c.api),
+        file => crate::docs::file(file),
     })
 }
 
 // Accounts.
 
-fn register(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let registration = Registration::from_json(&json_body(c.req)?)?;
-        let user = c.api.auth().register(registration, &c.req.client).await?;
-        Ok(ApiResponse::json(201, &user))
-    })
+async fn register(c: Call<'_>) -> Outcome {
+    let registration = Registration::from_json(&json_body(c.req)?)?;
+    let user = c.api.auth().register(registration, &c.req.client).await?;
+    Ok(ApiResponse::json(201, &user))
 }
 
-fn activate(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let confirmation = LinkConfirmation::from_json(&json_body(c.req)?)?;
-        c.api.auth().activate(confirmation, &c.req.client).await?;
-        Ok(ApiResponse::detail(200, "Your account has been activated."))
-    })
+async fn activate(c: Call<'_>) -> Outcome {
+    let confirmation = LinkConfirmation::from_json(&json_body(c.req)?)?;
+    c.api.auth().activate(confirmation, &c.req.client).await?;
+    Ok(ApiResponse::detail(200, "Your account has been activated."))
 }
 
-fn resend_activation(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let request = EmailRequest::from_json(&json_body(c.req)?)?;
-        c.api
-            .auth()
-            .resend_activation(request, &c.req.client)
-            .await?;
-        Ok(ApiResponse::detail(
-            202,
-            "If an inactive account uses this email, an activation email has been sent.",
-        ))
-    })
+async fn resend_activation(c: Call<'_>) -> Outcome {
+    let request = EmailRequest::from_json(&json_body(c.req)?)?;
+    c.api
+        .auth()
+        .resend_activation(request, &c.req.client)
+        .await?;
+    Ok(ApiResponse::detail(
+        202,
+        "If an inactive account uses this email, an activation email has been sent.",
+    ))
 }
 
-fn password_reset(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let request = EmailRequest::from_json(&json_body(c.req)?)?;
-        c.api
-            .auth()
-            .request_password_reset(request, &c.req.client)
-            .await?;
-        Ok(ApiResponse::detail(
-            202,
-            "If an active account uses this email, a password reset email has been sent.",
-        ))
-    })
+async fn password_reset(c: Call<'_>) -> Outcome {
+    let request = EmailRequest::from_json(&json_body(c.req)?)?;
+    c.api
+        .auth()
+        .request_password_reset(request, &c.req.client)
+        .await?;
+    Ok(ApiResponse::detail(
+        202,
+        "If an active account uses this email, a password reset email has been sent.",
+    ))
 }
 
-fn password_reset_confirm(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let confirmation = ResetConfirmation::from_json(&json_body(c.req)?)?;
-        c.api
-            .auth()
-            .confirm_password_reset(confirmation, &c.req.client)
-            .await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn password_reset_confirm(c: Call<'_>) -> Outcome {
+    let confirmation = ResetConfirmation::from_json(&json_body(c.req)?)?;
+    c.api
+        .auth()
+        .confirm_password_reset(confirmation, &c.req.client)
+        .await?;
+    Ok(ApiResponse::empty(204))
 }
 
-fn password_change(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let who = c.who()?;
-        let change = PasswordChange::from_json(&json_body(c.req)?)?;
-        c.api
-            .auth()
-            .change_password(
-                who.user.id,
-                change,
-                who.credential.knox_digest(),
-                &c.req.client,
-            )
-            .await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn password_change(c: Call<'_>) -> Outcome {
+    let who = c.who()?;
+    let change = PasswordChange::from_json(&json_body(c.req)?)?;
+    c.api
+        .auth()
+        .change_password(
+            who.user.id,
+            change,
+            who.credential.knox_digest(),
+            &c.req.client,
+        )
+        .await?;
+    Ok(ApiResponse::empty(204))
 }
 
-fn me(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move { Ok(ApiResponse::json(200, &c.who()?.user)) })
+async fn me(c: Call<'_>) -> Outcome {
+    Ok(ApiResponse::json(200, &c.who()?.user))
 }
 
-fn update_me(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let who = c.who()?;
-        let update = ProfileUpdate::from_json(&json_body(c.req)?)?;
-        let user = c.api.auth().update_profile(who.user.id, update).await?;
-        Ok(ApiResponse::json(200, &user))
-    })
+async fn update_me(c: Call<'_>) -> Outcome {
+    let who = c.who()?;
+    let update = ProfileUpdate::from_json(&json_body(c.req)?)?;
+    let user = c.api.auth().update_profile(who.user.id, update).await?;
+    Ok(ApiResponse::json(200, &user))
 }
 
-fn delete_me(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let who = c.who()?;
-        let deletion = AccountDeletion::from_json(&json_body(c.req)?)?;
-        c.api.auth().delete_account(who.user.id, deletion).await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn delete_me(c: Call<'_>) -> Outcome {
+    let who = c.who()?;
+    let deletion = AccountDeletion::from_json(&json_body(c.req)?)?;
+    c.api.auth().delete_account(who.user.id, deletion).await?;
+    Ok(ApiResponse::empty(204))
 }
 
-fn history(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let who = c.who()?;
-        let paging = Paging::from_query(c.api, c.req.query)?;
-        let page = c
-            .api
-            .auth()
-            .login_history(who.user.id, paging.page, paging.size)
-            .await?;
-        paging.render(c.req, page, |entry: &store::HistoryEntry| {
-            HistoryItem::from(entry)
-        })
+async fn history(c: Call<'_>) -> Outcome {
+    let who = c.who()?;
+    let paging = Paging::from_query(c.api, c.req.query)?;
+    let page = c
+        .api
+        .auth()
+        .login_history(who.user.id, paging.page, paging.size)
+        .await?;
+    paging.render(c.req, page, |entry: &store::HistoryEntry| {
+        HistoryItem::from(entry)
     })
 }
 
 // JWT.
 
-fn jwt_create(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let credentials = Credentials::from_json(&json_body(c.req)?)?;
-        let (_, pair) = c.api.auth().jwt_login(&credentials, &c.req.client).await?;
-        Ok(ApiResponse::json(
-            200,
-            &TokenPair {
-                access: pair.access,
-                refresh: Some(pair.refresh),
-            },
-        ))
-    })
+async fn jwt_create(c: Call<'_>) -> Outcome {
+    let credentials = Credentials::from_json(&json_body(c.req)?)?;
+    let (_, pair) = c.api.auth().jwt_login(&credentials, &c.req.client).await?;
+    Ok(ApiResponse::json(
+        200,
+        &TokenPair {
+            access: pair.access,
+            refresh: Some(pair.refresh),
+        },
+    ))
 }
 
-fn jwt_refresh(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let body = RefreshRequest::from_json(&json_body(c.req)?)?;
-        let refreshed = c
-            .api
-            .auth()
-            .jwt_refresh(&body.refresh, &c.req.client)
-            .await?;
-        Ok(ApiResponse::json(
-            200,
-            &TokenPair {
-                access: refreshed.access,
-                refresh: refreshed.refresh,
-            },
-        ))
-    })
+async fn jwt_refresh(c: Call<'_>) -> Outcome {
+    let body = RefreshRequest::from_json(&json_body(c.req)?)?;
+    let refreshed = c
+        .api
+        .auth()
+        .jwt_refresh(&body.refresh, &c.req.client)
+        .await?;
+    Ok(ApiResponse::json(
+        200,
+        &TokenPair {
+            access: refreshed.access,
+            refresh: refreshed.refresh,
+        },
+    ))
 }
 
-fn jwt_verify(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let body = VerifyRequest::from_json(&json_body(c.req)?)?;
-        c.api.auth().jwt_verify(&body.token).await?;
-        Ok(ApiResponse::json(200, &Empty {}))
-    })
+async fn jwt_verify(c: Call<'_>) -> Outcome {
+    let body = VerifyRequest::from_json(&json_body(c.req)?)?;
+    c.api.auth().jwt_verify(&body.token).await?;
+    Ok(ApiResponse::json(200, &Empty {}))
 }
 
-fn jwt_blacklist(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let body = RefreshRequest::from_json(&json_body(c.req)?)?;
-        c.api
-            .auth()
-            .jwt_blacklist(&body.refresh, &c.req.client)
-            .await?;
-        Ok(ApiResponse::json(200, &Empty {}))
-    })
+async fn jwt_blacklist(c: Call<'_>) -> Outcome {
+    let body = RefreshRequest::from_json(&json_body(c.req)?)?;
+    c.api
+        .auth()
+        .jwt_blacklist(&body.refresh, &c.req.client)
+        .await?;
+    Ok(ApiResponse::json(200, &Empty {}))
 }
 
-fn jwks(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move { Ok(ApiResponse::json(200, &c.api.auth().jwt().jwks())) })
+async fn jwks(c: Call<'_>) -> Outcome {
+    Ok(ApiResponse::json(200, &c.api.auth().jwt().jwks()))
 }
 
 // Knox.
 
-fn knox_login(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let body = json_body(c.req)?;
-        let (credentials, name) = both(
-            Credentials::from_json(&body),
-            KnoxTokenName::from_json(&body),
-        )?;
-        let (_, issued) = c
-            .api
-            .auth()
-            .knox_login(&credentials, name.name, &c.req.client)
-            .await?;
-        Ok(ApiResponse::json(
-            200,
-            &KnoxToken {
-                expiry: issued.record.expiry.map(rfc3339),
-                token: issued.token.expose().to_string(),
-            },
-        ))
-    })
+async fn knox_login(c: Call<'_>) -> Outcome {
+    let body = json_body(c.req)?;
+    let (credentials, name) = both(
+        Credentials::from_json(&body),
+        KnoxTokenName::from_json(&body),
+    )?;
+    let (_, issued) = c
+        .api
+        .auth()
+        .knox_login(&credentials, name.name, &c.req.client)
+        .await?;
+    Ok(ApiResponse::json(
+        200,
+        &KnoxToken {
+            expiry: issued.record.expiry.map(rfc3339),
+            token: issued.token.expose().to_string(),
+        },
+    ))
 }
 
 /// The Knox record of the caller of an [`Access::KnoxToken`] endpoint.
@@ -601,89 +616,73 @@ fn knox_record<'a>(c: &Call<'a>) -> Result<&'a KnoxTokenRecord, AuthError> {
     }
 }
 
-fn knox_logout(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let record = knox_record(&c)?;
-        c.api.auth().knox_logout(record, &c.req.client).await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn knox_logout(c: Call<'_>) -> Outcome {
+    let record = knox_record(&c)?;
+    c.api.auth().knox_logout(record, &c.req.client).await?;
+    Ok(ApiResponse::empty(204))
 }
 
-fn knox_logout_all(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let record = knox_record(&c)?;
-        c.api
-            .auth()
-            .logout_all(record.user_id, &c.req.client)
-            .await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn knox_logout_all(c: Call<'_>) -> Outcome {
+    let record = knox_record(&c)?;
+    c.api
+        .auth()
+        .logout_all(record.user_id, &c.req.client)
+        .await?;
+    Ok(ApiResponse::empty(204))
 }
 
-fn knox_sessions(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let sessions = c.api.auth().knox_sessions(c.who()?.user.id).await?;
-        let sessions: Vec<KnoxSession> = sessions.iter().map(KnoxSession::from).collect();
-        Ok(ApiResponse::json(200, &sessions))
-    })
+async fn knox_sessions(c: Call<'_>) -> Outcome {
+    let sessions = c.api.auth().knox_sessions(c.who()?.user.id).await?;
+    let sessions: Vec<KnoxSession> = sessions.iter().map(KnoxSession::from).collect();
+    Ok(ApiResponse::json(200, &sessions))
 }
 
-fn knox_revoke_session(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let key = percent_decode(c.param);
-        c.api
-            .auth()
-            .revoke_knox_session(c.who()?.user.id, &key, &c.req.client)
-            .await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn knox_revoke_session(c: Call<'_>) -> Outcome {
+    let key = percent_decode(c.param);
+    c.api
+        .auth()
+        .revoke_knox_session(c.who()?.user.id, &key, &c.req.client)
+        .await?;
+    Ok(ApiResponse::empty(204))
 }
 
 // Static tokens.
 
-fn static_token_login(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let credentials = Credentials::from_json(&json_body(c.req)?)?;
-        let (_, token) = c
-            .api
-            .auth()
-            .static_token_login(&credentials, &c.req.client)
-            .await?;
-        Ok(ApiResponse::json(200, &StaticToken { token }))
-    })
+async fn static_token_login(c: Call<'_>) -> Outcome {
+    let credentials = Credentials::from_json(&json_body(c.req)?)?;
+    let (_, token) = c
+        .api
+        .auth()
+        .static_token_login(&credentials, &c.req.client)
+        .await?;
+    Ok(ApiResponse::json(200, &StaticToken { token }))
 }
 
-fn static_token_delete(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        c.api
-            .auth()
-            .delete_static_token(c.who()?.user.id, &c.req.client)
-            .await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn static_token_delete(c: Call<'_>) -> Outcome {
+    c.api
+        .auth()
+        .delete_static_token(c.who()?.user.id, &c.req.client)
+        .await?;
+    Ok(ApiResponse::empty(204))
 }
 
 // Users admin.
 
-fn list_users(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let paging = Paging::from_query(c.api, c.req.query)?;
-        let search = query_param(c.req.query, "search");
-        let page = c
-            .api
-            .auth()
-            .list_users(search, paging.page, paging.size)
-            .await?;
-        paging.render(c.req, page, |user: &User| AdminUser(user.to_admin_json()))
-    })
+async fn list_users(c: Call<'_>) -> Outcome {
+    let paging = Paging::from_query(c.api, c.req.query)?;
+    let search = query_param(c.req.query, "search");
+    let page = c
+        .api
+        .auth()
+        .list_users(search, paging.page, paging.size)
+        .await?;
+    paging.render(c.req, page, |user: &User| AdminUser(user.to_admin_json()))
 }
 
-fn create_user(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let input = AdminUserInput::from_json(&json_body(c.req)?, false)?;
-        let user = c.api.auth().create_user_as(&c.who()?.user, input).await?;
-        Ok(ApiResponse::json(201, &user.to_admin_json()))
-    })
+async fn create_user(c: Call<'_>) -> Outcome {
+    let input = AdminUserInput::from_json(&json_body(c.req)?, false)?;
+    let user = c.api.auth().create_user_as(&c.who()?.user, input).await?;
+    Ok(ApiResponse::json(201, &user.to_admin_json()))
 }
 
 /// The `{id}` of a users admin path (an id that is not one is not found).
@@ -693,19 +692,17 @@ fn user_id(c: &Call<'_>) -> Result<UserId, AuthError> {
         .map_err(|_| AuthError::NotFound)
 }
 
-fn get_user(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let user = c.api.auth().get_user(user_id(&c)?).await?;
-        Ok(ApiResponse::json(200, &user.to_admin_json()))
-    })
+async fn get_user(c: Call<'_>) -> Outcome {
+    let user = c.api.auth().get_user(user_id(&c)?).await?;
+    Ok(ApiResponse::json(200, &user.to_admin_json()))
 }
 
-fn replace_user(c: Call<'_>) -> Reply<'_> {
-    Box::pin(write_user(c, false))
+async fn replace_user(c: Call<'_>) -> Outcome {
+    write_user(c, false).await
 }
 
-fn update_user(c: Call<'_>) -> Reply<'_> {
-    Box::pin(write_user(c, true))
+async fn update_user(c: Call<'_>) -> Outcome {
+    write_user(c, true).await
 }
 
 /// `PUT` (`partial: false`) or `PATCH` of `/users/{id}`.
@@ -720,12 +717,10 @@ async fn write_user(c: Call<'_>, partial: bool) -> Outcome {
     Ok(ApiResponse::json(200, &user.to_admin_json()))
 }
 
-fn delete_user(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let id = user_id(&c)?;
-        c.api.auth().delete_user_as(&c.who()?.user, id).await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn delete_user(c: Call<'_>) -> Outcome {
+    let id = user_id(&c)?;
+    c.api.auth().delete_user_as(&c.who()?.user, id).await?;
+    Ok(ApiResponse::empty(204))
 }
 
 /// The body as a JSON value, read as DRF reads it: `{}` when empty,
