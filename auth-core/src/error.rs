@@ -59,6 +59,15 @@ impl StoreError {
 /// );
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(
+    feature = "utoipa",
+    derive(utoipa::ToSchema),
+    schema(
+        as = ValidationErrors,
+        value_type = Object,
+        description = "Field errors: `{\"<field>\": [\"message\", ...], \"non_field_errors\": [...]}`."
+    )
+)]
 #[serde(transparent)]
 pub struct FieldErrors(BTreeMap<String, Vec<String>>);
 

@@ -60,12 +60,22 @@ impl FromStr for UserId {
 /// serialized: the `Serialize` impl writes the public shape of the HTTP
 /// contract (see [`User::to_public_json`]).
 #[derive(Clone, PartialEq)]
+#[cfg_attr(
+    feature = "utoipa",
+    derive(utoipa::ToSchema),
+    schema(
+        as = User,
+        description = "A user, as every route shows one (never a password hash)."
+    )
+)]
 pub struct User {
     /// The id (UUID v7).
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = "uuid"))]
     pub id: UserId,
     /// Unique, case-insensitively; see [`validate_username`].
     pub username: String,
     /// Unique, case-insensitively; the domain part is stored lower-cased.
+    #[cfg_attr(feature = "utoipa", schema(format = "email"))]
     pub email: String,
     /// Given name (may be empty).
     pub first_name: String,
@@ -76,21 +86,27 @@ pub struct User {
     /// Staff users may use the users admin routes.
     pub is_staff: bool,
     /// Superusers have every permission.
+    #[cfg_attr(feature = "utoipa", schema(ignore))]
     pub is_superuser: bool,
     /// The owner proved the email address is theirs (by an activation
     /// link), or the account was made by someone trusted (staff, a
     /// command, registration without activation). Apart from `is_active`:
     /// activation is only for an account whose email was never verified,
     /// so an account staff deactivated cannot activate itself again.
+    #[cfg_attr(feature = "utoipa", schema(ignore))]
     pub email_verified: bool,
     /// When the account was created.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
     pub date_joined: DateTime<Utc>,
     /// The last successful login, if any.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
     pub last_login: Option<DateTime<Utc>>,
     /// The password as a PHC string (or an imported Django hash); `None` for
     /// an account with no usable password.
+    #[cfg_attr(feature = "utoipa", schema(ignore))]
     pub password_hash: Option<String>,
     /// A free JSON object for the application's own fields.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub profile: Map<String, Value>,
 }
 

@@ -38,7 +38,8 @@ impl std::error::Error for PrefixError {}
 
 /// Which route groups are served. Each group can be turned on alone, so an
 /// application mounts only what it wants; a path of a disabled group is a
-/// 404, and it is left out of the OpenAPI document.
+/// 404, and it is left out of the OpenAPI document. The paths below are
+/// under the default prefix, `/api` (see [`ApiOptions::with_prefix`]).
 ///
 /// ```
 /// use auth_http::RouteGroups;

@@ -1,12 +1,12 @@
-//! The Swagger UI at `/api/docs`, served from the binary (the assets are
-//! vendored by `utoipa-swagger-ui`'s `vendored` feature: no request leaves
-//! the machine, at build time or at run time).
+//! The Swagger UI at `{prefix}/docs` (`/api/docs` by default), served from
+//! the binary (the assets are vendored by `utoipa-swagger-ui`'s `vendored`
+//! feature: no request leaves the machine, at build time or at run time).
 //!
 //! The page loads the document from the relative URL `openapi.json`: from
 //! `/api/docs` that is `/api/openapi.json`, and from `/api/docs/` it is
 //! `/api/docs/openapi.json`, which is served too. The page's relative asset
 //! links are rewritten for `/api/docs` (no trailing slash), so the UI works
-//! under any mount point.
+//! under any prefix and mount point.
 
 use std::sync::{Arc, OnceLock};
 

@@ -3,12 +3,16 @@
 //! `Allow`, `OPTIONS`, `HEAD`, the caller's access, then the row's handler.
 //! [`route_paths`] and the OpenAPI document read the same rows.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
 use auth_core::error::{AuthError, TokenRejection};
 use auth_core::flows::{Authenticated, Credential};
 use serde_json::json;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::routes::ENDPOINTS;
 use crate::{Api, ApiOptions, ApiRequest, ApiResponse, RouteGroups};
@@ -121,17 +125,58 @@ pub(crate) struct Param {
     pub(crate) description: &'static str,
 }
 
-/// A request or success body, by the name of its schema in the document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A schema of the document, taken from the type that is read or
+/// rendered ([`Named::of`]): its component name, the schema, and the
+/// components it refers to.
+#[derive(Clone, Copy)]
+pub(crate) struct Named {
+    pub(crate) name: fn() -> Cow<'static, str>,
+    pub(crate) schema: fn() -> RefOr<Schema>,
+    pub(crate) refs: fn(&mut Vec<(String, RefOr<Schema>)>),
+}
+
+impl Named {
+    pub(crate) const fn of<T: ToSchema>() -> Self {
+        Self {
+            name: T::name,
+            schema: <T as PartialSchema>::schema,
+            refs: T::schemas,
+        }
+    }
+}
+
+/// A request or success body, by the type it is read into or rendered
+/// from.
+#[derive(Clone, Copy)]
 pub(crate) enum Body {
     /// None described (an empty answer, or the document itself).
     None,
     /// JSON of this schema.
-    Json(&'static str),
+    Json(Named),
     /// A JSON array of this schema.
-    JsonList(&'static str),
+    JsonList(Named),
     /// An HTML page.
     Html,
+}
+
+impl Body {
+    /// JSON of `T`'s schema.
+    pub(crate) const fn json<T: ToSchema>() -> Self {
+        Body::Json(Named::of::<T>())
+    }
+
+    /// A JSON array of `T`'s schema.
+    pub(crate) const fn list<T: ToSchema>() -> Self {
+        Body::JsonList(Named::of::<T>())
+    }
+
+    /// The schema of the body, if it has one.
+    pub(crate) fn named(self) -> Option<Named> {
+        match self {
+            Body::Json(named) | Body::JsonList(named) => Some(named),
+            Body::None | Body::Html => None,
+        }
+    }
 }
 
 /// One endpoint: one method at one path template. [`handle`] dispatches

@@ -12,10 +12,18 @@
 //! rules and render its [`Rejection`]s, so handlers of both frameworks
 //! accept and refuse the same requests alike.
 //!
-//! Each handler parses its body with the request type's `from_json`,
-//! calls one [`Auth`](auth_core::Auth) method and renders the result; every
-//! service error is rendered by [`AuthError::response`], the one error
-//! table.
+//! One endpoint table drives the routes: each row (method, path, route
+//! group, who may call it, request and response types, handler) is
+//! dispatched by [`handle`], listed by [`route_paths`] and documented in the
+//! OpenAPI document, whose schemas are derived from the same request and
+//! response types. Each handler parses its body with the request type's
+//! `from_json`, calls one [`Auth`](auth_core::Auth) method and renders the
+//! result; every service error is rendered by [`AuthError::response`], the
+//! one error table.
+//!
+//! The routes sit under a prefix, `/api` by default
+//! ([`ApiOptions::with_prefix`]; `/healthz` stays at the root); the
+//! pagination links and the OpenAPI document follow it.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -37,12 +45,14 @@
 //! [`AuthError::response`]: auth_core::AuthError::response
 
 mod api;
+mod bodies;
 mod docs;
 mod endpoint;
 mod extract;
 mod openapi;
 mod request;
 mod routes;
+mod schemas;
 
 pub use api::{
     Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, DEFAULT_PREFIX,

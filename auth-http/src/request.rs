@@ -8,7 +8,6 @@ use auth_core::error::AuthError;
 use auth_core::events::ClientInfo;
 use auth_core::flows::Authenticated;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::{Api, RequestAuth};
 
@@ -199,7 +198,7 @@ impl ApiResponse {
 
     /// `{"detail": detail}` with this status.
     pub fn detail(status: u16, detail: &str) -> Self {
-        Self::json(status, &json!({ "detail": detail }))
+        Self::json(status, &crate::bodies::Detail { code: None, detail })
     }
 
     /// A response with no body (e.g. 204).

@@ -9,11 +9,21 @@ use auth_core::flows::{
     AccountDeletion, AdminUserInput, Credential, Credentials, EmailRequest, LinkConfirmation,
     MAX_PAGE_SIZE, PasswordChange, ProfileUpdate, Registration, ResetConfirmation,
 };
-use auth_core::store::{HistoryEntry, KnoxTokenRecord, Page};
+use auth_core::store::{self, KnoxTokenRecord};
+use auth_core::token::jwt::JwkSet;
 use auth_core::user::{User, UserId, rfc3339};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
-use crate::endpoint::{Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param, Reply};
+use crate::bodies::{
+    AdminUser, Detail, Empty, Health, HistoryItem, KnoxSession, KnoxToken, KnoxTokenName, Page,
+    RefreshRequest, StaticToken, TokenPair, VerifyRequest,
+};
+use crate::endpoint::{Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param};
+use crate::schemas::{
+    AdminUserPatch, AdminUserRequest, HistoryPage, KnoxLoginRequest, LoginRequest, UserPage,
+};
 use crate::{Api, ApiRequest, ApiResponse};
 
 /// The error statuses of the document's operations, by what may fail:
@@ -44,6 +54,13 @@ const USER_ID: Param = Param {
     description: "The user's id (UUID)",
 };
 
+/// A [`Handler`](crate::endpoint::Handler) of an `async fn(Call) -> Outcome`.
+macro_rules! handler {
+    ($f:ident) => {
+        |c| Box::pin($f(c))
+    };
+}
+
 /// Every endpoint of the contract but OAuth2, in the order of the
 /// document; the endpoints of one path are consecutive rows, in the order
 /// of `Allow`.
@@ -51,166 +68,201 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     // Health and documentation.
     Endpoint {
         summary: Some("Every store answers"),
-        response: Body::Json("Health"),
+        response: Body::json::<Health>(),
         errors: &[503],
-        ..Endpoint::new("GET", "/healthz", Group::Health, health)
+        ..Endpoint::new("GET", "/healthz", Group::Health, handler!(health))
     },
     Endpoint {
         summary: Some("This OpenAPI document"),
-        ..Endpoint::new("GET", "/openapi.json", Group::Docs, openapi)
+        ..Endpoint::new("GET", "/openapi.json", Group::Docs, handler!(openapi))
     },
     Endpoint {
         summary: Some("Swagger UI (HTML)"),
         response: Body::Html,
-        ..Endpoint::new("GET", "/docs", Group::Docs, docs_index)
+        ..Endpoint::new("GET", "/docs", Group::Docs, handler!(docs_index))
     },
-    Endpoint::new("GET", "/docs/{file}", Group::Docs, docs_file),
+    Endpoint::new("GET", "/docs/{file}", Group::Docs, handler!(docs_file)),
     // Accounts.
     Endpoint {
         summary: Some("Register an account (inactive until activated)"),
-        request: Body::Json("RegisterRequest"),
+        request: Body::json::<Registration>(),
         status: 201,
-        response: Body::Json("User"),
+        response: Body::json::<User>(),
         errors: VT,
-        ..Endpoint::new("POST", "/auth/register", Group::Accounts, register)
+        ..Endpoint::new(
+            "POST",
+            "/auth/register",
+            Group::Accounts,
+            handler!(register),
+        )
     },
     Endpoint {
         summary: Some("Activate an account from its emailed link"),
-        request: Body::Json("ActivateRequest"),
-        response: Body::Json("Detail"),
+        request: Body::json::<LinkConfirmation>(),
+        response: Body::json::<Detail<'static>>(),
         errors: V,
-        ..Endpoint::new("POST", "/auth/activate", Group::Accounts, activate)
+        ..Endpoint::new(
+            "POST",
+            "/auth/activate",
+            Group::Accounts,
+            handler!(activate),
+        )
     },
     Endpoint {
         summary: Some("Send the activation email again"),
-        request: Body::Json("EmailRequest"),
+        request: Body::json::<EmailRequest>(),
         status: 202,
-        response: Body::Json("Detail"),
+        response: Body::json::<Detail<'static>>(),
         errors: VT,
         ..Endpoint::new(
             "POST",
             "/auth/activate/resend",
             Group::Accounts,
-            resend_activation,
+            handler!(resend_activation),
         )
     },
     Endpoint {
         summary: Some("Email a password reset link"),
-        request: Body::Json("EmailRequest"),
+        request: Body::json::<EmailRequest>(),
         status: 202,
-        response: Body::Json("Detail"),
+        response: Body::json::<Detail<'static>>(),
         errors: VT,
         ..Endpoint::new(
             "POST",
             "/auth/password/reset",
             Group::Accounts,
-            password_reset,
+            handler!(password_reset),
         )
     },
     Endpoint {
         summary: Some("Set a new password from a reset link"),
-        request: Body::Json("ResetConfirmRequest"),
+        request: Body::json::<ResetConfirmation>(),
         status: 204,
         errors: V,
         ..Endpoint::new(
             "POST",
             "/auth/password/reset/confirm",
             Group::Accounts,
-            password_reset_confirm,
+            handler!(password_reset_confirm),
         )
     },
     Endpoint {
         access: Access::Any,
         summary: Some("Change the password"),
-        request: Body::Json("PasswordChangeRequest"),
+        request: Body::json::<PasswordChange>(),
         status: 204,
         errors: AV,
         ..Endpoint::new(
             "POST",
             "/auth/password/change",
             Group::Accounts,
-            password_change,
+            handler!(password_change),
         )
     },
     Endpoint {
         access: Access::Any,
         summary: Some("The signed-in user"),
-        response: Body::Json("User"),
+        response: Body::json::<User>(),
         errors: A,
-        ..Endpoint::new("GET", "/auth/me", Group::Accounts, me)
+        ..Endpoint::new("GET", "/auth/me", Group::Accounts, handler!(me))
     },
     Endpoint {
         access: Access::Any,
         summary: Some("Update names and profile"),
-        request: Body::Json("ProfileUpdateRequest"),
-        response: Body::Json("User"),
+        request: Body::json::<ProfileUpdate>(),
+        response: Body::json::<User>(),
         errors: AV,
-        ..Endpoint::new("PATCH", "/auth/me", Group::Accounts, update_me)
+        ..Endpoint::new("PATCH", "/auth/me", Group::Accounts, handler!(update_me))
     },
     Endpoint {
         access: Access::Any,
         summary: Some("Delete the account"),
-        request: Body::Json("PasswordRequest"),
+        request: Body::json::<AccountDeletion>(),
         status: 204,
         errors: AV,
-        ..Endpoint::new("DELETE", "/auth/me", Group::Accounts, delete_me)
+        ..Endpoint::new("DELETE", "/auth/me", Group::Accounts, handler!(delete_me))
     },
     Endpoint {
         access: Access::Any,
         summary: Some("The login history, newest first"),
-        response: Body::Json("HistoryPage"),
+        response: Body::json::<HistoryPage>(),
         errors: AN,
         params: &[PAGE, PAGE_SIZE],
-        ..Endpoint::new("GET", "/auth/me/history", Group::Accounts, history)
+        ..Endpoint::new(
+            "GET",
+            "/auth/me/history",
+            Group::Accounts,
+            handler!(history),
+        )
     },
     // JWT.
     Endpoint {
         summary: Some("Log in: a JWT pair"),
-        request: Body::Json("LoginRequest"),
-        response: Body::Json("TokenPair"),
+        request: Body::json::<LoginRequest>(),
+        response: Body::json::<TokenPair>(),
         errors: AVT,
-        ..Endpoint::new("POST", "/auth/jwt/create", Group::Jwt, jwt_create)
+        ..Endpoint::new("POST", "/auth/jwt/create", Group::Jwt, handler!(jwt_create))
     },
     Endpoint {
         summary: Some("Refresh (rotating the refresh token)"),
-        request: Body::Json("RefreshRequest"),
-        response: Body::Json("TokenPair"),
+        request: Body::json::<RefreshRequest>(),
+        response: Body::json::<TokenPair>(),
         errors: AV,
-        ..Endpoint::new("POST", "/auth/jwt/refresh", Group::Jwt, jwt_refresh)
+        ..Endpoint::new(
+            "POST",
+            "/auth/jwt/refresh",
+            Group::Jwt,
+            handler!(jwt_refresh),
+        )
     },
     Endpoint {
         summary: Some("Verify a token"),
-        request: Body::Json("VerifyRequest"),
-        response: Body::Json("Empty"),
+        request: Body::json::<VerifyRequest>(),
+        response: Body::json::<Empty>(),
         errors: AV,
-        ..Endpoint::new("POST", "/auth/jwt/verify", Group::Jwt, jwt_verify)
+        ..Endpoint::new("POST", "/auth/jwt/verify", Group::Jwt, handler!(jwt_verify))
     },
     Endpoint {
         summary: Some("Blacklist a refresh token (log out)"),
-        request: Body::Json("RefreshRequest"),
-        response: Body::Json("Empty"),
+        request: Body::json::<RefreshRequest>(),
+        response: Body::json::<Empty>(),
         errors: AV,
-        ..Endpoint::new("POST", "/auth/jwt/blacklist", Group::Jwt, jwt_blacklist)
+        ..Endpoint::new(
+            "POST",
+            "/auth/jwt/blacklist",
+            Group::Jwt,
+            handler!(jwt_blacklist),
+        )
     },
     Endpoint {
         summary: Some("The public JWT verification keys"),
-        response: Body::Json("JwkSet"),
-        ..Endpoint::new("GET", "/auth/jwks.json", Group::Jwt, jwks)
+        response: Body::json::<JwkSet>(),
+        ..Endpoint::new("GET", "/auth/jwks.json", Group::Jwt, handler!(jwks))
     },
     // Knox.
     Endpoint {
         summary: Some("Log in: a Knox token"),
-        request: Body::Json("KnoxLoginRequest"),
-        response: Body::Json("KnoxToken"),
+        request: Body::json::<KnoxLoginRequest>(),
+        response: Body::json::<KnoxToken>(),
         errors: VT,
-        ..Endpoint::new("POST", "/auth/token/login", Group::Knox, knox_login)
+        ..Endpoint::new(
+            "POST",
+            "/auth/token/login",
+            Group::Knox,
+            handler!(knox_login),
+        )
     },
     Endpoint {
         access: Access::KnoxToken,
         summary: Some("Revoke this Knox token"),
         status: 204,
         errors: A,
-        ..Endpoint::new("POST", "/auth/token/logout", Group::Knox, knox_logout)
+        ..Endpoint::new(
+            "POST",
+            "/auth/token/logout",
+            Group::Knox,
+            handler!(knox_logout),
+        )
     },
     Endpoint {
         access: Access::KnoxToken,
@@ -221,15 +273,20 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "POST",
             "/auth/token/logoutall",
             Group::Knox,
-            knox_logout_all,
+            handler!(knox_logout_all),
         )
     },
     Endpoint {
         access: Access::Any,
         summary: Some("The user's live Knox tokens"),
-        response: Body::JsonList("KnoxSession"),
+        response: Body::list::<KnoxSession>(),
         errors: A,
-        ..Endpoint::new("GET", "/auth/token/sessions", Group::Knox, knox_sessions)
+        ..Endpoint::new(
+            "GET",
+            "/auth/token/sessions",
+            Group::Knox,
+            handler!(knox_sessions),
+        )
     },
     Endpoint {
         access: Access::Any,
@@ -245,20 +302,20 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "DELETE",
             "/auth/token/sessions/{token_key}",
             Group::Knox,
-            knox_revoke_session,
+            handler!(knox_revoke_session),
         )
     },
     // Static tokens.
     Endpoint {
         summary: Some("Log in: the user's static token"),
-        request: Body::Json("LoginRequest"),
-        response: Body::Json("StaticToken"),
+        request: Body::json::<LoginRequest>(),
+        response: Body::json::<StaticToken>(),
         errors: VT,
         ..Endpoint::new(
             "POST",
             "/auth/static-token",
             Group::StaticToken,
-            static_token_login,
+            handler!(static_token_login),
         )
     },
     Endpoint {
@@ -270,14 +327,14 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "DELETE",
             "/auth/static-token",
             Group::StaticToken,
-            static_token_delete,
+            handler!(static_token_delete),
         )
     },
     // Users admin: staff only; who may change what is `Auth`'s rule.
     Endpoint {
         access: Access::Staff,
         summary: Some("List users (staff)"),
-        response: Body::Json("UserPage"),
+        response: Body::json::<UserPage>(),
         errors: ST,
         params: &[
             PAGE,
@@ -288,42 +345,42 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
                 description: "Matches username, email and names",
             },
         ],
-        ..Endpoint::new("GET", "/users", Group::Users, list_users)
+        ..Endpoint::new("GET", "/users", Group::Users, handler!(list_users))
     },
     Endpoint {
         access: Access::Staff,
         summary: Some("Create a user (staff)"),
-        request: Body::Json("AdminUserRequest"),
+        request: Body::json::<AdminUserRequest>(),
         status: 201,
-        response: Body::Json("AdminUser"),
+        response: Body::json::<AdminUser>(),
         errors: STV,
-        ..Endpoint::new("POST", "/users", Group::Users, create_user)
+        ..Endpoint::new("POST", "/users", Group::Users, handler!(create_user))
     },
     Endpoint {
         access: Access::Staff,
         summary: Some("A user (staff)"),
-        response: Body::Json("AdminUser"),
+        response: Body::json::<AdminUser>(),
         errors: ST,
         params: &[USER_ID],
-        ..Endpoint::new("GET", "/users/{id}", Group::Users, get_user)
+        ..Endpoint::new("GET", "/users/{id}", Group::Users, handler!(get_user))
     },
     Endpoint {
         access: Access::Staff,
         summary: Some("Replace a user (staff)"),
-        request: Body::Json("AdminUserRequest"),
-        response: Body::Json("AdminUser"),
+        request: Body::json::<AdminUserRequest>(),
+        response: Body::json::<AdminUser>(),
         errors: STV,
         params: &[USER_ID],
-        ..Endpoint::new("PUT", "/users/{id}", Group::Users, replace_user)
+        ..Endpoint::new("PUT", "/users/{id}", Group::Users, handler!(replace_user))
     },
     Endpoint {
         access: Access::Staff,
         summary: Some("Update a user (staff)"),
-        request: Body::Json("AdminUserPatch"),
-        response: Body::Json("AdminUser"),
+        request: Body::json::<AdminUserPatch>(),
+        response: Body::json::<AdminUser>(),
         errors: STV,
         params: &[USER_ID],
-        ..Endpoint::new("PATCH", "/users/{id}", Group::Users, update_user)
+        ..Endpoint::new("PATCH", "/users/{id}", Group::Users, handler!(update_user))
     },
     Endpoint {
         access: Access::Staff,
@@ -331,32 +388,36 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         status: 204,
         errors: ST,
         params: &[USER_ID],
-        ..Endpoint::new("DELETE", "/users/{id}", Group::Users, delete_user)
+        ..Endpoint::new("DELETE", "/users/{id}", Group::Users, handler!(delete_user))
     },
 ];
 
 // Health and documentation.
 
-fn health(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        Ok(match c.api.auth().health().await {
-            Ok(()) => ApiResponse::json(200, &json!({"status": "ok"})),
-            Err(err) => {
-                tracing::error!(target: "auth_http", error = %err, "health check failed");
-                ApiResponse::json(
-                    503,
-                    &json!({
-                        "status": "unavailable",
-                        "detail": "Service temporarily unavailable, try again later.",
-                    }),
-                )
-            }
-        })
+async fn health(c: Call<'_>) -> Outcome {
+    Ok(match c.api.auth().health().await {
+        Ok(()) => ApiResponse::json(
+            200,
+            &Health {
+                detail: None,
+                status: "ok",
+            },
+        ),
+        Err(err) => {
+            tracing::error!(target: "auth_http", error = %err, "health check failed");
+            ApiResponse::json(
+                503,
+                &Health {
+                    detail: Some("Service temporarily unavailable, try again later."),
+                    status: "unavailable",
+                },
+            )
+        }
     })
 }
 
-fn openapi(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move { Ok(document(c.api, c.req)) })
+async fn openapi(c: Call<'_>) -> Outcome {
+    Ok(document(c.api, c.req))
 }
 
 fn document(api: &Api, req: &ApiRequest<'_>) -> ApiResponse {
@@ -369,194 +430,180 @@ fn document(api: &Api, req: &ApiRequest<'_>) -> ApiResponse {
 
 /// The Swagger UI, asked as `{prefix}/docs` or `{prefix}/docs/` (relative
 /// links work as they are).
-fn docs_index(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move { Ok(crate::docs::index(c.req.path.ends_with('/'))) })
+async fn docs_index(c: Call<'_>) -> Outcome {
+    Ok(crate::docs::index(c.req.path.ends_with('/')))
 }
 
 /// A Swagger UI file, or the document as `docs/openapi.json`.
-fn docs_file(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        Ok(match c.param {
-            "openapi.json" => document(c.api, c.req),
-            file => crate::docs::file(file),
-        })
+async fn docs_file(c: Call<'_>) -> Outcome {
+    Ok(match c.param {
+        "openapi.json" => document(c.api, c.req),
+        file => crate::docs::file(file),
     })
 }
 
 // Accounts.
 
-fn register(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let registration = Registration::from_json(&json_body(c.req)?)?;
-        let user = c.api.auth().register(registration, &c.req.client).await?;
-        Ok(ApiResponse::json(201, &user))
-    })
+async fn register(c: Call<'_>) -> Outcome {
+    let registration = Registration::from_json(&json_body(c.req)?)?;
+    let user = c.api.auth().register(registration, &c.req.client).await?;
+    Ok(ApiResponse::json(201, &user))
 }
 
-fn activate(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let confirmation = LinkConfirmation::from_json(&json_body(c.req)?)?;
-        c.api.auth().activate(confirmation, &c.req.client).await?;
-        Ok(ApiResponse::detail(200, "Your account has been activated."))
-    })
+async fn activate(c: Call<'_>) -> Outcome {
+    let confirmation = LinkConfirmation::from_json(&json_body(c.req)?)?;
+    c.api.auth().activate(confirmation, &c.req.client).await?;
+    Ok(ApiResponse::detail(200, "Your account has been activated."))
 }
 
-fn resend_activation(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let request = EmailRequest::from_json(&json_body(c.req)?)?;
-        c.api
-            .auth()
-            .resend_activation(request, &c.req.client)
-            .await?;
-        Ok(ApiResponse::detail(
-            202,
-            "If an inactive account uses this email, an activation email has been sent.",
-        ))
-    })
+async fn resend_activation(c: Call<'_>) -> Outcome {
+    let request = EmailRequest::from_json(&json_body(c.req)?)?;
+    c.api
+        .auth()
+        .resend_activation(request, &c.req.client)
+        .await?;
+    Ok(ApiResponse::detail(
+        202,
+        "If an inactive account uses this email, an activation email has been sent.",
+    ))
 }
 
-fn password_reset(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let request = EmailRequest::from_json(&json_body(c.req)?)?;
-        c.api
-            .auth()
-            .request_password_reset(request, &c.req.client)
-            .await?;
-        Ok(ApiResponse::detail(
-            202,
-            "If an active account uses this email, a password reset email has been sent.",
-        ))
-    })
+async fn password_reset(c: Call<'_>) -> Outcome {
+    let request = EmailRequest::from_json(&json_body(c.req)?)?;
+    c.api
+        .auth()
+        .request_password_reset(request, &c.req.client)
+        .await?;
+    Ok(ApiResponse::detail(
+        202,
+        "If an active account uses this email, a password reset email has been sent.",
+    ))
 }
 
-fn password_reset_confirm(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let confirmation = ResetConfirmation::from_json(&json_body(c.req)?)?;
-        c.api
-            .auth()
-            .confirm_password_reset(confirmation, &c.req.client)
-            .await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn password_reset_confirm(c: Call<'_>) -> Outcome {
+    let confirmation = ResetConfirmation::from_json(&json_body(c.req)?)?;
+    c.api
+        .auth()
+        .confirm_password_reset(confirmation, &c.req.client)
+        .await?;
+    Ok(ApiResponse::empty(204))
 }
 
-fn password_change(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let who = c.who()?;
-        let change = PasswordChange::from_json(&json_body(c.req)?)?;
-        c.api
-            .auth()
-            .change_password(
-                who.user.id,
-                change,
-                who.credential.knox_digest(),
-                &c.req.client,
-            )
-            .await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn password_change(c: Call<'_>) -> Outcome {
+    let who = c.who()?;
+    let change = PasswordChange::from_json(&json_body(c.req)?)?;
+    c.api
+        .auth()
+        .change_password(
+            who.user.id,
+            change,
+            who.credential.knox_digest(),
+            &c.req.client,
+        )
+        .await?;
+    Ok(ApiResponse::empty(204))
 }
 
-fn me(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move { Ok(ApiResponse::json(200, &c.who()?.user)) })
+async fn me(c: Call<'_>) -> Outcome {
+    Ok(ApiResponse::json(200, &c.who()?.user))
 }
 
-fn update_me(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let who = c.who()?;
-        let update = ProfileUpdate::from_json(&json_body(c.req)?)?;
-        let user = c.api.auth().update_profile(who.user.id, update).await?;
-        Ok(ApiResponse::json(200, &user))
-    })
+async fn update_me(c: Call<'_>) -> Outcome {
+    let who = c.who()?;
+    let update = ProfileUpdate::from_json(&json_body(c.req)?)?;
+    let user = c.api.auth().update_profile(who.user.id, update).await?;
+    Ok(ApiResponse::json(200, &user))
 }
 
-fn delete_me(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let who = c.who()?;
-        let deletion = AccountDeletion::from_json(&json_body(c.req)?)?;
-        c.api.auth().delete_account(who.user.id, deletion).await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn delete_me(c: Call<'_>) -> Outcome {
+    let who = c.who()?;
+    let deletion = AccountDeletion::from_json(&json_body(c.req)?)?;
+    c.api.auth().delete_account(who.user.id, deletion).await?;
+    Ok(ApiResponse::empty(204))
 }
 
-fn history(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let who = c.who()?;
-        let paging = Paging::from_query(c.api, c.req.query)?;
-        let page = c
-            .api
-            .auth()
-            .login_history(who.user.id, paging.page, paging.size)
-            .await?;
-        paging.render(c.req, page, history_json)
+async fn history(c: Call<'_>) -> Outcome {
+    let who = c.who()?;
+    let paging = Paging::from_query(c.api, c.req.query)?;
+    let page = c
+        .api
+        .auth()
+        .login_history(who.user.id, paging.page, paging.size)
+        .await?;
+    paging.render(c.req, page, |entry: &store::HistoryEntry| {
+        HistoryItem::from(entry)
     })
 }
 
 // JWT.
 
-fn jwt_create(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let credentials = Credentials::from_json(&json_body(c.req)?)?;
-        let (_, pair) = c.api.auth().jwt_login(&credentials, &c.req.client).await?;
-        Ok(ApiResponse::json(
-            200,
-            &json!({"access": pair.access, "refresh": pair.refresh}),
-        ))
-    })
+async fn jwt_create(c: Call<'_>) -> Outcome {
+    let credentials = Credentials::from_json(&json_body(c.req)?)?;
+    let (_, pair) = c.api.auth().jwt_login(&credentials, &c.req.client).await?;
+    Ok(ApiResponse::json(
+        200,
+        &TokenPair {
+            access: pair.access,
+            refresh: Some(pair.refresh),
+        },
+    ))
 }
 
-fn jwt_refresh(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let refresh = string_field(&json_body(c.req)?, "refresh")?;
-        let refreshed = c.api.auth().jwt_refresh(&refresh, &c.req.client).await?;
-        let mut body = Map::new();
-        body.insert("access".into(), json!(refreshed.access));
-        if let Some(refresh) = refreshed.refresh {
-            body.insert("refresh".into(), json!(refresh));
-        }
-        Ok(ApiResponse::json(200, &body))
-    })
+async fn jwt_refresh(c: Call<'_>) -> Outcome {
+    let body = RefreshRequest::from_json(&json_body(c.req)?)?;
+    let refreshed = c
+        .api
+        .auth()
+        .jwt_refresh(&body.refresh, &c.req.client)
+        .await?;
+    Ok(ApiResponse::json(
+        200,
+        &TokenPair {
+            access: refreshed.access,
+            refresh: refreshed.refresh,
+        },
+    ))
 }
 
-fn jwt_verify(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let token = string_field(&json_body(c.req)?, "token")?;
-        c.api.auth().jwt_verify(&token).await?;
-        Ok(ApiResponse::json(200, &json!({})))
-    })
+async fn jwt_verify(c: Call<'_>) -> Outcome {
+    let body = VerifyRequest::from_json(&json_body(c.req)?)?;
+    c.api.auth().jwt_verify(&body.token).await?;
+    Ok(ApiResponse::json(200, &Empty {}))
 }
 
-fn jwt_blacklist(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let refresh = string_field(&json_body(c.req)?, "refresh")?;
-        c.api.auth().jwt_blacklist(&refresh, &c.req.client).await?;
-        Ok(ApiResponse::json(200, &json!({})))
-    })
+async fn jwt_blacklist(c: Call<'_>) -> Outcome {
+    let body = RefreshRequest::from_json(&json_body(c.req)?)?;
+    c.api
+        .auth()
+        .jwt_blacklist(&body.refresh, &c.req.client)
+        .await?;
+    Ok(ApiResponse::json(200, &Empty {}))
 }
 
-fn jwks(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move { Ok(ApiResponse::json(200, &c.api.auth().jwt().jwks())) })
+async fn jwks(c: Call<'_>) -> Outcome {
+    Ok(ApiResponse::json(200, &c.api.auth().jwt().jwks()))
 }
 
 // Knox.
 
-fn knox_login(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let body = json_body(c.req)?;
-        let (credentials, name) = both(Credentials::from_json(&body), optional_name(&body))?;
-        let (_, issued) = c
-            .api
-            .auth()
-            .knox_login(&credentials, name, &c.req.client)
-            .await?;
-        Ok(ApiResponse::json(
-            200,
-            &json!({
-                "token": issued.token.expose(),
-                "expiry": issued.record.expiry.map(rfc3339),
-            }),
-        ))
-    })
+async fn knox_login(c: Call<'_>) -> Outcome {
+    let body = json_body(c.req)?;
+    let (credentials, name) = both(
+        Credentials::from_json(&body),
+        KnoxTokenName::from_json(&body),
+    )?;
+    let (_, issued) = c
+        .api
+        .auth()
+        .knox_login(&credentials, name.name, &c.req.client)
+        .await?;
+    Ok(ApiResponse::json(
+        200,
+        &KnoxToken {
+            expiry: issued.record.expiry.map(rfc3339),
+            token: issued.token.expose().to_string(),
+        },
+    ))
 }
 
 /// The Knox record of the caller of an [`Access::KnoxToken`] endpoint.
@@ -569,89 +616,73 @@ fn knox_record<'a>(c: &Call<'a>) -> Result<&'a KnoxTokenRecord, AuthError> {
     }
 }
 
-fn knox_logout(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let record = knox_record(&c)?;
-        c.api.auth().knox_logout(record, &c.req.client).await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn knox_logout(c: Call<'_>) -> Outcome {
+    let record = knox_record(&c)?;
+    c.api.auth().knox_logout(record, &c.req.client).await?;
+    Ok(ApiResponse::empty(204))
 }
 
-fn knox_logout_all(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let record = knox_record(&c)?;
-        c.api
-            .auth()
-            .logout_all(record.user_id, &c.req.client)
-            .await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn knox_logout_all(c: Call<'_>) -> Outcome {
+    let record = knox_record(&c)?;
+    c.api
+        .auth()
+        .logout_all(record.user_id, &c.req.client)
+        .await?;
+    Ok(ApiResponse::empty(204))
 }
 
-fn knox_sessions(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let sessions = c.api.auth().knox_sessions(c.who()?.user.id).await?;
-        let sessions: Vec<Value> = sessions.iter().map(session_json).collect();
-        Ok(ApiResponse::json(200, &sessions))
-    })
+async fn knox_sessions(c: Call<'_>) -> Outcome {
+    let sessions = c.api.auth().knox_sessions(c.who()?.user.id).await?;
+    let sessions: Vec<KnoxSession> = sessions.iter().map(KnoxSession::from).collect();
+    Ok(ApiResponse::json(200, &sessions))
 }
 
-fn knox_revoke_session(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let key = percent_decode(c.param);
-        c.api
-            .auth()
-            .revoke_knox_session(c.who()?.user.id, &key, &c.req.client)
-            .await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn knox_revoke_session(c: Call<'_>) -> Outcome {
+    let key = percent_decode(c.param);
+    c.api
+        .auth()
+        .revoke_knox_session(c.who()?.user.id, &key, &c.req.client)
+        .await?;
+    Ok(ApiResponse::empty(204))
 }
 
 // Static tokens.
 
-fn static_token_login(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let credentials = Credentials::from_json(&json_body(c.req)?)?;
-        let (_, token) = c
-            .api
-            .auth()
-            .static_token_login(&credentials, &c.req.client)
-            .await?;
-        Ok(ApiResponse::json(200, &json!({ "token": token })))
-    })
+async fn static_token_login(c: Call<'_>) -> Outcome {
+    let credentials = Credentials::from_json(&json_body(c.req)?)?;
+    let (_, token) = c
+        .api
+        .auth()
+        .static_token_login(&credentials, &c.req.client)
+        .await?;
+    Ok(ApiResponse::json(200, &StaticToken { token }))
 }
 
-fn static_token_delete(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        c.api
-            .auth()
-            .delete_static_token(c.who()?.user.id, &c.req.client)
-            .await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn static_token_delete(c: Call<'_>) -> Outcome {
+    c.api
+        .auth()
+        .delete_static_token(c.who()?.user.id, &c.req.client)
+        .await?;
+    Ok(ApiResponse::empty(204))
 }
 
 // Users admin.
 
-fn list_users(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let paging = Paging::from_query(c.api, c.req.query)?;
-        let search = query_param(c.req.query, "search");
-        let page = c
-            .api
-            .auth()
-            .list_users(search, paging.page, paging.size)
-            .await?;
-        paging.render(c.req, page, User::to_admin_json)
-    })
+async fn list_users(c: Call<'_>) -> Outcome {
+    let paging = Paging::from_query(c.api, c.req.query)?;
+    let search = query_param(c.req.query, "search");
+    let page = c
+        .api
+        .auth()
+        .list_users(search, paging.page, paging.size)
+        .await?;
+    paging.render(c.req, page, |user: &User| AdminUser(user.to_admin_json()))
 }
 
-fn create_user(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let input = AdminUserInput::from_json(&json_body(c.req)?, false)?;
-        let user = c.api.auth().create_user_as(&c.who()?.user, input).await?;
-        Ok(ApiResponse::json(201, &user.to_admin_json()))
-    })
+async fn create_user(c: Call<'_>) -> Outcome {
+    let input = AdminUserInput::from_json(&json_body(c.req)?, false)?;
+    let user = c.api.auth().create_user_as(&c.who()?.user, input).await?;
+    Ok(ApiResponse::json(201, &user.to_admin_json()))
 }
 
 /// The `{id}` of a users admin path (an id that is not one is not found).
@@ -661,19 +692,17 @@ fn user_id(c: &Call<'_>) -> Result<UserId, AuthError> {
         .map_err(|_| AuthError::NotFound)
 }
 
-fn get_user(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let user = c.api.auth().get_user(user_id(&c)?).await?;
-        Ok(ApiResponse::json(200, &user.to_admin_json()))
-    })
+async fn get_user(c: Call<'_>) -> Outcome {
+    let user = c.api.auth().get_user(user_id(&c)?).await?;
+    Ok(ApiResponse::json(200, &user.to_admin_json()))
 }
 
-fn replace_user(c: Call<'_>) -> Reply<'_> {
-    Box::pin(write_user(c, false))
+async fn replace_user(c: Call<'_>) -> Outcome {
+    write_user(c, false).await
 }
 
-fn update_user(c: Call<'_>) -> Reply<'_> {
-    Box::pin(write_user(c, true))
+async fn update_user(c: Call<'_>) -> Outcome {
+    write_user(c, true).await
 }
 
 /// `PUT` (`partial: false`) or `PATCH` of `/users/{id}`.
@@ -688,12 +717,10 @@ async fn write_user(c: Call<'_>, partial: bool) -> Outcome {
     Ok(ApiResponse::json(200, &user.to_admin_json()))
 }
 
-fn delete_user(c: Call<'_>) -> Reply<'_> {
-    Box::pin(async move {
-        let id = user_id(&c)?;
-        c.api.auth().delete_user_as(&c.who()?.user, id).await?;
-        Ok(ApiResponse::empty(204))
-    })
+async fn delete_user(c: Call<'_>) -> Outcome {
+    let id = user_id(&c)?;
+    c.api.auth().delete_user_as(&c.who()?.user, id).await?;
+    Ok(ApiResponse::empty(204))
 }
 
 /// The body as a JSON value, read as DRF reads it: `{}` when empty,
@@ -722,22 +749,6 @@ fn json_body(req: &ApiRequest<'_>) -> Result<Value, Failure> {
     })
 }
 
-/// A required string field (`refresh`, `token`), with DRF's messages.
-fn string_field(body: &Value, field: &str) -> Result<String, Failure> {
-    let mut form = auth_core::flows::form::Form::new(body)?;
-    let value = form.required_string(field);
-    form.finish()?;
-    Ok(value.unwrap_or_default())
-}
-
-/// Knox login's optional `name`.
-fn optional_name(body: &Value) -> Result<Option<String>, AuthError> {
-    let mut form = auth_core::flows::form::Form::new(body)?;
-    let name = form.optional_string("name");
-    form.finish()?;
-    Ok(name.filter(|n| !n.is_empty()))
-}
-
 /// Both values, or one 400 with the field errors of both, so a client
 /// hears about every bad field at once.
 fn both<A, B>(a: Result<A, AuthError>, b: Result<B, AuthError>) -> Result<(A, B), AuthError> {
@@ -749,25 +760,6 @@ fn both<A, B>(a: Result<A, AuthError>, b: Result<B, AuthError>) -> Result<(A, B)
         }
         (Err(err), _) | (_, Err(err)) => Err(err),
     }
-}
-
-fn session_json(record: &KnoxTokenRecord) -> Value {
-    json!({
-        "token_key": record.token_key,
-        "name": record.name,
-        "created": rfc3339(record.created),
-        "expiry": record.expiry.map(rfc3339),
-        "last_used": record.last_used.map(rfc3339),
-    })
-}
-
-fn history_json(entry: &HistoryEntry) -> Value {
-    json!({
-        "at": rfc3339(entry.at),
-        "event": entry.event.as_str(),
-        "ip": entry.ip,
-        "user_agent": entry.user_agent,
-    })
 }
 
 /// `?page=N&page_size=M`, as DRF's `PageNumberPagination` reads them: a
@@ -806,7 +798,12 @@ impl Paging {
         })
     }
 
-    fn render<T>(self, req: &ApiRequest<'_>, page: Page<T>, item: impl Fn(&T) -> Value) -> Outcome {
+    fn render<T, B: Serialize + ToSchema>(
+        self,
+        req: &ApiRequest<'_>,
+        page: store::Page<T>,
+        item: impl Fn(&T) -> B,
+    ) -> Outcome {
         let pages = page.total.div_ceil(self.size).max(1);
         if self.page > pages {
             return Err(invalid_page());
@@ -820,15 +817,14 @@ impl Paging {
                 (self.page > 2).then_some(self.page - 1),
             )
         });
-        let results: Vec<Value> = page.items.iter().map(item).collect();
         Ok(ApiResponse::json(
             200,
-            &json!({
-                "count": page.total,
-                "next": next,
-                "previous": previous,
-                "results": results,
-            }),
+            &Page {
+                count: page.total,
+                next,
+                previous,
+                results: page.items.iter().map(item).collect(),
+            },
         ))
     }
 }
@@ -841,7 +837,11 @@ fn page_url(req: &ApiRequest<'_>, trust_proxies: bool, page: Option<u64>) -> Str
         .query
         .split('&')
         .filter(|pair| !pair.is_empty())
-        .filter(|pair| pair.split('=').next() != Some("page"))
+        .filter(|pair| {
+            form_urlencoded::parse(pair.as_bytes())
+                .next()
+                .is_none_or(|(key, _)| key != "page")
+        })
         .map(str::to_string)
         .collect();
     if let Some(page) = page {
@@ -873,39 +873,21 @@ fn is_valid_host(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
 }
 
-/// The first value of `name` in a query string, percent-decoded.
+/// The first value of `name` in a query string, decoded as a form
+/// (`%XX` escapes, `+` as a space; invalid escapes stay as they are,
+/// invalid UTF-8 becomes U+FFFD).
 pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(key) == name).then(|| percent_decode(value))
-    })
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
 }
 
-/// Decodes `%XX` escapes and `+` (as a space); invalid escapes stay as
-/// they are, invalid UTF-8 becomes U+FFFD.
+/// Decodes a path parameter as [`query_param`] decodes a value; `&` and
+/// `=` are data here, not separators.
 pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let escaped = s.replace('&', "%26").replace('=', "%3D");
+    form_urlencoded::parse(escaped.as_bytes())
+        .next()
+        .map(|(key, _)| key.into_owned())
+        .unwrap_or_default()
 }

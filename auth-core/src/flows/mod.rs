@@ -102,20 +102,31 @@ macro_rules! redacted_debug {
 
 /// `POST /api/auth/register`.
 #[derive(Clone, Default, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = RegisterRequest))]
 pub struct Registration {
     /// The username.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 150))]
     pub username: String,
     /// The email.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 254, format = "email")
+    )]
     pub email: String,
     /// The password.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub password: String,
     /// Must equal `password`.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub confirm_password: String,
     /// Optional given name.
+    #[cfg_attr(feature = "utoipa", schema(max_length = 150, required = false))]
     pub first_name: String,
     /// Optional family name.
+    #[cfg_attr(feature = "utoipa", schema(max_length = 150, required = false))]
     pub last_name: String,
     /// Optional application fields.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object, required = false))]
     pub profile: Map<String, Value>,
 }
 
@@ -157,10 +168,13 @@ impl Registration {
 
 /// `{uid, token}` from an emailed activation link.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = ActivateRequest))]
 pub struct LinkConfirmation {
     /// The link's `uid`.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub uid: String,
     /// The link's token.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub token: String,
 }
 
@@ -182,8 +196,10 @@ impl LinkConfirmation {
 
 /// `{email}`: resend activation, request a password reset.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = EmailRequest))]
 pub struct EmailRequest {
     /// The address the client typed.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, format = "email"))]
     pub email: String,
 }
 
@@ -206,14 +222,19 @@ impl EmailRequest {
 
 /// `POST /api/auth/password/reset/confirm`.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = ResetConfirmRequest))]
 pub struct ResetConfirmation {
     /// The link's `uid`.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub uid: String,
     /// The link's token.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub token: String,
     /// The new password.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub new_password: String,
     /// Must equal `new_password`.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub confirm_password: String,
 }
 
@@ -239,12 +260,16 @@ impl ResetConfirmation {
 
 /// `POST /api/auth/password/change`.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = PasswordChangeRequest))]
 pub struct PasswordChange {
     /// The current password.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub old_password: String,
     /// The new password.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub new_password: String,
     /// Must equal `new_password`.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub confirm_password: String,
 }
 
@@ -268,8 +293,10 @@ impl PasswordChange {
 
 /// `DELETE /api/auth/me`: `{password}`.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = PasswordRequest))]
 pub struct AccountDeletion {
     /// The current password.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1))]
     pub password: String,
 }
 
@@ -292,12 +319,16 @@ pub const READ_ONLY_FIELD: &str = "This field cannot be changed here.";
 
 /// `PATCH /api/auth/me`: any of `first_name`, `last_name`, `profile`.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = ProfileUpdateRequest))]
 pub struct ProfileUpdate {
     /// New given name.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, max_length = 150, required = false))]
     pub first_name: Option<String>,
     /// New family name.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, max_length = 150, required = false))]
     pub last_name: Option<String>,
     /// Profile keys to merge (`null` removes a key).
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object, required = false))]
     pub profile: Option<Map<String, Value>>,
 }
 

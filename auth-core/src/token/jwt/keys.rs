@@ -65,8 +65,14 @@ pub struct PublicJwk {
 /// A JWK Set (RFC 7517 section 5): what `GET /api/auth/jwks.json` serves.
 /// HMAC keys never appear in it, so with HMAC keys only `keys` is empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "utoipa",
+    derive(utoipa::ToSchema),
+    schema(description = "A JWK Set (RFC 7517).")
+)]
 pub struct JwkSet {
     /// The public verification keys, the active signing key first.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Object>))]
     pub keys: Vec<PublicJwk>,
 }
 
