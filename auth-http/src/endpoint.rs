@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use auth_core::error::{AuthError, TokenRejection};
-use auth_core::flows::{Authenticated, Credential};
+use auth_core::flows::{Access as CallerAccess, Authenticated};
 use serde_json::json;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
@@ -50,18 +50,17 @@ impl Group {
 }
 
 /// Who may call an endpoint; [`handle`] checks it before the handler runs.
+/// Everything but `Public` authenticates the caller and applies auth-core's
+/// rule of the same name ([`CallerAccess`], by [`Authenticated::admit`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {
     /// Anyone; credentials are not read.
     Public,
     /// Any authenticated user.
     Any,
-    /// A user authenticated by a Knox token, as knox's own authentication
-    /// class sees it: a JWT is no credential for it (401 "not provided"),
-    /// a static token an invalid one.
+    /// A user authenticated by a Knox token.
     KnoxToken,
-    /// A user authenticated by their static token: a JWT is no credential
-    /// for it, a Knox token an invalid one.
+    /// A user authenticated by their static token.
     StaticToken,
     /// An authenticated staff user (401 without credentials, 403 for
     /// anyone else).
@@ -76,9 +75,13 @@ impl Access {
         api: &Api,
         req: &ApiRequest<'_>,
     ) -> Result<Option<Authenticated>, Failure> {
-        if self == Access::Public {
-            return Ok(None);
-        }
+        let rule = match self {
+            Access::Public => return Ok(None),
+            Access::Any => CallerAccess::Any,
+            Access::KnoxToken => CallerAccess::KnoxToken,
+            Access::StaticToken => CallerAccess::StaticToken,
+            Access::Staff => CallerAccess::Staff,
+        };
         let who = match &req.authenticated {
             Some(Ok(who)) => who.clone(),
             Some(Err(err)) => return Err(Failure::Response(ApiResponse::from_error(err))),
@@ -88,24 +91,8 @@ impl Access {
                     .await?
             }
         };
-        let refused = match self {
-            Access::Public | Access::Any => None,
-            Access::Staff => (!who.user.is_staff).then_some(AuthError::PermissionDenied),
-            Access::KnoxToken => match who.credential {
-                Credential::Knox(_) => None,
-                Credential::Static => Some(AuthError::Unauthenticated(TokenRejection::Invalid)),
-                _ => Some(AuthError::Unauthenticated(TokenRejection::Missing)),
-            },
-            Access::StaticToken => match who.credential {
-                Credential::Static => None,
-                Credential::Knox(_) => Some(AuthError::Unauthenticated(TokenRejection::Invalid)),
-                _ => Some(AuthError::Unauthenticated(TokenRejection::Missing)),
-            },
-        };
-        match refused {
-            Some(err) => Err(err.into()),
-            None => Ok(Some(who)),
-        }
+        who.admit(rule)?;
+        Ok(Some(who))
     }
 }
 

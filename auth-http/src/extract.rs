@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use auth_core::Auth;
 use auth_core::error::{AuthError, TokenRejection};
-use auth_core::flows::Authenticated;
+use auth_core::flows::{Access, Authenticated};
 
 use crate::ApiResponse;
 
@@ -71,10 +71,9 @@ impl RequestAuth {
     /// [`Rejection::NotStaff`] for anyone else who is authenticated.
     pub fn staff_user(outcome: Option<&Self>) -> Result<Authenticated, Rejection> {
         let who = Self::current_user(outcome)?;
-        if who.user.is_staff {
-            Ok(who)
-        } else {
-            Err(Rejection::NotStaff)
+        match who.admit(Access::Staff) {
+            Ok(()) => Ok(who),
+            Err(_) => Err(Rejection::NotStaff),
         }
     }
 }

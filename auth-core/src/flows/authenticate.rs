@@ -66,40 +66,55 @@ pub struct Authenticated {
     pub credential: Credential,
 }
 
+/// Who may call an operation that needs an authenticated caller: the rules
+/// auth-http's endpoint table names per route, checked by
+/// [`Authenticated::admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// Any authenticated user, whatever the credential.
+    Any,
+    /// A user authenticated by a Knox token (log out, log out everywhere,
+    /// the session list act on that token), as knox's own authentication
+    /// class sees it: a JWT is no credential there
+    /// ([`TokenRejection::Missing`], 401 "not provided") and a static token
+    /// an invalid one ([`TokenRejection::Invalid`]).
+    KnoxToken,
+    /// A user authenticated by their static token: a JWT is no credential
+    /// there, a Knox token an invalid one.
+    StaticToken,
+    /// A staff user ([`AuthError::PermissionDenied`] for anyone else): the
+    /// users admin and the `StaffUser` extractors.
+    Staff,
+}
+
 impl Authenticated {
-    /// The rule of the staff-only routes (`/api/users...`) and of the
-    /// adapters' `StaffUser` extractors: the caller when staff, else
-    /// [`AuthError::PermissionDenied`].
+    /// Whether this caller may call an operation of the given [`Access`];
+    /// the error is what the refusal is answered with.
     ///
     /// ```
     /// use auth_core::{User, error::AuthError};
-    /// use auth_core::flows::{Authenticated, Credential};
+    /// use auth_core::flows::{Access, Authenticated, Credential};
     /// let mut user = User::new_for_tests("ada", "ada@example.com");
     /// let caller = Authenticated { user: user.clone(), credential: Credential::Static };
-    /// assert!(matches!(caller.require_staff(), Err(AuthError::PermissionDenied)));
+    /// assert!(caller.admit(Access::StaticToken).is_ok());
+    /// assert!(matches!(caller.admit(Access::Staff), Err(AuthError::PermissionDenied)));
+    /// assert!(matches!(caller.admit(Access::KnoxToken), Err(AuthError::Unauthenticated(_))));
     /// user.is_staff = true;
     /// let caller = Authenticated { user, credential: Credential::Static };
-    /// assert!(caller.require_staff().is_ok());
+    /// assert!(caller.admit(Access::Staff).is_ok());
     /// ```
-    pub fn require_staff(self) -> Result<Self, AuthError> {
-        if self.user.is_staff {
-            Ok(self)
-        } else {
-            Err(AuthError::PermissionDenied)
-        }
-    }
-
-    /// The rule of the routes that act on the Knox token the request came
-    /// with (log out, log out everywhere, the session list), as knox's own
-    /// authentication class sees it: the token's record for a Knox token; a
-    /// JWT is no credential there ([`TokenRejection::Missing`], 401 "not
-    /// provided") and a static token an invalid one
-    /// ([`TokenRejection::Invalid`]).
-    pub fn require_knox(self) -> Result<KnoxTokenRecord, AuthError> {
-        match self.credential {
-            Credential::Knox(record) => Ok(record),
-            Credential::Static => Err(AuthError::Unauthenticated(TokenRejection::Invalid)),
-            Credential::Jwt(_) => Err(AuthError::Unauthenticated(TokenRejection::Missing)),
+    pub fn admit(&self, access: Access) -> Result<(), AuthError> {
+        let refused = |rejection| Err(AuthError::Unauthenticated(rejection));
+        match (access, &self.credential) {
+            (Access::Any, _)
+            | (Access::KnoxToken, Credential::Knox(_))
+            | (Access::StaticToken, Credential::Static) => Ok(()),
+            (Access::KnoxToken, Credential::Static)
+            | (Access::StaticToken, Credential::Knox(_)) => refused(TokenRejection::Invalid),
+            (Access::KnoxToken | Access::StaticToken, _) => refused(TokenRejection::Missing),
+            (Access::Staff, _) if self.user.is_staff => Ok(()),
+            (Access::Staff, _) => Err(AuthError::PermissionDenied),
         }
     }
 }

@@ -21,7 +21,7 @@ mod tokens;
 pub use tokens::IssuedKnoxToken;
 
 pub use account::{EMAIL_TAKEN, INVALID_UID, MAX_PAGE_SIZE, PASSWORDS_DIFFER, USERNAME_TAKEN};
-pub use authenticate::{AuthSchemes, Authenticated, Credential};
+pub use authenticate::{Access, AuthSchemes, Authenticated, Credential};
 pub use jwt::{RefreshPolicy, Refreshed};
 pub use login::Login;
 
