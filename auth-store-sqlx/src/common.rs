@@ -8,11 +8,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 use auth_core::error::StoreError;
 use auth_core::store::HistoryEvent;
 use auth_core::user::fold_case;
 use chrono::{DateTime, Utc};
+
+use crate::error::{InvalidPoolSettings, SqlxStoreError};
 
 /// How many connections `SqliteStore::connect` (on a file),
 /// `PostgresStore::connect` and `MySqlStore::connect` keep beside the pool
@@ -153,24 +154,24 @@ impl PoolSettings {
 
     /// Checks the settings: at least one connection, `min_connections` at
     /// most `max_connections`, and a non-zero acquire timeout.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidPoolSettings> {
         if self.max_connections == 0 {
-            return Err("max_connections must be at least 1".into());
+            return Err(InvalidPoolSettings::NoConnections);
         }
         if self.min_connections > self.max_connections {
-            return Err(format!(
-                "min_connections ({}) must not exceed max_connections ({})",
-                self.min_connections, self.max_connections
-            ));
+            return Err(InvalidPoolSettings::MinAboveMax {
+                min: self.min_connections,
+                max: self.max_connections,
+            });
         }
         if self.acquire_timeout.is_zero() {
-            return Err("acquire_timeout must be more than zero".into());
+            return Err(InvalidPoolSettings::ZeroAcquireTimeout);
         }
         if self.idle_timeout.is_some_and(|t| t.is_zero()) {
-            return Err("idle_timeout must be more than zero (or None)".into());
+            return Err(InvalidPoolSettings::ZeroIdleTimeout);
         }
         if self.max_lifetime.is_some_and(|t| t.is_zero()) {
-            return Err("max_lifetime must be more than zero (or None)".into());
+            return Err(InvalidPoolSettings::ZeroMaxLifetime);
         }
         Ok(())
     }
@@ -284,13 +285,12 @@ where
 
 /// Fails unless called within a Tokio runtime (sqlx spawns a pool's
 /// maintenance task when the pool is built, and panics without one).
-pub(crate) fn require_runtime() -> Result<(), String> {
+pub(crate) fn require_runtime() -> Result<(), SqlxStoreError> {
     tokio::runtime::Handle::try_current()
         .map(drop)
-        .map_err(|_| "a lazily connecting store must be built within a Tokio runtime".to_owned())
+        .map_err(SqlxStoreError::NoRuntime)
 }
 
-/// The columns [`UserStore::update_user`](auth_core::store::UserStore::update_user)
 /// may set, in the order of [`update_user_sql`]'s placeholders and of
 /// [`bind_user_update!`]'s values.
 const UPDATE_COLUMNS: [&str; 13] = [
@@ -353,6 +353,7 @@ macro_rules! bind_user_update {
 pub(crate) use bind_user_update;
 
 /// The escape character of every `LIKE` pattern the stores build (not `\`,
+/// The escape character of every `LIKE` pattern the stores build (not `\`,
 /// which MySQL string literals would also treat as an escape).
 pub(crate) const LIKE_ESCAPE: char = '!';
 
@@ -403,8 +404,8 @@ pub(crate) fn window_end(
 }
 
 /// The history event stored under `name`.
-pub(crate) fn parse_event(name: &str) -> Result<HistoryEvent, String> {
-    HistoryEvent::parse(name).ok_or_else(|| format!("unknown login history event {name:?}"))
+pub(crate) fn parse_event(name: &str) -> Result<HistoryEvent, SqlxStoreError> {
+    HistoryEvent::parse(name).ok_or(SqlxStoreError::UnknownHistoryEvent)
 }
 
 /// The field a unique index protects, from the index, constraint or column

@@ -37,8 +37,7 @@
 //!   store and tokens in these tables.
 //! - **Time** round-trips at microsecond precision (`TIMESTAMPTZ`,
 //!   `DATETIME(6)`, or integer microseconds since the Unix epoch in SQLite).
-//! - **Failures.** Each store has its own error enum
-//!   ([`SqliteStoreError`], [`PostgresStoreError`], [`MySqlStoreError`])
+//! - **Failures.** The stores fail with one error enum, [`SqlxStoreError`],
 //!   wrapping the sqlx error; it converts into
 //!   [`StoreError`](auth_core::StoreError) keeping it as the source. A pool
 //!   timeout, a closed pool, an I/O or TLS failure, or the server saying it
@@ -140,20 +139,23 @@ mod common;
 
 pub use common::{DEFAULT_READ_CONNECTIONS, PoolSettings};
 
+mod error;
+pub use error::{InvalidPoolSettings, SqlxStoreError};
+
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod kept;
 
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteStore, SqliteStoreError};
+pub use sqlite::SqliteStore;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresStore, PostgresStoreError};
+pub use postgres::PostgresStore;
 
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "mysql")]
-pub use mysql::{MySqlStore, MySqlStoreError};
+pub use mysql::MySqlStore;

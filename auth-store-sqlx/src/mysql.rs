@@ -16,7 +16,7 @@
 //! ```no_run
 //! use auth_store_sqlx::MySqlStore;
 //!
-//! # async fn run() -> Result<(), auth_store_sqlx::MySqlStoreError> {
+//! # async fn run() -> Result<(), auth_store_sqlx::SqlxStoreError> {
 //! let store = MySqlStore::connect("mysql://app:secret@db.internal:3306/auth").await?;
 //! store.migrate().await?;
 //! # Ok(()) }
@@ -37,18 +37,19 @@ use auth_core::store::{
 use auth_core::user::{User, UserId, UserUpdate, fold_case};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value};
-use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::types::Json;
 use sqlx::{MySql, MySqlConnection, Row, Transaction};
 
 use crate::common::{
-    DEFAULT_READ_CONNECTIONS, PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, conflict_field,
-    contains_pattern, count_u64, eviction_cutoff, impl_apply_settings, parse_event,
-    require_runtime, retrying, window_end,
+    DEFAULT_READ_CONNECTIONS, PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, contains_pattern,
+    count_u64, eviction_cutoff, impl_apply_settings, parse_event, require_runtime, retrying,
+    window_end,
 };
 use crate::common::{bind_user_update, update_user_sql};
 
+use crate::error::{SqlxStoreError, db, db_or_conflict, is_duplicate, is_retryable};
 use crate::kept::{ReadConnections, impl_read_queries};
 
 impl_apply_settings!(MySqlPoolOptions);
@@ -68,134 +69,32 @@ static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
 const BEGIN_READ_COMMITTED: &str =
     "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION";
 
-/// What [`MySqlStore`] can fail with before the error becomes a
-/// [`StoreError`] (which keeps it as its source).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum MySqlStoreError {
-    /// The driver failed: connecting, the pool, or a query.
-    #[error("MySQL operation failed")]
-    Sqlx(#[from] sqlx::Error),
-    /// Applying the migrations failed.
-    #[error("migrating the MySQL schema failed")]
-    Migrate(#[from] MigrateError),
-    /// The store was configured with invalid settings.
-    #[error("invalid MySQL store configuration: {0}")]
-    Config(String),
-    /// A stored value could not be read back (e.g. text that is not UTF-8).
-    #[error("invalid data in the MySQL store: {0}")]
-    InvalidData(String),
-}
-
-/// The server's error number, if `err` is a server error.
-fn error_number(err: &sqlx::Error) -> Option<u16> {
-    match err {
-        sqlx::Error::Database(db) => db
-            .try_downcast_ref::<MySqlDatabaseError>()
-            .map(MySqlDatabaseError::number),
-        _ => None,
-    }
-}
-
-/// Whether `err` says the server could not be reached or went away, as
-/// opposed to rejecting a query.
-fn is_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
-        // 1040 too many connections, 1053 server shutdown in progress,
-        // 1927 connection killed (MariaDB), 4031 idle client disconnected.
-        sqlx::Error::Database(_) => {
-            matches!(error_number(err), Some(1040 | 1053 | 1927 | 4031))
-        }
-        sqlx::Error::Migrate(err) => match &**err {
-            MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _) => {
-                is_unavailable(err)
-            }
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-impl From<MySqlStoreError> for StoreError {
-    fn from(err: MySqlStoreError) -> Self {
-        let unavailable = match &err {
-            MySqlStoreError::Sqlx(err) => is_unavailable(err),
-            MySqlStoreError::Migrate(
-                MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _),
-            ) => is_unavailable(err),
-            _ => false,
-        };
-        if unavailable {
-            StoreError::Unavailable(Box::new(err))
-        } else {
-            StoreError::Other(Box::new(err))
-        }
-    }
-}
-
-/// A driver error as a [`StoreError`].
-fn db(err: sqlx::Error) -> StoreError {
-    MySqlStoreError::Sqlx(err).into()
-}
-
-/// Whether `err` is a duplicate key.
-fn is_duplicate(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+/// Whether the server's error says it could not be used for now: 1040 too
+/// many connections, 1053 server shutdown in progress, 1927 connection
+/// killed (MariaDB), 4031 idle client disconnected.
+pub(crate) fn is_unavailable_code(err: &MySqlDatabaseError) -> bool {
+    matches!(err.number(), 1040 | 1053 | 1927 | 4031)
 }
 
 /// The index a duplicate-key message names: `... for key 'name'` (MariaDB)
 /// or `... for key 'table.name'` (MySQL 8).
-fn duplicate_key_name(message: &str) -> Option<&str> {
+pub(crate) fn duplicate_key_name(message: &str) -> Option<&str> {
     let (_, key) = message.rsplit_once(" for key '")?;
     let key = key.strip_suffix('\'').unwrap_or(key);
     Some(key.rsplit_once('.').map_or(key, |(_, name)| name))
 }
 
-/// A driver error as a [`StoreError`]: a duplicate key becomes `Conflict`
-/// on the field its index protects (`fallback` for the primary key).
-fn db_or_conflict(err: sqlx::Error, fallback: &str) -> StoreError {
-    match &err {
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            StoreError::Conflict(conflict_field(duplicate_key_name(e.message()), fallback))
-        }
-        _ => db(err),
-    }
-}
-
-/// Invalid stored data as a [`StoreError`].
-fn invalid(message: String) -> StoreError {
-    MySqlStoreError::InvalidData(message).into()
-}
-
-/// Whether a failed transaction is worth running again: a deadlock.
-fn is_retryable(err: &StoreError) -> bool {
-    let StoreError::Other(source) = err else {
-        return false;
-    };
-    match source.downcast_ref::<MySqlStoreError>() {
-        Some(MySqlStoreError::Sqlx(err)) => error_number(err) == Some(1213),
-        _ => false,
-    }
-}
-
 /// A text column (read as bytes, whatever the column's collation flags).
 fn text(row: &MySqlRow, column: &str) -> Result<String, StoreError> {
     let bytes: Vec<u8> = row.try_get(column).map_err(db)?;
-    String::from_utf8(bytes).map_err(|_| invalid(format!("{column} is not UTF-8")))
+    String::from_utf8(bytes).map_err(|err| db(sqlx::Error::Decode(Box::new(err))))
 }
 
 /// A nullable text column.
 fn opt_text(row: &MySqlRow, column: &str) -> Result<Option<String>, StoreError> {
     let bytes: Option<Vec<u8>> = row.try_get(column).map_err(db)?;
     bytes
-        .map(|bytes| {
-            String::from_utf8(bytes).map_err(|_| invalid(format!("{column} is not UTF-8")))
-        })
+        .map(|bytes| String::from_utf8(bytes).map_err(|err| db(sqlx::Error::Decode(Box::new(err)))))
         .transpose()
 }
 
@@ -265,7 +164,7 @@ impl MySqlStore {
     /// The store keeps [`DEFAULT_READ_CONNECTIONS`] connections for the
     /// reads that authenticate a request (see
     /// [`with_read_connections`](Self::with_read_connections)).
-    pub async fn connect(url: &str) -> Result<Self, MySqlStoreError> {
+    pub async fn connect(url: &str) -> Result<Self, SqlxStoreError> {
         let options = MySqlConnectOptions::from_str(url)?;
         let store = Self::connect_with(options, PoolSettings::default()).await?;
         Ok(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
@@ -277,8 +176,8 @@ impl MySqlStore {
     pub async fn connect_with(
         options: MySqlConnectOptions,
         settings: PoolSettings,
-    ) -> Result<Self, MySqlStoreError> {
-        settings.validate().map_err(MySqlStoreError::Config)?;
+    ) -> Result<Self, SqlxStoreError> {
+        settings.validate()?;
         let pool = settings
             .apply_to(MySqlPoolOptions::new())
             .connect_with(options)
@@ -292,9 +191,9 @@ impl MySqlStore {
     pub fn connect_lazy_with(
         options: MySqlConnectOptions,
         settings: PoolSettings,
-    ) -> Result<Self, MySqlStoreError> {
-        settings.validate().map_err(MySqlStoreError::Config)?;
-        require_runtime().map_err(MySqlStoreError::Config)?;
+    ) -> Result<Self, SqlxStoreError> {
+        settings.validate()?;
+        require_runtime()?;
         let pool = settings
             .apply_to(MySqlPoolOptions::new())
             .connect_lazy_with(options);
@@ -372,7 +271,7 @@ impl MySqlStore {
 
     /// Creates or upgrades the tables (idempotent; sqlx serialises
     /// concurrent runs with a named lock).
-    pub async fn migrate(&self) -> Result<(), MySqlStoreError> {
+    pub async fn migrate(&self) -> Result<(), SqlxStoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
     }
@@ -419,9 +318,7 @@ impl MySqlStore {
                 .await
                 .map_err(db)?;
         }
-        Err(invalid(format!(
-            "the lock row of user {user} disappeared while locking it"
-        )))
+        Err(SqlxStoreError::LockRowVanished(user).into())
     }
 
     async fn try_insert_knox_token(
@@ -1241,7 +1138,7 @@ impl LoginHistoryStore for MySqlStore {
             items.push(HistoryEntry {
                 user_id: user,
                 at: get(&row, "occurred_at")?,
-                event: parse_event(&text(&row, "event")?).map_err(invalid)?,
+                event: parse_event(&text(&row, "event")?)?,
                 ip: opt_text(&row, "ip")?,
                 user_agent: opt_text(&row, "user_agent")?,
             });
@@ -1291,15 +1188,5 @@ mod tests {
             latest_time().to_rfc3339(),
             "9999-12-31T23:59:59.999999+00:00"
         );
-    }
-
-    #[test]
-    fn pool_failures_are_unavailable() {
-        for err in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed] {
-            let store: StoreError = MySqlStoreError::from(err).into();
-            assert!(matches!(store, StoreError::Unavailable(_)), "{store:?}");
-        }
-        let other: StoreError = MySqlStoreError::from(sqlx::Error::RowNotFound).into();
-        assert!(matches!(other, StoreError::Other(_)));
     }
 }

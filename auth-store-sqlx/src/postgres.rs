@@ -39,19 +39,20 @@ use auth_core::store::{
 use auth_core::user::{User, UserId, UserUpdate, fold_case};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
-use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::DEFAULT_READ_CONNECTIONS;
 use crate::common::{
-    PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, conflict_field, contains_pattern,
-    count_u64, eviction_cutoff, impl_apply_settings, nul_free, parse_event, require_runtime,
-    retrying, window_end,
+    PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, contains_pattern, count_u64,
+    eviction_cutoff, impl_apply_settings, nul_free, parse_event, require_runtime, retrying,
+    window_end,
 };
 use crate::common::{bind_user_update, update_user_sql};
 
+use crate::error::{SqlxStoreError, db, db_or_conflict, is_retryable};
 use crate::kept::{ReadConnections, impl_read_queries};
 
 impl_apply_settings!(PgPoolOptions);
@@ -66,100 +67,12 @@ static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
     migrator
 });
 
-/// What [`PostgresStore`] can fail with before the error becomes a
-/// [`StoreError`] (which keeps it as its source).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PostgresStoreError {
-    /// The driver failed: connecting, the pool, or a query.
-    #[error("PostgreSQL operation failed")]
-    Sqlx(#[from] sqlx::Error),
-    /// Applying the migrations failed.
-    #[error("migrating the PostgreSQL schema failed")]
-    Migrate(#[from] MigrateError),
-    /// The store was configured with invalid settings.
-    #[error("invalid PostgreSQL store configuration: {0}")]
-    Config(String),
-    /// A stored value could not be read back (e.g. an unknown event name).
-    #[error("invalid data in the PostgreSQL store: {0}")]
-    InvalidData(String),
-}
-
-/// Whether `err` says the database could not be reached or went away, as
-/// opposed to rejecting a query.
-fn is_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // 08: connection exception; 57P01-57P03: the server is shutting
-            // down, crashed or starting; 53300: too many connections.
-            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
-        }),
-        sqlx::Error::Migrate(err) => match &**err {
-            MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _) => {
-                is_unavailable(err)
-            }
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-impl From<PostgresStoreError> for StoreError {
-    fn from(err: PostgresStoreError) -> Self {
-        let unavailable = match &err {
-            PostgresStoreError::Sqlx(err) => is_unavailable(err),
-            PostgresStoreError::Migrate(
-                MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _),
-            ) => is_unavailable(err),
-            _ => false,
-        };
-        if unavailable {
-            StoreError::Unavailable(Box::new(err))
-        } else {
-            StoreError::Other(Box::new(err))
-        }
-    }
-}
-
-/// A driver error as a [`StoreError`].
-fn db(err: sqlx::Error) -> StoreError {
-    PostgresStoreError::Sqlx(err).into()
-}
-
-/// A driver error as a [`StoreError`]: a unique violation becomes
-/// `Conflict` on the field its index protects (`fallback` when the index
-/// name says nothing known).
-fn db_or_conflict(err: sqlx::Error, fallback: &str) -> StoreError {
-    match &err {
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            StoreError::Conflict(conflict_field(e.constraint(), fallback))
-        }
-        _ => db(err),
-    }
-}
-
-/// Invalid stored data as a [`StoreError`].
-fn invalid(message: String) -> StoreError {
-    PostgresStoreError::InvalidData(message).into()
-}
-
-/// Whether a failed transaction is worth running again: a deadlock or a
-/// serialization failure (under a stricter default isolation level).
-fn is_retryable(err: &StoreError) -> bool {
-    let StoreError::Other(source) = err else {
-        return false;
-    };
-    match source.downcast_ref::<PostgresStoreError>() {
-        Some(PostgresStoreError::Sqlx(sqlx::Error::Database(db))) => {
-            matches!(db.code().as_deref(), Some("40P01" | "40001"))
-        }
-        _ => false,
-    }
+/// Whether the server's error says it could not be used for now: 08
+/// (connection exception); 57P01-57P03 (the server is shutting down,
+/// crashed or starting); 53300 (too many connections).
+pub(crate) fn is_unavailable_code(err: &sqlx::postgres::PgDatabaseError) -> bool {
+    let code = err.code();
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 /// Every store trait over PostgreSQL.
@@ -214,12 +127,12 @@ impl PostgresStore {
     /// [`with_read_connections`](Self::with_read_connections)).
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), auth_store_sqlx::PostgresStoreError> {
+    /// # async fn run() -> Result<(), auth_store_sqlx::SqlxStoreError> {
     /// let store = auth_store_sqlx::PostgresStore::connect("postgres://postgres@localhost/app").await?;
     /// store.migrate().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn connect(url: &str) -> Result<Self, PostgresStoreError> {
+    pub async fn connect(url: &str) -> Result<Self, SqlxStoreError> {
         let options = PgConnectOptions::from_str(url)?;
         let store = Self::connect_with(options, PoolSettings::default()).await?;
         Ok(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
@@ -231,8 +144,8 @@ impl PostgresStore {
     pub async fn connect_with(
         options: PgConnectOptions,
         settings: PoolSettings,
-    ) -> Result<Self, PostgresStoreError> {
-        settings.validate().map_err(PostgresStoreError::Config)?;
+    ) -> Result<Self, SqlxStoreError> {
+        settings.validate()?;
         let pool = settings
             .apply_to(PgPoolOptions::new())
             .connect_with(options)
@@ -248,9 +161,9 @@ impl PostgresStore {
     pub fn connect_lazy_with(
         options: PgConnectOptions,
         settings: PoolSettings,
-    ) -> Result<Self, PostgresStoreError> {
-        settings.validate().map_err(PostgresStoreError::Config)?;
-        require_runtime().map_err(PostgresStoreError::Config)?;
+    ) -> Result<Self, SqlxStoreError> {
+        settings.validate()?;
+        require_runtime()?;
         let pool = settings
             .apply_to(PgPoolOptions::new())
             .connect_lazy_with(options);
@@ -327,7 +240,7 @@ impl PostgresStore {
 
     /// Creates or upgrades the tables (idempotent; safe to run from several
     /// processes at once, sqlx serialises them with an advisory lock).
-    pub async fn migrate(&self) -> Result<(), PostgresStoreError> {
+    pub async fn migrate(&self) -> Result<(), SqlxStoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
     }
@@ -1245,7 +1158,7 @@ impl LoginHistoryStore for PostgresStore {
             items.push(HistoryEntry {
                 user_id: user,
                 at: row.try_get("occurred_at").map_err(db)?,
-                event: parse_event(&event).map_err(invalid)?,
+                event: parse_event(&event)?,
                 ip: row.try_get("ip").map_err(db)?,
                 user_agent: row.try_get("user_agent").map_err(db)?,
             });
@@ -1271,35 +1184,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn driver_failures_to_reach_the_server_are_unavailable() {
-        for err in [
-            sqlx::Error::PoolTimedOut,
-            sqlx::Error::PoolClosed,
-            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
-        ] {
-            let store: StoreError = PostgresStoreError::from(err).into();
-            assert!(matches!(store, StoreError::Unavailable(_)), "{store:?}");
-        }
-        let other: StoreError = PostgresStoreError::from(sqlx::Error::RowNotFound).into();
-        assert!(matches!(other, StoreError::Other(_)));
-        let config: StoreError = PostgresStoreError::Config("bad".into()).into();
-        assert!(matches!(config, StoreError::Other(_)));
-    }
-
-    #[test]
-    fn the_source_chain_is_kept() {
-        use std::error::Error as _;
-        let store: StoreError = PostgresStoreError::from(sqlx::Error::PoolTimedOut).into();
-        let source = store.source().expect("a source");
-        assert!(source.downcast_ref::<PostgresStoreError>().is_some());
-        assert!(source.source().is_some(), "the sqlx error is kept");
-    }
-
-    #[test]
     fn invalid_settings_are_refused() {
         let options = PgConnectOptions::new().host("127.0.0.1").port(1);
         let result =
             PostgresStore::connect_lazy_with(options, PoolSettings::default().max_connections(0));
-        assert!(matches!(result, Err(PostgresStoreError::Config(_))));
+        assert!(matches!(result, Err(SqlxStoreError::Settings(_))));
     }
 }

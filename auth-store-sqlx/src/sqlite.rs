@@ -19,7 +19,7 @@
 //! ```no_run
 //! use auth_store_sqlx::SqliteStore;
 //!
-//! # async fn run() -> Result<(), auth_store_sqlx::SqliteStoreError> {
+//! # async fn run() -> Result<(), auth_store_sqlx::SqlxStoreError> {
 //! let store = SqliteStore::connect("sqlite://auth.db").await?;
 //! store.migrate().await?;
 //! # Ok(()) }
@@ -42,7 +42,7 @@ use auth_core::store::{
 use auth_core::user::{User, UserId, UserUpdate, fold_case};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
-use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -52,11 +52,11 @@ use sqlx::{Row, Sqlite, SqliteConnection};
 
 use crate::DEFAULT_READ_CONNECTIONS;
 use crate::common::{
-    PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, conflict_field, contains_pattern,
-    count_u64, eviction_cutoff, impl_apply_settings, nul_free, parse_event, require_runtime,
-    window_end,
+    PoolSettings, SWEEP_EVERY, SWEEP_MARGIN, clamp_i64, contains_pattern, count_u64,
+    eviction_cutoff, impl_apply_settings, nul_free, parse_event, require_runtime, window_end,
 };
 use crate::common::{bind_user_update, update_user_sql};
+use crate::error::{SqlxStoreError, db, db_or_conflict};
 use crate::kept::{ReadConnections, impl_read_queries};
 
 impl_apply_settings!(SqlitePoolOptions);
@@ -73,88 +73,14 @@ static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
 /// The busy timeout of the connections [`SqliteStore::file_options`] makes.
 const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
-/// What [`SqliteStore`] can fail with before the error becomes a
-/// [`StoreError`] (which keeps it as its source).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SqliteStoreError {
-    /// The driver failed: opening the database, the pool, or a query.
-    #[error("SQLite operation failed")]
-    Sqlx(#[from] sqlx::Error),
-    /// Applying the migrations failed.
-    #[error("migrating the SQLite schema failed")]
-    Migrate(#[from] MigrateError),
-    /// The store was configured with invalid settings.
-    #[error("invalid SQLite store configuration: {0}")]
-    Config(String),
-    /// A stored value could not be read back (e.g. a time out of range).
-    #[error("invalid data in the SQLite store: {0}")]
-    InvalidData(String),
-}
-
-/// Whether `err` says the database could not be used at all for now (a
-/// pool timeout, a lock held past the busy timeout, a file that cannot be
-/// opened), as opposed to rejecting a query.
-fn is_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .and_then(|code| code.parse::<i32>().ok())
-            // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CANTOPEN (and their
-            // extended codes).
-            .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 14)),
-        sqlx::Error::Migrate(err) => match &**err {
-            MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _) => {
-                is_unavailable(err)
-            }
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-impl From<SqliteStoreError> for StoreError {
-    fn from(err: SqliteStoreError) -> Self {
-        let unavailable = match &err {
-            SqliteStoreError::Sqlx(err) => is_unavailable(err),
-            SqliteStoreError::Migrate(
-                MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _),
-            ) => is_unavailable(err),
-            _ => false,
-        };
-        if unavailable {
-            StoreError::Unavailable(Box::new(err))
-        } else {
-            StoreError::Other(Box::new(err))
-        }
-    }
-}
-
-/// A driver error as a [`StoreError`].
-fn db(err: sqlx::Error) -> StoreError {
-    SqliteStoreError::Sqlx(err).into()
-}
-
-/// A driver error as a [`StoreError`]: a unique violation becomes
-/// `Conflict` on the field of the column SQLite names in its message
-/// (`UNIQUE constraint failed: auth_users.username_folded`), `fallback`
-/// when it names nothing known.
-fn db_or_conflict(err: sqlx::Error, fallback: &str) -> StoreError {
-    match &err {
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            StoreError::Conflict(conflict_field(Some(e.message()), fallback))
-        }
-        _ => db(err),
-    }
-}
-
-/// Invalid stored data as a [`StoreError`].
-fn invalid(message: String) -> StoreError {
-    SqliteStoreError::InvalidData(message).into()
+/// Whether SQLite's error says the database could not be used at all for
+/// now: SQLITE_BUSY (a lock held past the busy timeout), SQLITE_LOCKED,
+/// SQLITE_CANTOPEN, and their extended codes.
+pub(crate) fn is_unavailable_code(err: &sqlx::sqlite::SqliteError) -> bool {
+    use sqlx::error::DatabaseError as _;
+    err.code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 14))
 }
 
 /// A time as stored: microseconds since the Unix epoch.
@@ -164,8 +90,11 @@ fn micros(at: DateTime<Utc>) -> i64 {
 
 /// A stored time back.
 fn time(micros: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(micros)
-        .ok_or_else(|| invalid(format!("time {micros} µs is out of range")))
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| {
+        db(sqlx::Error::Decode(
+            format!("time {micros} µs is out of range").into(),
+        ))
+    })
 }
 
 /// A stored optional time back.
@@ -226,7 +155,7 @@ impl SqliteStore {
     /// A file store keeps [`DEFAULT_READ_CONNECTIONS`] connections for the
     /// reads that authenticate a request (see
     /// [`with_read_connections`](Self::with_read_connections)).
-    pub async fn connect(url: &str) -> Result<Self, SqliteStoreError> {
+    pub async fn connect(url: &str) -> Result<Self, SqlxStoreError> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             return Self::memory().await;
         }
@@ -262,8 +191,8 @@ impl SqliteStore {
     pub async fn connect_with(
         options: SqliteConnectOptions,
         settings: PoolSettings,
-    ) -> Result<Self, SqliteStoreError> {
-        settings.validate().map_err(SqliteStoreError::Config)?;
+    ) -> Result<Self, SqlxStoreError> {
+        settings.validate()?;
         let pool = settings
             .apply_to(SqlitePoolOptions::new())
             .connect_with(options)
@@ -278,9 +207,9 @@ impl SqliteStore {
     pub fn connect_lazy_with(
         options: SqliteConnectOptions,
         settings: PoolSettings,
-    ) -> Result<Self, SqliteStoreError> {
-        settings.validate().map_err(SqliteStoreError::Config)?;
-        require_runtime().map_err(SqliteStoreError::Config)?;
+    ) -> Result<Self, SqlxStoreError> {
+        settings.validate()?;
+        require_runtime()?;
         let pool = settings
             .apply_to(SqlitePoolOptions::new())
             .connect_lazy_with(options);
@@ -305,7 +234,7 @@ impl SqliteStore {
     /// assert_eq!(store.user_by_username("ADA").await?, Some(ada));
     /// # Ok(()) }
     /// ```
-    pub async fn memory() -> Result<Self, SqliteStoreError> {
+    pub async fn memory() -> Result<Self, SqlxStoreError> {
         let options = SqliteConnectOptions::new()
             .in_memory(true)
             .foreign_keys(true);
@@ -355,7 +284,7 @@ impl SqliteStore {
     /// open a new, empty one).
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), auth_store_sqlx::SqliteStoreError> {
+    /// # async fn run() -> Result<(), auth_store_sqlx::SqlxStoreError> {
     /// use auth_store_sqlx::SqliteStore;
     ///
     /// let options = SqliteStore::file_options("auth.db");
@@ -382,7 +311,7 @@ impl SqliteStore {
     }
 
     /// Creates or upgrades the tables (idempotent).
-    pub async fn migrate(&self) -> Result<(), SqliteStoreError> {
+    pub async fn migrate(&self) -> Result<(), SqlxStoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
     }
@@ -1183,7 +1112,7 @@ impl LoginHistoryStore for SqliteStore {
             items.push(HistoryEntry {
                 user_id: user,
                 at: time(row.try_get("occurred_at").map_err(db)?)?,
-                event: parse_event(&event).map_err(invalid)?,
+                event: parse_event(&event)?,
                 ip: row.try_get("ip").map_err(db)?,
                 user_agent: row.try_get("user_agent").map_err(db)?,
             });
@@ -1218,15 +1147,5 @@ mod tests {
             time(i64::MAX).is_err(),
             "out of chrono's range is an error, not a panic"
         );
-    }
-
-    #[test]
-    fn busy_and_pool_failures_are_unavailable() {
-        for err in [sqlx::Error::PoolTimedOut, sqlx::Error::WorkerCrashed] {
-            let store: StoreError = SqliteStoreError::from(err).into();
-            assert!(matches!(store, StoreError::Unavailable(_)), "{store:?}");
-        }
-        let other: StoreError = SqliteStoreError::from(sqlx::Error::RowNotFound).into();
-        assert!(matches!(other, StoreError::Other(_)));
     }
 }
