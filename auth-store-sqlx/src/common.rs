@@ -291,68 +291,6 @@ pub(crate) fn require_runtime() -> Result<(), SqlxStoreError> {
         .map_err(SqlxStoreError::NoRuntime)
 }
 
-/// may set, in the order of [`update_user_sql`]'s placeholders and of
-/// [`bind_user_update!`]'s values.
-const UPDATE_COLUMNS: [&str; 13] = [
-    "username",
-    "username_folded",
-    "email",
-    "email_folded",
-    "first_name",
-    "first_name_folded",
-    "last_name",
-    "last_name_folded",
-    "is_active",
-    "is_staff",
-    "is_superuser",
-    "email_verified",
-    "profile",
-];
-
-/// `UPDATE auth_users SET col = COALESCE(<value>, col), ... WHERE id =
-/// <id>`: a `NULL` value keeps the stored column, so one statement writes
-/// exactly the columns a `UserUpdate` names. `param(i)` writes the `i`th
-/// placeholder (1-based; the id is the last).
-pub(crate) fn update_user_sql(param: fn(usize) -> String) -> String {
-    let set: Vec<String> = UPDATE_COLUMNS
-        .iter()
-        .enumerate()
-        .map(|(i, column)| format!("{column} = COALESCE({}, {column})", param(i + 1)))
-        .collect();
-    format!(
-        "UPDATE auth_users SET {} WHERE id = {}",
-        set.join(", "),
-        param(UPDATE_COLUMNS.len() + 1)
-    )
-}
-
-/// Binds a `&UserUpdate`'s values to a query of [`update_user_sql`], in
-/// its order (the folded forms beside the names; `NULL` for a column the
-/// update leaves alone), then the id.
-macro_rules! bind_user_update {
-    ($query:expr, $id:expr, $update:expr) => {{
-        let update: &auth_core::user::UserUpdate = $update;
-        let folded = |value: &Option<String>| value.as_deref().map(auth_core::user::fold_case);
-        $query
-            .bind(update.username.as_deref())
-            .bind(folded(&update.username))
-            .bind(update.email.as_deref())
-            .bind(folded(&update.email))
-            .bind(update.first_name.as_deref())
-            .bind(folded(&update.first_name))
-            .bind(update.last_name.as_deref())
-            .bind(folded(&update.last_name))
-            .bind(update.is_active)
-            .bind(update.is_staff)
-            .bind(update.is_superuser)
-            .bind(update.email_verified)
-            .bind(update.profile.as_ref().map(sqlx::types::Json))
-            .bind($id)
-    }};
-}
-pub(crate) use bind_user_update;
-
-/// The escape character of every `LIKE` pattern the stores build (not `\`,
 /// The escape character of every `LIKE` pattern the stores build (not `\`,
 /// which MySQL string literals would also treat as an escape).
 pub(crate) const LIKE_ESCAPE: char = '!';

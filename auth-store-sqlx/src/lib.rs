@@ -142,8 +142,26 @@ pub use common::{DEFAULT_READ_CONNECTIONS, PoolSettings};
 mod error;
 pub use error::{InvalidPoolSettings, SqlxStoreError};
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+// The pieces every store is built from, and the store traits' queries,
+// each written once for the three stores.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod history;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod jwt_revocation;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod kept;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod knox;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod rows;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod static_tokens;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod store;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod throttle;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod users;
 
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
