@@ -1,10 +1,10 @@
 //! What the three stores share that is not SQL: pool settings, search
-//! patterns, number clamping, conflict naming and eviction planning.
+//! patterns, number clamping, conflict naming, eviction planning and
+//! retrying a deadlocked transaction.
 //!
-//! Nothing here is generic over `sqlx::Database`: each store writes its own
-//! queries, and only plain values pass through these helpers.
+//! Nothing here is generic over `sqlx::Database`: the queries live in the
+//! per-trait files, and only plain values pass through these helpers.
 
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 use std::future::Future;
 use std::time::Duration;
 
@@ -50,11 +50,11 @@ pub const DEFAULT_READ_CONNECTIONS: usize = 4;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolSettings {
-    max_connections: u32,
-    min_connections: u32,
-    acquire_timeout: Duration,
-    idle_timeout: Option<Duration>,
-    max_lifetime: Option<Duration>,
+    pub(crate) max_connections: u32,
+    pub(crate) min_connections: u32,
+    pub(crate) acquire_timeout: Duration,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) max_lifetime: Option<Duration>,
     test_before_acquire: bool,
     test_after_idle: Duration,
 }
@@ -177,77 +177,6 @@ impl PoolSettings {
     }
 }
 
-/// A concrete sqlx `PoolOptions` type that [`PoolSettings`] can configure
-/// (implemented per database by [`impl_apply_settings!`], so that nothing is
-/// generic over `sqlx::Database`).
-pub(crate) trait ApplySettings: Sized {
-    fn set(
-        self,
-        max: u32,
-        min: u32,
-        acquire: Duration,
-        idle: Option<Duration>,
-        lifetime: Option<Duration>,
-        test_after_idle: Option<Duration>,
-    ) -> Self;
-}
-
-impl PoolSettings {
-    /// The settings applied to a pool options value.
-    pub(crate) fn apply_to<O: ApplySettings>(&self, options: O) -> O {
-        options.set(
-            self.max_connections,
-            self.min_connections,
-            self.acquire_timeout,
-            self.idle_timeout,
-            self.max_lifetime,
-            self.ping_after_idle(),
-        )
-    }
-}
-
-/// Implements [`ApplySettings`] for one concrete pool options type.
-macro_rules! impl_apply_settings {
-    ($ty:ty) => {
-        impl $crate::common::ApplySettings for $ty {
-            fn set(
-                self,
-                max: u32,
-                min: u32,
-                acquire: ::std::time::Duration,
-                idle: Option<::std::time::Duration>,
-                lifetime: Option<::std::time::Duration>,
-                test_after_idle: Option<::std::time::Duration>,
-            ) -> Self {
-                let options = self
-                    .max_connections(max)
-                    .min_connections(min)
-                    .acquire_timeout(acquire)
-                    .idle_timeout(idle)
-                    .max_lifetime(lifetime)
-                    .test_before_acquire(test_after_idle.is_some_and(|idle| idle.is_zero()));
-                match test_after_idle {
-                    Some(window) if !window.is_zero() => {
-                        // sqlx's own recipe for pinging only connections
-                        // idle for a while; a failed ping closes the
-                        // connection and the pool hands out another.
-                        options.before_acquire(move |conn, meta| {
-                            ::std::boxed::Box::pin(async move {
-                                if meta.idle_for >= window {
-                                    ::sqlx::Connection::ping(conn).await?;
-                                }
-                                Ok(true)
-                            })
-                        })
-                    }
-                    _ => options,
-                }
-            }
-        }
-    };
-}
-pub(crate) use impl_apply_settings;
-
 /// Every this many throttle hits through one store value, windows that
 /// ended more than [`SWEEP_MARGIN`] before the hit are deleted.
 pub(crate) const SWEEP_EVERY: u64 = 4096;
@@ -257,12 +186,12 @@ pub(crate) const SWEEP_EVERY: u64 = 4096;
 pub(crate) const SWEEP_MARGIN: chrono::Duration = chrono::Duration::minutes(1);
 
 /// How many times a transaction that hit a deadlock is run again.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 const MAX_RETRIES: u32 = 3;
 
 /// Runs `attempt` until it succeeds, fails with an error `retryable` does
 /// not accept, or has been retried [`MAX_RETRIES`] times.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) async fn retrying<T, F, Fut>(
     retryable: fn(&StoreError) -> bool,
     mut attempt: F,

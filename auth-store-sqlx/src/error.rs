@@ -79,7 +79,7 @@ impl From<SqlxStoreError> for StoreError {
             ) => Some(err),
             _ => None,
         };
-        if let Some(sqlx::Error::Database(db)) = driver
+        if let SqlxStoreError::Sqlx(sqlx::Error::Database(db)) = &err
             && db.is_unique_violation()
         {
             return StoreError::Conflict(conflict_field(index_name(&**db), "id"));
@@ -93,6 +93,7 @@ impl From<SqlxStoreError> for StoreError {
 }
 
 /// A driver error as a [`StoreError`].
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) fn db(err: sqlx::Error) -> StoreError {
     SqlxStoreError::Sqlx(err).into()
 }
@@ -101,6 +102,7 @@ pub(crate) fn db(err: sqlx::Error) -> StoreError {
 /// `Conflict` on the field its index protects, `key` when the database's
 /// name for it says nothing known (the table's primary key, which
 /// PostgreSQL and MySQL name `..._pkey` and `PRIMARY`).
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) fn db_or_conflict(err: sqlx::Error, key: &str) -> StoreError {
     match &err {
         sqlx::Error::Database(e) if e.is_unique_violation() => {
@@ -111,6 +113,7 @@ pub(crate) fn db_or_conflict(err: sqlx::Error, key: &str) -> StoreError {
 }
 
 /// Whether a unique index refused the row.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) fn is_duplicate(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -178,7 +181,7 @@ fn index_name(db: &dyn DatabaseError) -> Option<&str> {
 /// Whether a failed transaction is worth running again: a deadlock, or a
 /// serialization failure under a stricter default isolation level
 /// (PostgreSQL and MySQL; SQLite takes its write lock up front instead).
-#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) fn is_retryable(err: &StoreError) -> bool {
     let StoreError::Other(source) = err else {
         return false;

@@ -45,13 +45,14 @@ macro_rules! impl_history_store {
                     "SELECT occurred_at, event, ip, user_agent FROM auth_login_history \
                      WHERE user_id = ? ORDER BY occurred_at DESC, id DESC LIMIT ? OFFSET ?",
                 );
-                let rows: Vec<HistoryRow> = sqlx::query_as(&sql)
-                    .bind(user.0)
-                    .bind(clamp_i64(limit))
-                    .bind(clamp_i64(offset))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db)?;
+                let rows: Vec<HistoryRow> = self
+                    .fetch_all(
+                        sqlx::query_as(&sql)
+                            .bind(user.0)
+                            .bind(clamp_i64(limit))
+                            .bind(clamp_i64(offset)),
+                    )
+                    .await?;
                 let items = rows
                     .into_iter()
                     .map(|row| row.entry(user))

@@ -14,8 +14,15 @@ use crate::error::{db, is_duplicate};
 use crate::rows::{BlacklistRow, REVOCATION_COLUMNS, RevocationRow, Time, USER_COLUMNS, UserRow};
 use crate::store::for_each_store;
 
-/// The columns of a blacklist entry, in the order of the upserts' values.
-pub(crate) const BLACKLIST_COLUMNS: &str = "jti, user_id, family, expires_at, blacklisted_at";
+/// The columns of a blacklist entry.
+const BLACKLIST_COLUMNS: &str = "jti, user_id, family, expires_at, blacklisted_at";
+
+/// A blacklist insert where a taken jti inserts nothing (SQLite,
+/// PostgreSQL); each store's `BLACKLIST_JTI` is this or its own.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) const INSERT_JTI_OR_NOTHING: &str = "INSERT INTO auth_jwt_blacklist \
+     (jti, user_id, family, expires_at, blacklisted_at) VALUES (?, ?, ?, ?, ?) \
+     ON CONFLICT (jti) DO NOTHING";
 
 macro_rules! impl_jwt_revocation_store {
     ($store:ty, $db:ty) => {
@@ -49,11 +56,9 @@ macro_rules! impl_jwt_revocation_store {
                 }
                 let sql =
                     format!("SELECT {BLACKLIST_COLUMNS} FROM auth_jwt_blacklist WHERE jti = ?");
-                let row: Option<BlacklistRow> = sqlx::query_as(&Self::sql(&sql))
-                    .bind(jti)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db)?;
+                let row: Option<BlacklistRow> = self
+                    .fetch_optional(sqlx::query_as(&Self::sql(&sql)).bind(jti))
+                    .await?;
                 Ok(row.map(BlacklistEntry::from))
             }
 

@@ -197,12 +197,13 @@ macro_rules! impl_knox_store {
                      WHERE user_id = ? AND (expiry IS NULL OR expiry > ?) \
                      ORDER BY created DESC, digest DESC"
                 );
-                let rows: Vec<KnoxRow> = sqlx::query_as(&Self::sql(&sql))
-                    .bind(user.0)
-                    .bind(Time(now))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db)?;
+                let rows: Vec<KnoxRow> = self
+                    .fetch_all(
+                        sqlx::query_as(&Self::sql(&sql))
+                            .bind(user.0)
+                            .bind(Time(now)),
+                    )
+                    .await?;
                 Ok(rows.into_iter().map(KnoxTokenRecord::from).collect())
             }
 

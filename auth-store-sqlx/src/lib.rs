@@ -31,7 +31,8 @@
 //!   `RETURNING`); Knox inserts under a limit
 //!   and static-token creation serialise per user, by locking the user's row
 //!   in `auth_user_locks` (PostgreSQL, MySQL) or by `BEGIN IMMEDIATE`
-//!   (SQLite).
+//!   (SQLite). A transaction that deadlocks (PostgreSQL, MySQL) is run
+//!   again, up to three times.
 //! - **Users may live elsewhere.** No foreign keys tie tokens, revocations
 //!   or history to `auth_users`, so a deployment can keep users in its own
 //!   store and tokens in these tables.
@@ -106,6 +107,10 @@
 //! | `auth_throttle` | fixed-window counters | key (primary key); `resets_at` for sweeping |
 //! | `auth_login_history` | login history | `(user_id, occurred_at, id)` |
 //! | `auth_user_locks` | one row per user, locked to serialise that user's token inserts (not in SQLite) | user id (primary key) |
+//!
+//! `auth_user_locks` gains one 16-byte row per user who ever inserted a
+//! Knox token under a limit or a static token. Rows are never deleted: a
+//! deletion could slip between another transaction's lookup and its lock.
 //!
 //! Ended throttle windows are swept by the store itself every few thousand
 //! hits, and by `purge_ended_throttle_windows`; expired Knox tokens and

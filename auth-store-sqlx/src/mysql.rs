@@ -12,7 +12,8 @@
 //! The reads that authenticate a request can run on a few connections kept
 //! beside the pool, which saves the ping sqlx makes on every connection
 //! given back to it ([`MySqlStore::with_read_connections`];
-//! [`MySqlStore::connect`] keeps [`DEFAULT_READ_CONNECTIONS`]).
+//! [`MySqlStore::connect`] keeps
+//! [`DEFAULT_READ_CONNECTIONS`](crate::DEFAULT_READ_CONNECTIONS)).
 //!
 //! ```no_run
 //! use std::str::FromStr;
@@ -31,21 +32,19 @@
 //! # Ok(()) }
 //! ```
 
-use std::borrow::Cow;
-use std::str::FromStr;
-
 use auth_core::error::StoreError;
 use auth_core::store::ThrottleCount;
 use auth_core::user::UserId;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
 use sqlx::{MySql, Transaction};
+use std::borrow::Cow;
 
+use crate::PoolSettings;
 use crate::common::retrying;
 use crate::error::{SqlxStoreError, db, is_retryable};
 use crate::rows::{ThrottleRow, Time};
 use crate::store::sql_store;
-use crate::{DEFAULT_READ_CONNECTIONS, PoolSettings};
 
 /// How the transactions that lock a user's row begin: read committed, so
 /// that once the lock is granted every statement sees what the previous
@@ -69,28 +68,11 @@ pub(crate) fn duplicate_key_name(message: &str) -> Option<&str> {
 }
 
 sql_store! {
-    /// Every store trait over MySQL or MariaDB.
-    ///
-    /// Cheap to clone (the pool is shared). Build it with
-    /// [`connect`](Self::connect), [`connect_with`](Self::connect_with),
-    /// [`connect_lazy_with`](Self::connect_lazy_with) or
-    /// [`from_pool`](Self::from_pool), then run [`migrate`](Self::migrate)
-    /// once. Operations that wait longer than the pool's acquire timeout fail
-    /// with [`StoreError::Unavailable`]; the pool reconnects by itself.
-    ///
-    /// Atomicity: unique indexes decide username, email and digest conflicts;
-    /// a blacklist insert is one `INSERT` whose duplicate-key error says it
-    /// lost; a throttle hit is an `INSERT ... ON DUPLICATE KEY UPDATE` and a
-    /// read of the row in one transaction; Knox inserts under a limit and
-    /// static-token creation lock the user's row in `auth_user_locks`
-    /// (`SELECT ... FOR UPDATE`, read committed) for their transaction. A
-    /// transaction that deadlocks is run again.
-    ///
-    /// `auth_user_locks` gains one 16-byte row per user who ever inserted a
-    /// Knox token under a limit or a static token. Rows are never deleted: a
-    /// deletion could slip between another transaction's lookup and its lock.
-    ///
-    /// `Debug` shows the pool's size, never the connection URL or any record.
+    /// Every store trait over MySQL or MariaDB. A blacklist insert is one
+    /// `INSERT` whose duplicate-key error says it lost; Knox inserts under a
+    /// limit and static-token creation lock the user's row in
+    /// `auth_user_locks` (`SELECT ... FOR UPDATE`, read committed) for their
+    /// transaction.
     pub struct MySqlStore {
         database: MySql,
         pool: MySqlPool,
@@ -99,23 +81,11 @@ sql_store! {
         migrations: "migrations/mysql",
         placeholders: Cow::Borrowed,
         kept_ping: PoolSettings::ping_after_idle,
+        connect_url: "mysql://user:password@host:3306/database",
     }
 }
 
 impl MySqlStore {
-    /// Connects to `url` (`mysql://user:password@host:3306/database`) with
-    /// the default [`PoolSettings`]. Fails if no connection can be made
-    /// within the acquire timeout.
-    ///
-    /// The store keeps [`DEFAULT_READ_CONNECTIONS`] connections for the
-    /// reads that authenticate a request (see
-    /// [`with_read_connections`](Self::with_read_connections)).
-    pub async fn connect(url: &str) -> Result<Self, SqlxStoreError> {
-        let options = MySqlConnectOptions::from_str(url)?;
-        let store = Self::connect_with(options, PoolSettings::default()).await?;
-        Ok(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
-    }
-
     /// A read-committed transaction holding the lock on the user's row in
     /// `auth_user_locks`. The row is created first, outside the
     /// transaction, when it is missing (inserting it inside would take a

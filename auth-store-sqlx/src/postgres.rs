@@ -7,7 +7,8 @@
 //! The reads that authenticate a request can run on a few connections kept
 //! beside the pool, which saves the ping sqlx makes on every connection
 //! given back to it ([`PostgresStore::with_read_connections`];
-//! [`PostgresStore::connect`] keeps [`DEFAULT_READ_CONNECTIONS`]).
+//! [`PostgresStore::connect`] keeps
+//! [`DEFAULT_READ_CONNECTIONS`](crate::DEFAULT_READ_CONNECTIONS)).
 //!
 //! Put the tables in a schema of their own with `search_path`:
 //!
@@ -26,17 +27,16 @@
 //! # Ok(()) }
 //! ```
 
-use std::str::FromStr;
-
 use auth_core::error::StoreError;
 use auth_core::user::UserId;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use crate::error::{SqlxStoreError, db};
+use crate::PoolSettings;
+use crate::error::db;
+use crate::jwt_revocation::INSERT_JTI_OR_NOTHING;
 use crate::store::{numbered, sql_store};
-use crate::{DEFAULT_READ_CONNECTIONS, PoolSettings};
 
 /// Whether the server's error says it could not be used for now: class 08
 /// (connection exception); 57P01-57P03 (the server is shutting down,
@@ -47,27 +47,9 @@ pub(crate) fn is_unavailable_code(err: &PgDatabaseError) -> bool {
 }
 
 sql_store! {
-    /// Every store trait over PostgreSQL.
-    ///
-    /// Cheap to clone (the pool is shared). Build it with
-    /// [`connect`](Self::connect), [`connect_with`](Self::connect_with),
-    /// [`connect_lazy_with`](Self::connect_lazy_with) or
-    /// [`from_pool`](Self::from_pool), then run [`migrate`](Self::migrate)
-    /// once. Operations that wait longer than the pool's acquire timeout for a
-    /// connection fail with [`StoreError::Unavailable`]; the pool reconnects by
-    /// itself once the server is back.
-    ///
-    /// Atomicity: unique indexes decide username, email and digest conflicts;
-    /// a blacklist insert is one `INSERT ... ON CONFLICT DO NOTHING` whose row
-    /// count says who won; a throttle hit is one upsert; Knox inserts under a
-    /// limit and static-token creation lock the user's row in
-    /// `auth_user_locks` (`SELECT ... FOR UPDATE`) for their transaction.
-    ///
-    /// `auth_user_locks` gains one 16-byte row per user who ever inserted a
-    /// Knox token under a limit or a static token. Rows are never deleted: a
-    /// deletion could slip between another transaction's lookup and its lock.
-    ///
-    /// `Debug` shows the pool's size, never the connection URL or any record.
+    /// Every store trait over PostgreSQL. Knox inserts under a limit and
+    /// static-token creation lock the user's row in `auth_user_locks`
+    /// (`SELECT ... FOR UPDATE`) for their transaction.
     pub struct PostgresStore {
         database: Postgres,
         pool: PgPool,
@@ -76,30 +58,11 @@ sql_store! {
         migrations: "migrations/postgres",
         placeholders: numbered,
         kept_ping: PoolSettings::ping_after_idle,
+        connect_url: "postgres://user:password@host:port/database",
     }
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://user:password@host:port/database`)
-    /// with the default [`PoolSettings`]. Fails if no connection can be made
-    /// within the acquire timeout.
-    ///
-    /// The store keeps [`DEFAULT_READ_CONNECTIONS`] connections for the
-    /// reads that authenticate a request (see
-    /// [`with_read_connections`](Self::with_read_connections)).
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), auth_store_sqlx::SqlxStoreError> {
-    /// let store = auth_store_sqlx::PostgresStore::connect("postgres://postgres@localhost/app").await?;
-    /// store.migrate().await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn connect(url: &str) -> Result<Self, SqlxStoreError> {
-        let options = PgConnectOptions::from_str(url)?;
-        let store = Self::connect_with(options, PoolSettings::default()).await?;
-        Ok(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
-    }
-
     /// A transaction holding the lock on the user's row in
     /// `auth_user_locks` until it ends, creating the row first if needed.
     pub(crate) async fn begin_for_user(
@@ -139,9 +102,7 @@ impl PostgresStore {
     }
 
     /// A blacklist insert; a taken jti inserts nothing.
-    pub(crate) const BLACKLIST_JTI: &str = "INSERT INTO auth_jwt_blacklist \
-         (jti, user_id, family, expires_at, blacklisted_at) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT (jti) DO NOTHING";
+    pub(crate) const BLACKLIST_JTI: &str = INSERT_JTI_OR_NOTHING;
 
     /// A family's revocation, kept until the later of the two expiries.
     pub(crate) const REVOKE_FAMILY: &str = "INSERT INTO auth_jwt_revoked_families \
@@ -172,6 +133,6 @@ mod tests {
         let options = PgConnectOptions::new().host("127.0.0.1").port(1);
         let result =
             PostgresStore::connect_lazy_with(options, PoolSettings::default().max_connections(0));
-        assert!(matches!(result, Err(SqlxStoreError::Settings(_))));
+        assert!(matches!(result, Err(crate::SqlxStoreError::Settings(_))));
     }
 }

@@ -10,6 +10,7 @@ use auth_core::store::{
 use auth_core::user::{User, UserId};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use sqlx::error::BoxDynError;
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -35,13 +36,35 @@ impl Time {
     }
 }
 
-/// The inner values of optional columns.
-fn time(at: Option<Time>) -> Option<DateTime<Utc>> {
-    at.map(|Time(at)| at)
-}
+/// Implements sqlx's `Type` and `Decode` (and `Encode` with `to`) for
+/// `$ty` on one database, by way of a type sqlx knows: read as `$inner`
+/// and turned into `$ty` by `from`; written as what `to` makes of it.
+macro_rules! column {
+    ($ty:ty, $db:ty, $inner:ty, from: $from:expr $(, to: $to:expr)?) => {
+        impl sqlx::Type<$db> for $ty {
+            fn type_info() -> <$db as sqlx::Database>::TypeInfo {
+                <$inner as sqlx::Type<$db>>::type_info()
+            }
+            fn compatible(ty: &<$db as sqlx::Database>::TypeInfo) -> bool {
+                <$inner as sqlx::Type<$db>>::compatible(ty)
+            }
+        }
 
-fn text(value: Option<Text>) -> Option<String> {
-    value.map(|Text(value)| value)
+        impl<'r> sqlx::Decode<'r, $db> for $ty {
+            fn decode(value: <$db as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                $from(<$inner as sqlx::Decode<'r, $db>>::decode(value)?)
+            }
+        }
+
+        $(impl<'q> sqlx::Encode<'q, $db> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <$db as sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<sqlx::encode::IsNull, BoxDynError> {
+                <$inner as sqlx::Encode<'q, $db>>::encode($to(self), buf)
+            }
+        })?
+    };
 }
 
 /// A stored time out of chrono's range.
@@ -50,143 +73,28 @@ fn text(value: Option<Text>) -> Option<String> {
 #[error("stored time {0} µs is out of range")]
 struct TimeOutOfRange(i64);
 
-/// SQLite: times as integer microseconds, text as text.
+// SQLite: times as integer microseconds since the Unix epoch.
 #[cfg(feature = "sqlite")]
-mod sqlite {
-    use sqlx::encode::IsNull;
-    use sqlx::error::BoxDynError;
-    use sqlx::sqlite::{SqliteTypeInfo, SqliteValueRef};
-    use sqlx::{Database, Decode, Encode, Sqlite, Type};
+column!(Time, sqlx::Sqlite, i64,
+    from: |micros| DateTime::from_timestamp_micros(micros)
+        .map(Time)
+        .ok_or_else(|| TimeOutOfRange(micros).into()),
+    to: |at: &Time| at.0.timestamp_micros());
+#[cfg(feature = "sqlite")]
+column!(Text, sqlx::Sqlite, String, from: |text| Ok(Text(text)));
 
-    use super::{DateTime, Text, Time, TimeOutOfRange};
-
-    impl Type<Sqlite> for Time {
-        fn type_info() -> SqliteTypeInfo {
-            <i64 as Type<Sqlite>>::type_info()
-        }
-        fn compatible(ty: &SqliteTypeInfo) -> bool {
-            <i64 as Type<Sqlite>>::compatible(ty)
-        }
-    }
-
-    impl<'q> Encode<'q, Sqlite> for Time {
-        fn encode_by_ref(
-            &self,
-            buf: &mut <Sqlite as Database>::ArgumentBuffer<'q>,
-        ) -> Result<IsNull, BoxDynError> {
-            <i64 as Encode<'q, Sqlite>>::encode(self.0.timestamp_micros(), buf)
-        }
-    }
-
-    impl<'r> Decode<'r, Sqlite> for Time {
-        fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-            let micros = <i64 as Decode<'r, Sqlite>>::decode(value)?;
-            let at = DateTime::from_timestamp_micros(micros).ok_or(TimeOutOfRange(micros))?;
-            Ok(Self(at))
-        }
-    }
-
-    super::text_as_string!(Sqlite, SqliteTypeInfo);
-}
-
-/// PostgreSQL: times as `TIMESTAMPTZ`, text as text.
+// PostgreSQL: `TIMESTAMPTZ`, text as text.
 #[cfg(feature = "postgres")]
-mod postgres {
-    use sqlx::postgres::PgTypeInfo;
-    use sqlx::{Decode, Postgres, Type};
+column!(Time, sqlx::Postgres, DateTime<Utc>, from: |at| Ok(Time(at)), to: |at: &Time| at.0);
+#[cfg(feature = "postgres")]
+column!(Text, sqlx::Postgres, String, from: |text| Ok(Text(text)));
 
-    use super::Text;
-
-    super::time_as_datetime!(Postgres, PgTypeInfo);
-    super::text_as_string!(Postgres, PgTypeInfo);
-}
-
-/// MySQL: times as `DATETIME(6)`, text read as bytes and checked.
+// MySQL: `DATETIME(6)`, text read as bytes and checked to be UTF-8.
 #[cfg(feature = "mysql")]
-mod mysql {
-    use sqlx::error::BoxDynError;
-    use sqlx::mysql::{MySqlTypeInfo, MySqlValueRef};
-    use sqlx::{Decode, MySql, Type};
-
-    use super::Text;
-
-    super::time_as_datetime!(MySql, MySqlTypeInfo);
-
-    impl Type<MySql> for Text {
-        fn type_info() -> MySqlTypeInfo {
-            <[u8] as Type<MySql>>::type_info()
-        }
-        fn compatible(ty: &MySqlTypeInfo) -> bool {
-            <[u8] as Type<MySql>>::compatible(ty)
-        }
-    }
-
-    impl<'r> Decode<'r, MySql> for Text {
-        fn decode(value: MySqlValueRef<'r>) -> Result<Self, BoxDynError> {
-            let bytes = <&[u8] as Decode<'r, MySql>>::decode(value)?;
-            Ok(Self(std::str::from_utf8(bytes)?.to_owned()))
-        }
-    }
-}
-
-/// [`Time`] as chrono's `DateTime<Utc>` for `$db`.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-macro_rules! time_as_datetime {
-    ($db:ty, $info:ty) => {
-        impl Type<$db> for super::Time {
-            fn type_info() -> $info {
-                <super::DateTime<super::Utc> as Type<$db>>::type_info()
-            }
-            fn compatible(ty: &$info) -> bool {
-                <super::DateTime<super::Utc> as Type<$db>>::compatible(ty)
-            }
-        }
-
-        impl<'q> sqlx::Encode<'q, $db> for super::Time {
-            fn encode_by_ref(
-                &self,
-                buf: &mut <$db as sqlx::Database>::ArgumentBuffer<'q>,
-            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                <super::DateTime<super::Utc> as sqlx::Encode<'q, $db>>::encode_by_ref(&self.0, buf)
-            }
-        }
-
-        impl<'r> Decode<'r, $db> for super::Time {
-            fn decode(
-                value: <$db as sqlx::Database>::ValueRef<'r>,
-            ) -> Result<Self, sqlx::error::BoxDynError> {
-                <super::DateTime<super::Utc> as Decode<'r, $db>>::decode(value).map(Self)
-            }
-        }
-    };
-}
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-use time_as_datetime;
-
-/// [`Text`] as sqlx's `String` for `$db`.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-macro_rules! text_as_string {
-    ($db:ty, $info:ty) => {
-        impl Type<$db> for Text {
-            fn type_info() -> $info {
-                <String as Type<$db>>::type_info()
-            }
-            fn compatible(ty: &$info) -> bool {
-                <String as Type<$db>>::compatible(ty)
-            }
-        }
-
-        impl<'r> Decode<'r, $db> for Text {
-            fn decode(
-                value: <$db as sqlx::Database>::ValueRef<'r>,
-            ) -> Result<Self, sqlx::error::BoxDynError> {
-                <String as Decode<'r, $db>>::decode(value).map(Self)
-            }
-        }
-    };
-}
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-use text_as_string;
+column!(Time, sqlx::MySql, DateTime<Utc>, from: |at| Ok(Time(at)), to: |at: &Time| at.0);
+#[cfg(feature = "mysql")]
+column!(Text, sqlx::MySql, &[u8],
+    from: |bytes| -> Result<Text, BoxDynError> { Ok(Text(std::str::from_utf8(bytes)?.to_owned())) });
 
 /// The columns a [`User`] is read from ([`UserRow`]).
 pub(crate) const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, \
@@ -223,8 +131,8 @@ impl From<UserRow> for User {
             is_superuser: row.is_superuser,
             email_verified: row.email_verified,
             date_joined: row.date_joined.0,
-            last_login: time(row.last_login),
-            password_hash: text(row.password_hash),
+            last_login: row.last_login.map(|at| at.0),
+            password_hash: row.password_hash.map(|text| text.0),
             profile: row.profile.0,
         }
     }
@@ -253,9 +161,9 @@ impl From<KnoxRow> for KnoxTokenRecord {
             digest: row.digest.0,
             user_id: UserId(row.user_id),
             created: row.created.0,
-            expiry: time(row.expiry),
-            last_used: time(row.last_used),
-            name: text(row.name),
+            expiry: row.expiry.map(|at| at.0),
+            last_used: row.last_used.map(|at| at.0),
+            name: row.name.map(|text| text.0),
         }
     }
 }
@@ -298,7 +206,7 @@ impl From<BlacklistRow> for BlacklistEntry {
         Self {
             jti: row.jti.0,
             user_id: UserId(row.user_id),
-            family: text(row.family),
+            family: row.family.map(|text| text.0),
             expires_at: row.expires_at.0,
             blacklisted_at: row.blacklisted_at.0,
         }
@@ -321,7 +229,7 @@ pub(crate) struct RevocationRow {
 impl From<RevocationRow> for RevocationState {
     fn from(row: RevocationRow) -> Self {
         Self {
-            tokens_valid_after: time(row.jwt_valid_after),
+            tokens_valid_after: row.jwt_valid_after.map(|at| at.0),
             family_revoked: row.jwt_family_revoked,
         }
     }
@@ -359,8 +267,8 @@ impl HistoryRow {
             user_id: user,
             at: self.occurred_at.0,
             event: parse_event(&self.event.0)?,
-            ip: text(self.ip),
-            user_agent: text(self.user_agent),
+            ip: self.ip.map(|text| text.0),
+            user_agent: self.user_agent.map(|text| text.0),
         })
     }
 }

@@ -47,6 +47,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use crate::error::{SqlxStoreError, db};
+use crate::jwt_revocation::INSERT_JTI_OR_NOTHING;
 use crate::store::sql_store;
 use crate::{DEFAULT_READ_CONNECTIONS, PoolSettings};
 
@@ -63,13 +64,9 @@ pub(crate) fn is_unavailable_code(err: &SqliteError) -> bool {
 }
 
 sql_store! {
-    /// Every store trait over SQLite.
-    ///
-    /// Cheap to clone (the pool is shared). Build it with
-    /// [`connect`](Self::connect) (a file, created if missing),
-    /// [`connect_with`](Self::connect_with), [`memory`](Self::memory) (for
-    /// tests) or [`from_pool`](Self::from_pool), then run
-    /// [`migrate`](Self::migrate) once. Prefer `connect_with` to
+    /// Every store trait over SQLite, in a file
+    /// ([`connect`](Self::connect) creates it if missing) or in memory
+    /// ([`memory`](Self::memory), for tests). Prefer `connect_with` to
     /// `connect_lazy_with` for a new file: it opens the first connection
     /// before it returns, which switches the file to WAL before other
     /// connections open it.
@@ -79,8 +76,6 @@ sql_store! {
     /// in-memory database: each connection detached from its pool would
     /// take the database with it (the pool would then open a new, empty
     /// one).
-    ///
-    /// `Debug` shows the pool's size, never a path or a record.
     pub struct SqliteStore {
         database: Sqlite,
         pool: SqlitePool,
@@ -194,9 +189,7 @@ impl SqliteStore {
     }
 
     /// A blacklist insert; a taken jti inserts nothing.
-    pub(crate) const BLACKLIST_JTI: &str = "INSERT INTO auth_jwt_blacklist \
-         (jti, user_id, family, expires_at, blacklisted_at) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT (jti) DO NOTHING";
+    pub(crate) const BLACKLIST_JTI: &str = INSERT_JTI_OR_NOTHING;
 
     /// A family's revocation, kept until the later of the two expiries.
     pub(crate) const REVOKE_FAMILY: &str = "INSERT INTO auth_jwt_revoked_families \

@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use auth_core::error::StoreError;
 use auth_core::store::{StaticTokenRecord, StaticTokenStore};
 use auth_core::user::UserId;
-use sqlx::FromRow;
 
 use crate::common::{nul_free, retrying};
 use crate::error::{db, db_or_conflict, is_retryable};
@@ -69,14 +68,9 @@ macro_rules! impl_static_token_store {
                 let sql =
                     format!("SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE digest = ?");
                 let sql = Self::sql(&sql);
-                let query = sqlx::query(&sql).bind(digest);
-                let row = self
-                    .reads
-                    .fetch_optional(&self.pool, query)
-                    .await
-                    .map_err(db)?;
-                let row = row.as_ref().map(StaticRow::from_row).transpose();
-                Ok(row.map_err(db)?.map(StaticTokenRecord::from))
+                let row: Option<StaticRow> =
+                    self.read_optional(sqlx::query(&sql).bind(digest)).await?;
+                Ok(row.map(StaticTokenRecord::from))
             }
 
             async fn static_token_for_user(
@@ -85,11 +79,9 @@ macro_rules! impl_static_token_store {
             ) -> Result<Option<StaticTokenRecord>, StoreError> {
                 let sql =
                     format!("SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE user_id = ?");
-                let row: Option<StaticRow> = sqlx::query_as(&Self::sql(&sql))
-                    .bind(user.0)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db)?;
+                let row: Option<StaticRow> = self
+                    .fetch_optional(sqlx::query_as(&Self::sql(&sql)).bind(user.0))
+                    .await?;
                 Ok(row.map(StaticTokenRecord::from))
             }
 

@@ -7,21 +7,20 @@
 //! SQLite and MySQL take them as they are, and [`numbered`] writes them as
 //! `$1`, `$2`, ... for PostgreSQL. No query text holds a `?` of its own.
 
+#[cfg(feature = "postgres")]
 use std::borrow::Cow;
 
 /// `text` with each `?` placeholder numbered, `$1` first, as PostgreSQL
 /// wants them.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+#[cfg(feature = "postgres")]
 pub(crate) fn numbered(text: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len() + 32);
-    let mut n = 0;
-    for part in text.split('?') {
+    for (n, part) in text.split('?').enumerate() {
         if n > 0 {
             out.push('$');
             out.push_str(&n.to_string());
         }
         out.push_str(part);
-        n += 1;
     }
     Cow::Owned(out)
 }
@@ -46,12 +45,24 @@ macro_rules! sql_store {
             migrations: $migrations:literal,
             placeholders: $placeholders:expr,
             kept_ping: $kept_ping:expr,
+            $(connect_url: $url:literal,)?
         }
     ) => {
-        $crate::common::impl_apply_settings!($pool_options);
         $crate::kept::impl_read_queries!($db);
 
         $(#[$attr])*
+        ///
+        /// Cheap to clone (the pool is shared). Build it with `connect`,
+        /// [`connect_with`](Self::connect_with),
+        /// [`connect_lazy_with`](Self::connect_lazy_with) or
+        /// [`from_pool`](Self::from_pool), then run
+        /// [`migrate`](Self::migrate) once. Operations that wait longer
+        /// than the pool's acquire timeout for a connection fail with
+        /// `StoreError::Unavailable`; the pool reconnects by itself once
+        /// the database is back.
+        ///
+        /// `Debug` shows the pool's size, never the connection URL, a path
+        /// or a record.
         #[derive(Clone)]
         pub struct $store {
             pub(crate) pool: $pool,
@@ -74,6 +85,22 @@ macro_rules! sql_store {
             }
         }
 
+        $(impl $store {
+            #[doc = concat!("Connects to `url` (`", $url, "`) with the default")]
+            /// [`PoolSettings`](crate::PoolSettings). Fails if no
+            /// connection can be made within the acquire timeout.
+            ///
+            /// The store keeps
+            /// [`DEFAULT_READ_CONNECTIONS`](crate::DEFAULT_READ_CONNECTIONS)
+            /// connections for the reads that authenticate a request (see
+            /// [`with_read_connections`](Self::with_read_connections)).
+            pub async fn connect(url: &str) -> Result<Self, $crate::SqlxStoreError> {
+                let options = <$connect_options as ::std::str::FromStr>::from_str(url)?;
+                let store = Self::connect_with(options, $crate::PoolSettings::default()).await?;
+                Ok(store.with_read_connections($crate::DEFAULT_READ_CONNECTIONS))
+            }
+        })?
+
         impl $store {
             /// Connects with explicit connection options and pool settings,
             /// which are validated first. Fails if no connection can be
@@ -85,8 +112,7 @@ macro_rules! sql_store {
                 settings: $crate::PoolSettings,
             ) -> Result<Self, $crate::SqlxStoreError> {
                 settings.validate()?;
-                let pool = settings
-                    .apply_to(<$pool_options>::new())
+                let pool = Self::pool_options(&settings)
                     .connect_with(options)
                     .await?;
                 Ok(Self::from_pool_pinging(pool, $kept_ping(&settings)))
@@ -104,10 +130,34 @@ macro_rules! sql_store {
             ) -> Result<Self, $crate::SqlxStoreError> {
                 settings.validate()?;
                 $crate::common::require_runtime()?;
-                let pool = settings
-                    .apply_to(<$pool_options>::new())
-                    .connect_lazy_with(options);
+                let pool = Self::pool_options(&settings).connect_lazy_with(options);
                 Ok(Self::from_pool_pinging(pool, $kept_ping(&settings)))
+            }
+
+            /// The pool options `settings` make.
+            fn pool_options(settings: &$crate::PoolSettings) -> $pool_options {
+                let ping_after_idle = settings.ping_after_idle();
+                let options = <$pool_options>::new()
+                    .max_connections(settings.max_connections)
+                    .min_connections(settings.min_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .idle_timeout(settings.idle_timeout)
+                    .max_lifetime(settings.max_lifetime)
+                    .test_before_acquire(ping_after_idle.is_some_and(|idle| idle.is_zero()));
+                match ping_after_idle {
+                    // sqlx's own recipe for pinging only connections idle
+                    // for a while; a failed ping closes the connection and
+                    // the pool hands out another.
+                    Some(window) if !window.is_zero() => options.before_acquire(move |conn, meta| {
+                        ::std::boxed::Box::pin(async move {
+                            if meta.idle_for >= window {
+                                ::sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    }),
+                    _ => options,
+                }
             }
 
             /// Wraps an existing pool (its own settings apply: sqlx's
@@ -216,6 +266,42 @@ macro_rules! sql_store {
                 $placeholders(text)
             }
 
+            /// Runs `query` on the pool for at most one row.
+            pub(crate) async fn fetch_optional<'q, T>(
+                &self,
+                query: ::sqlx::query::QueryAs<'q, $db, T, <$db as ::sqlx::Database>::Arguments<'q>>,
+            ) -> Result<Option<T>, ::auth_core::error::StoreError>
+            where
+                T: Send + Unpin + for<'r> ::sqlx::FromRow<'r, <$db as ::sqlx::Database>::Row>,
+            {
+                query.fetch_optional(&self.pool).await.map_err($crate::error::db)
+            }
+
+            /// Runs `query` on the pool for all its rows.
+            pub(crate) async fn fetch_all<'q, T>(
+                &self,
+                query: ::sqlx::query::QueryAs<'q, $db, T, <$db as ::sqlx::Database>::Arguments<'q>>,
+            ) -> Result<Vec<T>, ::auth_core::error::StoreError>
+            where
+                T: Send + Unpin + for<'r> ::sqlx::FromRow<'r, <$db as ::sqlx::Database>::Row>,
+            {
+                query.fetch_all(&self.pool).await.map_err($crate::error::db)
+            }
+
+            /// Runs `query` on a kept read connection (or through the pool
+            /// when none can be had) for at most one row, read as `T`.
+            pub(crate) async fn read_optional<'q, T>(
+                &self,
+                query: ::sqlx::query::Query<'q, $db, <$db as ::sqlx::Database>::Arguments<'q>>,
+            ) -> Result<Option<T>, ::auth_core::error::StoreError>
+            where
+                T: for<'r> ::sqlx::FromRow<'r, <$db as ::sqlx::Database>::Row>,
+            {
+                let row = self.reads.fetch_optional(&self.pool, query).await;
+                let row = row.map_err($crate::error::db)?;
+                row.as_ref().map(T::from_row).transpose().map_err($crate::error::db)
+            }
+
             /// Runs `query` on the pool; how many rows it changed.
             pub(crate) async fn execute<'q>(
                 &self,
@@ -245,7 +331,7 @@ macro_rules! for_each_store {
 }
 pub(crate) use for_each_store;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "postgres"))]
 mod tests {
     use super::*;
 

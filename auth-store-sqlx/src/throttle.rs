@@ -45,12 +45,7 @@ macro_rules! impl_throttle_store {
                     "SELECT hits, resets_at FROM auth_throttle \
                      WHERE throttle_key = ? AND resets_at > ?",
                 );
-                let row: Option<ThrottleRow> = sqlx::query_as(&sql)
-                    .bind(key)
-                    .bind(Time(now))
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db)?;
+                let row: Option<ThrottleRow> = self.fetch_optional(sqlx::query_as(&sql).bind(key).bind(Time(now))).await?;
                 Ok(row.map(ThrottleCount::from))
             }
 

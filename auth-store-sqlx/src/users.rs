@@ -2,14 +2,11 @@
 //! for `set_last_login`, each store's `SET_LAST_LOGIN` (PostgreSQL skips a
 //! row that is being written).
 
-use std::sync::LazyLock;
-
 use async_trait::async_trait;
 use auth_core::error::StoreError;
 use auth_core::store::{Page, UserQuery, UserStore};
 use auth_core::user::{User, UserId, UserUpdate, fold_case};
 use chrono::{DateTime, Utc};
-use sqlx::FromRow;
 use sqlx::types::Json;
 
 use crate::common::{clamp_i64, contains_pattern, count_u64, nul_free};
@@ -17,59 +14,18 @@ use crate::error::{db, db_or_conflict};
 use crate::rows::{Time, USER_COLUMNS, UserRow};
 use crate::store::for_each_store;
 
-/// The columns [`UserStore::update_user`] may set, in the order of
-/// [`UPDATE_USER`]'s placeholders and of [`bind_user_update!`]'s values.
-const UPDATE_COLUMNS: [&str; 13] = [
-    "username",
-    "username_folded",
-    "email",
-    "email_folded",
-    "first_name",
-    "first_name_folded",
-    "last_name",
-    "last_name_folded",
-    "is_active",
-    "is_staff",
-    "is_superuser",
-    "email_verified",
-    "profile",
-];
-
-/// `UPDATE auth_users SET col = COALESCE(?, col), ... WHERE id = ?`: a
-/// `NULL` value keeps the stored column, so one statement writes exactly
-/// the columns a `UserUpdate` names.
-static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
-    let set: Vec<String> = UPDATE_COLUMNS
-        .iter()
-        .map(|column| format!("{column} = COALESCE(?, {column})"))
-        .collect();
-    format!("UPDATE auth_users SET {} WHERE id = ?", set.join(", "))
-});
-
-/// Binds a `&UserUpdate`'s values to a query of [`UPDATE_USER`], in its
-/// order (the folded forms beside the names; `NULL` for a column the
-/// update leaves alone), then the id.
-macro_rules! bind_user_update {
-    ($query:expr, $id:expr, $update:expr) => {{
-        let update: &UserUpdate = $update;
-        let folded = |value: &Option<String>| value.as_deref().map(fold_case);
-        $query
-            .bind(update.username.as_deref())
-            .bind(folded(&update.username))
-            .bind(update.email.as_deref())
-            .bind(folded(&update.email))
-            .bind(update.first_name.as_deref())
-            .bind(folded(&update.first_name))
-            .bind(update.last_name.as_deref())
-            .bind(folded(&update.last_name))
-            .bind(update.is_active)
-            .bind(update.is_staff)
-            .bind(update.is_superuser)
-            .bind(update.email_verified)
-            .bind(update.profile.as_ref().map(Json))
-            .bind($id)
-    }};
-}
+/// Writes exactly the columns a `UserUpdate` names: a `NULL` value keeps
+/// the stored column. The folded forms are set beside the names.
+const UPDATE_USER: &str = "UPDATE auth_users SET \
+     username = COALESCE(?, username), username_folded = COALESCE(?, username_folded), \
+     email = COALESCE(?, email), email_folded = COALESCE(?, email_folded), \
+     first_name = COALESCE(?, first_name), \
+     first_name_folded = COALESCE(?, first_name_folded), \
+     last_name = COALESCE(?, last_name), last_name_folded = COALESCE(?, last_name_folded), \
+     is_active = COALESCE(?, is_active), is_staff = COALESCE(?, is_staff), \
+     is_superuser = COALESCE(?, is_superuser), \
+     email_verified = COALESCE(?, email_verified), profile = COALESCE(?, profile) \
+     WHERE id = ?";
 
 /// A listing search: one pattern on four folded columns. `LIKE` is ASCII
 /// case-insensitive in SQLite and compares bytes on MySQL's `VARBINARY`,
@@ -92,27 +48,8 @@ macro_rules! impl_user_store {
                     return Ok(None);
                 }
                 let sql = format!("SELECT {USER_COLUMNS} FROM auth_users WHERE {column} = ?");
-                let row: Option<UserRow> = sqlx::query_as(&Self::sql(&sql))
-                    .bind(value)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db)?;
+                let row: Option<UserRow> = self.fetch_optional(sqlx::query_as(&Self::sql(&sql)).bind(value)).await?;
                 Ok(row.map(User::from))
-            }
-
-            /// `Ok` when `changed` rows is more than none or the user exists,
-            /// `NotFound` otherwise.
-            async fn changed_or_exists(&self, changed: u64, id: UserId) -> Result<(), StoreError> {
-                if changed > 0 {
-                    return Ok(());
-                }
-                let sql = Self::sql("SELECT 1 AS found FROM auth_users WHERE id = ?");
-                let found = sqlx::query(&sql)
-                    .bind(id.0)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db)?;
-                found.map(drop).ok_or(StoreError::NotFound)
             }
         }
 
@@ -153,14 +90,8 @@ macro_rules! impl_user_store {
             async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
                 let sql = format!("SELECT {USER_COLUMNS} FROM auth_users WHERE id = ?");
                 let sql = Self::sql(&sql);
-                let query = sqlx::query(&sql).bind(id.0);
-                let row = self
-                    .reads
-                    .fetch_optional(&self.pool, query)
-                    .await
-                    .map_err(db)?;
-                let row = row.as_ref().map(UserRow::from_row).transpose();
-                Ok(row.map_err(db)?.map(User::from))
+                let row: Option<UserRow> = self.read_optional(sqlx::query(&sql).bind(id.0)).await?;
+                Ok(row.map(User::from))
             }
 
             async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -173,8 +104,23 @@ macro_rules! impl_user_store {
             }
 
             async fn update_user(&self, id: UserId, update: &UserUpdate) -> Result<(), StoreError> {
-                let sql = Self::sql(&UPDATE_USER);
-                let done = bind_user_update!(sqlx::query(&sql), id.0, update)
+                let folded = |value: &Option<String>| value.as_deref().map(fold_case);
+                let sql = Self::sql(UPDATE_USER);
+                let done = sqlx::query(&sql)
+                    .bind(update.username.as_deref())
+                    .bind(folded(&update.username))
+                    .bind(update.email.as_deref())
+                    .bind(folded(&update.email))
+                    .bind(update.first_name.as_deref())
+                    .bind(folded(&update.first_name))
+                    .bind(update.last_name.as_deref())
+                    .bind(folded(&update.last_name))
+                    .bind(update.is_active)
+                    .bind(update.is_staff)
+                    .bind(update.is_superuser)
+                    .bind(update.email_verified)
+                    .bind(update.profile.as_ref().map(Json))
+                    .bind(id.0)
                     .execute(&self.pool)
                     .await
                     .map_err(|err| db_or_conflict(err, "id"))?;
@@ -211,10 +157,18 @@ macro_rules! impl_user_store {
 
             async fn set_last_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
                 let sql = Self::sql(Self::SET_LAST_LOGIN);
-                let changed = self.execute(sqlx::query(&sql).bind(Time(at)).bind(id.0)).await?;
-                // None changed: no such user, or (PostgreSQL) its row was
-                // being written and was skipped.
-                self.changed_or_exists(changed, id).await
+                if self.execute(sqlx::query(&sql).bind(Time(at)).bind(id.0)).await? > 0 {
+                    return Ok(());
+                }
+                // No such user, or (PostgreSQL) its row was being written
+                // and was skipped.
+                let sql = Self::sql("SELECT 1 AS found FROM auth_users WHERE id = ?");
+                let found = sqlx::query(&sql)
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+                found.map(drop).ok_or(StoreError::NotFound)
             }
 
             async fn delete_user(&self, id: UserId) -> Result<bool, StoreError> {
@@ -246,12 +200,10 @@ macro_rules! impl_user_store {
                     page = page.bind(pattern).bind(pattern).bind(pattern).bind(pattern);
                 }
                 let total = count.fetch_one(&self.pool).await.map_err(db)?;
-                let rows = page
+                let page = page
                     .bind(clamp_i64(query.limit))
-                    .bind(clamp_i64(query.offset))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db)?;
+                    .bind(clamp_i64(query.offset));
+                let rows = self.fetch_all(page).await?;
                 Ok(Page {
                     items: rows.into_iter().map(User::from).collect(),
                     total: count_u64(total),
