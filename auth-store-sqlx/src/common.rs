@@ -1,18 +1,19 @@
 //! What the three stores share that is not SQL: pool settings, search
-//! patterns, number clamping, conflict naming and eviction planning.
+//! patterns, number clamping, conflict naming, eviction planning and
+//! retrying a deadlocked transaction.
 //!
-//! Nothing here is generic over `sqlx::Database`: each store writes its own
-//! queries, and only plain values pass through these helpers.
+//! Nothing here is generic over `sqlx::Database`: the queries live in the
+//! per-trait files, and only plain values pass through these helpers.
 
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 use std::future::Future;
 use std::time::Duration;
 
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 use auth_core::error::StoreError;
 use auth_core::store::HistoryEvent;
 use auth_core::user::fold_case;
 use chrono::{DateTime, Utc};
+
+use crate::error::{InvalidPoolSettings, SqlxStoreError};
 
 /// How many connections `SqliteStore::connect` (on a file),
 /// `PostgresStore::connect` and `MySqlStore::connect` keep beside the pool
@@ -49,11 +50,11 @@ pub const DEFAULT_READ_CONNECTIONS: usize = 4;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolSettings {
-    max_connections: u32,
-    min_connections: u32,
-    acquire_timeout: Duration,
-    idle_timeout: Option<Duration>,
-    max_lifetime: Option<Duration>,
+    pub(crate) max_connections: u32,
+    pub(crate) min_connections: u32,
+    pub(crate) acquire_timeout: Duration,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) max_lifetime: Option<Duration>,
     test_before_acquire: bool,
     test_after_idle: Duration,
 }
@@ -153,99 +154,28 @@ impl PoolSettings {
 
     /// Checks the settings: at least one connection, `min_connections` at
     /// most `max_connections`, and a non-zero acquire timeout.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidPoolSettings> {
         if self.max_connections == 0 {
-            return Err("max_connections must be at least 1".into());
+            return Err(InvalidPoolSettings::NoConnections);
         }
         if self.min_connections > self.max_connections {
-            return Err(format!(
-                "min_connections ({}) must not exceed max_connections ({})",
-                self.min_connections, self.max_connections
-            ));
+            return Err(InvalidPoolSettings::MinAboveMax {
+                min: self.min_connections,
+                max: self.max_connections,
+            });
         }
         if self.acquire_timeout.is_zero() {
-            return Err("acquire_timeout must be more than zero".into());
+            return Err(InvalidPoolSettings::ZeroAcquireTimeout);
         }
         if self.idle_timeout.is_some_and(|t| t.is_zero()) {
-            return Err("idle_timeout must be more than zero (or None)".into());
+            return Err(InvalidPoolSettings::ZeroIdleTimeout);
         }
         if self.max_lifetime.is_some_and(|t| t.is_zero()) {
-            return Err("max_lifetime must be more than zero (or None)".into());
+            return Err(InvalidPoolSettings::ZeroMaxLifetime);
         }
         Ok(())
     }
 }
-
-/// A concrete sqlx `PoolOptions` type that [`PoolSettings`] can configure
-/// (implemented per database by [`impl_apply_settings!`], so that nothing is
-/// generic over `sqlx::Database`).
-pub(crate) trait ApplySettings: Sized {
-    fn set(
-        self,
-        max: u32,
-        min: u32,
-        acquire: Duration,
-        idle: Option<Duration>,
-        lifetime: Option<Duration>,
-        test_after_idle: Option<Duration>,
-    ) -> Self;
-}
-
-impl PoolSettings {
-    /// The settings applied to a pool options value.
-    pub(crate) fn apply_to<O: ApplySettings>(&self, options: O) -> O {
-        options.set(
-            self.max_connections,
-            self.min_connections,
-            self.acquire_timeout,
-            self.idle_timeout,
-            self.max_lifetime,
-            self.ping_after_idle(),
-        )
-    }
-}
-
-/// Implements [`ApplySettings`] for one concrete pool options type.
-macro_rules! impl_apply_settings {
-    ($ty:ty) => {
-        impl $crate::common::ApplySettings for $ty {
-            fn set(
-                self,
-                max: u32,
-                min: u32,
-                acquire: ::std::time::Duration,
-                idle: Option<::std::time::Duration>,
-                lifetime: Option<::std::time::Duration>,
-                test_after_idle: Option<::std::time::Duration>,
-            ) -> Self {
-                let options = self
-                    .max_connections(max)
-                    .min_connections(min)
-                    .acquire_timeout(acquire)
-                    .idle_timeout(idle)
-                    .max_lifetime(lifetime)
-                    .test_before_acquire(test_after_idle.is_some_and(|idle| idle.is_zero()));
-                match test_after_idle {
-                    Some(window) if !window.is_zero() => {
-                        // sqlx's own recipe for pinging only connections
-                        // idle for a while; a failed ping closes the
-                        // connection and the pool hands out another.
-                        options.before_acquire(move |conn, meta| {
-                            ::std::boxed::Box::pin(async move {
-                                if meta.idle_for >= window {
-                                    ::sqlx::Connection::ping(conn).await?;
-                                }
-                                Ok(true)
-                            })
-                        })
-                    }
-                    _ => options,
-                }
-            }
-        }
-    };
-}
-pub(crate) use impl_apply_settings;
 
 /// Every this many throttle hits through one store value, windows that
 /// ended more than [`SWEEP_MARGIN`] before the hit are deleted.
@@ -256,12 +186,12 @@ pub(crate) const SWEEP_EVERY: u64 = 4096;
 pub(crate) const SWEEP_MARGIN: chrono::Duration = chrono::Duration::minutes(1);
 
 /// How many times a transaction that hit a deadlock is run again.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 const MAX_RETRIES: u32 = 3;
 
 /// Runs `attempt` until it succeeds, fails with an error `retryable` does
 /// not accept, or has been retried [`MAX_RETRIES`] times.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) async fn retrying<T, F, Fut>(
     retryable: fn(&StoreError) -> bool,
     mut attempt: F,
@@ -284,73 +214,11 @@ where
 
 /// Fails unless called within a Tokio runtime (sqlx spawns a pool's
 /// maintenance task when the pool is built, and panics without one).
-pub(crate) fn require_runtime() -> Result<(), String> {
+pub(crate) fn require_runtime() -> Result<(), SqlxStoreError> {
     tokio::runtime::Handle::try_current()
         .map(drop)
-        .map_err(|_| "a lazily connecting store must be built within a Tokio runtime".to_owned())
+        .map_err(SqlxStoreError::NoRuntime)
 }
-
-/// The columns [`UserStore::update_user`](auth_core::store::UserStore::update_user)
-/// may set, in the order of [`update_user_sql`]'s placeholders and of
-/// [`bind_user_update!`]'s values.
-const UPDATE_COLUMNS: [&str; 13] = [
-    "username",
-    "username_folded",
-    "email",
-    "email_folded",
-    "first_name",
-    "first_name_folded",
-    "last_name",
-    "last_name_folded",
-    "is_active",
-    "is_staff",
-    "is_superuser",
-    "email_verified",
-    "profile",
-];
-
-/// `UPDATE auth_users SET col = COALESCE(<value>, col), ... WHERE id =
-/// <id>`: a `NULL` value keeps the stored column, so one statement writes
-/// exactly the columns a `UserUpdate` names. `param(i)` writes the `i`th
-/// placeholder (1-based; the id is the last).
-pub(crate) fn update_user_sql(param: fn(usize) -> String) -> String {
-    let set: Vec<String> = UPDATE_COLUMNS
-        .iter()
-        .enumerate()
-        .map(|(i, column)| format!("{column} = COALESCE({}, {column})", param(i + 1)))
-        .collect();
-    format!(
-        "UPDATE auth_users SET {} WHERE id = {}",
-        set.join(", "),
-        param(UPDATE_COLUMNS.len() + 1)
-    )
-}
-
-/// Binds a `&UserUpdate`'s values to a query of [`update_user_sql`], in
-/// its order (the folded forms beside the names; `NULL` for a column the
-/// update leaves alone), then the id.
-macro_rules! bind_user_update {
-    ($query:expr, $id:expr, $update:expr) => {{
-        let update: &auth_core::user::UserUpdate = $update;
-        let folded = |value: &Option<String>| value.as_deref().map(auth_core::user::fold_case);
-        $query
-            .bind(update.username.as_deref())
-            .bind(folded(&update.username))
-            .bind(update.email.as_deref())
-            .bind(folded(&update.email))
-            .bind(update.first_name.as_deref())
-            .bind(folded(&update.first_name))
-            .bind(update.last_name.as_deref())
-            .bind(folded(&update.last_name))
-            .bind(update.is_active)
-            .bind(update.is_staff)
-            .bind(update.is_superuser)
-            .bind(update.email_verified)
-            .bind(update.profile.as_ref().map(sqlx::types::Json))
-            .bind($id)
-    }};
-}
-pub(crate) use bind_user_update;
 
 /// The escape character of every `LIKE` pattern the stores build (not `\`,
 /// which MySQL string literals would also treat as an escape).
@@ -403,8 +271,8 @@ pub(crate) fn window_end(
 }
 
 /// The history event stored under `name`.
-pub(crate) fn parse_event(name: &str) -> Result<HistoryEvent, String> {
-    HistoryEvent::parse(name).ok_or_else(|| format!("unknown login history event {name:?}"))
+pub(crate) fn parse_event(name: &str) -> Result<HistoryEvent, SqlxStoreError> {
+    HistoryEvent::parse(name).ok_or(SqlxStoreError::UnknownHistoryEvent)
 }
 
 /// The field a unique index protects, from the index, constraint or column

@@ -4,7 +4,13 @@
 //! sqlx 0.8 checks every connection given back to its pool with a ping:
 //! for SQLite a round trip to the connection's worker thread, for
 //! PostgreSQL and MySQL one over the network, either way as much as the
-//! query itself. The reads that authenticate a request (`GET /me` and every
+//! query itself, and sqlx has no option to skip it. Upstream issue
+//! launchbadge/sqlx#1743 asked for pings only after a connection sat idle;
+//! it was closed by launchbadge/sqlx#1901, which gave the pool's callbacks
+//! the connection's idle time (the recipe
+//! [`PoolSettings::test_after_idle`](crate::PoolSettings::test_after_idle)
+//! uses before an acquire), while the ping on release stayed unconditional
+//! (`return_to_pool` in sqlx-core 0.8's `pool/connection.rs`). The reads that authenticate a request (`GET /me` and every
 //! other authenticated route) go through [`ReadConnections`] instead: a
 //! connection detached from the pool is taken from a short list, used for
 //! the one statement and put back, with no ping. A statement that fails,
@@ -90,7 +96,6 @@ impl<DB: Database> ReadConnections<DB> {
     }
 
     /// Room for `limit` connections (none kept yet), pinged as these are.
-    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) fn with_limit(&self, limit: usize) -> Self {
         Self::new(limit, self.ping_after_idle)
     }

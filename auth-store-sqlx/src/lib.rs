@@ -31,14 +31,14 @@
 //!   `RETURNING`); Knox inserts under a limit
 //!   and static-token creation serialise per user, by locking the user's row
 //!   in `auth_user_locks` (PostgreSQL, MySQL) or by `BEGIN IMMEDIATE`
-//!   (SQLite).
+//!   (SQLite). A transaction that deadlocks (PostgreSQL, MySQL) is run
+//!   again, up to three times.
 //! - **Users may live elsewhere.** No foreign keys tie tokens, revocations
 //!   or history to `auth_users`, so a deployment can keep users in its own
 //!   store and tokens in these tables.
 //! - **Time** round-trips at microsecond precision (`TIMESTAMPTZ`,
 //!   `DATETIME(6)`, or integer microseconds since the Unix epoch in SQLite).
-//! - **Failures.** Each store has its own error enum
-//!   ([`SqliteStoreError`], [`PostgresStoreError`], [`MySqlStoreError`])
+//! - **Failures.** The stores fail with one error enum, [`SqlxStoreError`],
 //!   wrapping the sqlx error; it converts into
 //!   [`StoreError`](auth_core::StoreError) keeping it as the source. A pool
 //!   timeout, a closed pool, an I/O or TLS failure, or the server saying it
@@ -108,6 +108,10 @@
 //! | `auth_login_history` | login history | `(user_id, occurred_at, id)` |
 //! | `auth_user_locks` | one row per user, locked to serialise that user's token inserts (not in SQLite) | user id (primary key) |
 //!
+//! `auth_user_locks` gains one 16-byte row per user who ever inserted a
+//! Knox token under a limit or a static token. Rows are never deleted: a
+//! deletion could slip between another transaction's lookup and its lock.
+//!
 //! Ended throttle windows are swept by the store itself every few thousand
 //! hits, and by `purge_ended_throttle_windows`; expired Knox tokens and
 //! revocations go when the service calls the traits' purge methods.
@@ -140,20 +144,41 @@ mod common;
 
 pub use common::{DEFAULT_READ_CONNECTIONS, PoolSettings};
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod error;
+pub use error::{InvalidPoolSettings, SqlxStoreError};
+
+// The pieces every store is built from, and the store traits' queries,
+// each written once for the three stores.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod history;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod jwt_revocation;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod kept;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod knox;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod rows;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod static_tokens;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod store;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod throttle;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod users;
 
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteStore, SqliteStoreError};
+pub use sqlite::SqliteStore;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresStore, PostgresStoreError};
+pub use postgres::PostgresStore;
 
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "mysql")]
-pub use mysql::{MySqlStore, MySqlStoreError};
+pub use mysql::MySqlStore;

@@ -1,0 +1,145 @@
+//! [`JwtRevocationStore`] for every store. The upserts differ per database
+//! and are each store's `BLACKLIST_JTI`, `REVOKE_FAMILY` and
+//! `RAISE_VALID_AFTER`; everything else is the same.
+
+use async_trait::async_trait;
+use auth_core::error::StoreError;
+use auth_core::store::{BlacklistEntry, JwtRevocationStore, RevocationState};
+use auth_core::user::{User, UserId};
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+use crate::common::nul_free;
+use crate::error::{db, is_duplicate};
+use crate::rows::{BlacklistRow, REVOCATION_COLUMNS, RevocationRow, Time, USER_COLUMNS, UserRow};
+use crate::store::for_each_store;
+
+/// The columns of a blacklist entry.
+const BLACKLIST_COLUMNS: &str = "jti, user_id, family, expires_at, blacklisted_at";
+
+/// A blacklist insert where a taken jti inserts nothing (SQLite,
+/// PostgreSQL); each store's `BLACKLIST_JTI` is this or its own.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) const INSERT_JTI_OR_NOTHING: &str = "INSERT INTO auth_jwt_blacklist \
+     (jti, user_id, family, expires_at, blacklisted_at) VALUES (?, ?, ?, ?, ?) \
+     ON CONFLICT (jti) DO NOTHING";
+
+macro_rules! impl_jwt_revocation_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait]
+        impl JwtRevocationStore for $store {
+            async fn blacklist_jti(&self, entry: &BlacklistEntry) -> Result<bool, StoreError> {
+                let sql = Self::sql(Self::BLACKLIST_JTI);
+                let result = sqlx::query(&sql)
+                    .bind(&entry.jti)
+                    .bind(entry.user_id.0)
+                    .bind(&entry.family)
+                    .bind(Time(entry.expires_at))
+                    .bind(Time(entry.blacklisted_at))
+                    .execute(&self.pool)
+                    .await;
+                // The row count says who won where a taken jti inserts
+                // nothing; the duplicate-key error says it where it fails.
+                match result {
+                    Ok(done) => Ok(done.rows_affected() == 1),
+                    Err(err) if is_duplicate(&err) => Ok(false),
+                    Err(err) => Err(db(err)),
+                }
+            }
+
+            async fn blacklisted_jti(
+                &self,
+                jti: &str,
+            ) -> Result<Option<BlacklistEntry>, StoreError> {
+                if !nul_free(jti) {
+                    return Ok(None);
+                }
+                let sql =
+                    format!("SELECT {BLACKLIST_COLUMNS} FROM auth_jwt_blacklist WHERE jti = ?");
+                let row: Option<BlacklistRow> = self
+                    .fetch_optional(sqlx::query_as(&Self::sql(&sql)).bind(jti))
+                    .await?;
+                Ok(row.map(BlacklistEntry::from))
+            }
+
+            async fn revoke_family(
+                &self,
+                family: &str,
+                user: UserId,
+                expires_at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let sql = Self::sql(Self::REVOKE_FAMILY);
+                let query = sqlx::query(&sql)
+                    .bind(family)
+                    .bind(user.0)
+                    .bind(Time(expires_at));
+                self.execute(query).await.map(drop)
+            }
+
+            async fn set_tokens_valid_after(
+                &self,
+                user: UserId,
+                at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let sql = Self::sql(Self::RAISE_VALID_AFTER);
+                self.execute(sqlx::query(&sql).bind(user.0).bind(Time(at)))
+                    .await
+                    .map(drop)
+            }
+
+            async fn revocation_state(
+                &self,
+                user: UserId,
+                family: Option<&str>,
+            ) -> Result<RevocationState, StoreError> {
+                // A family no database can hold was never revoked.
+                let family = family.filter(|family| nul_free(family));
+                let sql = format!("SELECT {REVOCATION_COLUMNS}");
+                let sql = Self::sql(&sql);
+                let query = sqlx::query(&sql).bind(user.0).bind(family);
+                // A SELECT without FROM always gives one row.
+                let row = self.reads.fetch_one(&self.pool, query).await.map_err(db)?;
+                let state = RevocationRow::from_row(&row).map_err(db)?;
+                Ok(state.into())
+            }
+
+            async fn revocation_state_and_user(
+                &self,
+                user: UserId,
+                family: Option<&str>,
+            ) -> Result<Option<(RevocationState, Option<User>)>, StoreError> {
+                let family = family.filter(|family| nul_free(family));
+                let sql = format!(
+                    "SELECT {USER_COLUMNS}, {REVOCATION_COLUMNS} FROM auth_users WHERE id = ?"
+                );
+                let sql = Self::sql(&sql);
+                let query = sqlx::query(&sql).bind(user.0).bind(family).bind(user.0);
+                let row = self
+                    .reads
+                    .fetch_optional(&self.pool, query)
+                    .await
+                    .map_err(db)?;
+                let Some(row) = row else {
+                    // No such user: the state alone (rare, so two round trips).
+                    return Ok(Some((self.revocation_state(user, family).await?, None)));
+                };
+                let state = RevocationRow::from_row(&row).map_err(db)?;
+                let found = UserRow::from_row(&row).map_err(db)?;
+                Ok(Some((state.into(), Some(found.into()))))
+            }
+
+            async fn purge_expired_revocations(
+                &self,
+                now: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                let sql = Self::sql("DELETE FROM auth_jwt_blacklist WHERE expires_at <= ?");
+                let jtis = self.execute(sqlx::query(&sql).bind(Time(now))).await?;
+                let sql = Self::sql("DELETE FROM auth_jwt_revoked_families WHERE expires_at <= ?");
+                let families = self.execute(sqlx::query(&sql).bind(Time(now))).await?;
+                Ok(jtis + families)
+            }
+        }
+    };
+}
+
+for_each_store!(impl_jwt_revocation_store);

@@ -1,0 +1,304 @@
+//! Records as the stores read and write them: [`Time`] and [`Text`], the
+//! two column types whose encoding differs per database, and one
+//! `sqlx::FromRow` row per record with its one conversion into the
+//! `auth-core` record.
+
+use auth_core::store::{
+    BlacklistEntry, HistoryEntry, KnoxTokenRecord, RevocationState, StaticTokenRecord,
+    ThrottleCount,
+};
+use auth_core::user::{User, UserId};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::error::BoxDynError;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::common::{count_u64, parse_event};
+use crate::error::SqlxStoreError;
+
+/// A time as each database stores it: `TIMESTAMPTZ` (PostgreSQL),
+/// `DATETIME(6)` in UTC (MySQL), integer microseconds since the Unix epoch
+/// (SQLite). Bound and read back at microsecond precision.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Time(pub(crate) DateTime<Utc>);
+
+/// Text read back: on MySQL as bytes checked to be UTF-8, whatever the
+/// column's collation flags say (lookup keys are `VARBINARY`, which sqlx
+/// would not read as a string); as text elsewhere.
+#[derive(Debug)]
+pub(crate) struct Text(pub(crate) String);
+
+impl Time {
+    /// An optional time.
+    pub(crate) fn of(at: Option<DateTime<Utc>>) -> Option<Self> {
+        at.map(Self)
+    }
+}
+
+/// Implements sqlx's `Type` and `Decode` (and `Encode` with `to`) for
+/// `$ty` on one database, by way of a type sqlx knows: read as `$inner`
+/// and turned into `$ty` by `from`; written as what `to` makes of it.
+macro_rules! column {
+    ($ty:ty, $db:ty, $inner:ty, from: $from:expr $(, to: $to:expr)?) => {
+        impl sqlx::Type<$db> for $ty {
+            fn type_info() -> <$db as sqlx::Database>::TypeInfo {
+                <$inner as sqlx::Type<$db>>::type_info()
+            }
+            fn compatible(ty: &<$db as sqlx::Database>::TypeInfo) -> bool {
+                <$inner as sqlx::Type<$db>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, $db> for $ty {
+            fn decode(value: <$db as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                $from(<$inner as sqlx::Decode<'r, $db>>::decode(value)?)
+            }
+        }
+
+        $(impl<'q> sqlx::Encode<'q, $db> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <$db as sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<sqlx::encode::IsNull, BoxDynError> {
+                <$inner as sqlx::Encode<'q, $db>>::encode($to(self), buf)
+            }
+        })?
+    };
+}
+
+/// A stored time out of chrono's range.
+#[cfg(feature = "sqlite")]
+#[derive(Debug, thiserror::Error)]
+#[error("stored time {0} µs is out of range")]
+struct TimeOutOfRange(i64);
+
+// SQLite: times as integer microseconds since the Unix epoch.
+#[cfg(feature = "sqlite")]
+column!(Time, sqlx::Sqlite, i64,
+    from: |micros| DateTime::from_timestamp_micros(micros)
+        .map(Time)
+        .ok_or_else(|| TimeOutOfRange(micros).into()),
+    to: |at: &Time| at.0.timestamp_micros());
+#[cfg(feature = "sqlite")]
+column!(Text, sqlx::Sqlite, String, from: |text| Ok(Text(text)));
+
+// PostgreSQL: `TIMESTAMPTZ`, text as text.
+#[cfg(feature = "postgres")]
+column!(Time, sqlx::Postgres, DateTime<Utc>, from: |at| Ok(Time(at)), to: |at: &Time| at.0);
+#[cfg(feature = "postgres")]
+column!(Text, sqlx::Postgres, String, from: |text| Ok(Text(text)));
+
+// MySQL: `DATETIME(6)`, text read as bytes and checked to be UTF-8.
+#[cfg(feature = "mysql")]
+column!(Time, sqlx::MySql, DateTime<Utc>, from: |at| Ok(Time(at)), to: |at: &Time| at.0);
+#[cfg(feature = "mysql")]
+column!(Text, sqlx::MySql, &[u8],
+    from: |bytes| -> Result<Text, BoxDynError> { Ok(Text(std::str::from_utf8(bytes)?.to_owned())) });
+
+/// The columns a [`User`] is read from ([`UserRow`]).
+pub(crate) const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, \
+     is_staff, is_superuser, email_verified, date_joined, last_login, password_hash, profile";
+
+/// A row of `auth_users`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: Uuid,
+    username: Text,
+    email: Text,
+    first_name: Text,
+    last_name: Text,
+    is_active: bool,
+    is_staff: bool,
+    is_superuser: bool,
+    email_verified: bool,
+    date_joined: Time,
+    last_login: Option<Time>,
+    password_hash: Option<Text>,
+    profile: Json<Map<String, Value>>,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: UserId(row.id),
+            username: row.username.0,
+            email: row.email.0,
+            first_name: row.first_name.0,
+            last_name: row.last_name.0,
+            is_active: row.is_active,
+            is_staff: row.is_staff,
+            is_superuser: row.is_superuser,
+            email_verified: row.email_verified,
+            date_joined: row.date_joined.0,
+            last_login: row.last_login.map(|at| at.0),
+            password_hash: row.password_hash.map(|text| text.0),
+            profile: row.profile.0,
+        }
+    }
+}
+
+/// The columns a [`KnoxTokenRecord`] is read from ([`KnoxRow`]).
+pub(crate) const KNOX_COLUMNS: &str =
+    "token_key, digest, user_id, created, expiry, last_used, name";
+
+/// A row of `auth_knox_tokens`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct KnoxRow {
+    token_key: Text,
+    digest: Text,
+    user_id: Uuid,
+    created: Time,
+    expiry: Option<Time>,
+    last_used: Option<Time>,
+    name: Option<Text>,
+}
+
+impl From<KnoxRow> for KnoxTokenRecord {
+    fn from(row: KnoxRow) -> Self {
+        Self {
+            token_key: row.token_key.0,
+            digest: row.digest.0,
+            user_id: UserId(row.user_id),
+            created: row.created.0,
+            expiry: row.expiry.map(|at| at.0),
+            last_used: row.last_used.map(|at| at.0),
+            name: row.name.map(|text| text.0),
+        }
+    }
+}
+
+/// The columns a [`StaticTokenRecord`] is read from ([`StaticRow`]).
+pub(crate) const STATIC_COLUMNS: &str = "user_id, digest, seed, created";
+
+/// A row of `auth_static_tokens`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct StaticRow {
+    user_id: Uuid,
+    digest: Text,
+    seed: Text,
+    created: Time,
+}
+
+impl From<StaticRow> for StaticTokenRecord {
+    fn from(row: StaticRow) -> Self {
+        Self {
+            user_id: UserId(row.user_id),
+            digest: row.digest.0,
+            seed: row.seed.0,
+            created: row.created.0,
+        }
+    }
+}
+
+/// A row of `auth_jwt_blacklist`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct BlacklistRow {
+    jti: Text,
+    user_id: Uuid,
+    family: Option<Text>,
+    expires_at: Time,
+    blacklisted_at: Time,
+}
+
+impl From<BlacklistRow> for BlacklistEntry {
+    fn from(row: BlacklistRow) -> Self {
+        Self {
+            jti: row.jti.0,
+            user_id: UserId(row.user_id),
+            family: row.family.map(|text| text.0),
+            expires_at: row.expires_at.0,
+            blacklisted_at: row.blacklisted_at.0,
+        }
+    }
+}
+
+/// [`RevocationState`] as two columns (binding the user's id, then the
+/// family), alone or beside a user's row; read back as a [`RevocationRow`].
+pub(crate) const REVOCATION_COLUMNS: &str = "\
+    (SELECT valid_after FROM auth_jwt_valid_after WHERE user_id = ?) AS jwt_valid_after, \
+    EXISTS (SELECT 1 FROM auth_jwt_revoked_families WHERE family = ?) AS jwt_family_revoked";
+
+/// The columns of [`REVOCATION_COLUMNS`].
+#[derive(sqlx::FromRow)]
+pub(crate) struct RevocationRow {
+    jwt_valid_after: Option<Time>,
+    jwt_family_revoked: bool,
+}
+
+impl From<RevocationRow> for RevocationState {
+    fn from(row: RevocationRow) -> Self {
+        Self {
+            tokens_valid_after: row.jwt_valid_after.map(|at| at.0),
+            family_revoked: row.jwt_family_revoked,
+        }
+    }
+}
+
+/// A throttle counter: `hits, resets_at` of `auth_throttle`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ThrottleRow {
+    hits: i64,
+    resets_at: Time,
+}
+
+impl From<ThrottleRow> for ThrottleCount {
+    fn from(row: ThrottleRow) -> Self {
+        Self {
+            count: count_u64(row.hits),
+            resets_at: row.resets_at.0,
+        }
+    }
+}
+
+/// A row of `auth_login_history`, without its user.
+#[derive(sqlx::FromRow)]
+pub(crate) struct HistoryRow {
+    occurred_at: Time,
+    event: Text,
+    ip: Option<Text>,
+    user_agent: Option<Text>,
+}
+
+impl HistoryRow {
+    /// The entry, as `user`'s.
+    pub(crate) fn entry(self, user: UserId) -> Result<HistoryEntry, SqlxStoreError> {
+        Ok(HistoryEntry {
+            user_id: user,
+            at: self.occurred_at.0,
+            event: parse_event(&self.event.0)?,
+            ip: self.ip.map(|text| text.0),
+            user_agent: self.user_agent.map(|text| text.0),
+        })
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use sqlx::Connection;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_times_round_trip_as_micros() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory database");
+        for micros in [1_700_000_000_123_457, -86_400_000_001] {
+            let at = DateTime::from_timestamp_micros(micros).expect("in range");
+            let (stored, back): (i64, Time) = sqlx::query_as("SELECT ?1, ?1")
+                .bind(Time(at))
+                .fetch_one(&mut conn)
+                .await
+                .expect("selecting the time");
+            assert_eq!((stored, back.0), (micros, at));
+        }
+        let out_of_range = sqlx::query_as::<_, (Time,)>("SELECT 9223372036854775807")
+            .fetch_one(&mut conn)
+            .await;
+        assert!(
+            out_of_range.is_err(),
+            "out of chrono's range is an error, not a panic"
+        );
+    }
+}
