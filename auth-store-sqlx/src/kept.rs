@@ -217,7 +217,7 @@ impl<DB: Database> Drop for Lease<'_, DB> {
     }
 }
 
-/// Writes `fetch_optional`, `fetch_one` and `fetch_all` for one concrete
+/// Writes `fetch_optional` and `fetch_all` for one concrete
 /// database: `query` runs on a kept connection, or through `pool` when none
 /// can be had.
 macro_rules! impl_read_queries {
@@ -236,19 +236,6 @@ macro_rules! impl_read_queries {
                 let row = query.fetch_optional(&mut connection).await?;
                 lease.give_back(connection);
                 Ok(row)
-            }
-
-            /// Runs `query` for exactly one row on a kept connection, or
-            /// through `pool` when none can be had; no row is
-            /// [`sqlx::Error::RowNotFound`], as with sqlx's own `fetch_one`.
-            pub(crate) async fn fetch_one<'q>(
-                &self,
-                pool: &::sqlx::Pool<$db>,
-                query: ::sqlx::query::Query<'q, $db, <$db as ::sqlx::Database>::Arguments<'q>>,
-            ) -> Result<<$db as ::sqlx::Database>::Row, ::sqlx::Error> {
-                self.fetch_optional(pool, query)
-                    .await?
-                    .ok_or(::sqlx::Error::RowNotFound)
             }
 
             /// Runs `query` for all its rows on a kept connection, or
