@@ -375,27 +375,4 @@ mod tests {
         );
         assert_eq!(eviction_cutoff(&[], 0), None);
     }
-
-    #[test]
-    fn settings_validate() {
-        assert!(PoolSettings::default().validate().is_ok());
-        assert!(
-            PoolSettings::default()
-                .min_connections(11)
-                .validate()
-                .is_err()
-        );
-        assert!(
-            PoolSettings::default()
-                .acquire_timeout(Duration::ZERO)
-                .validate()
-                .is_err()
-        );
-        assert!(
-            PoolSettings::default()
-                .idle_timeout(Some(Duration::ZERO))
-                .validate()
-                .is_err()
-        );
-    }
 }

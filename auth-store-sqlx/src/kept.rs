@@ -1,34 +1,7 @@
 //! [`ReadConnections`]: a few connections kept out of a store's pool for
-//! its hot one-statement reads.
-//!
-//! sqlx 0.8 checks every connection given back to its pool with a ping:
-//! for SQLite a round trip to the connection's worker thread, for
-//! PostgreSQL and MySQL one over the network, either way as much as the
-//! query itself, and sqlx has no option to skip it. Upstream issue
-//! launchbadge/sqlx#1743 asked for pings only after a connection sat idle;
-//! it was closed by launchbadge/sqlx#1901, which gave the pool's callbacks
-//! the connection's idle time (the recipe
-//! [`PoolSettings::test_after_idle`](crate::PoolSettings::test_after_idle)
-//! uses before an acquire), while the ping on release stayed unconditional
-//! (`return_to_pool` in sqlx-core 0.8's `pool/connection.rs`). The reads that authenticate a request (`GET /me` and every
-//! other authenticated route) go through [`ReadConnections`] instead: a
-//! connection detached from the pool is taken from a short list, used for
-//! the one statement and put back, with no ping. A statement that fails,
-//! or a read that is cancelled half way, drops its connection (closing it)
-//! rather than putting back a connection in an unknown state.
-//!
-//! At most `limit` connections are kept; when all are in use the read goes
-//! through the pool as before. Detached connections do not count against
-//! the pool's `max_connections`, so the store may hold up to `limit` more
-//! connections than the pool's maximum.
-//!
-//! A kept connection follows the pool's own rules when it is taken for a
-//! read: one older than the pool's `max_lifetime`, or idle for longer than
-//! its `idle_timeout`, is closed instead (there is no timer: an unused one
-//! stays open until the next read or until the pool closes), and one idle
-//! for at least `ping_after_idle` is pinged first, the ping bounded by the
-//! pool's acquire timeout; a failed ping closes it and the next one is
-//! tried.
+//! its hot one-statement reads. Why they exist (sqlx's ping on every
+//! release, launchbadge/sqlx#1743) and how they follow the pool's rules is
+//! documented once, on each store's `with_read_connections`.
 //!
 //! This is the one piece of the crate generic over `sqlx::Database`, and
 //! it only acquires, pings and drops connections. The queries run in

@@ -12,10 +12,6 @@
 //! limit, static-token creation) run in `BEGIN IMMEDIATE` transactions,
 //! which take the write lock up front.
 //!
-//! The reads that authenticate a request run on a few connections kept
-//! beside the pool, which saves the ping sqlx makes on every connection
-//! given back to it (see [`SqliteStore::with_read_connections`]).
-//!
 //! ```no_run
 //! use auth_store_sqlx::SqliteStore;
 //!

@@ -214,34 +214,43 @@ macro_rules! sql_store {
             }
 
             /// Keeps up to `count` connections out of the pool for the
-            /// reads that authenticate a request: the user by id, the JWT
-            /// revocation state (alone or with the user), Knox tokens by
-            /// key and static tokens by digest. 0 sends them through the
-            /// pool. `connect` sets
-            /// [`DEFAULT_READ_CONNECTIONS`](crate::DEFAULT_READ_CONNECTIONS)
+            /// reads that authenticate a request (`GET /me` and every other
+            /// authenticated route): the user by id, the JWT revocation
+            /// state (alone or with the user), Knox tokens by key and static
+            /// tokens by digest. 0 sends them through the pool. `connect`
+            /// sets [`DEFAULT_READ_CONNECTIONS`](crate::DEFAULT_READ_CONNECTIONS)
             /// (on SQLite, for a file); the other constructors set 0.
             ///
-            /// sqlx checks each connection given back to its pool with a
-            /// ping: a round trip to the server (PostgreSQL, MySQL) or to
-            /// the connection's worker thread (SQLite) after the query's
-            /// own. A kept connection is detached from the pool, used for
-            /// one statement and kept again with no ping; one whose
-            /// statement fails or is cancelled is closed instead. When all
-            /// are in use, a read goes through the pool.
+            /// Why: sqlx 0.8 pings every connection given back to its pool,
+            /// a round trip to the server (PostgreSQL, MySQL) or to the
+            /// connection's worker thread (SQLite) after the query's own,
+            /// and has no option to skip it. Upstream issue
+            /// launchbadge/sqlx#1743 asked for pings only after a connection
+            /// sat idle; launchbadge/sqlx#1901 closed it by giving the pool's
+            /// callbacks the idle time (the recipe
+            /// [`test_after_idle`](crate::PoolSettings::test_after_idle) uses
+            /// before an acquire), while the ping on release stayed
+            /// (`return_to_pool` in sqlx-core 0.8's `pool/connection.rs`). A
+            /// kept connection is detached from the pool, used for one
+            /// statement and kept again with no ping; one whose statement
+            /// fails or is cancelled is closed instead, not kept in an
+            /// unknown state. When all are in use, a read goes through the
+            /// pool.
             ///
             /// Kept connections follow the pool's rules when they are taken
             /// for a read: on PostgreSQL and MySQL one idle for at least the
-            /// settings' [`test_after_idle`](crate::PoolSettings::test_after_idle)
-            /// is pinged first (within the acquire timeout), so that a
-            /// connection the server dropped (`wait_timeout`, a restart) is
-            /// replaced instead of failing a request (nothing outside the
-            /// process can close a SQLite connection, so those are never
-            /// pinged); one kept for longer than `max_lifetime` or idle
-            /// longer than `idle_timeout` is closed and replaced. They do not
-            /// count against the pool's `max_connections`, so the store may
-            /// open up to `count` more than that, and an unused one stays
-            /// open until the next read comes, until the pool is closed, or
-            /// until the store and all its clones are dropped.
+            /// settings' `test_after_idle` is pinged first (within the
+            /// acquire timeout; a failed ping closes it and the next is
+            /// tried), so that a connection the server dropped
+            /// (`wait_timeout`, a restart) is replaced instead of failing a
+            /// request (nothing outside the process can close a SQLite
+            /// connection, so those are never pinged); one kept for longer
+            /// than `max_lifetime` or idle longer than `idle_timeout` is
+            /// closed and replaced. They do not count against the pool's
+            /// `max_connections`, so the store may open up to `count` more
+            /// than that, and an unused one stays open until the next read
+            /// comes, until the pool is closed, or until the store and all
+            /// its clones are dropped.
             pub fn with_read_connections(mut self, count: usize) -> Self {
                 self.reads = ::std::sync::Arc::new(self.reads.with_limit(count));
                 self
