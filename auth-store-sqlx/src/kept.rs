@@ -29,17 +29,6 @@ pub(crate) struct ReadConnections<DB: Database> {
     idle: Mutex<Vec<Kept<DB::Connection>>>,
 }
 
-impl<DB: Database> std::fmt::Debug for ReadConnections<DB> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReadConnections")
-            .field("limit", &self.limit)
-            .field("ping_after_idle", &self.ping_after_idle)
-            .field("kept", &self.kept.load(Ordering::Relaxed))
-            .field("idle", &self.idle().len())
-            .finish()
-    }
-}
-
 /// An idle kept connection and its times.
 struct Kept<C> {
     connection: C,
