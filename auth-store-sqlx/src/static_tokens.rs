@@ -31,10 +31,7 @@ macro_rules! impl_static_token_store {
                     tx.commit().await.map_err(db)?;
                     return Ok(row.into());
                 }
-                let sql = sql!(
-                    $store,
-                    "INSERT INTO auth_static_tokens (user_id, digest, seed, created) VALUES (?, ?, ?, ?)"
-                );
+                let sql = sql!($store, "INSERT INTO auth_static_tokens (user_id, digest, seed, created) VALUES (?, ?, ?, ?)");
                 sqlx::query(sql)
                     .bind(record.user_id.0)
                     .bind(&record.digest)

@@ -41,10 +41,7 @@ macro_rules! impl_throttle_store {
                 if !nul_free(key) {
                     return Ok(None);
                 }
-                let sql = sql!(
-                    $store,
-                    "SELECT hits, resets_at FROM auth_throttle WHERE throttle_key = ? AND resets_at > ?"
-                );
+                let sql = sql!($store, "SELECT hits, resets_at FROM auth_throttle WHERE throttle_key = ? AND resets_at > ?");
                 let query = sqlx::query_as::<_, ThrottleRow>(sql).bind(key).bind(Time(now));
                 self.fetch_optional(query).await
             }
@@ -63,11 +60,8 @@ macro_rules! impl_throttle_store {
                 resets_at: DateTime<Utc>,
                 now: DateTime<Utc>,
             ) -> Result<(), StoreError> {
-                let sql = sql!(
-                    $store,
-                    "UPDATE auth_throttle SET hits = hits - 1 \
-                     WHERE throttle_key = ? AND resets_at = ? AND resets_at > ? AND hits > 0"
-                );
+                let sql = sql!($store, "UPDATE auth_throttle SET hits = hits - 1 \
+                     WHERE throttle_key = ? AND resets_at = ? AND resets_at > ? AND hits > 0");
                 // Only MySQL is seen to deadlock here (InnoDB's next-key
                 // locks); a deadlocked release is run again.
                 retrying(is_retryable, || {

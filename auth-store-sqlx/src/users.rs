@@ -50,14 +50,11 @@ macro_rules! impl_user_store {
         #[async_trait]
         impl UserStore for $store {
             async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
-                let sql = sql!(
-                    $store,
-                    "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
+                let sql = sql!($store, "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
                      first_name, first_name_folded, last_name, last_name_folded, is_active, \
                      is_staff, is_superuser, email_verified, date_joined, last_login, \
                      password_hash, profile) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                );
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
                 sqlx::query(sql)
                     .bind(user.id.0)
                     .bind(&user.username)
@@ -141,10 +138,7 @@ macro_rules! impl_user_store {
                 current: &str,
                 new: &str,
             ) -> Result<bool, StoreError> {
-                let sql = sql!(
-                    $store,
-                    "UPDATE auth_users SET password_hash = ? WHERE id = ? AND password_hash = ?"
-                );
+                let sql = sql!($store, "UPDATE auth_users SET password_hash = ? WHERE id = ? AND password_hash = ?");
                 let query = sqlx::query(sql).bind(new).bind(id.0).bind(current);
                 Ok(self.execute(query).await? > 0)
             }
