@@ -73,67 +73,59 @@ impl Default for PoolSettings {
     }
 }
 
+/// Builder methods that set one field each, named as the field.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty;)*) => {$(
+        $(#[$doc])*
+        pub fn $field(mut self, $field: $ty) -> Self {
+            self.$field = $field;
+            self
+        }
+    )*};
+}
+
 impl PoolSettings {
-    /// The most connections the pool opens (default 10; at least 1).
-    pub fn max_connections(mut self, max: u32) -> Self {
-        self.max_connections = max;
-        self
-    }
+    setters! {
+        /// The most connections the pool opens (default 10; at least 1).
+        max_connections: u32;
 
-    /// Connections the pool keeps open even when idle (default 0; at most
-    /// `max_connections`).
-    pub fn min_connections(mut self, min: u32) -> Self {
-        self.min_connections = min;
-        self
-    }
+        /// Connections the pool keeps open even when idle (default 0; at most
+        /// `max_connections`).
+        min_connections: u32;
 
-    /// How long an operation waits for a connection, including opening a
-    /// new one, before it fails with `StoreError::Unavailable` (default 5 s;
-    /// more than zero).
-    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
-        self.acquire_timeout = timeout;
-        self
-    }
+        /// How long an operation waits for a connection, including opening a
+        /// new one, before it fails with `StoreError::Unavailable` (default 5 s;
+        /// more than zero).
+        acquire_timeout: Duration;
 
-    /// Idle connections above `min_connections` are closed after this long
-    /// (default 10 minutes; `None` never).
-    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.idle_timeout = timeout;
-        self
-    }
+        /// Idle connections above `min_connections` are closed after this long
+        /// (default 10 minutes; `None` never).
+        idle_timeout: Option<Duration>;
 
-    /// Connections are replaced after this long (default 30 minutes; `None`
-    /// never).
-    pub fn max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
-        self.max_lifetime = lifetime;
-        self
-    }
+        /// Connections are replaced after this long (default 30 minutes; `None`
+        /// never).
+        max_lifetime: Option<Duration>;
 
-    /// Whether an idle connection is pinged before it is handed out
-    /// (default `true`): a connection the server dropped is then replaced
-    /// instead of failing a request. `SqliteStore`
-    /// turns it off (see its `pool_settings`): nothing can drop a SQLite
-    /// connection from outside.
-    pub fn test_before_acquire(mut self, test: bool) -> Self {
-        self.test_before_acquire = test;
-        self
-    }
+        /// Whether an idle connection is pinged before it is handed out
+        /// (default `true`): a connection the server dropped is then replaced
+        /// instead of failing a request. `SqliteStore`
+        /// turns it off (see its `pool_settings`): nothing can drop a SQLite
+        /// connection from outside.
+        test_before_acquire: bool;
 
-    /// With [`test_before_acquire`](Self::test_before_acquire) on, only
-    /// connections idle for at least this long are pinged (default 1 s;
-    /// zero pings every connection on every acquire, sqlx's own default).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use auth_store_sqlx::PoolSettings;
-    ///
-    /// // Ping before every query, whatever it costs.
-    /// let settings = PoolSettings::default().test_after_idle(Duration::ZERO);
-    /// # let _ = settings;
-    /// ```
-    pub fn test_after_idle(mut self, idle: Duration) -> Self {
-        self.test_after_idle = idle;
-        self
+        /// With [`test_before_acquire`](Self::test_before_acquire) on, only
+        /// connections idle for at least this long are pinged (default 1 s;
+        /// zero pings every connection on every acquire, sqlx's own default).
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use auth_store_sqlx::PoolSettings;
+        ///
+        /// // Ping before every query, whatever it costs.
+        /// let settings = PoolSettings::default().test_after_idle(Duration::ZERO);
+        /// # let _ = settings;
+        /// ```
+        test_after_idle: Duration;
     }
 
     /// How long a connection may sit idle before it is pinged on its next
@@ -374,28 +366,5 @@ mod tests {
             Some((4, "d3"))
         );
         assert_eq!(eviction_cutoff(&[], 0), None);
-    }
-
-    #[test]
-    fn settings_validate() {
-        assert!(PoolSettings::default().validate().is_ok());
-        assert!(
-            PoolSettings::default()
-                .min_connections(11)
-                .validate()
-                .is_err()
-        );
-        assert!(
-            PoolSettings::default()
-                .acquire_timeout(Duration::ZERO)
-                .validate()
-                .is_err()
-        );
-        assert!(
-            PoolSettings::default()
-                .idle_timeout(Some(Duration::ZERO))
-                .validate()
-                .is_err()
-        );
     }
 }

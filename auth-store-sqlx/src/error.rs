@@ -200,34 +200,3 @@ pub(crate) fn is_retryable(err: &StoreError) -> bool {
     let _ = db;
     false
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn driver_failures_to_reach_the_database_are_unavailable() {
-        for err in [
-            sqlx::Error::PoolTimedOut,
-            sqlx::Error::PoolClosed,
-            sqlx::Error::WorkerCrashed,
-            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
-        ] {
-            let store: StoreError = SqlxStoreError::from(err).into();
-            assert!(matches!(store, StoreError::Unavailable(_)), "{store:?}");
-        }
-        let other: StoreError = SqlxStoreError::from(sqlx::Error::RowNotFound).into();
-        assert!(matches!(other, StoreError::Other(_)));
-        let config: StoreError = SqlxStoreError::from(InvalidPoolSettings::NoConnections).into();
-        assert!(matches!(config, StoreError::Other(_)));
-    }
-
-    #[test]
-    fn the_source_chain_is_kept() {
-        use std::error::Error as _;
-        let store: StoreError = SqlxStoreError::from(sqlx::Error::PoolTimedOut).into();
-        let source = store.source().expect("a source");
-        assert!(source.downcast_ref::<SqlxStoreError>().is_some());
-        assert!(source.source().is_some(), "the sqlx error is kept");
-    }
-}

@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use crate::common::nul_free;
 use crate::error::{db, is_duplicate};
 use crate::rows::{BlacklistRow, REVOCATION_COLUMNS, RevocationRow, Time, USER_COLUMNS, UserRow};
-use crate::store::for_each_store;
+use crate::store::{for_each_store, sql};
 
 /// The columns of a blacklist entry.
 const BLACKLIST_COLUMNS: &str = "jti, user_id, family, expires_at, blacklisted_at";
@@ -29,8 +29,7 @@ macro_rules! impl_jwt_revocation_store {
         #[async_trait]
         impl JwtRevocationStore for $store {
             async fn blacklist_jti(&self, entry: &BlacklistEntry) -> Result<bool, StoreError> {
-                let sql = Self::sql(Self::BLACKLIST_JTI);
-                let result = sqlx::query(&sql)
+                let result = sqlx::query(sql!($store, "{}", <$store>::BLACKLIST_JTI))
                     .bind(&entry.jti)
                     .bind(entry.user_id.0)
                     .bind(&entry.family)
@@ -54,12 +53,12 @@ macro_rules! impl_jwt_revocation_store {
                 if !nul_free(jti) {
                     return Ok(None);
                 }
-                let sql =
-                    format!("SELECT {BLACKLIST_COLUMNS} FROM auth_jwt_blacklist WHERE jti = ?");
-                let row: Option<BlacklistRow> = self
-                    .fetch_optional(sqlx::query_as(&Self::sql(&sql)).bind(jti))
-                    .await?;
-                Ok(row.map(BlacklistEntry::from))
+                let sql = sql!(
+                    $store,
+                    "SELECT {BLACKLIST_COLUMNS} FROM auth_jwt_blacklist WHERE jti = ?"
+                );
+                self.fetch_optional(sqlx::query_as::<_, BlacklistRow>(sql).bind(jti))
+                    .await
             }
 
             async fn revoke_family(
@@ -68,12 +67,9 @@ macro_rules! impl_jwt_revocation_store {
                 user: UserId,
                 expires_at: DateTime<Utc>,
             ) -> Result<(), StoreError> {
-                let sql = Self::sql(Self::REVOKE_FAMILY);
-                let query = sqlx::query(&sql)
-                    .bind(family)
-                    .bind(user.0)
-                    .bind(Time(expires_at));
-                self.execute(query).await.map(drop)
+                let sql = sql!($store, "{}", <$store>::REVOKE_FAMILY);
+                let query = sqlx::query(sql).bind(family).bind(user.0);
+                self.execute(query.bind(Time(expires_at))).await.map(drop)
             }
 
             async fn set_tokens_valid_after(
@@ -81,8 +77,8 @@ macro_rules! impl_jwt_revocation_store {
                 user: UserId,
                 at: DateTime<Utc>,
             ) -> Result<(), StoreError> {
-                let sql = Self::sql(Self::RAISE_VALID_AFTER);
-                self.execute(sqlx::query(&sql).bind(user.0).bind(Time(at)))
+                let sql = sql!($store, "{}", <$store>::RAISE_VALID_AFTER);
+                self.execute(sqlx::query(sql).bind(user.0).bind(Time(at)))
                     .await
                     .map(drop)
             }
@@ -94,13 +90,10 @@ macro_rules! impl_jwt_revocation_store {
             ) -> Result<RevocationState, StoreError> {
                 // A family no database can hold was never revoked.
                 let family = family.filter(|family| nul_free(family));
-                let sql = format!("SELECT {REVOCATION_COLUMNS}");
-                let sql = Self::sql(&sql);
-                let query = sqlx::query(&sql).bind(user.0).bind(family);
+                let query = sqlx::query(sql!($store, "SELECT {REVOCATION_COLUMNS}"));
                 // A SELECT without FROM always gives one row.
-                let row = self.reads.fetch_one(&self.pool, query).await.map_err(db)?;
-                let state = RevocationRow::from_row(&row).map_err(db)?;
-                Ok(state.into())
+                let state = self.read_optional::<RevocationRow, _>(query.bind(user.0).bind(family));
+                state.await?.ok_or_else(|| db(sqlx::Error::RowNotFound))
             }
 
             async fn revocation_state_and_user(
@@ -109,11 +102,11 @@ macro_rules! impl_jwt_revocation_store {
                 family: Option<&str>,
             ) -> Result<Option<(RevocationState, Option<User>)>, StoreError> {
                 let family = family.filter(|family| nul_free(family));
-                let sql = format!(
+                let sql = sql!(
+                    $store,
                     "SELECT {USER_COLUMNS}, {REVOCATION_COLUMNS} FROM auth_users WHERE id = ?"
                 );
-                let sql = Self::sql(&sql);
-                let query = sqlx::query(&sql).bind(user.0).bind(family).bind(user.0);
+                let query = sqlx::query(sql).bind(user.0).bind(family).bind(user.0);
                 let row = self
                     .reads
                     .fetch_optional(&self.pool, query)
@@ -132,10 +125,16 @@ macro_rules! impl_jwt_revocation_store {
                 &self,
                 now: DateTime<Utc>,
             ) -> Result<u64, StoreError> {
-                let sql = Self::sql("DELETE FROM auth_jwt_blacklist WHERE expires_at <= ?");
-                let jtis = self.execute(sqlx::query(&sql).bind(Time(now))).await?;
-                let sql = Self::sql("DELETE FROM auth_jwt_revoked_families WHERE expires_at <= ?");
-                let families = self.execute(sqlx::query(&sql).bind(Time(now))).await?;
+                let sql = sql!(
+                    $store,
+                    "DELETE FROM auth_jwt_blacklist WHERE expires_at <= ?"
+                );
+                let jtis = self.execute(sqlx::query(sql).bind(Time(now))).await?;
+                let sql = sql!(
+                    $store,
+                    "DELETE FROM auth_jwt_revoked_families WHERE expires_at <= ?"
+                );
+                let families = self.execute(sqlx::query(sql).bind(Time(now))).await?;
                 Ok(jtis + families)
             }
         }

@@ -1,34 +1,7 @@
 //! [`ReadConnections`]: a few connections kept out of a store's pool for
-//! its hot one-statement reads.
-//!
-//! sqlx 0.8 checks every connection given back to its pool with a ping:
-//! for SQLite a round trip to the connection's worker thread, for
-//! PostgreSQL and MySQL one over the network, either way as much as the
-//! query itself, and sqlx has no option to skip it. Upstream issue
-//! launchbadge/sqlx#1743 asked for pings only after a connection sat idle;
-//! it was closed by launchbadge/sqlx#1901, which gave the pool's callbacks
-//! the connection's idle time (the recipe
-//! [`PoolSettings::test_after_idle`](crate::PoolSettings::test_after_idle)
-//! uses before an acquire), while the ping on release stayed unconditional
-//! (`return_to_pool` in sqlx-core 0.8's `pool/connection.rs`). The reads that authenticate a request (`GET /me` and every
-//! other authenticated route) go through [`ReadConnections`] instead: a
-//! connection detached from the pool is taken from a short list, used for
-//! the one statement and put back, with no ping. A statement that fails,
-//! or a read that is cancelled half way, drops its connection (closing it)
-//! rather than putting back a connection in an unknown state.
-//!
-//! At most `limit` connections are kept; when all are in use the read goes
-//! through the pool as before. Detached connections do not count against
-//! the pool's `max_connections`, so the store may hold up to `limit` more
-//! connections than the pool's maximum.
-//!
-//! A kept connection follows the pool's own rules when it is taken for a
-//! read: one older than the pool's `max_lifetime`, or idle for longer than
-//! its `idle_timeout`, is closed instead (there is no timer: an unused one
-//! stays open until the next read or until the pool closes), and one idle
-//! for at least `ping_after_idle` is pinged first, the ping bounded by the
-//! pool's acquire timeout; a failed ping closes it and the next one is
-//! tried.
+//! its hot one-statement reads. Why they exist (sqlx's ping on every
+//! release, launchbadge/sqlx#1743) and how they follow the pool's rules is
+//! documented once, on each store's `with_read_connections`.
 //!
 //! This is the one piece of the crate generic over `sqlx::Database`, and
 //! it only acquires, pings and drops connections. The queries run in
@@ -54,17 +27,6 @@ pub(crate) struct ReadConnections<DB: Database> {
     kept: AtomicUsize,
     /// The idle ones; the lock is held only to push or pop.
     idle: Mutex<Vec<Kept<DB::Connection>>>,
-}
-
-impl<DB: Database> std::fmt::Debug for ReadConnections<DB> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReadConnections")
-            .field("limit", &self.limit)
-            .field("ping_after_idle", &self.ping_after_idle)
-            .field("kept", &self.kept.load(Ordering::Relaxed))
-            .field("idle", &self.idle().len())
-            .finish()
-    }
 }
 
 /// An idle kept connection and its times.
@@ -217,7 +179,7 @@ impl<DB: Database> Drop for Lease<'_, DB> {
     }
 }
 
-/// Writes `fetch_optional`, `fetch_one` and `fetch_all` for one concrete
+/// Writes `fetch_optional` and `fetch_all` for one concrete
 /// database: `query` runs on a kept connection, or through `pool` when none
 /// can be had.
 macro_rules! impl_read_queries {
@@ -236,19 +198,6 @@ macro_rules! impl_read_queries {
                 let row = query.fetch_optional(&mut connection).await?;
                 lease.give_back(connection);
                 Ok(row)
-            }
-
-            /// Runs `query` for exactly one row on a kept connection, or
-            /// through `pool` when none can be had; no row is
-            /// [`sqlx::Error::RowNotFound`], as with sqlx's own `fetch_one`.
-            pub(crate) async fn fetch_one<'q>(
-                &self,
-                pool: &::sqlx::Pool<$db>,
-                query: ::sqlx::query::Query<'q, $db, <$db as ::sqlx::Database>::Arguments<'q>>,
-            ) -> Result<<$db as ::sqlx::Database>::Row, ::sqlx::Error> {
-                self.fetch_optional(pool, query)
-                    .await?
-                    .ok_or(::sqlx::Error::RowNotFound)
             }
 
             /// Runs `query` for all its rows on a kept connection, or

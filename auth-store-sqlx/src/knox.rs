@@ -9,12 +9,11 @@ use auth_core::error::StoreError;
 use auth_core::store::{KnoxInsert, KnoxTokenRecord, KnoxTokenStore, TokenLimit};
 use auth_core::user::UserId;
 use chrono::{DateTime, Utc};
-use sqlx::FromRow;
 
 use crate::common::{count_u64, eviction_cutoff, nul_free, retrying};
 use crate::error::{db, db_or_conflict, is_retryable};
 use crate::rows::{KNOX_COLUMNS, KnoxRow, Text, Time};
-use crate::store::for_each_store;
+use crate::store::{for_each_store, sql};
 
 macro_rules! impl_knox_store {
     ($store:ty, $db:ty) => {
@@ -24,12 +23,13 @@ macro_rules! impl_knox_store {
                 record: &KnoxTokenRecord,
                 conn: impl sqlx::Executor<'c, Database = $db>,
             ) -> Result<(), StoreError> {
-                let sql = Self::sql(
+                let sql = sql!(
+                    $store,
                     "INSERT INTO auth_knox_tokens \
                      (digest, token_key, user_id, created, expiry, last_used, name) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     VALUES (?, ?, ?, ?, ?, ?, ?)"
                 );
-                sqlx::query(&sql)
+                sqlx::query(sql)
                     .bind(&record.digest)
                     .bind(&record.token_key)
                     .bind(record.user_id.0)
@@ -57,8 +57,9 @@ macro_rules! impl_knox_store {
                 match limit {
                     TokenLimit::Unlimited => {}
                     TokenLimit::Refuse(max) => {
-                        let sql = format!("SELECT COUNT(*) FROM auth_knox_tokens WHERE {LIVE}");
-                        let live: i64 = sqlx::query_scalar(&Self::sql(&sql))
+                        let sql =
+                            sql!($store, "SELECT COUNT(*) FROM auth_knox_tokens WHERE {LIVE}");
+                        let live: i64 = sqlx::query_scalar(sql)
                             .bind(user)
                             .bind(now)
                             .fetch_one(&mut *tx)
@@ -70,11 +71,12 @@ macro_rules! impl_knox_store {
                         }
                     }
                     TokenLimit::EvictOldest(max) => {
-                        let sql = format!(
+                        let sql = sql!(
+                            $store,
                             "SELECT created, digest FROM auth_knox_tokens WHERE {LIVE} \
                              ORDER BY created, digest"
                         );
-                        let rows: Vec<(Time, Text)> = sqlx::query_as(&Self::sql(&sql))
+                        let rows: Vec<(Time, Text)> = sqlx::query_as(sql)
                             .bind(user)
                             .bind(now)
                             .fetch_all(&mut *tx)
@@ -82,11 +84,12 @@ macro_rules! impl_knox_store {
                             .map_err(db)?;
                         let live: Vec<_> = rows.into_iter().map(|(c, d)| (c.0, d.0)).collect();
                         if let Some((_, (created, digest))) = eviction_cutoff(&live, max) {
-                            let sql = format!(
+                            let sql = sql!(
+                                $store,
                                 "DELETE FROM auth_knox_tokens WHERE {LIVE} \
                                  AND (created < ? OR (created = ? AND digest <= ?))"
                             );
-                            evicted = sqlx::query(&Self::sql(&sql))
+                            evicted = sqlx::query(sql)
                                 .bind(user)
                                 .bind(now)
                                 .bind(Time(*created))
@@ -130,15 +133,12 @@ macro_rules! impl_knox_store {
                 if !nul_free(token_key) {
                     return Ok(Vec::new());
                 }
-                let sql =
-                    format!("SELECT {KNOX_COLUMNS} FROM auth_knox_tokens WHERE token_key = ?");
-                let sql = Self::sql(&sql);
-                let query = sqlx::query(&sql).bind(token_key);
-                let rows = self.reads.fetch_all(&self.pool, query).await.map_err(db)?;
-                rows.iter()
-                    .map(|row| KnoxRow::from_row(row).map(KnoxTokenRecord::from))
-                    .collect::<Result<_, _>>()
-                    .map_err(db)
+                let sql = sql!(
+                    $store,
+                    "SELECT {KNOX_COLUMNS} FROM auth_knox_tokens WHERE token_key = ?"
+                );
+                self.read_all::<KnoxRow, _>(sqlx::query(sql).bind(token_key))
+                    .await
             }
 
             async fn touch_knox_token(
@@ -150,10 +150,11 @@ macro_rules! impl_knox_store {
                 if !nul_free(digest) {
                     return Ok(false);
                 }
-                let sql = Self::sql(
-                    "UPDATE auth_knox_tokens SET expiry = ?, last_used = ? WHERE digest = ?",
+                let sql = sql!(
+                    $store,
+                    "UPDATE auth_knox_tokens SET expiry = ?, last_used = ? WHERE digest = ?"
                 );
-                let query = sqlx::query(&sql)
+                let query = sqlx::query(sql)
                     .bind(Time::of(expiry))
                     .bind(Time(last_used))
                     .bind(digest);
@@ -164,8 +165,8 @@ macro_rules! impl_knox_store {
                 if !nul_free(digest) {
                     return Ok(false);
                 }
-                let sql = Self::sql("DELETE FROM auth_knox_tokens WHERE digest = ?");
-                Ok(self.execute(sqlx::query(&sql).bind(digest)).await? > 0)
+                let sql = sql!($store, "DELETE FROM auth_knox_tokens WHERE digest = ?");
+                Ok(self.execute(sqlx::query(sql).bind(digest)).await? > 0)
             }
 
             async fn delete_knox_token_by_key(
@@ -176,15 +177,17 @@ macro_rules! impl_knox_store {
                 if !nul_free(token_key) {
                     return Ok(false);
                 }
-                let sql =
-                    Self::sql("DELETE FROM auth_knox_tokens WHERE user_id = ? AND token_key = ?");
-                let query = sqlx::query(&sql).bind(user.0).bind(token_key);
+                let sql = sql!(
+                    $store,
+                    "DELETE FROM auth_knox_tokens WHERE user_id = ? AND token_key = ?"
+                );
+                let query = sqlx::query(sql).bind(user.0).bind(token_key);
                 Ok(self.execute(query).await? > 0)
             }
 
             async fn delete_user_knox_tokens(&self, user: UserId) -> Result<u64, StoreError> {
-                let sql = Self::sql("DELETE FROM auth_knox_tokens WHERE user_id = ?");
-                self.execute(sqlx::query(&sql).bind(user.0)).await
+                let sql = sql!($store, "DELETE FROM auth_knox_tokens WHERE user_id = ?");
+                self.execute(sqlx::query(sql).bind(user.0)).await
             }
 
             async fn user_knox_tokens(
@@ -192,27 +195,24 @@ macro_rules! impl_knox_store {
                 user: UserId,
                 now: DateTime<Utc>,
             ) -> Result<Vec<KnoxTokenRecord>, StoreError> {
-                let sql = format!(
+                let sql = sql!(
+                    $store,
                     "SELECT {KNOX_COLUMNS} FROM auth_knox_tokens \
                      WHERE user_id = ? AND (expiry IS NULL OR expiry > ?) \
                      ORDER BY created DESC, digest DESC"
                 );
-                let rows: Vec<KnoxRow> = self
-                    .fetch_all(
-                        sqlx::query_as(&Self::sql(&sql))
-                            .bind(user.0)
-                            .bind(Time(now)),
-                    )
-                    .await?;
-                Ok(rows.into_iter().map(KnoxTokenRecord::from).collect())
+                let query = sqlx::query_as::<_, KnoxRow>(sql)
+                    .bind(user.0)
+                    .bind(Time(now));
+                self.fetch_all(query).await
             }
 
             async fn purge_expired_knox_tokens(
                 &self,
                 now: DateTime<Utc>,
             ) -> Result<u64, StoreError> {
-                let sql = Self::sql("DELETE FROM auth_knox_tokens WHERE expiry <= ?");
-                self.execute(sqlx::query(&sql).bind(Time(now))).await
+                let sql = sql!($store, "DELETE FROM auth_knox_tokens WHERE expiry <= ?");
+                self.execute(sqlx::query(sql).bind(Time(now))).await
             }
         }
     };

@@ -46,6 +46,9 @@
 //!   answers with 503. The pool's acquire timeout ([`PoolSettings`], 5 s by
 //!   default) bounds how long a request waits for a database that is down,
 //!   and the pool reconnects by itself once it is back.
+//! - **Reads that authenticate a request** run on a few connections kept
+//!   beside the pool, sparing sqlx's ping on every release (each store's
+//!   `with_read_connections` says why and how).
 //! - **No secrets in `Debug`.** A store's `Debug` shows its pool's size,
 //!   never the connection URL or a record.
 //!

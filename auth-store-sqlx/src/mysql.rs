@@ -9,12 +9,6 @@
 //! rather than silently cut. sqlx's defaults for the session (UTF-8
 //! `utf8mb4`, time zone `+00:00`) are what the store expects.
 //!
-//! The reads that authenticate a request can run on a few connections kept
-//! beside the pool, which saves the ping sqlx makes on every connection
-//! given back to it ([`MySqlStore::with_read_connections`];
-//! [`MySqlStore::connect`] keeps
-//! [`DEFAULT_READ_CONNECTIONS`](crate::DEFAULT_READ_CONNECTIONS)).
-//!
 //! ```no_run
 //! use std::str::FromStr;
 //! use auth_store_sqlx::{MySqlStore, PoolSettings};

@@ -4,12 +4,6 @@
 //! microsecond precision, the profile as `JSONB`), applied by
 //! [`PostgresStore::migrate`].
 //!
-//! The reads that authenticate a request can run on a few connections kept
-//! beside the pool, which saves the ping sqlx makes on every connection
-//! given back to it ([`PostgresStore::with_read_connections`];
-//! [`PostgresStore::connect`] keeps
-//! [`DEFAULT_READ_CONNECTIONS`](crate::DEFAULT_READ_CONNECTIONS)).
-//!
 //! Put the tables in a schema of their own with `search_path`:
 //!
 //! ```no_run
@@ -122,17 +116,4 @@ impl PostgresStore {
     /// connection too.
     pub(crate) const SET_LAST_LOGIN: &str = "UPDATE auth_users SET last_login = ? WHERE id = \
          (SELECT id FROM auth_users WHERE id = ? FOR NO KEY UPDATE SKIP LOCKED)";
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn invalid_settings_are_refused() {
-        let options = PgConnectOptions::new().host("127.0.0.1").port(1);
-        let result =
-            PostgresStore::connect_lazy_with(options, PoolSettings::default().max_connections(0));
-        assert!(matches!(result, Err(crate::SqlxStoreError::Settings(_))));
-    }
 }

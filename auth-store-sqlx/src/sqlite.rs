@@ -12,10 +12,6 @@
 //! limit, static-token creation) run in `BEGIN IMMEDIATE` transactions,
 //! which take the write lock up front.
 //!
-//! The reads that authenticate a request run on a few connections kept
-//! beside the pool, which saves the ping sqlx makes on every connection
-//! given back to it (see [`SqliteStore::with_read_connections`]).
-//!
 //! ```no_run
 //! use auth_store_sqlx::SqliteStore;
 //!
@@ -94,13 +90,16 @@ impl SqliteStore {
     /// created if missing, WAL journal, `synchronous = NORMAL`, a 5 second
     /// busy timeout, foreign keys enforced (the schema has none).
     pub fn file_options(path: impl AsRef<Path>) -> SqliteConnectOptions {
-        SqliteConnectOptions::new()
-            .filename(path)
+        Self::for_a_file(SqliteConnectOptions::new().filename(path)).foreign_keys(true)
+    }
+
+    /// `options` set up for a file as [`file_options`](Self::file_options) says.
+    fn for_a_file(options: SqliteConnectOptions) -> SqliteConnectOptions {
+        options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
     }
 
     /// Opens the database file named by `url` (`sqlite://auth.db`,
@@ -116,11 +115,7 @@ impl SqliteStore {
         if url.contains(":memory:") || url.contains("mode=memory") {
             return Self::memory().await;
         }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT);
+        let options = Self::for_a_file(SqliteConnectOptions::from_str(url)?);
         let store = Self::connect_with(options, Self::pool_settings()).await?;
         Ok(store.with_read_connections(DEFAULT_READ_CONNECTIONS))
     }

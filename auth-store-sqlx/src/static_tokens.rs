@@ -10,7 +10,7 @@ use auth_core::user::UserId;
 use crate::common::{nul_free, retrying};
 use crate::error::{db, db_or_conflict, is_retryable};
 use crate::rows::{STATIC_COLUMNS, StaticRow, Time};
-use crate::store::for_each_store;
+use crate::store::{for_each_store, sql};
 
 macro_rules! impl_static_token_store {
     ($store:ty, $db:ty) => {
@@ -21,9 +21,8 @@ macro_rules! impl_static_token_store {
                 record: &StaticTokenRecord,
             ) -> Result<StaticTokenRecord, StoreError> {
                 let mut tx = self.begin_for_user(record.user_id).await?;
-                let sql =
-                    format!("SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE user_id = ?");
-                let existing: Option<StaticRow> = sqlx::query_as(&Self::sql(&sql))
+                let sql = sql!($store, "SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE user_id = ?");
+                let existing: Option<StaticRow> = sqlx::query_as(sql)
                     .bind(record.user_id.0)
                     .fetch_optional(&mut *tx)
                     .await
@@ -32,11 +31,8 @@ macro_rules! impl_static_token_store {
                     tx.commit().await.map_err(db)?;
                     return Ok(row.into());
                 }
-                let sql = Self::sql(
-                    "INSERT INTO auth_static_tokens (user_id, digest, seed, created) \
-                     VALUES (?, ?, ?, ?)",
-                );
-                sqlx::query(&sql)
+                let sql = sql!($store, "INSERT INTO auth_static_tokens (user_id, digest, seed, created) VALUES (?, ?, ?, ?)");
+                sqlx::query(sql)
                     .bind(record.user_id.0)
                     .bind(&record.digest)
                     .bind(&record.seed)
@@ -65,29 +61,21 @@ macro_rules! impl_static_token_store {
                 if !nul_free(digest) {
                     return Ok(None);
                 }
-                let sql =
-                    format!("SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE digest = ?");
-                let sql = Self::sql(&sql);
-                let row: Option<StaticRow> =
-                    self.read_optional(sqlx::query(&sql).bind(digest)).await?;
-                Ok(row.map(StaticTokenRecord::from))
+                let sql = sql!($store, "SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE digest = ?");
+                self.read_optional::<StaticRow, _>(sqlx::query(sql).bind(digest)).await
             }
 
             async fn static_token_for_user(
                 &self,
                 user: UserId,
             ) -> Result<Option<StaticTokenRecord>, StoreError> {
-                let sql =
-                    format!("SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE user_id = ?");
-                let row: Option<StaticRow> = self
-                    .fetch_optional(sqlx::query_as(&Self::sql(&sql)).bind(user.0))
-                    .await?;
-                Ok(row.map(StaticTokenRecord::from))
+                let sql = sql!($store, "SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE user_id = ?");
+                self.fetch_optional(sqlx::query_as::<_, StaticRow>(sql).bind(user.0)).await
             }
 
             async fn delete_static_token(&self, user: UserId) -> Result<bool, StoreError> {
-                let sql = Self::sql("DELETE FROM auth_static_tokens WHERE user_id = ?");
-                Ok(self.execute(sqlx::query(&sql).bind(user.0)).await? > 0)
+                let sql = sql!($store, "DELETE FROM auth_static_tokens WHERE user_id = ?");
+                Ok(self.execute(sqlx::query(sql).bind(user.0)).await? > 0)
             }
         }
     };

@@ -25,6 +25,33 @@ pub(crate) fn numbered(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A query on `DB` with its arguments.
+pub(crate) type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
+
+/// A query on `DB` read as `R`s, with its arguments.
+pub(crate) type QueryAs<'q, DB, R> =
+    sqlx::query::QueryAs<'q, DB, R, <DB as sqlx::Database>::Arguments<'q>>;
+
+/// A row type the stores read.
+pub(crate) trait Row<DB: sqlx::Database>:
+    Send + Unpin + for<'r> sqlx::FromRow<'r, DB::Row>
+{
+}
+
+impl<DB: sqlx::Database, R: Send + Unpin + for<'r> sqlx::FromRow<'r, DB::Row>> Row<DB> for R {}
+
+/// The text of a shared query (`?` placeholders, `format!` arguments) as
+/// `$store`'s database takes it: a `&'static str`, made once per store type.
+macro_rules! sql {
+    ($store:ty, $($text:tt)+) => {{
+        static TEXT: ::std::sync::LazyLock<String> = ::std::sync::LazyLock::new(|| {
+            <$store>::sql(&format!($($text)+)).into_owned()
+        });
+        TEXT.as_str()
+    }};
+}
+pub(crate) use sql;
+
 /// Defines one store type over one database: the struct (with the
 /// attributes and docs given), `Debug`, and the constructors and helpers
 /// that are the same for every database.
@@ -187,34 +214,43 @@ macro_rules! sql_store {
             }
 
             /// Keeps up to `count` connections out of the pool for the
-            /// reads that authenticate a request: the user by id, the JWT
-            /// revocation state (alone or with the user), Knox tokens by
-            /// key and static tokens by digest. 0 sends them through the
-            /// pool. `connect` sets
-            /// [`DEFAULT_READ_CONNECTIONS`](crate::DEFAULT_READ_CONNECTIONS)
+            /// reads that authenticate a request (`GET /me` and every other
+            /// authenticated route): the user by id, the JWT revocation
+            /// state (alone or with the user), Knox tokens by key and static
+            /// tokens by digest. 0 sends them through the pool. `connect`
+            /// sets [`DEFAULT_READ_CONNECTIONS`](crate::DEFAULT_READ_CONNECTIONS)
             /// (on SQLite, for a file); the other constructors set 0.
             ///
-            /// sqlx checks each connection given back to its pool with a
-            /// ping: a round trip to the server (PostgreSQL, MySQL) or to
-            /// the connection's worker thread (SQLite) after the query's
-            /// own. A kept connection is detached from the pool, used for
-            /// one statement and kept again with no ping; one whose
-            /// statement fails or is cancelled is closed instead. When all
-            /// are in use, a read goes through the pool.
+            /// Why: sqlx 0.8 pings every connection given back to its pool,
+            /// a round trip to the server (PostgreSQL, MySQL) or to the
+            /// connection's worker thread (SQLite) after the query's own,
+            /// and has no option to skip it. Upstream issue
+            /// launchbadge/sqlx#1743 asked for pings only after a connection
+            /// sat idle; launchbadge/sqlx#1901 closed it by giving the pool's
+            /// callbacks the idle time (the recipe
+            /// [`test_after_idle`](crate::PoolSettings::test_after_idle) uses
+            /// before an acquire), while the ping on release stayed
+            /// (`return_to_pool` in sqlx-core 0.8's `pool/connection.rs`). A
+            /// kept connection is detached from the pool, used for one
+            /// statement and kept again with no ping; one whose statement
+            /// fails or is cancelled is closed instead, not kept in an
+            /// unknown state. When all are in use, a read goes through the
+            /// pool.
             ///
             /// Kept connections follow the pool's rules when they are taken
             /// for a read: on PostgreSQL and MySQL one idle for at least the
-            /// settings' [`test_after_idle`](crate::PoolSettings::test_after_idle)
-            /// is pinged first (within the acquire timeout), so that a
-            /// connection the server dropped (`wait_timeout`, a restart) is
-            /// replaced instead of failing a request (nothing outside the
-            /// process can close a SQLite connection, so those are never
-            /// pinged); one kept for longer than `max_lifetime` or idle
-            /// longer than `idle_timeout` is closed and replaced. They do not
-            /// count against the pool's `max_connections`, so the store may
-            /// open up to `count` more than that, and an unused one stays
-            /// open until the next read comes, until the pool is closed, or
-            /// until the store and all its clones are dropped.
+            /// settings' `test_after_idle` is pinged first (within the
+            /// acquire timeout; a failed ping closes it and the next is
+            /// tried), so that a connection the server dropped
+            /// (`wait_timeout`, a restart) is replaced instead of failing a
+            /// request (nothing outside the process can close a SQLite
+            /// connection, so those are never pinged); one kept for longer
+            /// than `max_lifetime` or idle longer than `idle_timeout` is
+            /// closed and replaced. They do not count against the pool's
+            /// `max_connections`, so the store may open up to `count` more
+            /// than that, and an unused one stays open until the next read
+            /// comes, until the pool is closed, or until the store and all
+            /// its clones are dropped.
             pub fn with_read_connections(mut self, count: usize) -> Self {
                 self.reads = ::std::sync::Arc::new(self.reads.with_limit(count));
                 self
@@ -255,9 +291,8 @@ macro_rules! sql_store {
                 &self,
                 before: ::chrono::DateTime<::chrono::Utc>,
             ) -> Result<u64, ::auth_core::error::StoreError> {
-                let sql = Self::sql("DELETE FROM auth_throttle WHERE resets_at < ?");
-                self.execute(::sqlx::query(&sql).bind($crate::rows::Time(before)))
-                    .await
+                let sql = $crate::store::sql!($store, "DELETE FROM auth_throttle WHERE resets_at < ?");
+                self.execute(::sqlx::query(sql).bind($crate::rows::Time(before))).await
             }
 
             /// A shared query's text (`?` placeholders) as this database
@@ -266,51 +301,62 @@ macro_rules! sql_store {
                 $placeholders(text)
             }
 
-            /// Runs `query` on the pool for at most one row.
-            pub(crate) async fn fetch_optional<'q, T>(
+            /// Runs `query` on the pool for at most one row, as a `T`.
+            pub(crate) async fn fetch_optional<'q, R: $crate::store::Row<$db>, T: From<R>>(
                 &self,
-                query: ::sqlx::query::QueryAs<'q, $db, T, <$db as ::sqlx::Database>::Arguments<'q>>,
-            ) -> Result<Option<T>, ::auth_core::error::StoreError>
-            where
-                T: Send + Unpin + for<'r> ::sqlx::FromRow<'r, <$db as ::sqlx::Database>::Row>,
-            {
-                query.fetch_optional(&self.pool).await.map_err($crate::error::db)
+                query: $crate::store::QueryAs<'q, $db, R>,
+            ) -> Result<Option<T>, ::auth_core::error::StoreError> {
+                let row = query.fetch_optional(&self.pool).await;
+                Ok(row.map_err($crate::error::db)?.map(T::from))
             }
 
-            /// Runs `query` on the pool for all its rows.
-            pub(crate) async fn fetch_all<'q, T>(
+            /// Runs `query` on the pool for all its rows, as `T`s.
+            pub(crate) async fn fetch_all<'q, R: $crate::store::Row<$db>, T: From<R>>(
                 &self,
-                query: ::sqlx::query::QueryAs<'q, $db, T, <$db as ::sqlx::Database>::Arguments<'q>>,
-            ) -> Result<Vec<T>, ::auth_core::error::StoreError>
-            where
-                T: Send + Unpin + for<'r> ::sqlx::FromRow<'r, <$db as ::sqlx::Database>::Row>,
-            {
-                query.fetch_all(&self.pool).await.map_err($crate::error::db)
+                query: $crate::store::QueryAs<'q, $db, R>,
+            ) -> Result<Vec<T>, ::auth_core::error::StoreError> {
+                let rows = query.fetch_all(&self.pool).await.map_err($crate::error::db)?;
+                Ok(rows.into_iter().map(T::from).collect())
             }
 
             /// Runs `query` on a kept read connection (or through the pool
-            /// when none can be had) for at most one row, read as `T`.
-            pub(crate) async fn read_optional<'q, T>(
+            /// when none can be had) for at most one row, read as `R`.
+            pub(crate) async fn read_optional<'q, R: $crate::store::Row<$db>, T: From<R>>(
                 &self,
-                query: ::sqlx::query::Query<'q, $db, <$db as ::sqlx::Database>::Arguments<'q>>,
-            ) -> Result<Option<T>, ::auth_core::error::StoreError>
-            where
-                T: for<'r> ::sqlx::FromRow<'r, <$db as ::sqlx::Database>::Row>,
-            {
+                query: $crate::store::Query<'q, $db>,
+            ) -> Result<Option<T>, ::auth_core::error::StoreError> {
                 let row = self.reads.fetch_optional(&self.pool, query).await;
-                let row = row.map_err($crate::error::db)?;
-                row.as_ref().map(T::from_row).transpose().map_err($crate::error::db)
+                let row = row.map_err($crate::error::db)?.as_ref().map(R::from_row);
+                Ok(row.transpose().map_err($crate::error::db)?.map(T::from))
+            }
+
+            /// Runs `query` on a kept read connection (or through the pool
+            /// when none can be had) for all its rows, read as `R`s.
+            pub(crate) async fn read_all<'q, R: $crate::store::Row<$db>, T: From<R>>(
+                &self,
+                query: $crate::store::Query<'q, $db>,
+            ) -> Result<Vec<T>, ::auth_core::error::StoreError> {
+                let rows = self.reads.fetch_all(&self.pool, query).await;
+                let rows = rows.map_err($crate::error::db)?;
+                let read = rows.iter().map(|row| R::from_row(row).map(T::from));
+                read.collect::<Result<_, _>>().map_err($crate::error::db)
+            }
+
+            /// Runs a `COUNT(*)` query on the pool.
+            pub(crate) async fn count<'q>(
+                &self,
+                query: ::sqlx::query::QueryScalar<'q, $db, i64, <$db as ::sqlx::Database>::Arguments<'q>>,
+            ) -> Result<u64, ::auth_core::error::StoreError> {
+                let count = query.fetch_one(&self.pool).await.map_err($crate::error::db)?;
+                Ok($crate::common::count_u64(count))
             }
 
             /// Runs `query` on the pool; how many rows it changed.
             pub(crate) async fn execute<'q>(
                 &self,
-                query: ::sqlx::query::Query<'q, $db, <$db as ::sqlx::Database>::Arguments<'q>>,
+                query: $crate::store::Query<'q, $db>,
             ) -> Result<u64, ::auth_core::error::StoreError> {
-                let done = query
-                    .execute(&self.pool)
-                    .await
-                    .map_err($crate::error::db)?;
+                let done = query.execute(&self.pool).await.map_err($crate::error::db)?;
                 Ok(done.rows_affected())
             }
         }

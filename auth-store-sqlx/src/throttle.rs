@@ -11,9 +11,9 @@ use auth_core::store::{ThrottleCount, ThrottleStore};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::common::{SWEEP_EVERY, SWEEP_MARGIN, nul_free, retrying, window_end};
-use crate::error::{db, is_retryable};
+use crate::error::is_retryable;
 use crate::rows::{ThrottleRow, Time};
-use crate::store::for_each_store;
+use crate::store::{for_each_store, sql};
 
 macro_rules! impl_throttle_store {
     ($store:ty, $db:ty) => {
@@ -41,20 +41,17 @@ macro_rules! impl_throttle_store {
                 if !nul_free(key) {
                     return Ok(None);
                 }
-                let sql = Self::sql(
-                    "SELECT hits, resets_at FROM auth_throttle \
-                     WHERE throttle_key = ? AND resets_at > ?",
-                );
-                let row: Option<ThrottleRow> = self.fetch_optional(sqlx::query_as(&sql).bind(key).bind(Time(now))).await?;
-                Ok(row.map(ThrottleCount::from))
+                let sql = sql!($store, "SELECT hits, resets_at FROM auth_throttle WHERE throttle_key = ? AND resets_at > ?");
+                let query = sqlx::query_as::<_, ThrottleRow>(sql).bind(key).bind(Time(now));
+                self.fetch_optional(query).await
             }
 
             async fn throttle_clear(&self, key: &str) -> Result<(), StoreError> {
                 if !nul_free(key) {
                     return Ok(());
                 }
-                let sql = Self::sql("DELETE FROM auth_throttle WHERE throttle_key = ?");
-                self.execute(sqlx::query(&sql).bind(key)).await.map(drop)
+                let sql = sql!($store, "DELETE FROM auth_throttle WHERE throttle_key = ?");
+                self.execute(sqlx::query(sql).bind(key)).await.map(drop)
             }
 
             async fn throttle_release(
@@ -63,14 +60,12 @@ macro_rules! impl_throttle_store {
                 resets_at: DateTime<Utc>,
                 now: DateTime<Utc>,
             ) -> Result<(), StoreError> {
-                let sql = Self::sql(
-                    "UPDATE auth_throttle SET hits = hits - 1 \
-                     WHERE throttle_key = ? AND resets_at = ? AND resets_at > ? AND hits > 0",
-                );
+                let sql = sql!($store, "UPDATE auth_throttle SET hits = hits - 1 \
+                     WHERE throttle_key = ? AND resets_at = ? AND resets_at > ? AND hits > 0");
                 // Only MySQL is seen to deadlock here (InnoDB's next-key
                 // locks); a deadlocked release is run again.
                 retrying(is_retryable, || {
-                    let query = sqlx::query(&sql)
+                    let query = sqlx::query(sql)
                         .bind(key)
                         .bind(Time(resets_at))
                         .bind(Time(now));
@@ -99,23 +94,24 @@ macro_rules! impl_count_hit_returning {
                 end: Time,
                 now: Time,
             ) -> Result<ThrottleCount, StoreError> {
-                let sql = Self::sql(
+                let sql = sql!(
+                    $store,
                     "INSERT INTO auth_throttle (throttle_key, hits, resets_at) VALUES (?, 1, ?) \
                      ON CONFLICT (throttle_key) DO UPDATE SET \
                      hits = CASE WHEN auth_throttle.resets_at > ? \
                             THEN auth_throttle.hits + 1 ELSE 1 END, \
                      resets_at = CASE WHEN auth_throttle.resets_at > ? \
                             THEN auth_throttle.resets_at ELSE EXCLUDED.resets_at END \
-                     RETURNING hits, resets_at",
+                     RETURNING hits, resets_at"
                 );
-                let row: ThrottleRow = sqlx::query_as(&sql)
+                let row: ThrottleRow = sqlx::query_as(sql)
                     .bind(key)
                     .bind(end)
                     .bind(now)
                     .bind(now)
                     .fetch_one(&self.pool)
                     .await
-                    .map_err(db)?;
+                    .map_err(crate::error::db)?;
                 Ok(row.into())
             }
         }

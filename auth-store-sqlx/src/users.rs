@@ -9,10 +9,10 @@ use auth_core::user::{User, UserId, UserUpdate, fold_case};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
-use crate::common::{clamp_i64, contains_pattern, count_u64, nul_free};
+use crate::common::{clamp_i64, contains_pattern, nul_free};
 use crate::error::{db, db_or_conflict};
 use crate::rows::{Time, USER_COLUMNS, UserRow};
-use crate::store::for_each_store;
+use crate::store::{for_each_store, sql};
 
 /// Writes exactly the columns a `UserUpdate` names: a `NULL` value keeps
 /// the stored column. The folded forms are set beside the names.
@@ -38,32 +38,24 @@ const SEARCH: &str = " WHERE username_folded LIKE ? ESCAPE '!' \
 macro_rules! impl_user_store {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// The user whose `column` equals `value`.
-            async fn user_where(
-                &self,
-                column: &str,
-                value: String,
-            ) -> Result<Option<User>, StoreError> {
+            /// The user found by `sql` (which binds `value`).
+            async fn user_where(&self, sql: &str, value: String) -> Result<Option<User>, StoreError> {
                 if !nul_free(&value) {
                     return Ok(None);
                 }
-                let sql = format!("SELECT {USER_COLUMNS} FROM auth_users WHERE {column} = ?");
-                let row: Option<UserRow> = self.fetch_optional(sqlx::query_as(&Self::sql(&sql)).bind(value)).await?;
-                Ok(row.map(User::from))
+                self.fetch_optional(sqlx::query_as::<_, UserRow>(sql).bind(value)).await
             }
         }
 
         #[async_trait]
         impl UserStore for $store {
             async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
-                let sql = Self::sql(
-                    "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
+                let sql = sql!($store, "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
                      first_name, first_name_folded, last_name, last_name_folded, is_active, \
                      is_staff, is_superuser, email_verified, date_joined, last_login, \
                      password_hash, profile) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                );
-                sqlx::query(&sql)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                sqlx::query(sql)
                     .bind(user.id.0)
                     .bind(&user.username)
                     .bind(fold_case(&user.username))
@@ -88,25 +80,23 @@ macro_rules! impl_user_store {
             }
 
             async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-                let sql = format!("SELECT {USER_COLUMNS} FROM auth_users WHERE id = ?");
-                let sql = Self::sql(&sql);
-                let row: Option<UserRow> = self.read_optional(sqlx::query(&sql).bind(id.0)).await?;
-                Ok(row.map(User::from))
+                let sql = sql!($store, "SELECT {USER_COLUMNS} FROM auth_users WHERE id = ?");
+                self.read_optional::<UserRow, _>(sqlx::query(sql).bind(id.0)).await
             }
 
             async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-                self.user_where("username_folded", fold_case(username))
-                    .await
+                let sql = sql!($store, "SELECT {USER_COLUMNS} FROM auth_users WHERE username_folded = ?");
+                self.user_where(sql, fold_case(username)).await
             }
 
             async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-                self.user_where("email_folded", fold_case(email)).await
+                let sql = sql!($store, "SELECT {USER_COLUMNS} FROM auth_users WHERE email_folded = ?");
+                self.user_where(sql, fold_case(email)).await
             }
 
             async fn update_user(&self, id: UserId, update: &UserUpdate) -> Result<(), StoreError> {
                 let folded = |value: &Option<String>| value.as_deref().map(fold_case);
-                let sql = Self::sql(UPDATE_USER);
-                let done = sqlx::query(&sql)
+                let done = sqlx::query(sql!($store, "{UPDATE_USER}"))
                     .bind(update.username.as_deref())
                     .bind(folded(&update.username))
                     .bind(update.email.as_deref())
@@ -135,8 +125,8 @@ macro_rules! impl_user_store {
                 id: UserId,
                 hash: Option<&str>,
             ) -> Result<(), StoreError> {
-                let sql = Self::sql("UPDATE auth_users SET password_hash = ? WHERE id = ?");
-                if self.execute(sqlx::query(&sql).bind(hash).bind(id.0)).await? == 0 {
+                let sql = sql!($store, "UPDATE auth_users SET password_hash = ? WHERE id = ?");
+                if self.execute(sqlx::query(sql).bind(hash).bind(id.0)).await? == 0 {
                     return Err(StoreError::NotFound);
                 }
                 Ok(())
@@ -148,32 +138,26 @@ macro_rules! impl_user_store {
                 current: &str,
                 new: &str,
             ) -> Result<bool, StoreError> {
-                let sql = Self::sql(
-                    "UPDATE auth_users SET password_hash = ? WHERE id = ? AND password_hash = ?",
-                );
-                let query = sqlx::query(&sql).bind(new).bind(id.0).bind(current);
+                let sql = sql!($store, "UPDATE auth_users SET password_hash = ? WHERE id = ? AND password_hash = ?");
+                let query = sqlx::query(sql).bind(new).bind(id.0).bind(current);
                 Ok(self.execute(query).await? > 0)
             }
 
             async fn set_last_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
-                let sql = Self::sql(Self::SET_LAST_LOGIN);
-                if self.execute(sqlx::query(&sql).bind(Time(at)).bind(id.0)).await? > 0 {
+                let sql = sql!($store, "{}", <$store>::SET_LAST_LOGIN);
+                if self.execute(sqlx::query(sql).bind(Time(at)).bind(id.0)).await? > 0 {
                     return Ok(());
                 }
                 // No such user, or (PostgreSQL) its row was being written
                 // and was skipped.
-                let sql = Self::sql("SELECT 1 AS found FROM auth_users WHERE id = ?");
-                let found = sqlx::query(&sql)
-                    .bind(id.0)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db)?;
-                found.map(drop).ok_or(StoreError::NotFound)
+                let sql = sql!($store, "SELECT 1 FROM auth_users WHERE id = ?");
+                let found = sqlx::query(sql).bind(id.0).fetch_optional(&self.pool).await;
+                found.map_err(db)?.map(drop).ok_or(StoreError::NotFound)
             }
 
             async fn delete_user(&self, id: UserId) -> Result<bool, StoreError> {
-                let sql = Self::sql("DELETE FROM auth_users WHERE id = ?");
-                Ok(self.execute(sqlx::query(&sql).bind(id.0)).await? > 0)
+                let sql = sql!($store, "DELETE FROM auth_users WHERE id = ?");
+                Ok(self.execute(sqlx::query(sql).bind(id.0)).await? > 0)
             }
 
             async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError> {
@@ -184,30 +168,25 @@ macro_rules! impl_user_store {
                         total: 0,
                     });
                 }
+                const PAGE: &str = "ORDER BY date_joined, id LIMIT ? OFFSET ?";
+                let (mut count, mut page) = match search {
+                    None => (
+                        sqlx::query_scalar(sql!($store, "SELECT COUNT(*) FROM auth_users")),
+                        sqlx::query_as::<_, UserRow>(sql!($store, "SELECT {USER_COLUMNS} FROM auth_users {PAGE}")),
+                    ),
+                    Some(_) => (
+                        sqlx::query_scalar(sql!($store, "SELECT COUNT(*) FROM auth_users{SEARCH}")),
+                        sqlx::query_as(sql!($store, "SELECT {USER_COLUMNS} FROM auth_users{SEARCH} {PAGE}")),
+                    ),
+                };
                 let pattern = search.map(contains_pattern);
-                let filter = if pattern.is_some() { SEARCH } else { "" };
-                let sql = format!("SELECT COUNT(*) FROM auth_users{filter}");
-                let sql = Self::sql(&sql);
-                let mut count = sqlx::query_scalar::<_, i64>(&sql);
-                let sql = format!(
-                    "SELECT {USER_COLUMNS} FROM auth_users{filter} \
-                     ORDER BY date_joined, id LIMIT ? OFFSET ?"
-                );
-                let sql = Self::sql(&sql);
-                let mut page = sqlx::query_as::<_, UserRow>(&sql);
                 if let Some(pattern) = &pattern {
                     count = count.bind(pattern).bind(pattern).bind(pattern).bind(pattern);
                     page = page.bind(pattern).bind(pattern).bind(pattern).bind(pattern);
                 }
-                let total = count.fetch_one(&self.pool).await.map_err(db)?;
-                let page = page
-                    .bind(clamp_i64(query.limit))
-                    .bind(clamp_i64(query.offset));
-                let rows = self.fetch_all(page).await?;
-                Ok(Page {
-                    items: rows.into_iter().map(User::from).collect(),
-                    total: count_u64(total),
-                })
+                let page = page.bind(clamp_i64(query.limit)).bind(clamp_i64(query.offset));
+                let total = self.count(count).await?;
+                Ok(Page { items: self.fetch_all(page).await?, total })
             }
         }
     };
