@@ -1,6 +1,6 @@
 //! The schemas the endpoint table names that no single type derives: a
 //! composition of derived schemas (a page of history entries, of users; a
-//! Knox login), or a body whose core reader fills a type of another shape
+//! Knox login), or a body whose reader fills a core type of another shape
 //! (a login: `Credentials` holds a `Login` enum; a staff member's user:
 //! `AdminUserInput` wraps a `UserPatch` whose fields are required or not by
 //! the method). Each is an uninhabited type whose `ToSchema` names the
@@ -68,9 +68,9 @@ fn login_by(name: &str, description: &str) -> RefOr<Schema> {
     .into()
 }
 
-/// Login fields, as
-/// [`Credentials::from_json`](auth_core::flows::Credentials::from_json)
-/// reads them: `password` and either `username` or `email`.
+/// Login fields, as [`FromJson`](crate::FromJson) reads them into a
+/// [`Credentials`](auth_core::flows::Credentials): `password` and either
+/// `username` or `email`.
 pub(crate) enum LoginRequest {}
 
 impl PartialSchema for LoginRequest {
@@ -126,8 +126,7 @@ named!(KnoxLoginRequest, "KnoxLoginRequest", |schemas| {
 });
 
 /// A staff member's new or replaced user (`POST`, `PUT`), as
-/// [`AdminUserInput::from_json`](auth_core::flows::AdminUserInput::from_json)
-/// reads it.
+/// [`admin_user_from_json`](crate::admin_user_from_json) reads it.
 pub(crate) enum AdminUserRequest {}
 
 impl AdminUserRequest {
