@@ -238,11 +238,8 @@ async fn two_users(auth: &Auth) {
     auth.create_superuser("boss", "boss@example.com", PASSWORD)
         .await
         .expect("staff");
-    let input = auth_core::flows::AdminUserInput::from_json(
-        &json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD}),
-        false,
-    )
-    .expect("input");
+    let input = auth_core::flows::AdminUserInput::new_user("ada", "ada@example.com")
+        .with_password(PASSWORD);
     auth.create_user(input).await.expect("user");
 }
 

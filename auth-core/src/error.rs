@@ -1,12 +1,14 @@
-//! Errors: [`StoreError`] from the stores, [`AuthError`] from the service, and
-//! the one table ([`AuthError::response`]) that turns an `AuthError` into the
-//! HTTP contract's status, code and body, shared by every adapter.
+//! Errors: [`StoreError`] from the stores, [`AuthError`] from the service,
+//! and [`FieldErrors`], the field-by-field validation errors. They are typed:
+//! turning them into responses is the HTTP layer's work (auth-http holds the
+//! one table from error to status, headers and body).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+
+use crate::events::TokenKind;
 
 /// A boxed error kept as the source of a [`StoreError`] or [`AuthError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -26,7 +28,7 @@ pub enum StoreError {
     #[error("not found")]
     NotFound,
     /// The backend could not be reached in time (pool timeout, connection
-    /// refused, server gone). Requests fail with 503; retrying later may work.
+    /// refused, server gone). Retrying later may work.
     #[error("store unavailable")]
     Unavailable(#[source] BoxError),
     /// Anything else the backend reported.
@@ -140,7 +142,7 @@ impl fmt::Display for FieldErrors {
     }
 }
 
-/// Why authenticating a request failed; each maps to a 401 `code`.
+/// Why authenticating a request failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TokenRejection {
@@ -154,19 +156,27 @@ pub enum TokenRejection {
     UserInactive,
 }
 
-/// What the service can fail with. Adapters turn it into a response with
-/// [`AuthError::response`], so both frameworks answer identically.
+/// What the service can fail with: each variant is one outcome a caller
+/// may act on; the HTTP layer renders each the same way for every adapter.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
-    /// Input failed validation; 400 with the field errors as the body.
+    /// Input failed validation; the field errors say where and why.
     #[error("invalid input: {0}")]
     Validation(FieldErrors),
     /// Login with wrong credentials, an unknown user or an inactive account
-    /// (indistinguishable on purpose). How it renders depends on the endpoint
-    /// style, see [`CredentialsStyle`].
+    /// (indistinguishable on purpose). The [`TokenKind`] is what the login
+    /// was for (a JWT pair, a Knox or static token), as each login endpoint
+    /// answers bad credentials the way its Django original does.
     #[error("invalid credentials")]
-    InvalidCredentials(CredentialsStyle),
+    InvalidCredentials(TokenKind),
+    /// The current password, re-entered to confirm a change (change the
+    /// password, delete the account), was wrong.
+    #[error("wrong password in {field}")]
+    WrongPassword {
+        /// The input field that held it (`old_password`, `password`).
+        field: &'static str,
+    },
     /// The request's credentials were missing or not valid.
     #[error("not authenticated")]
     Unauthenticated(TokenRejection),
@@ -188,33 +198,19 @@ pub enum AuthError {
     /// The per-user token limit was reached (Knox's refusal policy).
     #[error("token limit reached")]
     TokenLimitReached,
-    /// A store could not be reached; 503.
+    /// A store could not be reached; retrying later may work.
     #[error("service unavailable")]
     Unavailable(#[source] StoreError),
     /// The service is too busy to take this request now (the password
-    /// hashing queue is full); 503 with `Retry-After`.
+    /// hashing queue is full); a retry after the given time may succeed.
     #[error("overloaded, retry after {retry_after_secs} s")]
     Overloaded {
         /// Seconds after which a retry may succeed (at least 1).
         retry_after_secs: u64,
     },
-    /// A store or mailer failed in an unexpected way; 500.
+    /// A store or mailer failed in an unexpected way.
     #[error("internal error")]
     Internal(#[source] BoxError),
-}
-
-/// How an [`AuthError::InvalidCredentials`] renders: each login endpoint of
-/// the contract answers bad credentials the way its Django original does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CredentialsStyle {
-    /// simplejwt: 401 `{"detail": "No active account found with the given credentials", "code": "no_active_account"}`.
-    Jwt,
-    /// knox and DRF's obtain_auth_token: 400 `{"non_field_errors": ["Unable to log in with provided credentials."]}`.
-    Token,
-    /// A wrong current password on an authenticated route (change password,
-    /// delete account): 400 under the named field.
-    Field(&'static str),
 }
 
 impl From<StoreError> for AuthError {
@@ -227,119 +223,8 @@ impl From<StoreError> for AuthError {
     }
 }
 
-/// The response an [`AuthError`] becomes: status, JSON body and headers.
-///
-/// ```
-/// use auth_core::error::AuthError;
-/// let response = AuthError::Throttled { retry_after_secs: 12 }.response();
-/// assert_eq!(response.status, 429);
-/// assert_eq!(response.headers, vec![("Retry-After", "12".to_string())]);
-/// assert_eq!(
-///     response.body["detail"],
-///     "Request was throttled. Expected available in 12 seconds."
-/// );
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct ErrorResponse {
-    /// The HTTP status code.
-    pub status: u16,
-    /// The JSON body.
-    pub body: Value,
-    /// Extra headers (`WWW-Authenticate`, `Retry-After`).
-    pub headers: Vec<(&'static str, String)>,
-}
-
-/// The `WWW-Authenticate` value sent with every 401.
-pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
-
-/// The `detail` of every 503.
-pub const UNAVAILABLE_MESSAGE: &str = "Service temporarily unavailable, try again later.";
-
 /// The message for a used, forged or expired activation or reset token.
 pub const INVALID_TOKEN_MESSAGE: &str = "Invalid or expired token.";
-
-fn unauthorized(detail: &str, code: &str) -> ErrorResponse {
-    ErrorResponse {
-        status: 401,
-        body: json!({"detail": detail, "code": code}),
-        headers: vec![("WWW-Authenticate", WWW_AUTHENTICATE.to_string())],
-    }
-}
-
-fn detail(status: u16, detail: &str) -> ErrorResponse {
-    ErrorResponse {
-        status,
-        body: json!({ "detail": detail }),
-        headers: Vec::new(),
-    }
-}
-
-impl AuthError {
-    /// The one table from error to HTTP response, used by every adapter.
-    pub fn response(&self) -> ErrorResponse {
-        match self {
-            AuthError::Validation(errors) => ErrorResponse {
-                status: 400,
-                body: serde_json::to_value(errors).unwrap_or_else(|_| json!({})),
-                headers: Vec::new(),
-            },
-            AuthError::InvalidCredentials(CredentialsStyle::Jwt) => unauthorized(
-                "No active account found with the given credentials",
-                "no_active_account",
-            ),
-            AuthError::InvalidCredentials(CredentialsStyle::Token) => ErrorResponse {
-                status: 400,
-                body: json!({ FieldErrors::NON_FIELD: ["Unable to log in with provided credentials."] }),
-                headers: Vec::new(),
-            },
-            AuthError::InvalidCredentials(CredentialsStyle::Field(field)) => ErrorResponse {
-                status: 400,
-                body: json!({ *field: ["Your password was entered incorrectly. Please enter it again."] }),
-                headers: Vec::new(),
-            },
-            AuthError::Unauthenticated(TokenRejection::Missing) => unauthorized(
-                "Authentication credentials were not provided.",
-                "not_authenticated",
-            ),
-            AuthError::Unauthenticated(TokenRejection::Malformed) => unauthorized(
-                "Invalid token header. Credentials string should not contain spaces.",
-                "authentication_failed",
-            ),
-            AuthError::Unauthenticated(TokenRejection::Invalid) => {
-                unauthorized("Invalid token.", "authentication_failed")
-            }
-            AuthError::Unauthenticated(TokenRejection::UserInactive) => {
-                unauthorized("User inactive or deleted.", "authentication_failed")
-            }
-            AuthError::TokenNotValid => {
-                unauthorized("Token is invalid or expired", "token_not_valid")
-            }
-            AuthError::PermissionDenied => {
-                detail(403, "You do not have permission to perform this action.")
-            }
-            AuthError::NotFound => detail(404, "Not found."),
-            AuthError::Throttled { retry_after_secs } => ErrorResponse {
-                status: 429,
-                body: json!({
-                    "detail": format!(
-                        "Request was throttled. Expected available in {retry_after_secs} second{}.",
-                        if *retry_after_secs == 1 { "" } else { "s" }
-                    )
-                }),
-                headers: vec![("Retry-After", retry_after_secs.to_string())],
-            },
-            AuthError::TokenLimitReached => {
-                detail(403, "Maximum amount of tokens allowed per user exceeded.")
-            }
-            AuthError::Unavailable(_) => detail(503, UNAVAILABLE_MESSAGE),
-            AuthError::Overloaded { retry_after_secs } => ErrorResponse {
-                headers: vec![("Retry-After", retry_after_secs.to_string())],
-                ..detail(503, UNAVAILABLE_MESSAGE)
-            },
-            AuthError::Internal(_) => detail(500, "A server error occurred."),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -348,41 +233,11 @@ mod tests {
     #[test]
     fn store_errors_map_to_service_errors() {
         let unavailable: AuthError = StoreError::unavailable("pool timed out").into();
-        assert_eq!(unavailable.response().status, 503);
+        assert!(matches!(unavailable, AuthError::Unavailable(_)));
+        let not_found: AuthError = StoreError::NotFound.into();
+        assert!(matches!(not_found, AuthError::NotFound));
         let other: AuthError = StoreError::other("boom").into();
-        let response = other.response();
-        assert_eq!(response.status, 500);
-        assert!(!response.body.to_string().contains("boom"));
-    }
-
-    #[test]
-    fn every_401_carries_www_authenticate() {
-        for err in [
-            AuthError::TokenNotValid,
-            AuthError::InvalidCredentials(CredentialsStyle::Jwt),
-            AuthError::Unauthenticated(TokenRejection::Missing),
-            AuthError::Unauthenticated(TokenRejection::Invalid),
-        ] {
-            let response = err.response();
-            assert_eq!(response.status, 401);
-            assert_eq!(
-                response.headers,
-                vec![("WWW-Authenticate", WWW_AUTHENTICATE.to_string())]
-            );
-            assert!(response.body["code"].is_string());
-        }
-    }
-
-    #[test]
-    fn throttle_message_is_singular_for_one_second() {
-        let body = AuthError::Throttled {
-            retry_after_secs: 1,
-        }
-        .response()
-        .body;
-        assert_eq!(
-            body["detail"],
-            "Request was throttled. Expected available in 1 second."
-        );
+        assert!(matches!(other, AuthError::Internal(_)));
+        assert!(!other.to_string().contains("boom"));
     }
 }

@@ -1,8 +1,11 @@
 //! The core of the auth workspace: users, password hashing and validation,
 //! token strategies, the account flows, throttling, login history and the
-//! store traits. No web framework and no database driver live here: the
-//! `auth-axum` and `auth-actix` adapters and the `auth-store-*` crates plug
-//! into it.
+//! store traits. No web framework, no database driver and no HTTP wire
+//! format live here: the flows take typed inputs (plain structs such as
+//! [`flows::Registration`]) and return typed errors ([`AuthError`]);
+//! `auth-http` reads JSON bodies into those inputs and renders the errors,
+//! the `auth-axum` and `auth-actix` adapters mount it, and the
+//! `auth-store-*` crates plug into the store traits.
 //!
 //! The one handle an application holds is [`Auth`]; it is cheap to clone.
 

@@ -38,8 +38,9 @@ impl Debug for Email {
 /// Something that delivers [`Email`]s.
 #[async_trait]
 pub trait Mailer: Debug + Send + Sync + 'static {
-    /// Delivers one email. An error is logged by the service and answered
-    /// with a 500 where the contract cannot hide it.
+    /// Delivers one email. An error is logged by the service and becomes
+    /// [`AuthError::Internal`](crate::AuthError::Internal) where the
+    /// contract cannot hide it.
     async fn send(&self, email: Email) -> Result<(), BoxError>;
 }
 

@@ -332,8 +332,8 @@ impl AuthBuilder {
     /// thread (default: [`QUEUE_PER_THREAD`](crate::password::QUEUE_PER_THREAD)
     /// per thread, so it follows the cores). A login, registration or
     /// password change that finds the queue full is refused at once with
-    /// [`AuthError::Overloaded`](crate::error::AuthError::Overloaded) (503
-    /// with `Retry-After`); see [`Passwords::with_queue_limit`].
+    /// [`AuthError::Overloaded`](crate::error::AuthError::Overloaded) (a
+    /// retry later may succeed); see [`Passwords::with_queue_limit`].
     pub fn hashing_queue(mut self, limit: usize) -> Self {
         self.hashing_queue = Some(limit);
         self

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use auth_core::MemoryStore;
 use auth_core::config::AuthConfig;
-use auth_core::error::{AuthError, CredentialsStyle, TokenRejection};
+use auth_core::error::{AuthError, TokenRejection};
 use auth_core::events::{ClientInfo, TokenKind};
 use auth_core::flows::{
     AccountDeletion, AdminUserInput, Credentials, EmailRequest, LinkConfirmation, PasswordChange,
@@ -107,15 +107,38 @@ async fn login(f: &Fixture, username: &str, password: &str) -> Result<User, Auth
         .check_credentials(
             &Credentials::username(username, password),
             TokenKind::Jwt,
-            CredentialsStyle::Jwt,
             &client(),
         )
         .await
 }
 
+/// A staff member's input without a password.
+fn admin_input(patch: UserPatch) -> AdminUserInput {
+    AdminUserInput {
+        patch,
+        password: None,
+    }
+}
+
+/// A staff member's deactivation.
+fn deactivate() -> UserPatch {
+    UserPatch {
+        is_active: Some(false),
+        ..UserPatch::default()
+    }
+}
+
+/// A `PATCH /me` of the profile alone.
+fn profile_update(profile: serde_json::Value) -> ProfileUpdate {
+    ProfileUpdate {
+        profile: profile.as_object().cloned(),
+        ..ProfileUpdate::default()
+    }
+}
+
 fn field_errors(err: AuthError) -> serde_json::Value {
     match err {
-        AuthError::Validation(_) => err.response().body,
+        AuthError::Validation(errors) => serde_json::to_value(&errors).unwrap(),
         other => panic!("expected a validation error, got {other:?}"),
     }
 }
@@ -132,7 +155,7 @@ async fn register_activate_login() {
     assert_eq!(user.email, "Ada@example.com", "domain lower-cased");
     assert!(matches!(
         login(&f, "ada", PASSWORD).await,
-        Err(AuthError::InvalidCredentials(CredentialsStyle::Jwt))
+        Err(AuthError::InvalidCredentials(TokenKind::Jwt))
     ));
 
     let (uid, token) = link_parts(&f, "Ada@example.com", "activate").await;
@@ -168,7 +191,6 @@ async fn register_activate_login() {
         .check_credentials(
             &Credentials::email("ada@EXAMPLE.com", PASSWORD),
             TokenKind::Knox,
-            CredentialsStyle::Token,
             &client(),
         )
         .await
@@ -342,15 +364,6 @@ async fn registration_validation() {
     );
     assert!(errors.get("username").is_some() && errors.get("email").is_some());
 
-    let missing = Registration::from_json(&json!({"username": "x", "password": 5})).unwrap_err();
-    assert_eq!(
-        missing.response().body,
-        json!({
-            "email": ["This field is required."],
-            "password": ["Not a valid string."],
-            "confirm_password": ["This field is required."],
-        })
-    );
     // Nothing was stored by any failed attempt.
     let listed = f.auth.list_users(None, 1, 100).await.unwrap();
     assert_eq!(listed.total, 1);
@@ -376,10 +389,9 @@ async fn unknown_user_and_wrong_password_cost_one_verification_each() {
         let before = f.auth.passwords().verifications();
         let err = login(&f, who, password).await.unwrap_err();
         assert_eq!(f.auth.passwords().verifications() - before, 1, "{who}");
-        assert_eq!(
-            err.response(),
-            AuthError::InvalidCredentials(CredentialsStyle::Jwt).response(),
-            "{who}: same answer"
+        assert!(
+            matches!(err, AuthError::InvalidCredentials(TokenKind::Jwt)),
+            "{who}: same answer, got {err:?}"
         );
     }
     let before = f.auth.passwords().verifications();
@@ -581,8 +593,15 @@ async fn change_password() {
         )
         .await
         .unwrap_err();
-    assert_eq!(wrong.response().status, 400);
-    assert!(wrong.response().body.get("old_password").is_some());
+    assert!(
+        matches!(
+            wrong,
+            AuthError::WrongPassword {
+                field: "old_password"
+            }
+        ),
+        "{wrong:?}"
+    );
 
     let mismatch = f
         .auth
@@ -645,27 +664,23 @@ async fn change_password() {
 }
 
 #[tokio::test]
-async fn profile_update_merges_and_refuses_identity_fields() {
+async fn profile_update_merges() {
     let f = fixture();
     let user = active_user(&f, "kim").await;
-    let update = ProfileUpdate::from_json(&json!({
-        "first_name": "Kim",
-        "profile": {"country": "KR", "bio": "hi", "links": {"web": "https://kim.example"}}
-    }))
-    .unwrap();
+    let update = ProfileUpdate {
+        first_name: Some("Kim".into()),
+        profile: json!({"country": "KR", "bio": "hi", "links": {"web": "https://kim.example"}})
+            .as_object()
+            .cloned(),
+        ..ProfileUpdate::default()
+    };
     let updated = f.auth.update_profile(user.id, update).await.unwrap();
     assert_eq!(updated.first_name, "Kim");
-    let update = ProfileUpdate::from_json(&json!({"profile": {"bio": null}})).unwrap();
+    let update = profile_update(json!({"bio": null}));
     let updated = f.auth.update_profile(user.id, update).await.unwrap();
     assert_eq!(
         serde_json::Value::Object(updated.profile.clone()),
         json!({"country": "KR", "links": {"web": "https://kim.example"}})
-    );
-    let refused = ProfileUpdate::from_json(&json!({"email": "x@example.com", "first_name": "K"}))
-        .unwrap_err();
-    assert_eq!(
-        refused.response().body,
-        json!({"email": ["This field cannot be changed here."]})
     );
     let stored = f.store.user_by_id(user.id).await.unwrap().unwrap();
     assert_eq!(stored.email, "kim@example.com");
@@ -687,7 +702,10 @@ async fn delete_account_needs_the_password_and_removes_everything() {
         )
         .await
         .unwrap_err();
-    assert!(wrong.response().body.get("password").is_some());
+    assert!(
+        matches!(wrong, AuthError::WrongPassword { field: "password" }),
+        "{wrong:?}"
+    );
     assert!(f.store.user_by_id(user.id).await.unwrap().is_some());
 
     f.auth
@@ -743,9 +761,15 @@ async fn failed_logins_are_throttled_per_account_with_retry_after() {
     }
     let before = f.auth.passwords().verifications();
     let throttled = login(&f, "NINA", PASSWORD).await.unwrap_err();
-    let response = throttled.response();
-    assert_eq!(response.status, 429);
-    assert_eq!(response.headers, vec![("Retry-After", "60".to_string())]);
+    assert!(
+        matches!(
+            throttled,
+            AuthError::Throttled {
+                retry_after_secs: 60
+            }
+        ),
+        "{throttled:?}"
+    );
     assert_eq!(
         f.auth.passwords().verifications(),
         before,
@@ -756,14 +780,7 @@ async fn failed_logins_are_throttled_per_account_with_retry_after() {
     for _ in 0..5 {
         login(&f, "nobody", "wrong").await.unwrap_err();
     }
-    assert_eq!(
-        login(&f, "nobody", "x")
-            .await
-            .unwrap_err()
-            .response()
-            .status,
-        429
-    );
+    assert!(is_throttled(&login(&f, "nobody", "x").await));
 
     f.clock.advance(Duration::seconds(60));
     login(&f, "nina", PASSWORD).await.unwrap();
@@ -776,12 +793,7 @@ async fn failed_logins_are_throttled_per_account_with_retry_after() {
 
 async fn login_from(f: &Fixture, credentials: Credentials, ip: &str) -> Result<User, AuthError> {
     f.auth
-        .check_credentials(
-            &credentials,
-            TokenKind::Jwt,
-            CredentialsStyle::Jwt,
-            &ClientInfo::from_ip(ip),
-        )
+        .check_credentials(&credentials, TokenKind::Jwt, &ClientInfo::from_ip(ip))
         .await
 }
 
@@ -959,20 +971,13 @@ async fn throttling_can_be_turned_off() {
 #[tokio::test]
 async fn users_admin() {
     let f = fixture();
-    let input = AdminUserInput::from_json(
-        &json!({"username": "pat", "email": "pat@example.com", "password": PASSWORD, "is_staff": true}),
-        false,
-    )
-    .unwrap();
+    let mut input = AdminUserInput::new_user("pat", "pat@example.com").with_password(PASSWORD);
+    input.patch.is_staff = Some(true);
     let pat = f.auth.create_user(input).await.unwrap();
     assert!(pat.is_active && pat.is_staff);
     login(&f, "pat", PASSWORD).await.unwrap();
     for i in 0..5 {
-        let input = AdminUserInput::from_json(
-            &json!({"username": format!("user{i}"), "email": format!("u{i}@example.org")}),
-            false,
-        )
-        .unwrap();
+        let input = AdminUserInput::new_user(format!("user{i}"), format!("u{i}@example.org"));
         f.clock.advance(Duration::seconds(1));
         f.auth.create_user(input).await.unwrap();
     }
@@ -992,9 +997,7 @@ async fn users_admin() {
         .unwrap();
     assert_eq!(found.total, 5);
 
-    let dup =
-        AdminUserInput::from_json(&json!({"username": "PAT", "email": "x@example.com"}), false)
-            .unwrap();
+    let dup = AdminUserInput::new_user("PAT", "x@example.com");
     assert!(
         field_errors(f.auth.create_user(dup).await.unwrap_err())
             .get("username")
@@ -1002,7 +1005,7 @@ async fn users_admin() {
     );
 
     // Deactivating revokes tokens; the account can no longer log in.
-    let patch = AdminUserInput::from_json(&json!({"is_active": false}), true).unwrap();
+    let patch = admin_input(deactivate());
     let updated = f.auth.update_user(pat.id, patch).await.unwrap();
     assert!(!updated.is_active);
     assert!(login(&f, "pat", PASSWORD).await.is_err());
@@ -1131,8 +1134,7 @@ async fn profile_size_is_capped_by_a_setting() {
     small.profile = fits.as_object().cloned().unwrap();
     let lea = f.auth.register(small, &client()).await.unwrap();
 
-    let update =
-        ProfileUpdate::from_json(&json!({ "profile": { "bio": "x".repeat(55) } })).unwrap();
+    let update = profile_update(json!({ "bio": "x".repeat(55) }));
     let refused = f.auth.update_profile(lea.id, update).await;
     // Inactive users cannot PATCH /me; activate first.
     assert!(refused.is_err());
@@ -1141,25 +1143,23 @@ async fn profile_size_is_capped_by_a_setting() {
         .activate(LinkConfirmation { uid, token }, &client())
         .await
         .unwrap();
-    let update =
-        ProfileUpdate::from_json(&json!({ "profile": { "bio": "x".repeat(55) } })).unwrap();
+    let update = profile_update(json!({ "bio": "x".repeat(55) }));
     let err = f.auth.update_profile(lea.id, update).await.unwrap_err();
     assert!(field_errors(err)["profile"].is_array());
-    let update =
-        ProfileUpdate::from_json(&json!({ "profile": { "bio": null, "b": "y" } })).unwrap();
+    let update = profile_update(json!({ "bio": null, "b": "y" }));
     let updated = f.auth.update_profile(lea.id, update).await.unwrap();
     assert_eq!(
         serde_json::Value::Object(updated.profile),
         json!({ "b": "y" })
     );
 
-    let input = AdminUserInput::from_json(
-        &json!({ "username": "max", "email": "max@example.com", "profile": over }),
-        false,
-    )
-    .unwrap();
+    let mut input = AdminUserInput::new_user("max", "max@example.com");
+    input.patch.profile = over.as_object().cloned();
     assert!(field_errors(f.auth.create_user(input).await.unwrap_err())["profile"].is_array());
-    let input = AdminUserInput::from_json(&json!({ "profile": over }), true).unwrap();
+    let input = admin_input(UserPatch {
+        profile: over.as_object().cloned(),
+        ..UserPatch::default()
+    });
     assert!(
         field_errors(f.auth.update_user(lea.id, input).await.unwrap_err())["profile"].is_array()
     );
@@ -1199,7 +1199,7 @@ async fn activation_is_only_for_unverified_emails() {
 
     // Banned by staff: the old link, a fresh one made for the current
     // state, and a resend all fail to bring it back.
-    let ban = AdminUserInput::from_json(&json!({ "is_active": false }), true).unwrap();
+    let ban = admin_input(deactivate());
     let banned = f.auth.update_user(fresh.id, ban).await.unwrap();
     assert!(banned.email_verified && !banned.is_active);
     for (uid, token) in [
@@ -1249,7 +1249,7 @@ async fn activation_is_only_for_unverified_emails() {
         .await
         .unwrap();
     let (uid, token) = link_parts(&f, "spam@example.com", "activate").await;
-    let ban = AdminUserInput::from_json(&json!({ "is_active": false }), true).unwrap();
+    let ban = admin_input(deactivate());
     f.auth.update_user(spam.id, ban).await.unwrap();
     let err = f
         .auth
@@ -1258,11 +1258,8 @@ async fn activation_is_only_for_unverified_emails() {
         .unwrap_err();
     assert!(field_errors(err)["token"].is_array());
 
-    let by_staff = AdminUserInput::from_json(
-        &json!({ "username": "ola", "email": "ola@example.com", "is_active": false }),
-        false,
-    )
-    .unwrap();
+    let mut by_staff = AdminUserInput::new_user("ola", "ola@example.com");
+    by_staff.patch.is_active = Some(false);
     assert!(f.auth.create_user(by_staff).await.unwrap().email_verified);
     let root = f
         .auth

@@ -1053,10 +1053,9 @@ fn every_rejection_is_token_not_valid() {
     assert!(err.is_token_rejection());
     let auth: AuthError = err.into();
     assert!(matches!(auth, AuthError::TokenNotValid));
-    assert_eq!(auth.response().body["code"], "token_not_valid");
     // A key problem is the server's, not the client's.
     let auth: AuthError = JwtError::InvalidKey("bad".into()).into();
-    assert_eq!(auth.response().status, 500);
+    assert!(matches!(auth, AuthError::Internal(_)), "{auth:?}");
 }
 
 // ----------------------------------------------------------- key rotation

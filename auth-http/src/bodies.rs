@@ -1,12 +1,13 @@
-//! The bodies auth-http reads and writes itself (the core's request types
-//! read the rest): each handler renders one of these, and the OpenAPI
+//! The bodies auth-http reads and writes beside the core's typed inputs
+//! (read in `form`): each handler renders one of these, and the OpenAPI
 //! document's schema of it is derived from the same type.
 //!
 //! Fields are declared in alphabetical order, the order `serde_json`'s
 //! maps (and so the answers before these types) use.
 
+use crate::FromJson;
+use crate::form::Form;
 use auth_core::error::AuthError;
-use auth_core::flows::form::Form;
 use auth_core::store::{HistoryEntry, KnoxTokenRecord};
 use auth_core::token::jwt::{AccessToken, RefreshToken};
 use auth_core::user::rfc3339;
@@ -23,12 +24,6 @@ pub(crate) struct RefreshRequest {
     pub(crate) refresh: String,
 }
 
-impl RefreshRequest {
-    pub(crate) fn from_json(body: &Value) -> Result<Self, AuthError> {
-        required_string(body, "refresh").map(|refresh| Self { refresh })
-    }
-}
-
 /// `{token}`.
 #[derive(Debug, ToSchema)]
 pub(crate) struct VerifyRequest {
@@ -36,18 +31,9 @@ pub(crate) struct VerifyRequest {
     pub(crate) token: String,
 }
 
-impl VerifyRequest {
-    pub(crate) fn from_json(body: &Value) -> Result<Self, AuthError> {
-        required_string(body, "token").map(|token| Self { token })
-    }
-}
-
-/// A required string field, with DRF's messages.
-fn required_string(body: &Value, field: &str) -> Result<String, AuthError> {
-    let mut form = Form::new(body)?;
-    let value = form.required_string(field);
-    form.finish()?;
-    Ok(value.unwrap_or_default())
+crate::form::required_strings! {
+    RefreshRequest { refresh }
+    VerifyRequest { token }
 }
 
 /// Knox login's own field, beside the login fields.
@@ -58,9 +44,9 @@ pub(crate) struct KnoxTokenName {
     pub(crate) name: Option<String>,
 }
 
-impl KnoxTokenName {
-    /// Reads the optional `name` (an empty one is none).
-    pub(crate) fn from_json(body: &Value) -> Result<Self, AuthError> {
+/// Reads the optional `name` (an empty one is none).
+impl FromJson for KnoxTokenName {
+    fn from_json(body: &Value) -> Result<Self, AuthError> {
         let mut form = Form::new(body)?;
         let name = form.optional_string("name");
         form.finish()?;

@@ -364,7 +364,8 @@ pub fn route_paths(options: &ApiOptions) -> Vec<String> {
 /// Answers one request: finds the endpoint for its path and method in the
 /// endpoint table, checks the caller's access, and runs the endpoint's
 /// handler, which parses the body, calls one [`Auth`] method and renders
-/// the result; every error goes through [`AuthError::response`].
+/// the result; every error goes through [`ApiResponse::from_error`], the
+/// one error table.
 ///
 /// Paths are accepted with and without one trailing slash. An unknown path
 /// (or one of a disabled group) is a 404 `{"detail": "Not found."}`; a

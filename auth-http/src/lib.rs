@@ -16,10 +16,11 @@
 //! group, who may call it, request and response types, handler) is
 //! dispatched by [`handle`], listed by [`route_paths`] and documented in the
 //! OpenAPI document, whose schemas are derived from the same request and
-//! response types. Each handler parses its body with the request type's
-//! `from_json`, calls one [`Auth`](auth_core::Auth) method and renders the
-//! result; every service error is rendered by [`AuthError::response`], the
-//! one error table.
+//! response types. Each handler reads its body into the core's typed input
+//! with [`FromJson`] (DRF's messages for a missing or mistyped field), calls
+//! one [`Auth`](auth_core::Auth) method and renders the
+//! result; every service error is rendered by [`ApiResponse::from_error`],
+//! through the one error table.
 //!
 //! The routes sit under a prefix, `/api` by default
 //! ([`ApiOptions::with_prefix`]; `/healthz` stays at the root); the
@@ -41,14 +42,14 @@
 //! assert_eq!(response.json_body()["code"], "no_active_account");
 //! # });
 //! ```
-//!
-//! [`AuthError::response`]: auth_core::AuthError::response
 
 mod api;
 mod bodies;
 mod docs;
 mod endpoint;
+mod error;
 mod extract;
+mod form;
 mod openapi;
 mod request;
 mod routes;
@@ -60,6 +61,7 @@ pub use api::{
 };
 pub use endpoint::{handle, route_paths};
 pub use extract::{Rejection, RequestAuth};
+pub use form::{FromJson, admin_user_from_json};
 pub use request::{ApiRequest, ApiResponse};
 
 #[cfg(test)]

@@ -210,11 +210,23 @@ impl ApiResponse {
         }
     }
 
-    /// The contract's response for `err`, from [`AuthError::response`]
-    /// (the one error table), with its headers (`WWW-Authenticate` on every
-    /// 401, `Retry-After` on 429). 5xx causes are logged, never sent.
+    /// The contract's response for `err`, from the one error table, with
+    /// its headers (`WWW-Authenticate` on every 401, `Retry-After` on 429).
+    /// 5xx causes are logged, never sent.
+    ///
+    /// ```
+    /// use auth_core::AuthError;
+    /// use auth_http::ApiResponse;
+    /// let response = ApiResponse::from_error(&AuthError::Throttled { retry_after_secs: 12 });
+    /// assert_eq!(response.status, 429);
+    /// assert_eq!(response.header("Retry-After"), Some("12"));
+    /// assert_eq!(
+    ///     response.json_body()["detail"],
+    ///     "Request was throttled. Expected available in 12 seconds."
+    /// );
+    /// ```
     pub fn from_error(err: &AuthError) -> Self {
-        let rendered = err.response();
+        let rendered = crate::error::render(err);
         if rendered.status >= 500 {
             tracing::error!(target: "auth_http", error = %err, source = ?std::error::Error::source(err).map(ToString::to_string), "request failed");
         }

@@ -6,8 +6,8 @@
 
 use auth_core::error::AuthError;
 use auth_core::flows::{
-    AccountDeletion, AdminUserInput, Credential, Credentials, EmailRequest, LinkConfirmation,
-    MAX_PAGE_SIZE, PasswordChange, ProfileUpdate, Registration, ResetConfirmation,
+    AccountDeletion, Credential, Credentials, EmailRequest, LinkConfirmation, MAX_PAGE_SIZE,
+    PasswordChange, ProfileUpdate, Registration, ResetConfirmation,
 };
 use auth_core::store::{self, KnoxTokenRecord};
 use auth_core::token::jwt::JwkSet;
@@ -24,7 +24,7 @@ use crate::endpoint::{Access, Body, Call, Endpoint, Failure, Group, In, Outcome,
 use crate::schemas::{
     AdminUserPatch, AdminUserRequest, HistoryPage, KnoxLoginRequest, LoginRequest, UserPage,
 };
-use crate::{Api, ApiRequest, ApiResponse};
+use crate::{Api, ApiRequest, ApiResponse, FromJson, admin_user_from_json};
 
 /// The error statuses of the document's operations, by what may fail:
 /// validation (`400`), authentication (`401`), throttling (`429`), staff
@@ -408,7 +408,7 @@ async fn health(c: Call<'_>) -> Outcome {
             ApiResponse::json(
                 503,
                 &Health {
-                    detail: Some("Service temporarily unavailable, try again later."),
+                    detail: Some(crate::error::UNAVAILABLE_MESSAGE),
                     status: "unavailable",
                 },
             )
@@ -680,7 +680,7 @@ async fn list_users(c: Call<'_>) -> Outcome {
 }
 
 async fn create_user(c: Call<'_>) -> Outcome {
-    let input = AdminUserInput::from_json(&json_body(c.req)?, false)?;
+    let input = admin_user_from_json(&json_body(c.req)?, false)?;
     let user = c.api.auth().create_user_as(&c.who()?.user, input).await?;
     Ok(ApiResponse::json(201, &user.to_admin_json()))
 }
@@ -708,7 +708,7 @@ async fn update_user(c: Call<'_>) -> Outcome {
 /// `PUT` (`partial: false`) or `PATCH` of `/users/{id}`.
 async fn write_user(c: Call<'_>, partial: bool) -> Outcome {
     let id = user_id(&c)?;
-    let input = AdminUserInput::from_json(&json_body(c.req)?, partial)?;
+    let input = admin_user_from_json(&json_body(c.req)?, partial)?;
     let user = c
         .api
         .auth()

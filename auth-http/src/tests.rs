@@ -145,7 +145,7 @@ impl Harness {
                 .create_superuser(username, &email, PASSWORD)
                 .await
         } else {
-            let input = auth_core::flows::AdminUserInput::from_json(
+            let input = crate::admin_user_from_json(
                 &json!({"username": username, "email": email, "password": PASSWORD}),
                 false,
             )

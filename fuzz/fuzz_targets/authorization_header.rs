@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
         }
         // Refusals are 401s; anything else (a store error) is a finding.
         Err(err) => assert_eq!(
-            err.response().status,
+            auth_http::ApiResponse::from_error(&err).status,
             401,
             "authenticate_header failed with {err:?} for {header:?}"
         ),

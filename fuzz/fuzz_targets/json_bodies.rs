@@ -1,5 +1,5 @@
-//! Every JSON body reader of the account flows (`from_json` in auth-core
-//! `flows`, on top of `flows::form::Form`): any bytes, parsed as JSON the
+//! Every JSON body reader of the account flows (auth-http's `FromJson` and
+//! `admin_user_from_json`, into auth-core's typed inputs): any bytes, parsed as JSON the
 //! way auth-http parses a body, then read as each request type.
 //!
 //! Holds: no panic; a refusal is a 400 of DRF's shape (an object whose
@@ -10,9 +10,10 @@
 
 use auth_core::AuthError;
 use auth_core::flows::{
-    AccountDeletion, AdminUserInput, Credentials, EmailRequest, LinkConfirmation, Login,
-    PasswordChange, ProfileUpdate, Registration, ResetConfirmation,
+    AccountDeletion, Credentials, EmailRequest, LinkConfirmation, Login, PasswordChange,
+    ProfileUpdate, Registration, ResetConfirmation,
 };
+use auth_http::{ApiResponse, FromJson, admin_user_from_json};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -21,9 +22,10 @@ fn check_refusal(err: AuthError) {
     let AuthError::Validation(_) = &err else {
         panic!("a body reader failed with something other than a field error: {err:?}");
     };
-    let response = err.response();
+    let response = ApiResponse::from_error(&err);
     assert_eq!(response.status, 400);
-    let fields = response.body.as_object().expect("a 400 body is an object");
+    let body = response.json_body();
+    let fields = body.as_object().expect("a 400 body is an object");
     for (field, messages) in fields {
         let messages = messages.as_array().expect("each field has a list");
         assert!(!messages.is_empty(), "an empty error list for {field:?}");
@@ -96,7 +98,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(p.profile.is_some(), b.get("profile").is_some());
     });
     for partial in [true, false] {
-        read(AdminUserInput::from_json(b, partial), |a| {
+        read(admin_user_from_json(b, partial), |a| {
             assert_eq!(a.patch.username, string(b, "username"));
             assert_eq!(
                 a.patch.email,

@@ -205,10 +205,7 @@ fn example_create_superuser_from_the_environment() {
             ..auth_demo::Settings::default()
         };
         let auth = auth_demo::setup::build_auth(&settings).await.unwrap();
-        let credentials = auth_core::flows::Credentials::from_json(
-            &serde_json::json!({ "username": "admin", "password": password }),
-        )
-        .unwrap();
+        let credentials = auth_core::flows::Credentials::username("admin", password);
         let (user, _) = auth
             .jwt_login(&credentials, &auth_core::events::ClientInfo::default())
             .await

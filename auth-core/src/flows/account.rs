@@ -2,7 +2,7 @@
 //! deletion, login history and the staff users admin.
 
 use crate::Auth;
-use crate::error::{AuthError, CredentialsStyle, FieldErrors, INVALID_TOKEN_MESSAGE, StoreError};
+use crate::error::{AuthError, FieldErrors, INVALID_TOKEN_MESSAGE, StoreError};
 use crate::events::{AuthEvent, ClientInfo};
 use crate::flows::{
     AccountDeletion, AdminUserInput, EmailRequest, LinkConfirmation, PasswordChange, ProfileUpdate,
@@ -23,6 +23,11 @@ pub const EMAIL_TAKEN: &str = "A user with that email address already exists.";
 pub const PASSWORDS_DIFFER: &str = "The two password fields didn't match.";
 /// djoser's message for a `uid` that names no user.
 pub const INVALID_UID: &str = "Invalid user id or user doesn't exist.";
+
+/// The message for a required input left out (`username` and `email` of
+/// [`Auth::create_user`]): DRF's words, as a body reader in front of the
+/// flow would say it, so a command and the users admin answer alike.
+const REQUIRED: &str = "This field is required.";
 
 /// The largest page of users or history a client may ask for.
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -537,9 +542,7 @@ impl Auth {
         if ok {
             Ok(())
         } else {
-            Err(AuthError::InvalidCredentials(CredentialsStyle::Field(
-                field,
-            )))
+            Err(AuthError::WrongPassword { field })
         }
     }
 
@@ -711,7 +714,7 @@ impl Auth {
             ("email", &input.patch.email),
         ] {
             if value.is_none() {
-                errors.add(field, crate::flows::form::REQUIRED);
+                errors.add(field, REQUIRED);
             }
         }
         self.check_identity(&mut errors, &input.patch, None).await?;

@@ -77,7 +77,7 @@ pub enum Access {
     /// A user authenticated by a Knox token (log out, log out everywhere,
     /// the session list act on that token), as knox's own authentication
     /// class sees it: a JWT is no credential there
-    /// ([`TokenRejection::Missing`], 401 "not provided") and a static token
+    /// ([`TokenRejection::Missing`]: "not provided") and a static token
     /// an invalid one ([`TokenRejection::Invalid`]).
     KnoxToken,
     /// A user authenticated by their static token: a JWT is no credential

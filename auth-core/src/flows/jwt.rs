@@ -23,7 +23,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::Auth;
-use crate::error::{AuthError, CredentialsStyle, StoreError};
+use crate::error::{AuthError, StoreError};
 use crate::events::{AuthEvent, ClientInfo, TokenKind};
 use crate::flows::Credentials;
 use crate::store::{BlacklistEntry, RevocationState};
@@ -91,7 +91,8 @@ impl Auth {
 
     /// JWT login (`POST /api/auth/jwt/create`): checks the credentials and
     /// issues an access/refresh pair starting a new rotation family. Bad
-    /// credentials render as simplejwt does (401 `no_active_account`).
+    /// credentials are [`AuthError::InvalidCredentials`] of
+    /// [`TokenKind::Jwt`] (answered as simplejwt does).
     pub async fn jwt_login(
         &self,
         credentials: &Credentials,
@@ -101,7 +102,7 @@ impl Auth {
         // log-out-everywhere after this voids the pair.
         let read_at = self.now();
         let user = self
-            .check_credentials(credentials, TokenKind::Jwt, CredentialsStyle::Jwt, client)
+            .check_credentials(credentials, TokenKind::Jwt, client)
             .await?;
         let pair = self.issue_jwt_pair_read_at(&user, read_at).await?;
         Ok((user, pair))

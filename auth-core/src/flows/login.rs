@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::Auth;
-use crate::error::{AuthError, CredentialsStyle};
+use crate::error::AuthError;
 use crate::events::{AuthEvent, ClientInfo, LoginFailure, TokenKind};
 use crate::flows::Credentials;
 use crate::password::Verification;
@@ -90,7 +90,8 @@ impl Auth {
 
     /// Checks credentials and returns the user, as every login endpoint
     /// does before issuing a token; `kind` names what the login is for (in
-    /// events and history) and `style` how a refusal renders.
+    /// events and history, and in [`AuthError::InvalidCredentials`] when
+    /// the credentials are refused).
     ///
     /// An unknown user, a wrong password and an inactive account fail the
     /// same way with the same work: exactly one password verification each
@@ -106,7 +107,6 @@ impl Auth {
         &self,
         credentials: &Credentials,
         kind: TokenKind,
-        style: CredentialsStyle,
         client: &ClientInfo,
     ) -> Result<User, AuthError> {
         let inner = &self.inner;
@@ -140,7 +140,7 @@ impl Auth {
                 client: client.clone(),
             })
             .await;
-            return Err(AuthError::InvalidCredentials(style));
+            return Err(AuthError::InvalidCredentials(kind));
         };
 
         inner

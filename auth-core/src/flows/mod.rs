@@ -1,19 +1,15 @@
-//! The account flows, as methods on [`Auth`](crate::Auth), and the request
-//! types they take.
-//!
-//! Each request type reads itself from a JSON body with `from_json`, with
-//! DRF's messages for missing or mistyped fields, so the axum and actix
-//! adapters parse bodies identically: an adapter parses JSON, calls
-//! `from_json`, calls one `Auth` method and renders the result.
+//! The account flows, as methods on [`Auth`](crate::Auth), and the typed
+//! inputs they take: plain structs with public fields. Reading them from a
+//! request body is the HTTP layer's work (auth-http); the flows check the
+//! rules on the values (password policy, uniqueness, link tokens) and
+//! answer with typed errors.
 
 use serde_json::{Map, Value};
 
-use crate::error::{AuthError, FieldErrors};
 use crate::user::UserPatch;
 
 mod account;
 mod authenticate;
-pub mod form;
 mod jwt;
 mod login;
 mod tokens;
@@ -24,8 +20,6 @@ pub use account::{EMAIL_TAKEN, INVALID_UID, MAX_PAGE_SIZE, PASSWORDS_DIFFER, USE
 pub use authenticate::{Access, AuthSchemes, Authenticated, Credential};
 pub use jwt::{RefreshPolicy, Refreshed};
 pub use login::Login;
-
-use form::Form;
 
 /// Login fields: `password` and either `username` or `email`.
 #[derive(Clone, PartialEq, Eq)]
@@ -59,30 +53,6 @@ impl Credentials {
         Self {
             login: Login::Email(email.into()),
             password: password.into(),
-        }
-    }
-
-    /// Reads `{"username"|"email", "password"}`. With neither name field,
-    /// the error is reported under `username`.
-    ///
-    /// ```
-    /// use auth_core::flows::{Credentials, Login};
-    /// let c = Credentials::from_json(&serde_json::json!({"email": "a@example.com", "password": "pw"})).unwrap();
-    /// assert_eq!(c.login, Login::Email("a@example.com".into()));
-    /// assert!(Credentials::from_json(&serde_json::json!({"password": "pw"})).is_err());
-    /// ```
-    pub fn from_json(body: &Value) -> Result<Self, AuthError> {
-        let mut form = Form::new(body)?;
-        let login = if form.has("username") || !form.has("email") {
-            form.required_string("username").map(Login::Username)
-        } else {
-            form.required_string("email").map(Login::Email)
-        };
-        let password = form.required_string("password");
-        form.finish()?;
-        match (login, password) {
-            (Some(login), Some(password)) => Ok(Self { login, password }),
-            _ => Err(AuthError::Validation(FieldErrors::new())),
         }
     }
 }
@@ -132,40 +102,6 @@ pub struct Registration {
 
 redacted_debug!(Registration { username, email, first_name, last_name, profile } hides { password, confirm_password });
 
-impl Registration {
-    /// Reads `{username, email, password, confirm_password}` and the
-    /// optional `first_name`, `last_name` and `profile`, with the username,
-    /// email and name rules (format, length), so every field's errors come
-    /// at once; the email is trimmed.
-    pub fn from_json(body: &Value) -> Result<Self, AuthError> {
-        let mut form = Form::new(body)?;
-        let identity = UserPatch {
-            username: form.required_string("username"),
-            // Stored trimmed; checked as it will be stored.
-            email: form
-                .required_string("email")
-                .map(|email| email.trim().to_string()),
-            first_name: form.optional_string("first_name"),
-            last_name: form.optional_string("last_name"),
-            ..UserPatch::default()
-        };
-        let password = form.required_string("password");
-        let confirm_password = form.required_string("confirm_password");
-        let profile = form.optional_object("profile").unwrap_or_default();
-        form.check_user_fields(&identity);
-        form.finish()?;
-        Ok(Self {
-            username: identity.username.unwrap_or_default(),
-            email: identity.email.unwrap_or_default(),
-            password: password.unwrap_or_default(),
-            confirm_password: confirm_password.unwrap_or_default(),
-            first_name: identity.first_name.unwrap_or_default(),
-            last_name: identity.last_name.unwrap_or_default(),
-            profile,
-        })
-    }
-}
-
 /// `{uid, token}` from an emailed activation link.
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = ActivateRequest))]
@@ -180,20 +116,6 @@ pub struct LinkConfirmation {
 
 redacted_debug!(LinkConfirmation { uid } hides { token });
 
-impl LinkConfirmation {
-    /// Reads `{uid, token}`.
-    pub fn from_json(body: &Value) -> Result<Self, AuthError> {
-        let mut form = Form::new(body)?;
-        let uid = form.required_string("uid");
-        let token = form.required_string("token");
-        form.finish()?;
-        Ok(Self {
-            uid: uid.unwrap_or_default(),
-            token: token.unwrap_or_default(),
-        })
-    }
-}
-
 /// `{email}`: resend activation, request a password reset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = EmailRequest))]
@@ -201,23 +123,6 @@ pub struct EmailRequest {
     /// The address the client typed.
     #[cfg_attr(feature = "utoipa", schema(min_length = 1, format = "email"))]
     pub email: String,
-}
-
-impl EmailRequest {
-    /// Reads `{email}`; the address must look like one.
-    pub fn from_json(body: &Value) -> Result<Self, AuthError> {
-        let mut form = Form::new(body)?;
-        let email = form.required_string("email");
-        if let Some(email) = &email
-            && let Err(message) = crate::user::validate_email(email.trim())
-        {
-            form.error("email", message);
-        }
-        form.finish()?;
-        Ok(Self {
-            email: email.unwrap_or_default().trim().to_string(),
-        })
-    }
 }
 
 /// `POST /api/auth/password/reset/confirm`.
@@ -240,24 +145,6 @@ pub struct ResetConfirmation {
 
 redacted_debug!(ResetConfirmation { uid } hides { token, new_password, confirm_password });
 
-impl ResetConfirmation {
-    /// Reads `{uid, token, new_password, confirm_password}`.
-    pub fn from_json(body: &Value) -> Result<Self, AuthError> {
-        let mut form = Form::new(body)?;
-        let uid = form.required_string("uid");
-        let token = form.required_string("token");
-        let new_password = form.required_string("new_password");
-        let confirm_password = form.required_string("confirm_password");
-        form.finish()?;
-        Ok(Self {
-            uid: uid.unwrap_or_default(),
-            token: token.unwrap_or_default(),
-            new_password: new_password.unwrap_or_default(),
-            confirm_password: confirm_password.unwrap_or_default(),
-        })
-    }
-}
-
 /// `POST /api/auth/password/change`.
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = PasswordChangeRequest))]
@@ -275,22 +162,6 @@ pub struct PasswordChange {
 
 redacted_debug!(PasswordChange {} hides { old_password, new_password, confirm_password });
 
-impl PasswordChange {
-    /// Reads `{old_password, new_password, confirm_password}`.
-    pub fn from_json(body: &Value) -> Result<Self, AuthError> {
-        let mut form = Form::new(body)?;
-        let old_password = form.required_string("old_password");
-        let new_password = form.required_string("new_password");
-        let confirm_password = form.required_string("confirm_password");
-        form.finish()?;
-        Ok(Self {
-            old_password: old_password.unwrap_or_default(),
-            new_password: new_password.unwrap_or_default(),
-            confirm_password: confirm_password.unwrap_or_default(),
-        })
-    }
-}
-
 /// `DELETE /api/auth/me`: `{password}`.
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = PasswordRequest))]
@@ -301,21 +172,6 @@ pub struct AccountDeletion {
 }
 
 redacted_debug!(AccountDeletion {} hides { password });
-
-impl AccountDeletion {
-    /// Reads `{password}`.
-    pub fn from_json(body: &Value) -> Result<Self, AuthError> {
-        let mut form = Form::new(body)?;
-        let password = form.required_string("password");
-        form.finish()?;
-        Ok(Self {
-            password: password.unwrap_or_default(),
-        })
-    }
-}
-
-/// The message for `email` or `username` sent to `PATCH /api/auth/me`.
-pub const READ_ONLY_FIELD: &str = "This field cannot be changed here.";
 
 /// `PATCH /api/auth/me`: any of `first_name`, `last_name`, `profile`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -333,38 +189,6 @@ pub struct ProfileUpdate {
 }
 
 impl ProfileUpdate {
-    /// Reads the body; `email`, `username`, `password` and the flags are
-    /// field errors (they change nothing), as are names over 150
-    /// characters, all reported at once.
-    pub fn from_json(body: &Value) -> Result<Self, AuthError> {
-        let mut form = Form::new(body)?;
-        form.forbid(
-            &[
-                "email",
-                "username",
-                "password",
-                "is_active",
-                "is_staff",
-                "is_superuser",
-                "id",
-            ],
-            READ_ONLY_FIELD,
-        );
-        let names = UserPatch {
-            first_name: form.optional_string("first_name"),
-            last_name: form.optional_string("last_name"),
-            ..UserPatch::default()
-        };
-        let profile = form.optional_object("profile");
-        form.check_user_fields(&names);
-        form.finish()?;
-        Ok(Self {
-            first_name: names.first_name,
-            last_name: names.last_name,
-            profile,
-        })
-    }
-
     /// As a [`UserPatch`].
     pub fn into_patch(self) -> UserPatch {
         UserPatch {
@@ -388,39 +212,29 @@ pub struct AdminUserInput {
 redacted_debug!(AdminUserInput { patch } hides { password });
 
 impl AdminUserInput {
-    /// Reads the body. `partial: false` (POST and PUT) requires `username`
-    /// and `email`. The username, email and name rules (format, length) run
-    /// here, so every field's errors come at once.
-    pub fn from_json(body: &Value, partial: bool) -> Result<Self, AuthError> {
-        let mut form = Form::new(body)?;
-        let (username, email) = if partial {
-            (
-                form.optional_string("username"),
-                form.optional_string("email"),
-            )
-        } else {
-            (
-                form.required_string("username"),
-                form.required_string("email"),
-            )
-        };
-        let password = if form.has("password") {
-            form.required_string("password")
-        } else {
-            None
-        };
-        let patch = UserPatch {
-            username,
-            email: email.map(|e| e.trim().to_string()),
-            first_name: form.optional_string("first_name"),
-            last_name: form.optional_string("last_name"),
-            is_active: form.optional_bool("is_active"),
-            is_staff: form.optional_bool("is_staff"),
-            is_superuser: form.optional_bool("is_superuser"),
-            profile: form.optional_object("profile"),
-        };
-        form.check_user_fields(&patch);
-        form.finish()?;
-        Ok(Self { patch, password })
+    /// A new user named `username` with `email`, nothing else set, for
+    /// [`Auth::create_user`](crate::Auth::create_user).
+    ///
+    /// ```
+    /// use auth_core::flows::AdminUserInput;
+    /// let input = AdminUserInput::new_user("ada", "ada@example.com").with_password("Kettle-Orbit-42");
+    /// assert_eq!(input.patch.username.as_deref(), Some("ada"));
+    /// assert!(input.password.is_some());
+    /// ```
+    pub fn new_user(username: impl Into<String>, email: impl Into<String>) -> Self {
+        Self {
+            patch: UserPatch {
+                username: Some(username.into()),
+                email: Some(email.into()),
+                ..UserPatch::default()
+            },
+            password: None,
+        }
+    }
+
+    /// Sets the password.
+    pub fn with_password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
     }
 }

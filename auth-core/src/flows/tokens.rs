@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::Auth;
-use crate::error::{AuthError, CredentialsStyle, StoreError, TokenRejection};
+use crate::error::{AuthError, StoreError, TokenRejection};
 use crate::events::{AuthEvent, ClientInfo, TokenKind};
 use crate::flows::Credentials;
 use crate::store::{KnoxInsert, KnoxTokenRecord};
@@ -27,8 +27,9 @@ fn invalid_token() -> AuthError {
 
 impl Auth {
     /// Knox login (`POST /api/auth/token/login`): checks the credentials
-    /// and issues a token. Bad credentials render as knox does (400
-    /// `non_field_errors`); a user at a [`TokenLimit::Refuse`] limit gets
+    /// and issues a token. Bad credentials are
+    /// [`AuthError::InvalidCredentials`] of [`TokenKind::Knox`] (answered
+    /// as knox does); a user at a [`TokenLimit::Refuse`] limit gets
     /// [`AuthError::TokenLimitReached`].
     ///
     /// [`TokenLimit::Refuse`]: crate::store::TokenLimit::Refuse
@@ -40,12 +41,7 @@ impl Auth {
     ) -> Result<(User, IssuedKnoxToken), AuthError> {
         let read_at = self.now();
         let user = self
-            .check_credentials(
-                credentials,
-                TokenKind::Knox,
-                CredentialsStyle::Token,
-                client,
-            )
+            .check_credentials(credentials, TokenKind::Knox, client)
             .await?;
         let issued = self.issue_knox_token(&user, name).await?;
         if self.revoked_since(user.id, read_at).await? {
@@ -57,7 +53,7 @@ impl Auth {
                 .knox
                 .delete_knox_token(&issued.record.digest);
             self.write_about(user.id, delete).await?;
-            return Err(AuthError::InvalidCredentials(CredentialsStyle::Token));
+            return Err(AuthError::InvalidCredentials(TokenKind::Knox));
         }
         Ok((user, issued))
     }
@@ -265,12 +261,7 @@ impl Auth {
     ) -> Result<(User, String), AuthError> {
         let read_at = self.now();
         let user = self
-            .check_credentials(
-                credentials,
-                TokenKind::Static,
-                CredentialsStyle::Token,
-                client,
-            )
+            .check_credentials(credentials, TokenKind::Static, client)
             .await?;
         let (token, created) = self.static_token_created(user.id).await?;
         if self.revoked_since(user.id, read_at).await? {
@@ -280,7 +271,7 @@ impl Auth {
                 let delete = self.inner.stores.static_tokens.delete_static_token(user.id);
                 self.write_about(user.id, delete).await?;
             }
-            return Err(AuthError::InvalidCredentials(CredentialsStyle::Token));
+            return Err(AuthError::InvalidCredentials(TokenKind::Static));
         }
         Ok((user, token))
     }

@@ -84,9 +84,8 @@ pub enum PasswordError {
 }
 
 impl From<PasswordError> for AuthError {
-    /// A full hashing queue is [`AuthError::Overloaded`] (503 with
-    /// `Retry-After`); every other hashing failure is an internal error
-    /// (500).
+    /// A full hashing queue is [`AuthError::Overloaded`] (retry later);
+    /// every other hashing failure is [`AuthError::Internal`].
     fn from(err: PasswordError) -> Self {
         match err {
             PasswordError::Busy => AuthError::Overloaded {

@@ -63,8 +63,9 @@ use super::{Argon2idHasher, PasswordError, PasswordHasher, Verification};
 /// The queue is bounded ([`Passwords::with_queue_limit`]; by default
 /// [`QUEUE_PER_THREAD`] waiting per thread, so its size follows the
 /// cores): a hash or verification that finds it full fails at once with
-/// [`PasswordError::Busy`], which the service answers with 503 and
-/// `Retry-After`, instead of waiting behind a flood of logins. Requests
+/// [`PasswordError::Busy`] (the service's
+/// [`AuthError::Overloaded`](crate::AuthError::Overloaded), retry later),
+/// instead of waiting behind a flood of logins. Requests
 /// that hash nothing never wait for the queue.
 ///
 /// Cloning is cheap and clones share the threads and the counter; the

@@ -689,14 +689,9 @@ pub async fn profile_update_racing_a_deactivation_keeps_it(
         "the PATCH's own fields were written"
     );
     assert!(
-        auth.check_credentials(
-            &creds(&user),
-            crate::events::TokenKind::Jwt,
-            crate::error::CredentialsStyle::Jwt,
-            &client()
-        )
-        .await
-        .is_err(),
+        auth.check_credentials(&creds(&user), crate::events::TokenKind::Jwt, &client())
+            .await
+            .is_err(),
         "the deactivated user cannot log in"
     );
 }
