@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::events::TokenKind;
+use crate::token::TokenKind;
 
 /// A boxed error kept as the source of a [`StoreError`] or [`AuthError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

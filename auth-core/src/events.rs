@@ -35,6 +35,8 @@ use crate::outbox::Outbox;
 use crate::store::{HistoryEntry, HistoryEvent, LoginHistoryStore};
 use crate::user::UserId;
 
+pub use crate::token::TokenKind;
+
 /// Who is asking: what the adapter knows about the client, for throttling
 /// per address and for the login history.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,32 +53,6 @@ impl ClientInfo {
         Self {
             ip: Some(ip.into()),
             user_agent: None,
-        }
-    }
-}
-
-/// How a user logged in or which kind of token an event concerns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TokenKind {
-    /// Credentials checked without issuing a token.
-    Credentials,
-    /// A JWT access/refresh pair.
-    Jwt,
-    /// A Knox-style token.
-    Knox,
-    /// A static (DRF-style) token.
-    Static,
-}
-
-impl TokenKind {
-    /// A short lower-case name (`jwt`, `knox`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::Credentials => "credentials",
-            TokenKind::Jwt => "jwt",
-            TokenKind::Knox => "knox",
-            TokenKind::Static => "static",
         }
     }
 }

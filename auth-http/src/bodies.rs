@@ -161,7 +161,7 @@ impl ToSchema for AdminUser {
     }
 
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        crate::schemas::with::<auth_core::user::User>(schemas);
+        with::<auth_core::user::User>(schemas);
     }
 }
 
@@ -192,4 +192,10 @@ pub(crate) struct Health {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) detail: Option<&'static str>,
     pub(crate) status: &'static str,
+}
+
+/// The components `T` refers to, and `T` itself.
+pub(crate) fn with<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+    schemas.push((T::name().into_owned(), T::schema()));
+    T::schemas(schemas);
 }

@@ -1,5 +1,6 @@
-//! What a row of the endpoint table ([`ENDPOINTS`]) says, and [`handle`],
-//! which serves the table: path matching, route groups, `405` with
+//! What a row of the endpoint table
+//! ([`ENDPOINTS`](crate::routes::ENDPOINTS)) says, and how a table is
+//! served ([`handle`](crate::handle) serves that one): path matching, route groups, `405` with
 //! `Allow`, `OPTIONS`, `HEAD`, the caller's access, then the row's handler.
 //! [`route_paths`] and the OpenAPI document read the same rows.
 
@@ -14,7 +15,6 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::routes::ENDPOINTS;
 use crate::{Api, ApiOptions, ApiRequest, ApiResponse, RouteGroups};
 
 /// A route group, for enabling and for the OpenAPI tags.
@@ -295,13 +295,17 @@ fn instance<'p>(template: &str, path: &'p str) -> Option<&'p str> {
 
 /// The first endpoint whose template `path` (one trailing slash allowed)
 /// is an instance of under `prefix`, with the path parameter.
-fn lookup<'p>(path: &'p str, prefix: &str) -> Option<(&'static Endpoint, &'p str)> {
+fn lookup<'p>(
+    table: &'static [Endpoint],
+    path: &'p str,
+    prefix: &str,
+) -> Option<(&'static Endpoint, &'p str)> {
     let path = match path.strip_suffix('/') {
         Some(stripped) if !stripped.is_empty() => stripped,
         _ => path,
     };
     let relative = path.strip_prefix(prefix).filter(|p| p.starts_with('/'));
-    ENDPOINTS.iter().find_map(|endpoint| {
+    table.iter().find_map(|endpoint| {
         let path = if endpoint.group.under_prefix() {
             relative?
         } else {
@@ -312,15 +316,18 @@ fn lookup<'p>(path: &'p str, prefix: &str) -> Option<(&'static Endpoint, &'p str
 }
 
 /// The endpoints at `endpoint`'s path template, in table order.
-pub(crate) fn siblings(endpoint: &Endpoint) -> impl Iterator<Item = &'static Endpoint> {
+fn siblings(
+    table: &'static [Endpoint],
+    endpoint: &Endpoint,
+) -> impl Iterator<Item = &'static Endpoint> {
     let path = endpoint.path;
-    ENDPOINTS.iter().filter(move |e| e.path == path)
+    table.iter().filter(move |e| e.path == path)
 }
 
 /// The `Allow` header of the endpoints at `endpoint`'s path: their methods,
 /// `HEAD` when one is `GET`, and `OPTIONS`.
-pub(crate) fn allow(endpoint: &Endpoint) -> String {
-    let mut allow: Vec<&str> = siblings(endpoint).map(|e| e.method).collect();
+fn allow(table: &'static [Endpoint], endpoint: &Endpoint) -> String {
+    let mut allow: Vec<&str> = siblings(table, endpoint).map(|e| e.method).collect();
     if allow.contains(&"GET") {
         allow.push("HEAD");
     }
@@ -328,26 +335,11 @@ pub(crate) fn allow(endpoint: &Endpoint) -> String {
     allow.join(", ")
 }
 
-/// The path templates [`handle`] answers under these options (their route
-/// groups and prefix), each with and without a trailing slash, in the
-/// `{param}` syntax axum 0.8 and actix-web share: for adapters that
-/// register the routes one by one (so they merge with an application's own
-/// routes and fallback).
-///
-/// ```
-/// use auth_http::{ApiOptions, RouteGroups, route_paths};
-/// let users = ApiOptions::default().with_groups(RouteGroups { users: true, ..RouteGroups::none() });
-/// assert_eq!(
-///     route_paths(&users),
-///     ["/api/users", "/api/users/", "/api/users/{id}", "/api/users/{id}/"],
-/// );
-/// let elsewhere = users.with_prefix("/admin")?;
-/// assert_eq!(route_paths(&elsewhere)[0], "/admin/users");
-/// # Ok::<(), auth_http::PrefixError>(())
-/// ```
-pub fn route_paths(options: &ApiOptions) -> Vec<String> {
+/// The path templates of `table` served under `options` (see
+/// [`route_paths`](crate::route_paths)).
+pub(crate) fn paths(table: &'static [Endpoint], options: &ApiOptions) -> Vec<String> {
     let mut paths = Vec::new();
-    for endpoint in ENDPOINTS {
+    for endpoint in table {
         if !endpoint.group.enabled_in(options.groups) {
             continue;
         }
@@ -361,32 +353,13 @@ pub fn route_paths(options: &ApiOptions) -> Vec<String> {
     paths
 }
 
-/// Answers one request: finds the endpoint for its path and method in the
-/// endpoint table, checks the caller's access, and runs the endpoint's
-/// handler, which parses the body, calls one [`Auth`] method and renders
-/// the result; every error goes through [`ApiResponse::from_error`], the
-/// one error table.
-///
-/// Paths are accepted with and without one trailing slash. An unknown path
-/// (or one of a disabled group) is a 404 `{"detail": "Not found."}`; a
-/// known path with another method a 405 with `Allow`; `OPTIONS` a 200 with
-/// `Allow`; `HEAD` is `GET` without the body.
-///
-/// [`Auth`]: auth_core::Auth
-///
-/// ```
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// use auth_core::{Auth, config::AuthConfig};
-/// use auth_http::{Api, ApiRequest, handle};
-/// let api = Api::new(Auth::in_memory(AuthConfig::default()));
-/// let request = ApiRequest::from_parts(&api, "GET", "/healthz/", None, vec![], b"", None);
-/// let response = handle(&api, request).await;
-/// assert_eq!(response.status, 200);
-/// assert_eq!(response.json_body(), serde_json::json!({"status": "ok"}));
-/// # });
-/// ```
-pub async fn handle(api: &Api, request: ApiRequest<'_>) -> ApiResponse {
-    let Some((first, param)) = lookup(request.path, api.options().prefix()) else {
+/// Answers one request from `table` (see [`handle`](crate::handle)).
+pub(crate) async fn serve(
+    table: &'static [Endpoint],
+    api: &Api,
+    request: ApiRequest<'_>,
+) -> ApiResponse {
+    let Some((first, param)) = lookup(table, request.path, api.options().prefix()) else {
         return ApiResponse::not_found();
     };
     if !first.group.enabled_in(api.options().groups) {
@@ -402,13 +375,13 @@ pub async fn handle(api: &Api, request: ApiRequest<'_>) -> ApiResponse {
                 "parses": ["application/json"],
             }),
         )
-        .with_header("Allow", allow(first));
+        .with_header("Allow", allow(table, first));
     }
     let head = method == "HEAD";
     let wanted = if head { "GET" } else { method };
-    let Some(endpoint) = siblings(first).find(|e| e.method == wanted) else {
+    let Some(endpoint) = siblings(table, first).find(|e| e.method == wanted) else {
         return ApiResponse::detail(405, &format!("Method \"{method}\" not allowed."))
-            .with_header("Allow", allow(first));
+            .with_header("Allow", allow(table, first));
     };
     if request.body.len() > api.options().body_limit {
         return ApiResponse::body_too_large();

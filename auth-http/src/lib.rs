@@ -59,10 +59,10 @@ pub use api::{
     Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, DEFAULT_PREFIX,
     PrefixError, RouteGroups,
 };
-pub use endpoint::{handle, route_paths};
 pub use extract::{Rejection, RequestAuth};
 pub use form::{FromJson, admin_user_from_json};
 pub use request::{ApiRequest, ApiResponse};
+pub use routes::{handle, route_paths};
 
 #[cfg(test)]
 mod tests;

@@ -20,11 +20,11 @@ use crate::bodies::{
     AdminUser, Detail, Empty, Health, HistoryItem, KnoxSession, KnoxToken, KnoxTokenName, Page,
     RefreshRequest, StaticToken, TokenPair, VerifyRequest,
 };
-use crate::endpoint::{Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param};
+use crate::endpoint::{self, Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param};
 use crate::schemas::{
     AdminUserPatch, AdminUserRequest, HistoryPage, KnoxLoginRequest, LoginRequest, UserPage,
 };
-use crate::{Api, ApiRequest, ApiResponse, FromJson, admin_user_from_json};
+use crate::{Api, ApiOptions, ApiRequest, ApiResponse, FromJson, admin_user_from_json};
 
 /// The error statuses of the document's operations, by what may fail:
 /// validation (`400`), authentication (`401`), throttling (`429`), staff
@@ -391,6 +391,55 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         ..Endpoint::new("DELETE", "/users/{id}", Group::Users, handler!(delete_user))
     },
 ];
+
+/// The path templates [`handle`] answers under these options (their route
+/// groups and prefix), each with and without a trailing slash, in the
+/// `{param}` syntax axum 0.8 and actix-web share: for adapters that
+/// register the routes one by one (so they merge with an application's own
+/// routes and fallback).
+///
+/// ```
+/// use auth_http::{ApiOptions, RouteGroups, route_paths};
+/// let users = ApiOptions::default().with_groups(RouteGroups { users: true, ..RouteGroups::none() });
+/// assert_eq!(
+///     route_paths(&users),
+///     ["/api/users", "/api/users/", "/api/users/{id}", "/api/users/{id}/"],
+/// );
+/// let elsewhere = users.with_prefix("/admin")?;
+/// assert_eq!(route_paths(&elsewhere)[0], "/admin/users");
+/// # Ok::<(), auth_http::PrefixError>(())
+/// ```
+pub fn route_paths(options: &ApiOptions) -> Vec<String> {
+    endpoint::paths(ENDPOINTS, options)
+}
+
+/// Answers one request: finds the endpoint for its path and method in the
+/// endpoint table, checks the caller's access, and runs the endpoint's
+/// handler, which parses the body, calls one [`Auth`] method and renders
+/// the result; every error goes through [`ApiResponse::from_error`], the
+/// one error table.
+///
+/// Paths are accepted with and without one trailing slash. An unknown path
+/// (or one of a disabled group) is a 404 `{"detail": "Not found."}`; a
+/// known path with another method a 405 with `Allow`; `OPTIONS` a 200 with
+/// `Allow`; `HEAD` is `GET` without the body.
+///
+/// [`Auth`]: auth_core::Auth
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use auth_core::{Auth, config::AuthConfig};
+/// use auth_http::{Api, ApiRequest, handle};
+/// let api = Api::new(Auth::in_memory(AuthConfig::default()));
+/// let request = ApiRequest::from_parts(&api, "GET", "/healthz/", None, vec![], b"", None);
+/// let response = handle(&api, request).await;
+/// assert_eq!(response.status, 200);
+/// assert_eq!(response.json_body(), serde_json::json!({"status": "ok"}));
+/// # });
+/// ```
+pub async fn handle(api: &Api, request: ApiRequest<'_>) -> ApiResponse {
+    endpoint::serve(ENDPOINTS, api, request).await
+}
 
 // Health and documentation.
 

@@ -17,13 +17,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::bodies::{AdminUser, HistoryItem, KnoxTokenName, Page};
-
-/// The components `T` refers to, and `T` itself.
-pub(crate) fn with<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-    schemas.push((T::name().into_owned(), T::schema()));
-    T::schemas(schemas);
-}
+use crate::bodies::{AdminUser, HistoryItem, KnoxTokenName, Page, with};
 
 /// Implements `ToSchema` for `$ty`, named `$name`, referring to what
 /// `$refs` pushes.

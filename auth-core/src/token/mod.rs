@@ -7,5 +7,8 @@
 //! - [`static_token`]: DRF-style static tokens, one per user.
 
 pub mod jwt;
+mod kind;
 pub mod knox;
 pub mod static_token;
+
+pub use kind::TokenKind;
