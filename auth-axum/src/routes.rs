@@ -3,11 +3,11 @@
 
 use std::net::SocketAddr;
 
-use auth_http::{Api, ApiRequest, ApiResponse, RequestAuth, handle};
+use auth_http::{Api, ApiRequest, ApiResponse, handle};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{self, header};
 use axum::response::Response;
 use axum::routing::any;
 
@@ -103,46 +103,20 @@ async fn serve(State(api): State<Api>, request: Request) -> Response {
             "serve the router with `into_make_service_with_connect_info::<SocketAddr>()`",
         );
     }
-    let headers = parts
-        .headers
-        .iter()
-        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
-        .collect();
     // Under `Router::nest`, the URI is what the nest left; the original
     // one's leading part is where the routes are mounted.
-    let path = parts.uri.path();
     let mount = parts
         .extensions
         .get::<OriginalUri>()
-        .and_then(|OriginalUri(original)| original.path().strip_suffix(path))
+        .and_then(|OriginalUri(original)| original.path().strip_suffix(parts.uri.path()))
         .unwrap_or("");
-    let request = ApiRequest::from_parts(
-        &api,
-        parts.method.as_str(),
-        path,
-        parts.uri.query(),
-        headers,
-        &body,
-        peer,
-    )
-    .with_mount(mount)
-    .with_request_auth(parts.extensions.get::<RequestAuth>());
+    let request = ApiRequest::from_http(&api, &parts, &body, peer).with_mount(mount);
     into_response(handle(&api, request).await)
 }
 
 /// Converts an [`ApiResponse`] into an axum response (headers that are not
-/// valid HTTP are dropped).
+/// valid HTTP are dropped), through its conversion into an
+/// `http::Response<Vec<u8>>`.
 pub fn into_response(response: ApiResponse) -> Response {
-    let mut out = Response::new(Body::from(response.body));
-    *out.status_mut() =
-        StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (name, value) in response.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::try_from(name.as_str()),
-            HeaderValue::try_from(value.as_str()),
-        ) {
-            out.headers_mut().append(name, value);
-        }
-    }
-    out
+    http::Response::<Vec<u8>>::from(response).map(Body::from)
 }

@@ -117,6 +117,54 @@ impl<'a> ApiRequest<'a> {
         request
     }
 
+    /// A request from the [`http`] crate's request head (what axum and
+    /// hyper hand over), its body, and the TCP peer's address, if known:
+    /// [`from_parts`](Self::from_parts) with the method, path, query and
+    /// headers read from `parts`, and [`authenticated`](Self::authenticated)
+    /// from the [`RequestAuth`] a middleware left in its extensions.
+    ///
+    /// A header whose value is not visible ASCII
+    /// ([`HeaderValue::to_str`](http::HeaderValue::to_str) fails) is left
+    /// out, as if it had not been sent. [`mount`](Self::mount) is `""`: the
+    /// adapter knows where it mounted the routes ([`with_mount`](Self::with_mount)).
+    ///
+    /// ```
+    /// use auth_core::{Auth, config::AuthConfig};
+    /// use auth_http::{Api, ApiRequest};
+    /// let api = Api::new(Auth::in_memory(AuthConfig::default()));
+    /// let (parts, body) = http::Request::post("/api/auth/jwt/create/?next=%2F")
+    ///     .header("Content-Type", "application/json")
+    ///     .body(br#"{"username": "ada"}"#.to_vec())
+    ///     .unwrap()
+    ///     .into_parts();
+    /// let request = ApiRequest::from_http(&api, &parts, &body, None);
+    /// assert_eq!(request.method, "POST");
+    /// assert_eq!((request.path, request.query), ("/api/auth/jwt/create/", "next=%2F"));
+    /// assert_eq!(request.header("content-type"), Some("application/json"));
+    /// ```
+    pub fn from_http(
+        api: &Api,
+        parts: &'a http::request::Parts,
+        body: &'a [u8],
+        peer: Option<IpAddr>,
+    ) -> Self {
+        let headers = parts
+            .headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+            .collect();
+        Self::from_parts(
+            api,
+            parts.method.as_str(),
+            parts.uri.path(),
+            parts.uri.query(),
+            headers,
+            body,
+            peer,
+        )
+        .with_request_auth(parts.extensions.get::<RequestAuth>())
+    }
+
     /// Every value of the header `name` (case-insensitive), one per line
     /// received, in order.
     pub fn header_values(&self, name: &str) -> Vec<&'a str> {
@@ -161,7 +209,9 @@ impl<'a> ApiRequest<'a> {
     }
 }
 
-/// A response from [`handle`](crate::handle), for the adapter to send.
+/// A response from [`handle`](crate::handle), for the adapter to send;
+/// adapters on the [`http`] crate's types convert it with
+/// `http::Response::from(response)` (an `http::Response<Vec<u8>>`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiResponse {
     /// The status code.
@@ -277,5 +327,44 @@ impl ApiResponse {
     /// The body parsed as JSON (`Null` when empty or not JSON), for tests.
     pub fn json_body(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// The response as the [`http`] crate's type, for adapters built on it
+/// (axum, hyper): the status (500 if it is not a valid status code), the
+/// headers in order, and the body.
+///
+/// A header whose name or value is not valid HTTP cannot come from
+/// [`handle`](crate::handle); one set by hand is left out and logged
+/// rather than sent malformed.
+///
+/// ```
+/// use auth_http::ApiResponse;
+/// let response = http::Response::from(ApiResponse::detail(404, "Not found."));
+/// assert_eq!(response.status(), http::StatusCode::NOT_FOUND);
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// assert_eq!(response.body(), br#"{"detail":"Not found."}"#);
+/// ```
+impl From<ApiResponse> for http::Response<Vec<u8>> {
+    fn from(response: ApiResponse) -> Self {
+        let mut out = http::Response::new(response.body);
+        *out.status_mut() = http::StatusCode::from_u16(response.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        for (name, value) in response.headers {
+            match (
+                http::HeaderName::try_from(name.as_str()),
+                http::HeaderValue::try_from(value.as_str()),
+            ) {
+                (Ok(name), Ok(value)) => {
+                    out.headers_mut().append(name, value);
+                }
+                _ => tracing::error!(
+                    target: "auth_http",
+                    header = %name.escape_debug(),
+                    "a response header that is not valid HTTP was left out"
+                ),
+            }
+        }
+        out
     }
 }

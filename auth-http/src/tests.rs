@@ -1978,3 +1978,255 @@ async fn query_strings_and_path_parameters_are_decoded_as_forms() {
         "http://testserver/api/users?page_size=1&page=2"
     );
 }
+
+impl Harness {
+    /// Answers `method target` twice, the request built once by
+    /// [`ApiRequest::from_http`] from an `http` request with these header
+    /// lines (values as bytes) and once by [`ApiRequest::from_parts`] with
+    /// the lines whose values are text, and checks that both requests read
+    /// the same and are answered alike (status, headers, body).
+    async fn same_from_http(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &[u8])],
+        body: &[u8],
+    ) -> ApiResponse {
+        let peer = Some("127.0.0.1".parse().expect("ip"));
+        let mut builder = http::Request::builder().method(method).uri(target);
+        for (name, value) in headers {
+            let value = http::HeaderValue::from_bytes(value).expect("a header value http takes");
+            builder = builder.header(*name, value);
+        }
+        let (parts, ()) = builder.body(()).expect("request").into_parts();
+        let from_http = ApiRequest::from_http(&self.api, &parts, body, peer);
+
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (target, None),
+        };
+        let text_headers = headers
+            .iter()
+            .filter_map(|(name, value)| Some((*name, std::str::from_utf8(value).ok()?)))
+            .collect();
+        let from_parts =
+            ApiRequest::from_parts(&self.api, method, path, query, text_headers, body, peer);
+        assert_eq!(
+            (
+                from_http.method,
+                from_http.path,
+                from_http.mount,
+                from_http.query
+            ),
+            (
+                from_parts.method,
+                from_parts.path,
+                from_parts.mount,
+                from_parts.query
+            )
+        );
+        let lowercase = |request: &ApiRequest<'_>| -> Vec<(String, String)> {
+            let headers = request.headers.iter();
+            headers
+                .map(|(name, value)| (name.to_ascii_lowercase(), value.to_string()))
+                .collect()
+        };
+        assert_eq!(lowercase(&from_http), lowercase(&from_parts));
+        assert_eq!(from_http.client, from_parts.client);
+        assert!(from_http.authenticated.is_none());
+
+        let by_http = handle(&self.api, from_http).await;
+        let by_parts = handle(&self.api, from_parts).await;
+        self.api.auth().flush().await;
+        assert_eq!(
+            (by_http.status, &by_http.headers, by_http.json_body()),
+            (by_parts.status, &by_parts.headers, by_parts.json_body()),
+            "{method} {target}"
+        );
+        assert_eq!(by_http.body, by_parts.body, "{method} {target}");
+        assert_documented(&self.document, method, path, by_http.status);
+        by_http
+    }
+}
+
+/// #22: a request read from the `http` crate's types is answered exactly as
+/// the same request built from its parts; a header value that is not text
+/// is left out, as the adapters always did, and never panics.
+#[tokio::test]
+async fn requests_from_http_types_are_answered_as_from_parts() {
+    let h = harness();
+    h.user("boss", true).await;
+    h.user("ada", false).await;
+    let (staff, _) = h.jwt("boss").await;
+    let (access, _) = h.jwt("ada").await;
+    let access_token = access.trim_start_matches("Bearer ");
+    let json: (&str, &[u8]) = ("Content-Type", b"application/json");
+
+    // POSTs with JSON bodies: accepted, refused with 401, and a 400 with
+    // field errors.
+    let verify = format!(r#"{{"token": "{access_token}"}}"#);
+    let ok = h
+        .same_from_http("POST", "/api/auth/jwt/verify/", &[json], verify.as_bytes())
+        .await;
+    assert_eq!(ok.status, 200);
+    let wrong = br#"{"username": "ada", "password": "wrong"}"#;
+    let refused = h
+        .same_from_http("POST", "/api/auth/jwt/create/", &[json], wrong)
+        .await;
+    assert_eq!(refused.status, 401);
+    assert!(refused.header("WWW-Authenticate").is_some());
+    let invalid = h
+        .same_from_http("POST", "/api/auth/register/", &[json], br#"{"email": 3}"#)
+        .await;
+    assert_eq!(invalid.status, 400);
+    let not_json = h
+        .same_from_http("POST", "/api/auth/jwt/create", &[json], b"{")
+        .await;
+    assert_eq!(not_json.status, 400);
+
+    // GETs with a query string: a page with links (from the Host header),
+    // a page past the end, a search decoded as a form.
+    let staff_auth: (&str, &[u8]) = ("Authorization", staff.as_bytes());
+    let host: (&str, &[u8]) = ("Host", b"testserver");
+    let page = h
+        .same_from_http(
+            "GET",
+            "/api/users/?page=1&page_size=1",
+            &[staff_auth, host],
+            b"",
+        )
+        .await;
+    assert_eq!(
+        page.json_body()["next"],
+        "http://testserver/api/users/?page_size=1&page=2"
+    );
+    let past = h
+        .same_from_http("GET", "/api/users?page=9", &[staff_auth, host], b"")
+        .await;
+    assert_eq!(past.status, 404);
+    let search = h
+        .same_from_http("GET", "/api/users?search=ada%40example", &[staff_auth], b"")
+        .await;
+    assert_eq!(search.json_body()["count"], 1);
+
+    // Allow on OPTIONS and 405; the health check.
+    let options = h.same_from_http("OPTIONS", "/api/auth/me", &[], b"").await;
+    assert!(options.header("Allow").is_some());
+    let not_allowed = h
+        .same_from_http("DELETE", "/api/auth/jwt/create/", &[json], b"")
+        .await;
+    assert_eq!(not_allowed.status, 405);
+    assert_eq!(
+        h.same_from_http("GET", "/healthz", &[], b"").await.status,
+        200
+    );
+
+    // Header values that are not text (obs-text bytes) are left out: an
+    // Authorization header of them is no credential at all (401 with the
+    // contract's body), a User-Agent of them is no user agent, and the
+    // lines of X-Forwarded-For that are text still form one list.
+    let me = h
+        .same_from_http(
+            "GET",
+            "/api/auth/me",
+            &[("Authorization", b"Bearer \xff\xfe")],
+            b"",
+        )
+        .await;
+    assert_eq!(
+        (me.status, me.json_body()),
+        (
+            401,
+            json!({"code": "not_authenticated", "detail": "Authentication credentials were not provided."})
+        )
+    );
+    let bearer: (&str, &[u8]) = ("Authorization", access.as_bytes());
+    let agent: (&str, &[u8]) = ("User-Agent", b"curl/\x80\xff");
+    let me = h
+        .same_from_http("GET", "/api/auth/me", &[bearer, agent], b"")
+        .await;
+    assert_eq!(me.json_body()["username"], "ada");
+    let lines: &[(&str, &[u8])] = &[
+        ("X-Forwarded-For", b"203.0.113.9"),
+        ("X-Forwarded-For", b"\xc0\xff"),
+        ("x-forwarded-for", b"198.51.100.7"),
+    ];
+    h.same_from_http("GET", "/healthz", lines, b"").await;
+    let (parts, ()) = http::Request::get("/healthz")
+        .header(
+            "User-Agent",
+            http::HeaderValue::from_bytes(b"caf\xc3\xa9").expect("value"),
+        )
+        .body(())
+        .expect("request")
+        .into_parts();
+    let request = ApiRequest::from_http(&h.api, &parts, b"", None);
+    assert_eq!(
+        request.client.user_agent, None,
+        "not visible ASCII: left out"
+    );
+}
+
+/// #22: [`ApiRequest::from_http`] takes the outcome a middleware left in
+/// the request's extensions, as `with_request_auth` does.
+#[tokio::test]
+async fn from_http_takes_the_middleware_outcome_from_the_extensions() {
+    let h = harness();
+    h.user("ada", false).await;
+    let (bearer, _) = h.jwt("ada").await;
+    let outcome = crate::RequestAuth::from_header(h.api.auth(), Some(&bearer)).await;
+    let (parts, ()) = http::Request::get("/api/auth/me")
+        .extension(outcome)
+        .body(())
+        .expect("request")
+        .into_parts();
+    let request = ApiRequest::from_http(&h.api, &parts, b"", None);
+    assert!(matches!(request.authenticated, Some(Ok(_))));
+    let response = handle(&h.api, request).await;
+    assert_eq!(response.json_body()["username"], "ada");
+}
+
+/// #22: an [`ApiResponse`] becomes an `http::Response` with its status,
+/// its header lines in order and its body; a status or header that is not
+/// valid HTTP (only possible when set by hand) becomes 500 or is left out,
+/// never a panic.
+#[test]
+fn responses_convert_into_http_types() {
+    let response = ApiResponse::from_error(&auth_core::AuthError::Throttled {
+        retry_after_secs: 12,
+    })
+    .with_header("Vary", "Accept")
+    .with_header("vary", "Origin");
+    let converted = http::Response::from(response.clone());
+    assert_eq!(converted.status(), http::StatusCode::TOO_MANY_REQUESTS);
+    let lines: Vec<(&str, &[u8])> = converted
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("content-type", &b"application/json"[..]),
+            ("retry-after", b"12"),
+            ("vary", b"Accept"),
+            ("vary", b"Origin"),
+        ]
+    );
+    assert_eq!(converted.body(), &response.body);
+
+    let odd = ApiResponse {
+        status: 42,
+        headers: vec![
+            ("Bad Name".into(), "x".into()),
+            ("X-Line".into(), "a\r\nb".into()),
+            ("X-Kept".into(), "yes".into()),
+        ],
+        body: b"{}".to_vec(),
+    };
+    let converted = http::Response::from(odd);
+    assert_eq!(converted.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(converted.headers().len(), 1);
+    assert_eq!(converted.headers()["x-kept"], "yes");
+    assert_eq!(converted.body(), b"{}");
+}
