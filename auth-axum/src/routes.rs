@@ -114,9 +114,9 @@ async fn serve(State(api): State<Api>, request: Request) -> Response {
     into_response(handle(&api, request).await)
 }
 
-/// Converts an [`ApiResponse`] into an axum response (headers that are not
-/// valid HTTP are dropped), through its conversion into an
-/// `http::Response<Vec<u8>>`.
+/// Converts an [`ApiResponse`] into an axum response, through its
+/// conversion into an `http::Response<Vec<u8>>` (headers that are not
+/// valid HTTP are left out and logged).
 pub fn into_response(response: ApiResponse) -> Response {
     http::Response::<Vec<u8>>::from(response).map(Body::from)
 }

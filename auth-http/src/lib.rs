@@ -2,14 +2,16 @@
 //!
 //! Both adapters (`auth-axum` and `auth-actix`) turn a framework request
 //! into an [`ApiRequest`], call [`handle`], and send the [`ApiResponse`]
-//! back. An adapter on the [`http`] crate's types (axum, hyper, anything
-//! on tower) converts with [`ApiRequest::from_http`] and
-//! `http::Response::from(response)`; one on other types (actix-web is on
-//! `http` 0.2) builds the request with [`ApiRequest::from_parts`] and reads
-//! the response's fields. Everything between (routing every route of the HTTP contract but
+//! back. Everything between (routing every route of the HTTP contract but
 //! OAuth2, body limits, JSON parsing, authentication, pagination, the
 //! OpenAPI document and the Swagger UI) lives here, so the two frameworks
 //! answer byte for byte alike and hold no business logic.
+//!
+//! An adapter on the [`http`] crate's types (axum, hyper, anything on
+//! tower) converts with [`ApiRequest::from_http`] and
+//! `http::Response::from(response)`; one on other types (actix-web is on
+//! `http` 0.2) builds the request with [`ApiRequest::from_parts`] and reads
+//! the response's fields.
 //!
 //! The adapters' middlewares store a [`RequestAuth`] in each request, and
 //! their `CurrentUser`, `MaybeUser` and `StaffUser` extractors follow its
