@@ -267,18 +267,6 @@ pub(crate) fn parse_event(name: &str) -> Result<HistoryEvent, SqlxStoreError> {
     HistoryEvent::parse(name).ok_or(SqlxStoreError::UnknownHistoryEvent)
 }
 
-/// The field a unique index protects, from the index, constraint or column
-/// name the database reported; `fallback` when the name says nothing known.
-pub(crate) fn conflict_field(name: Option<&str>, fallback: &str) -> String {
-    let name = name.unwrap_or_default().to_ascii_lowercase();
-    for field in ["username", "email", "digest", "jti", "family"] {
-        if name.contains(field) {
-            return field.to_owned();
-        }
-    }
-    fallback.to_owned()
-}
-
 /// The oldest live token that an `EvictOldest(max)` insert deletes, given
 /// the user's live tokens oldest first as `(created, digest)`: tokens up to
 /// and including it (in that order) go, leaving `max - 1` of them so that
@@ -328,20 +316,6 @@ mod tests {
             window_end(now, chrono::Duration::days(36_500), latest),
             latest
         );
-    }
-
-    #[test]
-    fn conflicts_are_named_by_field() {
-        assert_eq!(
-            conflict_field(Some("auth_users_username_folded_key"), "id"),
-            "username"
-        );
-        assert_eq!(
-            conflict_field(Some("auth_users.email_folded"), "id"),
-            "email"
-        );
-        assert_eq!(conflict_field(Some("PRIMARY"), "id"), "id");
-        assert_eq!(conflict_field(None, "digest"), "digest");
     }
 
     #[test]

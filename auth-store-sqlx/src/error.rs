@@ -1,14 +1,13 @@
 //! [`SqlxStoreError`], the one error of the SQL stores, and how it becomes
 //! a [`StoreError`]: which failures mean the database is unavailable, which
 //! are a unique index refusing a row, which a deadlock worth a retry. The
-//! codes that say so differ per database; each store's module names its own.
+//! codes that say so differ per database; they are all named here, so the
+//! stores import this module and it imports none of them.
 
 use auth_core::error::StoreError;
 use auth_core::user::UserId;
 use sqlx::error::DatabaseError;
 use sqlx::migrate::MigrateError;
-
-use crate::common::conflict_field;
 
 /// What a SQL store can fail with before the error becomes a
 /// [`StoreError`] (which keeps it as its source).
@@ -143,15 +142,15 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
 fn is_unavailable_code(db: &dyn DatabaseError) -> bool {
     #[cfg(feature = "sqlite")]
     if let Some(err) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
-        return crate::sqlite::is_unavailable_code(err);
+        return sqlite_unavailable(err);
     }
     #[cfg(feature = "postgres")]
     if let Some(err) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-        return crate::postgres::is_unavailable_code(err);
+        return postgres_unavailable(err);
     }
     #[cfg(feature = "mysql")]
     if let Some(err) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-        return crate::mysql::is_unavailable_code(err);
+        return mysql_unavailable(err);
     }
     let _ = db;
     false
@@ -173,7 +172,7 @@ fn index_name(db: &dyn DatabaseError) -> Option<&str> {
         .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
         .is_some()
     {
-        return crate::mysql::duplicate_key_name(db.message());
+        return duplicate_key_name(db.message());
     }
     Some(db.message())
 }
@@ -199,4 +198,91 @@ pub(crate) fn is_retryable(err: &StoreError) -> bool {
     }
     let _ = db;
     false
+}
+
+#[cfg(feature = "sqlite")]
+/// Whether SQLite's error says the database could not be used at all for
+/// now: SQLITE_BUSY (a lock held past the busy timeout), SQLITE_LOCKED or
+/// SQLITE_CANTOPEN, or one of their extended codes.
+fn sqlite_unavailable(err: &sqlx::sqlite::SqliteError) -> bool {
+    err.code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 14))
+}
+
+#[cfg(feature = "postgres")]
+/// Whether the server's error says it could not be used for now: class 08
+/// (connection exception); 57P01-57P03 (the server is shutting down,
+/// crashed or starting); 53300 (too many connections).
+fn postgres_unavailable(err: &sqlx::postgres::PgDatabaseError) -> bool {
+    let code = err.code();
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+#[cfg(feature = "mysql")]
+/// Whether the server's error says it could not be used for now: 1040 too
+/// many connections, 1053 server shutdown in progress, 1927 connection
+/// killed (MariaDB), 4031 idle client disconnected.
+fn mysql_unavailable(err: &sqlx::mysql::MySqlDatabaseError) -> bool {
+    matches!(err.number(), 1040 | 1053 | 1927 | 4031)
+}
+
+#[cfg(feature = "mysql")]
+/// The index a duplicate-key message names: `... for key 'name'` (MariaDB)
+/// or `... for key 'table.name'` (MySQL 8).
+fn duplicate_key_name(message: &str) -> Option<&str> {
+    let (_, key) = message.rsplit_once(" for key '")?;
+    let key = key.strip_suffix('\'').unwrap_or(key);
+    Some(key.rsplit_once('.').map_or(key, |(_, name)| name))
+}
+
+/// The field a unique index protects, from the index, constraint or column
+/// name the database reported; `fallback` when the name says nothing known.
+fn conflict_field(name: Option<&str>, fallback: &str) -> String {
+    let name = name.unwrap_or_default().to_ascii_lowercase();
+    for field in ["username", "email", "digest", "jti", "family"] {
+        if name.contains(field) {
+            return field.to_owned();
+        }
+    }
+    fallback.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_are_named_by_field() {
+        assert_eq!(
+            conflict_field(Some("auth_users_username_folded_key"), "id"),
+            "username"
+        );
+        assert_eq!(
+            conflict_field(Some("auth_users.email_folded"), "id"),
+            "email"
+        );
+        assert_eq!(conflict_field(Some("PRIMARY"), "id"), "id");
+        assert_eq!(conflict_field(None, "digest"), "digest");
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn duplicate_key_names_are_parsed_from_both_servers() {
+        assert_eq!(
+            duplicate_key_name("Duplicate entry 'ada' for key 'auth_users_username_folded_key'"),
+            Some("auth_users_username_folded_key")
+        );
+        assert_eq!(
+            duplicate_key_name(
+                "Duplicate entry 'x' for key 'auth_users.auth_users_email_folded_key'"
+            ),
+            Some("auth_users_email_folded_key")
+        );
+        assert_eq!(
+            duplicate_key_name("Duplicate entry 'a for key 'b' for key 'PRIMARY'"),
+            Some("PRIMARY")
+        );
+        assert_eq!(duplicate_key_name("something else"), None);
+    }
 }

@@ -30,7 +30,7 @@ use auth_core::error::StoreError;
 use auth_core::store::ThrottleCount;
 use auth_core::user::UserId;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::{MySql, Transaction};
 use std::borrow::Cow;
 
@@ -45,21 +45,6 @@ use crate::store::sql_store;
 /// holder committed, and InnoDB takes no gap locks.
 const BEGIN_READ_COMMITTED: &str =
     "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION";
-
-/// Whether the server's error says it could not be used for now: 1040 too
-/// many connections, 1053 server shutdown in progress, 1927 connection
-/// killed (MariaDB), 4031 idle client disconnected.
-pub(crate) fn is_unavailable_code(err: &MySqlDatabaseError) -> bool {
-    matches!(err.number(), 1040 | 1053 | 1927 | 4031)
-}
-
-/// The index a duplicate-key message names: `... for key 'name'` (MariaDB)
-/// or `... for key 'table.name'` (MySQL 8).
-pub(crate) fn duplicate_key_name(message: &str) -> Option<&str> {
-    let (_, key) = message.rsplit_once(" for key '")?;
-    let key = key.strip_suffix('\'').unwrap_or(key);
-    Some(key.rsplit_once('.').map_or(key, |(_, name)| name))
-}
 
 sql_store! {
     /// Every store trait over MySQL or MariaDB. A blacklist insert is one
@@ -182,25 +167,6 @@ impl MySqlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn duplicate_key_names_are_parsed_from_both_servers() {
-        assert_eq!(
-            duplicate_key_name("Duplicate entry 'ada' for key 'auth_users_username_folded_key'"),
-            Some("auth_users_username_folded_key")
-        );
-        assert_eq!(
-            duplicate_key_name(
-                "Duplicate entry 'x' for key 'auth_users.auth_users_email_folded_key'"
-            ),
-            Some("auth_users_email_folded_key")
-        );
-        assert_eq!(
-            duplicate_key_name("Duplicate entry 'a for key 'b' for key 'PRIMARY'"),
-            Some("PRIMARY")
-        );
-        assert_eq!(duplicate_key_name("something else"), None);
-    }
 
     #[test]
     fn the_latest_datetime_is_the_end_of_9999() {

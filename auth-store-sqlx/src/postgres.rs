@@ -24,21 +24,13 @@
 use auth_core::error::StoreError;
 use auth_core::user::UserId;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::PoolSettings;
 use crate::error::db;
 use crate::jwt_revocation::INSERT_JTI_OR_NOTHING;
 use crate::store::{numbered, sql_store};
-
-/// Whether the server's error says it could not be used for now: class 08
-/// (connection exception); 57P01-57P03 (the server is shutting down,
-/// crashed or starting); 53300 (too many connections).
-pub(crate) fn is_unavailable_code(err: &PgDatabaseError) -> bool {
-    let code = err.code();
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
-}
 
 sql_store! {
     /// Every store trait over PostgreSQL. Knox inserts under a limit and

@@ -35,10 +35,8 @@ use std::time::Duration as StdDuration;
 use auth_core::error::StoreError;
 use auth_core::user::UserId;
 use chrono::{DateTime, Utc};
-use sqlx::error::DatabaseError as _;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteError, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 
@@ -49,15 +47,6 @@ use crate::{DEFAULT_READ_CONNECTIONS, PoolSettings};
 
 /// The busy timeout of the connections [`SqliteStore::file_options`] makes.
 const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(5);
-
-/// Whether SQLite's error says the database could not be used at all for
-/// now: SQLITE_BUSY (a lock held past the busy timeout), SQLITE_LOCKED or
-/// SQLITE_CANTOPEN, or one of their extended codes.
-pub(crate) fn is_unavailable_code(err: &SqliteError) -> bool {
-    err.code()
-        .and_then(|code| code.parse::<i32>().ok())
-        .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 14))
-}
 
 sql_store! {
     /// Every store trait over SQLite, in a file
