@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use auth_demo::{Cli, Framework, Secret, Settings};
 use clap::Parser;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod common;
 use tokio::net::TcpStream;
 
 fn memory_settings() -> Settings {
@@ -19,21 +20,7 @@ fn memory_settings() -> Settings {
 
 /// `GET path` over a fresh connection: the status code and the body.
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    common::send(addr, "GET", path, None, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,23 +67,12 @@ async fn actix_serves_the_same_routes() {
     };
     let server = auth_demo::start(&settings).await.unwrap();
     assert_eq!(server.framework(), Framework::Actix);
-    let health = reqwest_free_get(server.local_addr(), "/healthz").await;
-    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let (status, body) = get(server.local_addr(), "/healthz").await;
+    assert_eq!(status, 200, "{body}");
     tokio::time::timeout(std::time::Duration::from_secs(5), server.shutdown())
         .await
         .expect("stopped within 5 s")
         .unwrap();
-}
-
-/// A minimal HTTP/1.1 GET over a plain socket: the status line and rest.
-async fn reqwest_free_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response
 }
 
 #[tokio::test]

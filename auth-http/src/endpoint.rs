@@ -86,9 +86,12 @@ impl Access {
             Some(Ok(who)) => who.clone(),
             Some(Err(err)) => return Err(Failure::Response(ApiResponse::from_error(err))),
             None => {
-                api.auth()
+                let who = api
+                    .auth()
                     .authenticate_header(req.header("authorization"))
-                    .await?
+                    .await?;
+                crate::trace::record_caller(&who);
+                who
             }
         };
         who.admit(rule)?;

@@ -60,6 +60,7 @@ mod openapi;
 mod request;
 mod routes;
 mod schemas;
+mod trace;
 
 pub use api::{
     Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, DEFAULT_PREFIX,
@@ -69,6 +70,7 @@ pub use extract::{Rejection, RequestAuth};
 pub use form::{FromJson, admin_user_from_json};
 pub use request::{ApiRequest, ApiResponse};
 pub use routes::{handle, route_paths};
+pub use trace::{ACCESS_TARGET, RequestTrace};
 
 #[cfg(test)]
 mod tests;

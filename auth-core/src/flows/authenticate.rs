@@ -47,6 +47,16 @@ pub enum Credential {
 }
 
 impl Credential {
+    /// The credential's kind, for logs and metrics: `"jwt"`, `"knox"` or
+    /// `"static"` (never anything of the token itself).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Credential::Jwt(_) => "jwt",
+            Credential::Knox(_) => "knox",
+            Credential::Static => "static",
+        }
+    }
+
     /// The Knox token's digest, when a Knox token authenticated the request
     /// (to keep it alive through a password change).
     pub fn knox_digest(&self) -> Option<&str> {
