@@ -62,6 +62,16 @@ pub struct AuthConfig {
     /// (default [`DEFAULT_MAX_PROFILE_BYTES`], 16 KiB): a write that would
     /// store a larger one is a field error on `profile`.
     pub max_profile_bytes: usize,
+    /// How long login-history entries are kept: older ones go when
+    /// [`Auth::clear_expired`](crate::Auth::clear_expired) runs (default
+    /// `None`: kept until the account is deleted).
+    pub history_retention: Option<Duration>,
+    /// When set, the service runs
+    /// [`Auth::clear_expired`](crate::Auth::clear_expired) in the
+    /// background this often, from the Tokio runtime it is built in, until
+    /// it is dropped (default `None`: off; call `clear_expired` yourself,
+    /// or from a scheduled command).
+    pub cleanup_interval: Option<std::time::Duration>,
 }
 
 /// The default of [`AuthConfig::max_profile_bytes`]: 16 KiB.
@@ -84,6 +94,8 @@ impl Default for AuthConfig {
             schemes: AuthSchemes::default(),
             lookup_cache: LookupCacheConfig::default(),
             max_profile_bytes: DEFAULT_MAX_PROFILE_BYTES,
+            history_retention: None,
+            cleanup_interval: None,
         }
     }
 }
@@ -106,6 +118,11 @@ pub enum ConfigError {
     /// The JWT configuration or keys were refused.
     #[error("JWT configuration: {0}")]
     Jwt(String),
+    /// A background task was asked for (such as the cleanup of
+    /// [`AuthConfig::cleanup_interval`]) but the service was built outside
+    /// a Tokio runtime.
+    #[error("{0} needs the service to be built within a Tokio runtime")]
+    NoRuntime(&'static str),
 }
 
 impl AuthConfig {

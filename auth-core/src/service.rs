@@ -107,6 +107,12 @@ impl Auth {
     }
 
     /// A service over a fresh [`MemoryStore`], printing emails to stdout.
+    ///
+    /// # Panics
+    ///
+    /// When `config` asks for what [`AuthBuilder::build`] refuses: a zero
+    /// [`cleanup_interval`](AuthConfig::cleanup_interval), or one set
+    /// outside a Tokio runtime. Use the builder to handle those as errors.
     pub fn in_memory(config: AuthConfig) -> Self {
         Self::builder(config)
             .store(Arc::new(MemoryStore::new()))
@@ -436,7 +442,17 @@ impl AuthBuilder {
         let jwt = Jwt::new(self.config.jwt.clone(), keys, self.clock.clone())
             .map_err(|err| ConfigError::Jwt(err.to_string()))?;
         let cache = LookupCache::new(&self.config.lookup_cache);
-        Ok(Auth {
+        let cleanup = match self.config.cleanup_interval {
+            Some(interval) if interval.is_zero() => {
+                return Err(ConfigError::NonPositiveTtl("cleanup_interval"));
+            }
+            Some(interval) => match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => Some((runtime, interval)),
+                Err(_) => return Err(ConfigError::NoRuntime("cleanup_interval")),
+            },
+            None => None,
+        };
+        let auth = Auth {
             inner: Arc::new(Inner {
                 config: self.config,
                 stores,
@@ -453,8 +469,39 @@ impl AuthBuilder {
                 mail_queue: Outbox::new("email"),
                 history_queue,
             }),
-        })
+        };
+        if let Some((runtime, interval)) = cleanup {
+            spawn_cleanup(&runtime, &auth.inner, interval);
+        }
+        Ok(auth)
     }
+}
+
+/// Runs [`Auth::clear_expired`] every `interval` (the first run one
+/// interval after the start) until the service is dropped. A failed run is
+/// logged and the next one tried on time.
+fn spawn_cleanup(
+    runtime: &tokio::runtime::Handle,
+    inner: &Arc<Inner>,
+    interval: std::time::Duration,
+) {
+    let service: std::sync::Weak<Inner> = Arc::downgrade(inner);
+    runtime.spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let Some(inner) = service.upgrade() else {
+                return;
+            };
+            let auth = Auth { inner };
+            match auth.clear_expired().await {
+                Ok(cleared) => tracing::info!(target: "auth::cleanup", %cleared, "cleared expired records"),
+                Err(err) => tracing::warn!(target: "auth::cleanup", error = %err, "clearing expired records failed"),
+            }
+        }
+    });
 }
 
 /// One HS256 key derived from the server secret, when no keys were given.

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_core::flows::Cleared;
 use auth_core::{Auth, AuthError, User};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -181,6 +182,16 @@ pub async fn create_superuser(
     Ok(auth.create_superuser(username, email, password).await?)
 }
 
+/// Deletes what has expired on the stores of `settings`
+/// ([`Auth::clear_expired`]): the `clear-expired` command.
+pub async fn clear_expired(settings: &Settings) -> Result<Cleared, DemoError> {
+    let auth = build_auth(settings).await?;
+    auth.clear_expired().await.map_err(|err| DemoError::Store {
+        what: "the stores".into(),
+        source: Box::new(err),
+    })
+}
+
 /// Resolves on Ctrl-C or (on Unix) SIGTERM. A signal that cannot be
 /// listened for is ignored (the other still works).
 pub async fn shutdown_signal() {
@@ -252,6 +263,11 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
             };
             let user = create_superuser(&settings, &username, &email, password.expose()).await?;
             println!("Superuser {:?} created (id {}).", user.username, user.id);
+            Ok(())
+        }
+        Some(Command::ClearExpired) => {
+            let cleared = clear_expired(&settings).await?;
+            println!("Deleted {cleared}.");
             Ok(())
         }
         None => {

@@ -45,6 +45,11 @@ pub enum Command {
         #[arg(long, env = "AUTH_SUPERUSER_PASSWORD", hide_env_values = true)]
         password: Option<Secret>,
     },
+    /// Deletes what has expired (Knox tokens, JWT blacklist entries,
+    /// ended throttle windows, login history past its retention), prints
+    /// the counts and exits (as simplejwt's `flushexpiredtokens`); the
+    /// server also does it every `--cleanup-interval`.
+    ClearExpired,
 }
 
 /// The web framework that serves the routes.
@@ -288,6 +293,16 @@ pub struct Settings {
     #[arg(long, global = true, env = "AUTH_KNOX_TTL", default_value_t = 36_000, value_parser = clap::value_parser!(u64).range(0..=MAX_TTL_SECS))]
     pub knox_ttl: u64,
 
+    /// How often, in seconds, the server deletes what has expired (as the
+    /// `clear-expired` command does); 0: never.
+    #[arg(long, global = true, env = "AUTH_CLEANUP_INTERVAL", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(0..=MAX_TTL_SECS))]
+    pub cleanup_interval: u64,
+
+    /// How many days login-history entries are kept (0: until the account
+    /// is deleted); older ones go at each cleanup.
+    #[arg(long, global = true, env = "AUTH_HISTORY_RETENTION_DAYS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=36_500))]
+    pub history_retention_days: u64,
+
     /// Activation link lifetime in seconds (default 3 days).
     #[arg(long, global = true, env = "AUTH_ACTIVATION_TTL", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub activation_ttl: u64,
@@ -363,6 +378,8 @@ impl Default for Settings {
             access_ttl: 300,
             refresh_ttl: 86_400,
             knox_ttl: 36_000,
+            cleanup_interval: 3_600,
+            history_retention_days: 0,
             activation_ttl: 259_200,
             reset_ttl: 3_600,
             cache_ttl: 0,

@@ -294,6 +294,14 @@ fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoE
                     settings.cache_ttl,
                 )))
         })
+        .map(|mut config| {
+            config.cleanup_interval = (settings.cleanup_interval > 0)
+                .then(|| std::time::Duration::from_secs(settings.cleanup_interval));
+            config.history_retention = (settings.history_retention_days > 0).then(|| {
+                Duration::days(i64::try_from(settings.history_retention_days).unwrap_or(36_500))
+            });
+            config
+        })
 }
 
 /// The mailer for the settings: SMTP when a URL is set, else the console.

@@ -116,8 +116,9 @@
 //! deletion could slip between another transaction's lookup and its lock.
 //!
 //! Ended throttle windows are swept by the store itself every few thousand
-//! hits, and by `purge_ended_throttle_windows`; expired Knox tokens and
-//! revocations go when the service calls the traits' purge methods.
+//! hits; expired Knox tokens, revocations, ended windows and login history
+//! past its retention go when the service's `Auth::clear_expired` runs
+//! (on its own every `AuthConfig::cleanup_interval` when that is set).
 //!
 //! # Migrations and your own
 //!

@@ -730,6 +730,13 @@ impl ThrottleStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn purge_ended_throttle_windows(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut throttle = lock(&self.throttle);
+        let before = throttle.windows.len();
+        throttle.windows.retain(|_, count| now < count.resets_at);
+        Ok(to_u64(before - throttle.windows.len()))
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -783,6 +790,19 @@ impl LoginHistoryStore for MemoryStore {
             .by_user
             .remove(&user)
             .map_or(0, |entries| to_u64(entries.len())))
+    }
+
+    async fn purge_history_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut history = write(&self.history);
+        let mut purged = 0;
+        history.by_user.retain(|_, entries| {
+            // Oldest first: the entries to go are a prefix.
+            let old = entries.partition_point(|entry| entry.at < before);
+            entries.drain(..old);
+            purged += old;
+            !entries.is_empty()
+        });
+        Ok(to_u64(purged))
     }
 }
 

@@ -618,6 +618,14 @@ pub trait ThrottleStore: Debug + Send + Sync + 'static {
         resets_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Deletes every window that has ended at `now` (its `resets_at` at or
+    /// before `now`); returns how many it deleted. A window still open is
+    /// never touched.
+    ///
+    /// A store that expires windows by itself (Redis) may already have
+    /// dropped them (they are not counted, so it may return 0).
+    async fn purge_ended_throttle_windows(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// What happened, in a user's login history.
@@ -713,6 +721,11 @@ pub trait LoginHistoryStore: Debug + Send + Sync + 'static {
 
     /// Deletes the user's entries; returns how many.
     async fn delete_user_history(&self, user: UserId) -> Result<u64, StoreError>;
+
+    /// Deletes every entry, of every user, recorded before `before` (an
+    /// `at` earlier than `before`; one at `before` stays); returns how
+    /// many.
+    async fn purge_history_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// A store that implements every trait (like

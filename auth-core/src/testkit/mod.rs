@@ -349,6 +349,7 @@ macro_rules! __store_conformance_group {
             release_takes_back_one_hit,
             release_touches_only_its_own_open_window,
             concurrent_hits_and_releases_agree,
+            purge_removes_only_ended_windows,
         );
     };
     ([$($attr:tt)*] history; $factory:expr) => {
@@ -359,6 +360,7 @@ macro_rules! __store_conformance_group {
             users_are_isolated_and_deleted,
             every_field_round_trips,
             huge_offsets_and_limits_are_clamped,
+            purge_removes_only_older_entries,
         );
     };
     ([$($attr:tt)*] combined; $factory:expr) => {
