@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 
 use crate::flows::{AuthSchemes, RefreshPolicy};
+use crate::oauth::Scopes;
 use crate::throttle::ThrottleConfig;
 use crate::token::jwt::JwtConfig;
 use crate::token::knox::KnoxConfig;
@@ -306,15 +307,6 @@ impl Default for OAuthConfig {
     }
 }
 
-/// Whether `name` is an RFC 6749 §3.3 scope token: one or more of
-/// `%x21 / %x23-5B / %x5D-7E` (printable ASCII but space, `"` and `\`).
-fn is_scope_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
-}
-
 impl OAuthConfig {
     /// Sets the issuer after checking it is an absolute http(s) URL with a
     /// host and no query or fragment; a trailing slash is dropped.
@@ -330,7 +322,9 @@ impl OAuthConfig {
         name: &str,
         description: impl Into<String>,
     ) -> Result<Self, ConfigError> {
-        if !is_scope_token(name) {
+        // One RFC 6749 §3.3 scope token: printable ASCII but space, `"`
+        // and `\`.
+        if Scopes::parse(name).map_or(true, |scopes| scopes.len() != 1) {
             return Err(ConfigError::ScopeName(name.to_string()));
         }
         self.scopes.insert(name.to_string(), description.into());

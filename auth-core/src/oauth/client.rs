@@ -10,20 +10,14 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
+use super::digest;
 use crate::secret::{constant_time_eq, random_bytes};
 
 /// A new `client_id`: 24 random bytes as 32 base64url characters. It is
 /// not a secret, but random so that it tells nothing about the application.
 pub fn generate_client_id() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<24>())
-}
-
-/// The lower-hex SHA-256 of a secret or token's text: how client secrets,
-/// codes and OAuth tokens are stored.
-pub fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
 }
 
 /// A client secret just generated: shown to its owner once, then only its
@@ -44,7 +38,7 @@ impl ClientSecret {
 
     /// What to store: the lower-hex SHA-256 of the secret.
     pub fn digest(&self) -> String {
-        sha256_hex(&self.0)
+        digest(&self.0)
     }
 }
 
@@ -82,7 +76,7 @@ impl SecretDigests<'_> {
     /// time, and both comparisons always run, so the timing does not tell
     /// which secret matched.
     pub fn verify(&self, presented: &str, now: DateTime<Utc>) -> bool {
-        let digest = sha256_hex(presented);
+        let digest = digest(presented);
         let matches = |stored: Option<&str>| {
             stored.is_some_and(|stored| constant_time_eq(stored.as_bytes(), digest.as_bytes()))
         };
@@ -110,21 +104,21 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_256_bit_and_stored_as_sha256_hex() {
+    fn secrets_are_256_bit_and_stored_as_digest() {
         let secret = ClientSecret::generate();
         assert_eq!(secret.expose().len(), 43);
         assert_ne!(secret, ClientSecret::generate());
-        let digest = secret.digest();
-        assert_eq!(digest.len(), 64);
+        let stored = secret.digest();
+        assert_eq!(stored.len(), 64);
         assert!(
-            digest
+            stored
                 .bytes()
                 .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
         );
         assert_eq!(format!("{secret:?}"), "ClientSecret([redacted])");
         // A known value: SHA-256 of "abc".
         assert_eq!(
-            sha256_hex("abc"),
+            digest("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }

@@ -5,39 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
+use super::PkceMethod;
 use crate::secret::constant_time_eq;
-
-/// How a client derived its `code_challenge` from its `code_verifier`
-/// (RFC 7636 §4.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PkceMethod {
-    /// `BASE64URL(SHA256(verifier))`, the only method a client that can
-    /// hash should use.
-    S256,
-    /// The challenge is the verifier itself: refused unless the
-    /// configuration allows it.
-    Plain,
-}
-
-impl PkceMethod {
-    /// The RFC 7636 name: `S256` or `plain`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PkceMethod::S256 => "S256",
-            PkceMethod::Plain => "plain",
-        }
-    }
-
-    /// The method named exactly `S256` or `plain` (case matters, as in the
-    /// RFC); `None` for anything else.
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "S256" => Some(PkceMethod::S256),
-            "plain" => Some(PkceMethod::Plain),
-            _ => None,
-        }
-    }
-}
 
 /// The shortest verifier or challenge RFC 7636 allows.
 const MIN_LEN: usize = 43;
@@ -144,14 +113,5 @@ mod tests {
             &format!("{}~", "a".repeat(42))
         ));
         assert!(is_valid_challenge(PkceMethod::Plain, VERIFIER));
-    }
-
-    #[test]
-    fn method_names() {
-        assert_eq!(PkceMethod::parse("S256"), Some(PkceMethod::S256));
-        assert_eq!(PkceMethod::parse("plain"), Some(PkceMethod::Plain));
-        assert_eq!(PkceMethod::parse("s256"), None);
-        assert_eq!(PkceMethod::parse(""), None);
-        assert_eq!(PkceMethod::Plain.as_str(), "plain");
     }
 }
