@@ -9,12 +9,17 @@
 //! codes, tokens and session cookies are stored as the lower-case hex
 //! SHA-256 digest of the string handed out ([`digest`]).
 
+mod bearer;
 mod client;
 mod error;
 mod pkce;
 mod records;
 mod redirect;
 mod scopes;
+mod token_endpoint;
+
+#[cfg(test)]
+mod tests;
 
 pub use client::{ClientSecret, SecretDigests, generate_client_id};
 pub use error::{OAuthError, OAuthErrorCode};
@@ -25,3 +30,9 @@ pub use records::{
 };
 pub use redirect::{redirect_uri_allowed, redirect_uri_matches};
 pub use scopes::{InvalidScope, Scopes};
+pub use token_endpoint::{
+    ClientAuth, ClientAuthMethod, Introspection, IntrospectionDetails, IssuedOAuthTokens,
+    TokenGrant,
+};
+
+pub(crate) use bearer::is_opaque_token;
