@@ -529,6 +529,13 @@ impl AuthBuilder {
         let jwt = Jwt::new(self.config.jwt.clone(), keys, self.clock.clone())
             .map_err(|err| ConfigError::Jwt(err.to_string()))?;
         let cache = LookupCache::new(&self.config.lookup_cache);
+        if self.config.oauth.password_grant {
+            tracing::warn!(
+                target: "auth",
+                "the OAuth2 password grant is enabled: RFC 9700 section 2.4 says it must not be \
+                 used; keep it only for clients that cannot move to the authorization code grant"
+            );
+        }
         Ok(Auth {
             inner: Arc::new(Inner {
                 config: self.config,

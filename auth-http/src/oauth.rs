@@ -23,7 +23,8 @@ use crate::{ApiRequest, ApiResponse};
 /// fields count depends on `grant_type`. Client credentials come in the
 /// `Authorization: Basic` header or as `client_id` and `client_secret`
 /// here; a public client sends its `client_id` alone.
-#[derive(Debug, Default, ToSchema)]
+// No `Debug`: it holds secrets.
+#[derive(Default, ToSchema)]
 pub(crate) struct TokenForm {
     /// `authorization_code`, `client_credentials`, `refresh_token` or
     /// `password`.
@@ -49,7 +50,8 @@ pub(crate) struct TokenForm {
 }
 
 /// The revocation and introspection form (RFC 7009 §2.1, RFC 7662 §2.1).
-#[derive(Debug, Default, ToSchema)]
+// No `Debug`: it holds secrets.
+#[derive(Default, ToSchema)]
 pub(crate) struct TokenHintForm {
     /// The token.
     token: String,
@@ -67,7 +69,8 @@ pub(crate) struct TokenHintForm {
 }
 
 /// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Serialize, ToSchema)]
+// No `Debug`: it holds the tokens.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct TokenResponse {
     /// The access token.
     access_token: String,
