@@ -379,6 +379,19 @@ async fn malformed_token_requests() {
         assert_eq!(refused.status, 400, "{fields:?}: {}", refused.body);
         assert_eq!(refused.body["error"], error, "{fields:?}");
     }
+    // Two client authentication methods at once.
+    let both = post_form(
+        &s,
+        "/api/o/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_secret", &secret),
+        ],
+        basic,
+    )
+    .await;
+    assert_eq!(both.status, 400);
+    assert_eq!(both.body["error"], "invalid_request");
     // JSON is not a form.
     let json_body = s
         .http

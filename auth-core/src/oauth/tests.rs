@@ -799,3 +799,26 @@ async fn password_change_and_logout_everywhere_revoke_oauth_tokens() {
         .unwrap();
     assert!(!works(&env, &after.access_token).await);
 }
+
+#[tokio::test]
+async fn without_rotation_the_refresh_token_stays() {
+    let oauth = OAuthConfig {
+        rotate_refresh_tokens: false,
+        ..OAuthConfig::default()
+    };
+    let env = env_with(oauth).await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let issued = issue(&env, &client).await;
+    let refresh_token = issued.refresh_token.unwrap();
+    for _ in 0..2 {
+        let again = token(&env, &client.basic(), &refresh(&refresh_token, None))
+            .await
+            .unwrap();
+        assert_eq!(again.refresh_token.as_deref(), Some(refresh_token.as_str()));
+        assert!(works(&env, &again.access_token).await);
+    }
+    // Its lifetime still ends (30 days by default).
+    env.clock.advance(Duration::days(30));
+    let late = refresh(&refresh_token, None);
+    refuses(&env, &client.basic(), &late, OAuthErrorCode::InvalidGrant).await;
+}
