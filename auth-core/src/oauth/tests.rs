@@ -339,6 +339,16 @@ async fn public_clients_authenticate_by_client_id_and_pkce() {
     // A public client that sends a secret, and a public client asking for
     // client_credentials, are refused.
     let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    let empty_basic = ClientAuth {
+        secret: Some(String::new()),
+        method: ClientAuthMethod::Basic,
+        ..client.basic()
+    };
+    let issued = token(&env, &empty_basic, &exchange(&code, Some(VERIFIER)))
+        .await
+        .unwrap();
+    assert!(works(&env, &issued.access_token).await);
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
     let with_secret = token(
         &env,
         &client.with_secret("x"),

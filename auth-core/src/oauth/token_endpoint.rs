@@ -222,9 +222,10 @@ impl Auth {
     /// Authenticates the client of a token, revocation or introspection
     /// request: a confidential client by its secret (the current one, or
     /// the previous one during a rotation's overlap), a public client by
-    /// its `client_id` alone (it must then prove itself with PKCE). A
-    /// failure is `invalid_client`, the same for an unknown client, a wrong
-    /// or missing secret and a secret sent by a public client.
+    /// its `client_id` alone (it must then prove itself with PKCE), or by
+    /// `Authorization: Basic` with an empty secret. A failure is
+    /// `invalid_client`, the same for an unknown client, a wrong or missing
+    /// secret and a secret sent by a public client.
     pub async fn authenticate_oauth_client(
         &self,
         client: &ClientAuth,
@@ -246,6 +247,11 @@ impl Auth {
             }
             .verify(secret, self.now()),
             (ClientType::Public, None) => client.method == ClientAuthMethod::None,
+            // `Authorization: Basic` with an empty secret, as some client
+            // libraries send for a public client.
+            (ClientType::Public, Some(secret)) => {
+                secret.is_empty() && client.method == ClientAuthMethod::Basic
+            }
             _ => false,
         };
         if !ok {
