@@ -484,3 +484,56 @@ async fn metadata_and_openapi() {
     }
     assert!(document["paths"]["/.well-known/oauth-authorization-server"]["get"].is_object());
 }
+
+#[tokio::test]
+async fn a_deactivated_users_oauth_token_is_refused() {
+    let s = server(OAuthConfig::default()).await;
+    let (client_id, _) = register(
+        &s,
+        ClientType::Public,
+        &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+    )
+    .await;
+    let code = code_for(&s, &client_id).await;
+    let issued = post_form(
+        &s,
+        "/api/o/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", &client_id),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    let access = issued.body["access_token"].as_str().expect("access");
+    assert_eq!(me(&s, access).await, 200);
+    let deactivate = AdminUserInput {
+        patch: auth_core::user::UserPatch {
+            is_active: Some(false),
+            ..Default::default()
+        },
+        password: None,
+    };
+    s.auth
+        .update_user(s.user, deactivate)
+        .await
+        .expect("update");
+    assert_eq!(me(&s, access).await, 401);
+    let refresh = issued.body["refresh_token"].as_str().expect("refresh");
+    let refused = post_form(
+        &s,
+        "/api/o/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &client_id),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(refused.body["error"], "invalid_grant");
+}
