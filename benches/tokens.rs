@@ -80,12 +80,12 @@ async fn redis() -> Option<Stores> {
     let store = Arc::new(auth_store_redis::RedisStore::with_config(&url, config).ok()?);
     store.ping().await.ok()?;
     Some(Stores {
-        users: Arc::new(MemoryStore::new()),
         knox: store.clone(),
         static_tokens: store.clone(),
         revocations: store.clone(),
         throttle: store.clone(),
         history: store,
+        ..Stores::all_in(Arc::new(MemoryStore::new()))
     })
 }
 

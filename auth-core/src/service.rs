@@ -16,8 +16,9 @@ use crate::outbox::Outbox;
 use crate::password::{Argon2idHasher, PasswordHasher, PasswordPolicy, Passwords};
 use crate::store::MemoryStore;
 use crate::store::{
-    FullStore, JwtRevocationStore, KnoxTokenStore, LoginHistoryStore, StaticTokenStore,
-    ThrottleStore, UserStore,
+    BrowserSessionStore, FullStore, JwtRevocationStore, KnoxTokenStore, LoginHistoryStore,
+    OAuthApplicationStore, OAuthCodeStore, OAuthConsentStore, OAuthStore, OAuthTokenStore,
+    StaticTokenStore, ThrottleStore, UserStore,
 };
 use crate::throttle::Throttle;
 use crate::token::jwt::{Algorithm, Jwt, JwtKey, KeySet};
@@ -38,11 +39,24 @@ pub struct Stores {
     pub throttle: Arc<dyn ThrottleStore>,
     /// Login history.
     pub history: Arc<dyn LoginHistoryStore>,
+    /// OAuth2 applications.
+    pub oauth_applications: Arc<dyn OAuthApplicationStore>,
+    /// OAuth2 authorization codes.
+    pub oauth_codes: Arc<dyn OAuthCodeStore>,
+    /// OAuth2 access and refresh tokens.
+    pub oauth_tokens: Arc<dyn OAuthTokenStore>,
+    /// OAuth2 remembered consents.
+    pub oauth_consents: Arc<dyn OAuthConsentStore>,
+    /// Browser sessions of the OAuth2 provider's pages.
+    pub browser_sessions: Arc<dyn BrowserSessionStore>,
 }
 
 impl Stores {
-    /// Every concern in one store.
+    /// Every concern in one store. Until every store of the workspace
+    /// implements the OAuth2 traits, those concerns live in a fresh
+    /// [`MemoryStore`]; [`with_oauth_in`](Self::with_oauth_in) moves them.
     pub fn all_in<S: FullStore>(store: Arc<S>) -> Self {
+        let oauth = Arc::new(MemoryStore::new());
         Self {
             users: store.clone(),
             knox: store.clone(),
@@ -50,6 +64,23 @@ impl Stores {
             revocations: store.clone(),
             throttle: store.clone(),
             history: store,
+            oauth_applications: oauth.clone(),
+            oauth_codes: oauth.clone(),
+            oauth_tokens: oauth.clone(),
+            oauth_consents: oauth.clone(),
+            browser_sessions: oauth,
+        }
+    }
+
+    /// These stores with every OAuth2 concern in `store`.
+    pub fn with_oauth_in<S: OAuthStore>(self, store: Arc<S>) -> Self {
+        Self {
+            oauth_applications: store.clone(),
+            oauth_codes: store.clone(),
+            oauth_tokens: store.clone(),
+            oauth_consents: store.clone(),
+            browser_sessions: store,
+            ..self
         }
     }
 }
@@ -217,6 +248,11 @@ pub struct AuthBuilder {
     revocations: Option<Arc<dyn JwtRevocationStore>>,
     throttle: Option<Arc<dyn ThrottleStore>>,
     history: Option<Arc<dyn LoginHistoryStore>>,
+    oauth_applications: Option<Arc<dyn OAuthApplicationStore>>,
+    oauth_codes: Option<Arc<dyn OAuthCodeStore>>,
+    oauth_tokens: Option<Arc<dyn OAuthTokenStore>>,
+    oauth_consents: Option<Arc<dyn OAuthConsentStore>>,
+    browser_sessions: Option<Arc<dyn BrowserSessionStore>>,
     hasher: Option<Arc<dyn PasswordHasher>>,
     hashing_threads: Option<usize>,
     hashing_reserve: Option<usize>,
@@ -248,6 +284,11 @@ impl AuthBuilder {
             revocations: None,
             throttle: None,
             history: None,
+            oauth_applications: None,
+            oauth_codes: None,
+            oauth_tokens: None,
+            oauth_consents: None,
+            browser_sessions: None,
             hasher: None,
             hashing_threads: None,
             hashing_reserve: None,
@@ -275,6 +316,51 @@ impl AuthBuilder {
         self.revocations = Some(stores.revocations);
         self.throttle = Some(stores.throttle);
         self.history = Some(stores.history);
+        self.oauth_applications = Some(stores.oauth_applications);
+        self.oauth_codes = Some(stores.oauth_codes);
+        self.oauth_tokens = Some(stores.oauth_tokens);
+        self.oauth_consents = Some(stores.oauth_consents);
+        self.browser_sessions = Some(stores.browser_sessions);
+        self
+    }
+
+    /// Uses one store for every OAuth2 concern (set single ones after to
+    /// override).
+    pub fn oauth_store<S: OAuthStore>(self, store: Arc<S>) -> Self {
+        self.oauth_application_store(store.clone())
+            .oauth_code_store(store.clone())
+            .oauth_token_store(store.clone())
+            .oauth_consent_store(store.clone())
+            .browser_session_store(store)
+    }
+
+    /// The OAuth2 application store.
+    pub fn oauth_application_store(mut self, store: Arc<dyn OAuthApplicationStore>) -> Self {
+        self.oauth_applications = Some(store);
+        self
+    }
+
+    /// The OAuth2 authorization code store.
+    pub fn oauth_code_store(mut self, store: Arc<dyn OAuthCodeStore>) -> Self {
+        self.oauth_codes = Some(store);
+        self
+    }
+
+    /// The OAuth2 token store.
+    pub fn oauth_token_store(mut self, store: Arc<dyn OAuthTokenStore>) -> Self {
+        self.oauth_tokens = Some(store);
+        self
+    }
+
+    /// The OAuth2 consent store.
+    pub fn oauth_consent_store(mut self, store: Arc<dyn OAuthConsentStore>) -> Self {
+        self.oauth_consents = Some(store);
+        self
+    }
+
+    /// The browser session store of the OAuth2 provider's pages.
+    pub fn browser_session_store(mut self, store: Arc<dyn BrowserSessionStore>) -> Self {
+        self.browser_sessions = Some(store);
         self
     }
 
@@ -389,8 +475,10 @@ impl AuthBuilder {
         self
     }
 
-    /// The service, or which store is missing.
+    /// The service, or which store is missing. The OAuth2 stores not set
+    /// share one fresh [`MemoryStore`].
     pub fn build(self) -> Result<Auth, ConfigError> {
+        let memory = std::sync::LazyLock::new(|| Arc::new(MemoryStore::new()));
         let stores = Stores {
             users: self.users.ok_or(ConfigError::MissingStore("user"))?,
             knox: self.knox.ok_or(ConfigError::MissingStore("knox token"))?,
@@ -404,6 +492,11 @@ impl AuthBuilder {
             history: self
                 .history
                 .ok_or(ConfigError::MissingStore("login history"))?,
+            oauth_applications: self.oauth_applications.unwrap_or_else(|| memory.clone()),
+            oauth_codes: self.oauth_codes.unwrap_or_else(|| memory.clone()),
+            oauth_tokens: self.oauth_tokens.unwrap_or_else(|| memory.clone()),
+            oauth_consents: self.oauth_consents.unwrap_or_else(|| memory.clone()),
+            browser_sessions: self.browser_sessions.unwrap_or_else(|| memory.clone()),
         };
         let hasher = self
             .hasher
@@ -442,6 +535,13 @@ impl AuthBuilder {
         let jwt = Jwt::new(self.config.jwt.clone(), keys, self.clock.clone())
             .map_err(|err| ConfigError::Jwt(err.to_string()))?;
         let cache = LookupCache::new(&self.config.lookup_cache);
+        if self.config.oauth.password_grant {
+            tracing::warn!(
+                target: "auth",
+                "the OAuth2 password grant is enabled: RFC 9700 section 2.4 says it must not be \
+                 used; keep it only for clients that cannot move to the authorization code grant"
+            );
+        }
         let cleanup = match self.config.cleanup_interval {
             Some(interval) if interval.is_zero() => {
                 return Err(ConfigError::NonPositiveTtl("cleanup_interval"));

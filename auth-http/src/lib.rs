@@ -2,8 +2,8 @@
 //!
 //! Both adapters (`auth-axum` and `auth-actix`) turn a framework request
 //! into an [`ApiRequest`], call [`handle`], and send the [`ApiResponse`]
-//! back. Everything between (routing every route of the HTTP contract but
-//! OAuth2, body limits, JSON parsing, authentication, pagination, the
+//! back. Everything between (routing every route of the HTTP contract,
+//! OAuth2's token endpoints included, body limits, JSON parsing, authentication, pagination, the
 //! OpenAPI document and the Swagger UI) lives here, so the two frameworks
 //! answer byte for byte alike and hold no business logic.
 //!
@@ -56,6 +56,7 @@ mod endpoint;
 mod error;
 mod extract;
 mod form;
+mod oauth;
 mod openapi;
 mod request;
 mod routes;

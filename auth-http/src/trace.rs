@@ -4,7 +4,7 @@
 //! The span is named `request`, at `INFO`, with the fields `method`,
 //! `route` (the matched route pattern, such as `/api/users/{id}`: never the
 //! path as sent, which may carry anything), `status`, `latency_ms`,
-//! `user_id` and `credential` (`jwt`, `knox` or `static`), the last two
+//! `user_id` and `credential` (`jwt`, `knox`, `static` or `oauth`), the last two
 //! recorded once the request is authenticated. No token, header value or
 //! body is ever recorded.
 //!

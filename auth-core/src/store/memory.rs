@@ -31,6 +31,8 @@ use super::{
 use crate::error::StoreError;
 use crate::user::{User, UserId, UserUpdate, fold_case};
 
+mod oauth;
+
 /// Every store trait, in process memory.
 ///
 /// Each concern lives in its own table behind its own lock, with indexes so
@@ -54,6 +56,7 @@ pub struct MemoryStore {
     revocations: RwLock<Revocations>,
     throttle: Mutex<Throttle>,
     history: RwLock<History>,
+    oauth: oauth::OAuthTables,
 }
 
 impl MemoryStore {
@@ -66,6 +69,7 @@ impl MemoryStore {
             revocations: RwLock::new(Revocations::default()),
             throttle: Mutex::new(Throttle::default()),
             history: RwLock::new(History::default()),
+            oauth: oauth::OAuthTables::default(),
         }
     }
 }
@@ -91,7 +95,8 @@ impl fmt::Debug for MemoryStore {
         };
         let throttle_keys = lock(&self.throttle).windows.len();
         let history_entries: usize = read(&self.history).by_user.values().map(Vec::len).sum();
-        f.debug_struct("MemoryStore")
+        let mut debug = f.debug_struct("MemoryStore");
+        debug
             .field("users", &users)
             .field("knox_tokens", &knox_tokens)
             .field("static_tokens", &static_tokens)
@@ -99,8 +104,11 @@ impl fmt::Debug for MemoryStore {
             .field("revoked_families", &revoked_families)
             .field("valid_after_marks", &valid_after_marks)
             .field("throttle_keys", &throttle_keys)
-            .field("history_entries", &history_entries)
-            .finish()
+            .field("history_entries", &history_entries);
+        for (name, count) in self.oauth.counts() {
+            debug.field(name, &count);
+        }
+        debug.finish()
     }
 }
 

@@ -141,8 +141,13 @@ use crate::error::StoreError;
 use crate::user::{User, UserId, UserUpdate, fold_case};
 
 mod memory;
+mod oauth;
 
 pub use memory::MemoryStore;
+pub use oauth::{
+    BrowserSessionStore, CodeUse, OAuthApplicationStore, OAuthCodeStore, OAuthConsentStore,
+    OAuthStore, OAuthTokenStore, RefreshUse,
+};
 
 /// One page of a listing, with the total number of matches.
 #[derive(Debug, Clone, PartialEq, Serialize)]

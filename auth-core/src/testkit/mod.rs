@@ -4,7 +4,9 @@
 //! [`store`](crate::store).
 //!
 //! The functions are grouped by trait, one module each: [`users`],
-//! [`knox`], [`static_tokens`], [`jwt`], [`throttle`] and [`history`], plus
+//! [`knox`], [`static_tokens`], [`jwt`], [`throttle`], [`history`],
+//! [`oauth_applications`], [`oauth_codes`], [`oauth_tokens`],
+//! [`oauth_consents`] and [`browser_sessions`], plus
 //! [`combined`] for a store that keeps both users and revocations;
 //! [`odd_strings`] holds, per trait, the lookups by strings a store may be
 //! unable to hold, run in that trait's group. Each
@@ -68,8 +70,10 @@
 //!   invoked. Invoke it inside a module of your own when several stores share
 //!   a test file or when the group names would clash with yours.
 //! - The groups are `users`, `knox`, `static_tokens`, `jwt`, `throttle`,
-//!   `history` and `combined` (users and revocations in one store), in any
-//!   order; `all` means every group. Filter as usual:
+//!   `history`, `combined` (users and revocations in one store),
+//!   `oauth_applications`, `oauth_codes`, `oauth_tokens`, `oauth_consents`
+//!   and `browser_sessions`, in any order; `oauth` means the five OAuth2
+//!   groups and `all` every group. Filter as usual:
 //!   `cargo test --test conformance knox::`.
 //!
 //! Without the macro, call a function directly on any multi-threaded
@@ -112,11 +116,16 @@ use tokio::sync::Barrier;
 use crate::clock::{SystemClock, now_micros};
 use crate::error::StoreError;
 
+pub mod browser_sessions;
 pub mod combined;
 mod hasher;
 pub mod history;
 pub mod jwt;
 pub mod knox;
+pub mod oauth_applications;
+pub mod oauth_codes;
+pub mod oauth_consents;
+pub mod oauth_tokens;
 pub mod odd_strings;
 pub mod proxy;
 pub mod service;
@@ -204,6 +213,8 @@ pub(crate) fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>
 ///
 /// ```text
 /// store_conformance_tests!(users, knox, static_tokens, jwt, throttle, history, combined; FACTORY);
+/// store_conformance_tests!(oauth_applications, oauth_codes, oauth_tokens; FACTORY);
+/// store_conformance_tests!(oauth; FACTORY); // the five OAuth2 groups
 /// store_conformance_tests!(all; FACTORY);
 /// ```
 ///
@@ -363,6 +374,70 @@ macro_rules! __store_conformance_group {
             purge_removes_only_older_entries,
         );
     };
+    ([$($attr:tt)*] oauth; $factory:expr) => {
+        $crate::store_conformance_tests!(
+            $($attr)* oauth_applications, oauth_codes, oauth_tokens, oauth_consents,
+            browser_sessions; $factory
+        );
+    };
+    ([$($attr:tt)*] oauth_applications; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] oauth_applications; $factory;
+            insert_and_lookup_round_trip,
+            unknown_lookups_are_none,
+            duplicates_conflict_and_store_nothing,
+            concurrent_inserts_of_one_client_id_admit_one,
+            user_applications_are_the_owners_oldest_first,
+            update_writes_all_but_the_fixed_fields,
+            delete_true_then_false,
+            lookups_by_odd_strings_find_nothing in odd_strings,
+        );
+    };
+    ([$($attr:tt)*] oauth_codes; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] oauth_codes; $factory;
+            first_use_then_reused,
+            bare_code_round_trips_and_insert_ignores_used_at,
+            expired_codes_and_reuse_after_expiry,
+            unknown_code_is_unknown,
+            duplicate_digest_conflicts,
+            concurrent_consumes_admit_one,
+            purge_removes_only_expired,
+            consumes_of_odd_strings_find_nothing in odd_strings,
+        );
+    };
+    ([$($attr:tt)*] oauth_tokens; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] oauth_tokens; $factory;
+            insert_and_lookup_round_trip,
+            duplicate_digest_conflicts,
+            rotate_first_then_reused,
+            dead_and_unknown_refresh_tokens,
+            concurrent_rotations_admit_one,
+            revoke_one_token,
+            revoke_family_revokes_it_and_refuses_inserts,
+            family_revocation_racing_a_rotation_leaves_nothing_live,
+            revoke_user_tokens,
+            revoke_application_tokens,
+            purge_removes_only_expired,
+            lookups_by_odd_strings_find_nothing in odd_strings,
+        );
+    };
+    ([$($attr:tt)*] oauth_consents; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] oauth_consents; $factory;
+            save_then_read,
+            saves_add_scopes,
+            concurrent_saves_keep_every_scope,
+            user_consents_oldest_first,
+            deletes,
+        );
+    };
+    ([$($attr:tt)*] browser_sessions; $factory:expr) => {
+        $crate::__store_conformance_module!([$($attr)*] browser_sessions; $factory;
+            insert_and_lookup,
+            duplicate_digest_conflicts,
+            deletes,
+            purge_removes_only_expired,
+            lookups_and_deletes_by_odd_strings_find_nothing in odd_strings,
+        );
+    };
     ([$($attr:tt)*] combined; $factory:expr) => {
         $crate::__store_conformance_module!([$($attr)*] combined; $factory;
             revocation_state_and_user_agrees_with_separate_lookups,
@@ -372,7 +447,9 @@ macro_rules! __store_conformance_group {
         ::core::compile_error!(::core::concat!(
             "unknown store conformance group `",
             ::core::stringify!($other),
-            "`: expected users, knox, static_tokens, jwt, throttle, history, combined or all"
+            "`: expected users, knox, static_tokens, jwt, throttle, history, combined, ",
+            "oauth_applications, oauth_codes, oauth_tokens, oauth_consents, browser_sessions, ",
+            "oauth or all"
         ));
     };
 }
@@ -542,6 +619,11 @@ mod the_lists_name_every_test {
             ("throttle", include_str!("throttle.rs")),
             ("history", include_str!("history.rs")),
             ("combined", include_str!("combined.rs")),
+            ("oauth_applications", include_str!("oauth_applications.rs")),
+            ("oauth_codes", include_str!("oauth_codes.rs")),
+            ("oauth_tokens", include_str!("oauth_tokens.rs")),
+            ("oauth_consents", include_str!("oauth_consents.rs")),
+            ("browser_sessions", include_str!("browser_sessions.rs")),
         ] {
             let mut written = tests_in(source, "");
             written.extend(tests_in(module(ODD_STRINGS, group), "    "));

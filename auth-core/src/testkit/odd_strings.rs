@@ -392,3 +392,151 @@ pub mod throttle {
         );
     }
 }
+
+/// Conformance tests for
+/// [`OAuthApplicationStore`](crate::store::OAuthApplicationStore).
+pub mod oauth_applications {
+    use std::sync::Arc;
+
+    use super::{expect, odd_strings};
+    use crate::store::OAuthApplicationStore;
+    use crate::testkit::oauth_applications::application;
+
+    /// `application_by_client_id` with odd strings finds nothing.
+    pub async fn lookups_by_odd_strings_find_nothing(store: Arc<dyn OAuthApplicationStore>) {
+        let app = application(None);
+        store
+            .insert_application(&app)
+            .await
+            .expect("insert_application failed");
+        for value in odd_strings(&app.client_id) {
+            expect(
+                store.application_by_client_id(&value).await,
+                None,
+                "application_by_client_id",
+                &value,
+            );
+        }
+        expect(
+            store.application_by_client_id(&app.client_id).await,
+            Some(app.clone()),
+            "application_by_client_id (the application stands)",
+            &app.client_id,
+        );
+    }
+}
+
+/// Conformance tests for [`OAuthCodeStore`](crate::store::OAuthCodeStore).
+pub mod oauth_codes {
+    use std::sync::Arc;
+
+    use chrono::Duration;
+
+    use super::{expect, now, odd_strings};
+    use crate::store::{CodeUse, OAuthCodeStore};
+    use crate::testkit::oauth_codes::code;
+
+    /// `consume_code` with odd strings is `Unknown` and uses no code.
+    pub async fn consumes_of_odd_strings_find_nothing(store: Arc<dyn OAuthCodeStore>) {
+        let t = now();
+        let code = code(t, t + Duration::seconds(60));
+        store.insert_code(&code).await.expect("insert_code failed");
+        for value in odd_strings(&code.digest) {
+            expect(
+                store.consume_code(&value, t).await,
+                CodeUse::Unknown,
+                "consume_code",
+                &value,
+            );
+        }
+        let first = store
+            .consume_code(&code.digest, t)
+            .await
+            .expect("consume_code failed");
+        assert!(
+            matches!(first, CodeUse::First(_)),
+            "the code is still unused: {first:?}"
+        );
+    }
+}
+
+/// Conformance tests for [`OAuthTokenStore`](crate::store::OAuthTokenStore).
+pub mod oauth_tokens {
+    use std::sync::Arc;
+
+    use super::{expect, now, odd_strings};
+    use crate::oauth::OAuthTokenKind;
+    use crate::store::{OAuthTokenStore, RefreshUse};
+    use crate::testkit::oauth_tokens::token;
+
+    /// `oauth_token`, `rotate_refresh_token` and `revoke_oauth_token` with
+    /// odd strings find nothing, and the token stays live.
+    pub async fn lookups_by_odd_strings_find_nothing(store: Arc<dyn OAuthTokenStore>) {
+        let t = now();
+        let refresh = token(OAuthTokenKind::Refresh);
+        store
+            .insert_oauth_token(&refresh)
+            .await
+            .expect("insert_oauth_token failed");
+        for value in odd_strings(&refresh.digest) {
+            expect(store.oauth_token(&value).await, None, "oauth_token", &value);
+            expect(
+                store.rotate_refresh_token(&value, t).await,
+                RefreshUse::Unknown,
+                "rotate_refresh_token",
+                &value,
+            );
+            expect(
+                store.revoke_oauth_token(&value, t).await,
+                false,
+                "revoke_oauth_token",
+                &value,
+            );
+        }
+        expect(
+            store.oauth_token(&refresh.digest).await,
+            Some(refresh.clone()),
+            "oauth_token (the token stands)",
+            &refresh.digest,
+        );
+    }
+}
+
+/// Conformance tests for
+/// [`BrowserSessionStore`](crate::store::BrowserSessionStore).
+pub mod browser_sessions {
+    use std::sync::Arc;
+
+    use chrono::Duration;
+
+    use super::{expect, now, odd_strings};
+    use crate::store::BrowserSessionStore;
+    use crate::testkit::browser_sessions::session;
+    use crate::user::UserId;
+
+    /// `session` and `delete_session` with odd strings find nothing.
+    pub async fn lookups_and_deletes_by_odd_strings_find_nothing(
+        store: Arc<dyn BrowserSessionStore>,
+    ) {
+        let stored = session(UserId::new(), now() + Duration::hours(1));
+        store
+            .insert_session(&stored)
+            .await
+            .expect("insert_session failed");
+        for value in odd_strings(&stored.digest) {
+            expect(store.session(&value).await, None, "session", &value);
+            expect(
+                store.delete_session(&value).await,
+                false,
+                "delete_session",
+                &value,
+            );
+        }
+        expect(
+            store.session(&stored.digest).await,
+            Some(stored.clone()),
+            "session (the session stands)",
+            &stored.digest,
+        );
+    }
+}

@@ -92,12 +92,12 @@ pub async fn proxied_prefix() -> (PrefixGuard, RedisStore, Proxy) {
 pub fn stores_over(store: TestStore) -> auth_core::Stores {
     let store = Arc::new(store);
     auth_core::Stores {
-        users: Arc::new(auth_core::MemoryStore::new()),
         knox: store.clone(),
         static_tokens: store.clone(),
         revocations: store.clone(),
         throttle: store.clone(),
         history: store,
+        ..auth_core::Stores::all_in(Arc::new(auth_core::MemoryStore::new()))
     }
 }
 
