@@ -77,12 +77,18 @@
 //!             if fold_case(&other.email) == fold_case(&user.email) {
 //!                 return Err(StoreError::Conflict("email".into()));
 //!             }
+//!             if user.legacy_id.is_some() && other.legacy_id == user.legacy_id {
+//!                 return Err(StoreError::Conflict("legacy_id".into()));
+//!             }
 //!         }
 //!         users.insert(user.id, user.clone());
 //!         Ok(())
 //!     }
 //!     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
 //!         Ok(self.0.read().unwrap().get(&id).cloned())
+//!     }
+//!     async fn user_by_legacy_id(&self, legacy_id: i64) -> Result<Option<User>, StoreError> {
+//!         Ok(self.find(|u| u.legacy_id == Some(legacy_id)))
 //!     }
 //!     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
 //!         Ok(self.find(|u| fold_case(&u.username) == fold_case(username)))
@@ -217,13 +223,21 @@ pub trait UserStore: Debug + Send + Sync + 'static {
     /// Stores a new user.
     ///
     /// Fails with `Conflict("username")` or `Conflict("email")` when another
-    /// user has the same username or email (case-insensitively), and with
-    /// `Conflict("id")` when a user with this id exists, storing nothing.
-    /// Atomic: of concurrent inserts of one username, exactly one succeeds.
+    /// user has the same username or email (case-insensitively), with
+    /// `Conflict("legacy_id")` when `user.legacy_id` is set and another user
+    /// has it (any number of users have none), and with `Conflict("id")`
+    /// when a user with this id exists, storing nothing. Atomic: of
+    /// concurrent inserts of one username (or one legacy id), exactly one
+    /// succeeds.
     async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
 
     /// The user with this id, or `None`.
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// The user imported with this legacy id ([`User::legacy_id`], Django's
+    /// integer primary key), or `None` when no user has it (a user created
+    /// here has none, so no id finds one). Any `i64` may be asked for.
+    async fn user_by_legacy_id(&self, legacy_id: i64) -> Result<Option<User>, StoreError>;
 
     /// The user with this username, compared case-insensitively, or `None`.
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
