@@ -179,7 +179,7 @@ pub(crate) const STATIC_COLUMNS: &str = "user_id, digest, seed, created";
 pub(crate) struct StaticRow {
     user_id: Uuid,
     digest: Text,
-    seed: Text,
+    seed: Option<Text>,
     created: Time,
 }
 
@@ -188,7 +188,7 @@ impl From<StaticRow> for StaticTokenRecord {
         Self {
             user_id: UserId(row.user_id),
             digest: row.digest.0,
-            seed: row.seed.0,
+            seed: row.seed.map(|text| text.0),
             created: row.created.0,
         }
     }

@@ -427,18 +427,23 @@ pub trait KnoxTokenStore: Debug + Send + Sync + 'static {
     async fn purge_expired_knox_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
-/// A DRF-style static token as stored: a digest to find it, and a seed from
-/// which the service (holding a server secret) can derive the token again.
-/// Neither alone, nor both together without the secret, yields the token.
-/// `Debug` hides both.
+/// A DRF-style static token as stored: a digest to find it, and, for a
+/// token made here, a seed from which the service (holding a server secret)
+/// can derive the token again. Neither alone, nor both together without the
+/// secret, yields the token. An imported token (a Django REST framework
+/// `authtoken_token` key) has no seed: only its digest is kept, so it
+/// authenticates but can never be shown again. `Debug` hides digest and
+/// seed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StaticTokenRecord {
     /// The owner (one token per user).
     pub user_id: UserId,
     /// Lower-case hex digest of the token; unique.
     pub digest: String,
-    /// Random per-token input to the derivation (not secret on its own).
-    pub seed: String,
+    /// Random per-token input to the derivation (not secret on its own);
+    /// `None` for an imported token, which cannot be derived. Stores keep
+    /// it as given, `None` included.
+    pub seed: Option<String>,
     /// When it was created.
     pub created: DateTime<Utc>,
 }
@@ -448,7 +453,7 @@ impl std::fmt::Debug for StaticTokenRecord {
         f.debug_struct("StaticTokenRecord")
             .field("user_id", &self.user_id)
             .field("digest", &"[redacted]")
-            .field("seed", &"[redacted]")
+            .field("seed", &self.seed.as_ref().map(|_| "[redacted]"))
             .field("created", &self.created)
             .finish()
     }

@@ -323,6 +323,7 @@ macro_rules! __store_conformance_group {
             delete_then_insert_again,
             concurrent_get_or_insert_agree,
             digest_of_another_user_conflicts,
+            imported_tokens_keep_no_seed,
             lookups_by_odd_strings_find_nothing in odd_strings,
         );
     };
