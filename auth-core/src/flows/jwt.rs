@@ -17,6 +17,12 @@
 //!   that checks the family. A login's tokens are stamped with the time
 //!   its user was read, so a login that read the password before a reset
 //!   and finishes after it gets tokens the mark voids.
+//! - During a Django cut-over ([`DjangoCutover`]), Django's tokens name
+//!   their user by its legacy id; refreshing one rotates it into a pair of
+//!   this library's tokens (naming the user by its id), blacklisting the
+//!   Django token's `jti`, so it refreshes once.
+//!
+//! [`DjangoCutover`]: crate::token::jwt::DjangoCutover
 
 use std::sync::Arc;
 
@@ -179,12 +185,13 @@ impl Auth {
         self.family_id_from(b"logout", jti)
     }
 
-    /// The pair the refresh token of `claims` rotates into, at `rotated_at`:
-    /// its `jti`s are derived from the old `jti`, so a retry of the
-    /// rotation gets the same pair, never a second chain.
+    /// The pair the refresh token of `claims` rotates into, for `user_id`,
+    /// at `rotated_at`: its `jti`s are derived from the old `jti`, so a
+    /// retry of the rotation gets the same pair, never a second chain.
     fn successor_pair(
         &self,
         claims: &RefreshClaims,
+        user_id: UserId,
         family: &str,
         rotated_at: DateTime<Utc>,
     ) -> Result<TokenPair, AuthError> {
@@ -194,7 +201,7 @@ impl Auth {
         access.copy_from_slice(&seed[..10]);
         refresh.copy_from_slice(&seed[10..20]);
         Ok(self.inner.jwt.issue_pair_with_ids(
-            &claims.user_id,
+            &user_id.to_string(),
             Some(family),
             rotated_at,
             token_id_from(rotated_at, &access)?,
@@ -231,8 +238,16 @@ impl Auth {
         Ok((!logged_out).then_some(entry.blacklisted_at))
     }
 
-    fn user_id_of(claims_user_id: &str) -> Result<UserId, AuthError> {
-        claims_user_id.parse().map_err(|_| not_valid())
+    /// The id of the user a token names: its `user_id` claim, or for a
+    /// Django token ([`AccessClaims::legacy`]) the user imported with that
+    /// legacy id (a token naming none is not valid).
+    async fn user_id_of(&self, claims_user_id: &str, legacy: bool) -> Result<UserId, AuthError> {
+        if !legacy {
+            return claims_user_id.parse().map_err(|_| not_valid());
+        }
+        let legacy_id: i64 = claims_user_id.parse().map_err(|_| not_valid())?;
+        let user = self.inner.stores.users.user_by_legacy_id(legacy_id).await?;
+        user.map(|user| user.id).ok_or_else(not_valid)
     }
 
     /// The token's user, unless the token is revoked (its family, or the
@@ -242,13 +257,13 @@ impl Auth {
     /// (refresh tokens, whose rotation must see the latest state).
     async fn unrevoked_user(
         &self,
-        user_id: &str,
+        (user_id, legacy): (&str, bool),
         family: Option<&str>,
         jti: &str,
         iat: i64,
         through_cache: bool,
     ) -> Result<Option<User>, AuthError> {
-        let user_id = Self::user_id_of(user_id)?;
+        let user_id = self.user_id_of(user_id, legacy).await?;
         let (state, user) = if through_cache {
             self.cached_revocation_state_and_user(user_id, family)
                 .await?
@@ -290,7 +305,7 @@ impl Auth {
     async fn live_refresh_user(&self, claims: &RefreshClaims) -> Result<User, AuthError> {
         let user = self
             .unrevoked_user(
-                &claims.user_id,
+                (&claims.user_id, claims.legacy),
                 claims.family.as_deref(),
                 &claims.jti,
                 claims.iat,
@@ -320,7 +335,7 @@ impl Auth {
                 return Err(not_valid());
             }
             let (access, _) =
-                jwt.issue_access_at(&claims.user_id, claims.family.as_deref(), now)?;
+                jwt.issue_access_at(&user.id.to_string(), claims.family.as_deref(), now)?;
             return Ok(Refreshed {
                 access,
                 refresh: None,
@@ -346,7 +361,7 @@ impl Auth {
             }
         };
         let family = self.successor_family(&claims);
-        let pair = self.successor_pair(&claims, &family, rotated_at)?;
+        let pair = self.successor_pair(&claims, user.id, &family, rotated_at)?;
         self.emit(AuthEvent::TokenRotated {
             user_id: user.id,
             at: now,
@@ -468,7 +483,7 @@ impl Auth {
     async fn check_access(&self, claims: &AccessClaims) -> Result<User, AuthError> {
         let user = self
             .unrevoked_user(
-                &claims.user_id,
+                (&claims.user_id, claims.legacy),
                 claims.family.as_deref(),
                 &claims.jti,
                 claims.iat,

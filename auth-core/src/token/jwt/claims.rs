@@ -76,6 +76,11 @@ macro_rules! claims_type {
             pub iss: Option<String>,
             /// The audiences (`aud`); empty when the token has none.
             pub aud: Vec<String>,
+            /// Signed by a Django deployment under the cut-over key
+            /// ([`DjangoCutover`](super::DjangoCutover)), not by this
+            /// library: `user_id` is then the user's legacy (Django) id,
+            /// and `family` is always `None`.
+            pub legacy: bool,
         }
 
         impl $name {
@@ -102,6 +107,7 @@ macro_rules! claims_type {
                     family: checked.family,
                     iss: checked.iss,
                     aud: checked.aud,
+                    legacy: checked.legacy,
                 }
             }
         }
@@ -379,9 +385,11 @@ pub(crate) struct Checked {
     iat: i64,
     exp: i64,
     nbf: Option<i64>,
-    family: Option<String>,
+    pub(crate) family: Option<String>,
     iss: Option<String>,
     aud: Vec<String>,
+    /// Verified with the Django cut-over key.
+    pub(crate) legacy: bool,
 }
 
 fn missing(name: &str) -> JwtError {
@@ -497,6 +505,7 @@ pub(crate) fn check(
         family,
         iss,
         aud,
+        legacy: false,
     })
 }
 
@@ -548,6 +557,7 @@ impl ClaimsOut<'_> {
             family: self.family.map(str::to_owned),
             iss: self.iss.map(str::to_owned),
             aud: self.aud.map(str::to_owned).into_iter().collect(),
+            legacy: false,
         }
     }
 }
