@@ -182,6 +182,13 @@ impl FromStr for ThrottleRates {
 /// The longest lifetime any TTL setting takes: ten years, in seconds.
 pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
+/// An RFC 3339 instant, in UTC.
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|at| at.to_utc())
+        .map_err(|err| format!("{s:?} is not an RFC 3339 instant (2027-01-31T00:00:00Z): {err}"))
+}
+
 fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
     s.trim().parse::<Algorithm>().map_err(|_| {
         format!("unsupported algorithm {s:?}: use HS256, HS384, HS512, RS256, ES256 or EdDSA")
@@ -276,6 +283,24 @@ pub struct Settings {
     #[arg(long, global = true, env = "AUTH_JWT_PRIVATE_KEY_FILE")]
     pub jwt_private_key_file: Option<PathBuf>,
 
+    /// The `SECRET_KEY` of a Django deployment moving here: HS256 tokens
+    /// its simplejwt signed with it (`user_id` the imported Django id) are
+    /// accepted until `--django-accept-until`, which it needs. It must
+    /// differ from the JWT secret: new tokens are signed with this server's
+    /// keys.
+    #[arg(
+        long,
+        global = true,
+        env = "AUTH_DJANGO_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub django_secret_key: Option<Secret>,
+
+    /// With `--django-secret-key`: the RFC 3339 instant from which Django's
+    /// tokens are refused.
+    #[arg(long, global = true, env = "AUTH_DJANGO_ACCEPT_UNTIL", value_parser = parse_instant)]
+    pub django_accept_until: Option<chrono::DateTime<chrono::Utc>>,
+
     /// Access token lifetime in seconds.
     #[arg(long, global = true, env = "AUTH_ACCESS_TTL", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub access_ttl: u64,
@@ -360,6 +385,8 @@ impl Default for Settings {
             jwt_secret: None,
             jwt_algorithm: Algorithm::HS256,
             jwt_private_key_file: None,
+            django_secret_key: None,
+            django_accept_until: None,
             access_ttl: 300,
             refresh_ttl: 86_400,
             knox_ttl: 36_000,
@@ -448,6 +475,8 @@ mod tests {
             "--jwt-secret=0123456789abcdef0123456789abcdef",
             "--jwt-algorithm=EdDSA",
             "--jwt-private-key-file=/k.pem",
+            "--django-secret-key=django-insecure-key",
+            "--django-accept-until=2027-01-31T01:00:00+01:00",
             "--access-ttl=1",
             "--refresh-ttl=2",
             "--knox-ttl=0",
@@ -478,6 +507,14 @@ mod tests {
         );
         assert_eq!(s.jwt_algorithm, Algorithm::EdDSA);
         assert_eq!(s.jwt_private_key_file, Some(PathBuf::from("/k.pem")));
+        assert_eq!(
+            s.django_secret_key.as_ref().map(Secret::expose),
+            Some("django-insecure-key")
+        );
+        assert_eq!(
+            s.django_accept_until.map(|at| at.to_rfc3339()),
+            Some("2027-01-31T00:00:00+00:00".into())
+        );
         assert_eq!((s.access_ttl, s.refresh_ttl, s.knox_ttl), (1, 2, 0));
         assert_eq!((s.activation_ttl, s.reset_ttl), (4, 5));
         assert_eq!(s.login_throttle.as_str(), "3/min");
@@ -502,6 +539,8 @@ mod tests {
             "AUTH_JWT_SECRET",
             "AUTH_JWT_ALGORITHM",
             "AUTH_JWT_PRIVATE_KEY_FILE",
+            "AUTH_DJANGO_SECRET_KEY",
+            "AUTH_DJANGO_ACCEPT_UNTIL",
             "AUTH_ACCESS_TTL",
             "AUTH_REFRESH_TTL",
             "AUTH_KNOX_TTL",
@@ -566,6 +605,8 @@ mod tests {
             &["--redis-tracking=on"],
             &["--hashing-reserve=-1"],
             &["--hashing-reserve=some"],
+            &["--django-accept-until=tomorrow"],
+            &["--django-accept-until=2027-01-31"],
         ] {
             assert!(parse(args).is_err(), "{args:?} was accepted");
         }
@@ -689,6 +730,7 @@ mod tests {
     fn debug_never_shows_secrets() {
         let cli = parse(&[
             "--jwt-secret=0123456789abcdef0123456789abcdef-topsecret",
+            "--django-secret-key=django-insecure-djangosecret",
             "--database-url=postgres://app:dbpass@h/db",
             "create-superuser",
             "--username=root",
@@ -697,7 +739,7 @@ mod tests {
         ])
         .unwrap();
         let debug = format!("{cli:?}");
-        for secret in ["topsecret", "dbpass", "hunter2"] {
+        for secret in ["topsecret", "djangosecret", "dbpass", "hunter2"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
         assert_eq!(cli.settings.database_display(), "postgres://app:***@h/db");
