@@ -27,6 +27,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value};
 
 use crate::Auth;
 use crate::error::{AuthError, StoreError};
@@ -34,10 +35,102 @@ use crate::events::{AuthEvent, ClientInfo, TokenKind};
 use crate::flows::Credentials;
 use crate::store::{BlacklistEntry, RevocationState};
 use crate::token::jwt::{
-    AccessClaims, AccessToken, RefreshClaims, TokenPair, VerifiedToken, issued_at_millis,
-    new_token_id, token_id_from,
+    AccessClaims, AccessToken, RefreshClaims, TokenPair, TokenType, VerifiedToken,
+    issued_at_millis, new_token_id, token_id_from,
 };
 use crate::user::{User, UserId};
+
+/// Adds an application's claims to the JWTs issued for a user, as simplejwt
+/// users do by overriding `TokenObtainPairSerializer.get_token`. Set it
+/// with [`AuthBuilder::claims_hook`](crate::AuthBuilder::claims_hook); any
+/// `Fn(&User, TokenType) -> Map<String, Value>` is one.
+///
+/// The service asks it only when it issues tokens for a user it has just
+/// authenticated: a login that checked the password, a refresh that checked
+/// the refresh token and that its user is still active (asked again then,
+/// so the claims follow the user's current data), or
+/// [`Auth::issue_jwt_pair`] for a user the application read. There is no
+/// route that makes a token from data a client sends.
+///
+/// It can add claims and never override one: a name this library writes or
+/// checks (`token_type`, `exp`, `iat`, `jti`, `user_id`, `fam`, `iss`,
+/// `aud`, `nbf`, `sub`, and the configured claim names) makes the issue
+/// fail with [`JwtError::ReservedClaim`](crate::token::jwt::JwtError::ReservedClaim)
+/// naming it (an [`AuthError::Internal`], so the login or refresh fails
+/// loudly rather than handing out a token that says something else).
+///
+/// ```
+/// use std::sync::Arc;
+/// use auth_core::config::AuthConfig;
+/// use auth_core::token::jwt::TokenType;
+/// use auth_core::{Auth, MemoryStore, User};
+/// use base64::Engine;
+/// use serde_json::{Map, Value, json};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let auth = Auth::builder(AuthConfig::default())
+///     .store(Arc::new(MemoryStore::new()))
+///     .claims_hook(Arc::new(|user: &User, token_type: TokenType| {
+///         let mut claims = Map::new();
+///         claims.insert("username".into(), json!(user.username));
+///         if token_type == TokenType::Access {
+///             claims.insert("is_staff".into(), json!(user.is_staff));
+///         }
+///         claims
+///     }))
+///     .build()
+///     .unwrap();
+/// let user = User::new_for_tests("ada", "ada@example.com");
+/// let pair = auth.issue_jwt_pair(&user).await.unwrap();
+///
+/// let payload = |token: &str| -> Value {
+///     let part = token.split('.').nth(1).unwrap();
+///     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap();
+///     serde_json::from_slice(&bytes).unwrap()
+/// };
+/// let access = payload(pair.access.as_str());
+/// assert_eq!((&access["username"], &access["is_staff"]), (&json!("ada"), &json!(false)));
+/// assert_eq!(access["user_id"], json!(user.id.to_string()));
+/// let refresh = payload(pair.refresh.as_str());
+/// assert_eq!(refresh["username"], json!("ada"));
+/// assert!(refresh.get("is_staff").is_none());
+///
+/// // A hook can never override a claim of the library's.
+/// let rogue = Auth::builder(AuthConfig::default())
+///     .store(Arc::new(MemoryStore::new()))
+///     .claims_hook(Arc::new(|_: &User, _: TokenType| {
+///         json!({"user_id": "someone else"}).as_object().unwrap().clone()
+///     }))
+///     .build()
+///     .unwrap();
+/// assert!(rogue.issue_jwt_pair(&user).await.is_err());
+/// # });
+/// ```
+pub trait ClaimsHook: Send + Sync + 'static {
+    /// The claims to add to a token of `token_type` issued for `user`.
+    fn claims(&self, user: &User, token_type: TokenType) -> Map<String, Value>;
+}
+
+impl<F> ClaimsHook for F
+where
+    F: Fn(&User, TokenType) -> Map<String, Value> + Send + Sync + 'static,
+{
+    fn claims(&self, user: &User, token_type: TokenType) -> Map<String, Value> {
+        self(user, token_type)
+    }
+}
+
+/// The claims `hook` adds for `user` to an access and a refresh token
+/// (none without a hook).
+fn added_claims(hook: Option<&dyn ClaimsHook>, user: &User) -> [Map<String, Value>; 2] {
+    match hook {
+        None => [Map::new(), Map::new()],
+        Some(hook) => [
+            hook.claims(user, TokenType::Access),
+            hook.claims(user, TokenType::Refresh),
+        ],
+    }
+}
 
 /// What refreshing does; `Default` rotates with reuse detection and no
 /// grace window.
@@ -129,10 +222,13 @@ impl Auth {
         read_at: DateTime<Utc>,
     ) -> Result<TokenPair, AuthError> {
         let family = new_token_id()?;
-        let pair = self
-            .inner
-            .jwt
-            .issue_pair_at(&user.id.to_string(), Some(&family), read_at)?;
+        let [access, refresh] = added_claims(self.inner.claims_hook.as_deref(), user);
+        let pair = self.inner.jwt.issue_pair_with_claims(
+            &user.id.to_string(),
+            Some(&family),
+            read_at,
+            [&access, &refresh],
+        )?;
         self.emit(AuthEvent::TokenIssued {
             user_id: user.id,
             kind: TokenKind::Jwt,
@@ -185,13 +281,13 @@ impl Auth {
         self.family_id_from(b"logout", jti)
     }
 
-    /// The pair the refresh token of `claims` rotates into, for `user_id`,
-    /// at `rotated_at`: its `jti`s are derived from the old `jti`, so a
-    /// retry of the rotation gets the same pair, never a second chain.
+    /// The pair the refresh token of `claims` rotates into, for `user`, at
+    /// `rotated_at`: its `jti`s are derived from the old `jti`, so a retry
+    /// of the rotation gets the same pair, never a second chain.
     fn successor_pair(
         &self,
         claims: &RefreshClaims,
-        user_id: UserId,
+        user: &User,
         family: &str,
         rotated_at: DateTime<Utc>,
     ) -> Result<TokenPair, AuthError> {
@@ -200,12 +296,16 @@ impl Auth {
         let mut refresh = [0u8; 10];
         access.copy_from_slice(&seed[..10]);
         refresh.copy_from_slice(&seed[10..20]);
+        let [access_claims, refresh_claims] = added_claims(self.inner.claims_hook.as_deref(), user);
         Ok(self.inner.jwt.issue_pair_with_ids(
-            &user_id.to_string(),
+            &user.id.to_string(),
             Some(family),
             rotated_at,
-            token_id_from(rotated_at, &access)?,
-            token_id_from(rotated_at, &refresh)?,
+            [
+                token_id_from(rotated_at, &access)?,
+                token_id_from(rotated_at, &refresh)?,
+            ],
+            [&access_claims, &refresh_claims],
         )?)
     }
 
@@ -334,8 +434,13 @@ impl Auth {
             if revocations.blacklisted_jti(&claims.jti).await?.is_some() {
                 return Err(not_valid());
             }
-            let (access, _) =
-                jwt.issue_access_at(&user.id.to_string(), claims.family.as_deref(), now)?;
+            let [added, _] = added_claims(self.inner.claims_hook.as_deref(), &user);
+            let access = jwt.issue_access_with_claims(
+                &user.id.to_string(),
+                claims.family.as_deref(),
+                now,
+                &added,
+            )?;
             return Ok(Refreshed {
                 access,
                 refresh: None,
@@ -361,7 +466,7 @@ impl Auth {
             }
         };
         let family = self.successor_family(&claims);
-        let pair = self.successor_pair(&claims, user.id, &family, rotated_at)?;
+        let pair = self.successor_pair(&claims, &user, &family, rotated_at)?;
         self.emit(AuthEvent::TokenRotated {
             user_id: user.id,
             at: now,

@@ -50,6 +50,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
 
 use crate::clock::Clock;
 
@@ -630,7 +631,7 @@ impl Jwt {
         family: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(AccessToken, AccessClaims), JwtError> {
-        let (token, checked) = self.issue(TokenType::Access, user_id, family, now)?;
+        let (token, checked) = self.issue(TokenType::Access, user_id, family, now, &Map::new())?;
         Ok((AccessToken(token), AccessClaims::from_checked(checked)))
     }
 
@@ -650,7 +651,7 @@ impl Jwt {
         family: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(RefreshToken, RefreshClaims), JwtError> {
-        let (token, checked) = self.issue(TokenType::Refresh, user_id, family, now)?;
+        let (token, checked) = self.issue(TokenType::Refresh, user_id, family, now, &Map::new())?;
         Ok((RefreshToken(token), RefreshClaims::from_checked(checked)))
     }
 
@@ -668,30 +669,52 @@ impl Jwt {
         family: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<TokenPair, JwtError> {
-        let (access, access_claims) = self.issue_access_at(user_id, family, now)?;
-        let (refresh, refresh_claims) = self.issue_refresh_at(user_id, family, now)?;
-        Ok(TokenPair {
-            access,
-            refresh,
-            access_claims,
-            refresh_claims,
-        })
+        let none = Map::new();
+        self.issue_pair_with_claims(user_id, family, now, [&none, &none])
     }
 
-    /// [`issue_pair_at`](Self::issue_pair_at) with the tokens' `jti`s
-    /// given (see [`token_id_from`]): the same arguments give the same pair.
+    /// [`issue_pair_at`](Self::issue_pair_at) with claims added to the
+    /// access and the refresh token (`extra`, in that order); a reserved
+    /// name among them is [`JwtError::ReservedClaim`].
+    pub(crate) fn issue_pair_with_claims(
+        &self,
+        user_id: &str,
+        family: Option<&str>,
+        now: DateTime<Utc>,
+        extra: [&Map<String, Value>; 2],
+    ) -> Result<TokenPair, JwtError> {
+        let access_jti = time_ordered_token_id(now)?;
+        let refresh_jti = time_ordered_token_id(now)?;
+        self.issue_pair_with_ids(user_id, family, now, [access_jti, refresh_jti], extra)
+    }
+
+    /// [`issue_pair_with_claims`](Self::issue_pair_with_claims) with the
+    /// tokens' `jti`s given (see [`token_id_from`]): the same arguments
+    /// give the same pair.
     pub(crate) fn issue_pair_with_ids(
         &self,
         user_id: &str,
         family: Option<&str>,
         now: DateTime<Utc>,
-        access_jti: String,
-        refresh_jti: String,
+        [access_jti, refresh_jti]: [String; 2],
+        [access_extra, refresh_extra]: [&Map<String, Value>; 2],
     ) -> Result<TokenPair, JwtError> {
-        let (access, access_claims) =
-            self.issue_with_id(TokenType::Access, user_id, family, now, access_jti)?;
-        let (refresh, refresh_claims) =
-            self.issue_with_id(TokenType::Refresh, user_id, family, now, refresh_jti)?;
+        let (access, access_claims) = self.issue_with_id(
+            TokenType::Access,
+            user_id,
+            family,
+            now,
+            access_jti,
+            access_extra,
+        )?;
+        let (refresh, refresh_claims) = self.issue_with_id(
+            TokenType::Refresh,
+            user_id,
+            family,
+            now,
+            refresh_jti,
+            refresh_extra,
+        )?;
         Ok(TokenPair {
             access: AccessToken(access),
             refresh: RefreshToken(refresh),
@@ -757,15 +780,29 @@ impl Jwt {
         crate::clock::now_micros(&*self.clock)
     }
 
+    /// Issues an access token with claims added (`extra`); a reserved name
+    /// among them is [`JwtError::ReservedClaim`].
+    pub(crate) fn issue_access_with_claims(
+        &self,
+        user_id: &str,
+        family: Option<&str>,
+        now: DateTime<Utc>,
+        extra: &Map<String, Value>,
+    ) -> Result<AccessToken, JwtError> {
+        let (token, _) = self.issue(TokenType::Access, user_id, family, now, extra)?;
+        Ok(AccessToken(token))
+    }
+
     fn issue(
         &self,
         token_type: TokenType,
         user_id: &str,
         family: Option<&str>,
         now: DateTime<Utc>,
+        extra: &Map<String, Value>,
     ) -> Result<(String, Checked), JwtError> {
         let jti = time_ordered_token_id(now)?;
-        self.issue_with_id(token_type, user_id, family, now, jti)
+        self.issue_with_id(token_type, user_id, family, now, jti, extra)
     }
 
     fn issue_with_id(
@@ -775,10 +812,14 @@ impl Jwt {
         family: Option<&str>,
         now: DateTime<Utc>,
         jti: String,
+        extra: &Map<String, Value>,
     ) -> Result<(String, Checked), JwtError> {
         let names = &self.config.names;
         if user_id.is_empty() {
             return Err(JwtError::InvalidClaim(names.user_id.clone()));
+        }
+        if let Some(name) = extra.keys().find(|name| claims::is_reserved(name, names)) {
+            return Err(JwtError::ReservedClaim(name.clone()));
         }
         if family.is_some_and(str::is_empty) {
             return Err(JwtError::InvalidClaim(names.family.clone()));
@@ -802,6 +843,7 @@ impl Jwt {
             family,
             iss: self.config.issuer.as_deref(),
             aud: self.config.audience.as_deref(),
+            extra,
         };
         let payload = serde_json::to_vec(&claims).map_err(|_| JwtError::Signing)?;
         let keys = self.keys();

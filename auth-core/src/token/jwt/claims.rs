@@ -159,6 +159,36 @@ pub(crate) struct ClaimNames {
 /// no configurable name may take one of them.
 pub(crate) const FIXED_NAMES: [&str; 5] = ["exp", "iat", "nbf", "iss", "aud"];
 
+/// Names an added claim may never have: the registered claims of RFC 7519
+/// section 4.1, simplejwt's default claim names and `fam`, whatever the
+/// configuration calls them (see also [`ClaimNames::holds`]).
+const RESERVED_NAMES: [&str; 10] = [
+    "exp",
+    "iat",
+    "nbf",
+    "iss",
+    "aud",
+    "sub",
+    "jti",
+    "token_type",
+    "user_id",
+    "fam",
+];
+
+/// Whether an added claim may not be named `name` under `names`.
+pub(crate) fn is_reserved(name: &str, names: &ClaimNames) -> bool {
+    RESERVED_NAMES.contains(&name) || names.holds(name)
+}
+
+impl ClaimNames {
+    /// Whether `name` is one of the configured claim names.
+    fn holds(&self, name: &str) -> bool {
+        [&self.token_type, &self.user_id, &self.jti, &self.family]
+            .iter()
+            .any(|configured| *configured == name)
+    }
+}
+
 /// One claim's JSON value, as far as validation cares; strings borrow from
 /// the payload when they have no escapes.
 #[derive(Debug)]
@@ -521,6 +551,8 @@ pub(crate) struct ClaimsOut<'a> {
     pub(crate) family: Option<&'a str>,
     pub(crate) iss: Option<&'a str>,
     pub(crate) aud: Option<&'a str>,
+    /// Claims an application added, none of them [reserved](is_reserved).
+    pub(crate) extra: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 impl Serialize for ClaimsOut<'_> {
@@ -539,6 +571,9 @@ impl Serialize for ClaimsOut<'_> {
         }
         if let Some(aud) = self.aud {
             map.serialize_entry("aud", aud)?;
+        }
+        for (name, value) in self.extra {
+            map.serialize_entry(name, value)?;
         }
         map.end()
     }
