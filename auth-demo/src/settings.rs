@@ -45,6 +45,18 @@ pub enum Command {
         #[arg(long, env = "AUTH_SUPERUSER_PASSWORD", hide_env_values = true)]
         password: Option<Secret>,
     },
+    /// Imports a Django deployment's users, knox tokens, DRF tokens and
+    /// simplejwt blacklist into this server's stores (running it again
+    /// imports only what is new), prints the counts and exits.
+    ImportDjango {
+        /// The Django database: `sqlite://path/to/db.sqlite3` (opened
+        /// read-only).
+        #[arg(long = "from", value_name = "URL")]
+        from: Secret,
+        /// Writes nothing; prints what would be imported.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// The web framework that serves the routes.
@@ -724,6 +736,22 @@ mod tests {
             cli.settings.redis_url.as_ref().map(Secret::expose),
             Some("redis://127.0.0.1:6379")
         );
+    }
+
+    #[test]
+    fn import_django_subcommand() {
+        let cli = parse(&[
+            "import-django",
+            "--from=sqlite:///srv/django/db.sqlite3",
+            "--dry-run",
+        ])
+        .unwrap();
+        let Some(Command::ImportDjango { from, dry_run }) = cli.command else {
+            panic!("no subcommand parsed");
+        };
+        assert_eq!(from.expose(), "sqlite:///srv/django/db.sqlite3");
+        assert!(dry_run);
+        assert!(parse(&["import-django"]).is_err(), "--from is required");
     }
 
     #[test]
