@@ -25,6 +25,7 @@ struct Vectors {
     access: String,
     refresh: String,
     access_claims: Value,
+    refresh_jti: String,
     /// The tokens' `iat`.
     iat: i64,
 }
@@ -53,6 +54,7 @@ fn vectors() -> Vectors {
         access: access["token"].as_str().unwrap().to_owned(),
         refresh: refresh["token"].as_str().unwrap().to_owned(),
         iat: access["claims"]["iat"].as_i64().unwrap(),
+        refresh_jti: refresh["claims"]["jti"].as_str().unwrap().to_owned(),
         access_claims: access["claims"].clone(),
     }
 }
@@ -251,4 +253,56 @@ async fn django_tokens_need_the_cutover_hs256_and_an_imported_user() {
     audience["aud"] = json!("elsewhere");
     let token = django_token(v, "HS256", Algorithm::HS256, &audience);
     assert!(not_valid(f.auth.authenticate_jwt(&token).await));
+}
+
+/// With a grace window, a client retrying the rotation of a Django refresh
+/// token gets the same pair again; a Django token that Django itself
+/// blacklisted (imported, moments ago) gets no grace: it never refreshes.
+#[tokio::test]
+async fn the_grace_window_retries_rotations_here_never_djangos_logouts() {
+    use auth_core::flows::RefreshPolicy;
+    use auth_core::store::{BlacklistEntry, JwtRevocationStore};
+
+    let v = vectors();
+    let until = at(v.iat) + Duration::days(30);
+    let jwt = JwtConfig::default()
+        .with_django_cutover(DjangoCutover::new(&v.signing_key, until).unwrap());
+    let mut config = AuthConfig::default().with_jwt(jwt);
+    config.refresh = RefreshPolicy {
+        reuse_grace: Duration::seconds(30),
+        ..RefreshPolicy::default()
+    };
+    let build = |store: Arc<MemoryStore>, clock: &ManualClock| {
+        Auth::builder(config.clone())
+            .store(store)
+            .clock(Arc::new(clock.clone()))
+            .build()
+            .unwrap()
+    };
+    let clock = ManualClock::at_unix(v.iat + 10);
+    let mut user = User::new_for_tests("interop", "interop@example.com");
+    user.legacy_id = Some(v.legacy_user_id);
+
+    // Rotated here, then retried within the window: the same pair.
+    let store = Arc::new(MemoryStore::new());
+    store.insert_user(&user).await.unwrap();
+    let auth = build(store.clone(), &clock);
+    let first = auth.jwt_refresh(&v.refresh, &client()).await.unwrap();
+    clock.advance(Duration::seconds(5));
+    let retried = auth.jwt_refresh(&v.refresh, &client()).await.unwrap();
+    assert_eq!(retried.access, first.access, "a retry gets the same pair");
+
+    // Blacklisted by Django a second before the import: refused.
+    let store = Arc::new(MemoryStore::new());
+    store.insert_user(&user).await.unwrap();
+    let imported = BlacklistEntry {
+        jti: v.refresh_jti.clone(),
+        user_id: user.id,
+        family: None,
+        expires_at: at(v.iat) + Duration::days(1),
+        blacklisted_at: at(v.iat + 9),
+    };
+    assert!(store.blacklist_jti(&imported).await.unwrap());
+    let auth = build(store, &clock);
+    assert!(not_valid(auth.jwt_refresh(&v.refresh, &client()).await));
 }

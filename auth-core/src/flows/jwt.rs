@@ -330,6 +330,12 @@ impl Auth {
         if now - entry.blacklisted_at > grace {
             return Ok(None);
         }
+        // A Django token rotated here is blacklisted with its successors'
+        // family; one without was blacklisted by Django (and imported): a
+        // logout, never a rotation to retry.
+        if claims.legacy && entry.family.is_none() {
+            return Ok(None);
+        }
         let marker = self.logout_marker(&claims.jti);
         let logged_out = revocations
             .revocation_state(user_id, Some(&marker))
@@ -450,7 +456,12 @@ impl Auth {
         let entry = BlacklistEntry {
             jti: claims.jti.clone(),
             user_id: user.id,
-            family: claims.family.clone(),
+            // A Django token has no family: its successors' marks it as
+            // rotated here (see `retried_rotation`).
+            family: match (&claims.family, claims.legacy) {
+                (None, true) => Some(self.successor_family(&claims)),
+                (family, _) => family.clone(),
+            },
             expires_at: claims.expires_at(),
             blacklisted_at: now,
         };
