@@ -306,3 +306,21 @@ async fn the_grace_window_retries_rotations_here_never_djangos_logouts() {
     let auth = build(store, &clock);
     assert!(not_valid(auth.jwt_refresh(&v.refresh, &client()).await));
 }
+
+/// The cut-over key cannot be one of the library's own keys: tokens
+/// issued here must be signed with a key Django does not hold.
+#[test]
+fn the_cutover_key_must_not_sign_our_tokens() {
+    use auth_core::token::jwt::{Jwt, JwtKey, KeySet};
+
+    let v = vectors();
+    let until = at(v.iat) + Duration::days(1);
+    let config = JwtConfig::default()
+        .with_django_cutover(DjangoCutover::new(&v.signing_key, until).unwrap());
+    let clock = Arc::new(ManualClock::at_unix(v.iat));
+    let same = KeySet::new(JwtKey::hmac(Algorithm::HS256, &v.signing_key).unwrap()).unwrap();
+    let err = Jwt::new(config.clone(), same, clock.clone()).unwrap_err();
+    assert!(err.to_string().contains("Django"), "{err}");
+    let other = KeySet::new(JwtKey::hmac(Algorithm::HS256, [7u8; 32]).unwrap()).unwrap();
+    assert!(Jwt::new(config, other, clock).is_ok());
+}

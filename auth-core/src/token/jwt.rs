@@ -205,6 +205,17 @@ struct DjangoKeys {
 }
 
 impl DjangoKeys {
+    /// Whether the Django key is also one of `keys` (an HS256 key with the
+    /// same secret: what one signs, the other verifies).
+    fn is_among(&self, keys: &KeySet) -> bool {
+        const PROBE: &[u8] = b"auth-core.jwt.django-cutover-probe";
+        keys.iter()
+            .filter(|key| key.algorithm() == Algorithm::HS256 && key.can_sign())
+            .filter_map(|key| key.sign(PROBE).ok())
+            .filter_map(|signature| URL_SAFE_NO_PAD.decode(signature).ok())
+            .any(|signature| self.keys.signing_key().verify(PROBE, &signature).is_ok())
+    }
+
     fn new(cutover: &DjangoCutover) -> Result<Self, JwtError> {
         let key = JwtKey::hmac_unchecked(Algorithm::HS256, &cutover.secret_key)?;
         Ok(Self {
@@ -582,6 +593,14 @@ impl Jwt {
     pub fn new(config: JwtConfig, keys: KeySet, clock: Arc<dyn Clock>) -> Result<Self, JwtError> {
         check_keys(&config, &keys)?;
         let django = config.django.as_ref().map(DjangoKeys::new).transpose()?;
+        if let Some(django) = &django
+            && django.is_among(&keys)
+        {
+            return Err(config_error(
+                "the Django cut-over key is one of this library's keys: tokens issued here \
+                 must be signed with a key Django does not hold",
+            ));
+        }
         Ok(Self {
             config,
             keys: RwLock::new(Arc::new(keys)),
