@@ -53,7 +53,9 @@ pub struct AuthConfig {
     /// JWT lifetimes, algorithm and claim names (simplejwt's defaults). The
     /// keys are given to [`AuthBuilder::jwt_keys`](crate::AuthBuilder::jwt_keys);
     /// without them, HS256 with a key derived from [`secret`](Self::secret)
-    /// (as simplejwt signs with Django's `SECRET_KEY`).
+    /// (not the secret itself, so a Django `SECRET_KEY` given as the secret
+    /// does not verify Django's tokens: a
+    /// [`DjangoCutover`](crate::token::jwt::DjangoCutover) does).
     pub jwt: JwtConfig,
     /// Refresh rotation and reuse detection.
     pub refresh: RefreshPolicy,

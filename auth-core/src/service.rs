@@ -10,6 +10,7 @@ use crate::cache::LookupCache;
 use crate::clock::{Clock, SystemClock, now_micros};
 use crate::config::{AuthConfig, ConfigError};
 use crate::events::{AuthEvent, EventSink, HistorySink, TracingSink};
+use crate::flows::ClaimsHook;
 use crate::link_token::LinkTokens;
 use crate::mail::{ConsoleMailer, Mailer};
 use crate::outbox::Outbox;
@@ -111,6 +112,8 @@ pub(crate) struct Inner {
     pub(crate) throttle: Throttle,
     pub(crate) static_tokens: StaticTokens,
     pub(crate) jwt: Jwt,
+    /// Adds an application's claims to issued JWTs.
+    pub(crate) claims_hook: Option<Arc<dyn ClaimsHook>>,
     pub(crate) cache: LookupCache,
     /// Emails, sent off the request path.
     pub(crate) mail_queue: Arc<Outbox>,
@@ -259,6 +262,7 @@ pub struct AuthBuilder {
     hashing_queue: Option<usize>,
     policy: Option<PasswordPolicy>,
     jwt_keys: Option<KeySet>,
+    claims_hook: Option<Arc<dyn ClaimsHook>>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     sinks: Vec<Arc<dyn EventSink>>,
@@ -295,6 +299,7 @@ impl AuthBuilder {
             hashing_queue: None,
             policy: None,
             jwt_keys: None,
+            claims_hook: None,
             mailer: Arc::new(ConsoleMailer),
             clock: Arc::new(SystemClock),
             sinks: Vec::new(),
@@ -445,6 +450,13 @@ impl AuthBuilder {
         self
     }
 
+    /// Adds the application's claims to the JWTs issued for a user (none
+    /// by default); see [`ClaimsHook`].
+    pub fn claims_hook(mut self, hook: Arc<dyn ClaimsHook>) -> Self {
+        self.claims_hook = Some(hook);
+        self
+    }
+
     /// Where emails go (default: [`ConsoleMailer`]).
     pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
         self.mailer = mailer;
@@ -565,6 +577,7 @@ impl AuthBuilder {
                 throttle,
                 static_tokens,
                 jwt,
+                claims_hook: self.claims_hook,
                 cache,
                 mail_queue: Outbox::new("email"),
                 history_queue,

@@ -192,6 +192,52 @@ pub async fn clear_expired(settings: &Settings) -> Result<Cleared, DemoError> {
     })
 }
 
+/// Imports the Django database at `from` into the stores of `settings`
+/// (see [`auth_django::import`]).
+pub async fn import_django(
+    settings: &Settings,
+    from: &str,
+    dry_run: bool,
+) -> Result<auth_django::ImportReport, DemoError> {
+    let auth = build_auth(settings).await?;
+    let options = auth_django::ImportOptions { dry_run };
+    Ok(auth_django::import(from, auth.stores(), &options).await?)
+}
+
+/// The lines `import-django` prints: one per table, then one per row that
+/// failed.
+pub fn describe_import(report: &auth_django::ImportReport) -> String {
+    let verb = if report.dry_run {
+        "would import"
+    } else {
+        "imported"
+    };
+    let mut out = String::new();
+    let tables = [
+        ("auth_user", Some(report.users)),
+        ("knox_authtoken", report.knox_tokens),
+        ("authtoken_token", report.drf_tokens),
+        (
+            "token_blacklist_blacklistedtoken",
+            report.blacklisted_tokens,
+        ),
+    ];
+    for (table, counts) in tables {
+        let Some(c) = counts else {
+            out.push_str(&format!("{table}: no such table\n"));
+            continue;
+        };
+        out.push_str(&format!(
+            "{table}: {verb} {}, unchanged {}, skipped {}, failed {}\n",
+            c.imported, c.unchanged, c.skipped, c.failed
+        ));
+    }
+    for error in &report.errors {
+        out.push_str(&format!("error: {error}\n"));
+    }
+    out
+}
+
 /// Resolves on Ctrl-C or (on Unix) SIGTERM. A signal that cannot be
 /// listened for is ignored (the other still works).
 pub async fn shutdown_signal() {
@@ -268,6 +314,11 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
         Some(Command::ClearExpired) => {
             let cleared = clear_expired(&settings).await?;
             println!("Deleted {cleared}.");
+            Ok(())
+        }
+        Some(Command::ImportDjango { from, dry_run }) => {
+            let report = import_django(&settings, from.expose(), dry_run).await?;
+            print!("{}", describe_import(&report));
             Ok(())
         }
         None => {

@@ -143,3 +143,81 @@ async fn create_superuser_command() {
     assert!(!text.contains("123\n"), "{text}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `import-django --from URL [--dry-run]`: a Django SQLite database's user
+/// lands in the demo's database with its Django id, once.
+#[tokio::test]
+async fn import_django_command() {
+    use auth_store_sqlx::sqlx::{self, ConnectOptions, Connection};
+
+    let dir = std::env::temp_dir().join(format!(
+        "auth-demo-django-{}",
+        hex::encode(auth_core::config::random_bytes::<6>())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let django = format!("sqlite://{}", dir.join("django.sqlite3").display());
+    let mut conn = django
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .unwrap()
+        .create_if_missing(true)
+        .connect()
+        .await
+        .unwrap();
+    // Django 5.2's table, as its migration writes it for SQLite.
+    sqlx::query(
+        r#"CREATE TABLE "auth_user" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "password" varchar(128) NOT NULL, "last_login" datetime NULL, "is_superuser" bool NOT NULL, "username" varchar(150) NOT NULL UNIQUE, "last_name" varchar(150) NOT NULL, "email" varchar(254) NOT NULL, "is_staff" bool NOT NULL, "is_active" bool NOT NULL, "date_joined" datetime NOT NULL, "first_name" varchar(150) NOT NULL)"#,
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO auth_user VALUES (42, '!', NULL, 0, 'grace', 'Hopper', \
+         'grace@example.com', 1, 1, '2020-05-06 07:08:09', 'Grace')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let url = format!("sqlite://{}", dir.join("demo.db").display());
+    let settings = Settings {
+        database_url: Secret::new(url.clone()),
+        ..Settings::default()
+    };
+    let dry = auth_demo::server::import_django(&settings, &django, true)
+        .await
+        .unwrap();
+    let text = auth_demo::server::describe_import(&dry);
+    assert!(
+        text.contains("auth_user: would import 1, unchanged 0"),
+        "{text}"
+    );
+    assert!(text.contains("knox_authtoken: no such table"), "{text}");
+
+    let cli = Cli::try_parse_from([
+        "demo_server",
+        "--database-url",
+        &url,
+        "import-django",
+        "--from",
+        &django,
+    ])
+    .unwrap();
+    auth_demo::run(cli).await.unwrap();
+    let auth = auth_demo::build_auth(&settings).await.unwrap();
+    let grace = auth
+        .stores()
+        .users
+        .user_by_legacy_id(42)
+        .await
+        .unwrap()
+        .expect("imported with its Django id");
+    assert!(grace.is_staff && grace.password_hash.is_none());
+    drop(auth);
+
+    let again = auth_demo::server::import_django(&settings, &django, false)
+        .await
+        .unwrap();
+    assert_eq!((again.users.imported, again.users.unchanged), (0, 1));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -101,9 +101,9 @@
 //!
 //! | table | holds | looked up by |
 //! | --- | --- | --- |
-//! | `auth_users` | users, with the folded username, email and names | id; folded username; folded email (both unique); `(date_joined, id)` for listings |
+//! | `auth_users` | users, with the folded username, email and names | id; folded username; folded email (both unique); legacy (Django) id (unique, any number of NULLs); `(date_joined, id)` for listings |
 //! | `auth_knox_tokens` | Knox token digests | digest (primary key); `token_key`; `(user_id, created)`; `expiry` for purging |
-//! | `auth_static_tokens` | static token digests and seeds | user id (primary key); digest (unique) |
+//! | `auth_static_tokens` | static token digests and seeds (no seed for an imported DRF key) | user id (primary key); digest (unique) |
 //! | `auth_jwt_blacklist` | blacklisted jtis | jti (primary key); `expires_at` for purging |
 //! | `auth_jwt_revoked_families` | revoked rotation families | family (primary key); `expires_at` for purging |
 //! | `auth_jwt_valid_after` | per-user "tokens valid after" marks | user id (primary key) |

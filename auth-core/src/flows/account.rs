@@ -151,6 +151,7 @@ impl Auth {
             last_login: None,
             password_hash,
             profile: Default::default(),
+            legacy_id: None,
         };
         patch.apply_to(&mut user);
         Ok(user)
