@@ -52,23 +52,20 @@ pub struct Stores {
 }
 
 impl Stores {
-    /// Every concern in one store. Until every store of the workspace
-    /// implements the OAuth2 traits, those concerns live in a fresh
-    /// [`MemoryStore`]; [`with_oauth_in`](Self::with_oauth_in) moves them.
+    /// Every concern in one store.
     pub fn all_in<S: FullStore>(store: Arc<S>) -> Self {
-        let oauth = Arc::new(MemoryStore::new());
         Self {
             users: store.clone(),
             knox: store.clone(),
             static_tokens: store.clone(),
             revocations: store.clone(),
             throttle: store.clone(),
-            history: store,
-            oauth_applications: oauth.clone(),
-            oauth_codes: oauth.clone(),
-            oauth_tokens: oauth.clone(),
-            oauth_consents: oauth.clone(),
-            browser_sessions: oauth,
+            history: store.clone(),
+            oauth_applications: store.clone(),
+            oauth_codes: store.clone(),
+            oauth_tokens: store.clone(),
+            oauth_consents: store.clone(),
+            browser_sessions: store,
         }
     }
 
@@ -195,6 +192,27 @@ impl Auth {
             },
             async { stores.throttle.throttle_peek("health", now).await.map(drop) },
             async { stores.history.user_history(nobody, 0, 1).await.map(drop) },
+            async {
+                let apps = &stores.oauth_applications;
+                apps.application_by_client_id("health").await.map(drop)
+            },
+            async {
+                stores
+                    .oauth_codes
+                    .consume_code("health", now)
+                    .await
+                    .map(drop)
+            },
+            async { stores.oauth_tokens.oauth_token("health").await.map(drop) },
+            async {
+                let nothing = crate::oauth::ApplicationId(uuid::Uuid::nil());
+                stores
+                    .oauth_consents
+                    .consent(nobody, nothing)
+                    .await
+                    .map(drop)
+            },
+            async { stores.browser_sessions.session("health").await.map(drop) },
         )?;
         Ok(())
     }

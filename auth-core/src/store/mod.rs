@@ -721,7 +721,8 @@ pub trait LoginHistoryStore: Debug + Send + Sync + 'static {
 }
 
 /// A store that implements every trait (like
-/// [`MemoryStore`]); implemented automatically.
+/// [`MemoryStore`]), the OAuth2 ones ([`OAuthStore`]) included;
+/// implemented automatically.
 pub trait FullStore:
     UserStore
     + KnoxTokenStore
@@ -729,6 +730,7 @@ pub trait FullStore:
     + JwtRevocationStore
     + ThrottleStore
     + LoginHistoryStore
+    + OAuthStore
 {
 }
 
@@ -739,5 +741,6 @@ impl<T> FullStore for T where
         + JwtRevocationStore
         + ThrottleStore
         + LoginHistoryStore
+        + OAuthStore
 {
 }

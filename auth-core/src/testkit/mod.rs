@@ -73,7 +73,7 @@
 //!   `history`, `combined` (users and revocations in one store),
 //!   `oauth_applications`, `oauth_codes`, `oauth_tokens`, `oauth_consents`
 //!   and `browser_sessions`, in any order; `oauth` means the five OAuth2
-//!   groups and `all` every group. Filter as usual:
+//!   groups and `all` every group (the OAuth2 ones included). Filter as usual:
 //!   `cargo test --test conformance knox::`.
 //!
 //! Without the macro, call a function directly on any multi-threaded
@@ -273,7 +273,8 @@ macro_rules! __conformance_test {
 macro_rules! __store_conformance_group {
     ([$($attr:tt)*] all; $factory:expr) => {
         $crate::store_conformance_tests!(
-            $($attr)* users, knox, static_tokens, jwt, throttle, history, combined; $factory
+            $($attr)* users, knox, static_tokens, jwt, throttle, history, combined, oauth;
+            $factory
         );
     };
     ([$($attr:tt)*] users; $factory:expr) => {
