@@ -131,7 +131,7 @@ macro_rules! impl_oauth_token_store {
                 Ok(self.execute(query).await? > 0)
             }
 
-            async fn revoke_family(
+            async fn revoke_oauth_family(
                 &self,
                 family: FamilyId,
                 now: DateTime<Utc>,
