@@ -87,7 +87,8 @@
 //!   parallel against one database, and the suite can run twice at once
 //!   against it. The purge tests, which check exact counts, work around a
 //!   time ten years back that no other test uses, and delete what they leave
-//!   behind (but for two revocation records that expire within the hour); a
+//!   behind (but for two revocation records that expire within the hour,
+//!   and an OAuth2 revoked-family mark that a later purge forgets); a
 //!   shared store must hold nothing else that expired back then.
 //! - **Times are real.** Tests use timestamps near the current time (the
 //!   purge tests aside), truncated to microseconds as the service does, so a
