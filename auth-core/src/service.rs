@@ -585,3 +585,57 @@ fn default_jwt_keys(config: &AuthConfig) -> Result<KeySet, ConfigError> {
         .and_then(KeySet::new)
         .map_err(|err| ConfigError::Jwt(err.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::BrowserSession;
+    use crate::user::UserId;
+
+    /// A builder given every store but the OAuth2 ones.
+    fn without_oauth(store: &Arc<MemoryStore>) -> AuthBuilder {
+        Auth::builder(AuthConfig::default())
+            .users(store.clone())
+            .knox_store(store.clone())
+            .static_token_store(store.clone())
+            .revocation_store(store.clone())
+            .throttle_store(store.clone())
+            .history_store(store.clone())
+    }
+
+    #[tokio::test]
+    async fn oauth_stores_are_optional_and_oauth_store_sets_them() {
+        let store = Arc::new(MemoryStore::new());
+        let auth = without_oauth(&store)
+            .build()
+            .expect("no OAuth2 store needed");
+        auth.health()
+            .await
+            .expect("the default OAuth2 stores answer");
+
+        let oauth = Arc::new(MemoryStore::new());
+        let auth = without_oauth(&store)
+            .oauth_store(oauth.clone())
+            .build()
+            .expect("built");
+        let now = auth.now();
+        let session = BrowserSession {
+            digest: "d".repeat(64),
+            user_id: UserId::new(),
+            auth_time: now,
+            created: now,
+            expires: now,
+        };
+        auth.stores()
+            .browser_sessions
+            .insert_session(&session)
+            .await
+            .expect("insert_session");
+        assert_eq!(
+            oauth.session(&session.digest).await.expect("session"),
+            Some(session.clone()),
+            "the OAuth2 stores are the one given"
+        );
+        assert_eq!(store.session(&session.digest).await.expect("session"), None);
+    }
+}
