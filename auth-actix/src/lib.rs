@@ -35,7 +35,8 @@
 //! # }
 //! ```
 //!
-//! - [`configure`] mounts every route of the contract but OAuth2 (each
+//! - [`configure`] mounts every route of the contract but OAuth2's
+//!   authorization endpoint and pages, which are not built yet (each
 //!   group can be turned off through [`ApiOptions`]' [`RouteGroups`]), a
 //!   JSON 404 for any other path and the `web::Data<Auth>` your handlers
 //!   may take; [`routes`] leaves other paths to you.

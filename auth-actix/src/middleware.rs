@@ -6,11 +6,12 @@ use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
 
-use actix_web::HttpMessage;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header;
+use actix_web::{HttpMessage, HttpRequest};
 use auth_core::Auth;
-use auth_http::RequestAuth;
+use auth_http::{RequestAuth, RequestTrace};
+use tracing::Instrument;
 
 /// An actix-web middleware that authenticates every request with
 /// [`Auth::authenticate_header`] (JWT, Knox or static token, as
@@ -18,6 +19,10 @@ use auth_http::RequestAuth;
 /// [`MaybeUser`] and [`StaffUser`] extractors in handlers; the routes of
 /// [`configure`](crate::configure) reuse its outcome instead of
 /// authenticating a second time.
+///
+/// Each request runs in a [`RequestTrace`] span (method, route pattern,
+/// status, latency, user id and credential kind; never a token) and ends
+/// with an access line at `INFO` (target [`auth_http::ACCESS_TARGET`]).
 ///
 /// ```
 /// use actix_web::App;
@@ -82,12 +87,32 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
         let auth = self.auth.clone();
-        Box::pin(async move {
+        let (trace, owned) = request_trace(request.request());
+        let span = trace.span().clone();
+        let served = async move {
             let authorization = request.headers().get(header::AUTHORIZATION);
             let outcome =
                 RequestAuth::from_header(&auth, authorization.and_then(|v| v.to_str().ok())).await;
             request.extensions_mut().insert(outcome);
-            service.call(request).await
-        })
+            let response = service.call(request).await?;
+            if owned {
+                trace.finish(response.status().as_u16());
+            }
+            Ok(response)
+        };
+        Box::pin(served.instrument(span))
     }
+}
+
+/// The request's [`RequestTrace`]: the one an outer middleware left in its
+/// extensions (then `false`: that middleware finishes it), or a new one,
+/// left there for what runs inside (then `true`: the caller finishes it).
+pub(crate) fn request_trace(request: &HttpRequest) -> (RequestTrace, bool) {
+    if let Some(trace) = request.extensions().get::<RequestTrace>() {
+        return (trace.clone(), false);
+    }
+    let route = request.match_pattern();
+    let trace = RequestTrace::begin(request.method().as_str(), route.as_deref());
+    request.extensions_mut().insert(trace.clone());
+    (trace, true)
 }

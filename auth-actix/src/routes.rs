@@ -5,6 +5,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use auth_http::{Api, ApiRequest, ApiResponse, RequestAuth, handle};
+use tracing::Instrument;
 
 use crate::AuthMiddleware;
 
@@ -139,9 +140,27 @@ pub async fn serve(
     Ok(server)
 }
 
-/// Answers one request through [`handle`]; `depth`: how many segments of
+/// Answers one request through [`handle`] in its
+/// [`RequestTrace`](auth_http::RequestTrace) span (the
+/// [`AuthMiddleware`]'s, or one of its own); `depth`: how many segments of
 /// its path lie under the point where the routes are mounted.
 async fn serve_one(
+    api: Api,
+    depth: usize,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let (trace, owned) = crate::middleware::request_trace(&request);
+    let response = serve_in_span(api, depth, request, payload)
+        .instrument(trace.span().clone())
+        .await;
+    if owned {
+        trace.finish(response.status().as_u16());
+    }
+    response
+}
+
+async fn serve_in_span(
     api: Api,
     depth: usize,
     request: HttpRequest,

@@ -1,22 +1,29 @@
 //! [`AuthLayer`]: authenticates each request's `Authorization` header once
 //! and leaves the outcome (a [`RequestAuth`]) in the request extensions
-//! for the extractors.
+//! for the extractors, inside the request's span; [`request_trace`]: that
+//! span, shared with the contract's routes.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use auth_core::Auth;
-use auth_http::RequestAuth;
-use axum::extract::Request;
-use axum::http::header;
+use auth_http::{RequestAuth, RequestTrace};
+use axum::extract::{MatchedPath, Request};
+use axum::http::{Response, header};
 use tower_layer::Layer;
 use tower_service::Service;
+use tracing::Instrument;
 
 /// A tower layer that authenticates every request with
 /// [`Auth::authenticate_header`] (JWT, Knox or static token, as
 /// configured) before the handler runs. Use the [`CurrentUser`],
 /// [`MaybeUser`] and [`StaffUser`] extractors in handlers.
+///
+/// Each request runs in a [`RequestTrace`] span (method, route pattern,
+/// status, latency, user id and credential kind; never a token) and ends
+/// with an access line at `INFO` (target [`auth_http::ACCESS_TARGET`]).
+/// Added with `Router::layer`, the route is axum's [`MatchedPath`].
 ///
 /// [`CurrentUser`]: crate::CurrentUser
 /// [`MaybeUser`]: crate::MaybeUser
@@ -51,9 +58,9 @@ pub struct AuthService<S> {
     inner: S,
 }
 
-impl<S> Service<Request> for AuthService<S>
+impl<S, B> Service<Request> for AuthService<S>
 where
-    S: Service<Request> + Clone + Send + 'static,
+    S: Service<Request, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
     type Response = S::Response;
@@ -69,7 +76,9 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
-        Box::pin(async move {
+        let (trace, owned) = request_trace(&mut request);
+        let span = trace.span().clone();
+        let served = async move {
             let header = request
                 .headers()
                 .get(header::AUTHORIZATION)
@@ -77,7 +86,31 @@ where
                 .map(str::to_owned);
             let outcome = RequestAuth::from_header(&auth, header.as_deref()).await;
             request.extensions_mut().insert(outcome);
-            inner.call(request).await
-        })
+            let response = inner.call(request).await?;
+            if owned {
+                trace.finish(response.status().as_u16());
+            }
+            Ok(response)
+        };
+        Box::pin(served.instrument(span))
     }
+}
+
+/// The request's [`RequestTrace`]: the one an outer layer left in its
+/// extensions (then `false`: that layer finishes it), or a new one, left
+/// there for the layers inside (then `true`: the caller finishes it).
+pub(crate) fn request_trace(request: &mut Request) -> (RequestTrace, bool) {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    if let Some(trace) = request.extensions().get::<RequestTrace>() {
+        if let Some(route) = route {
+            trace.record_route(route);
+        }
+        return (trace.clone(), false);
+    }
+    let trace = RequestTrace::begin(request.method().as_str(), route);
+    request.extensions_mut().insert(trace.clone());
+    (trace, true)
 }

@@ -10,6 +10,7 @@ use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::http::{self, header};
 use axum::response::Response;
 use axum::routing::any;
+use tracing::Instrument;
 
 /// The contract's routes at their paths (`/api/auth/...`, `/api/users`,
 /// `/api/openapi.json`, `/api/docs`, with `/api` the options'
@@ -81,7 +82,20 @@ fn contract_routes(api: &Api) -> Router<Api> {
     router
 }
 
-async fn serve(State(api): State<Api>, request: Request) -> Response {
+/// Serves one request in its [`RequestTrace`](auth_http::RequestTrace)
+/// span (the [`AuthLayer`](crate::AuthLayer)'s, or one of its own).
+async fn serve(State(api): State<Api>, mut request: Request) -> Response {
+    let (trace, owned) = crate::layer::request_trace(&mut request);
+    let response = serve_in_span(api, request)
+        .instrument(trace.span().clone())
+        .await;
+    if owned {
+        trace.finish(response.status().as_u16());
+    }
+    response
+}
+
+async fn serve_in_span(api: Api, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers

@@ -1,6 +1,7 @@
 //! The router served on 127.0.0.1:0 with a real HTTP client.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::sync::Arc;
 
 use auth_axum::{Api, AuthLayer, CurrentUser, MaybeUser, StaffUser};
@@ -11,6 +12,7 @@ use auth_core::throttle::ThrottleConfig;
 use auth_core::{Auth, MemoryStore};
 use axum::Router;
 use axum::routing::get;
+use common::serve;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct-horse-battery-9";
@@ -24,23 +26,6 @@ fn service(mailer: &MemoryMailer) -> Auth {
         ))
         .build()
         .expect("service")
-}
-
-/// Serves `app` on a random port; returns its base URL.
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
-    });
-    format!("http://{addr}")
 }
 
 /// A staff user `boss` and a plain user `ada`.

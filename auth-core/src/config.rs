@@ -1,8 +1,12 @@
-//! Service configuration: [`AuthConfig`] and the server [`SecretKey`].
+//! Service configuration: [`AuthConfig`], the OAuth2 provider's
+//! [`OAuthConfig`] and the server [`SecretKey`].
+
+use std::collections::BTreeMap;
 
 use chrono::Duration;
 
 use crate::flows::{AuthSchemes, RefreshPolicy};
+use crate::oauth::Scopes;
 use crate::throttle::ThrottleConfig;
 use crate::token::jwt::JwtConfig;
 use crate::token::knox::KnoxConfig;
@@ -49,7 +53,9 @@ pub struct AuthConfig {
     /// JWT lifetimes, algorithm and claim names (simplejwt's defaults). The
     /// keys are given to [`AuthBuilder::jwt_keys`](crate::AuthBuilder::jwt_keys);
     /// without them, HS256 with a key derived from [`secret`](Self::secret)
-    /// (as simplejwt signs with Django's `SECRET_KEY`).
+    /// (not the secret itself, so a Django `SECRET_KEY` given as the secret
+    /// does not verify Django's tokens: a
+    /// [`DjangoCutover`](crate::token::jwt::DjangoCutover) does).
     pub jwt: JwtConfig,
     /// Refresh rotation and reuse detection.
     pub refresh: RefreshPolicy,
@@ -62,6 +68,18 @@ pub struct AuthConfig {
     /// (default [`DEFAULT_MAX_PROFILE_BYTES`], 16 KiB): a write that would
     /// store a larger one is a field error on `profile`.
     pub max_profile_bytes: usize,
+    /// How long login-history entries are kept: older ones go when
+    /// [`Auth::clear_expired`](crate::Auth::clear_expired) runs (default
+    /// `None`: kept until the account is deleted).
+    pub history_retention: Option<Duration>,
+    /// When set, the service runs
+    /// [`Auth::clear_expired`](crate::Auth::clear_expired) in the
+    /// background this often, from the Tokio runtime it is built in, until
+    /// it is dropped (default `None`: off; call `clear_expired` yourself,
+    /// or from a scheduled command).
+    pub cleanup_interval: Option<std::time::Duration>,
+    /// The OAuth2 provider: issuer, lifetimes, grants, scopes.
+    pub oauth: OAuthConfig,
 }
 
 /// The default of [`AuthConfig::max_profile_bytes`]: 16 KiB.
@@ -84,6 +102,9 @@ impl Default for AuthConfig {
             schemes: AuthSchemes::default(),
             lookup_cache: LookupCacheConfig::default(),
             max_profile_bytes: DEFAULT_MAX_PROFILE_BYTES,
+            history_retention: None,
+            cleanup_interval: None,
+            oauth: OAuthConfig::default(),
         }
     }
 }
@@ -106,24 +127,42 @@ pub enum ConfigError {
     /// The JWT configuration or keys were refused.
     #[error("JWT configuration: {0}")]
     Jwt(String),
+    /// A background task was asked for (such as the cleanup of
+    /// [`AuthConfig::cleanup_interval`]) but the service was built outside
+    /// a Tokio runtime.
+    #[error("{0} needs the service to be built within a Tokio runtime")]
+    NoRuntime(&'static str),
+    /// The OAuth2 issuer is not an absolute http(s) URL without query or
+    /// fragment.
+    #[error(
+        "the OAuth2 issuer must be an absolute http:// or https:// URL without query or fragment, got {0:?}"
+    )]
+    Issuer(String),
+    /// A scope name is not an RFC 6749 §3.3 scope token.
+    #[error("{0:?} is not a valid scope name (RFC 6749 section 3.3)")]
+    ScopeName(String),
+}
+
+/// `url` without a trailing slash, when it is an absolute http(s) URL with
+/// a host and no query or fragment.
+fn checked_base_url(url: &str) -> Option<String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    let host_ok = rest.is_some_and(|r| {
+        let host = r.split('/').next().unwrap_or("");
+        !host.is_empty() && !host.contains(char::is_whitespace) && !host.contains('@')
+    });
+    (host_ok && !trimmed.contains(['?', '#'])).then(|| trimmed.to_string())
 }
 
 impl AuthConfig {
     /// Sets the frontend URL after checking it is an absolute http(s) URL
     /// with a host and no query or fragment; a trailing slash is dropped.
     pub fn with_frontend_url(mut self, url: &str) -> Result<Self, ConfigError> {
-        let trimmed = url.trim().trim_end_matches('/');
-        let rest = trimmed
-            .strip_prefix("https://")
-            .or_else(|| trimmed.strip_prefix("http://"));
-        let host_ok = rest.is_some_and(|r| {
-            let host = r.split('/').next().unwrap_or("");
-            !host.is_empty() && !host.contains(char::is_whitespace) && !host.contains('@')
-        });
-        if !host_ok || trimmed.contains(['?', '#']) {
-            return Err(ConfigError::FrontendUrl(url.to_string()));
-        }
-        self.frontend_url = trimmed.to_string();
+        self.frontend_url =
+            checked_base_url(url).ok_or_else(|| ConfigError::FrontendUrl(url.to_string()))?;
         Ok(self)
     }
 
@@ -187,6 +226,179 @@ impl AuthConfig {
         self.max_profile_bytes = bytes.max(2);
         self
     }
+
+    /// Sets the OAuth2 provider's settings.
+    pub fn with_oauth(mut self, oauth: OAuthConfig) -> Self {
+        self.oauth = oauth;
+        self
+    }
+}
+
+/// The OAuth2 provider's settings, after Django OAuth Toolkit's
+/// (`OAUTH2_PROVIDER`) but with RFC 9700's safe choices as defaults:
+///
+/// | setting | default | DOT's setting and default |
+/// | --- | --- | --- |
+/// | [`issuer`](Self::issuer) | `http://localhost:8000` | `OIDC_ISS_ENDPOINT` (derived from the request) |
+/// | [`code_ttl`](Self::code_ttl) | 60 s | `AUTHORIZATION_CODE_EXPIRE_SECONDS`, 60 |
+/// | [`access_token_ttl`](Self::access_token_ttl) | 3600 s | `ACCESS_TOKEN_EXPIRE_SECONDS`, 36000 |
+/// | [`refresh_token_ttl`](Self::refresh_token_ttl) | 30 days | `REFRESH_TOKEN_EXPIRE_SECONDS`, none |
+/// | [`rotate_refresh_tokens`](Self::rotate_refresh_tokens) | on | `ROTATE_REFRESH_TOKEN`, on |
+/// | [`pkce_required`](Self::pkce_required) | on, every client | `PKCE_REQUIRED`, on |
+/// | [`allow_plain_pkce`](Self::allow_plain_pkce) | off | (oauthlib accepts `plain`) |
+/// | [`password_grant`](Self::password_grant) | off | (an application's grant type) |
+/// | [`scopes`](Self::scopes) | `openid`, `profile`, `email` | `SCOPES`, `read` and `write` |
+/// | [`default_scopes`](Self::default_scopes) | none | `DEFAULT_SCOPES`, all |
+/// | [`secret_rotation_overlap`](Self::secret_rotation_overlap) | 1 day | (none) |
+///
+/// ```
+/// use auth_core::config::OAuthConfig;
+/// let config = OAuthConfig::default()
+///     .with_issuer("https://auth.example.com/")
+///     .unwrap()
+///     .with_scope("read", "Read your data")
+///     .unwrap();
+/// assert_eq!(config.issuer, "https://auth.example.com");
+/// assert_eq!(config.code_ttl, chrono::Duration::seconds(60));
+/// assert!(config.pkce_required && !config.allow_plain_pkce && !config.password_grant);
+/// assert!(config.scopes.contains_key("openid") && config.scopes.contains_key("read"));
+/// assert!(config.with_scope("bad scope", "").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthConfig {
+    /// The issuer identifier (RFC 8414 §2, RFC 9207): an absolute http(s)
+    /// URL without query, fragment or trailing slash. Never taken from a
+    /// request.
+    pub issuer: String,
+    /// How long an authorization code may be exchanged (default 60 s).
+    pub code_ttl: Duration,
+    /// How long an access token works (default 1 hour).
+    pub access_token_ttl: Duration,
+    /// How long a refresh token works (default 30 days); `None` for refresh
+    /// tokens that never expire (then rotated ones are never purged).
+    pub refresh_token_ttl: Option<Duration>,
+    /// A refresh exchanges the refresh token for a new one (default on):
+    /// using the old one again revokes the whole family.
+    pub rotate_refresh_tokens: bool,
+    /// Every authorization code request needs a PKCE challenge, from
+    /// confidential clients too (default on, RFC 9700 §2.1.1). Public
+    /// clients need PKCE whatever this says.
+    pub pkce_required: bool,
+    /// Accept the `plain` PKCE method (default off: `S256` only).
+    pub allow_plain_pkce: bool,
+    /// Enable the resource owner password grant (default off; RFC 9700
+    /// §2.4 says it must not be used). An application must also list it
+    /// among its grant types.
+    pub password_grant: bool,
+    /// The scopes the server knows, each with the description the consent
+    /// page shows; `openid`, `profile` and `email` are built in.
+    pub scopes: BTreeMap<String, String>,
+    /// The scopes granted when a request names none (default: none).
+    pub default_scopes: Vec<String>,
+    /// How long a rotated client secret keeps working beside the new one
+    /// (default 1 day).
+    pub secret_rotation_overlap: Duration,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        let scopes = [
+            ("openid", "Sign you in with your account"),
+            ("profile", "See your name and username"),
+            ("email", "See your email address"),
+        ]
+        .into_iter()
+        .map(|(name, description)| (name.to_string(), description.to_string()))
+        .collect();
+        Self {
+            issuer: "http://localhost:8000".into(),
+            code_ttl: Duration::seconds(60),
+            access_token_ttl: Duration::hours(1),
+            refresh_token_ttl: Some(Duration::days(30)),
+            rotate_refresh_tokens: true,
+            pkce_required: true,
+            allow_plain_pkce: false,
+            password_grant: false,
+            scopes,
+            default_scopes: Vec::new(),
+            secret_rotation_overlap: Duration::days(1),
+        }
+    }
+}
+
+impl OAuthConfig {
+    /// Sets the issuer after checking it is an absolute http(s) URL with a
+    /// host and no query or fragment; a trailing slash is dropped.
+    pub fn with_issuer(mut self, issuer: &str) -> Result<Self, ConfigError> {
+        self.issuer =
+            checked_base_url(issuer).ok_or_else(|| ConfigError::Issuer(issuer.to_string()))?;
+        Ok(self)
+    }
+
+    /// Adds (or redescribes) a scope.
+    pub fn with_scope(
+        mut self,
+        name: &str,
+        description: impl Into<String>,
+    ) -> Result<Self, ConfigError> {
+        // One RFC 6749 §3.3 scope token: printable ASCII but space, `"`
+        // and `\`.
+        if Scopes::parse(name).map_or(true, |scopes| scopes.len() != 1) {
+            return Err(ConfigError::ScopeName(name.to_string()));
+        }
+        self.scopes.insert(name.to_string(), description.into());
+        Ok(self)
+    }
+
+    /// Sets the scopes granted when a request names none; each must be a
+    /// known scope.
+    pub fn with_default_scopes<S: AsRef<str>>(mut self, names: &[S]) -> Result<Self, ConfigError> {
+        let mut defaults = Vec::with_capacity(names.len());
+        for name in names {
+            let name = name.as_ref();
+            if !self.scopes.contains_key(name) {
+                return Err(ConfigError::ScopeName(name.to_string()));
+            }
+            defaults.push(name.to_string());
+        }
+        self.default_scopes = defaults;
+        Ok(self)
+    }
+
+    /// Sets the authorization code lifetime.
+    pub fn with_code_ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
+        self.code_ttl = positive(ttl, "code_ttl")?;
+        Ok(self)
+    }
+
+    /// Sets the access token lifetime.
+    pub fn with_access_token_ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
+        self.access_token_ttl = positive(ttl, "access_token_ttl")?;
+        Ok(self)
+    }
+
+    /// Sets the refresh token lifetime (`None`: they never expire).
+    pub fn with_refresh_token_ttl(mut self, ttl: Option<Duration>) -> Result<Self, ConfigError> {
+        self.refresh_token_ttl = ttl
+            .map(|ttl| positive(ttl, "refresh_token_ttl"))
+            .transpose()?;
+        Ok(self)
+    }
+
+    /// Enables the password grant (RFC 9700 §2.4 says it must not be used:
+    /// enable it only to keep clients of a Django OAuth Toolkit server
+    /// working). The service logs a warning when built with it on.
+    pub fn dangerous_enable_password_grant(mut self) -> Self {
+        self.password_grant = true;
+        self
+    }
+}
+
+fn positive(ttl: Duration, name: &'static str) -> Result<Duration, ConfigError> {
+    if ttl <= Duration::zero() {
+        return Err(ConfigError::NonPositiveTtl(name));
+    }
+    Ok(ttl)
 }
 
 #[cfg(test)]
@@ -214,6 +426,60 @@ mod tests {
             .with_frontend_url("http://localhost:3000/app/")
             .unwrap();
         assert_eq!(config.frontend_url, "http://localhost:3000/app");
+    }
+
+    #[test]
+    fn oauth_defaults_are_on_the_safe_side() {
+        let config = OAuthConfig::default();
+        assert_eq!(config.code_ttl, Duration::seconds(60));
+        assert_eq!(config.access_token_ttl, Duration::seconds(3600));
+        assert!(config.rotate_refresh_tokens);
+        assert!(config.pkce_required);
+        assert!(!config.allow_plain_pkce);
+        assert!(!config.password_grant);
+        assert!(config.dangerous_enable_password_grant().password_grant);
+        let names: Vec<_> = OAuthConfig::default().scopes.into_keys().collect();
+        assert_eq!(names, ["email", "openid", "profile"]);
+    }
+
+    #[test]
+    fn oauth_settings_are_validated() {
+        for bad in ["", "auth.example", "https://x?y", "https://x#y", "ftp://x"] {
+            assert!(OAuthConfig::default().with_issuer(bad).is_err(), "{bad}");
+        }
+        for bad in ["", "a b", "a\"b", "a\\b", "caf\u{e9}", "a\n"] {
+            assert!(
+                OAuthConfig::default().with_scope(bad, "").is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(OAuthConfig::default().with_scope("read:all!", "x").is_ok());
+        assert!(
+            OAuthConfig::default()
+                .with_default_scopes(&["unknown"])
+                .is_err()
+        );
+        let config = OAuthConfig::default()
+            .with_default_scopes(&["profile"])
+            .unwrap();
+        assert_eq!(config.default_scopes, ["profile"]);
+        assert!(
+            OAuthConfig::default()
+                .with_code_ttl(Duration::zero())
+                .is_err()
+        );
+        assert!(
+            OAuthConfig::default()
+                .with_refresh_token_ttl(Some(Duration::seconds(-1)))
+                .is_err()
+        );
+        assert!(
+            OAuthConfig::default()
+                .with_refresh_token_ttl(None)
+                .unwrap()
+                .refresh_token_ttl
+                .is_none()
+        );
     }
 
     #[test]

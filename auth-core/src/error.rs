@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::oauth::OAuthError;
 use crate::token::TokenKind;
 
 /// A boxed error kept as the source of a [`StoreError`] or [`AuthError`].
@@ -211,6 +212,10 @@ pub enum AuthError {
     /// A store or mailer failed in an unexpected way.
     #[error("internal error")]
     Internal(#[source] BoxError),
+    /// An OAuth2 protocol error (RFC 6749 §5.2, RFC 7009), answered with
+    /// the RFC's body rather than DRF's.
+    #[error("oauth2: {0}")]
+    OAuth(#[from] OAuthError),
 }
 
 impl From<StoreError> for AuthError {

@@ -10,6 +10,7 @@ use crate::cache::LookupCache;
 use crate::clock::{Clock, SystemClock, now_micros};
 use crate::config::{AuthConfig, ConfigError};
 use crate::events::{AuthEvent, EventSink, HistorySink, TracingSink};
+use crate::flows::ClaimsHook;
 use crate::link_token::LinkTokens;
 use crate::mail::{ConsoleMailer, Mailer};
 use crate::outbox::Outbox;
@@ -108,6 +109,8 @@ pub(crate) struct Inner {
     pub(crate) throttle: Throttle,
     pub(crate) static_tokens: StaticTokens,
     pub(crate) jwt: Jwt,
+    /// Adds an application's claims to issued JWTs.
+    pub(crate) claims_hook: Option<Arc<dyn ClaimsHook>>,
     pub(crate) cache: LookupCache,
     /// Emails, sent off the request path.
     pub(crate) mail_queue: Arc<Outbox>,
@@ -135,6 +138,12 @@ impl Auth {
     }
 
     /// A service over a fresh [`MemoryStore`], printing emails to stdout.
+    ///
+    /// # Panics
+    ///
+    /// When `config` asks for what [`AuthBuilder::build`] refuses: a zero
+    /// [`cleanup_interval`](AuthConfig::cleanup_interval), or one set
+    /// outside a Tokio runtime. Use the builder to handle those as errors.
     pub fn in_memory(config: AuthConfig) -> Self {
         Self::builder(config)
             .store(Arc::new(MemoryStore::new()))
@@ -271,6 +280,7 @@ pub struct AuthBuilder {
     hashing_queue: Option<usize>,
     policy: Option<PasswordPolicy>,
     jwt_keys: Option<KeySet>,
+    claims_hook: Option<Arc<dyn ClaimsHook>>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     sinks: Vec<Arc<dyn EventSink>>,
@@ -307,6 +317,7 @@ impl AuthBuilder {
             hashing_queue: None,
             policy: None,
             jwt_keys: None,
+            claims_hook: None,
             mailer: Arc::new(ConsoleMailer),
             clock: Arc::new(SystemClock),
             sinks: Vec::new(),
@@ -457,6 +468,13 @@ impl AuthBuilder {
         self
     }
 
+    /// Adds the application's claims to the JWTs issued for a user (none
+    /// by default); see [`ClaimsHook`].
+    pub fn claims_hook(mut self, hook: Arc<dyn ClaimsHook>) -> Self {
+        self.claims_hook = Some(hook);
+        self
+    }
+
     /// Where emails go (default: [`ConsoleMailer`]).
     pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
         self.mailer = mailer;
@@ -547,7 +565,24 @@ impl AuthBuilder {
         let jwt = Jwt::new(self.config.jwt.clone(), keys, self.clock.clone())
             .map_err(|err| ConfigError::Jwt(err.to_string()))?;
         let cache = LookupCache::new(&self.config.lookup_cache);
-        Ok(Auth {
+        if self.config.oauth.password_grant {
+            tracing::warn!(
+                target: "auth",
+                "the OAuth2 password grant is enabled: RFC 9700 section 2.4 says it must not be \
+                 used; keep it only for clients that cannot move to the authorization code grant"
+            );
+        }
+        let cleanup = match self.config.cleanup_interval {
+            Some(interval) if interval.is_zero() => {
+                return Err(ConfigError::NonPositiveTtl("cleanup_interval"));
+            }
+            Some(interval) => match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => Some((runtime, interval)),
+                Err(_) => return Err(ConfigError::NoRuntime("cleanup_interval")),
+            },
+            None => None,
+        };
+        let auth = Auth {
             inner: Arc::new(Inner {
                 config: self.config,
                 stores,
@@ -560,12 +595,44 @@ impl AuthBuilder {
                 throttle,
                 static_tokens,
                 jwt,
+                claims_hook: self.claims_hook,
                 cache,
                 mail_queue: Outbox::new("email"),
                 history_queue,
             }),
-        })
+        };
+        if let Some((runtime, interval)) = cleanup {
+            spawn_cleanup(&runtime, &auth.inner, interval);
+        }
+        Ok(auth)
     }
+}
+
+/// Runs [`Auth::clear_expired`] every `interval` (the first run one
+/// interval after the start) until the service is dropped. A failed run is
+/// logged and the next one tried on time.
+fn spawn_cleanup(
+    runtime: &tokio::runtime::Handle,
+    inner: &Arc<Inner>,
+    interval: std::time::Duration,
+) {
+    let service: std::sync::Weak<Inner> = Arc::downgrade(inner);
+    runtime.spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let Some(inner) = service.upgrade() else {
+                return;
+            };
+            let auth = Auth { inner };
+            match auth.clear_expired().await {
+                Ok(cleared) => tracing::info!(target: "auth::cleanup", %cleared, "cleared expired records"),
+                Err(err) => tracing::warn!(target: "auth::cleanup", error = %err, "clearing expired records failed"),
+            }
+        }
+    });
 }
 
 /// One HS256 key derived from the server secret, when no keys were given.

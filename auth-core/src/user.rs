@@ -108,6 +108,12 @@ pub struct User {
     /// A free JSON object for the application's own fields.
     #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
     pub profile: Map<String, Value>,
+    /// The account's integer primary key in the Django deployment it was
+    /// imported from (`auth_user.id`), kept so that Django's tokens, which
+    /// name users by it, still find them; unique when set. `None` for a user
+    /// created here. Not part of any JSON shape of the HTTP contract.
+    #[cfg_attr(feature = "utoipa", schema(ignore))]
+    pub legacy_id: Option<i64>,
 }
 
 impl fmt::Debug for User {
@@ -129,6 +135,7 @@ impl fmt::Debug for User {
                 &self.password_hash.as_ref().map(|_| "[redacted]"),
             )
             .field("profile", &self.profile)
+            .field("legacy_id", &self.legacy_id)
             .finish()
     }
 }
@@ -194,6 +201,7 @@ impl User {
             last_login: None,
             password_hash: None,
             profile: Map::new(),
+            legacy_id: None,
         }
     }
 }
@@ -609,6 +617,15 @@ mod tests {
         let json = serde_json::to_string(&user).unwrap();
         assert!(!json.contains("argon2id"));
         assert!(!json.contains("is_superuser"));
+    }
+
+    #[test]
+    fn the_legacy_id_is_in_no_json_shape() {
+        let mut user = User::new_for_tests("ada", "ada@example.com");
+        user.legacy_id = Some(4242);
+        assert!(user.to_public_json().get("legacy_id").is_none());
+        assert!(user.to_admin_json().get("legacy_id").is_none());
+        assert!(format!("{user:?}").contains("legacy_id: Some(4242)"));
     }
 
     #[test]

@@ -291,3 +291,119 @@ async fn revocations_come_from_the_revocation_store_when_users_live_elsewhere() 
         );
     }
 }
+
+/// The payload of a JWT, decoded.
+fn payload(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Issue 24: a claims hook adds claims to the tokens of an authenticated
+/// user (never asked for a failed login), is asked again on refresh so the
+/// claims follow the user, and the tokens still authenticate.
+#[tokio::test]
+async fn the_claims_hook_adds_claims_for_authenticated_users_only() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use auth_core::token::jwt::TokenType;
+    use auth_core::user::UserUpdate;
+    use serde_json::{Map, json};
+
+    let store = Arc::new(MemoryStore::new());
+    let clock = ManualClock::at_unix(1_800_000_000);
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let auth = builder(AuthConfig::default(), &clock)
+        .store(store.clone())
+        .claims_hook(Arc::new(move |user: &User, token_type: TokenType| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut claims = Map::new();
+            claims.insert("name".into(), json!(user.first_name));
+            claims.insert("kind".into(), json!(token_type.as_str()));
+            claims
+        }))
+        .build()
+        .unwrap();
+    let user = insert_jay(&auth, &*store).await;
+
+    let wrong = Credentials::username("jay", "not the password");
+    assert!(auth.jwt_login(&wrong, &client()).await.is_err());
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        0,
+        "no hook for a failed login"
+    );
+
+    let (_, pair) = auth.jwt_login(&creds(), &client()).await.unwrap();
+    assert_eq!(asked.load(Ordering::SeqCst), 2, "once per token");
+    let access = payload(pair.access.as_str());
+    assert_eq!(
+        (&access["name"], &access["kind"]),
+        (&json!(""), &json!("access"))
+    );
+    assert_eq!(access["user_id"], json!(user.id.to_string()));
+    assert_eq!(payload(pair.refresh.as_str())["kind"], json!("refresh"));
+    let (caller, _) = auth.authenticate_jwt(pair.access.as_str()).await.unwrap();
+    assert_eq!(caller.id, user.id);
+
+    let rename = UserUpdate {
+        first_name: Some("Jay".into()),
+        ..UserUpdate::default()
+    };
+    store.update_user(user.id, &rename).await.unwrap();
+    let refreshed = auth
+        .jwt_refresh(pair.refresh.as_str(), &client())
+        .await
+        .unwrap();
+    assert_eq!(payload(refreshed.access.as_str())["name"], json!("Jay"));
+    let refresh = refreshed.refresh.unwrap();
+    assert_eq!(payload(refresh.as_str())["name"], json!("Jay"));
+    assert!(
+        auth.authenticate_jwt(refreshed.access.as_str())
+            .await
+            .is_ok()
+    );
+}
+
+/// A claims hook can never override a claim the library writes or checks:
+/// naming one fails the login, and no token is handed out.
+#[tokio::test]
+async fn the_claims_hook_cannot_override_registered_claims() {
+    use auth_core::token::jwt::TokenType;
+    use serde_json::{Map, json};
+
+    for name in [
+        "token_type",
+        "exp",
+        "iat",
+        "jti",
+        "user_id",
+        "fam",
+        "iss",
+        "aud",
+        "nbf",
+        "sub",
+    ] {
+        let store = Arc::new(MemoryStore::new());
+        let clock = ManualClock::at_unix(1_800_000_000);
+        let auth = builder(AuthConfig::default(), &clock)
+            .store(store.clone())
+            .claims_hook(Arc::new(move |_: &User, _: TokenType| {
+                let mut claims = Map::new();
+                claims.insert(name.into(), json!("overridden"));
+                claims
+            }))
+            .build()
+            .unwrap();
+        insert_jay(&auth, &*store).await;
+        let result = auth.jwt_login(&creds(), &client()).await;
+        assert!(
+            matches!(result, Err(AuthError::Internal(ref err)) if err.to_string().contains(name)),
+            "{name}: {result:?}"
+        );
+    }
+}

@@ -12,7 +12,7 @@ use auth_core::flows::Credentials;
 use auth_core::password::{Argon2Params, Argon2idHasher};
 use auth_core::store::{KnoxTokenRecord, KnoxTokenStore, StaticTokenStore, TokenLimit, UserStore};
 use auth_core::token::knox::{KnoxConfig, KnoxTokenFormat};
-use auth_core::{Auth, ManualClock, User};
+use auth_core::{Auth, Clock, ManualClock, User};
 use chrono::{DateTime, Duration, Utc};
 
 const PASSWORD: &str = "Kettle-Orbit-42";
@@ -392,7 +392,11 @@ async fn static_tokens_get_or_create_and_delete() {
         .unwrap()
         .unwrap();
     assert_ne!(record.digest, token);
-    assert!(!record.seed.contains(&token) && !record.digest.contains(&token));
+    let seed = record
+        .seed
+        .as_deref()
+        .expect("a token made here has a seed");
+    assert!(!seed.contains(&token) && !record.digest.contains(&token));
 
     f.auth
         .delete_static_token(f.user.id, &client())
@@ -443,4 +447,48 @@ async fn static_tokens_survive_no_secret_change() {
     assert_ne!(old, new);
     f.auth.authenticate_static(&new).await.unwrap();
     assert!(is_invalid(f.auth.authenticate_static(&old).await));
+}
+
+/// A key imported from DRF's `authtoken_token` is stored as its digest only
+/// and authenticates as `Token <key>`; a static-token login of its user
+/// cannot hand it out, so it gets a new token and the key stops working.
+#[tokio::test]
+async fn imported_drf_keys_authenticate_by_digest() {
+    use auth_core::token::static_token::StaticTokens;
+
+    let f = fixture().await;
+    // A key as DRF makes them: `binascii.hexlify(os.urandom(20))`.
+    let key = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b";
+    let record = StaticTokens::imported_record(f.user.id, key, f.clock.now()).unwrap();
+    f.store.get_or_insert_static_token(&record).await.unwrap();
+    let stored = f
+        .store
+        .static_token_for_user(f.user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.seed, None);
+    assert!(!stored.digest.contains(key), "the key itself is not stored");
+
+    let header = format!("Token {key}");
+    let caller = f.auth.authenticate_header(Some(&header)).await.unwrap();
+    assert_eq!(caller.user.id, f.user.id);
+    assert_eq!(f.auth.authenticate_static(key).await.unwrap().id, f.user.id);
+    assert!(is_invalid(
+        f.auth
+            .authenticate_static("9944b09199c62bcf9418ad846dd0e4bbdfc6ee4c")
+            .await
+    ));
+
+    let (_, token) = f
+        .auth
+        .static_token_login(&creds(), &client())
+        .await
+        .unwrap();
+    assert_ne!(token, key, "the login hands out a token made here");
+    assert_eq!(
+        f.auth.authenticate_static(&token).await.unwrap().id,
+        f.user.id
+    );
+    assert!(is_invalid(f.auth.authenticate_static(key).await));
 }

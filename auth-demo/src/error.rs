@@ -31,6 +31,10 @@ pub enum DemoError {
     /// The service refused an operation (e.g. `create-superuser` input).
     #[error("{0}")]
     Auth(#[from] auth_core::AuthError),
+    /// `import-django` stopped (the Django database could not be read, or
+    /// a store failed).
+    #[error("importing from Django failed: {0}")]
+    Import(#[from] auth_django::ImportError),
 }
 
 impl DemoError {

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_core::flows::Cleared;
 use auth_core::{Auth, AuthError, User};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -181,6 +182,62 @@ pub async fn create_superuser(
     Ok(auth.create_superuser(username, email, password).await?)
 }
 
+/// Deletes what has expired on the stores of `settings`
+/// ([`Auth::clear_expired`]): the `clear-expired` command.
+pub async fn clear_expired(settings: &Settings) -> Result<Cleared, DemoError> {
+    let auth = build_auth(settings).await?;
+    auth.clear_expired().await.map_err(|err| DemoError::Store {
+        what: "the stores".into(),
+        source: Box::new(err),
+    })
+}
+
+/// Imports the Django database at `from` into the stores of `settings`
+/// (see [`auth_django::import`]).
+pub async fn import_django(
+    settings: &Settings,
+    from: &str,
+    dry_run: bool,
+) -> Result<auth_django::ImportReport, DemoError> {
+    let auth = build_auth(settings).await?;
+    let options = auth_django::ImportOptions { dry_run };
+    Ok(auth_django::import(from, auth.stores(), &options).await?)
+}
+
+/// The lines `import-django` prints: one per table, then one per row that
+/// failed.
+pub fn describe_import(report: &auth_django::ImportReport) -> String {
+    let verb = if report.dry_run {
+        "would import"
+    } else {
+        "imported"
+    };
+    let mut out = String::new();
+    let tables = [
+        ("auth_user", Some(report.users)),
+        ("knox_authtoken", report.knox_tokens),
+        ("authtoken_token", report.drf_tokens),
+        (
+            "token_blacklist_blacklistedtoken",
+            report.blacklisted_tokens,
+        ),
+    ];
+    for (table, counts) in tables {
+        let Some(c) = counts else {
+            out.push_str(&format!("{table}: no such table\n"));
+            continue;
+        };
+        out.push_str(&format!(
+            "{table}: {verb} {}, unchanged {}, skipped {}, failed {}\n",
+            c.imported, c.unchanged, c.skipped, c.failed
+        ));
+    }
+    for error in &report.errors {
+        out.push_str(&format!("error: {error}\n"));
+    }
+    out
+}
+
 /// Resolves on Ctrl-C or (on Unix) SIGTERM. A signal that cannot be
 /// listened for is ignored (the other still works).
 pub async fn shutdown_signal() {
@@ -252,6 +309,16 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
             };
             let user = create_superuser(&settings, &username, &email, password.expose()).await?;
             println!("Superuser {:?} created (id {}).", user.username, user.id);
+            Ok(())
+        }
+        Some(Command::ClearExpired) => {
+            let cleared = clear_expired(&settings).await?;
+            println!("Deleted {cleared}.");
+            Ok(())
+        }
+        Some(Command::ImportDjango { from, dry_run }) => {
+            let report = import_django(&settings, from.expose(), dry_run).await?;
+            print!("{}", describe_import(&report));
             Ok(())
         }
         None => {

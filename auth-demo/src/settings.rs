@@ -45,6 +45,23 @@ pub enum Command {
         #[arg(long, env = "AUTH_SUPERUSER_PASSWORD", hide_env_values = true)]
         password: Option<Secret>,
     },
+    /// Deletes what has expired (Knox tokens, JWT blacklist entries,
+    /// ended throttle windows, login history past its retention), prints
+    /// the counts and exits (as simplejwt's `flushexpiredtokens`); the
+    /// server also does it every `--cleanup-interval`.
+    ClearExpired,
+    /// Imports a Django deployment's users, knox tokens, DRF tokens and
+    /// simplejwt blacklist into this server's stores (running it again
+    /// imports only what is new), prints the counts and exits.
+    ImportDjango {
+        /// The Django database: `sqlite://path/to/db.sqlite3` (opened
+        /// read-only).
+        #[arg(long = "from", value_name = "URL")]
+        from: Secret,
+        /// Writes nothing; prints what would be imported.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// The web framework that serves the routes.
@@ -182,6 +199,13 @@ impl FromStr for ThrottleRates {
 /// The longest lifetime any TTL setting takes: ten years, in seconds.
 pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
+/// An RFC 3339 instant, in UTC.
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|at| at.to_utc())
+        .map_err(|err| format!("{s:?} is not an RFC 3339 instant (2027-01-31T00:00:00Z): {err}"))
+}
+
 fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
     s.trim().parse::<Algorithm>().map_err(|_| {
         format!("unsupported algorithm {s:?}: use HS256, HS384, HS512, RS256, ES256 or EdDSA")
@@ -276,6 +300,24 @@ pub struct Settings {
     #[arg(long, global = true, env = "AUTH_JWT_PRIVATE_KEY_FILE")]
     pub jwt_private_key_file: Option<PathBuf>,
 
+    /// The `SECRET_KEY` of a Django deployment moving here: HS256 tokens
+    /// its simplejwt signed with it (`user_id` the imported Django id) are
+    /// accepted until `--django-accept-until`, which it needs. It must
+    /// differ from the JWT secret: new tokens are signed with this server's
+    /// keys.
+    #[arg(
+        long,
+        global = true,
+        env = "AUTH_DJANGO_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub django_secret_key: Option<Secret>,
+
+    /// With `--django-secret-key`: the RFC 3339 instant from which Django's
+    /// tokens are refused.
+    #[arg(long, global = true, env = "AUTH_DJANGO_ACCEPT_UNTIL", value_parser = parse_instant)]
+    pub django_accept_until: Option<chrono::DateTime<chrono::Utc>>,
+
     /// Access token lifetime in seconds.
     #[arg(long, global = true, env = "AUTH_ACCESS_TTL", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub access_ttl: u64,
@@ -287,6 +329,16 @@ pub struct Settings {
     /// Knox token lifetime in seconds (0: tokens never expire).
     #[arg(long, global = true, env = "AUTH_KNOX_TTL", default_value_t = 36_000, value_parser = clap::value_parser!(u64).range(0..=MAX_TTL_SECS))]
     pub knox_ttl: u64,
+
+    /// How often, in seconds, the server deletes what has expired (as the
+    /// `clear-expired` command does); 0: never.
+    #[arg(long, global = true, env = "AUTH_CLEANUP_INTERVAL", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(0..=MAX_TTL_SECS))]
+    pub cleanup_interval: u64,
+
+    /// How many days login-history entries are kept (0: until the account
+    /// is deleted); older ones go at each cleanup.
+    #[arg(long, global = true, env = "AUTH_HISTORY_RETENTION_DAYS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=36_500))]
+    pub history_retention_days: u64,
 
     /// Activation link lifetime in seconds (default 3 days).
     #[arg(long, global = true, env = "AUTH_ACTIVATION_TTL", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
@@ -360,9 +412,13 @@ impl Default for Settings {
             jwt_secret: None,
             jwt_algorithm: Algorithm::HS256,
             jwt_private_key_file: None,
+            django_secret_key: None,
+            django_accept_until: None,
             access_ttl: 300,
             refresh_ttl: 86_400,
             knox_ttl: 36_000,
+            cleanup_interval: 3_600,
+            history_retention_days: 0,
             activation_ttl: 259_200,
             reset_ttl: 3_600,
             cache_ttl: 0,
@@ -448,6 +504,8 @@ mod tests {
             "--jwt-secret=0123456789abcdef0123456789abcdef",
             "--jwt-algorithm=EdDSA",
             "--jwt-private-key-file=/k.pem",
+            "--django-secret-key=django-insecure-key",
+            "--django-accept-until=2027-01-31T01:00:00+01:00",
             "--access-ttl=1",
             "--refresh-ttl=2",
             "--knox-ttl=0",
@@ -478,6 +536,14 @@ mod tests {
         );
         assert_eq!(s.jwt_algorithm, Algorithm::EdDSA);
         assert_eq!(s.jwt_private_key_file, Some(PathBuf::from("/k.pem")));
+        assert_eq!(
+            s.django_secret_key.as_ref().map(Secret::expose),
+            Some("django-insecure-key")
+        );
+        assert_eq!(
+            s.django_accept_until.map(|at| at.to_rfc3339()),
+            Some("2027-01-31T00:00:00+00:00".into())
+        );
         assert_eq!((s.access_ttl, s.refresh_ttl, s.knox_ttl), (1, 2, 0));
         assert_eq!((s.activation_ttl, s.reset_ttl), (4, 5));
         assert_eq!(s.login_throttle.as_str(), "3/min");
@@ -502,6 +568,8 @@ mod tests {
             "AUTH_JWT_SECRET",
             "AUTH_JWT_ALGORITHM",
             "AUTH_JWT_PRIVATE_KEY_FILE",
+            "AUTH_DJANGO_SECRET_KEY",
+            "AUTH_DJANGO_ACCEPT_UNTIL",
             "AUTH_ACCESS_TTL",
             "AUTH_REFRESH_TTL",
             "AUTH_KNOX_TTL",
@@ -566,6 +634,8 @@ mod tests {
             &["--redis-tracking=on"],
             &["--hashing-reserve=-1"],
             &["--hashing-reserve=some"],
+            &["--django-accept-until=tomorrow"],
+            &["--django-accept-until=2027-01-31"],
         ] {
             assert!(parse(args).is_err(), "{args:?} was accepted");
         }
@@ -686,9 +756,26 @@ mod tests {
     }
 
     #[test]
+    fn import_django_subcommand() {
+        let cli = parse(&[
+            "import-django",
+            "--from=sqlite:///srv/django/db.sqlite3",
+            "--dry-run",
+        ])
+        .unwrap();
+        let Some(Command::ImportDjango { from, dry_run }) = cli.command else {
+            panic!("no subcommand parsed");
+        };
+        assert_eq!(from.expose(), "sqlite:///srv/django/db.sqlite3");
+        assert!(dry_run);
+        assert!(parse(&["import-django"]).is_err(), "--from is required");
+    }
+
+    #[test]
     fn debug_never_shows_secrets() {
         let cli = parse(&[
             "--jwt-secret=0123456789abcdef0123456789abcdef-topsecret",
+            "--django-secret-key=django-insecure-djangosecret",
             "--database-url=postgres://app:dbpass@h/db",
             "create-superuser",
             "--username=root",
@@ -697,7 +784,7 @@ mod tests {
         ])
         .unwrap();
         let debug = format!("{cli:?}");
-        for secret in ["topsecret", "dbpass", "hunter2"] {
+        for secret in ["topsecret", "djangosecret", "dbpass", "hunter2"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
         assert_eq!(cli.settings.database_display(), "postgres://app:***@h/db");

@@ -9,7 +9,7 @@ use auth_core::config::LookupCacheConfig;
 use auth_core::config::{AuthConfig, SecretKey, random_bytes};
 use auth_core::mail::{ConsoleMailer, Mailer, SmtpMailer};
 use auth_core::store::JwtRevocationStore;
-use auth_core::token::jwt::{JwtConfig, JwtKey, KeySet};
+use auth_core::token::jwt::{DjangoCutover, JwtConfig, JwtKey, KeySet};
 use auth_core::token::knox::KnoxConfig;
 use auth_core::user::UserId;
 use auth_core::{Auth, Stores};
@@ -260,6 +260,43 @@ fn jwt_keys(settings: &Settings, secret: &[u8]) -> Result<KeySet, DemoError> {
     KeySet::new(key).map_err(|err| DemoError::Settings(format!("JWT keys: {err}")))
 }
 
+/// `jwt` accepting a Django deployment's tokens when the settings name its
+/// key and until when; `secret` is the JWT secret, which the Django key
+/// must not be.
+fn with_django_cutover(
+    jwt: JwtConfig,
+    settings: &Settings,
+    secret: &[u8],
+) -> Result<JwtConfig, DemoError> {
+    let key = match (&settings.django_secret_key, settings.django_accept_until) {
+        (None, None) => return Ok(jwt),
+        (Some(key), Some(until)) => (key.expose(), until),
+        (Some(_), None) => {
+            return Err(DemoError::Settings(
+                "AUTH_DJANGO_SECRET_KEY needs AUTH_DJANGO_ACCEPT_UNTIL, the RFC 3339 instant \
+                 from which Django's tokens are refused"
+                    .into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(DemoError::Settings(
+                "AUTH_DJANGO_ACCEPT_UNTIL is set without AUTH_DJANGO_SECRET_KEY".into(),
+            ));
+        }
+    };
+    let (key, until) = key;
+    // The secret signs this server's HS* tokens: were it Django's key, new
+    // tokens would be Django's too, and Django still holds that key.
+    if subtle::ConstantTimeEq::ct_eq(key.as_bytes(), secret).into() {
+        return Err(DemoError::Settings(
+            "AUTH_DJANGO_SECRET_KEY must differ from AUTH_JWT_SECRET".into(),
+        ));
+    }
+    let cutover = DjangoCutover::new(key, until)
+        .map_err(|err| DemoError::Settings(format!("AUTH_DJANGO_SECRET_KEY: {err}")))?;
+    Ok(jwt.with_django_cutover(cutover))
+}
+
 /// The service configuration for the settings, given the secret.
 fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoError> {
     let setting =
@@ -277,6 +314,7 @@ fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoE
         .map_err(|e| setting("AUTH_ACCESS_TTL", &e))?
         .with_refresh_lifetime(secs(settings.refresh_ttl))
         .map_err(|e| setting("AUTH_REFRESH_TTL", &e))?;
+    let jwt = with_django_cutover(jwt, settings, secret.expose())?;
     let knox = KnoxConfig {
         ttl: (settings.knox_ttl > 0).then(|| secs(settings.knox_ttl)),
         ..KnoxConfig::default()
@@ -297,6 +335,14 @@ fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoE
                 .with_lookup_cache(LookupCacheConfig::with_max_staleness(secs(
                     settings.cache_ttl,
                 )))
+        })
+        .map(|mut config| {
+            config.cleanup_interval = (settings.cleanup_interval > 0)
+                .then(|| std::time::Duration::from_secs(settings.cleanup_interval));
+            config.history_retention = (settings.history_retention_days > 0).then(|| {
+                Duration::days(i64::try_from(settings.history_retention_days).unwrap_or(36_500))
+            });
+            config
         })
 }
 
@@ -507,11 +553,76 @@ mod tests {
                 },
                 "AUTH_DATABASE_URL",
             ),
+            (
+                Settings {
+                    django_secret_key: Some(Secret::new("django-insecure-key")),
+                    ..base.clone()
+                },
+                "AUTH_DJANGO_ACCEPT_UNTIL",
+            ),
+            (
+                Settings {
+                    django_accept_until: Some(chrono::Utc::now()),
+                    ..base.clone()
+                },
+                "AUTH_DJANGO_SECRET_KEY",
+            ),
+            (
+                Settings {
+                    jwt_secret: Some(Secret::new("s".repeat(50))),
+                    django_secret_key: Some(Secret::new("s".repeat(50))),
+                    django_accept_until: Some(chrono::Utc::now()),
+                    ..base.clone()
+                },
+                "must differ from AUTH_JWT_SECRET",
+            ),
+            (
+                Settings {
+                    django_secret_key: Some(Secret::new("")),
+                    django_accept_until: Some(chrono::Utc::now()),
+                    ..base.clone()
+                },
+                "AUTH_DJANGO_SECRET_KEY",
+            ),
         ];
         for (settings, expected) in cases {
             let err = build_auth(&settings).await.unwrap_err().to_string();
             assert!(err.contains(expected), "{expected}: {err}");
         }
+    }
+
+    /// AUTH_DJANGO_SECRET_KEY and AUTH_DJANGO_ACCEPT_UNTIL: a token of the
+    /// simplejwt test vectors authenticates the user imported with its
+    /// `user_id` until that instant.
+    #[tokio::test]
+    async fn the_django_settings_accept_its_tokens_until_the_instant() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/testvectors/simplejwt_tokens.json"
+        );
+        let vectors: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let access = &vectors["tokens"][0];
+        assert_eq!(access["token_type"], "access");
+        let iat = access["claims"]["iat"].as_i64().unwrap();
+        let clock = auth_core::ManualClock::at_unix(iat + 10);
+        let settings = Settings {
+            database_url: Secret::new("sqlite::memory:"),
+            django_secret_key: Some(Secret::new(vectors["signing_key"].as_str().unwrap())),
+            django_accept_until: chrono::DateTime::from_timestamp(iat + 60, 0),
+            clock: Some(Arc::new(clock.clone())),
+            ..Settings::default()
+        };
+        let auth = build_auth(&settings).await.unwrap();
+        let mut user = auth_core::User::new_for_tests("interop", "interop@example.com");
+        user.legacy_id = Some(1);
+        auth.stores().users.insert_user(&user).await.unwrap();
+        let token = access["token"].as_str().unwrap();
+        let (found, claims) = auth.authenticate_jwt(token).await.unwrap();
+        assert_eq!(found.id, user.id);
+        assert!(claims.legacy);
+        clock.advance(Duration::seconds(50));
+        assert!(auth.authenticate_jwt(token).await.is_err());
     }
 
     #[tokio::test]

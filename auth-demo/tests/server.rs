@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use auth_demo::{Cli, Framework, Secret, Settings};
 use clap::Parser;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod common;
 use tokio::net::TcpStream;
 
 fn memory_settings() -> Settings {
@@ -19,21 +20,7 @@ fn memory_settings() -> Settings {
 
 /// `GET path` over a fresh connection: the status code and the body.
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    common::send(addr, "GET", path, None, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,23 +67,12 @@ async fn actix_serves_the_same_routes() {
     };
     let server = auth_demo::start(&settings).await.unwrap();
     assert_eq!(server.framework(), Framework::Actix);
-    let health = reqwest_free_get(server.local_addr(), "/healthz").await;
-    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let (status, body) = get(server.local_addr(), "/healthz").await;
+    assert_eq!(status, 200, "{body}");
     tokio::time::timeout(std::time::Duration::from_secs(5), server.shutdown())
         .await
         .expect("stopped within 5 s")
         .unwrap();
-}
-
-/// A minimal HTTP/1.1 GET over a plain socket: the status line and rest.
-async fn reqwest_free_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response
 }
 
 #[tokio::test]
@@ -165,5 +141,83 @@ async fn create_superuser_command() {
     let text = auth_demo::server::describe(&err);
     assert!(text.contains("password: "), "{text}");
     assert!(!text.contains("123\n"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `import-django --from URL [--dry-run]`: a Django SQLite database's user
+/// lands in the demo's database with its Django id, once.
+#[tokio::test]
+async fn import_django_command() {
+    use auth_store_sqlx::sqlx::{self, ConnectOptions, Connection};
+
+    let dir = std::env::temp_dir().join(format!(
+        "auth-demo-django-{}",
+        hex::encode(auth_core::config::random_bytes::<6>())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let django = format!("sqlite://{}", dir.join("django.sqlite3").display());
+    let mut conn = django
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .unwrap()
+        .create_if_missing(true)
+        .connect()
+        .await
+        .unwrap();
+    // Django 5.2's table, as its migration writes it for SQLite.
+    sqlx::query(
+        r#"CREATE TABLE "auth_user" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "password" varchar(128) NOT NULL, "last_login" datetime NULL, "is_superuser" bool NOT NULL, "username" varchar(150) NOT NULL UNIQUE, "last_name" varchar(150) NOT NULL, "email" varchar(254) NOT NULL, "is_staff" bool NOT NULL, "is_active" bool NOT NULL, "date_joined" datetime NOT NULL, "first_name" varchar(150) NOT NULL)"#,
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO auth_user VALUES (42, '!', NULL, 0, 'grace', 'Hopper', \
+         'grace@example.com', 1, 1, '2020-05-06 07:08:09', 'Grace')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let url = format!("sqlite://{}", dir.join("demo.db").display());
+    let settings = Settings {
+        database_url: Secret::new(url.clone()),
+        ..Settings::default()
+    };
+    let dry = auth_demo::server::import_django(&settings, &django, true)
+        .await
+        .unwrap();
+    let text = auth_demo::server::describe_import(&dry);
+    assert!(
+        text.contains("auth_user: would import 1, unchanged 0"),
+        "{text}"
+    );
+    assert!(text.contains("knox_authtoken: no such table"), "{text}");
+
+    let cli = Cli::try_parse_from([
+        "demo_server",
+        "--database-url",
+        &url,
+        "import-django",
+        "--from",
+        &django,
+    ])
+    .unwrap();
+    auth_demo::run(cli).await.unwrap();
+    let auth = auth_demo::build_auth(&settings).await.unwrap();
+    let grace = auth
+        .stores()
+        .users
+        .user_by_legacy_id(42)
+        .await
+        .unwrap()
+        .expect("imported with its Django id");
+    assert!(grace.is_staff && grace.password_hash.is_none());
+    drop(auth);
+
+    let again = auth_demo::server::import_django(&settings, &django, false)
+        .await
+        .unwrap();
+    assert_eq!((again.users.imported, again.users.unchanged), (0, 1));
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -63,6 +63,10 @@ pub struct RouteGroups {
     pub docs: bool,
     /// `/healthz`.
     pub health: bool,
+    /// The OAuth2 provider's endpoints: `/api/o/token`, `revoke_token`,
+    /// `introspect`, and `/.well-known/oauth-authorization-server` (at the
+    /// root, not under the prefix).
+    pub oauth: bool,
 }
 
 impl RouteGroups {
@@ -76,6 +80,7 @@ impl RouteGroups {
             users: true,
             docs: true,
             health: true,
+            oauth: true,
         }
     }
 
@@ -89,6 +94,7 @@ impl RouteGroups {
             users: false,
             docs: false,
             health: false,
+            oauth: false,
         }
     }
 }

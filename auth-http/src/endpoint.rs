@@ -27,6 +27,9 @@ pub(crate) enum Group {
     Users,
     Docs,
     Health,
+    OAuth,
+    /// The `/.well-known/` documents, at the root like `/healthz`.
+    WellKnown,
 }
 
 impl Group {
@@ -39,13 +42,15 @@ impl Group {
             Group::Users => groups.users,
             Group::Docs => groups.docs,
             Group::Health => groups.health,
+            Group::OAuth | Group::WellKnown => groups.oauth,
         }
     }
 
-    /// Whether the group's paths sit under the prefix: all but `/healthz`,
-    /// which the HTTP contract keeps at the root.
+    /// Whether the group's paths sit under the prefix: all but `/healthz`
+    /// and the `/.well-known/` documents, which the HTTP contract keeps at
+    /// the root (RFC 8414 §3 puts the metadata at the origin's root).
     fn under_prefix(self) -> bool {
-        self != Group::Health
+        !matches!(self, Group::Health | Group::WellKnown)
     }
 }
 
@@ -86,9 +91,12 @@ impl Access {
             Some(Ok(who)) => who.clone(),
             Some(Err(err)) => return Err(Failure::Response(ApiResponse::from_error(err))),
             None => {
-                api.auth()
+                let who = api
+                    .auth()
                     .authenticate_header(req.header("authorization"))
-                    .await?
+                    .await?;
+                crate::trace::record_caller(&who);
+                who
             }
         };
         who.admit(rule)?;
@@ -142,6 +150,8 @@ pub(crate) enum Body {
     Json(Named),
     /// A JSON array of this schema.
     JsonList(Named),
+    /// An `application/x-www-form-urlencoded` form of this schema.
+    Form(Named),
     /// An HTML page.
     Html,
 }
@@ -157,10 +167,15 @@ impl Body {
         Body::JsonList(Named::of::<T>())
     }
 
+    /// A form of `T`'s schema.
+    pub(crate) const fn form<T: ToSchema>() -> Self {
+        Body::Form(Named::of::<T>())
+    }
+
     /// The schema of the body, if it has one.
     pub(crate) fn named(self) -> Option<Named> {
         match self {
-            Body::Json(named) | Body::JsonList(named) => Some(named),
+            Body::Json(named) | Body::JsonList(named) | Body::Form(named) => Some(named),
             Body::None | Body::Html => None,
         }
     }

@@ -8,10 +8,36 @@
 
 use auth_core::error::{AuthError, FieldErrors, TokenRejection};
 use auth_core::events::TokenKind;
+use auth_core::oauth::{OAuthError, OAuthErrorCode};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 /// The `WWW-Authenticate` value sent with every 401.
 pub(crate) const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
+
+/// The `WWW-Authenticate` value sent with an OAuth2 `invalid_client`.
+pub(crate) const WWW_AUTHENTICATE_CLIENT: &str = "Basic realm=\"oauth\"";
+
+/// An OAuth2 error (RFC 6749 §5.2).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`,
+    /// `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` or
+    /// `unsupported_token_type`.
+    error: &'static str,
+    /// What went wrong, for the client's developer.
+    error_description: &'static str,
+}
+
+impl OAuthErrorBody {
+    fn of(err: &OAuthError) -> Self {
+        Self {
+            error: err.code.as_str(),
+            error_description: err.description,
+        }
+    }
+}
 
 /// The `detail` of every 503.
 pub(crate) const UNAVAILABLE_MESSAGE: &str = "Service temporarily unavailable, try again later.";
@@ -107,6 +133,19 @@ pub(crate) fn render(err: &AuthError) -> Rendered {
             ..detail(503, UNAVAILABLE_MESSAGE)
         },
         // `Internal` and any variant added later: the cause is logged, never sent.
+        // RFC 6749 §5.2: 400, but `invalid_client`, a 401 with a Basic
+        // challenge (allowed for every client, required after a failed
+        // Basic authentication).
+        AuthError::OAuth(err) if err.code == OAuthErrorCode::InvalidClient => Rendered {
+            status: 401,
+            body: json!(OAuthErrorBody::of(err)),
+            headers: vec![("WWW-Authenticate", WWW_AUTHENTICATE_CLIENT.to_string())],
+        },
+        AuthError::OAuth(err) => Rendered {
+            status: 400,
+            body: json!(OAuthErrorBody::of(err)),
+            headers: Vec::new(),
+        },
         _ => detail(500, "A server error occurred."),
     }
 }

@@ -41,7 +41,11 @@ impl RequestAuth {
     /// # });
     /// ```
     pub async fn from_header(auth: &Auth, header: Option<&str>) -> Self {
-        Self(auth.authenticate_header(header).await.map_err(Arc::new))
+        let outcome = auth.authenticate_header(header).await;
+        if let Ok(who) = &outcome {
+            crate::trace::record_caller(who);
+        }
+        Self(outcome.map_err(Arc::new))
     }
 
     /// The rule of the `CurrentUser` extractors: the authenticated user, or

@@ -321,6 +321,16 @@ pub fn admin_user_from_json(body: &Value, partial: bool) -> Result<AdminUserInpu
     Ok(AdminUserInput { patch, password })
 }
 
+/// Decodes a path parameter as `routes::query_param` decodes a value; `&` and
+/// `=` are data here, not separators.
+pub(crate) fn percent_decode(s: &str) -> String {
+    let escaped = s.replace('&', "%26").replace('=', "%3D");
+    form_urlencoded::parse(escaped.as_bytes())
+        .next()
+        .map(|(key, _)| key.into_owned())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

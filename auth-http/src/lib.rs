@@ -2,8 +2,8 @@
 //!
 //! Both adapters (`auth-axum` and `auth-actix`) turn a framework request
 //! into an [`ApiRequest`], call [`handle`], and send the [`ApiResponse`]
-//! back. Everything between (routing every route of the HTTP contract but
-//! OAuth2, body limits, JSON parsing, authentication, pagination, the
+//! back. Everything between (routing every route of the HTTP contract,
+//! OAuth2's token endpoints included, body limits, JSON parsing, authentication, pagination, the
 //! OpenAPI document and the Swagger UI) lives here, so the two frameworks
 //! answer byte for byte alike and hold no business logic.
 //!
@@ -56,10 +56,12 @@ mod endpoint;
 mod error;
 mod extract;
 mod form;
+mod oauth;
 mod openapi;
 mod request;
 mod routes;
 mod schemas;
+mod trace;
 
 pub use api::{
     Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, DEFAULT_PREFIX,
@@ -69,6 +71,7 @@ pub use extract::{Rejection, RequestAuth};
 pub use form::{FromJson, admin_user_from_json};
 pub use request::{ApiRequest, ApiResponse};
 pub use routes::{handle, route_paths};
+pub use trace::{ACCESS_TARGET, RequestTrace};
 
 #[cfg(test)]
 mod tests;

@@ -25,6 +25,7 @@ use utoipa::openapi::{
 use crate::ApiOptions;
 use crate::bodies::Detail;
 use crate::endpoint::{Access, Body, Endpoint, Group, In, Named, mounted};
+use crate::error::OAuthErrorBody;
 use crate::routes::ENDPOINTS;
 
 /// JSON of `named`'s component.
@@ -58,6 +59,7 @@ fn tag(group: Group) -> &'static str {
         Group::Users => "users",
         Group::Docs => "docs",
         Group::Health => "health",
+        Group::OAuth | Group::WellKnown => "oauth2",
     }
 }
 
@@ -85,6 +87,7 @@ fn content(body: Body) -> Option<(&'static str, utoipa::openapi::Content)> {
                 .build(),
         )),
         Body::Html => Some(("text/html", ContentBuilder::new().build())),
+        Body::Form(named) => Some(("application/x-www-form-urlencoded", json_content(named))),
     }
 }
 
@@ -125,6 +128,7 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
         ok = ok.content(media, body);
     }
     op = op.response(endpoint.status.to_string(), ok.build());
+    let oauth_error = Named::of::<OAuthErrorBody>();
     let mut errors = endpoint.errors.to_vec();
     if !matches!(endpoint.request, Body::None)
         || matches!(endpoint.method, "POST" | "PUT" | "PATCH")
@@ -132,7 +136,15 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
         errors.extend([413, 415]);
     }
     for status in errors {
-        let (description, schema) = error_description(status);
+        let (description, schema) = match (endpoint.group, status) {
+            (Group::OAuth, 400) => ("An OAuth2 error (RFC 6749 section 5.2)", oauth_error),
+            (Group::OAuth, 401) => (
+                "`invalid_client` (with `WWW-Authenticate: Basic`)",
+                oauth_error,
+            ),
+            (Group::OAuth, 415) => ("Body is not a form", error_description(415).1),
+            _ => error_description(status),
+        };
         op = op.response(
             status.to_string(),
             ResponseBuilder::new()
@@ -142,6 +154,10 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
         );
     }
     let security = match endpoint.access {
+        Access::Public if endpoint.group == Group::OAuth => Some(vec![
+            SecurityRequirement::new("client", Vec::<String>::new()),
+            SecurityRequirement::default(),
+        ]),
         Access::Public => None,
         Access::Any | Access::Staff => Some(vec![
             SecurityRequirement::new("jwt", Vec::<String>::new()),
@@ -171,6 +187,10 @@ pub(crate) fn document_json(options: &ApiOptions) -> Vec<u8> {
     let mut schemas: Vec<(String, RefOr<Schema>)> = Vec::new();
     for status in [400, 401] {
         let named = error_description(status).1;
+        schemas.push(((named.name)().into_owned(), (named.schema)()));
+    }
+    if options.groups.oauth {
+        let named = Named::of::<OAuthErrorBody>();
         schemas.push(((named.name)().into_owned(), (named.schema)()));
     }
     for endpoint in ENDPOINTS {
@@ -207,6 +227,18 @@ pub(crate) fn document_json(options: &ApiOptions) -> Vec<u8> {
             ),
         )
         .security_scheme(
+            "client",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "OAuth2 client authentication (`client_secret_basic`); \
+                         `client_id` and `client_secret` in the form work too",
+                    ))
+                    .build(),
+            ),
+        )
+        .security_scheme(
             "token",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "Authorization",
@@ -221,7 +253,7 @@ pub(crate) fn document_json(options: &ApiOptions) -> Vec<u8> {
                 .title("auth")
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
-                    "Accounts, JWT, Knox-style and static tokens, and the staff users admin.",
+                    "Accounts, JWT, Knox-style and static tokens, the staff users admin, and the OAuth2 provider's token endpoints.",
                 ))
                 .build(),
         )

@@ -207,6 +207,20 @@ impl<'a> ApiRequest<'a> {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| *v)
     }
+
+    /// `Ok` when the body's `Content-Type` is `media_type` (parameters
+    /// allowed), else the contract's 415.
+    pub(crate) fn expect_media_type(&self, media_type: &str) -> Result<(), ApiResponse> {
+        let content_type = self.header("content-type").unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if essence.eq_ignore_ascii_case(media_type) {
+            return Ok(());
+        }
+        Err(ApiResponse::detail(
+            415,
+            &format!("Unsupported media type \"{content_type}\" in request."),
+        ))
+    }
 }
 
 /// A response from [`handle`](crate::handle), for the adapter to send;

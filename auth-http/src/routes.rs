@@ -21,6 +21,10 @@ use crate::bodies::{
     RefreshRequest, StaticToken, TokenPair, VerifyRequest,
 };
 use crate::endpoint::{self, Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param};
+use crate::form::percent_decode;
+use crate::oauth::{
+    self, IntrospectionResponse, ServerMetadata, TokenForm, TokenHintForm, TokenResponse,
+};
 use crate::schemas::{
     AdminUserPatch, AdminUserRequest, HistoryPage, KnoxLoginRequest, LoginRequest, UserPage,
 };
@@ -56,12 +60,12 @@ const USER_ID: Param = Param {
 
 /// A [`Handler`](crate::endpoint::Handler) of an `async fn(Call) -> Outcome`.
 macro_rules! handler {
-    ($f:ident) => {
+    ($f:path) => {
         |c| Box::pin($f(c))
     };
 }
 
-/// Every endpoint of the contract but OAuth2, in the order of the
+/// Every endpoint of the contract, in the order of the
 /// document; the endpoints of one path are consecutive rows, in the order
 /// of `Allow`.
 pub(crate) const ENDPOINTS: &[Endpoint] = &[
@@ -328,6 +332,47 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             "/auth/static-token",
             Group::StaticToken,
             handler!(static_token_delete),
+        )
+    },
+    // OAuth2 provider.
+    Endpoint {
+        summary: Some("OAuth2 token endpoint (RFC 6749): every grant"),
+        request: Body::form::<TokenForm>(),
+        response: Body::json::<TokenResponse>(),
+        errors: &[400, 401, 429, 503],
+        ..Endpoint::new("POST", "/o/token", Group::OAuth, handler!(oauth::token))
+    },
+    Endpoint {
+        summary: Some("Revoke an OAuth2 token (RFC 7009)"),
+        request: Body::form::<TokenHintForm>(),
+        errors: &[400, 401, 503],
+        ..Endpoint::new(
+            "POST",
+            "/o/revoke_token",
+            Group::OAuth,
+            handler!(oauth::revoke_token),
+        )
+    },
+    Endpoint {
+        summary: Some("Introspect an OAuth2 token (RFC 7662; confidential clients)"),
+        request: Body::form::<TokenHintForm>(),
+        response: Body::json::<IntrospectionResponse>(),
+        errors: &[400, 401, 503],
+        ..Endpoint::new(
+            "POST",
+            "/o/introspect",
+            Group::OAuth,
+            handler!(oauth::introspect),
+        )
+    },
+    Endpoint {
+        summary: Some("OAuth2 authorization server metadata (RFC 8414)"),
+        response: Body::json::<ServerMetadata>(),
+        ..Endpoint::new(
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            Group::WellKnown,
+            handler!(oauth::metadata),
         )
     },
     // Users admin: staff only; who may change what is `Auth`'s rule.
@@ -782,14 +827,8 @@ fn json_body(req: &ApiRequest<'_>) -> Result<Value, Failure> {
     if req.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
-    let content_type = req.header("content-type").unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
-        return Err(Failure::Response(ApiResponse::detail(
-            415,
-            &format!("Unsupported media type \"{content_type}\" in request."),
-        )));
-    }
+    req.expect_media_type("application/json")
+        .map_err(Failure::Response)?;
     serde_json::from_slice(req.body).map_err(|err| {
         Failure::Response(ApiResponse::detail(
             400,
@@ -929,14 +968,4 @@ pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
     form_urlencoded::parse(query.as_bytes())
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned())
-}
-
-/// Decodes a path parameter as [`query_param`] decodes a value; `&` and
-/// `=` are data here, not separators.
-pub(crate) fn percent_decode(s: &str) -> String {
-    let escaped = s.replace('&', "%26").replace('=', "%3D");
-    form_urlencoded::parse(escaped.as_bytes())
-        .next()
-        .map(|(key, _)| key.into_owned())
-        .unwrap_or_default()
 }

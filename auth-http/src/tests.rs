@@ -1275,7 +1275,7 @@ fn client_address_policy() {
         many.client_ip(peer, Some("1.2.3.4, 5.6.7.8")).as_deref(),
         Some("1.2.3.4")
     );
-    assert_eq!(crate::routes::percent_decode("a%40b+c%zz%4"), "a@b c%zz%4");
+    assert_eq!(crate::form::percent_decode("a%40b+c%zz%4"), "a@b c%zz%4");
 }
 
 #[tokio::test]
@@ -1797,7 +1797,7 @@ async fn routes_links_and_document_follow_the_prefix() {
     assert!(paths.iter().any(|p| *p == "/v1/id/users/{id}"), "{paths:?}");
     for path in &paths {
         assert!(
-            *path == "/healthz" || path.starts_with("/v1/id/"),
+            *path == "/healthz" || path.starts_with("/.well-known/") || path.starts_with("/v1/id/"),
             "{path} is not under the prefix"
         );
     }
@@ -1953,7 +1953,8 @@ async fn the_document_and_the_dispatch_come_from_the_endpoint_table() {
 /// pagination link replaces.
 #[tokio::test]
 async fn query_strings_and_path_parameters_are_decoded_as_forms() {
-    use crate::routes::{percent_decode, query_param};
+    use crate::form::percent_decode;
+    use crate::routes::query_param;
     assert_eq!(
         query_param("a=1&search=J%C3%B6+x&search=2", "search").as_deref(),
         Some("Jö x")

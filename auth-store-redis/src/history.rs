@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use auth_core::error::StoreError;
 use auth_core::store::{HistoryEntry, HistoryEvent, LoginHistoryStore, Page};
 use auth_core::user::UserId;
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use redis::{Script, Value};
 use serde::{Deserialize, Serialize};
 
@@ -142,5 +142,26 @@ impl LoginHistoryStore for RedisStore {
             })
             .await?;
         Ok(u64::try_from(count).map_err(|_| RedisStoreError::Corrupt("history count"))?)
+    }
+
+    /// Scans every user's history (`SCAN`, in batches): entries recorded
+    /// while it runs are never touched, since they are newer than `before`
+    /// unless the clocks disagree.
+    async fn purge_history_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let seq = self.keys().history_seq().into_bytes();
+        let max = format!("({}", micros(before));
+        self.scan(self.keys().all_histories(), |keys| {
+            let mut pipe = redis::pipe();
+            for key in keys.iter().filter(|key| **key != seq) {
+                pipe.cmd("ZREMRANGEBYSCORE").arg(key).arg("-inf").arg(&max);
+            }
+            async move {
+                let removed: Vec<u64> = self
+                    .run(|mut conn| async move { pipe.query_async(&mut conn).await })
+                    .await?;
+                Ok(removed.iter().sum())
+            }
+        })
+        .await
     }
 }

@@ -168,7 +168,7 @@
 //! | `{p}knox:digest:<digest>` | hash | a Knox token: `t` token key, `u` user, `c` created, `e` expiry, `l` last used, `n` name (the last three when set) | at `e` |
 //! | `{p}knox:key:<token_key>` | set | the digests with that token key | with its last member |
 //! | `{p}knox:user:<uuid>` | sorted set | the user's digests, scored by `created` | with its last member |
-//! | `{p}static:user:<uuid>` | hash | the user's static token: `d` digest, `s` seed, `c` created | never |
+//! | `{p}static:user:<uuid>` | hash | the user's static token: `d` digest, `s` seed (none for an imported DRF key), `c` created | never |
 //! | `{p}static:digest:<digest>` | string | the token's user | never |
 //! | `{p}jwt:jti:<jti>` | hash | a blacklist entry: `u` user, `e` expires at, `b` blacklisted at, `f` family (when set) | grace after `e` |
 //! | `{p}jwt:family:<family>` | hash | a revoked family: `u` user, `e` expires at | grace after `e` |

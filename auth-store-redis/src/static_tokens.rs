@@ -1,7 +1,8 @@
 //! [`StaticTokenStore`] for [`RedisStore`].
 //!
 //! The user's token is the hash `{p}static:user:<uuid>` with the fields `d`
-//! (digest), `s` (seed) and `c` (created, microseconds); the string
+//! (digest), `s` (seed; absent for an imported key, which has none) and `c`
+//! (created, microseconds); the string
 //! `{p}static:digest:<digest>` names its owner. Neither expires.
 
 use std::sync::LazyLock;
@@ -14,12 +15,12 @@ use redis::{Script, Value};
 
 use crate::error::RedisStoreError;
 use crate::store::{
-    Fields, RedisStore, array, fields, int, micros, parse_micros, parse_user, required, script,
-    string,
+    Fields, RedisStore, array, field, fields, int, micros, parse_micros, parse_user, required,
+    script, string,
 };
 
 /// Get or insert. KEYS: user hash, digest key. ARGV: user id, digest,
-/// seed, created. Returns `{0}` when stored, `{1, hash}` when the user
+/// created, and the seed if there is one. Returns `{0}` when stored, `{1, hash}` when the user
 /// already has a token, `{2}` when another user's token has the digest.
 static GET_OR_INSERT: LazyLock<Script> = LazyLock::new(|| {
     script(
@@ -27,7 +28,11 @@ static GET_OR_INSERT: LazyLock<Script> = LazyLock::new(|| {
 local h = redis.call('HGETALL', KEYS[1])
 if #h > 0 then return {1, h} end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {2} end
-redis.call('HSET', KEYS[1], 'd', ARGV[2], 's', ARGV[3], 'c', ARGV[4])
+if ARGV[4] then
+  redis.call('HSET', KEYS[1], 'd', ARGV[2], 's', ARGV[4], 'c', ARGV[3])
+else
+  redis.call('HSET', KEYS[1], 'd', ARGV[2], 'c', ARGV[3])
+end
 redis.call('SET', KEYS[2], ARGV[1])
 return {0}
 "#,
@@ -69,7 +74,7 @@ fn record(user: UserId, fields: &Fields) -> Result<StaticTokenRecord, RedisStore
     Ok(StaticTokenRecord {
         user_id: user,
         digest: required(fields, "d", "static token digest")?.to_owned(),
-        seed: required(fields, "s", "static token seed")?.to_owned(),
+        seed: field(fields, "s").map(str::to_owned),
         created: parse_micros(
             required(fields, "c", "static token created")?,
             "static token created",
@@ -90,8 +95,10 @@ impl StaticTokenStore for RedisStore {
             .key(keys.static_digest(&record.digest))
             .arg(record.user_id.to_string())
             .arg(&record.digest)
-            .arg(&record.seed)
             .arg(micros(record.created));
+        if let Some(seed) = &record.seed {
+            invocation.arg(seed);
+        }
         let reply: Value = self
             .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await?;

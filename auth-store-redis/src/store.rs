@@ -176,8 +176,28 @@ impl RedisStore {
     /// timeout; the whole call may take longer.
     pub async fn delete_all(&self) -> Result<u64, StoreError> {
         let pattern = format!("{}*", self.inner.config.key_prefix());
+        self.scan(pattern, |keys| async move {
+            let removed: Result<u64, _> = self
+                .run(|mut conn| async move {
+                    redis::cmd("UNLINK").arg(keys).query_async(&mut conn).await
+                })
+                .await;
+            self.forget_tracked(None);
+            Ok(removed?)
+        })
+        .await
+    }
+
+    /// Runs `each` on every batch of the keys matching `pattern` (`SCAN`,
+    /// [`SCAN_BATCH`] at a time; keys written meanwhile may be missed),
+    /// and returns the sum of what it returned.
+    pub(crate) async fn scan<F, Fut>(&self, pattern: String, mut each: F) -> Result<u64, StoreError>
+    where
+        F: FnMut(Vec<Vec<u8>>) -> Fut,
+        Fut: std::future::Future<Output = Result<u64, StoreError>>,
+    {
         let mut cursor = 0u64;
-        let mut deleted = 0u64;
+        let mut total = 0u64;
         loop {
             let pattern = pattern.clone();
             let (next, keys): (u64, Vec<Vec<u8>>) = self
@@ -193,17 +213,10 @@ impl RedisStore {
                 })
                 .await?;
             if !keys.is_empty() {
-                let removed: Result<u64, _> = self
-                    .run(|mut conn| async move {
-                        redis::cmd("UNLINK").arg(keys).query_async(&mut conn).await
-                    })
-                    .await;
-                self.forget_tracked(None);
-                let removed = removed?;
-                deleted = deleted.saturating_add(removed);
+                total = total.saturating_add(each(keys).await?);
             }
             if next == 0 {
-                return Ok(deleted);
+                return Ok(total);
             }
             cursor = next;
         }
@@ -384,6 +397,11 @@ impl Keys {
         format!("{}throttle:{key}", self.prefix)
     }
 
+    /// The `SCAN` pattern of every throttle window.
+    pub(crate) fn all_throttles(&self) -> String {
+        format!("{}throttle:*", self.prefix)
+    }
+
     /// `{p}history:<uuid>`: the user's login history (sorted set).
     pub(crate) fn history(&self, user: UserId) -> String {
         format!("{}history:{user}", self.prefix)
@@ -398,6 +416,12 @@ impl Keys {
     /// the crate docs); `oauth(kind, "")` is the prefix scripts append to.
     pub(crate) fn oauth(&self, kind: &str, id: &str) -> String {
         format!("{}oauth:{kind}:{id}", self.prefix)
+    }
+
+    /// The `SCAN` pattern of every user's history (it matches
+    /// [`history_seq`](Self::history_seq) too).
+    pub(crate) fn all_histories(&self) -> String {
+        format!("{}history:*", self.prefix)
     }
 }
 

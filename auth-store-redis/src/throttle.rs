@@ -35,6 +35,24 @@ return {1, ARGV[2]}
     )
 });
 
+/// Purge. KEYS: windows. ARGV: now (µs). Deletes each window that has
+/// ended at `now`; returns how many.
+static PURGE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r#"
+local n = 0
+for _, key in ipairs(KEYS) do
+  local r = redis.call('HGET', key, 'r')
+  if r and cmp(ARGV[1], r) >= 0 then
+    redis.call('DEL', key)
+    n = n + 1
+  end
+end
+return n
+"#,
+    )
+});
+
 /// Release. KEYS: window. ARGV: now (µs), the window's end (µs). Takes one
 /// off the count while that window is the open one and its count is above
 /// zero; never creates, ends or moves a window.
@@ -140,5 +158,24 @@ impl ThrottleStore for RedisStore {
             .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await?;
         Ok(())
+    }
+
+    /// Redis drops each window by itself an expiry grace after it ends by
+    /// Redis's clock; this scans the windows (`SCAN`, in batches) for the
+    /// ones ended at `now` that it still holds.
+    async fn purge_ended_throttle_windows(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let now = micros(now);
+        self.scan(self.keys().all_throttles(), |keys| async move {
+            let mut invocation = PURGE.prepare_invoke();
+            for key in keys {
+                invocation.key(key);
+            }
+            invocation.arg(now);
+            let purged: i64 = self
+                .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+                .await?;
+            Ok(u64::try_from(purged).unwrap_or(0))
+        })
+        .await
     }
 }

@@ -369,7 +369,7 @@ async fn keys_follow_the_documented_layout_and_expire_with_what_they_hold() {
         .get_or_insert_static_token(&StaticTokenRecord {
             user_id: user,
             digest: "static-digest".into(),
-            seed: "seed".into(),
+            seed: Some("seed".into()),
             created: t,
         })
         .await

@@ -240,7 +240,7 @@ fn duplicate_key_name(message: &str) -> Option<&str> {
 /// name the database reported; `fallback` when the name says nothing known.
 fn conflict_field(name: Option<&str>, fallback: &str) -> String {
     let name = name.unwrap_or_default().to_ascii_lowercase();
-    for field in ["username", "email", "digest", "jti", "family"] {
+    for field in ["username", "email", "legacy_id", "digest", "jti", "family"] {
         if name.contains(field) {
             return field.to_owned();
         }
@@ -261,6 +261,10 @@ mod tests {
         assert_eq!(
             conflict_field(Some("auth_users.email_folded"), "id"),
             "email"
+        );
+        assert_eq!(
+            conflict_field(Some("UNIQUE constraint failed: auth_users.legacy_id"), "id"),
+            "legacy_id"
         );
         assert_eq!(conflict_field(Some("PRIMARY"), "id"), "id");
         assert_eq!(conflict_field(None, "digest"), "digest");

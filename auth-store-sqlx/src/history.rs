@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use auth_core::error::StoreError;
 use auth_core::store::{HistoryEntry, LoginHistoryStore, Page};
 use auth_core::user::UserId;
+use chrono::{DateTime, Utc};
 
 use crate::common::clamp_i64;
 use crate::rows::{HistoryRow, Time};
@@ -57,6 +58,14 @@ macro_rules! impl_history_store {
             async fn delete_user_history(&self, user: UserId) -> Result<u64, StoreError> {
                 let sql = sql!($store, "DELETE FROM auth_login_history WHERE user_id = ?");
                 self.execute(sqlx::query(sql).bind(user.0)).await
+            }
+
+            async fn purge_history_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+                let sql = sql!(
+                    $store,
+                    "DELETE FROM auth_login_history WHERE occurred_at < ?"
+                );
+                self.execute(sqlx::query(sql).bind(Time(before))).await
             }
         }
     };

@@ -101,9 +101,9 @@
 //!
 //! | table | holds | looked up by |
 //! | --- | --- | --- |
-//! | `auth_users` | users, with the folded username, email and names | id; folded username; folded email (both unique); `(date_joined, id)` for listings |
+//! | `auth_users` | users, with the folded username, email and names | id; folded username; folded email (both unique); legacy (Django) id (unique, any number of NULLs); `(date_joined, id)` for listings |
 //! | `auth_knox_tokens` | Knox token digests | digest (primary key); `token_key`; `(user_id, created)`; `expiry` for purging |
-//! | `auth_static_tokens` | static token digests and seeds | user id (primary key); digest (unique) |
+//! | `auth_static_tokens` | static token digests and seeds (no seed for an imported DRF key) | user id (primary key); digest (unique) |
 //! | `auth_jwt_blacklist` | blacklisted jtis | jti (primary key); `expires_at` for purging |
 //! | `auth_jwt_revoked_families` | revoked rotation families | family (primary key); `expires_at` for purging |
 //! | `auth_jwt_valid_after` | per-user "tokens valid after" marks | user id (primary key) |
@@ -116,8 +116,9 @@
 //! deletion could slip between another transaction's lookup and its lock.
 //!
 //! Ended throttle windows are swept by the store itself every few thousand
-//! hits, and by `purge_ended_throttle_windows`; expired Knox tokens and
-//! revocations go when the service calls the traits' purge methods.
+//! hits; expired Knox tokens, revocations, ended windows and login history
+//! past its retention go when the service's `Auth::clear_expired` runs
+//! (on its own every `AuthConfig::cleanup_interval` when that is set).
 //!
 //! # Migrations and your own
 //!

@@ -104,7 +104,8 @@ column!(Text, sqlx::MySql, &[u8],
 
 /// The columns a [`User`] is read from ([`UserRow`]).
 pub(crate) const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, \
-     is_staff, is_superuser, email_verified, date_joined, last_login, password_hash, profile";
+     is_staff, is_superuser, email_verified, date_joined, last_login, password_hash, profile, \
+     legacy_id";
 
 /// A row of `auth_users`.
 #[derive(sqlx::FromRow)]
@@ -122,6 +123,7 @@ pub(crate) struct UserRow {
     last_login: Option<Time>,
     password_hash: Option<Text>,
     profile: Json<Map<String, Value>>,
+    legacy_id: Option<i64>,
 }
 
 impl From<UserRow> for User {
@@ -140,6 +142,7 @@ impl From<UserRow> for User {
             last_login: row.last_login.map(|at| at.0),
             password_hash: row.password_hash.map(|text| text.0),
             profile: row.profile.0,
+            legacy_id: row.legacy_id,
         }
     }
 }
@@ -182,7 +185,7 @@ pub(crate) const STATIC_COLUMNS: &str = "user_id, digest, seed, created";
 pub(crate) struct StaticRow {
     user_id: Uuid,
     digest: Text,
-    seed: Text,
+    seed: Option<Text>,
     created: Time,
 }
 
@@ -191,7 +194,7 @@ impl From<StaticRow> for StaticTokenRecord {
         Self {
             user_id: UserId(row.user_id),
             digest: row.digest.0,
-            seed: row.seed.0,
+            seed: row.seed.map(|text| text.0),
             created: row.created.0,
         }
     }

@@ -283,18 +283,6 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            /// Deletes throttle windows that ended before `before`,
-            /// returning how many. The store also does this by itself
-            /// every few thousand hits (for windows that ended a minute
-            /// before the hit).
-            pub async fn purge_ended_throttle_windows(
-                &self,
-                before: ::chrono::DateTime<::chrono::Utc>,
-            ) -> Result<u64, ::auth_core::error::StoreError> {
-                let sql = $crate::store::sql!($store, "DELETE FROM auth_throttle WHERE resets_at < ?");
-                self.execute(::sqlx::query(sql).bind($crate::rows::Time(before))).await
-            }
-
             /// A shared query's text (`?` placeholders) as this database
             /// takes it.
             pub(crate) fn sql(text: &str) -> ::std::borrow::Cow<'_, str> {

@@ -74,6 +74,14 @@ macro_rules! impl_throttle_store {
                 .await
                 .map(drop)
             }
+
+            async fn purge_ended_throttle_windows(
+                &self,
+                now: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                let sql = sql!($store, "DELETE FROM auth_throttle WHERE resets_at <= ?");
+                self.execute(sqlx::query(sql).bind(Time(now))).await
+            }
         }
     };
 }

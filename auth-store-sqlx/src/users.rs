@@ -53,8 +53,8 @@ macro_rules! impl_user_store {
                 let sql = sql!($store, "INSERT INTO auth_users (id, username, username_folded, email, email_folded, \
                      first_name, first_name_folded, last_name, last_name_folded, is_active, \
                      is_staff, is_superuser, email_verified, date_joined, last_login, \
-                     password_hash, profile) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                     password_hash, profile, legacy_id) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
                 sqlx::query(sql)
                     .bind(user.id.0)
                     .bind(&user.username)
@@ -73,6 +73,7 @@ macro_rules! impl_user_store {
                     .bind(Time::of(user.last_login))
                     .bind(&user.password_hash)
                     .bind(Json(&user.profile))
+                    .bind(user.legacy_id)
                     .execute(&self.pool)
                     .await
                     .map_err(|err| db_or_conflict(err, "id"))?;
@@ -82,6 +83,11 @@ macro_rules! impl_user_store {
             async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
                 let sql = sql!($store, "SELECT {USER_COLUMNS} FROM auth_users WHERE id = ?");
                 self.read_optional::<UserRow, _>(sqlx::query(sql).bind(id.0)).await
+            }
+
+            async fn user_by_legacy_id(&self, legacy_id: i64) -> Result<Option<User>, StoreError> {
+                let sql = sql!($store, "SELECT {USER_COLUMNS} FROM auth_users WHERE legacy_id = ?");
+                self.fetch_optional(sqlx::query_as::<_, UserRow>(sql).bind(legacy_id)).await
             }
 
             async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {

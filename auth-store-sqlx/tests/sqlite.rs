@@ -10,7 +10,7 @@ use std::time::Duration;
 use auth_core::StoreError;
 use auth_core::store::{JwtRevocationStore, ThrottleStore, UserStore};
 use auth_core::testkit::{now, unique};
-use auth_core::user::User;
+use auth_core::user::{User, UserId};
 use auth_store_sqlx::sqlx;
 use auth_store_sqlx::{PoolSettings, SqliteStore};
 
@@ -206,17 +206,23 @@ async fn only_a_file_store_keeps_read_connections() {
     assert!(format!("{memory:?}").contains("read_connections: 0"));
 }
 
-/// #21.3: the migration that adds `email_verified` counts existing accounts
-/// as verified when active or once logged in, and leaves one still waiting
-/// for its activation link unverified.
-#[tokio::test]
-async fn the_email_verified_migration_backfills_existing_rows() {
+/// A store in a new database file with only the first migration applied.
+async fn store_at_the_first_migration() -> SqliteStore {
     let url = format!("sqlite://{}", temp_db_path().display());
     let store = SqliteStore::connect(&url)
         .await
         .expect("opening the database file failed");
     let before = support::first_migration_only("sqlite").await;
     before.run(store.pool()).await.expect("the first migration");
+    store
+}
+
+/// #21.3: the migration that adds `email_verified` counts existing accounts
+/// as verified when active or once logged in, and leaves one still waiting
+/// for its activation link unverified.
+#[tokio::test]
+async fn the_email_verified_migration_backfills_existing_rows() {
+    let store = store_at_the_first_migration().await;
 
     let mut ids = Vec::new();
     for (name, active, logged_in, _) in support::BACKFILL_CASES {
@@ -241,4 +247,46 @@ async fn the_email_verified_migration_backfills_existing_rows() {
     }
     store.migrate().await.expect("migrating the rest");
     support::check_backfill(&store, &ids).await;
+}
+
+/// #24: the migration that lets an imported static token have no seed
+/// makes the table again (SQLite cannot drop a `NOT NULL`); a token stored
+/// before it keeps its user, digest, seed and time, and its digest stays
+/// unique.
+#[tokio::test]
+async fn the_static_token_rebuild_keeps_existing_tokens() {
+    use auth_core::store::{StaticTokenRecord, StaticTokenStore};
+
+    let store = store_at_the_first_migration().await;
+    let old = StaticTokenRecord {
+        user_id: UserId::new(),
+        digest: "d".repeat(64),
+        seed: Some("5".repeat(32)),
+        created: now(),
+    };
+    sqlx::query(
+        "INSERT INTO auth_static_tokens (user_id, digest, seed, created) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .bind(old.user_id.0)
+    .bind(&old.digest)
+    .bind(old.seed.as_deref())
+    .bind(old.created.timestamp_micros())
+    .execute(store.pool())
+    .await
+    .expect("a row of the old schema");
+    store.migrate().await.expect("migrating the rest");
+
+    assert_eq!(
+        store.static_token_for_user(old.user_id).await.unwrap(),
+        Some(old.clone())
+    );
+    let twin = StaticTokenRecord {
+        user_id: UserId::new(),
+        seed: None,
+        ..old.clone()
+    };
+    assert!(matches!(
+        store.get_or_insert_static_token(&twin).await,
+        Err(StoreError::Conflict(field)) if field == "digest"
+    ));
 }

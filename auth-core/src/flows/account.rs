@@ -151,6 +151,7 @@ impl Auth {
             last_login: None,
             password_hash,
             profile: Default::default(),
+            legacy_id: None,
         };
         patch.apply_to(&mut user);
         Ok(user)
@@ -547,8 +548,9 @@ impl Auth {
     }
 
     /// Revokes the user's tokens: every JWT issued until now (through the
-    /// per-user mark), every Knox token but `keep_knox_digest`, and the
-    /// static token.
+    /// per-user mark), every Knox token but `keep_knox_digest`, the static
+    /// token and every OAuth2 token (the mark also voids one being issued
+    /// meanwhile).
     pub async fn revoke_user_tokens(
         &self,
         user_id: UserId,
@@ -577,6 +579,10 @@ impl Auth {
             }
         }
         self.write_about(user_id, stores.static_tokens.delete_static_token(user_id))
+            .await?;
+        stores
+            .oauth_tokens
+            .revoke_user_oauth_tokens(user_id, self.now())
             .await?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 use crate::Auth;
 use crate::error::{AuthError, TokenRejection};
+use crate::oauth::{OAuthToken, Scopes};
 use crate::store::KnoxTokenRecord;
 use crate::token::jwt::AccessClaims;
 use crate::token::static_token::StaticTokens;
@@ -11,8 +12,8 @@ use crate::user::User;
 /// Which `Authorization` schemes requests may use, and their keywords.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthSchemes {
-    /// The keyword for JWT access tokens (default `Bearer`); `None` turns
-    /// JWT authentication off.
+    /// The keyword for JWT access tokens and OAuth2 access tokens (default
+    /// `Bearer`); `None` turns both off.
     pub bearer: Option<String>,
     /// The keyword for Knox and static tokens (default `Token`, as knox and
     /// DRF use); `None` turns both off.
@@ -44,14 +45,41 @@ pub enum Credential {
     Knox(KnoxTokenRecord),
     /// A static token.
     Static,
+    /// An OAuth2 access token, with its stored record (its scopes, the
+    /// application it was issued to).
+    OAuth(OAuthToken),
 }
 
 impl Credential {
+    /// The credential's kind, for logs and metrics: `"jwt"`, `"knox"`,
+    /// `"static"` or `"oauth"` (never anything of the token itself).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Credential::Jwt(_) => "jwt",
+            Credential::Knox(_) => "knox",
+            Credential::Static => "static",
+            Credential::OAuth(_) => "oauth",
+        }
+    }
+
     /// The Knox token's digest, when a Knox token authenticated the request
     /// (to keep it alive through a password change).
     pub fn knox_digest(&self) -> Option<&str> {
         match self {
             Credential::Knox(record) => Some(&record.digest),
+            _ => None,
+        }
+    }
+
+    /// The scopes of an OAuth2 access token; `None` for this library's own
+    /// credentials (JWT, Knox, static), which are not limited by scope.
+    ///
+    /// An extractor that requires a scope (Django OAuth Toolkit's
+    /// `TokenHasScope`) refuses a request whose credential has no scopes
+    /// or lacks one.
+    pub fn oauth_scopes(&self) -> Option<&Scopes> {
+        match self {
+            Credential::OAuth(token) => Some(&token.scopes),
             _ => None,
         }
     }
@@ -126,8 +154,10 @@ impl Auth {
     /// [`TokenRejection::Missing`] (as DRF treats a header for another
     /// authenticator). A keyword without credentials, or credentials with
     /// spaces, is [`TokenRejection::Malformed`]. Knox and static tokens
-    /// share the token keyword and are told apart by shape, so the common
-    /// case costs one store lookup for the token (plus the user).
+    /// share the token keyword and are told apart by shape, as JWTs (with
+    /// dots) and opaque OAuth2 access tokens (without) share the bearer
+    /// keyword, so the common case costs one store lookup for the token
+    /// (plus the user).
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -168,6 +198,13 @@ impl Auth {
         let (Some(credentials), None) = (parts.next(), parts.next()) else {
             return Err(AuthError::Unauthenticated(TokenRejection::Malformed));
         };
+        if bearer && crate::oauth::is_opaque_token(credentials) {
+            let (user, token) = self.authenticate_oauth_access(credentials).await?;
+            return Ok(Authenticated {
+                user,
+                credential: Credential::OAuth(token),
+            });
+        }
         if bearer {
             let (user, claims) = self.authenticate_jwt(credentials).await?;
             return Ok(Authenticated {

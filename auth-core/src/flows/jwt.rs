@@ -17,10 +17,17 @@
 //!   that checks the family. A login's tokens are stamped with the time
 //!   its user was read, so a login that read the password before a reset
 //!   and finishes after it gets tokens the mark voids.
+//! - During a Django cut-over ([`DjangoCutover`]), Django's tokens name
+//!   their user by its legacy id; refreshing one rotates it into a pair of
+//!   this library's tokens (naming the user by its id), blacklisting the
+//!   Django token's `jti`, so it refreshes once.
+//!
+//! [`DjangoCutover`]: crate::token::jwt::DjangoCutover
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value};
 
 use crate::Auth;
 use crate::error::{AuthError, StoreError};
@@ -28,10 +35,102 @@ use crate::events::{AuthEvent, ClientInfo, TokenKind};
 use crate::flows::Credentials;
 use crate::store::{BlacklistEntry, RevocationState};
 use crate::token::jwt::{
-    AccessClaims, AccessToken, RefreshClaims, TokenPair, VerifiedToken, issued_at_millis,
-    new_token_id, token_id_from,
+    AccessClaims, AccessToken, RefreshClaims, TokenPair, TokenType, VerifiedToken,
+    issued_at_millis, new_token_id, token_id_from,
 };
 use crate::user::{User, UserId};
+
+/// Adds an application's claims to the JWTs issued for a user, as simplejwt
+/// users do by overriding `TokenObtainPairSerializer.get_token`. Set it
+/// with [`AuthBuilder::claims_hook`](crate::AuthBuilder::claims_hook); any
+/// `Fn(&User, TokenType) -> Map<String, Value>` is one.
+///
+/// The service asks it only when it issues tokens for a user it has just
+/// authenticated: a login that checked the password, a refresh that checked
+/// the refresh token and that its user is still active (asked again then,
+/// so the claims follow the user's current data), or
+/// [`Auth::issue_jwt_pair`] for a user the application read. There is no
+/// route that makes a token from data a client sends.
+///
+/// It can add claims and never override one: a name this library writes or
+/// checks (`token_type`, `exp`, `iat`, `jti`, `user_id`, `fam`, `iss`,
+/// `aud`, `nbf`, `sub`, and the configured claim names) makes the issue
+/// fail with [`JwtError::ReservedClaim`](crate::token::jwt::JwtError::ReservedClaim)
+/// naming it (an [`AuthError::Internal`], so the login or refresh fails
+/// loudly rather than handing out a token that says something else).
+///
+/// ```
+/// use std::sync::Arc;
+/// use auth_core::config::AuthConfig;
+/// use auth_core::token::jwt::TokenType;
+/// use auth_core::{Auth, MemoryStore, User};
+/// use base64::Engine;
+/// use serde_json::{Map, Value, json};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let auth = Auth::builder(AuthConfig::default())
+///     .store(Arc::new(MemoryStore::new()))
+///     .claims_hook(Arc::new(|user: &User, token_type: TokenType| {
+///         let mut claims = Map::new();
+///         claims.insert("username".into(), json!(user.username));
+///         if token_type == TokenType::Access {
+///             claims.insert("is_staff".into(), json!(user.is_staff));
+///         }
+///         claims
+///     }))
+///     .build()
+///     .unwrap();
+/// let user = User::new_for_tests("ada", "ada@example.com");
+/// let pair = auth.issue_jwt_pair(&user).await.unwrap();
+///
+/// let payload = |token: &str| -> Value {
+///     let part = token.split('.').nth(1).unwrap();
+///     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap();
+///     serde_json::from_slice(&bytes).unwrap()
+/// };
+/// let access = payload(pair.access.as_str());
+/// assert_eq!((&access["username"], &access["is_staff"]), (&json!("ada"), &json!(false)));
+/// assert_eq!(access["user_id"], json!(user.id.to_string()));
+/// let refresh = payload(pair.refresh.as_str());
+/// assert_eq!(refresh["username"], json!("ada"));
+/// assert!(refresh.get("is_staff").is_none());
+///
+/// // A hook can never override a claim of the library's.
+/// let rogue = Auth::builder(AuthConfig::default())
+///     .store(Arc::new(MemoryStore::new()))
+///     .claims_hook(Arc::new(|_: &User, _: TokenType| {
+///         json!({"user_id": "someone else"}).as_object().unwrap().clone()
+///     }))
+///     .build()
+///     .unwrap();
+/// assert!(rogue.issue_jwt_pair(&user).await.is_err());
+/// # });
+/// ```
+pub trait ClaimsHook: Send + Sync + 'static {
+    /// The claims to add to a token of `token_type` issued for `user`.
+    fn claims(&self, user: &User, token_type: TokenType) -> Map<String, Value>;
+}
+
+impl<F> ClaimsHook for F
+where
+    F: Fn(&User, TokenType) -> Map<String, Value> + Send + Sync + 'static,
+{
+    fn claims(&self, user: &User, token_type: TokenType) -> Map<String, Value> {
+        self(user, token_type)
+    }
+}
+
+/// The claims `hook` adds for `user` to an access and a refresh token
+/// (none without a hook).
+fn added_claims(hook: Option<&dyn ClaimsHook>, user: &User) -> [Map<String, Value>; 2] {
+    match hook {
+        None => [Map::new(), Map::new()],
+        Some(hook) => [
+            hook.claims(user, TokenType::Access),
+            hook.claims(user, TokenType::Refresh),
+        ],
+    }
+}
 
 /// What refreshing does; `Default` rotates with reuse detection and no
 /// grace window.
@@ -123,10 +222,13 @@ impl Auth {
         read_at: DateTime<Utc>,
     ) -> Result<TokenPair, AuthError> {
         let family = new_token_id()?;
-        let pair = self
-            .inner
-            .jwt
-            .issue_pair_at(&user.id.to_string(), Some(&family), read_at)?;
+        let [access, refresh] = added_claims(self.inner.claims_hook.as_deref(), user);
+        let pair = self.inner.jwt.issue_pair_with_claims(
+            &user.id.to_string(),
+            Some(&family),
+            read_at,
+            [&access, &refresh],
+        )?;
         self.emit(AuthEvent::TokenIssued {
             user_id: user.id,
             kind: TokenKind::Jwt,
@@ -179,12 +281,13 @@ impl Auth {
         self.family_id_from(b"logout", jti)
     }
 
-    /// The pair the refresh token of `claims` rotates into, at `rotated_at`:
-    /// its `jti`s are derived from the old `jti`, so a retry of the
-    /// rotation gets the same pair, never a second chain.
+    /// The pair the refresh token of `claims` rotates into, for `user`, at
+    /// `rotated_at`: its `jti`s are derived from the old `jti`, so a retry
+    /// of the rotation gets the same pair, never a second chain.
     fn successor_pair(
         &self,
         claims: &RefreshClaims,
+        user: &User,
         family: &str,
         rotated_at: DateTime<Utc>,
     ) -> Result<TokenPair, AuthError> {
@@ -193,12 +296,16 @@ impl Auth {
         let mut refresh = [0u8; 10];
         access.copy_from_slice(&seed[..10]);
         refresh.copy_from_slice(&seed[10..20]);
+        let [access_claims, refresh_claims] = added_claims(self.inner.claims_hook.as_deref(), user);
         Ok(self.inner.jwt.issue_pair_with_ids(
-            &claims.user_id,
+            &user.id.to_string(),
             Some(family),
             rotated_at,
-            token_id_from(rotated_at, &access)?,
-            token_id_from(rotated_at, &refresh)?,
+            [
+                token_id_from(rotated_at, &access)?,
+                token_id_from(rotated_at, &refresh)?,
+            ],
+            [&access_claims, &refresh_claims],
         )?)
     }
 
@@ -223,6 +330,12 @@ impl Auth {
         if now - entry.blacklisted_at > grace {
             return Ok(None);
         }
+        // A Django token rotated here is blacklisted with its successors'
+        // family; one without was blacklisted by Django (and imported): a
+        // logout, never a rotation to retry.
+        if claims.legacy && entry.family.is_none() {
+            return Ok(None);
+        }
         let marker = self.logout_marker(&claims.jti);
         let logged_out = revocations
             .revocation_state(user_id, Some(&marker))
@@ -231,8 +344,16 @@ impl Auth {
         Ok((!logged_out).then_some(entry.blacklisted_at))
     }
 
-    fn user_id_of(claims_user_id: &str) -> Result<UserId, AuthError> {
-        claims_user_id.parse().map_err(|_| not_valid())
+    /// The id of the user a token names: its `user_id` claim, or for a
+    /// Django token ([`AccessClaims::legacy`]) the user imported with that
+    /// legacy id (a token naming none is not valid).
+    async fn user_id_of(&self, claims_user_id: &str, legacy: bool) -> Result<UserId, AuthError> {
+        if !legacy {
+            return claims_user_id.parse().map_err(|_| not_valid());
+        }
+        let legacy_id: i64 = claims_user_id.parse().map_err(|_| not_valid())?;
+        let user = self.inner.stores.users.user_by_legacy_id(legacy_id).await?;
+        user.map(|user| user.id).ok_or_else(not_valid)
     }
 
     /// The token's user, unless the token is revoked (its family, or the
@@ -242,13 +363,13 @@ impl Auth {
     /// (refresh tokens, whose rotation must see the latest state).
     async fn unrevoked_user(
         &self,
-        user_id: &str,
+        (user_id, legacy): (&str, bool),
         family: Option<&str>,
         jti: &str,
         iat: i64,
         through_cache: bool,
     ) -> Result<Option<User>, AuthError> {
-        let user_id = Self::user_id_of(user_id)?;
+        let user_id = self.user_id_of(user_id, legacy).await?;
         let (state, user) = if through_cache {
             self.cached_revocation_state_and_user(user_id, family)
                 .await?
@@ -290,7 +411,7 @@ impl Auth {
     async fn live_refresh_user(&self, claims: &RefreshClaims) -> Result<User, AuthError> {
         let user = self
             .unrevoked_user(
-                &claims.user_id,
+                (&claims.user_id, claims.legacy),
                 claims.family.as_deref(),
                 &claims.jti,
                 claims.iat,
@@ -319,8 +440,13 @@ impl Auth {
             if revocations.blacklisted_jti(&claims.jti).await?.is_some() {
                 return Err(not_valid());
             }
-            let (access, _) =
-                jwt.issue_access_at(&claims.user_id, claims.family.as_deref(), now)?;
+            let [added, _] = added_claims(self.inner.claims_hook.as_deref(), &user);
+            let access = jwt.issue_access_with_claims(
+                &user.id.to_string(),
+                claims.family.as_deref(),
+                now,
+                &added,
+            )?;
             return Ok(Refreshed {
                 access,
                 refresh: None,
@@ -330,7 +456,12 @@ impl Auth {
         let entry = BlacklistEntry {
             jti: claims.jti.clone(),
             user_id: user.id,
-            family: claims.family.clone(),
+            // A Django token has no family: its successors' marks it as
+            // rotated here (see `retried_rotation`).
+            family: match (&claims.family, claims.legacy) {
+                (None, true) => Some(self.successor_family(&claims)),
+                (family, _) => family.clone(),
+            },
             expires_at: claims.expires_at(),
             blacklisted_at: now,
         };
@@ -346,7 +477,7 @@ impl Auth {
             }
         };
         let family = self.successor_family(&claims);
-        let pair = self.successor_pair(&claims, &family, rotated_at)?;
+        let pair = self.successor_pair(&claims, &user, &family, rotated_at)?;
         self.emit(AuthEvent::TokenRotated {
             user_id: user.id,
             at: now,
@@ -468,7 +599,7 @@ impl Auth {
     async fn check_access(&self, claims: &AccessClaims) -> Result<User, AuthError> {
         let user = self
             .unrevoked_user(
-                &claims.user_id,
+                (&claims.user_id, claims.legacy),
                 claims.family.as_deref(),
                 &claims.jti,
                 claims.iat,

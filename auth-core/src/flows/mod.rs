@@ -10,6 +10,7 @@ use crate::user::UserPatch;
 
 mod account;
 mod authenticate;
+mod cleanup;
 mod jwt;
 mod login;
 mod tokens;
@@ -18,7 +19,8 @@ pub use tokens::IssuedKnoxToken;
 
 pub use account::{EMAIL_TAKEN, INVALID_UID, MAX_PAGE_SIZE, PASSWORDS_DIFFER, USERNAME_TAKEN};
 pub use authenticate::{Access, AuthSchemes, Authenticated, Credential};
-pub use jwt::{RefreshPolicy, Refreshed};
+pub use cleanup::Cleared;
+pub use jwt::{ClaimsHook, RefreshPolicy, Refreshed};
 pub use login::Login;
 
 /// Login fields: `password` and either `username` or `email`.

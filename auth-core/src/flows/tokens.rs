@@ -253,7 +253,9 @@ impl Auth {
 
     /// Static-token login (`POST /api/auth/static-token`): checks the
     /// credentials and returns the user's one token, creating it on first
-    /// call (DRF's `obtain_auth_token`).
+    /// call (DRF's `obtain_auth_token`). A user whose token is an imported
+    /// DRF key gets a new token in its place (only the key's digest is
+    /// stored, so it cannot be handed out): the old key stops working.
     pub async fn static_token_login(
         &self,
         credentials: &Credentials,
@@ -287,8 +289,9 @@ impl Auth {
     async fn static_token_created(&self, user_id: UserId) -> Result<(String, bool), AuthError> {
         let store = &self.inner.stores.static_tokens;
         let tokens = &self.inner.static_tokens;
-        // Twice at most: a record made under an older server secret cannot
-        // give its token back, so it is replaced once.
+        // Twice at most: a record made under an older server secret, or an
+        // imported DRF key (digest only), cannot give its token back, so it
+        // is replaced once.
         for _ in 0..2 {
             let (record, token) = tokens.new_record(user_id, self.now());
             let stored = store.get_or_insert_static_token(&record).await?;

@@ -1,17 +1,38 @@
 //! The OAuth2 / OpenID Connect provider: its records ([`Application`],
 //! [`AuthorizationCode`], [`OAuthToken`], [`Consent`], [`BrowserSession`]),
-//! their ids, and [`Scopes`].
+//! their ids, and [`Scopes`]; PKCE, redirect URI matching, client
+//! credentials and the protocol errors. The settings are
+//! [`OAuthConfig`](crate::config::OAuthConfig).
 //!
 //! The stores that keep these records are the `OAuth*` traits in
 //! [`store`](crate::store). Secrets never reach a store: client secrets,
 //! codes, tokens and session cookies are stored as the lower-case hex
 //! SHA-256 digest of the string handed out ([`digest`]).
 
+mod bearer;
+mod client;
+mod error;
+mod pkce;
 mod records;
+mod redirect;
 mod scopes;
+mod token_endpoint;
 
+#[cfg(test)]
+mod tests;
+
+pub use client::{ClientSecret, SecretDigests, generate_client_id};
+pub use error::{OAuthError, OAuthErrorCode};
+pub use pkce::{is_valid_challenge, is_valid_verifier, s256_challenge, verify_pkce};
 pub use records::{
     Application, ApplicationId, AuthorizationCode, BrowserSession, ClientType, Consent, FamilyId,
     GrantType, OAuthToken, OAuthTokenKind, PkceMethod, digest,
 };
+pub use redirect::{redirect_uri_allowed, redirect_uri_matches};
 pub use scopes::{InvalidScope, Scopes};
+pub use token_endpoint::{
+    ClientAuth, ClientAuthMethod, Introspection, IntrospectionDetails, IssuedOAuthTokens,
+    TokenGrant,
+};
+
+pub(crate) use bearer::is_opaque_token;

@@ -148,6 +148,8 @@ struct Users {
     by_username: HashMap<String, UserId>,
     /// `fold_case(email)` to id.
     by_email: HashMap<String, UserId>,
+    /// Legacy (Django) id to id, for the users that have one.
+    by_legacy_id: HashMap<i64, UserId>,
     /// The listing order: `date_joined`, then id.
     order: BTreeSet<(DateTime<Utc>, UserId)>,
 }
@@ -178,12 +180,20 @@ impl UserStore for MemoryStore {
         if users.by_email.contains_key(&email_key) {
             return Err(StoreError::Conflict("email".into()));
         }
+        if let Some(legacy_id) = user.legacy_id
+            && users.by_legacy_id.contains_key(&legacy_id)
+        {
+            return Err(StoreError::Conflict("legacy_id".into()));
+        }
         if users.by_id.contains_key(&user.id) {
             // Not in the contract (ids are fresh UUIDs), but never overwrite.
             return Err(StoreError::Conflict("id".into()));
         }
         users.by_username.insert(username_key, user.id);
         users.by_email.insert(email_key, user.id);
+        if let Some(legacy_id) = user.legacy_id {
+            users.by_legacy_id.insert(legacy_id, user.id);
+        }
         users.order.insert((user.date_joined, user.id));
         users.by_id.insert(user.id, user.clone());
         Ok(())
@@ -191,6 +201,15 @@ impl UserStore for MemoryStore {
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         Ok(read(&self.users).by_id.get(&id).cloned())
+    }
+
+    async fn user_by_legacy_id(&self, legacy_id: i64) -> Result<Option<User>, StoreError> {
+        let users = read(&self.users);
+        Ok(users
+            .by_legacy_id
+            .get(&legacy_id)
+            .and_then(|id| users.by_id.get(id))
+            .cloned())
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -268,6 +287,9 @@ impl UserStore for MemoryStore {
         };
         users.by_username.remove(&fold_case(&user.username));
         users.by_email.remove(&fold_case(&user.email));
+        if let Some(legacy_id) = user.legacy_id {
+            users.by_legacy_id.remove(&legacy_id);
+        }
         users.order.remove(&(user.date_joined, user.id));
         Ok(true)
     }
@@ -738,6 +760,13 @@ impl ThrottleStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn purge_ended_throttle_windows(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut throttle = lock(&self.throttle);
+        let before = throttle.windows.len();
+        throttle.windows.retain(|_, count| now < count.resets_at);
+        Ok(to_u64(before - throttle.windows.len()))
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -791,6 +820,19 @@ impl LoginHistoryStore for MemoryStore {
             .by_user
             .remove(&user)
             .map_or(0, |entries| to_u64(entries.len())))
+    }
+
+    async fn purge_history_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut history = write(&self.history);
+        let mut purged = 0;
+        history.by_user.retain(|_, entries| {
+            // Oldest first: the entries to go are a prefix.
+            let old = entries.partition_point(|entry| entry.at < before);
+            entries.drain(..old);
+            purged += old;
+            !entries.is_empty()
+        });
+        Ok(to_u64(purged))
     }
 }
 

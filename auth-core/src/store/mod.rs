@@ -77,12 +77,18 @@
 //!             if fold_case(&other.email) == fold_case(&user.email) {
 //!                 return Err(StoreError::Conflict("email".into()));
 //!             }
+//!             if user.legacy_id.is_some() && other.legacy_id == user.legacy_id {
+//!                 return Err(StoreError::Conflict("legacy_id".into()));
+//!             }
 //!         }
 //!         users.insert(user.id, user.clone());
 //!         Ok(())
 //!     }
 //!     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
 //!         Ok(self.0.read().unwrap().get(&id).cloned())
+//!     }
+//!     async fn user_by_legacy_id(&self, legacy_id: i64) -> Result<Option<User>, StoreError> {
+//!         Ok(self.find(|u| u.legacy_id == Some(legacy_id)))
 //!     }
 //!     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
 //!         Ok(self.find(|u| fold_case(&u.username) == fold_case(username)))
@@ -222,13 +228,21 @@ pub trait UserStore: Debug + Send + Sync + 'static {
     /// Stores a new user.
     ///
     /// Fails with `Conflict("username")` or `Conflict("email")` when another
-    /// user has the same username or email (case-insensitively), and with
-    /// `Conflict("id")` when a user with this id exists, storing nothing.
-    /// Atomic: of concurrent inserts of one username, exactly one succeeds.
+    /// user has the same username or email (case-insensitively), with
+    /// `Conflict("legacy_id")` when `user.legacy_id` is set and another user
+    /// has it (any number of users have none), and with `Conflict("id")`
+    /// when a user with this id exists, storing nothing. Atomic: of
+    /// concurrent inserts of one username (or one legacy id), exactly one
+    /// succeeds.
     async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
 
     /// The user with this id, or `None`.
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// The user imported with this legacy id ([`User::legacy_id`], Django's
+    /// integer primary key), or `None` when no user has it (a user created
+    /// here has none, so no id finds one). Any `i64` may be asked for.
+    async fn user_by_legacy_id(&self, legacy_id: i64) -> Result<Option<User>, StoreError>;
 
     /// The user with this username, compared case-insensitively, or `None`.
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
@@ -418,18 +432,23 @@ pub trait KnoxTokenStore: Debug + Send + Sync + 'static {
     async fn purge_expired_knox_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
-/// A DRF-style static token as stored: a digest to find it, and a seed from
-/// which the service (holding a server secret) can derive the token again.
-/// Neither alone, nor both together without the secret, yields the token.
-/// `Debug` hides both.
+/// A DRF-style static token as stored: a digest to find it, and, for a
+/// token made here, a seed from which the service (holding a server secret)
+/// can derive the token again. Neither alone, nor both together without the
+/// secret, yields the token. An imported token (a Django REST framework
+/// `authtoken_token` key) has no seed: only its digest is kept, so it
+/// authenticates but can never be shown again. `Debug` hides digest and
+/// seed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StaticTokenRecord {
     /// The owner (one token per user).
     pub user_id: UserId,
     /// Lower-case hex digest of the token; unique.
     pub digest: String,
-    /// Random per-token input to the derivation (not secret on its own).
-    pub seed: String,
+    /// Random per-token input to the derivation (not secret on its own);
+    /// `None` for an imported token, which cannot be derived. Stores keep
+    /// it as given, `None` included.
+    pub seed: Option<String>,
     /// When it was created.
     pub created: DateTime<Utc>,
 }
@@ -439,7 +458,7 @@ impl std::fmt::Debug for StaticTokenRecord {
         f.debug_struct("StaticTokenRecord")
             .field("user_id", &self.user_id)
             .field("digest", &"[redacted]")
-            .field("seed", &"[redacted]")
+            .field("seed", &self.seed.as_ref().map(|_| "[redacted]"))
             .field("created", &self.created)
             .finish()
     }
@@ -623,6 +642,14 @@ pub trait ThrottleStore: Debug + Send + Sync + 'static {
         resets_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Deletes every window that has ended at `now` (its `resets_at` at or
+    /// before `now`); returns how many it deleted. A window still open is
+    /// never touched.
+    ///
+    /// A store that expires windows by itself (Redis) may already have
+    /// dropped them (they are not counted, so it may return 0).
+    async fn purge_ended_throttle_windows(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// What happened, in a user's login history.
@@ -718,6 +745,11 @@ pub trait LoginHistoryStore: Debug + Send + Sync + 'static {
 
     /// Deletes the user's entries; returns how many.
     async fn delete_user_history(&self, user: UserId) -> Result<u64, StoreError>;
+
+    /// Deletes every entry, of every user, recorded before `before` (an
+    /// `at` earlier than `before`; one at `before` stays); returns how
+    /// many.
+    async fn purge_history_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// A store that implements every trait (like

@@ -234,3 +234,37 @@ pub async fn huge_offsets_and_limits_are_clamped(store: Arc<dyn LoginHistoryStor
     let none = page(&*store, user, u64::MAX, u64::MAX).await;
     assert_eq!((none.items.len(), none.total), (0, 1), "a huge offset");
 }
+
+/// `purge_history_before` deletes the entries of every user recorded
+/// before the instant (one at the instant stays), counts them, and keeps
+/// the rest.
+pub async fn purge_removes_only_older_entries(store: Arc<dyn LoginHistoryStore>) {
+    // Ten years back: a time range no other test uses, so a shared store's
+    // other entries are neither purged nor counted.
+    let t = now() - chrono::Duration::days(3650);
+    let (ada, bob) = (UserId::new(), UserId::new());
+    let old_ada = entry(ada, micros(t, -1), HistoryEvent::Login);
+    let old_bob = entry(bob, micros(t, -86_400_000_000), HistoryEvent::LoginFailed);
+    let at_t = entry(ada, t, HistoryEvent::Logout);
+    let recent = entry(bob, now(), HistoryEvent::Login);
+    record(&*store, &[&old_ada, &old_bob, &at_t, &recent]).await;
+
+    let purged = store
+        .purge_history_before(t)
+        .await
+        .expect("purge_history_before failed");
+    assert_eq!(
+        purged, 2,
+        "both users' older entries are purged and counted"
+    );
+    assert_eq!(page(&*store, ada, 0, 10).await.items, vec![at_t]);
+    assert_eq!(page(&*store, bob, 0, 10).await.items, vec![recent]);
+    assert_eq!(
+        store
+            .purge_history_before(t)
+            .await
+            .expect("purge_history_before failed"),
+        0,
+        "purging again finds nothing"
+    );
+}

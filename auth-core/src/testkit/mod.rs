@@ -303,6 +303,8 @@ macro_rules! __store_conformance_group {
             concurrent_inserts_of_one_email_admit_one,
             insert_with_a_taken_id_conflicts_on_id,
             huge_offsets_and_limits_are_clamped,
+            legacy_ids_are_found_and_unique,
+            concurrent_inserts_of_one_legacy_id_admit_one,
             lookups_by_odd_strings_find_nothing in odd_strings,
             search_by_odd_strings_finds_nothing in odd_strings,
         );
@@ -334,6 +336,7 @@ macro_rules! __store_conformance_group {
             delete_then_insert_again,
             concurrent_get_or_insert_agree,
             digest_of_another_user_conflicts,
+            imported_tokens_keep_no_seed,
             lookups_by_odd_strings_find_nothing in odd_strings,
         );
     };
@@ -362,6 +365,7 @@ macro_rules! __store_conformance_group {
             release_takes_back_one_hit,
             release_touches_only_its_own_open_window,
             concurrent_hits_and_releases_agree,
+            purge_removes_only_ended_windows,
         );
     };
     ([$($attr:tt)*] history; $factory:expr) => {
@@ -372,6 +376,7 @@ macro_rules! __store_conformance_group {
             users_are_isolated_and_deleted,
             every_field_round_trips,
             huge_offsets_and_limits_are_clamped,
+            purge_removes_only_older_entries,
         );
     };
     ([$($attr:tt)*] oauth; $factory:expr) => {

@@ -258,7 +258,7 @@ pub mod static_tokens {
         let record = StaticTokenRecord {
             user_id: UserId::new(),
             digest: random_hex(32),
-            seed: random_hex(16),
+            seed: Some(random_hex(16)),
             created: now(),
         };
         store

@@ -585,6 +585,9 @@ impl UserStore for HeldProfileWrites {
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         self.inner.user_by_id(id).await
     }
+    async fn user_by_legacy_id(&self, legacy_id: i64) -> Result<Option<User>, StoreError> {
+        self.inner.user_by_legacy_id(legacy_id).await
+    }
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         self.inner.user_by_username(username).await
     }

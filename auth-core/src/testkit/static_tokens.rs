@@ -13,7 +13,7 @@ fn token(user: UserId, created: DateTime<Utc>) -> StaticTokenRecord {
     StaticTokenRecord {
         user_id: user,
         digest: random_hex(32),
-        seed: random_hex(16),
+        seed: Some(random_hex(16)),
         created,
     }
 }
@@ -245,5 +245,65 @@ pub async fn digest_of_another_user_conflicts(store: Arc<dyn StaticTokenStore>) 
             .expect("static_token_for_user failed"),
         None,
         "nothing was stored for the second user"
+    );
+}
+
+/// An imported token (a DRF key: a digest and no seed) is stored and read
+/// back without a seed, by digest and by user; a later get-or-create for
+/// its user returns it as it is; once deleted, a token made here takes its
+/// place.
+pub async fn imported_tokens_keep_no_seed(store: Arc<dyn StaticTokenStore>) {
+    let t = now();
+    let user = UserId::new();
+    let imported = StaticTokenRecord {
+        seed: None,
+        ..token(user, micros(t, 42))
+    };
+    assert_eq!(
+        get_or_insert(&*store, &imported).await,
+        imported,
+        "an imported token is stored and returned without a seed"
+    );
+    assert_eq!(
+        store
+            .static_token_by_digest(&imported.digest)
+            .await
+            .expect("static_token_by_digest failed"),
+        Some(imported.clone()),
+        "found by digest, without a seed"
+    );
+    assert_eq!(
+        store
+            .static_token_for_user(user)
+            .await
+            .expect("static_token_for_user failed"),
+        Some(imported.clone()),
+        "found by user, without a seed"
+    );
+    let made_here = token(user, micros(t, 43));
+    assert_eq!(
+        get_or_insert(&*store, &made_here).await,
+        imported,
+        "get-or-create returns the imported token"
+    );
+    assert!(
+        store
+            .delete_static_token(user)
+            .await
+            .expect("delete_static_token failed"),
+        "the imported token is deleted"
+    );
+    assert_eq!(
+        get_or_insert(&*store, &made_here).await,
+        made_here,
+        "a token made here takes the deleted one's place, with its seed"
+    );
+    assert_eq!(
+        store
+            .static_token_by_digest(&imported.digest)
+            .await
+            .expect("static_token_by_digest failed"),
+        None,
+        "the imported digest finds nothing once deleted"
     );
 }

@@ -344,3 +344,66 @@ pub async fn concurrent_hits_and_releases_agree(store: Arc<dyn ThrottleStore>) {
         "{TASKS} hits less {RELEASED} releases"
     );
 }
+
+/// `purge_ended_throttle_windows` deletes the windows ended at `now` (one
+/// whose `resets_at` is `now` included), counts the ones it held, and
+/// keeps every open window.
+///
+/// A store that expires windows by itself may have dropped an ended one
+/// already (it is not counted then); whatever it still holds of an ended
+/// window must be gone after the purge.
+pub async fn purge_removes_only_ended_windows(store: Arc<dyn ThrottleStore>) {
+    // Ten years back: a time range no other test uses, so a shared store's
+    // other windows are neither purged nor counted.
+    let t = now() - Duration::days(3650);
+    let (ended, ends_now, open) = (unique("purge:"), unique("purge:"), unique("purge:"));
+    hit(
+        &*store,
+        &ended,
+        Duration::seconds(60),
+        micros(t, -61_000_000),
+    )
+    .await;
+    hit(
+        &*store,
+        &ends_now,
+        Duration::seconds(60),
+        micros(t, -60_000_000),
+    )
+    .await;
+    // Open at `t` and by the real clock: every store holds it.
+    let window = now() - t + Duration::hours(1);
+    let kept = hit(&*store, &open, window, t).await;
+    let mut held = 0;
+    for key in [&ended, &ends_now] {
+        // An ended window a store still holds is seen open just before it ended.
+        if peek(&*store, key, micros(t, -60_000_001)).await.is_some() {
+            held += 1;
+        }
+    }
+    let purged = store
+        .purge_ended_throttle_windows(t)
+        .await
+        .expect("purge_ended_throttle_windows failed");
+    assert_eq!(purged, held, "the ended windows the store held are counted");
+    for key in [&ended, &ends_now] {
+        assert_eq!(
+            peek(&*store, key, micros(t, -60_000_001)).await,
+            None,
+            "an ended window is gone after a purge"
+        );
+    }
+    assert_eq!(
+        peek(&*store, &open, t).await,
+        Some(kept),
+        "an open window is kept, with its count"
+    );
+    assert_eq!(
+        store
+            .purge_ended_throttle_windows(t)
+            .await
+            .expect("purge_ended_throttle_windows failed"),
+        0,
+        "purging again finds nothing"
+    );
+}

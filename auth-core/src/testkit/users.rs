@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use serde_json::json;
 
-use super::{assert_conflict, assert_not_found, micros, now, race, unique};
+use super::{assert_conflict, assert_not_found, micros, now, race, random_hex, unique};
 use crate::error::StoreError;
 use crate::store::{UserQuery, UserStore};
 use crate::user::{User, UserId, UserUpdate};
@@ -15,6 +15,12 @@ fn user(username: &str) -> User {
     let mut user = User::new_for_tests(username, &format!("{username}@example.com"));
     user.date_joined = now();
     user
+}
+
+/// A legacy (Django) id no other test uses: a random positive `i64`.
+fn unique_legacy_id() -> i64 {
+    let bits = u64::from_str_radix(&random_hex(8), 16).expect("random hex parses");
+    i64::try_from(bits >> 1).unwrap_or(i64::MAX).max(1)
 }
 
 /// Inserts `user`, panicking with the error if the store refuses.
@@ -306,6 +312,7 @@ pub async fn every_field_round_trips(store: Arc<dyn UserStore>) {
     full.last_login = Some(micros(joined, 86_400_000_001));
     full.password_hash =
         Some("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG".into());
+    full.legacy_id = Some(unique_legacy_id());
     let profile = json!({
         "country": "Åland",
         "bio": "日本語 🎉 \"quoted\" \\ back\nslash\ttab",
@@ -1093,6 +1100,144 @@ pub async fn insert_with_a_taken_id_conflicts_on_id(store: Arc<dyn UserStore>) {
         first,
         "the first is unchanged"
     );
+}
+
+/// A user imported with a legacy id is found by it; any id no user has
+/// (including the extremes of `i64`) finds nothing; a second user with
+/// that id is `Conflict("legacy_id")` and stores nothing, while any number
+/// of users have none; an update keeps the id; a deleted user's id finds
+/// nothing and is free again.
+pub async fn legacy_ids_are_found_and_unique(store: Arc<dyn UserStore>) {
+    let tag = unique("");
+    let legacy_id = unique_legacy_id();
+    let mut imported = user(&format!("imported_{tag}"));
+    imported.legacy_id = Some(legacy_id);
+    insert(&*store, &imported).await;
+    let by_legacy_id = |id: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .user_by_legacy_id(id)
+                .await
+                .unwrap_or_else(|err| panic!("user_by_legacy_id({id}) failed: {err:?}"))
+        }
+    };
+    assert_eq!(
+        by_legacy_id(legacy_id).await.as_ref(),
+        Some(&imported),
+        "user_by_legacy_id finds the imported user"
+    );
+    for unknown in [unique_legacy_id(), 0, -1, i64::MIN, i64::MAX] {
+        if unknown != legacy_id {
+            assert_eq!(by_legacy_id(unknown).await, None, "legacy id {unknown}");
+        }
+    }
+
+    for name in ["native_a", "native_b"] {
+        let native = user(&format!("{name}_{tag}"));
+        assert_eq!(native.legacy_id, None);
+        insert(&*store, &native).await;
+        assert_eq!(
+            get(&*store, native.id).await.legacy_id,
+            None,
+            "a user created here has no legacy id"
+        );
+    }
+
+    let mut twin = user(&format!("twin_{tag}"));
+    twin.legacy_id = Some(legacy_id);
+    assert_conflict(
+        store.insert_user(&twin).await,
+        "legacy_id",
+        "inserting a legacy id another user has",
+    );
+    assert_eq!(
+        store
+            .user_by_username(&twin.username)
+            .await
+            .expect("user_by_username failed"),
+        None,
+        "a refused insert stores nothing"
+    );
+
+    let rename = UserUpdate {
+        first_name: Some("Renamed".into()),
+        ..UserUpdate::default()
+    };
+    store
+        .update_user(imported.id, &rename)
+        .await
+        .expect("update_user failed");
+    let found = by_legacy_id(legacy_id).await.expect("still found");
+    assert_eq!(
+        (found.id, found.first_name.as_str(), found.legacy_id),
+        (imported.id, "Renamed", Some(legacy_id)),
+        "an update keeps the legacy id"
+    );
+
+    assert!(
+        store
+            .delete_user(imported.id)
+            .await
+            .expect("delete_user failed")
+    );
+    assert_eq!(
+        by_legacy_id(legacy_id).await,
+        None,
+        "a deleted user's legacy id finds nothing"
+    );
+    insert(&*store, &twin).await;
+    assert_eq!(
+        by_legacy_id(legacy_id).await.map(|u| u.id),
+        Some(twin.id),
+        "a deleted user's legacy id is free again"
+    );
+}
+
+/// Of 16 concurrent inserts of one legacy id (different usernames and
+/// emails), exactly one succeeds and the others are `Conflict("legacy_id")`.
+pub async fn concurrent_inserts_of_one_legacy_id_admit_one(store: Arc<dyn UserStore>) {
+    const TASKS: usize = 16;
+    let tag = unique("");
+    let legacy_id = unique_legacy_id();
+    let results = race(TASKS, |i| {
+        let store = store.clone();
+        let mut candidate = user(&format!("legacy{i}_{tag}"));
+        candidate.legacy_id = Some(legacy_id);
+        async move {
+            let result = store.insert_user(&candidate).await;
+            (candidate.id, result)
+        }
+    })
+    .await;
+
+    let mut winners = Vec::new();
+    for (id, result) in results {
+        match result {
+            Ok(()) => winners.push(id),
+            Err(StoreError::Conflict(field)) if field == "legacy_id" => {}
+            Err(err) => panic!("a losing insert must be Conflict(\"legacy_id\"), got {err:?}"),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one of {TASKS} concurrent inserts succeeds"
+    );
+    let found = store
+        .user_by_legacy_id(legacy_id)
+        .await
+        .expect("user_by_legacy_id failed");
+    assert_eq!(
+        found.map(|u| u.id),
+        Some(winners[0]),
+        "the winner is stored"
+    );
+    let page = store
+        .list_users(&search(&tag))
+        .await
+        .expect("list_users failed");
+    assert_eq!(page.total, 1, "exactly one user is stored");
 }
 
 /// Offsets and limits up to `u64::MAX` are clamped, not errors.

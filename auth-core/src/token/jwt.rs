@@ -17,6 +17,11 @@
 //!   ([`AccessToken`], [`RefreshToken`], [`AccessClaims`], [`RefreshClaims`]).
 //! - Time comes from the [`Clock`] the [`Jwt`] holds (or is passed in to the
 //!   `*_at` methods), so tests set it.
+//! - A deployment moving from Django keeps its users signed in: with a
+//!   [`DjangoCutover`], tokens simplejwt signed with Django's `SECRET_KEY`
+//!   (HS256, simplejwt's claim names, `user_id` the Django id) verify until
+//!   a given instant, while every token issued is signed with this
+//!   library's keys.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -45,6 +50,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
 
 use crate::clock::Clock;
 
@@ -111,6 +117,113 @@ pub struct JwtConfig {
     names: ClaimNames,
     issuer: Option<String>,
     audience: Option<String>,
+    django: Option<DjangoCutover>,
+}
+
+/// The cut-over from a Django deployment: tokens that its
+/// djangorestframework-simplejwt signed with its `SECRET_KEY` are accepted
+/// until [`accept_until`](Self::accept_until), so nobody is logged out by
+/// the move; every token issued is still signed with this library's keys.
+///
+/// Such a token verifies only as simplejwt writes them by default: HS256
+/// (fixed here, never taken from the token, RFC 8725), no `kid`, the claims
+/// `token_type`, `exp`, `iat`, `jti` and `user_id` under those names
+/// whatever [`JwtConfig`] names them, and no `aud`; `iss` is not required.
+/// Its `user_id` (a string or an integer) is the user's legacy id
+/// ([`User::legacy_id`](crate::user::User::legacy_id)); its claims say
+/// [`legacy`](AccessClaims::legacy). `exp` and the leeway apply as to any
+/// token, and at `accept_until` or later every such token fails.
+///
+/// `Debug` hides the key; two cut-overs compare equal (in constant time)
+/// when their keys and instants are the same.
+///
+/// ```
+/// use auth_core::token::jwt::{DjangoCutover, JwtConfig};
+/// let until = chrono::DateTime::parse_from_rfc3339("2027-01-31T00:00:00Z")?.to_utc();
+/// let cutover = DjangoCutover::new("django-insecure-the-settings-SECRET_KEY", until)?;
+/// let config = JwtConfig::default().with_django_cutover(cutover);
+/// assert_eq!(config.django_cutover().map(|c| c.accept_until()), Some(until));
+/// assert!(!format!("{config:?}").contains("insecure"));
+/// assert!(DjangoCutover::new("", until).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct DjangoCutover {
+    secret_key: Vec<u8>,
+    accept_until: DateTime<Utc>,
+}
+
+impl DjangoCutover {
+    /// Accepts tokens signed with `secret_key` (the bytes of Django's
+    /// `SECRET_KEY` setting, or of simplejwt's `SIGNING_KEY` when it was
+    /// set) until `accept_until`. Any non-empty key is taken, as Django
+    /// took it, however short.
+    pub fn new(
+        secret_key: impl AsRef<[u8]>,
+        accept_until: DateTime<Utc>,
+    ) -> Result<Self, JwtError> {
+        let secret_key = secret_key.as_ref().to_vec();
+        if secret_key.is_empty() {
+            return Err(config_error("the Django secret key cannot be empty"));
+        }
+        Ok(Self {
+            secret_key,
+            accept_until,
+        })
+    }
+
+    /// The first instant at which Django's tokens fail.
+    pub fn accept_until(&self) -> DateTime<Utc> {
+        self.accept_until
+    }
+}
+
+impl fmt::Debug for DjangoCutover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DjangoCutover")
+            .field("secret_key", &"[redacted]")
+            .field("accept_until", &self.accept_until)
+            .finish()
+    }
+}
+
+impl PartialEq for DjangoCutover {
+    fn eq(&self, other: &Self) -> bool {
+        crate::secret::constant_time_eq(&self.secret_key, &other.secret_key)
+            && self.accept_until == other.accept_until
+    }
+}
+
+impl Eq for DjangoCutover {}
+
+/// The cut-over's key, built once, with simplejwt's default claim names.
+#[derive(Debug)]
+struct DjangoKeys {
+    keys: KeySet,
+    names: ClaimNames,
+    accept_until: DateTime<Utc>,
+}
+
+impl DjangoKeys {
+    /// Whether the Django key is also one of `keys` (an HS256 key with the
+    /// same secret: what one signs, the other verifies).
+    fn is_among(&self, keys: &KeySet) -> bool {
+        const PROBE: &[u8] = b"auth-core.jwt.django-cutover-probe";
+        keys.iter()
+            .filter(|key| key.algorithm() == Algorithm::HS256 && key.can_sign())
+            .filter_map(|key| key.sign(PROBE).ok())
+            .filter_map(|signature| URL_SAFE_NO_PAD.decode(signature).ok())
+            .any(|signature| self.keys.signing_key().verify(PROBE, &signature).is_ok())
+    }
+
+    fn new(cutover: &DjangoCutover) -> Result<Self, JwtError> {
+        let key = JwtKey::hmac_unchecked(Algorithm::HS256, &cutover.secret_key)?;
+        Ok(Self {
+            keys: KeySet::new(key)?,
+            names: JwtConfig::default().names,
+            accept_until: cutover.accept_until,
+        })
+    }
 }
 
 impl Default for JwtConfig {
@@ -128,6 +241,7 @@ impl Default for JwtConfig {
             },
             issuer: None,
             audience: None,
+            django: None,
         }
     }
 }
@@ -204,6 +318,18 @@ impl JwtConfig {
     pub fn with_audience(mut self, audience: impl Into<String>) -> Result<Self, JwtError> {
         self.audience = Some(non_empty(audience.into(), "audience")?);
         Ok(self)
+    }
+
+    /// Accepts a Django deployment's simplejwt tokens until the cut-over's
+    /// instant (see [`DjangoCutover`]).
+    pub fn with_django_cutover(mut self, cutover: DjangoCutover) -> Self {
+        self.django = Some(cutover);
+        self
+    }
+
+    /// The Django cut-over, if one is set.
+    pub fn django_cutover(&self) -> Option<&DjangoCutover> {
+        self.django.as_ref()
     }
 
     /// The signing algorithm.
@@ -457,6 +583,7 @@ pub fn issued_at_millis(jti: &str, iat: i64) -> i64 {
 pub struct Jwt {
     config: JwtConfig,
     keys: RwLock<Arc<KeySet>>,
+    django: Option<DjangoKeys>,
     clock: Arc<dyn Clock>,
 }
 
@@ -465,9 +592,19 @@ impl Jwt {
     /// `config.algorithm()`.
     pub fn new(config: JwtConfig, keys: KeySet, clock: Arc<dyn Clock>) -> Result<Self, JwtError> {
         check_keys(&config, &keys)?;
+        let django = config.django.as_ref().map(DjangoKeys::new).transpose()?;
+        if let Some(django) = &django
+            && django.is_among(&keys)
+        {
+            return Err(config_error(
+                "the Django cut-over key is one of this library's keys: tokens issued here \
+                 must be signed with a key Django does not hold",
+            ));
+        }
         Ok(Self {
             config,
             keys: RwLock::new(Arc::new(keys)),
+            django,
             clock,
         })
     }
@@ -513,7 +650,7 @@ impl Jwt {
         family: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(AccessToken, AccessClaims), JwtError> {
-        let (token, checked) = self.issue(TokenType::Access, user_id, family, now)?;
+        let (token, checked) = self.issue(TokenType::Access, user_id, family, now, &Map::new())?;
         Ok((AccessToken(token), AccessClaims::from_checked(checked)))
     }
 
@@ -533,7 +670,7 @@ impl Jwt {
         family: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(RefreshToken, RefreshClaims), JwtError> {
-        let (token, checked) = self.issue(TokenType::Refresh, user_id, family, now)?;
+        let (token, checked) = self.issue(TokenType::Refresh, user_id, family, now, &Map::new())?;
         Ok((RefreshToken(token), RefreshClaims::from_checked(checked)))
     }
 
@@ -551,30 +688,52 @@ impl Jwt {
         family: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<TokenPair, JwtError> {
-        let (access, access_claims) = self.issue_access_at(user_id, family, now)?;
-        let (refresh, refresh_claims) = self.issue_refresh_at(user_id, family, now)?;
-        Ok(TokenPair {
-            access,
-            refresh,
-            access_claims,
-            refresh_claims,
-        })
+        let none = Map::new();
+        self.issue_pair_with_claims(user_id, family, now, [&none, &none])
     }
 
-    /// [`issue_pair_at`](Self::issue_pair_at) with the tokens' `jti`s
-    /// given (see [`token_id_from`]): the same arguments give the same pair.
+    /// [`issue_pair_at`](Self::issue_pair_at) with claims added to the
+    /// access and the refresh token (`extra`, in that order); a reserved
+    /// name among them is [`JwtError::ReservedClaim`].
+    pub(crate) fn issue_pair_with_claims(
+        &self,
+        user_id: &str,
+        family: Option<&str>,
+        now: DateTime<Utc>,
+        extra: [&Map<String, Value>; 2],
+    ) -> Result<TokenPair, JwtError> {
+        let access_jti = time_ordered_token_id(now)?;
+        let refresh_jti = time_ordered_token_id(now)?;
+        self.issue_pair_with_ids(user_id, family, now, [access_jti, refresh_jti], extra)
+    }
+
+    /// [`issue_pair_with_claims`](Self::issue_pair_with_claims) with the
+    /// tokens' `jti`s given (see [`token_id_from`]): the same arguments
+    /// give the same pair.
     pub(crate) fn issue_pair_with_ids(
         &self,
         user_id: &str,
         family: Option<&str>,
         now: DateTime<Utc>,
-        access_jti: String,
-        refresh_jti: String,
+        [access_jti, refresh_jti]: [String; 2],
+        [access_extra, refresh_extra]: [&Map<String, Value>; 2],
     ) -> Result<TokenPair, JwtError> {
-        let (access, access_claims) =
-            self.issue_with_id(TokenType::Access, user_id, family, now, access_jti)?;
-        let (refresh, refresh_claims) =
-            self.issue_with_id(TokenType::Refresh, user_id, family, now, refresh_jti)?;
+        let (access, access_claims) = self.issue_with_id(
+            TokenType::Access,
+            user_id,
+            family,
+            now,
+            access_jti,
+            access_extra,
+        )?;
+        let (refresh, refresh_claims) = self.issue_with_id(
+            TokenType::Refresh,
+            user_id,
+            family,
+            now,
+            refresh_jti,
+            refresh_extra,
+        )?;
         Ok(TokenPair {
             access: AccessToken(access),
             refresh: RefreshToken(refresh),
@@ -640,15 +799,29 @@ impl Jwt {
         crate::clock::now_micros(&*self.clock)
     }
 
+    /// Issues an access token with claims added (`extra`); a reserved name
+    /// among them is [`JwtError::ReservedClaim`].
+    pub(crate) fn issue_access_with_claims(
+        &self,
+        user_id: &str,
+        family: Option<&str>,
+        now: DateTime<Utc>,
+        extra: &Map<String, Value>,
+    ) -> Result<AccessToken, JwtError> {
+        let (token, _) = self.issue(TokenType::Access, user_id, family, now, extra)?;
+        Ok(AccessToken(token))
+    }
+
     fn issue(
         &self,
         token_type: TokenType,
         user_id: &str,
         family: Option<&str>,
         now: DateTime<Utc>,
+        extra: &Map<String, Value>,
     ) -> Result<(String, Checked), JwtError> {
         let jti = time_ordered_token_id(now)?;
-        self.issue_with_id(token_type, user_id, family, now, jti)
+        self.issue_with_id(token_type, user_id, family, now, jti, extra)
     }
 
     fn issue_with_id(
@@ -658,10 +831,14 @@ impl Jwt {
         family: Option<&str>,
         now: DateTime<Utc>,
         jti: String,
+        extra: &Map<String, Value>,
     ) -> Result<(String, Checked), JwtError> {
         let names = &self.config.names;
         if user_id.is_empty() {
             return Err(JwtError::InvalidClaim(names.user_id.clone()));
+        }
+        if let Some(name) = extra.keys().find(|name| claims::is_reserved(name, names)) {
+            return Err(JwtError::ReservedClaim(name.clone()));
         }
         if family.is_some_and(str::is_empty) {
             return Err(JwtError::InvalidClaim(names.family.clone()));
@@ -685,6 +862,7 @@ impl Jwt {
             family,
             iss: self.config.issuer.as_deref(),
             aud: self.config.audience.as_deref(),
+            extra,
         };
         let payload = serde_json::to_vec(&claims).map_err(|_| JwtError::Signing)?;
         let keys = self.keys();
@@ -705,17 +883,7 @@ impl Jwt {
         expected: Option<TokenType>,
         now: DateTime<Utc>,
     ) -> Result<Checked, JwtError> {
-        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
-        let accepted = keys.accept(token)?;
-        // RFC 8725 3.11: a `typ`, when present, must say this is a JWT.
-        if accepted
-            .typ()
-            .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT"))
-        {
-            return Err(JwtError::Unsupported("typ is not JWT"));
-        }
         let config = &self.config;
-        let raw = claims::read(&accepted.payload, &config.names)?;
         let rules = Rules {
             names: &config.names,
             now: now.timestamp(),
@@ -723,8 +891,57 @@ impl Jwt {
             issuer: config.issuer.as_deref(),
             audience: config.audience.as_deref(),
         };
-        claims::check(raw, expected, &rules)
+        let ours = {
+            let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+            verify_with(&keys, token, expected, &rules)
+        };
+        match (ours, &self.django) {
+            // Not signed by any key of ours: perhaps by Django, while its
+            // tokens are still accepted.
+            (Err(err @ (JwtError::Signature | JwtError::Algorithm(_))), Some(django))
+                if now < django.accept_until =>
+            {
+                let rules = Rules {
+                    names: &django.names,
+                    issuer: None,
+                    audience: None,
+                    ..rules
+                };
+                match verify_with(&django.keys, token, expected, &rules) {
+                    Ok(mut checked) => {
+                        checked.legacy = true;
+                        checked.family = None;
+                        Ok(checked)
+                    }
+                    Err(JwtError::Signature | JwtError::Algorithm(_) | JwtError::UnknownKey) => {
+                        Err(err)
+                    }
+                    Err(django_err) => Err(django_err),
+                }
+            }
+            (ours, _) => ours,
+        }
     }
+}
+
+/// Verifies `token` with `keys` under `rules`: the signature, then `typ`,
+/// then the claims.
+fn verify_with(
+    keys: &KeySet,
+    token: &str,
+    expected: Option<TokenType>,
+    rules: &Rules<'_>,
+) -> Result<Checked, JwtError> {
+    let accepted = keys.accept(token)?;
+    // RFC 8725 3.11: a `typ`, when present, must say this is a JWT.
+    if accepted
+        .typ()
+        .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT"))
+    {
+        return Err(JwtError::Unsupported("typ is not JWT"));
+    }
+    let raw = claims::read(&accepted.payload, rules.names)?;
+    claims::check(raw, expected, rules)
 }
 
 fn check_keys(config: &JwtConfig, keys: &KeySet) -> Result<(), JwtError> {

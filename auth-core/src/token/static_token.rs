@@ -7,6 +7,11 @@
 //! out again, while a database dump alone (digest and seed, without the
 //! secret) yields no usable token.
 //!
+//! A key imported from Django REST framework's `authtoken_token` table
+//! ([`StaticTokens::imported_record`]) is stored as its digest only, with
+//! no seed: it authenticates as before, but cannot be shown again, so a
+//! static-token login of its user replaces it with a token made here.
+//!
 //! ```
 //! use auth_core::config::SecretKey;
 //! use auth_core::token::static_token::StaticTokens;
@@ -72,16 +77,45 @@ impl StaticTokens {
         let record = StaticTokenRecord {
             user_id: user,
             digest: Self::digest(&token),
-            seed,
+            seed: Some(seed),
             created: now,
         };
         (record, token)
     }
 
+    /// The record of a key imported from Django REST framework
+    /// (`authtoken_token.key` of `user`, created at `created`): its digest
+    /// and no seed, so the key is verified by digest and never stored.
+    /// `None` when `key` is not a DRF key (40 lower-case hex characters),
+    /// which [`is_well_formed`](Self::is_well_formed) would refuse anyway.
+    ///
+    /// ```
+    /// use auth_core::token::static_token::StaticTokens;
+    /// let key = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b";
+    /// let record = StaticTokens::imported_record(auth_core::UserId::new(), key, chrono::Utc::now())
+    ///     .expect("a DRF key");
+    /// assert_eq!(record.digest, StaticTokens::digest(key));
+    /// assert_eq!(record.seed, None);
+    /// assert!(StaticTokens::imported_record(record.user_id, "not-a-key", record.created).is_none());
+    /// ```
+    pub fn imported_record(
+        user: UserId,
+        key: &str,
+        created: DateTime<Utc>,
+    ) -> Option<StaticTokenRecord> {
+        Self::is_well_formed(key).then(|| StaticTokenRecord {
+            user_id: user,
+            digest: Self::digest(key),
+            seed: None,
+            created,
+        })
+    }
+
     /// The token a stored record stands for, or `None` when it cannot be
-    /// derived (the record was made under another server secret).
+    /// derived (the record was made under another server secret, or is an
+    /// imported key, which has no seed).
     pub fn token_for(&self, record: &StaticTokenRecord) -> Option<String> {
-        let token = self.derive(record.user_id, &record.seed);
+        let token = self.derive(record.user_id, record.seed.as_deref()?);
         let digest = Self::digest(&token);
         bool::from(digest.as_bytes().ct_eq(record.digest.as_bytes())).then_some(token)
     }
@@ -119,7 +153,12 @@ mod tests {
         let tokens = StaticTokens::new(&SecretKey::generate());
         let (record, token) = tokens.new_record(UserId::new(), Utc::now());
         assert!(!record.digest.contains(&token));
-        assert!(!record.seed.contains(&token));
+        assert!(
+            !record
+                .seed
+                .as_ref()
+                .is_some_and(|seed| seed.contains(&token))
+        );
         assert!(StaticTokens::is_well_formed(&token));
         assert!(!StaticTokens::is_well_formed(&token.to_uppercase()));
         assert!(!StaticTokens::is_well_formed(&token[1..]));

@@ -455,6 +455,9 @@ impl ThrottleStore for TestStore {
     ) -> Result<(), StoreError> {
         self.store.throttle_release(key, resets_at, now).await
     }
+    async fn purge_ended_throttle_windows(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.store.purge_ended_throttle_windows(now).await
+    }
 }
 
 #[async_trait]
@@ -472,6 +475,9 @@ impl LoginHistoryStore for TestStore {
     }
     async fn delete_user_history(&self, user: UserId) -> Result<u64, StoreError> {
         self.store.delete_user_history(user).await
+    }
+    async fn purge_history_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.store.purge_history_before(before).await
     }
 }
 

@@ -76,6 +76,11 @@ macro_rules! claims_type {
             pub iss: Option<String>,
             /// The audiences (`aud`); empty when the token has none.
             pub aud: Vec<String>,
+            /// Signed by a Django deployment under the cut-over key
+            /// ([`DjangoCutover`](super::DjangoCutover)), not by this
+            /// library: `user_id` is then the user's legacy (Django) id,
+            /// and `family` is always `None`.
+            pub legacy: bool,
         }
 
         impl $name {
@@ -102,6 +107,7 @@ macro_rules! claims_type {
                     family: checked.family,
                     iss: checked.iss,
                     aud: checked.aud,
+                    legacy: checked.legacy,
                 }
             }
         }
@@ -152,6 +158,36 @@ pub(crate) struct ClaimNames {
 /// The registered claims (RFC 7519 section 4.1) read under their own names;
 /// no configurable name may take one of them.
 pub(crate) const FIXED_NAMES: [&str; 5] = ["exp", "iat", "nbf", "iss", "aud"];
+
+/// Names an added claim may never have: the registered claims of RFC 7519
+/// section 4.1, simplejwt's default claim names and `fam`, whatever the
+/// configuration calls them (see also [`ClaimNames::holds`]).
+const RESERVED_NAMES: [&str; 10] = [
+    "exp",
+    "iat",
+    "nbf",
+    "iss",
+    "aud",
+    "sub",
+    "jti",
+    "token_type",
+    "user_id",
+    "fam",
+];
+
+/// Whether an added claim may not be named `name` under `names`.
+pub(crate) fn is_reserved(name: &str, names: &ClaimNames) -> bool {
+    RESERVED_NAMES.contains(&name) || names.holds(name)
+}
+
+impl ClaimNames {
+    /// Whether `name` is one of the configured claim names.
+    fn holds(&self, name: &str) -> bool {
+        [&self.token_type, &self.user_id, &self.jti, &self.family]
+            .iter()
+            .any(|configured| *configured == name)
+    }
+}
 
 /// One claim's JSON value, as far as validation cares; strings borrow from
 /// the payload when they have no escapes.
@@ -379,9 +415,11 @@ pub(crate) struct Checked {
     iat: i64,
     exp: i64,
     nbf: Option<i64>,
-    family: Option<String>,
+    pub(crate) family: Option<String>,
     iss: Option<String>,
     aud: Vec<String>,
+    /// Verified with the Django cut-over key.
+    pub(crate) legacy: bool,
 }
 
 fn missing(name: &str) -> JwtError {
@@ -497,6 +535,7 @@ pub(crate) fn check(
         family,
         iss,
         aud,
+        legacy: false,
     })
 }
 
@@ -512,6 +551,8 @@ pub(crate) struct ClaimsOut<'a> {
     pub(crate) family: Option<&'a str>,
     pub(crate) iss: Option<&'a str>,
     pub(crate) aud: Option<&'a str>,
+    /// Claims an application added, none of them [reserved](is_reserved).
+    pub(crate) extra: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 impl Serialize for ClaimsOut<'_> {
@@ -531,6 +572,9 @@ impl Serialize for ClaimsOut<'_> {
         if let Some(aud) = self.aud {
             map.serialize_entry("aud", aud)?;
         }
+        for (name, value) in self.extra {
+            map.serialize_entry(name, value)?;
+        }
         map.end()
     }
 }
@@ -548,6 +592,7 @@ impl ClaimsOut<'_> {
             family: self.family.map(str::to_owned),
             iss: self.iss.map(str::to_owned),
             aud: self.aud.map(str::to_owned).into_iter().collect(),
+            legacy: false,
         }
     }
 }

@@ -74,6 +74,11 @@ pub enum JwtError {
     /// The signing primitive failed (should not happen with a valid key).
     #[error("signing failed")]
     Signing,
+    /// An application's [`ClaimsHook`](crate::flows::ClaimsHook) added a
+    /// claim under a name the library writes or checks (holds the name);
+    /// nothing was issued.
+    #[error("an added claim may not be named {0:?}: the library writes or checks it")]
+    ReservedClaim(String),
     /// The operating system's random generator failed.
     #[error("random generator failed")]
     Random,
@@ -88,6 +93,7 @@ impl JwtError {
             JwtError::InvalidKey(_)
                 | JwtError::InvalidConfig(_)
                 | JwtError::Signing
+                | JwtError::ReservedClaim(_)
                 | JwtError::Random
         )
     }

@@ -1,0 +1,152 @@
+//! The OAuth2 endpoints served by actix-web answer as auth-axum's do.
+
+use std::collections::BTreeSet;
+
+use actix_web::{App, HttpServer};
+use auth_actix::{Api, AuthMiddleware};
+use auth_core::Auth;
+use auth_core::config::AuthConfig;
+use auth_core::oauth::generate_client_id;
+use auth_core::oauth::{Application, ApplicationId, ClientSecret, ClientType, GrantType};
+use serde_json::Value;
+
+/// Status, the headers OAuth2 clients read, and the body.
+#[derive(Debug, PartialEq, Eq)]
+struct Answer {
+    status: u16,
+    headers: Vec<Option<String>>,
+    body: Vec<u8>,
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Answer {
+    let response = request.send().await.expect("send");
+    let headers = [
+        "content-type",
+        "cache-control",
+        "pragma",
+        "www-authenticate",
+        "allow",
+    ]
+    .into_iter()
+    .map(|name| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("<not UTF-8>").to_string())
+    })
+    .collect();
+    Answer {
+        status: response.status().as_u16(),
+        headers,
+        body: response.bytes().await.expect("body").to_vec(),
+    }
+}
+
+/// A request, built for either server's base URL.
+type Case<'a> = dyn Fn(&str) -> reqwest::RequestBuilder + 'a;
+
+#[tokio::test]
+async fn oauth_endpoints_match_axum() {
+    let auth = Auth::in_memory(AuthConfig::default());
+    let secret = ClientSecret::generate();
+    let now = auth.now();
+    let app = Application {
+        id: ApplicationId::new(),
+        client_id: generate_client_id(),
+        name: "service".into(),
+        client_type: ClientType::Confidential,
+        grant_types: BTreeSet::from([GrantType::ClientCredentials]),
+        redirect_uris: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
+        allowed_origins: Vec::new(),
+        skip_authorization: false,
+        owner: None,
+        secret_digest: Some(secret.digest()),
+        previous_secret_digest: None,
+        previous_secret_until: None,
+        created: now,
+        updated: now,
+    };
+    auth.stores()
+        .oauth_applications
+        .insert_application(&app)
+        .await
+        .expect("insert");
+
+    let api = Api::new(auth.clone());
+    let (actix_api, actix_auth) = (api.clone(), auth.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(AuthMiddleware::new(actix_auth.clone()))
+            .configure(auth_actix::configure(actix_api.clone()))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let actix_base = format!("http://{}", server.addrs()[0]);
+    let running = server.run();
+    let handle = running.handle();
+    tokio::spawn(running);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let axum_base = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = auth_axum::router(api).layer(auth_axum::AuthLayer::new(auth.clone()));
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+
+    let http = reqwest::Client::new();
+    let form = |base: &str, path: &str, body: &str| {
+        http.post(format!("{base}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+    };
+    let id = app.client_id.as_str();
+    let cases: Vec<Box<Case<'_>>> = vec![
+        Box::new(|base| {
+            form(base, "/api/o/token", "grant_type=client_credentials")
+                .basic_auth(id, Some("wrong"))
+        }),
+        Box::new(|base| {
+            form(base, "/api/o/token", "grant_type=implicit").basic_auth(id, Some(secret.expose()))
+        }),
+        Box::new(|base| {
+            form(
+                base,
+                "/api/o/token",
+                "grant_type=client_credentials&grant_type=x",
+            )
+        }),
+        Box::new(|base| {
+            http.post(format!("{base}/api/o/token"))
+                .json(&serde_json::json!({}))
+        }),
+        Box::new(|base| http.get(format!("{base}/api/o/token"))),
+        Box::new(|base| {
+            form(base, "/api/o/introspect", "token=unknown").basic_auth(id, Some(secret.expose()))
+        }),
+        Box::new(|base| {
+            form(base, "/api/o/revoke_token", "token=unknown").basic_auth(id, Some(secret.expose()))
+        }),
+        Box::new(|base| http.get(format!("{base}/.well-known/oauth-authorization-server"))),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let from_actix = send(case(&actix_base)).await;
+        let from_axum = send(case(&axum_base)).await;
+        assert_eq!(from_actix, from_axum, "case {i}");
+    }
+    // A token from each: same shape, both usable for introspection.
+    for base in [&actix_base, &axum_base] {
+        let issued = send(
+            form(base, "/api/o/token", "grant_type=client_credentials")
+                .basic_auth(id, Some(secret.expose())),
+        )
+        .await;
+        assert_eq!(issued.status, 200);
+        assert_eq!(issued.headers[1].as_deref(), Some("no-store"));
+        let body: Value = serde_json::from_slice(&issued.body).expect("json");
+        let mut keys: Vec<_> = body.as_object().expect("object").keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["access_token", "expires_in", "scope", "token_type"]);
+    }
+    handle.stop(true).await;
+}

@@ -1,0 +1,539 @@
+//! The OAuth2 token, revocation, introspection and metadata endpoints,
+//! served by the axum router on 127.0.0.1:0 and called with a real HTTP
+//! client.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use auth_axum::Api;
+use auth_core::config::{AuthConfig, OAuthConfig};
+use auth_core::flows::AdminUserInput;
+use auth_core::oauth::{
+    Application, ApplicationId, AuthorizationCode, ClientSecret, ClientType, FamilyId, GrantType,
+    PkceMethod, Scopes, digest, generate_client_id,
+};
+use auth_core::password::{Argon2Params, Argon2idHasher};
+use auth_core::throttle::ThrottleConfig;
+use auth_core::user::UserId;
+use auth_core::{Auth, MemoryStore};
+use common::serve;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct-horse-battery-9";
+const REDIRECT: &str = "http://127.0.0.1/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+struct Server {
+    auth: Auth,
+    base: String,
+    http: reqwest::Client,
+    user: UserId,
+}
+
+async fn server(oauth: OAuthConfig) -> Server {
+    let config = AuthConfig::default()
+        .with_throttle(ThrottleConfig::disabled())
+        .with_oauth(oauth);
+    let auth = Auth::builder(config)
+        .store(Arc::new(MemoryStore::new()))
+        .hasher(Arc::new(
+            Argon2idHasher::new(Argon2Params::new(256, 1, 1).expect("params")).expect("hasher"),
+        ))
+        .build()
+        .expect("service");
+    let user = auth
+        .create_user(AdminUserInput::new_user("ada", "ada@example.com").with_password(PASSWORD))
+        .await
+        .expect("user")
+        .id;
+    let base = serve(auth_axum::router(Api::new(auth.clone()))).await;
+    Server {
+        auth,
+        base,
+        http: reqwest::Client::new(),
+        user,
+    }
+}
+
+/// Registers an application; returns its client_id and secret.
+async fn register(
+    s: &Server,
+    client_type: ClientType,
+    grants: &[GrantType],
+) -> (String, Option<String>) {
+    let secret = (client_type == ClientType::Confidential).then(ClientSecret::generate);
+    let now = s.auth.now();
+    let app = Application {
+        id: ApplicationId::new(),
+        client_id: generate_client_id(),
+        name: "client".into(),
+        client_type,
+        grant_types: grants.iter().copied().collect::<BTreeSet<_>>(),
+        redirect_uris: vec![REDIRECT.into()],
+        post_logout_redirect_uris: Vec::new(),
+        allowed_origins: Vec::new(),
+        skip_authorization: false,
+        owner: None,
+        secret_digest: secret.as_ref().map(ClientSecret::digest),
+        previous_secret_digest: None,
+        previous_secret_until: None,
+        created: now,
+        updated: now,
+    };
+    s.auth
+        .stores()
+        .oauth_applications
+        .insert_application(&app)
+        .await
+        .expect("insert");
+    (app.client_id, secret.map(|s| s.expose().to_string()))
+}
+
+/// A confidential client allowed `client_credentials`: its id and secret.
+async fn client_credentials_client(s: &Server) -> (String, String) {
+    let (client_id, secret) =
+        register(s, ClientType::Confidential, &[GrantType::ClientCredentials]).await;
+    (client_id, secret.expect("secret"))
+}
+
+/// A code for the user, as the authorization endpoint would store it.
+async fn code_for(s: &Server, client_id: &str) -> String {
+    let app = s
+        .auth
+        .stores()
+        .oauth_applications
+        .application_by_client_id(client_id)
+        .await
+        .expect("read")
+        .expect("app");
+    let code = generate_client_id();
+    let now = s.auth.now();
+    let record = AuthorizationCode {
+        digest: digest(&code),
+        application_id: app.id,
+        user_id: s.user,
+        redirect_uri: REDIRECT.into(),
+        scopes: Scopes::parse("openid profile").expect("scopes"),
+        code_challenge: Some(CHALLENGE.into()),
+        code_challenge_method: Some(PkceMethod::S256),
+        nonce: None,
+        auth_time: now,
+        family: FamilyId::new(),
+        created: now,
+        expires: now + s.auth.config().oauth.code_ttl,
+        used_at: None,
+    };
+    s.auth
+        .stores()
+        .oauth_codes
+        .insert_code(&record)
+        .await
+        .expect("insert");
+    code
+}
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+/// POSTs a form (its values are URL-safe) with optional Basic credentials.
+async fn post_form(
+    s: &Server,
+    path: &str,
+    fields: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> Answer {
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut request = s
+        .http
+        .post(format!("{}{path}", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.join("&"));
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let response = request.send().await.expect("send");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn me(s: &Server, access: &str) -> u16 {
+    s.http
+        .get(format!("{}/api/auth/me", s.base))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("send")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn code_exchange_refresh_revoke_and_introspect_over_http() {
+    let s = server(OAuthConfig::default()).await;
+    let grants = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
+    let (client_id, secret) = register(&s, ClientType::Confidential, grants).await;
+    let secret = secret.expect("secret");
+    let basic = Some((client_id.as_str(), secret.as_str()));
+    let code = code_for(&s, &client_id).await;
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let issued = post_form(&s, "/api/o/token", &exchange, basic).await;
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    assert_eq!(issued.headers["cache-control"], "no-store");
+    assert_eq!(issued.headers["pragma"], "no-cache");
+    assert_eq!(issued.body["token_type"], "Bearer");
+    assert_eq!(issued.body["expires_in"], 3600);
+    assert_eq!(issued.body["scope"], "openid profile");
+    let access = issued.body["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    let refresh = issued.body["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    // The access token works on the library's own routes.
+    assert_eq!(me(&s, &access).await, 200);
+
+    // The code again: invalid_grant, and the tokens are revoked.
+    let again = post_form(&s, "/api/o/token/", &exchange, basic).await;
+    assert_eq!(again.status, 400);
+    assert_eq!(again.headers["cache-control"], "no-store");
+    assert_eq!(again.body["error"], "invalid_grant");
+    assert!(again.body["error_description"].is_string());
+    assert_eq!(me(&s, &access).await, 401);
+    let refused = post_form(
+        &s,
+        "/api/o/token",
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        basic,
+    )
+    .await;
+    assert_eq!(refused.body["error"], "invalid_grant");
+
+    // A fresh grant: refresh with client_secret_post, then introspect and revoke.
+    let code = code_for(&s, &client_id).await;
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let issued = post_form(&s, "/api/o/token", &exchange, basic).await;
+    let refresh = issued.body["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    let refreshed = post_form(
+        &s,
+        "/api/o/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("scope", "openid"),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_eq!(refreshed.body["scope"], "openid");
+    let access = refreshed.body["access_token"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    let seen = post_form(&s, "/api/o/introspect", &[("token", &access)], basic).await;
+    assert_eq!(seen.status, 200);
+    assert_eq!(seen.headers["cache-control"], "no-store");
+    assert_eq!(seen.body["active"], true);
+    assert_eq!(seen.body["client_id"], client_id.as_str());
+    assert_eq!(seen.body["username"], "ada");
+    assert_eq!(seen.body["scope"], "openid");
+    assert_eq!(seen.body["token_type"], "Bearer");
+    assert_eq!(seen.body["sub"], s.user.to_string());
+    let new_refresh = refreshed.body["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    let revoked = post_form(
+        &s,
+        "/api/o/revoke_token",
+        &[
+            ("token", &new_refresh),
+            ("token_type_hint", "refresh_token"),
+        ],
+        basic,
+    )
+    .await;
+    assert_eq!(revoked.status, 200);
+    assert_eq!(me(&s, &access).await, 401);
+    let seen = post_form(&s, "/api/o/introspect", &[("token", &access)], basic).await;
+    assert_eq!(seen.body, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn client_authentication_failures_are_401_invalid_client_with_basic_challenge() {
+    let s = server(OAuthConfig::default()).await;
+    let (client_id, secret) = client_credentials_client(&s).await;
+    let grant = [("grant_type", "client_credentials")];
+    let ok = post_form(&s, "/api/o/token", &grant, Some((&client_id, &secret))).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(ok.body.get("refresh_token").is_none());
+    assert_eq!(ok.body["scope"], "");
+    for (fields, basic) in [
+        (
+            vec![("grant_type", "client_credentials")],
+            Some((client_id.as_str(), "wrong")),
+        ),
+        (vec![("grant_type", "client_credentials")], None),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id.as_str()),
+            ],
+            None,
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id.as_str()),
+                ("client_secret", "wrong"),
+            ],
+            None,
+        ),
+    ] {
+        let refused = post_form(&s, "/api/o/token", &fields, basic).await;
+        assert_eq!(refused.status, 401, "{fields:?}");
+        assert_eq!(refused.body["error"], "invalid_client");
+        assert_eq!(refused.headers["www-authenticate"], "Basic realm=\"oauth\"");
+        assert_eq!(refused.headers["cache-control"], "no-store");
+    }
+    // A garbled Basic header.
+    let garbled = s
+        .http
+        .post(format!("{}/api/o/token", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", "Basic !!!")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(garbled.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn malformed_token_requests() {
+    let s = server(OAuthConfig::default()).await;
+    let (client_id, secret) = client_credentials_client(&s).await;
+    let basic = Some((client_id.as_str(), secret.as_str()));
+    for (fields, error) in [
+        (vec![], "invalid_request"),
+        (vec![("grant_type", "implicit")], "unsupported_grant_type"),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("username", "ada"),
+                ("password", PASSWORD),
+            ],
+            "unsupported_grant_type",
+        ),
+        (
+            vec![("grant_type", "authorization_code")],
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("grant_type", "client_credentials"),
+            ],
+            "invalid_request",
+        ),
+        (
+            vec![("grant_type", "client_credentials"), ("scope", "unknown")],
+            "invalid_scope",
+        ),
+        (
+            vec![("grant_type", "refresh_token"), ("refresh_token", "nope")],
+            "unauthorized_client",
+        ),
+    ] {
+        let refused = post_form(&s, "/api/o/token", &fields, basic).await;
+        assert_eq!(refused.status, 400, "{fields:?}: {}", refused.body);
+        assert_eq!(refused.body["error"], error, "{fields:?}");
+    }
+    // Two client authentication methods at once.
+    let both = post_form(
+        &s,
+        "/api/o/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_secret", &secret),
+        ],
+        basic,
+    )
+    .await;
+    assert_eq!(both.status, 400);
+    assert_eq!(both.body["error"], "invalid_request");
+    // JSON is not a form.
+    let json_body = s
+        .http
+        .post(format!("{}/api/o/token", s.base))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(json_body.status().as_u16(), 415);
+    // GET is not allowed.
+    let get = s
+        .http
+        .get(format!("{}/api/o/token", s.base))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(get.status().as_u16(), 405);
+}
+
+#[tokio::test]
+async fn metadata_and_openapi() {
+    let oauth = OAuthConfig::default()
+        .with_issuer("https://auth.example.com")
+        .expect("issuer");
+    let s = server(oauth).await;
+    let metadata: Value = s
+        .http
+        .get(format!("{}/.well-known/oauth-authorization-server", s.base))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(metadata["issuer"], "https://auth.example.com");
+    assert_eq!(
+        metadata["token_endpoint"],
+        "https://auth.example.com/api/o/token"
+    );
+    assert_eq!(
+        metadata["revocation_endpoint"],
+        "https://auth.example.com/api/o/revoke_token"
+    );
+    assert_eq!(
+        metadata["introspection_endpoint"],
+        "https://auth.example.com/api/o/introspect"
+    );
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    assert_eq!(
+        metadata["grant_types_supported"],
+        json!(["authorization_code", "client_credentials", "refresh_token"])
+    );
+    assert_eq!(
+        metadata["scopes_supported"],
+        json!(["email", "openid", "profile"])
+    );
+    assert_eq!(
+        metadata["authorization_response_iss_parameter_supported"],
+        true
+    );
+    assert_eq!(
+        metadata["token_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    let document: Value = s
+        .http
+        .get(format!("{}/api/openapi.json", s.base))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let token = &document["paths"]["/api/o/token"]["post"];
+    let form =
+        &token["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"];
+    assert_eq!(form, "#/components/schemas/TokenForm");
+    assert!(
+        document["components"]["schemas"]["TokenForm"]["properties"]["code_verifier"].is_object()
+    );
+    assert_eq!(
+        token["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/OAuthErrorBody"
+    );
+    for path in ["/api/o/revoke_token", "/api/o/introspect"] {
+        assert!(document["paths"][path]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"].is_object(), "{path}");
+    }
+    assert!(document["paths"]["/.well-known/oauth-authorization-server"]["get"].is_object());
+}
+
+#[tokio::test]
+async fn a_deactivated_users_oauth_token_is_refused() {
+    let s = server(OAuthConfig::default()).await;
+    let (client_id, _) = register(
+        &s,
+        ClientType::Public,
+        &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+    )
+    .await;
+    let code = code_for(&s, &client_id).await;
+    let issued = post_form(
+        &s,
+        "/api/o/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", &client_id),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    let access = issued.body["access_token"].as_str().expect("access");
+    assert_eq!(me(&s, access).await, 200);
+    let deactivate = AdminUserInput {
+        patch: auth_core::user::UserPatch {
+            is_active: Some(false),
+            ..Default::default()
+        },
+        password: None,
+    };
+    s.auth
+        .update_user(s.user, deactivate)
+        .await
+        .expect("update");
+    assert_eq!(me(&s, access).await, 401);
+    let refresh = issued.body["refresh_token"].as_str().expect("refresh");
+    let refused = post_form(
+        &s,
+        "/api/o/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &client_id),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(refused.body["error"], "invalid_grant");
+}

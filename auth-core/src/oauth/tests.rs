@@ -1,0 +1,834 @@
+//! The token endpoint's grants, revocation, introspection and OAuth bearer
+//! authentication, on the in-memory store with a manual clock.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::*;
+use crate::config::{AuthConfig, OAuthConfig};
+use crate::error::{AuthError, TokenRejection};
+use crate::events::ClientInfo;
+use crate::flows::{AdminUserInput, Credential, PasswordChange};
+use crate::password::{Argon2Params, Argon2idHasher};
+use crate::throttle::ThrottleConfig;
+use crate::user::{User, UserPatch};
+use crate::{Auth, ManualClock, MemoryStore};
+
+const PASSWORD: &str = "correct-horse-battery-9";
+const REDIRECT: &str = "https://client.example/cb";
+/// RFC 7636 Appendix B.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+struct Env {
+    auth: Auth,
+    clock: ManualClock,
+    user: User,
+}
+
+async fn env_with(oauth: OAuthConfig) -> Env {
+    let clock = ManualClock::at_unix(1_800_000_000);
+    let config = AuthConfig::default()
+        .with_throttle(ThrottleConfig::disabled())
+        .with_oauth(oauth);
+    let auth = Auth::builder(config)
+        .store(Arc::new(MemoryStore::new()))
+        .clock(Arc::new(clock.clone()))
+        .hasher(Arc::new(
+            Argon2idHasher::new(Argon2Params::new(256, 1, 1).unwrap()).unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let user = auth
+        .create_user(AdminUserInput::new_user("ada", "ada@example.com").with_password(PASSWORD))
+        .await
+        .unwrap();
+    Env { auth, clock, user }
+}
+
+async fn env() -> Env {
+    env_with(OAuthConfig::default()).await
+}
+
+/// A registered application and its secret (none for a public client).
+struct Client {
+    app: Application,
+    secret: Option<ClientSecret>,
+}
+
+impl Client {
+    fn basic(&self) -> ClientAuth {
+        ClientAuth {
+            client_id: self.app.client_id.clone(),
+            secret: self.secret.as_ref().map(|s| s.expose().to_string()),
+            method: if self.secret.is_some() {
+                ClientAuthMethod::Basic
+            } else {
+                ClientAuthMethod::None
+            },
+        }
+    }
+
+    fn with_secret(&self, secret: &str) -> ClientAuth {
+        ClientAuth {
+            secret: Some(secret.to_string()),
+            method: ClientAuthMethod::Post,
+            ..self.basic()
+        }
+    }
+}
+
+async fn register(env: &Env, client_type: ClientType, grants: &[GrantType]) -> Client {
+    let secret = (client_type == ClientType::Confidential).then(ClientSecret::generate);
+    let now = env.auth.now();
+    let app = Application {
+        id: ApplicationId::new(),
+        client_id: generate_client_id(),
+        name: "client".into(),
+        client_type,
+        grant_types: grants.iter().copied().collect::<BTreeSet<_>>(),
+        redirect_uris: vec![REDIRECT.into()],
+        post_logout_redirect_uris: Vec::new(),
+        allowed_origins: Vec::new(),
+        skip_authorization: false,
+        owner: None,
+        secret_digest: secret.as_ref().map(ClientSecret::digest),
+        previous_secret_digest: None,
+        previous_secret_until: None,
+        created: now,
+        updated: now,
+    };
+    env.auth
+        .stores()
+        .oauth_applications
+        .insert_application(&app)
+        .await
+        .unwrap();
+    Client { app, secret }
+}
+
+const CODE_AND_REFRESH: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
+
+/// Stores a code for `env.user` as the authorization endpoint would.
+async fn code_for(env: &Env, client: &Client, pkce: Option<(&str, PkceMethod)>) -> String {
+    let code = generate_client_id();
+    let now = env.auth.now();
+    let record = AuthorizationCode {
+        digest: digest(&code),
+        application_id: client.app.id,
+        user_id: env.user.id,
+        redirect_uri: REDIRECT.into(),
+        scopes: Scopes::parse("openid profile").unwrap(),
+        code_challenge: pkce.map(|(challenge, _)| challenge.to_string()),
+        code_challenge_method: pkce.map(|(_, method)| method),
+        nonce: None,
+        auth_time: now,
+        family: FamilyId::new(),
+        created: now,
+        expires: now + env.auth.config().oauth.code_ttl,
+        used_at: None,
+    };
+    env.auth
+        .stores()
+        .oauth_codes
+        .insert_code(&record)
+        .await
+        .unwrap();
+    code
+}
+
+/// Tokens from a code with PKCE, as a client gets them.
+async fn issue(env: &Env, client: &Client) -> IssuedOAuthTokens {
+    let code = code_for(env, client, Some((CHALLENGE, PkceMethod::S256))).await;
+    token(env, &client.basic(), &exchange(&code, Some(VERIFIER)))
+        .await
+        .unwrap()
+}
+
+fn exchange(code: &str, verifier: Option<&str>) -> TokenGrant {
+    TokenGrant::AuthorizationCode {
+        code: code.to_string(),
+        redirect_uri: Some(REDIRECT.into()),
+        code_verifier: verifier.map(str::to_string),
+    }
+}
+
+fn refresh(token: &str, scope: Option<&str>) -> TokenGrant {
+    TokenGrant::RefreshToken {
+        refresh_token: token.to_string(),
+        scope: scope.map(str::to_string),
+    }
+}
+
+async fn token(
+    env: &Env,
+    client: &ClientAuth,
+    grant: &TokenGrant,
+) -> Result<IssuedOAuthTokens, AuthError> {
+    env.auth
+        .oauth_token(client, grant, &ClientInfo::default())
+        .await
+}
+
+/// Asserts that the token request fails with `code`.
+async fn refuses(env: &Env, client: &ClientAuth, grant: &TokenGrant, code: OAuthErrorCode) {
+    assert_oauth_error(token(env, client, grant).await, code);
+}
+
+#[track_caller]
+fn assert_oauth_error<T: std::fmt::Debug>(result: Result<T, AuthError>, code: OAuthErrorCode) {
+    match result {
+        Err(AuthError::OAuth(err)) => assert_eq!(err.code, code, "{err}"),
+        other => panic!("expected {code}, got {other:?}"),
+    }
+}
+
+/// Whether `access` still opens the user's routes.
+async fn works(env: &Env, access: &str) -> bool {
+    env.auth
+        .authenticate_header(Some(&format!("Bearer {access}")))
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn code_with_pkce_gives_tokens_that_authenticate_with_their_scopes() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let issued = issue(&env, &client).await;
+    assert_eq!(issued.expires_in, 3600);
+    assert_eq!(issued.scopes.to_string(), "openid profile");
+    assert!(issued.refresh_token.is_some());
+    assert!(!format!("{issued:?}").contains(&issued.access_token));
+    let who = env
+        .auth
+        .authenticate_header(Some(&format!("Bearer {}", issued.access_token)))
+        .await
+        .unwrap();
+    assert_eq!(who.user.id, env.user.id);
+    let scopes = who.credential.oauth_scopes().expect("an OAuth credential");
+    assert!(scopes.contains("profile") && !scopes.contains("email"));
+    assert!(matches!(who.credential, Credential::OAuth(_)));
+    // Expired after its lifetime.
+    env.clock.advance(Duration::seconds(3601));
+    assert!(!works(&env, &issued.access_token).await);
+}
+
+#[tokio::test]
+async fn a_reused_code_fails_and_revokes_what_the_first_exchange_issued() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    let first = token(&env, &client.basic(), &exchange(&code, Some(VERIFIER)))
+        .await
+        .unwrap();
+    assert!(works(&env, &first.access_token).await);
+    let again = exchange(&code, Some(VERIFIER));
+    refuses(&env, &client.basic(), &again, OAuthErrorCode::InvalidGrant).await;
+    assert!(!works(&env, &first.access_token).await);
+    let refreshed = token(
+        &env,
+        &client.basic(),
+        &refresh(first.refresh_token.as_deref().unwrap(), None),
+    )
+    .await;
+    assert_oauth_error(refreshed, OAuthErrorCode::InvalidGrant);
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    env.clock.advance(Duration::seconds(60));
+    let late = token(&env, &client.basic(), &exchange(&code, Some(VERIFIER))).await;
+    assert_oauth_error(late, OAuthErrorCode::InvalidGrant);
+}
+
+#[tokio::test]
+async fn pkce_and_redirect_uri_must_match() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let s256 = Some((CHALLENGE, PkceMethod::S256));
+    // A challenge without a verifier, a wrong verifier.
+    for verifier in [None, Some("a".repeat(43).as_str())] {
+        let code = code_for(&env, &client, s256).await;
+        let refused = token(&env, &client.basic(), &exchange(&code, verifier)).await;
+        assert_oauth_error(refused, OAuthErrorCode::InvalidGrant);
+    }
+    // A verifier without a challenge (a downgrade), and no PKCE at all
+    // while it is required.
+    for verifier in [Some(VERIFIER), None] {
+        let code = code_for(&env, &client, None).await;
+        let refused = token(&env, &client.basic(), &exchange(&code, verifier)).await;
+        assert_oauth_error(refused, OAuthErrorCode::InvalidGrant);
+    }
+    // `plain` is refused by default, even with the right verifier.
+    let code = code_for(&env, &client, Some((VERIFIER, PkceMethod::Plain))).await;
+    let refused = token(&env, &client.basic(), &exchange(&code, Some(VERIFIER))).await;
+    assert_oauth_error(refused, OAuthErrorCode::InvalidGrant);
+    // A redirect URI one character off, or missing.
+    let code = code_for(&env, &client, s256).await;
+    let other = TokenGrant::AuthorizationCode {
+        code,
+        redirect_uri: Some(format!("{REDIRECT}/")),
+        code_verifier: Some(VERIFIER.into()),
+    };
+    refuses(&env, &client.basic(), &other, OAuthErrorCode::InvalidGrant).await;
+    let code = code_for(&env, &client, s256).await;
+    let missing = TokenGrant::AuthorizationCode {
+        code,
+        redirect_uri: None,
+        code_verifier: Some(VERIFIER.into()),
+    };
+    refuses(
+        &env,
+        &client.basic(),
+        &missing,
+        OAuthErrorCode::InvalidRequest,
+    )
+    .await;
+    // Another client's code.
+    let thief = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let code = code_for(&env, &client, s256).await;
+    let stolen = token(&env, &thief.basic(), &exchange(&code, Some(VERIFIER))).await;
+    assert_oauth_error(stolen, OAuthErrorCode::InvalidGrant);
+}
+
+#[tokio::test]
+async fn plain_pkce_and_no_pkce_only_when_configured() {
+    let oauth = OAuthConfig {
+        allow_plain_pkce: true,
+        pkce_required: false,
+        ..OAuthConfig::default()
+    };
+    let env = env_with(oauth).await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let code = code_for(&env, &client, Some((VERIFIER, PkceMethod::Plain))).await;
+    assert!(
+        token(&env, &client.basic(), &exchange(&code, Some(VERIFIER)))
+            .await
+            .is_ok()
+    );
+    let code = code_for(&env, &client, None).await;
+    assert!(
+        token(&env, &client.basic(), &exchange(&code, None))
+            .await
+            .is_ok()
+    );
+    // A public client needs PKCE whatever the setting.
+    let public = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    let code = code_for(&env, &public, None).await;
+    refuses(
+        &env,
+        &public.basic(),
+        &exchange(&code, None),
+        OAuthErrorCode::InvalidGrant,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn public_clients_authenticate_by_client_id_and_pkce() {
+    let env = env().await;
+    let client = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    let issued = issue(&env, &client).await;
+    assert!(works(&env, &issued.access_token).await);
+    // A public client that sends a secret, and a public client asking for
+    // client_credentials, are refused.
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    let empty_basic = ClientAuth {
+        secret: Some(String::new()),
+        method: ClientAuthMethod::Basic,
+        ..client.basic()
+    };
+    let issued = token(&env, &empty_basic, &exchange(&code, Some(VERIFIER)))
+        .await
+        .unwrap();
+    assert!(works(&env, &issued.access_token).await);
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    let with_secret = token(
+        &env,
+        &client.with_secret("x"),
+        &exchange(&code, Some(VERIFIER)),
+    )
+    .await;
+    assert_oauth_error(with_secret, OAuthErrorCode::InvalidClient);
+    let public_cc = register(&env, ClientType::Public, &[GrantType::ClientCredentials]).await;
+    let refused = token(
+        &env,
+        &public_cc.basic(),
+        &TokenGrant::ClientCredentials { scope: None },
+    )
+    .await;
+    assert_oauth_error(refused, OAuthErrorCode::UnauthorizedClient);
+}
+
+#[tokio::test]
+async fn confidential_clients_must_authenticate() {
+    let env = env().await;
+    let client = register(
+        &env,
+        ClientType::Confidential,
+        &[GrantType::ClientCredentials],
+    )
+    .await;
+    let grant = TokenGrant::ClientCredentials { scope: None };
+    let issued = token(&env, &client.basic(), &grant).await.unwrap();
+    assert!(issued.refresh_token.is_none());
+    assert!(issued.scopes.is_empty());
+    // A client_credentials token acts for no user: no user route opens.
+    assert!(matches!(
+        env.auth
+            .authenticate_header(Some(&format!("Bearer {}", issued.access_token)))
+            .await,
+        Err(AuthError::Unauthenticated(TokenRejection::Invalid))
+    ));
+    let wrong = ClientSecret::generate();
+    for bad in [
+        client.with_secret(wrong.expose()),
+        client.with_secret(""),
+        ClientAuth {
+            secret: None,
+            method: ClientAuthMethod::None,
+            ..client.basic()
+        },
+        ClientAuth {
+            client_id: "unknown".into(),
+            ..client.basic()
+        },
+    ] {
+        refuses(&env, &bad, &grant, OAuthErrorCode::InvalidClient).await;
+    }
+    // Grant types outside the application's set.
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    refuses(
+        &env,
+        &client.basic(),
+        &exchange(&code, Some(VERIFIER)),
+        OAuthErrorCode::UnauthorizedClient,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_previous_secret_works_during_the_overlap_only() {
+    let env = env().await;
+    let client = register(
+        &env,
+        ClientType::Confidential,
+        &[GrantType::ClientCredentials],
+    )
+    .await;
+    let new = ClientSecret::generate();
+    let mut app = client.app.clone();
+    app.previous_secret_digest = app.secret_digest.take();
+    app.secret_digest = Some(new.digest());
+    app.previous_secret_until = Some(env.auth.now() + Duration::hours(1));
+    assert!(
+        env.auth
+            .stores()
+            .oauth_applications
+            .update_application(&app)
+            .await
+            .unwrap()
+    );
+    let grant = TokenGrant::ClientCredentials { scope: None };
+    assert!(token(&env, &client.basic(), &grant).await.is_ok());
+    assert!(
+        token(&env, &client.with_secret(new.expose()), &grant)
+            .await
+            .is_ok()
+    );
+    env.clock.advance(Duration::hours(1));
+    refuses(&env, &client.basic(), &grant, OAuthErrorCode::InvalidClient).await;
+    assert!(
+        token(&env, &client.with_secret(new.expose()), &grant)
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn scopes_must_be_known() {
+    let oauth = OAuthConfig::default()
+        .with_scope("read", "Read")
+        .unwrap()
+        .with_default_scopes(&["read"])
+        .unwrap();
+    let env = env_with(oauth).await;
+    let client = register(
+        &env,
+        ClientType::Confidential,
+        &[GrantType::ClientCredentials],
+    )
+    .await;
+    let ask = |scope: Option<&str>| TokenGrant::ClientCredentials {
+        scope: scope.map(str::to_string),
+    };
+    let default = token(&env, &client.basic(), &ask(None)).await.unwrap();
+    assert_eq!(default.scopes.to_string(), "read");
+    let asked = token(&env, &client.basic(), &ask(Some("read email")))
+        .await
+        .unwrap();
+    assert_eq!(asked.scopes.to_string(), "email read");
+    for bad in ["write", "read  email", "read\"", " read"] {
+        refuses(
+            &env,
+            &client.basic(),
+            &ask(Some(bad)),
+            OAuthErrorCode::InvalidScope,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reuse_revokes_the_family() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let first = issue(&env, &client).await;
+    let old_refresh = first.refresh_token.clone().unwrap();
+    // Narrowing works; widening does not.
+    let widened = token(
+        &env,
+        &client.basic(),
+        &refresh(&old_refresh, Some("openid email")),
+    )
+    .await;
+    assert_oauth_error(widened, OAuthErrorCode::InvalidScope);
+    let second = token(
+        &env,
+        &client.basic(),
+        &refresh(&old_refresh, Some("openid")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.scopes.to_string(), "openid");
+    let new_refresh = second.refresh_token.clone().unwrap();
+    assert_ne!(new_refresh, old_refresh);
+    // The new refresh token keeps the whole grant.
+    let third = token(&env, &client.basic(), &refresh(&new_refresh, None))
+        .await
+        .unwrap();
+    assert_eq!(third.scopes.to_string(), "openid profile");
+    assert!(works(&env, &third.access_token).await);
+    // Replaying the first refresh token revokes every token of the family.
+    let replay = token(&env, &client.basic(), &refresh(&old_refresh, None)).await;
+    assert_oauth_error(replay, OAuthErrorCode::InvalidGrant);
+    for access in [
+        &first.access_token,
+        &second.access_token,
+        &third.access_token,
+    ] {
+        assert!(!works(&env, access).await);
+    }
+    let latest = third.refresh_token.unwrap();
+    refuses(
+        &env,
+        &client.basic(),
+        &refresh(&latest, None),
+        OAuthErrorCode::InvalidGrant,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn another_clients_refresh_token_is_refused() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let thief = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let issued = issue(&env, &client).await;
+    let stolen = token(
+        &env,
+        &thief.basic(),
+        &refresh(issued.refresh_token.as_deref().unwrap(), None),
+    )
+    .await;
+    assert_oauth_error(stolen, OAuthErrorCode::InvalidGrant);
+    assert!(!works(&env, &issued.access_token).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_concurrent_refreshes_give_one_success() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let issued = issue(&env, &client).await;
+    let grant = refresh(issued.refresh_token.as_deref().unwrap(), None);
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (auth, client, grant) = (env.auth.clone(), client.basic(), grant.clone());
+            tokio::spawn(async move {
+                auth.oauth_token(&client, &grant, &ClientInfo::default())
+                    .await
+            })
+        })
+        .collect();
+    let mut successes = 0;
+    for task in tasks {
+        if task.await.unwrap().is_ok() {
+            successes += 1;
+        }
+    }
+    assert_eq!(successes, 1);
+}
+
+#[tokio::test]
+async fn the_password_grant_is_off_unless_enabled() {
+    let env = env().await;
+    let grants = &[GrantType::Password, GrantType::RefreshToken];
+    let client = register(&env, ClientType::Confidential, grants).await;
+    let grant = |password: &str| TokenGrant::Password {
+        username: "ada".into(),
+        password: password.into(),
+        scope: Some("profile".into()),
+    };
+    refuses(
+        &env,
+        &client.basic(),
+        &grant(PASSWORD),
+        OAuthErrorCode::UnsupportedGrantType,
+    )
+    .await;
+
+    let env = env_with(OAuthConfig::default().dangerous_enable_password_grant()).await;
+    let client = register(&env, ClientType::Confidential, grants).await;
+    let issued = token(&env, &client.basic(), &grant(PASSWORD))
+        .await
+        .unwrap();
+    assert!(issued.refresh_token.is_some());
+    assert!(works(&env, &issued.access_token).await);
+    refuses(
+        &env,
+        &client.basic(),
+        &grant("wrong"),
+        OAuthErrorCode::InvalidGrant,
+    )
+    .await;
+    let no_password_grant = register(
+        &env,
+        ClientType::Confidential,
+        &[GrantType::ClientCredentials],
+    )
+    .await;
+    refuses(
+        &env,
+        &no_password_grant.basic(),
+        &grant(PASSWORD),
+        OAuthErrorCode::UnauthorizedClient,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_revokes_its_family_and_others_tokens_are_left_alone() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let other = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let issued = issue(&env, &client).await;
+    let refresh_token = issued.refresh_token.clone().unwrap();
+    // Another client cannot revoke it (and hears nothing of it).
+    env.auth
+        .revoke_oauth_token(&other.basic(), &refresh_token)
+        .await
+        .unwrap();
+    assert!(works(&env, &issued.access_token).await);
+    // Unknown tokens are no error.
+    env.auth
+        .revoke_oauth_token(&client.basic(), "unknown")
+        .await
+        .unwrap();
+    // A wrong secret is.
+    assert_oauth_error(
+        env.auth
+            .revoke_oauth_token(&client.with_secret("nope"), &refresh_token)
+            .await,
+        OAuthErrorCode::InvalidClient,
+    );
+    env.auth
+        .revoke_oauth_token(&client.basic(), &refresh_token)
+        .await
+        .unwrap();
+    assert!(!works(&env, &issued.access_token).await);
+    refuses(
+        &env,
+        &client.basic(),
+        &refresh(&refresh_token, None),
+        OAuthErrorCode::InvalidGrant,
+    )
+    .await;
+    // Revoking an access token revokes that token only.
+    let issued = issue(&env, &client).await;
+    env.auth
+        .revoke_oauth_token(&client.basic(), &issued.access_token)
+        .await
+        .unwrap();
+    assert!(!works(&env, &issued.access_token).await);
+    assert!(
+        token(
+            &env,
+            &client.basic(),
+            &refresh(issued.refresh_token.as_deref().unwrap(), None)
+        )
+        .await
+        .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn introspection_tells_confidential_clients_what_a_token_grants() {
+    let env = env().await;
+    let client = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    let resource_server = register(
+        &env,
+        ClientType::Confidential,
+        &[GrantType::ClientCredentials],
+    )
+    .await;
+    let issued = issue(&env, &client).await;
+    let seen = env
+        .auth
+        .introspect_oauth_token(&resource_server.basic(), &issued.access_token)
+        .await
+        .unwrap();
+    assert!(seen.active);
+    let details = seen.details.unwrap();
+    assert_eq!(details.client_id, client.app.client_id);
+    assert_eq!(details.username.as_deref(), Some("ada"));
+    assert_eq!(details.user_id, Some(env.user.id));
+    assert_eq!(details.scopes.to_string(), "openid profile");
+    assert_eq!(details.kind, OAuthTokenKind::Access);
+    assert_eq!(details.expires, Some(env.auth.now() + Duration::hours(1)));
+    // Public clients cannot introspect; unknown tokens are inactive.
+    assert_oauth_error(
+        env.auth
+            .introspect_oauth_token(&client.basic(), &issued.access_token)
+            .await,
+        OAuthErrorCode::InvalidClient,
+    );
+    let unknown = env
+        .auth
+        .introspect_oauth_token(&resource_server.basic(), "nope")
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown,
+        Introspection {
+            active: false,
+            details: None
+        }
+    );
+    // A deactivated user's token is inactive, and refused on every route.
+    let deactivate = UserPatch {
+        is_active: Some(false),
+        ..UserPatch::default()
+    };
+    env.auth
+        .update_user(
+            env.user.id,
+            AdminUserInput {
+                patch: deactivate,
+                password: None,
+            },
+        )
+        .await
+        .unwrap();
+    let seen = env
+        .auth
+        .introspect_oauth_token(&resource_server.basic(), &issued.access_token)
+        .await
+        .unwrap();
+    assert!(!seen.active);
+    assert!(!works(&env, &issued.access_token).await);
+}
+
+#[tokio::test]
+async fn a_deactivated_users_token_is_refused_even_when_not_revoked() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let issued = issue(&env, &client).await;
+    // Deactivated behind the service's back (straight in the store).
+    let patch = crate::user::UserUpdate {
+        is_active: Some(false),
+        ..Default::default()
+    };
+    env.auth
+        .stores()
+        .users
+        .update_user(env.user.id, &patch)
+        .await
+        .unwrap();
+    assert!(matches!(
+        env.auth
+            .authenticate_header(Some(&format!("Bearer {}", issued.access_token)))
+            .await,
+        Err(AuthError::Unauthenticated(TokenRejection::UserInactive))
+    ));
+    refuses(
+        &env,
+        &client.basic(),
+        &refresh(issued.refresh_token.as_deref().unwrap(), None),
+        OAuthErrorCode::InvalidGrant,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn password_change_and_logout_everywhere_revoke_oauth_tokens() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let before = issue(&env, &client).await;
+    let change = PasswordChange {
+        old_password: PASSWORD.into(),
+        new_password: "another-horse-battery-7".into(),
+        confirm_password: "another-horse-battery-7".into(),
+    };
+    env.clock.advance(Duration::seconds(1));
+    env.auth
+        .change_password(env.user.id, change, None, &ClientInfo::default())
+        .await
+        .unwrap();
+    assert!(!works(&env, &before.access_token).await);
+    refuses(
+        &env,
+        &client.basic(),
+        &refresh(before.refresh_token.as_deref().unwrap(), None),
+        OAuthErrorCode::InvalidGrant,
+    )
+    .await;
+    // A code issued before the change is void too.
+    env.clock.advance(Duration::seconds(1));
+    let after = issue(&env, &client).await;
+    assert!(works(&env, &after.access_token).await);
+    env.clock.advance(Duration::seconds(1));
+    env.auth
+        .logout_all(env.user.id, &ClientInfo::default())
+        .await
+        .unwrap();
+    assert!(!works(&env, &after.access_token).await);
+}
+
+#[tokio::test]
+async fn without_rotation_the_refresh_token_stays() {
+    let oauth = OAuthConfig {
+        rotate_refresh_tokens: false,
+        ..OAuthConfig::default()
+    };
+    let env = env_with(oauth).await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let issued = issue(&env, &client).await;
+    let refresh_token = issued.refresh_token.unwrap();
+    for _ in 0..2 {
+        let again = token(&env, &client.basic(), &refresh(&refresh_token, None))
+            .await
+            .unwrap();
+        assert_eq!(again.refresh_token.as_deref(), Some(refresh_token.as_str()));
+        assert!(works(&env, &again.access_token).await);
+    }
+    // Its lifetime still ends (30 days by default).
+    env.clock.advance(Duration::days(30));
+    let late = refresh(&refresh_token, None);
+    refuses(&env, &client.basic(), &late, OAuthErrorCode::InvalidGrant).await;
+}

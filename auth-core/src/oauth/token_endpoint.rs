@@ -1,0 +1,690 @@
+//! The token endpoint (RFC 6749 §3.2, §4, §6), revocation (RFC 7009) and
+//! introspection (RFC 7662), as [`Auth`] methods taking typed inputs: the
+//! HTTP layer reads the form and the `Authorization` header into a
+//! [`ClientAuth`] and a [`TokenGrant`], and renders what comes back.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+
+use super::client::SecretDigests;
+use super::error::{OAuthError, OAuthErrorCode};
+use super::pkce::verify_pkce;
+use super::{
+    Application, ClientType, FamilyId, GrantType, OAuthToken, OAuthTokenKind, PkceMethod, Scopes,
+    digest,
+};
+use crate::Auth;
+use crate::error::{AuthError, StoreError};
+use crate::events::ClientInfo;
+use crate::flows::Credentials;
+use crate::secret::random_bytes;
+use crate::store::{CodeUse, RefreshUse};
+use crate::token::TokenKind;
+use crate::user::UserId;
+
+/// How a client presented its credentials (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuthMethod {
+    /// `Authorization: Basic` (`client_secret_basic`).
+    Basic,
+    /// `client_id` and `client_secret` in the form (`client_secret_post`).
+    Post,
+    /// `client_id` alone: a public client (`none`).
+    None,
+}
+
+impl ClientAuthMethod {
+    /// The RFC 8414 name: `client_secret_basic`, `client_secret_post` or
+    /// `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuthMethod::Basic => "client_secret_basic",
+            ClientAuthMethod::Post => "client_secret_post",
+            ClientAuthMethod::None => "none",
+        }
+    }
+}
+
+/// A client's credentials as the HTTP layer read them. `Debug` hides the
+/// secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientAuth {
+    /// The `client_id`.
+    pub client_id: String,
+    /// The `client_secret`, if one was sent.
+    pub secret: Option<String>,
+    /// How they came.
+    pub method: ClientAuthMethod,
+}
+
+impl fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientAuth")
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("method", &self.method)
+            .finish()
+    }
+}
+
+/// A token request's grant, with its parameters (RFC 6749 §4.1.3, §4.3.2,
+/// §4.4.2, §6). `Debug` hides the code, tokens, verifier and password.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenGrant {
+    /// `authorization_code`.
+    AuthorizationCode {
+        /// The code.
+        code: String,
+        /// The `redirect_uri` of the authorization request.
+        redirect_uri: Option<String>,
+        /// The PKCE `code_verifier`.
+        code_verifier: Option<String>,
+    },
+    /// `client_credentials`.
+    ClientCredentials {
+        /// The `scope` asked for (`None`: the configured default).
+        scope: Option<String>,
+    },
+    /// `refresh_token`.
+    RefreshToken {
+        /// The refresh token.
+        refresh_token: String,
+        /// A narrower `scope` for the new access token (`None`: the same).
+        scope: Option<String>,
+    },
+    /// `password` (off unless enabled).
+    Password {
+        /// The resource owner's username.
+        username: String,
+        /// Their password.
+        password: String,
+        /// The `scope` asked for (`None`: the configured default).
+        scope: Option<String>,
+    },
+}
+
+impl TokenGrant {
+    /// The grant's type.
+    pub fn grant_type(&self) -> GrantType {
+        match self {
+            TokenGrant::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            TokenGrant::ClientCredentials { .. } => GrantType::ClientCredentials,
+            TokenGrant::RefreshToken { .. } => GrantType::RefreshToken,
+            TokenGrant::Password { .. } => GrantType::Password,
+        }
+    }
+}
+
+impl fmt::Debug for TokenGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scope = match self {
+            TokenGrant::ClientCredentials { scope }
+            | TokenGrant::RefreshToken { scope, .. }
+            | TokenGrant::Password { scope, .. } => scope.as_deref(),
+            TokenGrant::AuthorizationCode { .. } => None,
+        };
+        f.debug_struct("TokenGrant")
+            .field("grant_type", &self.grant_type())
+            .field("scope", &scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Tokens just issued (RFC 6749 §5.1). `Debug` hides the tokens.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedOAuthTokens {
+    /// The access token (`token_type` `Bearer`).
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// A refresh token, when the application may refresh.
+    pub refresh_token: Option<String>,
+    /// The scopes of the access token.
+    pub scopes: Scopes,
+}
+
+impl fmt::Debug for IssuedOAuthTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedOAuthTokens")
+            .field("access_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// What introspection says of a token (RFC 7662 §2.2). An inactive token
+/// says nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introspection {
+    /// Whether the token is live (not expired, revoked or rotated) and its
+    /// user, if any, active.
+    pub active: bool,
+    /// What is known of an active token.
+    pub details: Option<IntrospectionDetails>,
+}
+
+/// The facts about an active token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntrospectionDetails {
+    /// Its scopes.
+    pub scopes: Scopes,
+    /// The `client_id` of the application it was issued to.
+    pub client_id: String,
+    /// The username of its user (`None` for `client_credentials`).
+    pub username: Option<String>,
+    /// Its user's id (`sub`).
+    pub user_id: Option<UserId>,
+    /// Access or refresh.
+    pub kind: OAuthTokenKind,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it expires, if it does.
+    pub expires: Option<DateTime<Utc>>,
+}
+
+/// 32 bytes from the OS generator as 43 base64url characters: the shape of
+/// an opaque OAuth token (no `.`, unlike a JWT).
+fn new_token() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// The tokens a grant issues.
+struct NewTokens {
+    /// The user they act for.
+    user_id: Option<UserId>,
+    /// The access token's scopes.
+    scopes: Scopes,
+    /// The refresh token's scopes (RFC 6749 §6: a refresh keeps them even
+    /// when it narrows the access token's).
+    refresh_scopes: Scopes,
+    /// Their family.
+    family: FamilyId,
+    /// Whether to issue a refresh token.
+    refresh: bool,
+}
+
+const UNKNOWN_CLIENT: OAuthError = OAuthError::invalid_client("Client authentication failed.");
+const BAD_GRANT: OAuthError = OAuthError::invalid_grant(
+    "The grant is invalid, expired, revoked or was issued to another client.",
+);
+
+impl Auth {
+    /// Authenticates the client of a token, revocation or introspection
+    /// request: a confidential client by its secret (the current one, or
+    /// the previous one during a rotation's overlap), a public client by
+    /// its `client_id` alone (it must then prove itself with PKCE), or by
+    /// `Authorization: Basic` with an empty secret. A failure is
+    /// `invalid_client`, the same for an unknown client, a wrong or missing
+    /// secret and a secret sent by a public client.
+    pub async fn authenticate_oauth_client(
+        &self,
+        client: &ClientAuth,
+    ) -> Result<Application, AuthError> {
+        let found = self
+            .inner
+            .stores
+            .oauth_applications
+            .application_by_client_id(&client.client_id)
+            .await?;
+        let Some(application) = found else {
+            return Err(UNKNOWN_CLIENT.into());
+        };
+        let ok = match (application.client_type, &client.secret) {
+            (ClientType::Confidential, Some(secret)) => SecretDigests {
+                current: application.secret_digest.as_deref(),
+                previous: application.previous_secret_digest.as_deref(),
+                previous_until: application.previous_secret_until,
+            }
+            .verify(secret, self.now()),
+            (ClientType::Public, None) => client.method == ClientAuthMethod::None,
+            // `Authorization: Basic` with an empty secret, as some client
+            // libraries send for a public client.
+            (ClientType::Public, Some(secret)) => {
+                secret.is_empty() && client.method == ClientAuthMethod::Basic
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(UNKNOWN_CLIENT.into());
+        }
+        Ok(application)
+    }
+
+    /// The token endpoint (`POST /api/o/token`): authenticates the client,
+    /// checks that it may use the grant (`unauthorized_client`) and that
+    /// the grant is enabled (`unsupported_grant_type` for `password` unless
+    /// [`OAuthConfig::password_grant`](crate::config::OAuthConfig::password_grant)),
+    /// then runs the grant:
+    ///
+    /// - `authorization_code`: single use (a second exchange is
+    ///   `invalid_grant` and revokes every token the first one issued), the
+    ///   `redirect_uri` must equal the code's, and the PKCE verifier must
+    ///   match its challenge (a verifier without a challenge, or the
+    ///   reverse, is refused);
+    /// - `client_credentials`: confidential clients only, no refresh token;
+    /// - `refresh_token`: rotation (the old token stops working; using it
+    ///   again revokes its whole family), a `scope` may only narrow;
+    /// - `password`: the user's credentials, checked and throttled as a
+    ///   login is.
+    pub async fn oauth_token(
+        &self,
+        client: &ClientAuth,
+        grant: &TokenGrant,
+        info: &ClientInfo,
+    ) -> Result<IssuedOAuthTokens, AuthError> {
+        // Read before anything about the user: the tokens are stamped with
+        // it, so a revocation of the user's tokens that lands meanwhile
+        // voids them (see `oauth_user`).
+        let now = self.now();
+        let config = &self.inner.config.oauth;
+        let grant_type = grant.grant_type();
+        if grant_type == GrantType::Password && !config.password_grant {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                "The password grant is not enabled.",
+            )
+            .into());
+        }
+        let application = self.authenticate_oauth_client(client).await?;
+        let public_client_credentials = grant_type == GrantType::ClientCredentials
+            && application.client_type == ClientType::Public;
+        if !application.grant_types.contains(&grant_type) || public_client_credentials {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                "The client may not use this grant type.",
+            )
+            .into());
+        }
+        match grant {
+            TokenGrant::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                self.exchange_code(
+                    &application,
+                    now,
+                    code,
+                    redirect_uri.as_deref(),
+                    code_verifier.as_deref(),
+                )
+                .await
+            }
+            TokenGrant::ClientCredentials { scope } => {
+                let scopes = self.requested_scopes(scope.as_deref())?;
+                let new = NewTokens {
+                    user_id: None,
+                    refresh_scopes: scopes.clone(),
+                    scopes,
+                    family: FamilyId::new(),
+                    refresh: false,
+                };
+                self.issue_oauth_tokens(&application, now, new).await
+            }
+            TokenGrant::RefreshToken {
+                refresh_token,
+                scope,
+            } => {
+                self.refresh_oauth_token(&application, now, refresh_token, scope.as_deref())
+                    .await
+            }
+            TokenGrant::Password {
+                username,
+                password,
+                scope,
+            } => {
+                let scopes = self.requested_scopes(scope.as_deref())?;
+                let credentials = Credentials::username(username.clone(), password.clone());
+                let user = match self
+                    .check_credentials(&credentials, TokenKind::Credentials, info)
+                    .await
+                {
+                    Err(AuthError::InvalidCredentials(_)) => {
+                        return Err(OAuthError::invalid_grant(
+                            "Invalid resource owner credentials.",
+                        )
+                        .into());
+                    }
+                    other => other?,
+                };
+                let new = NewTokens {
+                    user_id: Some(user.id),
+                    refresh_scopes: scopes.clone(),
+                    scopes,
+                    family: FamilyId::new(),
+                    refresh: application.grant_types.contains(&GrantType::RefreshToken),
+                };
+                self.issue_oauth_tokens(&application, now, new).await
+            }
+        }
+    }
+
+    /// The scopes a `scope` parameter asks for, each known to the server
+    /// (`invalid_scope` otherwise); none given is the configured default.
+    fn requested_scopes(&self, scope: Option<&str>) -> Result<Scopes, AuthError> {
+        let config = &self.inner.config.oauth;
+        let invalid = || OAuthError::invalid_scope("The scope is malformed or unknown.");
+        let scopes = match scope {
+            None => Scopes::from_tokens(config.default_scopes.iter().cloned()),
+            Some(scope) => Scopes::parse(scope),
+        }
+        .map_err(|_| invalid())?;
+        if !scopes.iter().all(|s| config.scopes.contains_key(s)) {
+            return Err(invalid().into());
+        }
+        Ok(scopes)
+    }
+
+    /// The `authorization_code` grant, after client authentication.
+    async fn exchange_code(
+        &self,
+        application: &Application,
+        now: DateTime<Utc>,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<IssuedOAuthTokens, AuthError> {
+        let config = &self.inner.config.oauth;
+        let stores = &self.inner.stores;
+        let code = match stores.oauth_codes.consume_code(&digest(code), now).await? {
+            CodeUse::First(code) => code,
+            CodeUse::Reused(code) => {
+                // A replay: what the first exchange issued may be in the
+                // wrong hands (RFC 6749 §4.1.2, RFC 9700 §4.5).
+                stores
+                    .oauth_tokens
+                    .revoke_oauth_family(code.family, now)
+                    .await?;
+                tracing::warn!(
+                    target: "auth",
+                    application = %application.id,
+                    "an authorization code was used twice: its tokens are revoked"
+                );
+                return Err(BAD_GRANT.into());
+            }
+            CodeUse::Expired(_) | CodeUse::Unknown => return Err(BAD_GRANT.into()),
+        };
+        if code.application_id != application.id {
+            return Err(BAD_GRANT.into());
+        }
+        let Some(redirect_uri) = redirect_uri else {
+            return Err(OAuthError::invalid_request("The redirect_uri is required.").into());
+        };
+        if redirect_uri != code.redirect_uri {
+            return Err(OAuthError::invalid_grant(
+                "The redirect_uri differs from the authorization request's.",
+            )
+            .into());
+        }
+        let pkce_ok = match (&code.code_challenge, code.code_challenge_method, verifier) {
+            (Some(challenge), Some(method), Some(verifier)) => {
+                (method == PkceMethod::S256 || config.allow_plain_pkce)
+                    && verify_pkce(method, challenge, verifier)
+            }
+            // A verifier without a challenge is a downgrade attempt (RFC
+            // 9700 §2.1.1); a code without a challenge is only valid where
+            // PKCE is not required.
+            (None, _, None) => {
+                !config.pkce_required && application.client_type == ClientType::Confidential
+            }
+            _ => false,
+        };
+        if !pkce_ok {
+            return Err(OAuthError::invalid_grant("PKCE verification failed.").into());
+        }
+        if self.oauth_user(code.user_id, code.created).await?.is_none() {
+            return Err(BAD_GRANT.into());
+        }
+        let new = NewTokens {
+            user_id: Some(code.user_id),
+            refresh_scopes: code.scopes.clone(),
+            scopes: code.scopes,
+            family: code.family,
+            refresh: application.grant_types.contains(&GrantType::RefreshToken),
+        };
+        self.issue_oauth_tokens(application, now, new).await
+    }
+
+    /// The `refresh_token` grant, after client authentication.
+    async fn refresh_oauth_token(
+        &self,
+        application: &Application,
+        now: DateTime<Utc>,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Result<IssuedOAuthTokens, AuthError> {
+        let tokens = &self.inner.stores.oauth_tokens;
+        let token_digest = digest(refresh_token);
+        let too_wide = || {
+            AuthError::from(OAuthError::invalid_scope(
+                "The scope exceeds what the refresh token was granted.",
+            ))
+        };
+        let asked = match scope {
+            None => None,
+            Some(scope) => {
+                let asked = Scopes::parse(scope).map_err(|_| too_wide())?;
+                // Checked before the token is spent, so a refused narrowing
+                // leaves it usable.
+                let current = tokens.oauth_token(&token_digest).await?;
+                if current.is_some_and(|current| !current.scopes.covers(&asked)) {
+                    return Err(too_wide());
+                }
+                Some(asked)
+            }
+        };
+        let old = if self.inner.config.oauth.rotate_refresh_tokens {
+            match tokens.rotate_refresh_token(&token_digest, now).await? {
+                RefreshUse::First(old) if old.application_id == application.id => old,
+                RefreshUse::First(old) | RefreshUse::Reused(old) => {
+                    // A replay, or another client holding this one's token:
+                    // the family may be in the wrong hands.
+                    tokens.revoke_oauth_family(old.family, now).await?;
+                    tracing::warn!(
+                        target: "auth",
+                        application = %application.id,
+                        "a refresh token was reused or presented by another client: its family is revoked"
+                    );
+                    return Err(BAD_GRANT.into());
+                }
+                RefreshUse::Dead(_) | RefreshUse::Unknown => return Err(BAD_GRANT.into()),
+            }
+        } else {
+            match tokens.oauth_token(&token_digest).await? {
+                Some(old)
+                    if old.kind == OAuthTokenKind::Refresh
+                        && old.is_live(now)
+                        && old.application_id == application.id =>
+                {
+                    old
+                }
+                _ => return Err(BAD_GRANT.into()),
+            }
+        };
+        let scopes = match asked {
+            None => old.scopes.clone(),
+            Some(asked) if old.scopes.covers(&asked) => asked,
+            Some(_) => return Err(too_wide()),
+        };
+        if let Some(user_id) = old.user_id
+            && self.oauth_user(user_id, old.created).await?.is_none()
+        {
+            return Err(BAD_GRANT.into());
+        }
+        let rotate = self.inner.config.oauth.rotate_refresh_tokens;
+        let new = NewTokens {
+            user_id: old.user_id,
+            scopes,
+            refresh_scopes: old.scopes,
+            family: old.family,
+            refresh: rotate,
+        };
+        let mut issued = self.issue_oauth_tokens(application, now, new).await?;
+        if !rotate {
+            // The same refresh token keeps working.
+            issued.refresh_token = Some(refresh_token.to_string());
+        }
+        Ok(issued)
+    }
+
+    /// Stores and returns the tokens `new` describes, created at `now`. A
+    /// family revoked meanwhile (a replay detected concurrently) is
+    /// `invalid_grant`.
+    async fn issue_oauth_tokens(
+        &self,
+        application: &Application,
+        now: DateTime<Utc>,
+        new: NewTokens,
+    ) -> Result<IssuedOAuthTokens, AuthError> {
+        let config = &self.inner.config.oauth;
+        let NewTokens {
+            user_id,
+            scopes,
+            refresh_scopes,
+            family,
+            refresh,
+        } = new;
+        let record = |kind, token: &str, scopes: Scopes, expires| OAuthToken {
+            digest: digest(token),
+            kind,
+            application_id: application.id,
+            user_id,
+            scopes,
+            family,
+            created: now,
+            expires,
+            revoked_at: None,
+            rotated_at: None,
+        };
+        let access_token = new_token();
+        let access = record(
+            OAuthTokenKind::Access,
+            &access_token,
+            scopes.clone(),
+            Some(now + config.access_token_ttl),
+        );
+        let refresh_token = refresh.then(new_token);
+        let tokens = &self.inner.stores.oauth_tokens;
+        let insert = |token: OAuthToken| async move {
+            match tokens.insert_oauth_token(&token).await {
+                Err(StoreError::Conflict(field)) if field == "family" => {
+                    Err(AuthError::from(BAD_GRANT))
+                }
+                other => other.map_err(AuthError::from),
+            }
+        };
+        if let Some(refresh_token) = &refresh_token {
+            insert(record(
+                OAuthTokenKind::Refresh,
+                refresh_token,
+                refresh_scopes,
+                config.refresh_token_ttl.map(|ttl| now + ttl),
+            ))
+            .await?;
+        }
+        insert(access).await?;
+        Ok(IssuedOAuthTokens {
+            access_token,
+            expires_in: config.access_token_ttl.num_seconds(),
+            refresh_token,
+            scopes,
+        })
+    }
+
+    /// Token revocation (RFC 7009, `POST /api/o/revoke_token`): after
+    /// client authentication, revokes the token if it was issued to this
+    /// client; a refresh token takes its whole family (the access tokens
+    /// issued with it and from it) along. An unknown token, or another
+    /// client's, is no error (RFC 7009 §2.2) and changes nothing.
+    pub async fn revoke_oauth_token(
+        &self,
+        client: &ClientAuth,
+        token: &str,
+    ) -> Result<(), AuthError> {
+        let application = self.authenticate_oauth_client(client).await?;
+        let tokens = &self.inner.stores.oauth_tokens;
+        let now = self.now();
+        let token_digest = digest(token);
+        match tokens.oauth_token(&token_digest).await? {
+            Some(found) if found.application_id == application.id => match found.kind {
+                OAuthTokenKind::Refresh => {
+                    tokens.revoke_oauth_family(found.family, now).await?;
+                }
+                OAuthTokenKind::Access => {
+                    tokens.revoke_oauth_token(&token_digest, now).await?;
+                }
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Token introspection (RFC 7662, `POST /api/o/introspect`): a
+    /// confidential client (a resource server) asks whether a token is
+    /// active and what it grants. A token is active while live and its
+    /// user active; anything else, unknown tokens included, is
+    /// `{"active": false}`. A public client is `invalid_client`.
+    pub async fn introspect_oauth_token(
+        &self,
+        client: &ClientAuth,
+        token: &str,
+    ) -> Result<Introspection, AuthError> {
+        let caller = self.authenticate_oauth_client(client).await?;
+        if caller.client_type != ClientType::Confidential {
+            return Err(UNKNOWN_CLIENT.into());
+        }
+        let inactive = Introspection {
+            active: false,
+            details: None,
+        };
+        let now = self.now();
+        let stores = &self.inner.stores;
+        let Some(found) = stores.oauth_tokens.oauth_token(&digest(token)).await? else {
+            return Ok(inactive);
+        };
+        if !found.is_live(now) {
+            return Ok(inactive);
+        }
+        let username = match found.user_id {
+            Some(user_id) => match self.oauth_user(user_id, found.created).await? {
+                Some(user) => Some(user.username),
+                None => return Ok(inactive),
+            },
+            None => None,
+        };
+        let client_id = if found.application_id == caller.id {
+            caller.client_id
+        } else {
+            match stores
+                .oauth_applications
+                .application(found.application_id)
+                .await?
+            {
+                Some(application) => application.client_id,
+                None => return Ok(inactive),
+            }
+        };
+        Ok(Introspection {
+            active: true,
+            details: Some(IntrospectionDetails {
+                scopes: found.scopes,
+                client_id,
+                username,
+                user_id: found.user_id,
+                kind: found.kind,
+                issued_at: found.created,
+                expires: found.expires,
+            }),
+        })
+    }
+}

@@ -1,0 +1,3 @@
+-- #24: a static token imported from Django REST framework (an authtoken_token
+-- key) keeps only its digest: its seed is NULL.
+ALTER TABLE auth_static_tokens MODIFY seed TEXT NULL;
