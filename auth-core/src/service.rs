@@ -53,23 +53,20 @@ pub struct Stores {
 }
 
 impl Stores {
-    /// Every concern in one store. Until every store of the workspace
-    /// implements the OAuth2 traits, those concerns live in a fresh
-    /// [`MemoryStore`]; [`with_oauth_in`](Self::with_oauth_in) moves them.
+    /// Every concern in one store.
     pub fn all_in<S: FullStore>(store: Arc<S>) -> Self {
-        let oauth = Arc::new(MemoryStore::new());
         Self {
             users: store.clone(),
             knox: store.clone(),
             static_tokens: store.clone(),
             revocations: store.clone(),
             throttle: store.clone(),
-            history: store,
-            oauth_applications: oauth.clone(),
-            oauth_codes: oauth.clone(),
-            oauth_tokens: oauth.clone(),
-            oauth_consents: oauth.clone(),
-            browser_sessions: oauth,
+            history: store.clone(),
+            oauth_applications: store.clone(),
+            oauth_codes: store.clone(),
+            oauth_tokens: store.clone(),
+            oauth_consents: store.clone(),
+            browser_sessions: store,
         }
     }
 
@@ -204,6 +201,27 @@ impl Auth {
             },
             async { stores.throttle.throttle_peek("health", now).await.map(drop) },
             async { stores.history.user_history(nobody, 0, 1).await.map(drop) },
+            async {
+                let apps = &stores.oauth_applications;
+                apps.application_by_client_id("health").await.map(drop)
+            },
+            async {
+                stores
+                    .oauth_codes
+                    .consume_code("health", now)
+                    .await
+                    .map(drop)
+            },
+            async { stores.oauth_tokens.oauth_token("health").await.map(drop) },
+            async {
+                let nothing = crate::oauth::ApplicationId(uuid::Uuid::nil());
+                stores
+                    .oauth_consents
+                    .consent(nobody, nothing)
+                    .await
+                    .map(drop)
+            },
+            async { stores.browser_sessions.session("health").await.map(drop) },
         )?;
         Ok(())
     }
@@ -633,4 +651,58 @@ fn default_jwt_keys(config: &AuthConfig) -> Result<KeySet, ConfigError> {
     JwtKey::hmac(Algorithm::HS256, secret)
         .and_then(KeySet::new)
         .map_err(|err| ConfigError::Jwt(err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::BrowserSession;
+    use crate::user::UserId;
+
+    /// A builder given every store but the OAuth2 ones.
+    fn without_oauth(store: &Arc<MemoryStore>) -> AuthBuilder {
+        Auth::builder(AuthConfig::default())
+            .users(store.clone())
+            .knox_store(store.clone())
+            .static_token_store(store.clone())
+            .revocation_store(store.clone())
+            .throttle_store(store.clone())
+            .history_store(store.clone())
+    }
+
+    #[tokio::test]
+    async fn oauth_stores_are_optional_and_oauth_store_sets_them() {
+        let store = Arc::new(MemoryStore::new());
+        let auth = without_oauth(&store)
+            .build()
+            .expect("no OAuth2 store needed");
+        auth.health()
+            .await
+            .expect("the default OAuth2 stores answer");
+
+        let oauth = Arc::new(MemoryStore::new());
+        let auth = without_oauth(&store)
+            .oauth_store(oauth.clone())
+            .build()
+            .expect("built");
+        let now = auth.now();
+        let session = BrowserSession {
+            digest: "d".repeat(64),
+            user_id: UserId::new(),
+            auth_time: now,
+            created: now,
+            expires: now,
+        };
+        auth.stores()
+            .browser_sessions
+            .insert_session(&session)
+            .await
+            .expect("insert_session");
+        assert_eq!(
+            oauth.session(&session.digest).await.expect("session"),
+            Some(session.clone()),
+            "the OAuth2 stores are the one given"
+        );
+        assert_eq!(store.session(&session.digest).await.expect("session"), None);
+    }
 }

@@ -187,8 +187,9 @@ async fn sql_stores(url: &str) -> Result<Stores, DemoError> {
     })
 }
 
-/// Moves every token, blacklist, throttle and history concern to Redis,
-/// with revocation reads tracked for `tracking` seconds (0: not tracked).
+/// Moves every token, blacklist, throttle and history concern to Redis
+/// (OAuth2 codes, tokens and browser sessions included; applications and
+/// consents stay with the users), with revocation reads tracked for `tracking` seconds (0: not tracked).
 async fn with_redis(
     mut stores: Stores,
     url: &str,
@@ -221,7 +222,10 @@ async fn with_redis(
     stores.static_tokens = redis.clone();
     stores.revocations = redis.clone();
     stores.throttle = redis.clone();
-    stores.history = redis;
+    stores.history = redis.clone();
+    stores.oauth_codes = redis.clone();
+    stores.oauth_tokens = redis.clone();
+    stores.browser_sessions = redis;
     Ok(stores)
 }
 

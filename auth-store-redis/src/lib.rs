@@ -2,7 +2,10 @@
 //! throttle counters and login history.
 //!
 //! [`RedisStore`] implements [`KnoxTokenStore`], [`StaticTokenStore`],
-//! [`JwtRevocationStore`], [`ThrottleStore`] and [`LoginHistoryStore`]. It
+//! [`JwtRevocationStore`], [`ThrottleStore`] and [`LoginHistoryStore`],
+//! and of the OAuth2 provider's stores [`OAuthCodeStore`],
+//! [`OAuthTokenStore`] and [`BrowserSessionStore`] (applications and
+//! consents stay in SQL, with the users). It
 //! is the store for what changes on every request when a deployment runs
 //! several server instances: a token logged out, a refresh token rotated or
 //! a throttle counter bumped through one instance is seen by all of them at
@@ -15,6 +18,9 @@
 //! [`ThrottleStore`]: auth_core::store::ThrottleStore
 //! [`LoginHistoryStore`]: auth_core::store::LoginHistoryStore
 //! [`UserStore`]: auth_core::store::UserStore
+//! [`OAuthCodeStore`]: auth_core::store::OAuthCodeStore
+//! [`OAuthTokenStore`]: auth_core::store::OAuthTokenStore
+//! [`BrowserSessionStore`]: auth_core::store::BrowserSessionStore
 //!
 //! # Composition
 //!
@@ -33,13 +39,19 @@
 //! let config = RedisStoreConfig::default().with_key_prefix("shop:auth:")?;
 //! let redis = Arc::new(RedisStore::with_config("redis://127.0.0.1:6379", config)?);
 //!
+//! let users = Arc::new(users);
 //! let auth = Auth::builder(AuthConfig::default())
-//!     .users(Arc::new(users))
+//!     .users(users.clone())
+//!     .oauth_application_store(users.clone())
+//!     .oauth_consent_store(users)
 //!     .knox_store(redis.clone())
 //!     .static_token_store(redis.clone())
 //!     .revocation_store(redis.clone())
 //!     .throttle_store(redis.clone())
 //!     .history_store(redis.clone())
+//!     .oauth_code_store(redis.clone())
+//!     .oauth_token_store(redis.clone())
+//!     .browser_session_store(redis.clone())
 //!     .build()?;
 //! # let _ = auth;
 //! # Ok(()) }
@@ -103,7 +115,10 @@
 //! of concurrent calls exactly one gets `true`; a throttle hit increments
 //! and, on a window's first hit, sets its end and expiry in one script; the
 //! "tokens valid after" mark is a compare-and-set that only moves forward;
-//! a static token's get-or-insert is one script.
+//! a static token's get-or-insert is one script. So are an OAuth2 code's
+//! use, a refresh token's rotation, a token's insert (which checks its
+//! family's revocation mark) and a family's revocation: a revocation and
+//! a rotation racing it cannot leave a token of the family live.
 //!
 //! # Expiry and clocks
 //!
@@ -190,6 +205,9 @@ mod error;
 mod history;
 mod jwt;
 mod knox;
+mod oauth_codes;
+mod oauth_sessions;
+mod oauth_tokens;
 mod static_tokens;
 mod store;
 mod throttle;

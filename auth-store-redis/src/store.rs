@@ -34,7 +34,10 @@ const SCAN_BATCH: usize = 500;
 /// [`StaticTokenStore`](auth_core::store::StaticTokenStore),
 /// [`JwtRevocationStore`](auth_core::store::JwtRevocationStore),
 /// [`ThrottleStore`](auth_core::store::ThrottleStore) and
-/// [`LoginHistoryStore`](auth_core::store::LoginHistoryStore), but not
+/// [`LoginHistoryStore`](auth_core::store::LoginHistoryStore), and the
+/// OAuth2 [`OAuthCodeStore`](auth_core::store::OAuthCodeStore),
+/// [`OAuthTokenStore`](auth_core::store::OAuthTokenStore) and
+/// [`BrowserSessionStore`](auth_core::store::BrowserSessionStore), but not
 /// [`UserStore`](auth_core::store::UserStore): users stay in SQL. See the
 /// [crate docs](crate) for the composition, the key layout and how expiry
 /// works.
@@ -409,6 +412,12 @@ impl Keys {
         format!("{}history:seq", self.prefix)
     }
 
+    /// `{p}oauth:<kind>:<id>`: an OAuth2 record or index (the layout is in
+    /// the crate docs); `oauth(kind, "")` is the prefix scripts append to.
+    pub(crate) fn oauth(&self, kind: &str, id: &str) -> String {
+        format!("{}oauth:{kind}:{id}", self.prefix)
+    }
+
     /// The `SCAN` pattern of every user's history (it matches
     /// [`history_seq`](Self::history_seq) too).
     pub(crate) fn all_histories(&self) -> String {
@@ -452,6 +461,138 @@ end
 /// A Lua script: the prelude followed by `body`.
 pub(crate) fn script(body: &str) -> redis::Script {
     redis::Script::new(&format!("{LUA_PRELUDE}{body}"))
+}
+
+/// Lua helpers of the OAuth2 scripts, after the prelude.
+///
+/// `expire_record(key, e_us, e_ms, grace, index, member)` gives a record
+/// expiring at `e_us` (`''`: never) its time to live, `e_ms` plus the
+/// grace or, when that has passed by Redis's clock, one grace from now, and
+/// lists one written already expired in the sorted set `index` for the
+/// purge. `extend(key, existed, target)` makes an index set live at least
+/// until `target` (ms; `false`: for ever), keeping a longer or unlimited
+/// life it had. `purge(index, now, tag, prefix)` deletes the records listed
+/// in `index` under `tag` that expired at `now`, and returns how many.
+const LUA_OAUTH: &str = r#"
+local function expire_record(key, e_us, e_ms, grace, index, member)
+  if e_us == '' then return false end
+  local r_ms, r_us = clock()
+  local target = math.max(tonumber(e_ms), r_ms) + grace
+  redis.call('PEXPIREAT', key, target)
+  if cmp(e_us, r_us) <= 0 then
+    redis.call('ZADD', index, e_us, member)
+    redis.call('PEXPIREAT', index, r_ms + grace)
+  end
+  return target
+end
+local function extend(key, existed, target)
+  local pttl = redis.call('PTTL', key)
+  if existed and pttl == -1 then return end
+  if not target then
+    redis.call('PERSIST', key)
+    return
+  end
+  local r_ms = clock()
+  if pttl >= 0 and r_ms + pttl >= target then return end
+  redis.call('PEXPIREAT', key, target)
+end
+local function purge(index, now, tag, prefix)
+  local n = 0
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', now)) do
+    if string.sub(m, 1, 2) == tag then
+      local k = prefix .. string.sub(m, 3)
+      local e = redis.call('HGET', k, 'e')
+      if not e then
+        redis.call('ZREM', index, m)
+      elseif cmp(e, now) <= 0 then
+        redis.call('DEL', k)
+        redis.call('ZREM', index, m)
+        n = n + 1
+      end
+    end
+  end
+  return n
+end
+"#;
+
+/// An OAuth2 script: the prelude, the OAuth2 helpers, then `body`.
+pub(crate) fn oauth_script(body: &str) -> redis::Script {
+    script(&format!("{LUA_OAUTH}{body}"))
+}
+
+/// Runs `invocation` and reads its reply as a status and an optional hash
+/// (`{status}` or `{status, hash}`); `what` names it.
+pub(crate) async fn status_and_hash(
+    store: &RedisStore,
+    invocation: redis::ScriptInvocation<'static>,
+    what: &'static str,
+) -> Result<(i64, Option<Fields>), RedisStoreError> {
+    let reply: Value = store
+        .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+        .await?;
+    let mut reply = array(reply, what)?.into_iter();
+    let status = int(reply.next().ok_or(RedisStoreError::Corrupt(what))?, what)?;
+    let hash = reply.next().map(|hash| fields(hash, what)).transpose()?;
+    Ok((status, hash))
+}
+
+impl RedisStore {
+    /// Runs a purge script of the records of `kind` listed in
+    /// `{p}oauth:expired:` (KEYS: the index; ARGV: `now` in µs, the records'
+    /// key prefix); returns how many it deleted.
+    pub(crate) async fn purge_oauth(
+        &self,
+        script: &'static redis::Script,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, RedisStoreError> {
+        let keys = self.keys();
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(keys.oauth("expired", ""))
+            .arg(micros(now))
+            .arg(keys.oauth(kind, ""));
+        self.run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+            .await
+    }
+}
+
+/// An optional time as a script takes it: microseconds and milliseconds,
+/// or two empty strings for none.
+pub(crate) fn time_args(at: Option<DateTime<Utc>>) -> (String, String) {
+    at.map_or_else(Default::default, |at| {
+        (micros(at).to_string(), expire_ms(at).to_string())
+    })
+}
+
+/// An optional field of a hash parsed as a time; `what` names it.
+pub(crate) fn optional_micros(
+    fields: &Fields,
+    name: &str,
+    what: &'static str,
+) -> Result<Option<DateTime<Utc>>, RedisStoreError> {
+    field(fields, name)
+        .map(|value| parse_micros(value, what))
+        .transpose()
+}
+
+/// A required field of a hash parsed as a time; `what` names it.
+pub(crate) fn required_micros(
+    fields: &Fields,
+    name: &str,
+    what: &'static str,
+) -> Result<DateTime<Utc>, RedisStoreError> {
+    parse_micros(required(fields, name, what)?, what)
+}
+
+/// A required field of a hash parsed by `parse`; `what` names it.
+pub(crate) fn required_parsed<T>(
+    fields: &Fields,
+    name: &str,
+    what: &'static str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, RedisStoreError> {
+    parse(required(fields, name, what)?).ok_or(RedisStoreError::Corrupt(what))
 }
 
 /// The largest millisecond timestamp handed to `PEXPIREAT` (in the year

@@ -8,7 +8,8 @@ mod common;
 
 auth_core::store_conformance_tests!(
     #[cfg_attr(auth_test_skip = "redis", ignore = "AUTH_TEST_SKIP names redis")]
-    knox, static_tokens, jwt, throttle, history; common::test_store()
+    knox, static_tokens, jwt, throttle, history, oauth_codes, oauth_tokens, browser_sessions;
+    common::test_store()
 );
 
 // The token strategies through the service, with users in memory and every

@@ -162,6 +162,16 @@ mod kept;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod knox;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod oauth_applications;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod oauth_codes;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod oauth_consents;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod oauth_sessions;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod oauth_tokens;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod rows;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod static_tokens;

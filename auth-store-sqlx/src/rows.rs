@@ -3,6 +3,12 @@
 //! `sqlx::FromRow` row per record with its one conversion into the
 //! `auth-core` record.
 
+use std::collections::BTreeSet;
+
+use auth_core::oauth::{
+    Application, ApplicationId, AuthorizationCode, BrowserSession, ClientType, Consent, FamilyId,
+    GrantType, OAuthToken, OAuthTokenKind, PkceMethod, Scopes,
+};
 use auth_core::store::{
     BlacklistEntry, HistoryEntry, KnoxTokenRecord, RevocationState, StaticTokenRecord,
     ThrottleCount,
@@ -273,6 +279,263 @@ impl HistoryRow {
             ip: self.ip.map(|text| text.0),
             user_agent: self.user_agent.map(|text| text.0),
         })
+    }
+}
+
+/// A value stored as text in its wire form (scopes, grant types, the
+/// OAuth2 enums), parsed when read: a stored value that does not parse is
+/// a decode error, never a panic.
+#[derive(Debug)]
+pub(crate) struct Parsed<T>(pub(crate) T);
+
+/// What a [`Parsed`] column holds.
+pub(crate) trait WireText: Sized {
+    /// The value of this text, or `None`.
+    fn from_text(text: &str) -> Option<Self>;
+}
+
+/// A stored text that is no valid `what`.
+#[derive(Debug, thiserror::Error)]
+#[error("stored value {text:?} is no valid {what}")]
+struct Unparsable {
+    text: String,
+    what: &'static str,
+}
+
+impl<DB: sqlx::Database, T> sqlx::Type<DB> for Parsed<T>
+where
+    Text: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <Text as sqlx::Type<DB>>::type_info()
+    }
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <Text as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: sqlx::Database, T: WireText> sqlx::Decode<'r, DB> for Parsed<T>
+where
+    Text: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        let Text(text) = <Text as sqlx::Decode<'r, DB>>::decode(value)?;
+        match T::from_text(&text) {
+            Some(value) => Ok(Parsed(value)),
+            None => Err(Unparsable {
+                text,
+                what: std::any::type_name::<T>(),
+            }
+            .into()),
+        }
+    }
+}
+
+impl WireText for Scopes {
+    fn from_text(text: &str) -> Option<Self> {
+        Scopes::parse(text).ok()
+    }
+}
+
+/// `WireText` for the enums with `parse`.
+macro_rules! wire_text {
+    ($($ty:ty),+) => {$(
+        impl WireText for $ty {
+            fn from_text(text: &str) -> Option<Self> {
+                <$ty>::parse(text)
+            }
+        }
+    )+};
+}
+wire_text!(ClientType, PkceMethod, OAuthTokenKind);
+
+impl WireText for BTreeSet<GrantType> {
+    fn from_text(text: &str) -> Option<Self> {
+        text.split(' ')
+            .filter(|name| !name.is_empty())
+            .map(GrantType::parse)
+            .collect()
+    }
+}
+
+/// Grant types as stored: their names, space-separated.
+pub(crate) fn grant_types_text(grants: &BTreeSet<GrantType>) -> String {
+    let names: Vec<&str> = grants.iter().map(|grant| grant.as_str()).collect();
+    names.join(" ")
+}
+
+/// The columns an [`Application`] is read from ([`ApplicationRow`]).
+pub(crate) const APPLICATION_COLUMNS: &str = "id, client_id, name, client_type, grant_types, \
+     redirect_uris, post_logout_redirect_uris, allowed_origins, skip_authorization, owner, \
+     secret_digest, previous_secret_digest, previous_secret_until, created, updated";
+
+/// A row of `auth_oauth_applications`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApplicationRow {
+    id: Uuid,
+    client_id: Text,
+    name: Text,
+    client_type: Parsed<ClientType>,
+    grant_types: Parsed<BTreeSet<GrantType>>,
+    redirect_uris: Json<Vec<String>>,
+    post_logout_redirect_uris: Json<Vec<String>>,
+    allowed_origins: Json<Vec<String>>,
+    skip_authorization: bool,
+    owner: Option<Uuid>,
+    secret_digest: Option<Text>,
+    previous_secret_digest: Option<Text>,
+    previous_secret_until: Option<Time>,
+    created: Time,
+    updated: Time,
+}
+
+impl From<ApplicationRow> for Application {
+    fn from(row: ApplicationRow) -> Self {
+        Self {
+            id: ApplicationId(row.id),
+            client_id: row.client_id.0,
+            name: row.name.0,
+            client_type: row.client_type.0,
+            grant_types: row.grant_types.0,
+            redirect_uris: row.redirect_uris.0,
+            post_logout_redirect_uris: row.post_logout_redirect_uris.0,
+            allowed_origins: row.allowed_origins.0,
+            skip_authorization: row.skip_authorization,
+            owner: row.owner.map(UserId),
+            secret_digest: row.secret_digest.map(|text| text.0),
+            previous_secret_digest: row.previous_secret_digest.map(|text| text.0),
+            previous_secret_until: row.previous_secret_until.map(|at| at.0),
+            created: row.created.0,
+            updated: row.updated.0,
+        }
+    }
+}
+
+/// The columns an [`AuthorizationCode`] is read from ([`CodeRow`]).
+pub(crate) const CODE_COLUMNS: &str = "digest, application_id, user_id, redirect_uri, scopes, \
+     code_challenge, code_challenge_method, nonce, auth_time, family, created, expires, used_at";
+
+/// A row of `auth_oauth_codes`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CodeRow {
+    digest: Text,
+    application_id: Uuid,
+    user_id: Uuid,
+    redirect_uri: Text,
+    scopes: Parsed<Scopes>,
+    code_challenge: Option<Text>,
+    code_challenge_method: Option<Parsed<PkceMethod>>,
+    nonce: Option<Text>,
+    auth_time: Time,
+    family: Uuid,
+    created: Time,
+    expires: Time,
+    used_at: Option<Time>,
+}
+
+impl From<CodeRow> for AuthorizationCode {
+    fn from(row: CodeRow) -> Self {
+        Self {
+            digest: row.digest.0,
+            application_id: ApplicationId(row.application_id),
+            user_id: UserId(row.user_id),
+            redirect_uri: row.redirect_uri.0,
+            scopes: row.scopes.0,
+            code_challenge: row.code_challenge.map(|text| text.0),
+            code_challenge_method: row.code_challenge_method.map(|method| method.0),
+            nonce: row.nonce.map(|text| text.0),
+            auth_time: row.auth_time.0,
+            family: FamilyId(row.family),
+            created: row.created.0,
+            expires: row.expires.0,
+            used_at: row.used_at.map(|at| at.0),
+        }
+    }
+}
+
+/// The columns an [`OAuthToken`] is read from ([`OAuthTokenRow`]).
+pub(crate) const OAUTH_TOKEN_COLUMNS: &str = "digest, kind, application_id, user_id, scopes, \
+     family, created, expires, revoked_at, rotated_at";
+
+/// A row of `auth_oauth_tokens`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct OAuthTokenRow {
+    digest: Text,
+    kind: Parsed<OAuthTokenKind>,
+    application_id: Uuid,
+    user_id: Option<Uuid>,
+    scopes: Parsed<Scopes>,
+    family: Uuid,
+    created: Time,
+    expires: Option<Time>,
+    revoked_at: Option<Time>,
+    rotated_at: Option<Time>,
+}
+
+impl From<OAuthTokenRow> for OAuthToken {
+    fn from(row: OAuthTokenRow) -> Self {
+        Self {
+            digest: row.digest.0,
+            kind: row.kind.0,
+            application_id: ApplicationId(row.application_id),
+            user_id: row.user_id.map(UserId),
+            scopes: row.scopes.0,
+            family: FamilyId(row.family),
+            created: row.created.0,
+            expires: row.expires.map(|at| at.0),
+            revoked_at: row.revoked_at.map(|at| at.0),
+            rotated_at: row.rotated_at.map(|at| at.0),
+        }
+    }
+}
+
+/// The columns a [`Consent`] is read from ([`ConsentRow`]).
+pub(crate) const CONSENT_COLUMNS: &str = "user_id, application_id, scopes, created, updated";
+
+/// A row of `auth_oauth_consents`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ConsentRow {
+    user_id: Uuid,
+    application_id: Uuid,
+    scopes: Parsed<Scopes>,
+    created: Time,
+    updated: Time,
+}
+
+impl From<ConsentRow> for Consent {
+    fn from(row: ConsentRow) -> Self {
+        Self {
+            user_id: UserId(row.user_id),
+            application_id: ApplicationId(row.application_id),
+            scopes: row.scopes.0,
+            created: row.created.0,
+            updated: row.updated.0,
+        }
+    }
+}
+
+/// The columns a [`BrowserSession`] is read from ([`SessionRow`]).
+pub(crate) const SESSION_COLUMNS: &str = "digest, user_id, auth_time, created, expires";
+
+/// A row of `auth_oauth_sessions`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    digest: Text,
+    user_id: Uuid,
+    auth_time: Time,
+    created: Time,
+    expires: Time,
+}
+
+impl From<SessionRow> for BrowserSession {
+    fn from(row: SessionRow) -> Self {
+        Self {
+            digest: row.digest.0,
+            user_id: UserId(row.user_id),
+            auth_time: row.auth_time.0,
+            created: row.created.0,
+            expires: row.expires.0,
+        }
     }
 }
 

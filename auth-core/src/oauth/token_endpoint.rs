@@ -401,7 +401,10 @@ impl Auth {
             CodeUse::Reused(code) => {
                 // A replay: what the first exchange issued may be in the
                 // wrong hands (RFC 6749 §4.1.2, RFC 9700 §4.5).
-                stores.oauth_tokens.revoke_family(code.family, now).await?;
+                stores
+                    .oauth_tokens
+                    .revoke_oauth_family(code.family, now)
+                    .await?;
                 tracing::warn!(
                     target: "auth",
                     application = %application.id,
@@ -486,7 +489,7 @@ impl Auth {
                 RefreshUse::First(old) | RefreshUse::Reused(old) => {
                     // A replay, or another client holding this one's token:
                     // the family may be in the wrong hands.
-                    tokens.revoke_family(old.family, now).await?;
+                    tokens.revoke_oauth_family(old.family, now).await?;
                     tracing::warn!(
                         target: "auth",
                         application = %application.id,
@@ -615,7 +618,7 @@ impl Auth {
         match tokens.oauth_token(&token_digest).await? {
             Some(found) if found.application_id == application.id => match found.kind {
                 OAuthTokenKind::Refresh => {
-                    tokens.revoke_family(found.family, now).await?;
+                    tokens.revoke_oauth_family(found.family, now).await?;
                 }
                 OAuthTokenKind::Access => {
                     tokens.revoke_oauth_token(&token_digest, now).await?;

@@ -753,7 +753,8 @@ pub trait LoginHistoryStore: Debug + Send + Sync + 'static {
 }
 
 /// A store that implements every trait (like
-/// [`MemoryStore`]); implemented automatically.
+/// [`MemoryStore`]), the OAuth2 ones ([`OAuthStore`]) included;
+/// implemented automatically.
 pub trait FullStore:
     UserStore
     + KnoxTokenStore
@@ -761,6 +762,7 @@ pub trait FullStore:
     + JwtRevocationStore
     + ThrottleStore
     + LoginHistoryStore
+    + OAuthStore
 {
 }
 
@@ -771,5 +773,6 @@ impl<T> FullStore for T where
         + JwtRevocationStore
         + ThrottleStore
         + LoginHistoryStore
+        + OAuthStore
 {
 }

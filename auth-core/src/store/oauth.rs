@@ -113,13 +113,13 @@ pub enum RefreshUse {
 ///
 /// # Revoked families
 ///
-/// [`revoke_family`](Self::revoke_family) also remembers the family as
+/// [`revoke_oauth_family`](Self::revoke_oauth_family) also remembers the family as
 /// revoked, and [`insert_oauth_token`](Self::insert_oauth_token) refuses a
 /// token of a remembered family. A store checks that mark *after* its
 /// insert is visible to other writers (or under the same lock or
 /// transaction as the revocation), so a rotation racing a revocation either
 /// has its new token revoked by it or sees the mark and takes its token
-/// back: once `revoke_family` has returned, no token of the family is live,
+/// back: once `revoke_oauth_family` has returned, no token of the family is live,
 /// now or later. The mark is kept while any token of the family is stored
 /// and for at least an hour after the revocation.
 #[async_trait]
@@ -160,7 +160,11 @@ pub trait OAuthTokenStore: Debug + Send + Sync + 'static {
     /// after, concurrently or not, is refused). Returns how many tokens it
     /// revoked (those revoked before are left as they are and not
     /// counted). Idempotent.
-    async fn revoke_family(&self, family: FamilyId, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    async fn revoke_oauth_family(
+        &self,
+        family: FamilyId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 
     /// Revokes every token of the user at `now` (a password change, reset,
     /// deactivation or log-out everywhere); returns how many it revoked. A

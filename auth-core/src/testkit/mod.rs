@@ -73,7 +73,7 @@
 //!   `history`, `combined` (users and revocations in one store),
 //!   `oauth_applications`, `oauth_codes`, `oauth_tokens`, `oauth_consents`
 //!   and `browser_sessions`, in any order; `oauth` means the five OAuth2
-//!   groups and `all` every group. Filter as usual:
+//!   groups and `all` every group (the OAuth2 ones included). Filter as usual:
 //!   `cargo test --test conformance knox::`.
 //!
 //! Without the macro, call a function directly on any multi-threaded
@@ -87,7 +87,8 @@
 //!   parallel against one database, and the suite can run twice at once
 //!   against it. The purge tests, which check exact counts, work around a
 //!   time ten years back that no other test uses, and delete what they leave
-//!   behind (but for two revocation records that expire within the hour); a
+//!   behind (but for two revocation records that expire within the hour,
+//!   and an OAuth2 revoked-family mark that a later purge forgets); a
 //!   shared store must hold nothing else that expired back then.
 //! - **Times are real.** Tests use timestamps near the current time (the
 //!   purge tests aside), truncated to microseconds as the service does, so a
@@ -273,7 +274,8 @@ macro_rules! __conformance_test {
 macro_rules! __store_conformance_group {
     ([$($attr:tt)*] all; $factory:expr) => {
         $crate::store_conformance_tests!(
-            $($attr)* users, knox, static_tokens, jwt, throttle, history, combined; $factory
+            $($attr)* users, knox, static_tokens, jwt, throttle, history, combined, oauth;
+            $factory
         );
     };
     ([$($attr:tt)*] users; $factory:expr) => {

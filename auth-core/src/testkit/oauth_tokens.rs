@@ -124,9 +124,9 @@ pub async fn rotate_first_then_reused(store: Arc<dyn OAuthTokenStore>) {
         "a second rotation is a replay"
     );
     store
-        .revoke_family(refresh.family, micros(at, 2))
+        .revoke_oauth_family(refresh.family, micros(at, 2))
         .await
-        .expect("revoke_family failed");
+        .expect("revoke_oauth_family failed");
     assert!(
         matches!(
             rotate(&*store, &refresh.digest, micros(at, 3)).await,
@@ -259,7 +259,7 @@ pub async fn revoke_one_token(store: Arc<dyn OAuthTokenStore>) {
     assert_eq!(get(&*store, &other.digest).await, Some(other), "untouched");
 }
 
-/// `revoke_family` revokes the family's tokens (counting those it
+/// `revoke_oauth_family` revokes the family's tokens (counting those it
 /// revoked), no other, and refuses later inserts into the family with
 /// `Conflict("family")`; again, it revokes nothing.
 pub async fn revoke_family_revokes_it_and_refuses_inserts(store: Arc<dyn OAuthTokenStore>) {
@@ -279,9 +279,9 @@ pub async fn revoke_family_revokes_it_and_refuses_inserts(store: Arc<dyn OAuthTo
     let at = now();
     assert_eq!(
         store
-            .revoke_family(access.family, at)
+            .revoke_oauth_family(access.family, at)
             .await
-            .expect("revoke_family failed"),
+            .expect("revoke_oauth_family failed"),
         2,
         "the two unrevoked tokens of the family"
     );
@@ -308,18 +308,18 @@ pub async fn revoke_family_revokes_it_and_refuses_inserts(store: Arc<dyn OAuthTo
     assert_eq!(get(&*store, &late.digest).await, None, "nothing stored");
     assert_eq!(
         store
-            .revoke_family(access.family, micros(at, 1))
+            .revoke_oauth_family(access.family, micros(at, 1))
             .await
-            .expect("revoke_family failed"),
+            .expect("revoke_oauth_family failed"),
         0,
         "revoking again revokes nothing"
     );
     let empty = FamilyId::new();
     assert_eq!(
         store
-            .revoke_family(empty, at)
+            .revoke_oauth_family(empty, at)
             .await
-            .expect("revoke_family failed"),
+            .expect("revoke_oauth_family failed"),
         0
     );
     let first_of_empty = OAuthToken {
@@ -383,8 +383,8 @@ pub async fn family_revocation_racing_a_rotation_leaves_nothing_live(
                             }
                         }
                     }
-                    if let Err(err) = store.revoke_family(refresh.family, now()).await {
-                        return Err(format!("revoke_family: {err}"));
+                    if let Err(err) = store.revoke_oauth_family(refresh.family, now()).await {
+                        return Err(format!("revoke_oauth_family: {err}"));
                     }
                 }
                 Ok(())
@@ -557,14 +557,14 @@ pub async fn purge_removes_only_expired(store: Arc<dyn OAuthTokenStore>) {
     // forgets the mark. Revoked half an hour before `t`: the mark stays.
     let old_family = expired.family;
     store
-        .revoke_family(old_family, micros(t, -7_200_000_000))
+        .revoke_oauth_family(old_family, micros(t, -7_200_000_000))
         .await
-        .expect("revoke_family failed");
+        .expect("revoke_oauth_family failed");
     let recent_family = FamilyId::new();
     store
-        .revoke_family(recent_family, micros(t, -1_800_000_000))
+        .revoke_oauth_family(recent_family, micros(t, -1_800_000_000))
         .await
-        .expect("revoke_family failed");
+        .expect("revoke_oauth_family failed");
 
     assert_eq!(
         store

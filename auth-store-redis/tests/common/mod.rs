@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::error::StoreError;
+use auth_core::oauth::{ApplicationId, AuthorizationCode, BrowserSession, FamilyId, OAuthToken};
 use auth_core::store::{
-    BlacklistEntry, HistoryEntry, JwtRevocationStore, KnoxInsert, KnoxTokenRecord, KnoxTokenStore,
-    LoginHistoryStore, Page, RevocationState, StaticTokenRecord, StaticTokenStore, ThrottleCount,
-    ThrottleStore, TokenLimit,
+    BlacklistEntry, BrowserSessionStore, CodeUse, HistoryEntry, JwtRevocationStore, KnoxInsert,
+    KnoxTokenRecord, KnoxTokenStore, LoginHistoryStore, OAuthCodeStore, OAuthTokenStore, Page,
+    RefreshUse, RevocationState, StaticTokenRecord, StaticTokenStore, ThrottleCount, ThrottleStore,
+    TokenLimit,
 };
 use auth_core::testkit::services::{self, Service};
 use auth_core::user::UserId;
@@ -96,7 +98,10 @@ pub fn stores_over(store: TestStore) -> auth_core::Stores {
         static_tokens: store.clone(),
         revocations: store.clone(),
         throttle: store.clone(),
-        history: store,
+        history: store.clone(),
+        oauth_codes: store.clone(),
+        oauth_tokens: store.clone(),
+        browser_sessions: store,
         ..auth_core::Stores::all_in(Arc::new(auth_core::MemoryStore::new()))
     }
 }
@@ -473,5 +478,88 @@ impl LoginHistoryStore for TestStore {
     }
     async fn purge_history_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.store.purge_history_before(before).await
+    }
+}
+
+#[async_trait]
+impl OAuthCodeStore for TestStore {
+    async fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
+        self.store.insert_code(code).await
+    }
+    async fn consume_code(&self, digest: &str, now: DateTime<Utc>) -> Result<CodeUse, StoreError> {
+        self.store.consume_code(digest, now).await
+    }
+    async fn purge_expired_codes(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.store.purge_expired_codes(now).await
+    }
+}
+
+#[async_trait]
+impl OAuthTokenStore for TestStore {
+    async fn insert_oauth_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
+        self.store.insert_oauth_token(token).await
+    }
+    async fn oauth_token(&self, digest: &str) -> Result<Option<OAuthToken>, StoreError> {
+        self.store.oauth_token(digest).await
+    }
+    async fn rotate_refresh_token(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshUse, StoreError> {
+        self.store.rotate_refresh_token(digest, now).await
+    }
+    async fn revoke_oauth_token(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.store.revoke_oauth_token(digest, now).await
+    }
+    async fn revoke_oauth_family(
+        &self,
+        family: FamilyId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.store.revoke_oauth_family(family, now).await
+    }
+    async fn revoke_user_oauth_tokens(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.store.revoke_user_oauth_tokens(user, now).await
+    }
+    async fn revoke_application_tokens(
+        &self,
+        application: ApplicationId,
+        user: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.store
+            .revoke_application_tokens(application, user, now)
+            .await
+    }
+    async fn purge_oauth_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.store.purge_oauth_tokens(now).await
+    }
+}
+
+#[async_trait]
+impl BrowserSessionStore for TestStore {
+    async fn insert_session(&self, session: &BrowserSession) -> Result<(), StoreError> {
+        self.store.insert_session(session).await
+    }
+    async fn session(&self, digest: &str) -> Result<Option<BrowserSession>, StoreError> {
+        self.store.session(digest).await
+    }
+    async fn delete_session(&self, digest: &str) -> Result<bool, StoreError> {
+        self.store.delete_session(digest).await
+    }
+    async fn delete_user_sessions(&self, user: UserId) -> Result<u64, StoreError> {
+        self.store.delete_user_sessions(user).await
+    }
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.store.purge_expired_sessions(now).await
     }
 }

@@ -238,7 +238,11 @@ impl OAuthTokenStore for MemoryStore {
         })
     }
 
-    async fn revoke_family(&self, family: FamilyId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn revoke_oauth_family(
+        &self,
+        family: FamilyId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let mut tokens = lock(&self.oauth.tokens);
         let mark = tokens.revoked_families.entry(family).or_insert(now);
         *mark = (*mark).max(now);
