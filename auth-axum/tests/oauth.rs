@@ -101,6 +101,11 @@ async fn client_credentials_client(s: &Server) -> (String, String) {
 
 /// A code for the user, as the authorization endpoint would store it.
 async fn code_for(s: &Server, client_id: &str) -> String {
+    code_with_scopes(s, client_id, "openid profile").await
+}
+
+/// A code for the user granting `scopes`.
+async fn code_with_scopes(s: &Server, client_id: &str, scopes: &str) -> String {
     let app = s
         .auth
         .stores()
@@ -116,7 +121,7 @@ async fn code_for(s: &Server, client_id: &str) -> String {
         application_id: app.id,
         user_id: s.user,
         redirect_uri: REDIRECT.into(),
-        scopes: Scopes::parse("openid profile").expect("scopes"),
+        scopes: Scopes::parse(scopes).expect("scopes"),
         code_challenge: Some(CHALLENGE.into()),
         code_challenge_method: Some(PkceMethod::S256),
         nonce: None,
@@ -536,4 +541,89 @@ async fn a_deactivated_users_oauth_token_is_refused() {
     )
     .await;
     assert_eq!(refused.body["error"], "invalid_grant");
+}
+
+/// Exchanges a code granting `scopes` for an access token of the user.
+async fn access_token_with(s: &Server, client_id: &str, scopes: &str) -> String {
+    let code = code_with_scopes(s, client_id, scopes).await;
+    let issued = post_form(
+        s,
+        "/api/o/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", client_id),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    issued.body["access_token"]
+        .as_str()
+        .expect("access")
+        .to_owned()
+}
+
+/// GET or PATCH `path` with a bearer token: the status and the
+/// `WWW-Authenticate` header.
+async fn call(s: &Server, method: &str, path: &str, access: &str) -> (u16, String) {
+    let request = match method {
+        "PATCH" => s
+            .http
+            .patch(format!("{}{path}", s.base))
+            .header("content-type", "application/json")
+            .body(r#"{"first_name": "Ada"}"#),
+        _ => s.http.get(format!("{}{path}", s.base)),
+    };
+    let response = request.bearer_auth(access).send().await.expect("send");
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    (response.status().as_u16(), challenge)
+}
+
+#[tokio::test]
+async fn oauth_tokens_reach_only_the_routes_their_scopes_allow() {
+    let s = server(OAuthConfig::default()).await;
+    let staff = AdminUserInput {
+        patch: auth_core::user::UserPatch {
+            is_staff: Some(true),
+            ..Default::default()
+        },
+        password: None,
+    };
+    s.auth.update_user(s.user, staff).await.expect("staff");
+    let (client_id, _) = register(&s, ClientType::Public, &[GrantType::AuthorizationCode]).await;
+
+    // `profile` reads the user, and nothing else: a staff member's token
+    // given to an application never administers users.
+    let profile = access_token_with(&s, &client_id, "openid profile").await;
+    assert_eq!(call(&s, "GET", "/api/auth/me", &profile).await.0, 200);
+    assert_eq!(
+        call(&s, "GET", "/api/auth/me/history", &profile).await.0,
+        200
+    );
+    for (method, path) in [("GET", "/api/users"), ("PATCH", "/api/auth/me")] {
+        let (status, challenge) = call(&s, method, path, &profile).await;
+        assert_eq!(status, 403, "{method} {path}");
+        assert!(
+            challenge.contains(r#"error="insufficient_scope""#),
+            "{method} {path}: {challenge}"
+        );
+    }
+
+    // Without `profile`, not even the user: the challenge names the scope.
+    let email = access_token_with(&s, &client_id, "email").await;
+    let (status, challenge) = call(&s, "GET", "/api/auth/me", &email).await;
+    assert_eq!(status, 403);
+    assert!(
+        challenge.contains(r#"error="insufficient_scope", scope="profile""#),
+        "{challenge}"
+    );
+    assert_eq!(call(&s, "GET", "/api/users", &email).await.0, 403);
 }

@@ -187,6 +187,12 @@ pub enum AuthError {
     /// Authenticated, but not allowed (e.g. not staff).
     #[error("permission denied")]
     PermissionDenied,
+    /// Authenticated by an OAuth2 access token that does not reach this
+    /// operation (RFC 6750 §3.1 `insufficient_scope`): the scope that
+    /// would, or `None` when no scope does (staff operations and the
+    /// account's writes take only this library's own credentials).
+    #[error("insufficient scope")]
+    InsufficientScope(Option<&'static str>),
     /// The thing named does not exist (or is not the caller's to see).
     #[error("not found")]
     NotFound,

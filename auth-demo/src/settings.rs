@@ -45,7 +45,8 @@ pub enum Command {
         #[arg(long, env = "AUTH_SUPERUSER_PASSWORD", hide_env_values = true)]
         password: Option<Secret>,
     },
-    /// Deletes what has expired (Knox tokens, JWT blacklist entries,
+    /// Deletes what has expired (Knox tokens, JWT blacklist entries, OAuth2
+    /// codes, tokens and browser sessions,
     /// ended throttle windows, login history past its retention), prints
     /// the counts and exits (as simplejwt's `flushexpiredtokens`); the
     /// server also does it every `--cleanup-interval`.

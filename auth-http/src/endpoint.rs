@@ -61,8 +61,11 @@ impl Group {
 pub(crate) enum Access {
     /// Anyone; credentials are not read.
     Public,
-    /// Any authenticated user.
-    Any,
+    /// A user authenticated by one of this library's own credentials (an
+    /// OAuth2 access token is refused: 403 `insufficient_scope`).
+    Own,
+    /// As `Own`, or an OAuth2 access token granted this scope.
+    OwnOrScope(&'static str),
     /// A user authenticated by a Knox token.
     KnoxToken,
     /// A user authenticated by their static token.
@@ -82,7 +85,8 @@ impl Access {
     ) -> Result<Option<Authenticated>, Failure> {
         let rule = match self {
             Access::Public => return Ok(None),
-            Access::Any => CallerAccess::Any,
+            Access::Own => CallerAccess::Own,
+            Access::OwnOrScope(scope) => CallerAccess::OwnOrScope(scope),
             Access::KnoxToken => CallerAccess::KnoxToken,
             Access::StaticToken => CallerAccess::StaticToken,
             Access::Staff => CallerAccess::Staff,

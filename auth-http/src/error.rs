@@ -113,6 +113,19 @@ pub(crate) fn render(err: &AuthError) -> Rendered {
         AuthError::PermissionDenied => {
             detail(403, "You do not have permission to perform this action.")
         }
+        // RFC 6750 §3.1, in DRF's 403 body.
+        AuthError::InsufficientScope(scope) => Rendered {
+            headers: vec![(
+                "WWW-Authenticate",
+                match scope {
+                    Some(scope) => format!(
+                        "{WWW_AUTHENTICATE}, error=\"insufficient_scope\", scope=\"{scope}\""
+                    ),
+                    None => format!("{WWW_AUTHENTICATE}, error=\"insufficient_scope\""),
+                },
+            )],
+            ..detail(403, "You do not have permission to perform this action.")
+        },
         AuthError::NotFound => detail(404, "Not found."),
         AuthError::Throttled { retry_after_secs } => Rendered {
             status: 429,

@@ -159,7 +159,7 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
             SecurityRequirement::default(),
         ]),
         Access::Public => None,
-        Access::Any | Access::Staff => Some(vec![
+        Access::Own | Access::OwnOrScope(_) | Access::Staff => Some(vec![
             SecurityRequirement::new("jwt", Vec::<String>::new()),
             SecurityRequirement::new("token", Vec::<String>::new()),
         ]),

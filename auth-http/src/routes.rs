@@ -151,7 +151,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         )
     },
     Endpoint {
-        access: Access::Any,
+        access: Access::Own,
         summary: Some("Change the password"),
         request: Body::json::<PasswordChange>(),
         status: 204,
@@ -164,14 +164,14 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         )
     },
     Endpoint {
-        access: Access::Any,
+        access: Access::OwnOrScope("profile"),
         summary: Some("The signed-in user"),
         response: Body::json::<User>(),
         errors: A,
         ..Endpoint::new("GET", "/auth/me", Group::Accounts, handler!(me))
     },
     Endpoint {
-        access: Access::Any,
+        access: Access::Own,
         summary: Some("Update names and profile"),
         request: Body::json::<ProfileUpdate>(),
         response: Body::json::<User>(),
@@ -179,7 +179,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         ..Endpoint::new("PATCH", "/auth/me", Group::Accounts, handler!(update_me))
     },
     Endpoint {
-        access: Access::Any,
+        access: Access::Own,
         summary: Some("Delete the account"),
         request: Body::json::<AccountDeletion>(),
         status: 204,
@@ -187,7 +187,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         ..Endpoint::new("DELETE", "/auth/me", Group::Accounts, handler!(delete_me))
     },
     Endpoint {
-        access: Access::Any,
+        access: Access::OwnOrScope("profile"),
         summary: Some("The login history, newest first"),
         response: Body::json::<HistoryPage>(),
         errors: AN,
@@ -281,7 +281,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         )
     },
     Endpoint {
-        access: Access::Any,
+        access: Access::OwnOrScope("profile"),
         summary: Some("The user's live Knox tokens"),
         response: Body::list::<KnoxSession>(),
         errors: A,
@@ -293,7 +293,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         )
     },
     Endpoint {
-        access: Access::Any,
+        access: Access::Own,
         summary: Some("Revoke one Knox token"),
         status: 204,
         errors: AN,

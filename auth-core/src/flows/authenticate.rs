@@ -112,8 +112,19 @@ pub enum Access {
     /// there, a Knox token an invalid one.
     StaticToken,
     /// A staff user ([`AuthError::PermissionDenied`] for anyone else): the
-    /// users admin and the `StaffUser` extractors.
+    /// users admin and the `StaffUser` extractors. Never by an OAuth2
+    /// access token, whatever its scopes ([`AuthError::InsufficientScope`]):
+    /// an application a staff member signed in to must not administer
+    /// users in their name.
     Staff,
+    /// A user with one of this library's own credentials (JWT, Knox or
+    /// static token); an OAuth2 access token is refused
+    /// ([`AuthError::InsufficientScope`]): the built-in routes that change
+    /// the account (password, profile, tokens).
+    Own,
+    /// As [`Own`](Self::Own), or an OAuth2 access token granted this scope:
+    /// the built-in reads of the user's own data (`profile`).
+    OwnOrScope(&'static str),
 }
 
 impl Authenticated {
@@ -135,7 +146,18 @@ impl Authenticated {
     pub fn admit(&self, access: Access) -> Result<(), AuthError> {
         let refused = |rejection| Err(AuthError::Unauthenticated(rejection));
         match (access, &self.credential) {
-            (Access::Any, _)
+            (Access::OwnOrScope(scope), Credential::OAuth(token))
+                if token.scopes.contains(scope) =>
+            {
+                Ok(())
+            }
+            (Access::OwnOrScope(scope), Credential::OAuth(_)) => {
+                Err(AuthError::InsufficientScope(Some(scope)))
+            }
+            (Access::Own | Access::Staff, Credential::OAuth(_)) => {
+                Err(AuthError::InsufficientScope(None))
+            }
+            (Access::Any | Access::Own | Access::OwnOrScope(_), _)
             | (Access::KnoxToken, Credential::Knox(_))
             | (Access::StaticToken, Credential::Static) => Ok(()),
             (Access::KnoxToken, Credential::Static)

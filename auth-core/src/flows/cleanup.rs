@@ -23,6 +23,13 @@ pub struct Cleared {
     pub throttle_windows: u64,
     /// Login-history entries older than the retention.
     pub history: u64,
+    /// OAuth2 authorization codes past their expiry.
+    pub oauth_codes: u64,
+    /// OAuth2 access and refresh tokens past their expiry (revoked and
+    /// rotated ones included, once expired).
+    pub oauth_tokens: u64,
+    /// Browser sessions past their expiry.
+    pub browser_sessions: u64,
 }
 
 impl Cleared {
@@ -32,6 +39,9 @@ impl Cleared {
             .saturating_add(self.revocations)
             .saturating_add(self.throttle_windows)
             .saturating_add(self.history)
+            .saturating_add(self.oauth_codes)
+            .saturating_add(self.oauth_tokens)
+            .saturating_add(self.browser_sessions)
     }
 }
 
@@ -40,8 +50,15 @@ impl fmt::Display for Cleared {
         write!(
             f,
             "{} expired Knox tokens, {} expired JWT revocations, {} ended throttle windows, \
-             {} history entries past retention",
-            self.knox_tokens, self.revocations, self.throttle_windows, self.history
+             {} history entries past retention, {} expired OAuth2 codes, {} expired OAuth2 \
+             tokens, {} expired browser sessions",
+            self.knox_tokens,
+            self.revocations,
+            self.throttle_windows,
+            self.history,
+            self.oauth_codes,
+            self.oauth_tokens,
+            self.browser_sessions
         )
     }
 }
@@ -49,7 +66,8 @@ impl fmt::Display for Cleared {
 impl Auth {
     /// Deletes, from every store, what has expired at the service's
     /// clock's now: Knox tokens, JWT blacklist and rotation records,
-    /// ended throttle windows, and login-history entries older than
+    /// ended throttle windows, OAuth2 codes, tokens and browser sessions,
+    /// and login-history entries older than
     /// [`AuthConfig::history_retention`](crate::config::AuthConfig::history_retention)
     /// (none when it is `None`). Nothing live is touched, so it is safe to
     /// run at any time, from any number of servers.
@@ -77,6 +95,9 @@ impl Auth {
             revocations: stores.revocations.purge_expired_revocations(now).await?,
             throttle_windows: stores.throttle.purge_ended_throttle_windows(now).await?,
             history,
+            oauth_codes: stores.oauth_codes.purge_expired_codes(now).await?,
+            oauth_tokens: stores.oauth_tokens.purge_oauth_tokens(now).await?,
+            browser_sessions: stores.browser_sessions.purge_expired_sessions(now).await?,
         })
     }
 }
