@@ -16,6 +16,7 @@ mod pkce;
 mod records;
 mod redirect;
 mod scopes;
+mod session;
 mod token_endpoint;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ pub use records::{
 };
 pub use redirect::{redirect_uri_allowed, redirect_uri_matches};
 pub use scopes::{InvalidScope, Scopes};
+pub use session::{SignedIn, double_submit_ok, new_csrf_value};
 pub use token_endpoint::{
     ClientAuth, ClientAuthMethod, Introspection, IntrospectionDetails, IssuedOAuthTokens,
     TokenGrant,
