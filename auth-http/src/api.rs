@@ -7,6 +7,8 @@ use std::sync::{Arc, OnceLock};
 use auth_core::Auth;
 use auth_core::events::ClientInfo;
 
+use crate::Pages;
+
 /// The default request body limit: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
@@ -198,6 +200,8 @@ pub struct ApiOptions {
     pub default_page_size: u64,
     /// Where the routes are mounted (see [`with_prefix`](Self::with_prefix)).
     prefix: String,
+    /// The templates of the browser pages (default: the embedded ones).
+    pub pages: Pages,
 }
 
 impl Default for ApiOptions {
@@ -208,11 +212,19 @@ impl Default for ApiOptions {
             client_address: ClientAddressPolicy::PeerAddress,
             default_page_size: DEFAULT_PAGE_SIZE,
             prefix: DEFAULT_PREFIX.to_string(),
+            pages: Pages::default(),
         }
     }
 }
 
 impl ApiOptions {
+    /// Sets the templates of the browser pages (an app's overrides of the
+    /// embedded ones, see [`Pages::with_template`]).
+    pub fn with_pages(mut self, pages: Pages) -> Self {
+        self.pages = pages;
+        self
+    }
+
     /// Sets the route groups.
     pub fn with_groups(mut self, groups: RouteGroups) -> Self {
         self.groups = groups;
