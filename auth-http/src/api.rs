@@ -69,6 +69,9 @@ pub struct RouteGroups {
     /// `introspect`, and `/.well-known/oauth-authorization-server` (at the
     /// root, not under the prefix).
     pub oauth: bool,
+    /// The browser pages of the OAuth2 provider, at the root: `/o/login`
+    /// and `/o/logout` (HTML).
+    pub pages: bool,
 }
 
 impl RouteGroups {
@@ -83,6 +86,7 @@ impl RouteGroups {
             docs: true,
             health: true,
             oauth: true,
+            pages: true,
         }
     }
 
@@ -97,6 +101,7 @@ impl RouteGroups {
             docs: false,
             health: false,
             oauth: false,
+            pages: false,
         }
     }
 }

@@ -51,6 +51,7 @@
 
 mod api;
 mod bodies;
+mod browser;
 mod docs;
 mod endpoint;
 mod error;

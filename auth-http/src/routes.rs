@@ -20,6 +20,7 @@ use crate::bodies::{
     AdminUser, Detail, Empty, Health, HistoryItem, KnoxSession, KnoxToken, KnoxTokenName, Page,
     RefreshRequest, StaticToken, TokenPair, VerifyRequest,
 };
+use crate::browser;
 use crate::endpoint::{self, Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param};
 use crate::form::percent_decode;
 use crate::oauth::{
@@ -375,6 +376,20 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             handler!(oauth::metadata),
         )
     },
+    // The browser pages (HTML, at the root; not in the OpenAPI document).
+    Endpoint::new(
+        "GET",
+        "/o/login",
+        Group::Pages,
+        handler!(browser::login_get),
+    ),
+    Endpoint::new(
+        "POST",
+        "/o/login",
+        Group::Pages,
+        handler!(browser::login_post),
+    ),
+    Endpoint::new("POST", "/o/logout", Group::Pages, handler!(browser::logout)),
     // Users admin: staff only; who may change what is `Auth`'s rule.
     Endpoint {
         access: Access::Staff,
