@@ -9,6 +9,7 @@
 //! codes, tokens and session cookies are stored as the lower-case hex
 //! SHA-256 digest of the string handed out ([`digest`]).
 
+mod authorize;
 mod bearer;
 mod client;
 mod error;
@@ -22,6 +23,10 @@ mod token_endpoint;
 #[cfg(test)]
 mod tests;
 
+pub use authorize::{
+    AuthorizationRequest, AuthorizeError, AuthorizeErrorCode, IssuedCode, Prompt,
+    ValidatedAuthorization,
+};
 pub use client::{ClientSecret, SecretDigests, generate_client_id};
 pub use error::{OAuthError, OAuthErrorCode};
 pub use pkce::{is_valid_challenge, is_valid_verifier, s256_challenge, verify_pkce};
