@@ -6,7 +6,10 @@
 
 use auth_core::error::AuthError;
 use auth_core::flows::Credentials;
-use auth_core::oauth::{BrowserSession, double_submit_ok, new_csrf_value};
+use auth_core::oauth::{
+    AuthorizationRequest, AuthorizeError, AuthorizeErrorCode, BrowserSession, Prompt,
+    ValidatedAuthorization, double_submit_ok, new_csrf_value,
+};
 use auth_core::user::User;
 use serde_json::{Value, json};
 
@@ -120,6 +123,16 @@ pub(crate) fn error_page(api: &Api, status: u16, title: &str, message: &str) -> 
     )
 }
 
+/// 403: a form without its CSRF token.
+fn csrf_refused(api: &Api) -> ApiResponse {
+    error_page(
+        api,
+        403,
+        "Forbidden",
+        "The form expired or did not come from this site. Go back, reload the page and try again.",
+    )
+}
+
 /// The page for a service error: its status from the error table, a
 /// generic message (429 keeps its `Retry-After`).
 fn failure_page(api: &Api, err: &AuthError) -> ApiResponse {
@@ -219,12 +232,7 @@ pub(crate) async fn login_post(c: Call<'_>) -> Outcome {
     };
     let csrf_cookie = cookie(c.req, CSRF_COOKIE);
     if !double_submit_ok(csrf_cookie, field(&fields, "csrf_token")) {
-        return Ok(error_page(
-            api,
-            403,
-            "Forbidden",
-            "The form expired or did not come from this site. Go back, reload the page and try again.",
-        ));
+        return Ok(csrf_refused(api));
     }
     let csrf = csrf_cookie.unwrap_or_default();
     let next = field(&fields, "next").and_then(safe_next).unwrap_or("");
@@ -285,12 +293,7 @@ pub(crate) async fn logout(c: Call<'_>) -> Outcome {
             .auth()
             .check_session_csrf(&session, field(&fields, "csrf_token"))
         {
-            return Ok(error_page(
-                api,
-                403,
-                "Forbidden",
-                "The form expired or did not come from this site. Go back, reload the page and try again.",
-            ));
+            return Ok(csrf_refused(api));
         }
         if let Some(value) = cookie(c.req, SESSION_COOKIE) {
             api.auth().sign_out(value).await?;
@@ -303,6 +306,249 @@ pub(crate) async fn logout(c: Call<'_>) -> Outcome {
         &json!({"login_url": LOGIN_PATH}),
     )
     .with_header("Set-Cookie", clear))
+}
+
+/// The parameters of an authorization request (query or form), each at
+/// most once; a repeated one is `Err` with its name.
+fn params(raw: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (name, value) in form_urlencoded::parse(raw) {
+        if fields.iter().any(|(seen, _)| *seen == name) {
+            return Err(name.into_owned());
+        }
+        if !value.is_empty() {
+            fields.push((name.into_owned(), value.into_owned()));
+        }
+    }
+    Ok(fields)
+}
+
+fn authorization_request(fields: &[(String, String)]) -> AuthorizationRequest {
+    let get = |name| field(fields, name).map(str::to_string);
+    AuthorizationRequest {
+        client_id: get("client_id"),
+        redirect_uri: get("redirect_uri"),
+        response_type: get("response_type"),
+        scope: get("scope"),
+        state: get("state"),
+        code_challenge: get("code_challenge"),
+        code_challenge_method: get("code_challenge_method"),
+        nonce: get("nonce"),
+        prompt: get("prompt"),
+    }
+}
+
+/// `uri` with `params` added to its query.
+fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        query.append_pair(name, value);
+    }
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{}", query.finish())
+}
+
+/// The redirect back to the client with `params`, `state` and RFC 9207's
+/// `iss`.
+fn back_to_client(
+    api: &Api,
+    status: u16,
+    redirect_uri: &str,
+    state: Option<&str>,
+    params: &[(&str, &str)],
+) -> ApiResponse {
+    let issuer = api.auth().config().oauth.issuer.clone();
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    if let Some(state) = state {
+        all.push(("state", state));
+    }
+    all.push(("iss", &issuer));
+    ApiResponse::empty(status)
+        .with_header("Location", with_query(redirect_uri, &all))
+        .with_header("Cache-Control", "no-store")
+}
+
+/// The answer to a refused authorization request: the error page when the
+/// client or redirect URI is wrong, else the redirect with `error`.
+fn authorize_refused(api: &Api, status: u16, err: AuthorizeError) -> ApiResponse {
+    match err {
+        AuthorizeError::NoRedirect(message) => {
+            error_page(api, 400, "Invalid authorization request", message)
+        }
+        AuthorizeError::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state,
+        } => back_to_client(
+            api,
+            status,
+            &redirect_uri,
+            state.as_deref(),
+            &[
+                ("error", error.as_str()),
+                ("error_description", description),
+            ],
+        ),
+        AuthorizeError::Service(err) => failure_page(api, &err),
+        _ => error_page(api, 500, "Something went wrong", "Try again later."),
+    }
+}
+
+/// The parameters of an authorization request and the request checked;
+/// a refusal is the answer to send (redirects with `status`).
+async fn read_authorization(
+    api: &Api,
+    raw: &[u8],
+    status: u16,
+) -> Result<(Vec<(String, String)>, ValidatedAuthorization), ApiResponse> {
+    let fields = params(raw).map_err(|name| {
+        error_page(
+            api,
+            400,
+            "Invalid authorization request",
+            &format!("The parameter {name} was sent more than once."),
+        )
+    })?;
+    match api
+        .auth()
+        .validate_authorization(&authorization_request(&fields))
+        .await
+    {
+        Ok(request) => Ok((fields, request)),
+        Err(err) => Err(authorize_refused(api, status, err)),
+    }
+}
+
+/// Issues the code and sends the user back to the client with it.
+async fn grant(
+    api: &Api,
+    status: u16,
+    session: &BrowserSession,
+    request: &ValidatedAuthorization,
+) -> Outcome {
+    let issued = api
+        .auth()
+        .issue_authorization_code(session.user_id, session.auth_time, request)
+        .await?;
+    Ok(back_to_client(
+        api,
+        status,
+        &request.redirect_uri,
+        request.state.as_deref(),
+        &[("code", &issued.code)],
+    ))
+}
+
+/// `GET /api/o/authorize`: checks the request, signs the user in
+/// (`/o/login?next=...`), asks for consent when needed, and redirects back
+/// with a code or an error.
+pub(crate) async fn authorize_get(c: Call<'_>) -> Outcome {
+    let api = c.api;
+    let (fields, request) = match read_authorization(api, c.req.query.as_bytes(), 302).await {
+        Ok(read) => read,
+        Err(response) => return Ok(response),
+    };
+    let signed = signed_in(api, c.req).await?;
+    let path = format!("{}{}", c.req.mount, c.req.path);
+    // `next` repeats the request without `prompt`, so that signing in
+    // (again, for `prompt=login`) leads on to consent, not to a loop.
+    let without_prompt: Vec<(&str, &str)> = fields
+        .iter()
+        .filter(|(name, _)| name != "prompt")
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let login = || {
+        let next = with_query(&path, &without_prompt);
+        see_other(&with_query(LOGIN_PATH, &[("next", &next)]))
+    };
+    let (session, user) = match (signed, request.prompt) {
+        (None, Prompt::None) => {
+            return Ok(authorize_refused(
+                api,
+                302,
+                request.error(
+                    AuthorizeErrorCode::LoginRequired,
+                    "The user is not signed in.",
+                ),
+            ));
+        }
+        (None, _) | (Some(_), Prompt::Login) => return Ok(login()),
+        (Some(signed), _) => signed,
+    };
+    if !api.auth().consent_needed(user.id, &request).await? {
+        return grant(api, 302, &session, &request).await;
+    }
+    if request.prompt == Prompt::None {
+        return Ok(authorize_refused(
+            api,
+            302,
+            request.error(
+                AuthorizeErrorCode::ConsentRequired,
+                "The user has not consented.",
+            ),
+        ));
+    }
+    let descriptions = &api.auth().config().oauth.scopes;
+    let scopes: Vec<Value> = request
+        .scopes
+        .iter()
+        .map(|scope| json!({"name": scope, "description": descriptions.get(scope)}))
+        .collect();
+    let hidden: Vec<Value> = without_prompt
+        .iter()
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect();
+    let context = merge(
+        session_context(api, &session, &user),
+        json!({
+            "application": request.application.name,
+            "scopes": scopes,
+            "fields": hidden,
+            "action": path,
+        }),
+    );
+    Ok(page(api, 200, "consent.html", &context))
+}
+
+/// `POST /api/o/authorize`: the consent form. With the session's CSRF
+/// token, `decision=allow` issues the code, anything else redirects with
+/// `access_denied`.
+pub(crate) async fn authorize_post(c: Call<'_>) -> Outcome {
+    let api = c.api;
+    if let Err(response) = c.req.expect_media_type("application/x-www-form-urlencoded") {
+        return Ok(response);
+    }
+    let (fields, request) = match read_authorization(api, c.req.body, 303).await {
+        Ok(read) => read,
+        Err(response) => return Ok(response),
+    };
+    let Some((session, _)) = signed_in(api, c.req).await? else {
+        return Ok(error_page(
+            api,
+            403,
+            "Forbidden",
+            "You are not signed in. Start again from the application.",
+        ));
+    };
+    if !api
+        .auth()
+        .check_session_csrf(&session, field(&fields, "csrf_token"))
+    {
+        return Ok(csrf_refused(api));
+    }
+    if field(&fields, "decision") == Some("allow") {
+        grant(api, 303, &session, &request).await
+    } else {
+        Ok(authorize_refused(
+            api,
+            303,
+            request.error(
+                AuthorizeErrorCode::AccessDenied,
+                "The user denied the request.",
+            ),
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -542,6 +788,274 @@ mod tests {
         assert_eq!(missing.status, 400);
         assert!(
             html(&missing).contains(r#"<span id="password-error">This field is required.</span>"#)
+        );
+    }
+
+    const REDIRECT: &str = "https://client.example/cb";
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    async fn public_client(api: &Api) -> auth_core::oauth::Application {
+        use auth_core::oauth::{
+            Application, ApplicationId, ClientType, GrantType, generate_client_id,
+        };
+        let now = api.auth().now();
+        let app = Application {
+            id: ApplicationId::new(),
+            client_id: generate_client_id(),
+            name: "Photo <Printer>".into(),
+            client_type: ClientType::Public,
+            grant_types: [GrantType::AuthorizationCode].into_iter().collect(),
+            redirect_uris: vec![REDIRECT.into()],
+            post_logout_redirect_uris: Vec::new(),
+            allowed_origins: Vec::new(),
+            skip_authorization: false,
+            owner: None,
+            secret_digest: None,
+            previous_secret_digest: None,
+            previous_secret_until: None,
+            created: now,
+            updated: now,
+        };
+        api.auth()
+            .stores()
+            .oauth_applications
+            .insert_application(&app)
+            .await
+            .unwrap();
+        app
+    }
+
+    fn authorize_url(client_id: &str, extra: &[(&str, &str)]) -> String {
+        let mut pairs = vec![
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid email"),
+            ("state", "st&te"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        pairs.extend_from_slice(extra);
+        with_query("/api/o/authorize", &pairs)
+    }
+
+    /// The query parameters of a redirect's `Location`.
+    fn location_params(response: &ApiResponse) -> Vec<(String, String)> {
+        let location = response.header("Location").expect("a Location");
+        let (base, query) = location.split_once('?').unwrap();
+        assert_eq!(base, REDIRECT);
+        form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The hidden fields of the consent form, and its CSRF token.
+    fn consent_fields(page: &str) -> Vec<(String, String)> {
+        let mut fields = Vec::new();
+        let form = &page[page.rfind("<form").unwrap()..];
+        for input in form.split("<input type=\"hidden\" ").skip(1) {
+            let name = input
+                .split("name=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            let value = input
+                .split("value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            let value = value
+                .replace("&amp;", "&")
+                .replace("&#x2f;", "/")
+                .replace("&quot;", "\"");
+            fields.push((name.to_string(), value));
+        }
+        fields
+    }
+
+    async fn post_consent(
+        browser: &mut Browser,
+        api: &Api,
+        fields: &[(String, String)],
+        decision: &str,
+    ) -> ApiResponse {
+        let mut form: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        form.push(("decision", decision));
+        browser.send(api, "POST", "/api/o/authorize", &form).await
+    }
+
+    #[tokio::test]
+    async fn the_code_flow_through_login_and_consent_ends_in_tokens() {
+        let api = api(AuthConfig::default().with_throttle(ThrottleConfig::disabled())).await;
+        let app = public_client(&api).await;
+        let mut browser = Browser::default();
+        let url = authorize_url(&app.client_id, &[("nonce", "n-1")]);
+        let to_login = browser.send(&api, "GET", &url, &[]).await;
+        assert_eq!(to_login.status, 303);
+        let location = to_login.header("Location").unwrap().to_string();
+        assert!(location.starts_with("/o/login?next="), "{location}");
+        let next: String = form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+            .find(|(n, _)| n == "next")
+            .unwrap()
+            .1
+            .into_owned();
+        assert_eq!(next, url);
+        let signed = log_in(&mut browser, &api, "ada", &next).await;
+        assert_eq!(signed.header("Location"), Some(url.as_str()));
+
+        let consent = browser.send(&api, "GET", &url, &[]).await;
+        assert_eq!(consent.status, 200);
+        let page = html(&consent);
+        assert!(page.contains("Photo &lt;Printer&gt;"));
+        assert!(page.contains("See your email address"));
+        let fields = consent_fields(&page);
+        assert_eq!(param(&fields, "state"), Some("st&te"));
+
+        // Without the CSRF token, or with another: 403 and no redirect.
+        let no_csrf: Vec<(String, String)> = fields
+            .iter()
+            .filter(|(n, _)| n != "csrf_token")
+            .cloned()
+            .collect();
+        for form in [
+            no_csrf.clone(),
+            [
+                no_csrf.clone(),
+                vec![("csrf_token".into(), "forged".into())],
+            ]
+            .concat(),
+        ] {
+            let refused = post_consent(&mut browser, &api, &form, "allow").await;
+            assert_eq!(refused.status, 403);
+            assert!(refused.header("Location").is_none());
+        }
+
+        let allowed = post_consent(&mut browser, &api, &fields, "allow").await;
+        assert_eq!(allowed.status, 303);
+        let back = location_params(&allowed);
+        assert_eq!(param(&back, "state"), Some("st&te"));
+        assert_eq!(
+            param(&back, "iss"),
+            Some(api.auth().config().oauth.issuer.as_str())
+        );
+        let code = param(&back, "code").unwrap().to_string();
+
+        let exchange = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", app.client_id.as_str()),
+        ];
+        let tokens = browser.send(&api, "POST", "/api/o/token", &exchange).await;
+        assert_eq!(tokens.status, 200, "{}", html(&tokens));
+        assert_eq!(tokens.json_body()["scope"], "email openid");
+        let again = browser.send(&api, "POST", "/api/o/token", &exchange).await;
+        assert_eq!(again.status, 400);
+
+        // Remembered consent: straight back with a new code.
+        let remembered = browser.send(&api, "GET", &url, &[]).await;
+        assert_eq!(remembered.status, 302);
+        assert!(param(&location_params(&remembered), "code").is_some());
+        // prompt=consent shows the page anyway; deny is access_denied.
+        let forced = browser
+            .send(
+                &api,
+                "GET",
+                &authorize_url(&app.client_id, &[("prompt", "consent")]),
+                &[],
+            )
+            .await;
+        assert_eq!(forced.status, 200);
+        let denied =
+            post_consent(&mut browser, &api, &consent_fields(&html(&forced)), "deny").await;
+        assert_eq!(denied.status, 303);
+        let back = location_params(&denied);
+        assert_eq!(param(&back, "error"), Some("access_denied"));
+        assert!(param(&back, "code").is_none());
+        // prompt=login sends a signed-in user to sign in again.
+        let relogin = browser
+            .send(
+                &api,
+                "GET",
+                &authorize_url(&app.client_id, &[("prompt", "login")]),
+                &[],
+            )
+            .await;
+        assert_eq!(relogin.status, 303);
+        assert!(
+            relogin
+                .header("Location")
+                .unwrap()
+                .starts_with("/o/login?next=")
+        );
+        assert!(!relogin.header("Location").unwrap().contains("prompt"));
+    }
+
+    #[tokio::test]
+    async fn authorize_errors_never_redirect_to_an_unchecked_uri() {
+        let api = api(AuthConfig::default().with_throttle(ThrottleConfig::disabled())).await;
+        let app = public_client(&api).await;
+        let mut browser = Browser::default();
+        for url in [
+            authorize_url("unknown", &[]),
+            authorize_url(&app.client_id, &[]).replace("%2Fcb", "%2Fcc"),
+            authorize_url(&app.client_id, &[]).replace("%2Fcb", "%2Fcb%2F"),
+            format!("{}&state=again", authorize_url(&app.client_id, &[])),
+        ] {
+            let page = browser.send(&api, "GET", &url, &[]).await;
+            assert_eq!(page.status, 400, "{url}");
+            assert!(page.header("Location").is_none(), "{url}");
+            assert_eq!(
+                page.header("Content-Type"),
+                Some("text/html; charset=utf-8")
+            );
+        }
+        // Other errors go back to the client with state and iss.
+        for (extra, error) in [
+            (("response_type", "token"), "unsupported_response_type"),
+            (("scope", "admin"), "invalid_scope"),
+            (("code_challenge_method", "plain"), "invalid_request"),
+            (("prompt", "none"), "login_required"),
+        ] {
+            let url = authorize_url(&app.client_id, &[])
+                .replace(&with_query("", &[(extra.0, "")])[1..], "dropped=");
+            let url = with_query(&url, &[extra]);
+            let back = browser.send(&api, "GET", &url, &[]).await;
+            assert_eq!(back.status, 302, "{url}");
+            let params = location_params(&back);
+            assert_eq!(param(&params, "error"), Some(error), "{url}");
+            assert_eq!(param(&params, "state"), Some("st&te"));
+            assert!(param(&params, "iss").is_some());
+        }
+        // Signed in without consent, prompt=none: consent_required.
+        log_in(&mut browser, &api, "ada", "").await;
+        let back = browser
+            .send(
+                &api,
+                "GET",
+                &authorize_url(&app.client_id, &[("prompt", "none")]),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            param(&location_params(&back), "error"),
+            Some("consent_required")
         );
     }
 
