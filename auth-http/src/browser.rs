@@ -264,6 +264,10 @@ pub(crate) async fn login_post(c: Call<'_>) -> Outcome {
     };
     match api.auth().sign_in(&credentials, &c.req.client).await {
         Ok(signed) => {
+            // Signing in again (`prompt=login`) replaces the session.
+            if let Some(previous) = cookie(c.req, SESSION_COOKIE) {
+                api.auth().sign_out(previous).await?;
+            }
             let ttl = api.auth().config().oauth.session_ttl.num_seconds();
             let to = if next.is_empty() { AFTER_LOGIN } else { next };
             Ok(see_other(to).with_header(
@@ -744,7 +748,18 @@ mod tests {
             403
         );
         for next in ["https://evil.example/", "//evil.example", "/\\evil.example"] {
+            let previous = browser.cookie(SESSION_COOKIE).map(str::to_string);
             let signed = log_in(&mut browser, &api, "ada", next).await;
+            if let Some(previous) = previous {
+                // The new sign-in replaced the session.
+                assert!(
+                    api.auth()
+                        .browser_session(&previous)
+                        .await
+                        .unwrap()
+                        .is_none()
+                );
+            }
             assert_eq!(signed.status, 303);
             assert_eq!(signed.header("Location"), Some(AFTER_LOGIN), "{next}");
         }
