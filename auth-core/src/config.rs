@@ -298,6 +298,12 @@ pub struct OAuthConfig {
     /// How long a rotated client secret keeps working beside the new one
     /// (default 1 day).
     pub secret_rotation_overlap: Duration,
+    /// How long a browser session of the provider's pages lasts from
+    /// sign-in (default 14 days, Django's `SESSION_COOKIE_AGE`).
+    pub session_ttl: Duration,
+    /// The server is reached over HTTPS: the session and CSRF cookies get
+    /// the `Secure` attribute (default off, for plain-HTTP development).
+    pub secure_cookies: bool,
 }
 
 impl Default for OAuthConfig {
@@ -322,6 +328,8 @@ impl Default for OAuthConfig {
             scopes,
             default_scopes: Vec::new(),
             secret_rotation_overlap: Duration::days(1),
+            session_ttl: Duration::days(14),
+            secure_cookies: false,
         }
     }
 }
@@ -383,6 +391,19 @@ impl OAuthConfig {
             .map(|ttl| positive(ttl, "refresh_token_ttl"))
             .transpose()?;
         Ok(self)
+    }
+
+    /// Sets the browser session lifetime.
+    pub fn with_session_ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
+        self.session_ttl = positive(ttl, "session_ttl")?;
+        Ok(self)
+    }
+
+    /// Marks the session and CSRF cookies `Secure` (the server is behind
+    /// HTTPS).
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
     }
 
     /// Enables the password grant (RFC 9700 §2.4 says it must not be used:

@@ -7,6 +7,8 @@ use std::sync::{Arc, OnceLock};
 use auth_core::Auth;
 use auth_core::events::ClientInfo;
 
+use crate::Pages;
+
 /// The default request body limit: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
@@ -67,6 +69,9 @@ pub struct RouteGroups {
     /// `introspect`, and `/.well-known/oauth-authorization-server` (at the
     /// root, not under the prefix).
     pub oauth: bool,
+    /// The browser pages of the OAuth2 provider, at the root: `/o/login`
+    /// and `/o/logout` (HTML).
+    pub pages: bool,
 }
 
 impl RouteGroups {
@@ -81,6 +86,7 @@ impl RouteGroups {
             docs: true,
             health: true,
             oauth: true,
+            pages: true,
         }
     }
 
@@ -95,6 +101,7 @@ impl RouteGroups {
             docs: false,
             health: false,
             oauth: false,
+            pages: false,
         }
     }
 }
@@ -198,6 +205,8 @@ pub struct ApiOptions {
     pub default_page_size: u64,
     /// Where the routes are mounted (see [`with_prefix`](Self::with_prefix)).
     prefix: String,
+    /// The templates of the browser pages (default: the embedded ones).
+    pub pages: Pages,
 }
 
 impl Default for ApiOptions {
@@ -208,11 +217,19 @@ impl Default for ApiOptions {
             client_address: ClientAddressPolicy::PeerAddress,
             default_page_size: DEFAULT_PAGE_SIZE,
             prefix: DEFAULT_PREFIX.to_string(),
+            pages: Pages::default(),
         }
     }
 }
 
 impl ApiOptions {
+    /// Sets the templates of the browser pages (an app's overrides of the
+    /// embedded ones, see [`Pages::with_template`]).
+    pub fn with_pages(mut self, pages: Pages) -> Self {
+        self.pages = pages;
+        self
+    }
+
     /// Sets the route groups.
     pub fn with_groups(mut self, groups: RouteGroups) -> Self {
         self.groups = groups;

@@ -30,6 +30,8 @@ pub(crate) enum Group {
     OAuth,
     /// The `/.well-known/` documents, at the root like `/healthz`.
     WellKnown,
+    /// The browser pages (`/o/...`, HTML), at the root.
+    Pages,
 }
 
 impl Group {
@@ -43,6 +45,7 @@ impl Group {
             Group::Docs => groups.docs,
             Group::Health => groups.health,
             Group::OAuth | Group::WellKnown => groups.oauth,
+            Group::Pages => groups.pages,
         }
     }
 
@@ -50,7 +53,7 @@ impl Group {
     /// and the `/.well-known/` documents, which the HTTP contract keeps at
     /// the root (RFC 8414 §3 puts the metadata at the origin's root).
     fn under_prefix(self) -> bool {
-        !matches!(self, Group::Health | Group::WellKnown)
+        !matches!(self, Group::Health | Group::WellKnown | Group::Pages)
     }
 }
 

@@ -51,6 +51,7 @@
 
 mod api;
 mod bodies;
+mod browser;
 mod docs;
 mod endpoint;
 mod error;
@@ -58,6 +59,7 @@ mod extract;
 mod form;
 mod oauth;
 mod openapi;
+mod pages;
 mod request;
 mod routes;
 mod schemas;
@@ -69,6 +71,7 @@ pub use api::{
 };
 pub use extract::{Rejection, RequestAuth};
 pub use form::{FromJson, admin_user_from_json};
+pub use pages::{PageError, Pages, TEMPLATE_NAMES};
 pub use request::{ApiRequest, ApiResponse};
 pub use routes::{handle, route_paths};
 pub use trace::{ACCESS_TARGET, RequestTrace};

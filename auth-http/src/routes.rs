@@ -20,6 +20,7 @@ use crate::bodies::{
     AdminUser, Detail, Empty, Health, HistoryItem, KnoxSession, KnoxToken, KnoxTokenName, Page,
     RefreshRequest, StaticToken, TokenPair, VerifyRequest,
 };
+use crate::browser;
 use crate::endpoint::{self, Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param};
 use crate::form::percent_decode;
 use crate::oauth::{
@@ -52,6 +53,53 @@ const PAGE_SIZE: Param = Param {
     at: In::Query,
     description: "Items per page (default 20, at most 100)",
 };
+const AUTHORIZE_PARAMS: &[Param] = &[
+    Param {
+        name: "client_id",
+        at: In::Query,
+        description: "The client (an unknown one gets the error page, never a redirect)",
+    },
+    Param {
+        name: "redirect_uri",
+        at: In::Query,
+        description: "One of the client's registered redirect URIs, exactly",
+    },
+    Param {
+        name: "response_type",
+        at: In::Query,
+        description: "`code`",
+    },
+    Param {
+        name: "scope",
+        at: In::Query,
+        description: "Space-separated scopes (default: the configured ones)",
+    },
+    Param {
+        name: "state",
+        at: In::Query,
+        description: "Returned as given",
+    },
+    Param {
+        name: "code_challenge",
+        at: In::Query,
+        description: "PKCE challenge (RFC 7636), required by default",
+    },
+    Param {
+        name: "code_challenge_method",
+        at: In::Query,
+        description: "`S256` (`plain` only when enabled)",
+    },
+    Param {
+        name: "nonce",
+        at: In::Query,
+        description: "OpenID Connect nonce, carried to the ID token",
+    },
+    Param {
+        name: "prompt",
+        at: In::Query,
+        description: "`none`, `login` or `consent`",
+    },
+];
 const USER_ID: Param = Param {
     name: "id",
     at: In::Path,
@@ -366,6 +414,31 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         )
     },
     Endpoint {
+        summary: Some(
+            "OAuth2 authorization endpoint (code + PKCE): sign-in and consent pages, then a redirect with code, state and iss",
+        ),
+        response: Body::Html,
+        errors: &[302, 303, 400, 403, 503],
+        params: AUTHORIZE_PARAMS,
+        ..Endpoint::new(
+            "GET",
+            "/o/authorize",
+            Group::OAuth,
+            handler!(browser::authorize_get),
+        )
+    },
+    Endpoint {
+        summary: Some("The consent form of the authorization endpoint (CSRF token required)"),
+        response: Body::Html,
+        errors: &[303, 400, 403, 415, 503],
+        ..Endpoint::new(
+            "POST",
+            "/o/authorize",
+            Group::OAuth,
+            handler!(browser::authorize_post),
+        )
+    },
+    Endpoint {
         summary: Some("OAuth2 authorization server metadata (RFC 8414)"),
         response: Body::json::<ServerMetadata>(),
         ..Endpoint::new(
@@ -375,6 +448,20 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             handler!(oauth::metadata),
         )
     },
+    // The browser pages (HTML, at the root; not in the OpenAPI document).
+    Endpoint::new(
+        "GET",
+        "/o/login",
+        Group::Pages,
+        handler!(browser::login_get),
+    ),
+    Endpoint::new(
+        "POST",
+        "/o/login",
+        Group::Pages,
+        handler!(browser::login_post),
+    ),
+    Endpoint::new("POST", "/o/logout", Group::Pages, handler!(browser::logout)),
     // Users admin: staff only; who may change what is `Auth`'s rule.
     Endpoint {
         access: Access::Staff,

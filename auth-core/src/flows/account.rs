@@ -549,8 +549,8 @@ impl Auth {
 
     /// Revokes the user's tokens: every JWT issued until now (through the
     /// per-user mark), every Knox token but `keep_knox_digest`, the static
-    /// token and every OAuth2 token (the mark also voids one being issued
-    /// meanwhile).
+    /// token, every OAuth2 token (the mark also voids one being issued
+    /// meanwhile) and every browser session of the provider's pages.
     pub async fn revoke_user_tokens(
         &self,
         user_id: UserId,
@@ -583,6 +583,10 @@ impl Auth {
         stores
             .oauth_tokens
             .revoke_user_oauth_tokens(user_id, self.now())
+            .await?;
+        stores
+            .browser_sessions
+            .delete_user_sessions(user_id)
             .await?;
         Ok(())
     }

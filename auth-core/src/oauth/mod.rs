@@ -9,6 +9,7 @@
 //! codes, tokens and session cookies are stored as the lower-case hex
 //! SHA-256 digest of the string handed out ([`digest`]).
 
+mod authorize;
 mod bearer;
 mod client;
 mod error;
@@ -16,11 +17,16 @@ mod pkce;
 mod records;
 mod redirect;
 mod scopes;
+mod session;
 mod token_endpoint;
 
 #[cfg(test)]
 mod tests;
 
+pub use authorize::{
+    AuthorizationRequest, AuthorizeError, AuthorizeErrorCode, IssuedCode, Prompt,
+    ValidatedAuthorization,
+};
 pub use client::{ClientSecret, SecretDigests, generate_client_id};
 pub use error::{OAuthError, OAuthErrorCode};
 pub use pkce::{is_valid_challenge, is_valid_verifier, s256_challenge, verify_pkce};
@@ -30,6 +36,7 @@ pub use records::{
 };
 pub use redirect::{redirect_uri_allowed, redirect_uri_matches};
 pub use scopes::{InvalidScope, Scopes};
+pub use session::{SignedIn, double_submit_ok, new_csrf_value};
 pub use token_endpoint::{
     ClientAuth, ClientAuthMethod, Introspection, IntrospectionDetails, IssuedOAuthTokens,
     TokenGrant,

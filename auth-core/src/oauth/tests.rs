@@ -10,7 +10,7 @@ use super::*;
 use crate::config::{AuthConfig, OAuthConfig};
 use crate::error::{AuthError, TokenRejection};
 use crate::events::ClientInfo;
-use crate::flows::{AdminUserInput, Credential, PasswordChange};
+use crate::flows::{AdminUserInput, Credential, Credentials, PasswordChange};
 use crate::password::{Argon2Params, Argon2idHasher};
 use crate::throttle::ThrottleConfig;
 use crate::user::{User, UserPatch};
@@ -831,4 +831,450 @@ async fn without_rotation_the_refresh_token_stays() {
     env.clock.advance(Duration::days(30));
     let late = refresh(&refresh_token, None);
     refuses(&env, &client.basic(), &late, OAuthErrorCode::InvalidGrant).await;
+}
+
+// Browser sessions of the pages.
+
+async fn signed_in(env: &Env) -> SignedIn {
+    env.auth
+        .sign_in(
+            &Credentials::username("ada", PASSWORD),
+            &ClientInfo::default(),
+        )
+        .await
+        .unwrap()
+}
+
+async fn session_live(env: &Env, cookie: &str) -> bool {
+    env.auth.browser_session(cookie).await.unwrap().is_some()
+}
+
+#[tokio::test]
+async fn sign_in_stores_only_a_digest_and_sign_out_ends_the_session() {
+    let env = env().await;
+    let by_email = env
+        .auth
+        .sign_in(
+            &Credentials::email("ADA@example.com", PASSWORD),
+            &ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_email.user.id, env.user.id);
+    let signed = signed_in(&env).await;
+    assert_ne!(signed.cookie_value, by_email.cookie_value);
+    assert_eq!(signed.session.digest, digest(&signed.cookie_value));
+    assert_ne!(signed.session.digest, signed.cookie_value);
+    assert!(!format!("{signed:?}").contains(&signed.cookie_value));
+    let (session, user) = env
+        .auth
+        .browser_session(&signed.cookie_value)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((session.user_id, user.id), (env.user.id, env.user.id));
+    assert_eq!(session.auth_time, crate::Clock::now(&env.clock));
+    // The digest itself is no cookie.
+    assert!(!session_live(&env, &signed.session.digest).await);
+    assert!(!session_live(&env, "").await);
+    assert!(env.auth.sign_out(&signed.cookie_value).await.unwrap());
+    assert!(!env.auth.sign_out(&signed.cookie_value).await.unwrap());
+    assert!(!session_live(&env, &signed.cookie_value).await);
+    // The other session stands.
+    assert!(session_live(&env, &by_email.cookie_value).await);
+}
+
+#[tokio::test]
+async fn sessions_end_after_their_lifetime() {
+    let env = env_with(
+        OAuthConfig::default()
+            .with_session_ttl(Duration::hours(2))
+            .unwrap(),
+    )
+    .await;
+    let signed = signed_in(&env).await;
+    env.clock.advance(Duration::hours(2) - Duration::seconds(1));
+    assert!(session_live(&env, &signed.cookie_value).await);
+    env.clock.advance(Duration::seconds(1));
+    assert!(!session_live(&env, &signed.cookie_value).await);
+    assert!(
+        OAuthConfig::default()
+            .with_session_ttl(Duration::zero())
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn sign_in_refuses_unknown_wrong_and_inactive_alike() {
+    let env = env().await;
+    let deactivate = AdminUserInput {
+        patch: UserPatch {
+            is_active: Some(false),
+            ..UserPatch::default()
+        },
+        password: None,
+    };
+    env.auth
+        .create_user(AdminUserInput::new_user("bob", "bob@example.com").with_password(PASSWORD))
+        .await
+        .unwrap();
+    let bob = env
+        .auth
+        .sign_in(
+            &Credentials::username("bob", PASSWORD),
+            &ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    env.auth.update_user(bob.user.id, deactivate).await.unwrap();
+    for credentials in [
+        Credentials::username("nobody", PASSWORD),
+        Credentials::username("ada", "wrong-horse-battery-1"),
+        Credentials::email("bob@example.com", PASSWORD),
+    ] {
+        let refused = env
+            .auth
+            .sign_in(&credentials, &ClientInfo::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                AuthError::InvalidCredentials(crate::events::TokenKind::Credentials)
+            ),
+            "{refused:?}"
+        );
+    }
+    // Deactivation deleted bob's session.
+    assert!(!session_live(&env, &bob.cookie_value).await);
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_as_every_login() {
+    let clock = ManualClock::at_unix(1_800_000_000);
+    let config = AuthConfig::default().with_throttle(
+        ThrottleConfig::default()
+            .with_rates("login_account=2/min")
+            .unwrap(),
+    );
+    let auth = Auth::builder(config)
+        .store(Arc::new(MemoryStore::new()))
+        .clock(Arc::new(clock))
+        .hasher(Arc::new(
+            Argon2idHasher::new(Argon2Params::new(256, 1, 1).unwrap()).unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let wrong = Credentials::username("nobody", "wrong");
+    for _ in 0..2 {
+        let err = auth.sign_in(&wrong, &ClientInfo::default()).await;
+        assert!(matches!(err, Err(AuthError::InvalidCredentials(_))));
+    }
+    let err = auth.sign_in(&wrong, &ClientInfo::default()).await;
+    assert!(matches!(err, Err(AuthError::Throttled { .. })), "{err:?}");
+}
+
+#[tokio::test]
+async fn csrf_tokens_are_bound_to_their_session() {
+    let env = env().await;
+    let a = signed_in(&env).await;
+    let b = signed_in(&env).await;
+    let token = env.auth.session_csrf_token(&a.session);
+    assert!(env.auth.check_session_csrf(&a.session, Some(&token)));
+    assert!(!env.auth.check_session_csrf(&b.session, Some(&token)));
+    assert!(!env.auth.check_session_csrf(&a.session, None));
+    assert!(!env.auth.check_session_csrf(&a.session, Some("")));
+    assert!(
+        !env.auth
+            .check_session_csrf(&a.session, Some("%%not base64"))
+    );
+    assert!(!env.auth.check_session_csrf(&a.session, Some(&token[1..])));
+    assert!(!token.contains(&a.cookie_value) && token != a.session.digest);
+
+    let value = new_csrf_value();
+    assert_ne!(value, new_csrf_value());
+    assert!(double_submit_ok(Some(&value), Some(&value)));
+    assert!(!double_submit_ok(Some(&value), Some(&new_csrf_value())));
+    assert!(!double_submit_ok(Some(&value), None));
+    assert!(!double_submit_ok(None, Some(&value)));
+    assert!(!double_submit_ok(Some(""), Some("")));
+}
+
+#[tokio::test]
+async fn password_change_and_logout_everywhere_end_browser_sessions() {
+    let env = env().await;
+    let signed = signed_in(&env).await;
+    let change = PasswordChange {
+        old_password: PASSWORD.into(),
+        new_password: "another-horse-battery-7".into(),
+        confirm_password: "another-horse-battery-7".into(),
+    };
+    env.auth
+        .change_password(env.user.id, change, None, &ClientInfo::default())
+        .await
+        .unwrap();
+    assert!(!session_live(&env, &signed.cookie_value).await);
+    let again = env
+        .auth
+        .sign_in(
+            &Credentials::username("ada", "another-horse-battery-7"),
+            &ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    assert!(session_live(&env, &again.cookie_value).await);
+    env.auth
+        .logout_all(env.user.id, &ClientInfo::default())
+        .await
+        .unwrap();
+    assert!(!session_live(&env, &again.cookie_value).await);
+}
+
+// The authorization endpoint's rules.
+
+fn authorize_request(client: &Client) -> AuthorizationRequest {
+    AuthorizationRequest {
+        client_id: Some(client.app.client_id.clone()),
+        redirect_uri: Some(REDIRECT.into()),
+        response_type: Some("code".into()),
+        scope: Some("openid profile".into()),
+        state: Some("xyz".into()),
+        code_challenge: Some(CHALLENGE.into()),
+        code_challenge_method: Some("S256".into()),
+        nonce: Some("n-0S6".into()),
+        prompt: None,
+    }
+}
+
+/// The error code a request redirects with, or `"no redirect"`.
+async fn authorize_refusal(env: &Env, request: &AuthorizationRequest) -> &'static str {
+    match env.auth.validate_authorization(request).await {
+        Ok(_) => "ok",
+        Err(AuthorizeError::NoRedirect(_)) => "no redirect",
+        Err(AuthorizeError::Redirect {
+            error,
+            state,
+            redirect_uri,
+            ..
+        }) => {
+            assert_eq!(redirect_uri, REDIRECT);
+            assert_eq!(state, request.state);
+            error.as_str()
+        }
+        Err(err) => panic!("{err:?}"),
+    }
+}
+
+#[tokio::test]
+async fn authorize_checks_client_and_redirect_uri_first_then_redirects_errors() {
+    let env = env().await;
+    let client = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    let ok = authorize_request(&client);
+    assert_eq!(authorize_refusal(&env, &ok).await, "ok");
+    type Change = Box<dyn Fn(&mut AuthorizationRequest)>;
+    let cases: Vec<(&str, Change)> = vec![
+        (
+            "no redirect",
+            Box::new(|r| r.client_id = Some("unknown".into())),
+        ),
+        ("no redirect", Box::new(|r| r.client_id = None)),
+        (
+            "no redirect",
+            Box::new(|r| r.redirect_uri = Some("https://client.example/cc".into())),
+        ),
+        (
+            "no redirect",
+            Box::new(|r| r.redirect_uri = Some("https://client.example/cb/".into())),
+        ),
+        // An unknown client wins over every other error.
+        (
+            "no redirect",
+            Box::new(|r| {
+                r.client_id = Some("unknown".into());
+                r.response_type = None;
+            }),
+        ),
+        ("invalid_request", Box::new(|r| r.response_type = None)),
+        (
+            "unsupported_response_type",
+            Box::new(|r| r.response_type = Some("token".into())),
+        ),
+        (
+            "invalid_scope",
+            Box::new(|r| r.scope = Some("admin".into())),
+        ),
+        ("invalid_request", Box::new(|r| r.code_challenge = None)),
+        (
+            "invalid_request",
+            Box::new(|r| r.code_challenge_method = Some("plain".into())),
+        ),
+        // No method means plain.
+        (
+            "invalid_request",
+            Box::new(|r| r.code_challenge_method = None),
+        ),
+        (
+            "invalid_request",
+            Box::new(|r| r.code_challenge = Some("short".into())),
+        ),
+        (
+            "invalid_request",
+            Box::new(|r| r.prompt = Some("none login".into())),
+        ),
+    ];
+    for (expected, change) in cases {
+        let mut request = ok.clone();
+        change(&mut request);
+        assert_eq!(
+            authorize_refusal(&env, &request).await,
+            expected,
+            "{request:?}"
+        );
+    }
+    // The only registered redirect URI stands in for a missing one.
+    let mut request = ok.clone();
+    request.redirect_uri = None;
+    let validated = env.auth.validate_authorization(&request).await.unwrap();
+    assert_eq!(validated.redirect_uri, REDIRECT);
+    // A client without the code grant.
+    let machine = register(
+        &env,
+        ClientType::Confidential,
+        &[GrantType::ClientCredentials],
+    )
+    .await;
+    assert_eq!(
+        authorize_refusal(&env, &authorize_request(&machine)).await,
+        "unauthorized_client"
+    );
+}
+
+#[tokio::test]
+async fn plain_pkce_and_no_pkce_at_authorize_only_when_configured() {
+    let oauth = OAuthConfig {
+        allow_plain_pkce: true,
+        pkce_required: false,
+        ..OAuthConfig::default()
+    };
+    let env = env_with(oauth).await;
+    let confidential = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let mut plain = authorize_request(&confidential);
+    plain.code_challenge = Some(VERIFIER.into());
+    plain.code_challenge_method = Some("plain".into());
+    assert_eq!(authorize_refusal(&env, &plain).await, "ok");
+    let mut none = authorize_request(&confidential);
+    none.code_challenge = None;
+    none.code_challenge_method = None;
+    assert_eq!(authorize_refusal(&env, &none).await, "ok");
+    // A public client needs PKCE whatever the setting.
+    let public = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    let mut none = authorize_request(&public);
+    none.code_challenge = None;
+    none.code_challenge_method = None;
+    assert_eq!(authorize_refusal(&env, &none).await, "invalid_request");
+}
+
+#[tokio::test]
+async fn an_issued_code_is_bound_and_exchanged_once_and_consent_is_remembered() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let validated = env
+        .auth
+        .validate_authorization(&authorize_request(&client))
+        .await
+        .unwrap();
+    assert!(
+        env.auth
+            .consent_needed(env.user.id, &validated)
+            .await
+            .unwrap()
+    );
+    let signed_at = env.auth.now();
+    env.clock.advance(Duration::seconds(5));
+    let issued = env
+        .auth
+        .issue_authorization_code(env.user.id, signed_at, &validated)
+        .await
+        .unwrap();
+    assert!(!format!("{issued:?}").contains(&issued.code));
+    assert_eq!(issued.record.digest, digest(&issued.code));
+    assert_eq!(issued.record.nonce.as_deref(), Some("n-0S6"));
+    assert_eq!(issued.record.auth_time, signed_at);
+    assert_eq!(
+        issued.record.expires - issued.record.created,
+        Duration::seconds(60)
+    );
+    // Remembered: the same or fewer scopes need no page; more do, and so
+    // does prompt=consent.
+    assert!(
+        !env.auth
+            .consent_needed(env.user.id, &validated)
+            .await
+            .unwrap()
+    );
+    let mut fewer = validated.clone();
+    fewer.scopes = Scopes::parse("openid").unwrap();
+    assert!(!env.auth.consent_needed(env.user.id, &fewer).await.unwrap());
+    let mut more = validated.clone();
+    more.scopes = Scopes::parse("openid email").unwrap();
+    assert!(env.auth.consent_needed(env.user.id, &more).await.unwrap());
+    let mut forced = validated.clone();
+    forced.prompt = Prompt::Consent;
+    assert!(env.auth.consent_needed(env.user.id, &forced).await.unwrap());
+
+    let tokens = token(
+        &env,
+        &client.basic(),
+        &exchange(&issued.code, Some(VERIFIER)),
+    )
+    .await
+    .unwrap();
+    assert!(works(&env, &tokens.access_token).await);
+    refuses(
+        &env,
+        &client.basic(),
+        &exchange(&issued.code, Some(VERIFIER)),
+        OAuthErrorCode::InvalidGrant,
+    )
+    .await;
+    // A wrong verifier is refused.
+    let again = env
+        .auth
+        .issue_authorization_code(env.user.id, signed_at, &validated)
+        .await
+        .unwrap();
+    refuses(
+        &env,
+        &client.basic(),
+        &exchange(
+            &again.code,
+            Some("wrong-verifier-wrong-verifier-wrong-verifier-1"),
+        ),
+        OAuthErrorCode::InvalidGrant,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn skip_authorization_needs_no_consent() {
+    let env = env().await;
+    let mut client = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    client.app.skip_authorization = true;
+    env.auth
+        .stores()
+        .oauth_applications
+        .update_application(&client.app)
+        .await
+        .unwrap();
+    let validated = env
+        .auth
+        .validate_authorization(&authorize_request(&client))
+        .await
+        .unwrap();
+    assert!(
+        !env.auth
+            .consent_needed(env.user.id, &validated)
+            .await
+            .unwrap()
+    );
 }

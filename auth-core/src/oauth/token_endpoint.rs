@@ -371,7 +371,7 @@ impl Auth {
 
     /// The scopes a `scope` parameter asks for, each known to the server
     /// (`invalid_scope` otherwise); none given is the configured default.
-    fn requested_scopes(&self, scope: Option<&str>) -> Result<Scopes, AuthError> {
+    pub(super) fn requested_scopes(&self, scope: Option<&str>) -> Result<Scopes, AuthError> {
         let config = &self.inner.config.oauth;
         let invalid = || OAuthError::invalid_scope("The scope is malformed or unknown.");
         let scopes = match scope {

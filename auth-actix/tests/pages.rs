@@ -1,0 +1,28 @@
+//! The browser pages and the authorization endpoint, served by actix-web
+//! on 127.0.0.1:0, driven by the same flow as auth-axum's test.
+
+#[path = "../../auth-axum/tests/pages_flow/mod.rs"]
+mod pages_flow;
+
+use actix_web::{App, HttpServer};
+use auth_actix::{Api, AuthMiddleware};
+
+#[tokio::test]
+async fn login_consent_code_and_token_over_http() {
+    let (auth, client_id) = pages_flow::service().await;
+    let api = Api::new(auth.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(AuthMiddleware::new(auth.clone()))
+            .configure(auth_actix::configure(api.clone()))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let base = format!("http://{}", server.addrs()[0]);
+    let running = server.run();
+    let handle = running.handle();
+    tokio::spawn(running);
+    pages_flow::login_consent_code_and_token(&base, &client_id).await;
+    handle.stop(true).await;
+}

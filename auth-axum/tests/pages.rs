@@ -1,0 +1,15 @@
+//! The browser pages and the authorization endpoint, served by the axum
+//! router on 127.0.0.1:0 (the flow is in `pages_flow`).
+
+mod common;
+mod pages_flow;
+
+use auth_axum::Api;
+use common::serve;
+
+#[tokio::test]
+async fn login_consent_code_and_token_over_http() {
+    let (auth, client_id) = pages_flow::service().await;
+    let base = serve(auth_axum::router(Api::new(auth))).await;
+    pages_flow::login_consent_code_and_token(&base, &client_id).await;
+}
