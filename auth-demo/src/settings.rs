@@ -285,6 +285,27 @@ pub struct Settings {
     )]
     pub frontend_url: String,
 
+    /// The activation link emailed on registration, a template over
+    /// `{frontend_url}`, `{uid}` and `{token}` (as djoser's
+    /// `ACTIVATION_URL`).
+    #[arg(
+        long,
+        global = true,
+        env = "AUTH_ACTIVATION_URL",
+        default_value = auth_core::config::DEFAULT_ACTIVATION_URL
+    )]
+    pub activation_url: String,
+
+    /// The password-reset link, a template over `{frontend_url}`, `{uid}`
+    /// and `{token}` (as djoser's `PASSWORD_RESET_CONFIRM_URL`).
+    #[arg(
+        long,
+        global = true,
+        env = "AUTH_PASSWORD_RESET_CONFIRM_URL",
+        default_value = auth_core::config::DEFAULT_PASSWORD_RESET_CONFIRM_URL
+    )]
+    pub password_reset_confirm_url: String,
+
     /// The server secret, also the HS* signing key (at least 32 bytes; 48
     /// for HS384, 64 for HS512). Default: generated once and kept in a file
     /// beside the SQLite database (`auth-demo.secret`), or in the working
@@ -409,6 +430,9 @@ impl Default for Settings {
             smtp_url: None,
             smtp_from: "Auth demo <noreply@example.com>".into(),
             frontend_url: "http://localhost:3000".into(),
+            activation_url: auth_core::config::DEFAULT_ACTIVATION_URL.into(),
+            password_reset_confirm_url: auth_core::config::DEFAULT_PASSWORD_RESET_CONFIRM_URL
+                .into(),
             jwt_secret: None,
             jwt_algorithm: Algorithm::HS256,
             jwt_private_key_file: None,

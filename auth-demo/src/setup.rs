@@ -319,6 +319,10 @@ fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoE
         .with_secret(secret)
         .with_frontend_url(&settings.frontend_url)
         .map_err(|e| setting("AUTH_FRONTEND_URL", &e))?
+        .with_activation_url(&settings.activation_url)
+        .map_err(|e| setting("AUTH_ACTIVATION_URL", &e))?
+        .with_password_reset_confirm_url(&settings.password_reset_confirm_url)
+        .map_err(|e| setting("AUTH_PASSWORD_RESET_CONFIRM_URL", &e))?
         .with_activation_ttl(secs(settings.activation_ttl))
         .map_err(|e| setting("AUTH_ACTIVATION_TTL", &e))?
         .with_reset_ttl(secs(settings.reset_ttl))
@@ -534,6 +538,20 @@ mod tests {
                     ..base.clone()
                 },
                 "AUTH_FRONTEND_URL",
+            ),
+            (
+                Settings {
+                    activation_url: "{frontend_url}/activate/{token}".into(),
+                    ..base.clone()
+                },
+                "AUTH_ACTIVATION_URL",
+            ),
+            (
+                Settings {
+                    password_reset_confirm_url: "{frontend_url}/reset/{uid}/{token}/{next}".into(),
+                    ..base.clone()
+                },
+                "AUTH_PASSWORD_RESET_CONFIRM_URL",
             ),
             (
                 Settings {
