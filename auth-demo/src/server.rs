@@ -378,7 +378,13 @@ pub fn describe(err: &DemoError) -> String {
 /// exits non-zero on failure.
 pub fn main() -> std::process::ExitCode {
     use clap::Parser;
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // The secret's old variable name, still read.
+    if cli.settings.jwt_secret.is_none()
+        && let Ok(secret) = std::env::var("AUTH_JWT_SECRET")
+    {
+        cli.settings.jwt_secret = Some(Secret::new(secret));
+    }
     init_tracing(cli.settings.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -109,7 +109,12 @@ pub fn load_or_create_secret(
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let secret = hex::encode(random_bytes::<48>());
             write_private(file, &secret)?;
-            tracing::info!(file = %file.display(), "generated a new server secret");
+            tracing::warn!(
+                "generated a new server secret and wrote it to {}: every replica \
+                 must use the same secret (--secret-key or AUTH_SECRET_KEY, or \
+                 this file), or tokens and links one issues fail on the others",
+                file.display()
+            );
             Ok(secret.into_bytes())
         }
         Err(err) => Err(DemoError::io(
