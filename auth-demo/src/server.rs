@@ -192,6 +192,16 @@ pub async fn clear_expired(settings: &Settings) -> Result<Cleared, DemoError> {
     })
 }
 
+/// Creates or upgrades the SQL tables of `settings` (even with
+/// `--no-migrate`): the `migrate` command.
+pub async fn migrate(settings: &Settings) -> Result<(), DemoError> {
+    let settings = Settings {
+        no_migrate: false,
+        ..settings.clone()
+    };
+    build_auth(&settings).await.map(drop)
+}
+
 /// Imports the Django database at `from` into the stores of `settings`
 /// (see [`auth_django::import`]).
 pub async fn import_django(
@@ -309,6 +319,11 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
             };
             let user = create_superuser(&settings, &username, &email, password.expose()).await?;
             println!("Superuser {:?} created (id {}).", user.username, user.id);
+            Ok(())
+        }
+        Some(Command::Migrate) => {
+            migrate(&settings).await?;
+            println!("The database {} is migrated.", settings.database_display());
             Ok(())
         }
         Some(Command::ClearExpired) => {

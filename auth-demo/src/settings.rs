@@ -50,6 +50,9 @@ pub enum Command {
     /// the counts and exits (as simplejwt's `flushexpiredtokens`); the
     /// server also does it every `--cleanup-interval`.
     ClearExpired,
+    /// Creates or upgrades the SQL database's tables and exits (the
+    /// server does it on start unless `--no-migrate`).
+    Migrate,
     /// Imports a Django deployment's users, knox tokens, DRF tokens and
     /// simplejwt blacklist into this server's stores (running it again
     /// imports only what is new), prints the counts and exits.
@@ -420,6 +423,12 @@ pub struct Settings {
     #[arg(long, global = true, env = "AUTH_THROTTLE_RATES", default_value = "")]
     pub throttle_rates: ThrottleRates,
 
+    /// Does not migrate the SQL database on start (run the `migrate`
+    /// command when deploying instead); a database without the tables
+    /// fails its health check.
+    #[arg(long, global = true, env = "AUTH_NO_MIGRATE")]
+    pub no_migrate: bool,
+
     /// Logs warnings and errors only (`RUST_LOG` overrides).
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -465,6 +474,7 @@ impl Default for Settings {
             login_throttle: LoginThrottle::default(),
             throttle: Switch::On,
             throttle_rates: ThrottleRates::default(),
+            no_migrate: false,
             quiet: false,
             clock: None,
         }

@@ -162,8 +162,8 @@ fn create_private_database(url: &str) -> Result<(), DemoError> {
     }
 }
 
-/// The SQL store a URL names, migrated.
-async fn sql_stores(url: &str) -> Result<Stores, DemoError> {
+/// The SQL store a URL names, migrated if `migrate`.
+async fn sql_stores(url: &str, migrate: bool) -> Result<Stores, DemoError> {
     let fail = |err: Box<dyn std::error::Error + Send + Sync>| DemoError::Store {
         what: format!("the database {}", crate::settings::redact_url(url)),
         source: err,
@@ -174,19 +174,25 @@ async fn sql_stores(url: &str) -> Result<Stores, DemoError> {
             let store = SqliteStore::connect(url)
                 .await
                 .map_err(|e| fail(e.into()))?;
-            store.migrate().await.map_err(|e| fail(e.into()))?;
+            if migrate {
+                store.migrate().await.map_err(|e| fail(e.into()))?;
+            }
             Stores::all_in(Arc::new(store))
         }
         Database::Postgres => {
             let store = PostgresStore::connect(url)
                 .await
                 .map_err(|e| fail(e.into()))?;
-            store.migrate().await.map_err(|e| fail(e.into()))?;
+            if migrate {
+                store.migrate().await.map_err(|e| fail(e.into()))?;
+            }
             Stores::all_in(Arc::new(store))
         }
         Database::MySql => {
             let store = MySqlStore::connect(url).await.map_err(|e| fail(e.into()))?;
-            store.migrate().await.map_err(|e| fail(e.into()))?;
+            if migrate {
+                store.migrate().await.map_err(|e| fail(e.into()))?;
+            }
             Stores::all_in(Arc::new(store))
         }
     })
@@ -383,7 +389,7 @@ pub async fn build_auth(settings: &Settings) -> Result<Auth, DemoError> {
     )?;
     let keys = jwt_keys(settings, &secret)?;
     let config = auth_config(settings, secret)?;
-    let mut stores = sql_stores(settings.database_url.expose()).await?;
+    let mut stores = sql_stores(settings.database_url.expose(), !settings.no_migrate).await?;
     if let Some(url) = &settings.redis_url {
         stores = with_redis(
             stores,
