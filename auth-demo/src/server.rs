@@ -192,6 +192,35 @@ pub async fn clear_expired(settings: &Settings) -> Result<Cleared, DemoError> {
     })
 }
 
+/// Sets the password of the user named `username` on the stores of
+/// `settings` (the validators run; the user's tokens are revoked): the
+/// `change-password` command.
+pub async fn change_password(
+    settings: &Settings,
+    username: &str,
+    password: &str,
+) -> Result<User, DemoError> {
+    let auth = build_auth(settings).await?;
+    let store_error = |err: auth_core::StoreError| DemoError::Store {
+        what: "the users".into(),
+        source: Box::new(err),
+    };
+    let user = auth
+        .stores()
+        .users
+        .user_by_username(username)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| DemoError::Settings(format!("user {username:?} does not exist")))?;
+    let input = auth_core::flows::AdminUserInput {
+        password: Some(password.to_owned()),
+        ..Default::default()
+    };
+    let user = auth.update_user(user.id, input).await?;
+    auth.flush().await;
+    Ok(user)
+}
+
 /// Creates or upgrades the SQL tables of `settings` (even with
 /// `--no-migrate`): the `migrate` command.
 pub async fn migrate(settings: &Settings) -> Result<(), DemoError> {
@@ -282,8 +311,9 @@ fn prompt_password() -> Result<Secret, DemoError> {
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() {
         return Err(DemoError::Settings(
-            "create-superuser needs a password: pass --password, set \
-             AUTH_SUPERUSER_PASSWORD, or run it on a terminal to be asked"
+            "no password given: pass --password, set AUTH_SUPERUSER_PASSWORD \
+             (create-superuser) or AUTH_NEW_PASSWORD (change-password), or \
+             run it on a terminal to be asked"
                 .into(),
         ));
     }
@@ -319,6 +349,15 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
             };
             let user = create_superuser(&settings, &username, &email, password.expose()).await?;
             println!("Superuser {:?} created (id {}).", user.username, user.id);
+            Ok(())
+        }
+        Some(Command::ChangePassword { username, password }) => {
+            let password = match password {
+                Some(password) => password,
+                None => prompt_password()?,
+            };
+            change_password(&settings, &username, password.expose()).await?;
+            println!("Password changed successfully for user {username:?}.");
             Ok(())
         }
         Some(Command::Migrate) => {

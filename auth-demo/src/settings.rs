@@ -50,6 +50,18 @@ pub enum Command {
     /// the counts and exits (as simplejwt's `flushexpiredtokens`); the
     /// server also does it every `--cleanup-interval`.
     ClearExpired,
+    /// Sets a user's password (like Django's `changepassword`): asked twice
+    /// on the terminal without echo, checked by the password validators;
+    /// the user's tokens are revoked. Exits when done.
+    ChangePassword {
+        /// The user whose password changes.
+        #[arg(long)]
+        username: String,
+        /// The new password; else `AUTH_NEW_PASSWORD`, else asked on the
+        /// terminal (prefer the prompt: a flag shows in shell history).
+        #[arg(long, env = "AUTH_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<Secret>,
+    },
     /// Creates or upgrades the SQL database's tables and exits (the
     /// server does it on start unless `--no-migrate`).
     Migrate,
