@@ -514,6 +514,21 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    #[test]
+    fn smtp_over_tls_urls_are_accepted() {
+        for url in [
+            "smtps://user:pass@mail.example.com:465",
+            "smtp://mail.example.com:587?tls=required",
+            "smtp://127.0.0.1:1025",
+        ] {
+            let settings = Settings {
+                smtp_url: Some(Secret::new(url)),
+                ..Settings::default()
+            };
+            assert!(mailer(&settings).is_ok(), "{url}");
+        }
+    }
+
     #[tokio::test]
     async fn bad_settings_fail_before_connecting() {
         let base = Settings {
