@@ -171,7 +171,12 @@ impl LookupCache {
 
     pub(crate) fn user(&self, id: UserId, now: DateTime<Utc>) -> Option<Option<User>> {
         let caches = self.0.as_ref()?;
-        caches.fresh(id, caches.users.get(&id)?, now)
+        let found = caches
+            .users
+            .get(&id)
+            .and_then(|entry| caches.fresh(id, entry, now));
+        crate::metrics::cache_lookup("user", found.is_some());
+        found
     }
 
     pub(crate) fn put_user(&self, id: UserId, user: Option<User>, read_at: DateTime<Utc>) {
@@ -193,8 +198,12 @@ impl LookupCache {
         now: DateTime<Utc>,
     ) -> Option<RevocationState> {
         let caches = self.0.as_ref()?;
-        let entry = caches.revocations.get(&RevocationKeyRef { user, family })?;
-        caches.fresh(user, entry, now)
+        let found = caches
+            .revocations
+            .get(&RevocationKeyRef { user, family })
+            .and_then(|entry| caches.fresh(user, entry, now));
+        crate::metrics::cache_lookup("revocation", found.is_some());
+        found
     }
 
     pub(crate) fn put_revocation_state(
@@ -221,8 +230,12 @@ impl LookupCache {
     /// The Knox record whose digest is `digest`, if cached and fresh.
     pub(crate) fn knox(&self, digest: &str, now: DateTime<Utc>) -> Option<KnoxTokenRecord> {
         let caches = self.0.as_ref()?;
-        let entry = caches.knox.get(digest)?;
-        caches.fresh(entry.value.user_id, entry, now)
+        let found = caches
+            .knox
+            .get(digest)
+            .and_then(|entry| caches.fresh(entry.value.user_id, entry, now));
+        crate::metrics::cache_lookup("knox", found.is_some());
+        found
     }
 
     pub(crate) fn put_knox(&self, record: &KnoxTokenRecord, read_at: DateTime<Utc>) {
@@ -241,8 +254,12 @@ impl LookupCache {
     /// and fresh.
     pub(crate) fn static_token(&self, digest: &str, now: DateTime<Utc>) -> Option<UserId> {
         let caches = self.0.as_ref()?;
-        let entry = caches.static_tokens.get(digest)?;
-        caches.fresh(entry.value, entry, now)
+        let found = caches
+            .static_tokens
+            .get(digest)
+            .and_then(|entry| caches.fresh(entry.value, entry, now));
+        crate::metrics::cache_lookup("static_token", found.is_some());
+        found
     }
 
     pub(crate) fn put_static_token(&self, digest: &str, user: UserId, read_at: DateTime<Utc>) {

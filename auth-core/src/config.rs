@@ -34,6 +34,16 @@ pub struct AuthConfig {
     /// Base URL of the frontend the emailed links point to (no trailing
     /// slash). Never taken from a request.
     pub frontend_url: String,
+    /// The activation link: a template over `{frontend_url}`, `{uid}` and
+    /// `{token}` (default [`DEFAULT_ACTIVATION_URL`], as djoser's
+    /// `ACTIVATION_URL`); set with
+    /// [`with_activation_url`](Self::with_activation_url).
+    pub activation_url: String,
+    /// The password-reset link: a template over `{frontend_url}`, `{uid}`
+    /// and `{token}` (default [`DEFAULT_PASSWORD_RESET_CONFIRM_URL`], as
+    /// djoser's `PASSWORD_RESET_CONFIRM_URL`); set with
+    /// [`with_password_reset_confirm_url`](Self::with_password_reset_confirm_url).
+    pub password_reset_confirm_url: String,
     /// The product name used in email subjects.
     pub site_name: String,
     /// Keys link tokens and static-token derivation.
@@ -82,6 +92,45 @@ pub struct AuthConfig {
     pub oauth: OAuthConfig,
 }
 
+/// The default of [`AuthConfig::activation_url`].
+pub const DEFAULT_ACTIVATION_URL: &str = "{frontend_url}/activate/{uid}/{token}";
+
+/// The default of [`AuthConfig::password_reset_confirm_url`].
+pub const DEFAULT_PASSWORD_RESET_CONFIRM_URL: &str =
+    "{frontend_url}/password/reset/confirm/{uid}/{token}";
+
+/// Checks a link template: it holds `{uid}` and `{token}` once each, no
+/// placeholder but those and `{frontend_url}`, and renders to an
+/// absolute http(s) URL.
+fn checked_link_template(template: &str) -> Option<String> {
+    let once = |name: &str| template.matches(name).count() == 1;
+    let rest = template
+        .replace("{frontend_url}", "")
+        .replace("{uid}", "")
+        .replace("{token}", "");
+    // Queries and fragments are allowed here (`/#/activate?uid=...`).
+    let sample = render_link(template, "http://localhost", "uid", "token");
+    let absolute = ["http://", "https://"].iter().any(|scheme| {
+        sample
+            .strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '?', '#', '@']))
+    });
+    (once("{uid}")
+        && once("{token}")
+        && !rest.contains(['{', '}'])
+        && absolute
+        && !sample.contains(char::is_whitespace))
+    .then(|| template.to_string())
+}
+
+/// Fills a link template (see [`AuthConfig::activation_url`]).
+pub(crate) fn render_link(template: &str, frontend_url: &str, uid: &str, token: &str) -> String {
+    template
+        .replace("{frontend_url}", frontend_url)
+        .replace("{uid}", uid)
+        .replace("{token}", token)
+}
+
 /// The default of [`AuthConfig::max_profile_bytes`]: 16 KiB.
 pub const DEFAULT_MAX_PROFILE_BYTES: usize = 16 * 1024;
 
@@ -89,6 +138,8 @@ impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             frontend_url: "http://localhost:3000".into(),
+            activation_url: DEFAULT_ACTIVATION_URL.into(),
+            password_reset_confirm_url: DEFAULT_PASSWORD_RESET_CONFIRM_URL.into(),
             site_name: "auth".into(),
             secret: SecretKey::generate(),
             require_activation: true,
@@ -118,6 +169,12 @@ pub enum ConfigError {
         "frontend_url must be an absolute http:// or https:// URL without query or fragment, got {0:?}"
     )]
     FrontendUrl(String),
+    /// A link template lacks `{uid}` or `{token}`, names another
+    /// placeholder, or does not give an absolute http(s) URL.
+    #[error(
+        "a link template must hold {{uid}} and {{token}} once each, no other placeholder than {{frontend_url}}, and give an absolute http:// or https:// URL, got {0:?}"
+    )]
+    LinkTemplate(String),
     /// A lifetime is zero or negative.
     #[error("{0} must be positive")]
     NonPositiveTtl(&'static str),
@@ -163,6 +220,31 @@ impl AuthConfig {
     pub fn with_frontend_url(mut self, url: &str) -> Result<Self, ConfigError> {
         self.frontend_url =
             checked_base_url(url).ok_or_else(|| ConfigError::FrontendUrl(url.to_string()))?;
+        Ok(self)
+    }
+
+    /// Sets the activation link template (see
+    /// [`AuthConfig::activation_url`]).
+    ///
+    /// ```
+    /// use auth_core::config::AuthConfig;
+    /// let config = AuthConfig::default()
+    ///     .with_activation_url("{frontend_url}/#/activate?uid={uid}&token={token}")
+    ///     .unwrap();
+    /// assert!(AuthConfig::default().with_activation_url("{frontend_url}/a/{token}").is_err());
+    /// # let _ = config;
+    /// ```
+    pub fn with_activation_url(mut self, template: &str) -> Result<Self, ConfigError> {
+        self.activation_url = checked_link_template(template)
+            .ok_or_else(|| ConfigError::LinkTemplate(template.to_string()))?;
+        Ok(self)
+    }
+
+    /// Sets the password-reset link template (see
+    /// [`AuthConfig::password_reset_confirm_url`]).
+    pub fn with_password_reset_confirm_url(mut self, template: &str) -> Result<Self, ConfigError> {
+        self.password_reset_confirm_url = checked_link_template(template)
+            .ok_or_else(|| ConfigError::LinkTemplate(template.to_string()))?;
         Ok(self)
     }
 

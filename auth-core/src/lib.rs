@@ -17,6 +17,7 @@ pub mod events;
 pub mod flows;
 pub mod link_token;
 pub mod mail;
+pub mod metrics;
 pub mod oauth;
 mod outbox;
 pub mod password;

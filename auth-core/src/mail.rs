@@ -13,7 +13,28 @@ use async_trait::async_trait;
 
 use crate::error::BoxError;
 
-/// One email to send.
+/// Which account email an [`Email`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EmailKind {
+    /// The link that activates a new account.
+    Activation,
+    /// The link that sets a new password.
+    PasswordReset,
+}
+
+impl EmailKind {
+    /// A short snake_case name (`activation`, `password_reset`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailKind::Activation => "activation",
+            EmailKind::PasswordReset => "password_reset",
+        }
+    }
+}
+
+/// One email to send: what the service rendered, and what a custom
+/// [`Mailer`] needs to render its own (the kind, the link, the user).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Email {
     /// The recipient's address.
@@ -22,6 +43,16 @@ pub struct Email {
     pub subject: String,
     /// The plain-text body (it holds a single-use link).
     pub body: String,
+    /// Which email this is.
+    pub kind: EmailKind,
+    /// The single-use link the email carries (from
+    /// [`AuthConfig::activation_url`](crate::config::AuthConfig::activation_url)
+    /// or
+    /// [`AuthConfig::password_reset_confirm_url`](crate::config::AuthConfig::password_reset_confirm_url)),
+    /// if any.
+    pub link: Option<String>,
+    /// The user it is sent to.
+    pub user_id: crate::user::UserId,
 }
 
 impl Debug for Email {
@@ -31,6 +62,9 @@ impl Debug for Email {
             .field("to", &self.to)
             .field("subject", &self.subject)
             .field("body", &"[redacted]")
+            .field("kind", &self.kind)
+            .field("link", &self.link.as_ref().map(|_| "[redacted]"))
+            .field("user_id", &self.user_id)
             .finish()
     }
 }
@@ -67,9 +101,16 @@ impl Mailer for ConsoleMailer {
 ///
 /// ```
 /// # tokio_test_block_on(async {
-/// use auth_core::mail::{Email, Mailer, MemoryMailer};
+/// use auth_core::mail::{Email, EmailKind, Mailer, MemoryMailer};
 /// let mailer = MemoryMailer::default();
-/// mailer.send(Email { to: "a@example.com".into(), subject: "Hi".into(), body: "x".into() }).await.unwrap();
+/// mailer.send(Email {
+///     to: "a@example.com".into(),
+///     subject: "Hi".into(),
+///     body: "x".into(),
+///     kind: EmailKind::Activation,
+///     link: None,
+///     user_id: auth_core::UserId::new(),
+/// }).await.unwrap();
 /// assert_eq!(mailer.sent().len(), 1);
 /// # });
 /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {

@@ -228,6 +228,7 @@ impl Auth {
 
     /// Sends `event` to every sink, in order.
     pub async fn emit(&self, event: AuthEvent) {
+        crate::metrics::event(&event);
         for sink in &self.inner.sinks {
             sink.on_event(&event).await;
         }

@@ -417,6 +417,7 @@ impl Throttle {
         let key = Self::key(scope, subject);
         let count = self.store.throttle_hit(&key, rate.period, now).await?;
         if count.count > rate.count {
+            crate::metrics::throttled(scope.as_str());
             return Err(throttled(count.resets_at, now));
         }
         Ok(Some(Reservation {

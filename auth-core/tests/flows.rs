@@ -1285,3 +1285,103 @@ fn link_parts_of(link: &str) -> (String, String) {
     let (uid, token) = rest.split_once('/').expect("uid/token");
     (uid.to_string(), token.to_string())
 }
+
+/// What [`RenderingMailer`] keeps of each email.
+type Rendered = (
+    auth_core::mail::EmailKind,
+    Option<String>,
+    auth_core::UserId,
+);
+
+/// A mailer of an app that renders its own emails: it keeps what the
+/// service hands it to do so (the kind, the link and the user).
+#[derive(Debug, Default, Clone)]
+struct RenderingMailer(Arc<std::sync::Mutex<Vec<Rendered>>>);
+
+#[async_trait::async_trait]
+impl auth_core::mail::Mailer for RenderingMailer {
+    async fn send(&self, email: auth_core::mail::Email) -> Result<(), auth_core::error::BoxError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((email.kind, email.link, email.user_id));
+        Ok(())
+    }
+}
+
+/// #25: the link templates (djoser's `ACTIVATION_URL` and
+/// `PASSWORD_RESET_CONFIRM_URL`) shape the emailed links, and a custom
+/// mailer receives each email's kind, link and user id.
+#[tokio::test]
+async fn a_custom_mailer_gets_the_kind_the_templated_link_and_the_user() {
+    use auth_core::mail::EmailKind;
+    let config = AuthConfig::default()
+        .with_frontend_url("https://app.example.com")
+        .unwrap()
+        .with_activation_url("{frontend_url}/#/activate?uid={uid}&token={token}")
+        .unwrap()
+        .with_password_reset_confirm_url("https://id.example.com/reset/{uid}/{token}/")
+        .unwrap();
+    let mailer = RenderingMailer::default();
+    let auth = Auth::builder(config)
+        .store(Arc::new(MemoryStore::new()))
+        .mailer(Arc::new(mailer.clone()))
+        .hasher(Arc::new(
+            Argon2idHasher::new(Argon2Params::new(256, 1, 1).unwrap()).unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let user = auth
+        .register(registration("grace", "grace@example.com"), &client())
+        .await
+        .unwrap();
+    auth.flush().await;
+    let (kind, link, user_id) = mailer.0.lock().unwrap().pop().expect("an activation email");
+    assert_eq!((kind, user_id), (EmailKind::Activation, user.id));
+    let link = link.expect("a link");
+    let query = link
+        .strip_prefix("https://app.example.com/#/activate?uid=")
+        .unwrap_or_else(|| panic!("{link}"));
+    let (uid, token) = query.split_once("&token=").unwrap();
+    let activated = auth
+        .activate(
+            LinkConfirmation {
+                uid: uid.into(),
+                token: token.into(),
+            },
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert!(activated.is_active, "the templated link's parts activate");
+
+    auth.request_password_reset(
+        EmailRequest {
+            email: "grace@example.com".into(),
+        },
+        &client(),
+    )
+    .await
+    .unwrap();
+    auth.flush().await;
+    let (kind, link, user_id) = mailer.0.lock().unwrap().pop().expect("a reset email");
+    assert_eq!((kind, user_id), (EmailKind::PasswordReset, user.id));
+    let link = link.expect("a link");
+    assert!(
+        link.starts_with(&format!("https://id.example.com/reset/{uid}/")),
+        "{link}"
+    );
+    assert!(link.ends_with('/'), "{link}");
+
+    for bad in [
+        "{frontend_url}/activate/{token}",
+        "{frontend_url}/activate/{uid}/{token}/{uid}",
+        "{frontend_url}/activate/{uid}/{token}?next={next}",
+        "/activate/{uid}/{token}",
+    ] {
+        assert!(
+            AuthConfig::default().with_activation_url(bad).is_err(),
+            "{bad} accepted"
+        );
+    }
+}

@@ -192,6 +192,45 @@ pub async fn clear_expired(settings: &Settings) -> Result<Cleared, DemoError> {
     })
 }
 
+/// Sets the password of the user named `username` on the stores of
+/// `settings` (the validators run; the user's tokens are revoked): the
+/// `change-password` command.
+pub async fn change_password(
+    settings: &Settings,
+    username: &str,
+    password: &str,
+) -> Result<User, DemoError> {
+    let auth = build_auth(settings).await?;
+    let store_error = |err: auth_core::StoreError| DemoError::Store {
+        what: "the users".into(),
+        source: Box::new(err),
+    };
+    let user = auth
+        .stores()
+        .users
+        .user_by_username(username)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| DemoError::Settings(format!("user {username:?} does not exist")))?;
+    let input = auth_core::flows::AdminUserInput {
+        password: Some(password.to_owned()),
+        ..Default::default()
+    };
+    let user = auth.update_user(user.id, input).await?;
+    auth.flush().await;
+    Ok(user)
+}
+
+/// Creates or upgrades the SQL tables of `settings` (even with
+/// `--no-migrate`): the `migrate` command.
+pub async fn migrate(settings: &Settings) -> Result<(), DemoError> {
+    let settings = Settings {
+        no_migrate: false,
+        ..settings.clone()
+    };
+    build_auth(&settings).await.map(drop)
+}
+
 /// Imports the Django database at `from` into the stores of `settings`
 /// (see [`auth_django::import`]).
 pub async fn import_django(
@@ -272,8 +311,9 @@ fn prompt_password() -> Result<Secret, DemoError> {
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() {
         return Err(DemoError::Settings(
-            "create-superuser needs a password: pass --password, set \
-             AUTH_SUPERUSER_PASSWORD, or run it on a terminal to be asked"
+            "no password given: pass --password, set AUTH_SUPERUSER_PASSWORD \
+             (create-superuser) or AUTH_NEW_PASSWORD (change-password), or \
+             run it on a terminal to be asked"
                 .into(),
         ));
     }
@@ -309,6 +349,20 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
             };
             let user = create_superuser(&settings, &username, &email, password.expose()).await?;
             println!("Superuser {:?} created (id {}).", user.username, user.id);
+            Ok(())
+        }
+        Some(Command::ChangePassword { username, password }) => {
+            let password = match password {
+                Some(password) => password,
+                None => prompt_password()?,
+            };
+            change_password(&settings, &username, password.expose()).await?;
+            println!("Password changed successfully for user {username:?}.");
+            Ok(())
+        }
+        Some(Command::Migrate) => {
+            migrate(&settings).await?;
+            println!("The database {} is migrated.", settings.database_display());
             Ok(())
         }
         Some(Command::ClearExpired) => {
@@ -378,7 +432,13 @@ pub fn describe(err: &DemoError) -> String {
 /// exits non-zero on failure.
 pub fn main() -> std::process::ExitCode {
     use clap::Parser;
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // The secret's old variable name, still read.
+    if cli.settings.jwt_secret.is_none()
+        && let Ok(secret) = std::env::var("AUTH_JWT_SECRET")
+    {
+        cli.settings.jwt_secret = Some(Secret::new(secret));
+    }
     init_tracing(cli.settings.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

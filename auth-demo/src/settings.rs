@@ -51,6 +51,21 @@ pub enum Command {
     /// the counts and exits (as simplejwt's `flushexpiredtokens`); the
     /// server also does it every `--cleanup-interval`.
     ClearExpired,
+    /// Sets a user's password (like Django's `changepassword`): asked twice
+    /// on the terminal without echo, checked by the password validators;
+    /// the user's tokens are revoked. Exits when done.
+    ChangePassword {
+        /// The user whose password changes.
+        #[arg(long)]
+        username: String,
+        /// The new password; else `AUTH_NEW_PASSWORD`, else asked on the
+        /// terminal (prefer the prompt: a flag shows in shell history).
+        #[arg(long, env = "AUTH_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<Secret>,
+    },
+    /// Creates or upgrades the SQL database's tables and exits (the
+    /// server does it on start unless `--no-migrate`).
+    Migrate,
     /// Imports a Django deployment's users, knox tokens, DRF tokens and
     /// simplejwt blacklist into this server's stores (running it again
     /// imports only what is new), prints the counts and exits.
@@ -260,7 +275,7 @@ pub struct Settings {
     /// while Redis tracks them and pushes every change (server-assisted
     /// client-side caching); the most seconds an answer is kept should
     /// that push channel fail silently. 0 reads Redis on every request.
-    #[arg(long, global = true, env = "AUTH_REDIS_TRACKING", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    #[arg(long, global = true, env = "AUTH_REDIS_TRACKING", hide = true, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub redis_tracking: u64,
 
     /// Where emails go: unset prints them to stdout; `smtp://host:port`
@@ -286,11 +301,40 @@ pub struct Settings {
     )]
     pub frontend_url: String,
 
-    /// The server secret, also the HS* signing key (at least 32 bytes; 48
-    /// for HS384, 64 for HS512). Default: generated once and kept in a file
-    /// beside the SQLite database (`auth-demo.secret`), or in the working
-    /// directory for other databases.
-    #[arg(long, global = true, env = "AUTH_JWT_SECRET", hide_env_values = true)]
+    /// The activation link emailed on registration, a template over
+    /// `{frontend_url}`, `{uid}` and `{token}` (as djoser's
+    /// `ACTIVATION_URL`).
+    #[arg(
+        long,
+        global = true,
+        env = "AUTH_ACTIVATION_URL",
+        default_value = auth_core::config::DEFAULT_ACTIVATION_URL
+    )]
+    pub activation_url: String,
+
+    /// The password-reset link, a template over `{frontend_url}`, `{uid}`
+    /// and `{token}` (as djoser's `PASSWORD_RESET_CONFIRM_URL`).
+    #[arg(
+        long,
+        global = true,
+        env = "AUTH_PASSWORD_RESET_CONFIRM_URL",
+        default_value = auth_core::config::DEFAULT_PASSWORD_RESET_CONFIRM_URL
+    )]
+    pub password_reset_confirm_url: String,
+
+    /// The server secret: it keys the emailed links and static tokens and is
+    /// the HS* signing key (at least 32 bytes; 48 for HS384, 64 for HS512).
+    /// Every replica must have the same. `--jwt-secret` and
+    /// `AUTH_JWT_SECRET` are its old names. Default: generated once and kept
+    /// in a file beside the SQLite database (`auth-demo.secret`), or in the
+    /// working directory for other databases.
+    #[arg(
+        long = "secret-key",
+        alias = "jwt-secret",
+        global = true,
+        env = "AUTH_SECRET_KEY",
+        hide_env_values = true
+    )]
     pub jwt_secret: Option<Secret>,
 
     /// The JWT signing algorithm.
@@ -353,20 +397,26 @@ pub struct Settings {
     /// of users, revocation state and tokens (0: off, every request reads
     /// the stores). This server sees its own changes at once; a change
     /// made by another server is seen at most this much later.
-    #[arg(long, global = true, env = "AUTH_CACHE_TTL", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    #[arg(long, global = true, env = "AUTH_CACHE_TTL", hide = true, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub cache_ttl: u64,
 
     /// Password-hashing threads (one per core) that stand aside while
     /// requests presenting credentials are being served, so a login storm
     /// slows other requests less (0: every thread hashes whatever else is
     /// going on; one thread always hashes).
-    #[arg(long, global = true, env = "AUTH_HASHING_RESERVE", default_value_t = 1)]
+    #[arg(
+        long,
+        global = true,
+        env = "AUTH_HASHING_RESERVE",
+        hide = true,
+        default_value_t = 1
+    )]
     pub hashing_reserve: usize,
 
     /// How many password hashes may wait for a hashing thread (default 32
     /// per thread); a login that finds the queue full gets 503 with
     /// `Retry-After` at once.
-    #[arg(long, global = true, env = "AUTH_HASHING_QUEUE")]
+    #[arg(long, global = true, env = "AUTH_HASHING_QUEUE", hide = true)]
     pub hashing_queue: Option<usize>,
 
     /// Failed-login limits: `off`, a per-account rate (`5/min`), or
@@ -385,6 +435,12 @@ pub struct Settings {
     /// over `--login-throttle`, and the scopes not named keep theirs.
     #[arg(long, global = true, env = "AUTH_THROTTLE_RATES", default_value = "")]
     pub throttle_rates: ThrottleRates,
+
+    /// Does not migrate the SQL database on start (run the `migrate`
+    /// command when deploying instead); a database without the tables
+    /// fails its health check.
+    #[arg(long, global = true, env = "AUTH_NO_MIGRATE")]
+    pub no_migrate: bool,
 
     /// Logs warnings and errors only (`RUST_LOG` overrides).
     #[arg(long, short, global = true)]
@@ -410,6 +466,9 @@ impl Default for Settings {
             smtp_url: None,
             smtp_from: "Auth demo <noreply@example.com>".into(),
             frontend_url: "http://localhost:3000".into(),
+            activation_url: auth_core::config::DEFAULT_ACTIVATION_URL.into(),
+            password_reset_confirm_url: auth_core::config::DEFAULT_PASSWORD_RESET_CONFIRM_URL
+                .into(),
             jwt_secret: None,
             jwt_algorithm: Algorithm::HS256,
             jwt_private_key_file: None,
@@ -428,6 +487,7 @@ impl Default for Settings {
             login_throttle: LoginThrottle::default(),
             throttle: Switch::On,
             throttle_rates: ThrottleRates::default(),
+            no_migrate: false,
             quiet: false,
             clock: None,
         }
@@ -488,6 +548,31 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("demo_server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn secret_key_has_its_old_name_and_benchmark_knobs_stay_out_of_help() {
+        for flag in ["--secret-key", "--jwt-secret"] {
+            let secret = "s".repeat(40);
+            let cli = parse(&[flag, &secret]).unwrap();
+            assert_eq!(cli.settings.jwt_secret.unwrap().expose(), secret, "{flag}");
+        }
+        let help = parse(&["--help"]).unwrap_err().to_string();
+        assert!(help.contains("--secret-key"), "{help}");
+        for knob in [
+            "--hashing-reserve",
+            "--hashing-queue",
+            "--redis-tracking",
+            "--cache-ttl",
+        ] {
+            assert!(!help.contains(knob), "{knob} in --help:\n{help}");
+        }
+        let cli = parse(&["--hashing-reserve=0", "--cache-ttl=5", "--redis-tracking=0"]).unwrap();
+        assert_eq!(
+            (cli.settings.hashing_reserve, cli.settings.cache_ttl),
+            (0, 5),
+            "hidden knobs are still accepted"
+        );
     }
 
     #[test]

@@ -109,7 +109,12 @@ pub fn load_or_create_secret(
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let secret = hex::encode(random_bytes::<48>());
             write_private(file, &secret)?;
-            tracing::info!(file = %file.display(), "generated a new server secret");
+            tracing::warn!(
+                "generated a new server secret and wrote it to {}: every replica \
+                 must use the same secret (--secret-key or AUTH_SECRET_KEY, or \
+                 this file), or tokens and links one issues fail on the others",
+                file.display()
+            );
             Ok(secret.into_bytes())
         }
         Err(err) => Err(DemoError::io(
@@ -157,8 +162,8 @@ fn create_private_database(url: &str) -> Result<(), DemoError> {
     }
 }
 
-/// The SQL store a URL names, migrated.
-async fn sql_stores(url: &str) -> Result<Stores, DemoError> {
+/// The SQL store a URL names, migrated if `migrate`.
+async fn sql_stores(url: &str, migrate: bool) -> Result<Stores, DemoError> {
     let fail = |err: Box<dyn std::error::Error + Send + Sync>| DemoError::Store {
         what: format!("the database {}", crate::settings::redact_url(url)),
         source: err,
@@ -169,19 +174,25 @@ async fn sql_stores(url: &str) -> Result<Stores, DemoError> {
             let store = SqliteStore::connect(url)
                 .await
                 .map_err(|e| fail(e.into()))?;
-            store.migrate().await.map_err(|e| fail(e.into()))?;
+            if migrate {
+                store.migrate().await.map_err(|e| fail(e.into()))?;
+            }
             Stores::all_in(Arc::new(store))
         }
         Database::Postgres => {
             let store = PostgresStore::connect(url)
                 .await
                 .map_err(|e| fail(e.into()))?;
-            store.migrate().await.map_err(|e| fail(e.into()))?;
+            if migrate {
+                store.migrate().await.map_err(|e| fail(e.into()))?;
+            }
             Stores::all_in(Arc::new(store))
         }
         Database::MySql => {
             let store = MySqlStore::connect(url).await.map_err(|e| fail(e.into()))?;
-            store.migrate().await.map_err(|e| fail(e.into()))?;
+            if migrate {
+                store.migrate().await.map_err(|e| fail(e.into()))?;
+            }
             Stores::all_in(Arc::new(store))
         }
     })
@@ -323,6 +334,10 @@ fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoE
         .with_secret(secret)
         .with_frontend_url(&settings.frontend_url)
         .map_err(|e| setting("AUTH_FRONTEND_URL", &e))?
+        .with_activation_url(&settings.activation_url)
+        .map_err(|e| setting("AUTH_ACTIVATION_URL", &e))?
+        .with_password_reset_confirm_url(&settings.password_reset_confirm_url)
+        .map_err(|e| setting("AUTH_PASSWORD_RESET_CONFIRM_URL", &e))?
         .with_activation_ttl(secs(settings.activation_ttl))
         .map_err(|e| setting("AUTH_ACTIVATION_TTL", &e))?
         .with_reset_ttl(secs(settings.reset_ttl))
@@ -378,7 +393,7 @@ pub async fn build_auth(settings: &Settings) -> Result<Auth, DemoError> {
     )?;
     let keys = jwt_keys(settings, &secret)?;
     let config = auth_config(settings, secret)?;
-    let mut stores = sql_stores(settings.database_url.expose()).await?;
+    let mut stores = sql_stores(settings.database_url.expose(), !settings.no_migrate).await?;
     if let Some(url) = &settings.redis_url {
         stores = with_redis(
             stores,
@@ -503,6 +518,21 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    #[test]
+    fn smtp_over_tls_urls_are_accepted() {
+        for url in [
+            "smtps://user:pass@mail.example.com:465",
+            "smtp://mail.example.com:587?tls=required",
+            "smtp://127.0.0.1:1025",
+        ] {
+            let settings = Settings {
+                smtp_url: Some(Secret::new(url)),
+                ..Settings::default()
+            };
+            assert!(mailer(&settings).is_ok(), "{url}");
+        }
+    }
+
     #[tokio::test]
     async fn bad_settings_fail_before_connecting() {
         let base = Settings {
@@ -538,6 +568,20 @@ mod tests {
                     ..base.clone()
                 },
                 "AUTH_FRONTEND_URL",
+            ),
+            (
+                Settings {
+                    activation_url: "{frontend_url}/activate/{token}".into(),
+                    ..base.clone()
+                },
+                "AUTH_ACTIVATION_URL",
+            ),
+            (
+                Settings {
+                    password_reset_confirm_url: "{frontend_url}/reset/{uid}/{token}/{next}".into(),
+                    ..base.clone()
+                },
+                "AUTH_PASSWORD_RESET_CONFIRM_URL",
             ),
             (
                 Settings {

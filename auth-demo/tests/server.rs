@@ -221,3 +221,112 @@ async fn import_django_command() {
     assert_eq!((again.users.imported, again.users.unchanged), (0, 1));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `--no-migrate` leaves a new database without tables (the server starts
+/// and its health check says so); the `migrate` command creates them and
+/// exits, after which the same server is healthy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_command_and_no_migrate() {
+    let dir = std::env::temp_dir().join(format!(
+        "auth-demo-migrate-{}",
+        hex::encode(auth_core::config::random_bytes::<6>())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("m.db").display());
+    let settings = Settings {
+        database_url: Secret::new(url.clone()),
+        no_migrate: true,
+        ..memory_settings()
+    };
+    let server = auth_demo::start(&settings).await.unwrap();
+    let (status, body) = get(server.local_addr(), "/healthz").await;
+    assert_eq!(status, 503, "no tables yet: {body}");
+    server.shutdown().await.unwrap();
+
+    let cli = Cli::try_parse_from([
+        "demo_server",
+        "--database-url",
+        &url,
+        "--no-migrate",
+        "migrate",
+    ])
+    .unwrap();
+    auth_demo::run(cli).await.unwrap();
+    let server = auth_demo::start(&settings).await.unwrap();
+    let (status, body) = get(server.local_addr(), "/healthz").await;
+    assert_eq!(status, 200, "migrated: {body}");
+    server.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `change-password` (as Django's `changepassword`): the new password
+/// logs in, the old one no longer does, and the validators still apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_password_command() {
+    let dir = std::env::temp_dir().join(format!(
+        "auth-demo-chpw-{}",
+        hex::encode(auth_core::config::random_bytes::<6>())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("p.db").display());
+    let settings = Settings {
+        database_url: Secret::new(url.clone()),
+        ..memory_settings()
+    };
+    auth_demo::create_superuser(
+        &settings,
+        "root",
+        "root@example.com",
+        "the first passphrase",
+    )
+    .await
+    .unwrap();
+    let args = |password: &str| {
+        Cli::try_parse_from([
+            "demo_server",
+            "--database-url",
+            &url,
+            "change-password",
+            "--username",
+            "root",
+            "--password",
+            password,
+        ])
+        .unwrap()
+    };
+    assert!(
+        auth_demo::run(args("short")).await.is_err(),
+        "the validators refuse a short password"
+    );
+    auth_demo::run(args("the second passphrase")).await.unwrap();
+
+    let auth = auth_demo::build_auth(&settings).await.unwrap();
+    let client = auth_core::events::ClientInfo::default();
+    for (password, works) in [
+        ("the first passphrase", false),
+        ("the second passphrase", true),
+    ] {
+        let credentials = auth_core::flows::Credentials::username("root", password);
+        let outcome = auth
+            .check_credentials(
+                &credentials,
+                auth_core::events::TokenKind::Credentials,
+                &client,
+            )
+            .await;
+        assert_eq!(outcome.is_ok(), works, "{password}");
+    }
+    let missing = Cli::try_parse_from([
+        "demo_server",
+        "--database-url",
+        &url,
+        "change-password",
+        "--username",
+        "nobody",
+        "--password",
+        "the third passphrase",
+    ])
+    .unwrap();
+    assert!(auth_demo::run(missing).await.is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -68,6 +68,7 @@ fn redis_unavailable(err: &RedisError) -> bool {
 
 impl From<RedisStoreError> for StoreError {
     fn from(err: RedisStoreError) -> Self {
+        auth_core::metrics::store_error("redis");
         if err.is_unavailable() {
             StoreError::Unavailable(Box::new(err))
         } else {

@@ -83,6 +83,7 @@ impl From<SqlxStoreError> for StoreError {
         {
             return StoreError::Conflict(conflict_field(index_name(&**db), "id"));
         }
+        auth_core::metrics::store_error("sqlx");
         if driver.is_some_and(is_unavailable) {
             StoreError::Unavailable(Box::new(err))
         } else {

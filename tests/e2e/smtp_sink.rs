@@ -324,7 +324,7 @@ async fn read_data<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> std::i
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::mail::{Email, Mailer, SmtpMailer};
+    use auth_core::mail::{Email, EmailKind, Mailer, SmtpMailer};
 
     #[test]
     fn quoted_printable_is_decoded() {
@@ -348,6 +348,9 @@ mod tests {
                     body: format!(
                         "Hello,\n.leading dot\nhttp://front.test/activate/UID/{long_token}\n"
                     ),
+                    kind: EmailKind::Activation,
+                    link: None,
+                    user_id: auth_core::UserId::new(),
                 })
                 .await
                 .unwrap();

@@ -9,7 +9,7 @@ use crate::flows::{
     Registration, ResetConfirmation,
 };
 use crate::link_token::{Purpose, decode_uid, encode_uid};
-use crate::mail::Email;
+use crate::mail::{Email, EmailKind};
 use crate::password::UserAttributes;
 use crate::store::{HistoryEntry, Page, UserQuery};
 use crate::throttle::Scope;
@@ -227,11 +227,12 @@ impl Auth {
     /// The activation link for `user`'s current state.
     pub fn activation_link(&self, user: &User) -> String {
         let token = self.inner.links.make(Purpose::Activation, user, self.now());
-        format!(
-            "{}/activate/{}/{}",
-            self.inner.config.frontend_url,
-            encode_uid(user.id),
-            token
+        let config = &self.inner.config;
+        crate::config::render_link(
+            &config.activation_url,
+            &config.frontend_url,
+            &encode_uid(user.id),
+            &token,
         )
     }
 
@@ -241,11 +242,12 @@ impl Auth {
             .inner
             .links
             .make(Purpose::PasswordReset, user, self.now());
-        format!(
-            "{}/password/reset/confirm/{}/{}",
-            self.inner.config.frontend_url,
-            encode_uid(user.id),
-            token
+        let config = &self.inner.config;
+        crate::config::render_link(
+            &config.password_reset_confirm_url,
+            &config.frontend_url,
+            &encode_uid(user.id),
+            &token,
         )
     }
 
@@ -281,6 +283,9 @@ impl Auth {
                     "Hello {},\n\nPlease confirm your email address to activate your account on {site}:\n\n{link}\n\nThe link works once and expires in {days} hours. If you did not register, ignore this email.\n",
                     user.username
                 ),
+                kind: EmailKind::Activation,
+                link: Some(link),
+                user_id: user.id,
             },
         );
     }
@@ -431,6 +436,9 @@ impl Auth {
                     "Hello {},\n\nSomeone asked to reset the password of your account on {site}. To choose a new password, open:\n\n{link}\n\nThe link works once and expires in {minutes} minutes. If it was not you, ignore this email: your password has not changed.\n",
                     user.username
                 ),
+                kind: EmailKind::PasswordReset,
+                link: Some(link),
+                user_id: user.id,
             },
         );
         self.emit(AuthEvent::PasswordResetRequested {

@@ -133,9 +133,11 @@ impl Auth {
         let user_id = user.as_ref().map(|u| u.id);
         let Some(mut user) = user.filter(|_| failure.is_none()) else {
             // The reserved attempts stay counted: they failed.
+            let reason = failure.unwrap_or(LoginFailure::WrongPassword);
+            crate::metrics::login_failed(kind, reason);
             self.emit(AuthEvent::LoginFailed {
                 user_id,
-                reason: failure.unwrap_or(LoginFailure::WrongPassword),
+                reason,
                 at: now,
                 client: client.clone(),
             })

@@ -118,13 +118,17 @@ impl Pending {
                 (n < limit).then_some(n + 1)
             })
             .ok()
-            .map(|_| Self(Arc::clone(pending)))
+            .map(|before| {
+                crate::metrics::hashing_queue_depth(before + 1);
+                Self(Arc::clone(pending))
+            })
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let before = self.0.fetch_sub(1, Ordering::AcqRel);
+        crate::metrics::hashing_queue_depth(before.saturating_sub(1));
     }
 }
 
@@ -519,7 +523,11 @@ impl Passwords {
         let limit = self.queue_limit().saturating_add(self.inner.threads.count);
         let pending = Pending::enter(&self.inner.pending, limit).ok_or(PasswordError::Busy)?;
         let (reply, outcome) = oneshot::channel();
+        #[cfg(feature = "metrics")]
+        let queued = Instant::now();
         let job: Job = Box::new(move || {
+            #[cfg(feature = "metrics")]
+            crate::metrics::hashing_wait(queued.elapsed());
             // Nobody is waiting any more: skip the work.
             if !reply.is_closed() {
                 let result = work();

@@ -1,0 +1,67 @@
+//! The `auth-demo` binary that `cargo install --path auth-demo` installs:
+//! it starts, prints where it listens, answers `/healthz` and stops
+//! cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_installed_binary_serves_and_stops_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("auth-demo-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auth-demo"))
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            "sqlite://demo.db",
+        ])
+        .current_dir(&dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .rsplit_once(" listening on http://")
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .1
+        .to_owned();
+    let addr: std::net::SocketAddr = url.parse().unwrap();
+
+    let (status, body) = common::send(addr, "GET", "/healthz", None, None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = common::send(addr, "GET", "/metrics", None, None).await;
+    assert_eq!(status, 200, "{body}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 10 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        dir.join("demo.db").exists(),
+        "the database is created in the working directory"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
