@@ -11,7 +11,8 @@
 //!   `last_login`. An imported account counts as having a verified email
 //!   when it is active or has logged in.
 //! - `knox_authtoken`: each token's digest, key and expiry (the token
-//!   itself was never stored by knox either).
+//!   itself was never stored by knox either); an expired one is skipped,
+//!   as knox would refuse and delete it.
 //! - `authtoken_token`: each DRF key as its digest only
 //!   ([`StaticTokens::imported_record`]).
 //! - `token_blacklist_blacklistedtoken` (with its outstanding token): each
@@ -73,7 +74,8 @@ pub struct TableReport {
     pub imported: u64,
     /// Rows already in the stores, left as they are.
     pub unchanged: u64,
-    /// Rows left out on purpose (a blacklisted token of no user).
+    /// Rows left out on purpose (an expired knox token, a blacklisted
+    /// token of no user).
     pub skipped: u64,
     /// Rows that could not be imported (see [`ImportReport::errors`]).
     pub failed: u64,
@@ -325,6 +327,11 @@ impl Importer<'_> {
             let user_id: i64 = row.try_get("user_id")?;
             let name = format!("{token_key}... of user {user_id}");
             let outcome = match self.knox_record(&row, &token_key, user_id) {
+                // Knox refuses (and deletes) an expired token: importing
+                // it would bring it back on every re-run.
+                Ok(record) if record.expiry.is_some_and(|expiry| expiry <= Utc::now()) => {
+                    Outcome::Skipped
+                }
                 Ok(record) => self.import_knox_token(&record, &name).await?,
                 Err(message) => Outcome::Failed(message),
             };

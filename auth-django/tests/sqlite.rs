@@ -128,7 +128,7 @@ async fn django_database(name: &str) -> (String, Value, Value) {
     for (user, digest) in [(1, knox["digest"].as_str().unwrap()), (4, &"ab".repeat(64))] {
         sqlx::query(
             "INSERT INTO knox_authtoken (digest, created, user_id, expiry, token_key) \
-             VALUES (?, '2026-11-22 08:48:45.327862', ?, '2026-11-22 18:48:45.327697', ?)",
+             VALUES (?, '2026-11-22 08:48:45.327862', ?, '2126-11-22 18:48:45.327697', ?)",
         )
         .bind(digest)
         .bind(user)
