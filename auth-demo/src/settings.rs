@@ -55,7 +55,7 @@ pub enum Command {
     /// imports only what is new), prints the counts and exits.
     ImportDjango {
         /// The Django database: `sqlite://path/to/db.sqlite3` (opened
-        /// read-only).
+        /// read-only) or `postgres://user@host/db`.
         #[arg(long = "from", value_name = "URL")]
         from: Secret,
         /// Writes nothing; prints what would be imported.

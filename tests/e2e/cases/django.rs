@@ -12,21 +12,20 @@ use serde_json::{Value, json};
 use super::assert_401;
 use crate::harness::{Ctx, Env};
 
-/// Runs `tests/django/make_deployment.sh` into `dir`: the Django SQLite
-/// database and what it made. `None` (the test skips) when Python or PyPI
-/// is not there, unless `AUTH_TEST_REQUIRE_SERVICES=1`, which fails.
-async fn make_deployment(dir: &Path) -> Option<(String, Value)> {
+/// Runs `tests/django/make_deployment.sh` with `database` (`sqlite PATH`
+/// or `postgres URL SCHEMA`), writing what it made into `dir`. `None` (the
+/// test skips) when Python or PyPI is not there, unless
+/// `AUTH_TEST_REQUIRE_SERVICES=1`, which fails.
+async fn make_deployment(dir: &Path, database: Vec<String>) -> Option<Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/django/make_deployment.sh");
     let out = dir.join("django.json");
-    let db = dir.join("django.sqlite3");
     let output = {
-        let (out, db) = (out.clone(), db.clone());
+        let out = out.clone();
         tokio::task::spawn_blocking(move || {
             Command::new("bash")
                 .arg(script)
                 .arg(&out)
-                .arg("sqlite")
-                .arg(&db)
+                .args(database)
                 .output()
         })
         .await
@@ -51,7 +50,7 @@ async fn make_deployment(dir: &Path) -> Option<(String, Value)> {
     }
     let made = std::fs::read_to_string(&out).expect("reading what the deployment made");
     let made = serde_json::from_str(&made).expect("the deployment's JSON");
-    Some((format!("sqlite://{}", db.display()), made))
+    Some(made)
 }
 
 fn time(value: &Value) -> Option<DateTime<Utc>> {
@@ -99,16 +98,41 @@ fn expected_report(again: bool) -> String {
     .collect()
 }
 
+/// A Django deployment on SQLite moves over.
 pub async fn django_deployment_moves_over(env: Env) {
     let dir = std::env::temp_dir().join(format!(
         "auth-e2e-django-{}",
         auth_core::testkit::unique("")
     ));
     std::fs::create_dir_all(&dir).expect("creating the temporary directory");
-    let Some((from, made)) = make_deployment(&dir).await else {
-        let _ = std::fs::remove_dir_all(&dir);
-        return;
-    };
+    let db = dir.join("django.sqlite3");
+    let database = vec!["sqlite".to_owned(), db.display().to_string()];
+    if let Some(made) = make_deployment(&dir, database).await {
+        moves_over(env, &format!("sqlite://{}", db.display()), &made).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Django deployment on PostgreSQL (in a schema of its own) moves over.
+pub async fn django_postgres_deployment_moves_over(env: Env) {
+    let dir = std::env::temp_dir().join(format!(
+        "auth-e2e-django-{}",
+        auth_core::testkit::unique("")
+    ));
+    std::fs::create_dir_all(&dir).expect("creating the temporary directory");
+    let (selecting, admin, schema) = crate::harness::fresh_schema()
+        .await
+        .unwrap_or_else(|err| panic!("PostgreSQL for the Django database: {err}"));
+    let database = vec!["postgres".to_owned(), admin.clone(), schema.clone()];
+    if let Some(made) = make_deployment(&dir, database).await {
+        moves_over(env, &selecting, &made).await;
+    }
+    crate::harness::drop_schema(&admin, &schema).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Imports the deployment `made` at `from` and uses every user and token.
+async fn moves_over(env: Env, from: &str, made: &Value) {
     let secret_key = made["secret_key"]
         .as_str()
         .expect("the SECRET_KEY")
@@ -120,17 +144,17 @@ pub async fn django_deployment_moves_over(env: Env) {
         })
         .await;
     for list in ["knox", "drf"] {
-        for token in strings(&made, list, "token") {
+        for token in strings(made, list, "token") {
             t.remember_token(token);
         }
     }
     for field in ["access", "refresh"] {
-        for token in strings(&made, "jwt", field) {
+        for token in strings(made, "jwt", field) {
             t.remember_token(token);
         }
     }
 
-    assert_eq!(import(&t, &from).await, expected_report(false));
+    assert_eq!(import(&t, from).await, expected_report(false));
 
     // Flags, names and dates as Django has them, before any login here
     // changes last_login: the superuser's DRF token lists every user.
@@ -243,7 +267,7 @@ pub async fn django_deployment_moves_over(env: Env) {
 
     // A second import changes nothing, and keeps the hashes upgraded here
     // by those logins.
-    assert_eq!(import(&t, &from).await, expected_report(true));
+    assert_eq!(import(&t, from).await, expected_report(true));
     for django in users {
         if django["is_active"] == true
             && let Some(password) = django["password"].as_str()
@@ -253,5 +277,4 @@ pub async fn django_deployment_moves_over(env: Env) {
         }
     }
     t.finish().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
