@@ -319,7 +319,10 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
         Some(Command::ImportDjango { from, dry_run }) => {
             let report = import_django(&settings, from.expose(), dry_run).await?;
             print!("{}", describe_import(&report));
-            Ok(())
+            match report.errors.len() {
+                0 => Ok(()),
+                failed => Err(DemoError::ImportRowsFailed(failed)),
+            }
         }
         None => {
             let server = start(&settings).await?;
