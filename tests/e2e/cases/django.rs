@@ -113,16 +113,23 @@ pub async fn django_deployment_moves_over(env: Env) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A Django deployment on PostgreSQL (in a schema of its own) moves over.
+/// A Django deployment on PostgreSQL (in a schema of its own) moves over;
+/// skipped when built with `AUTH_TEST_SKIP` naming postgres.
 pub async fn django_postgres_deployment_moves_over(env: Env) {
+    if cfg!(auth_test_skip = "postgres") {
+        return;
+    }
     let dir = std::env::temp_dir().join(format!(
         "auth-e2e-django-{}",
         auth_core::testkit::unique("")
     ));
     std::fs::create_dir_all(&dir).expect("creating the temporary directory");
-    let (selecting, admin, schema) = crate::harness::fresh_schema()
-        .await
-        .unwrap_or_else(|err| panic!("PostgreSQL for the Django database: {err}"));
+    let (selecting, admin, schema) = auth_core::testkit::services::connect(
+        auth_core::testkit::services::Service::Postgres,
+        "AUTH_TEST_POSTGRES_URL",
+        crate::harness::fresh_schema,
+    )
+    .await;
     let database = vec!["postgres".to_owned(), admin.clone(), schema.clone()];
     if let Some(made) = make_deployment(&dir, database).await {
         moves_over(env, &selecting, &made).await;
