@@ -22,8 +22,9 @@
 //! A table the Django project does not have (no knox, no blacklist app) is
 //! left out of the report. Running it again imports only what is not
 //! there yet: a user is found by its legacy id, a token by its digest, a
-//! `jti` in the blacklist. A row that cannot be imported (a username or
-//! email another user has, a token of a user that was not imported) is
+//! `jti` in the blacklist. A row that cannot be imported (a blank email, a
+//! username or email another user has, compared case-insensitively, a
+//! token of a user that was not imported) is
 //! reported with its table and id and changes nothing; a store that fails
 //! stops the import. With [`ImportOptions::dry_run`] nothing is written and
 //! the report says what would be.
@@ -676,6 +677,15 @@ impl Importer<'_> {
 
 /// A user of `auth_user` as it is stored here.
 fn django_user(row: UserRow) -> Result<User, String> {
+    if row.email.trim().is_empty() {
+        // Django allows blank (and repeated) emails; users here have one
+        // each, unique. Importing the first blank one would leave every
+        // later one failing on the duplicate: all fail alike instead.
+        return Err(
+            "the email is blank: users here need a unique email; set one in Django and import again"
+                .into(),
+        );
+    }
     let last_login = optional_time(&row.last_login, "last_login")?;
     let password = row.password;
     Ok(User {

@@ -278,3 +278,29 @@ async fn sources_it_cannot_read_are_refused_by_name() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn users_with_a_blank_email_all_fail_by_name() {
+    let (url, _, _) = django_database("blank").await;
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE auth_user SET email = '' WHERE id IN (2, 3)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let stores = Stores::all_in(Arc::new(MemoryStore::new()));
+    let report = import(&url, &stores, &ImportOptions::default())
+        .await
+        .unwrap();
+    // 2 and 3 for their blank email, 4 for its username.
+    assert_eq!(report.users.imported, 1, "{report:?}");
+    assert_eq!(report.users.failed, 3, "{report:?}");
+    let blank: Vec<String> = report
+        .errors
+        .iter()
+        .filter(|e| e.message.contains("email is blank"))
+        .map(|e| e.row.clone())
+        .collect();
+    assert_eq!(blank, ["2", "3"]);
+    let _ = std::fs::remove_file(url.trim_start_matches("sqlite://"));
+}
