@@ -228,8 +228,8 @@ pub fn describe_import(report: &auth_django::ImportReport) -> String {
             continue;
         };
         out.push_str(&format!(
-            "{table}: {verb} {}, unchanged {}, skipped {}, failed {}\n",
-            c.imported, c.unchanged, c.skipped, c.failed
+            "{table}: {verb} {}, updated {}, unchanged {}, skipped {}, failed {}\n",
+            c.imported, c.updated, c.unchanged, c.skipped, c.failed
         ));
     }
     for error in &report.errors {

@@ -22,7 +22,10 @@
 //! A table the Django project does not have (no knox, no blacklist app) is
 //! left out of the report. Running it again imports only what is not
 //! there yet: a user is found by its legacy id, a token by its digest, a
-//! `jti` in the blacklist. A row that cannot be imported (a blank email, a
+//! `jti` in the blacklist. A user already imported is updated to Django's
+//! flags, names, email and password hash when they changed there, except
+//! a hash made here (upgraded to Argon2id on a login here), which is kept;
+//! its dates are kept. A row that cannot be imported (a blank email, a
 //! username or email another user has, compared case-insensitively, a
 //! token of a user that was not imported) is
 //! reported with its table and id and changes nothing; a store that fails
@@ -58,7 +61,7 @@ use auth_core::Stores;
 use auth_core::error::StoreError;
 use auth_core::store::{BlacklistEntry, KnoxInsert, KnoxTokenRecord, TokenLimit};
 use auth_core::token::static_token::StaticTokens;
-use auth_core::user::{User, UserId};
+use auth_core::user::{User, UserId, UserUpdate};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -76,6 +79,9 @@ pub struct ImportOptions {
 pub struct TableReport {
     /// Rows imported (or, in a dry run, that would be).
     pub imported: u64,
+    /// Users already here whose flags, names, email or (not yet upgraded
+    /// here) password hash changed in Django since, updated to Django's.
+    pub updated: u64,
     /// Rows already in the stores, left as they are.
     pub unchanged: u64,
     /// Rows left out on purpose (an expired knox token, a blacklisted
@@ -293,6 +299,7 @@ fn store_error(table: &'static str, row: String) -> impl Fn(StoreError) -> Impor
 /// What importing one row did.
 enum Outcome {
     Imported,
+    Updated,
     Unchanged,
     Skipped,
     Failed(String),
@@ -346,6 +353,7 @@ impl Importer<'_> {
     ) {
         match outcome {
             Outcome::Imported => counts.imported += 1,
+            Outcome::Updated => counts.updated += 1,
             Outcome::Unchanged => counts.unchanged += 1,
             Outcome::Skipped => counts.skipped += 1,
             Outcome::Failed(message) => {
@@ -418,7 +426,7 @@ impl Importer<'_> {
             .map_err(&store_error)?
         {
             self.users.insert(legacy_id, existing.id);
-            return Ok(Outcome::Unchanged);
+            return self.update_user(&existing, &user).await;
         }
         if self.dry_run {
             self.users.insert(legacy_id, user.id);
@@ -434,6 +442,65 @@ impl Importer<'_> {
             ))),
             Err(err) => Err(store_error(err)),
         }
+    }
+
+    /// Brings `existing` (imported before) up to `django`'s flags, names,
+    /// email and password hash. A hash made here (Argon2id in PHC form,
+    /// `$argon2id$...`: upgraded on a login here, or set here) is kept;
+    /// a Django-format one is replaced by Django's current one. Dates are
+    /// kept as first imported (last_login moves on here).
+    async fn update_user(
+        &mut self,
+        existing: &User,
+        django: &User,
+    ) -> Result<Outcome, ImportError> {
+        fn changed<T: PartialEq + Clone>(here: &T, django: &T) -> Option<T> {
+            (here != django).then(|| django.clone())
+        }
+        let update = UserUpdate {
+            username: changed(&existing.username, &django.username),
+            email: changed(&existing.email, &django.email),
+            first_name: changed(&existing.first_name, &django.first_name),
+            last_name: changed(&existing.last_name, &django.last_name),
+            is_active: changed(&existing.is_active, &django.is_active),
+            is_staff: changed(&existing.is_staff, &django.is_staff),
+            is_superuser: changed(&existing.is_superuser, &django.is_superuser),
+            email_verified: None,
+            profile: None,
+        };
+        let made_here = existing
+            .password_hash
+            .as_deref()
+            .is_some_and(|hash| hash.starts_with('$'));
+        let new_hash = (!made_here && existing.password_hash != django.password_hash)
+            .then_some(django.password_hash.as_deref());
+        if update == UserUpdate::default() && new_hash.is_none() {
+            return Ok(Outcome::Unchanged);
+        }
+        if self.dry_run {
+            return Ok(Outcome::Updated);
+        }
+        let legacy_id = django.legacy_id.unwrap_or_default();
+        let store_error = store_error("auth_user", legacy_id.to_string());
+        let users = &self.stores.users;
+        if update != UserUpdate::default() {
+            match users.update_user(existing.id, &update).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(field)) => {
+                    return Ok(Outcome::Failed(format!(
+                        "its new {field} is another user's here (compared case-insensitively)"
+                    )));
+                }
+                Err(err) => return Err(store_error(err)),
+            }
+        }
+        if let Some(hash) = new_hash {
+            users
+                .set_password_hash(existing.id, hash)
+                .await
+                .map_err(&store_error)?;
+        }
+        Ok(Outcome::Updated)
     }
 
     async fn import_knox(&mut self) -> Result<TableReport, ImportError> {

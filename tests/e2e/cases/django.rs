@@ -92,7 +92,7 @@ fn expected_report(again: bool) -> String {
     .map(|(table, rows, skipped)| {
         let (imported, unchanged) = if again { (0, rows) } else { (*rows, &0) };
         format!(
-            "{table}: imported {imported}, unchanged {unchanged}, skipped {skipped}, failed 0\n"
+            "{table}: imported {imported}, updated 0, unchanged {unchanged}, skipped {skipped}, failed 0\n"
         )
     })
     .collect()
