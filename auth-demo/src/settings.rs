@@ -52,7 +52,8 @@ pub enum Command {
     ClearExpired,
     /// Imports a Django deployment's users, knox tokens, DRF tokens and
     /// simplejwt blacklist into this server's stores (running it again
-    /// imports only what is new), prints the counts and exits.
+    /// imports only what is new or changed), prints the counts and exits
+    /// (non-zero when a row could not be imported).
     ImportDjango {
         /// The Django database: `sqlite://path/to/db.sqlite3` (opened
         /// read-only) or `postgres://user@host/db`.
