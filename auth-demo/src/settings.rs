@@ -56,7 +56,7 @@ pub enum Command {
     /// (non-zero when a row could not be imported).
     ImportDjango {
         /// The Django database: `sqlite://path/to/db.sqlite3` (opened
-        /// read-only) or `postgres://user@host/db`.
+        /// read-only), `postgres://user@host/db` or `mysql://user@host/db`.
         #[arg(long = "from", value_name = "URL")]
         from: Secret,
         /// Writes nothing; prints what would be imported.

@@ -33,10 +33,10 @@
 //! the report says what would be.
 //!
 //! The Django database is a SQLite file (`sqlite://path/to/db.sqlite3`,
-//! opened read-only) or a PostgreSQL database (`postgres://...`; add
+//! opened read-only), a PostgreSQL database (`postgres://...`; add
 //! `?options=-c%20search_path%3Dschema` for a schema other than the
-//! default); MySQL URLs are refused with
-//! [`ImportError::UnsupportedSource`].
+//! default) or a MySQL/MariaDB one (`mysql://...`); another URL is refused
+//! with [`ImportError::UnsupportedSource`].
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -64,6 +64,7 @@ use auth_core::token::static_token::StaticTokens;
 use auth_core::user::{User, UserId, UserUpdate};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use sqlx::Row;
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
@@ -133,7 +134,7 @@ impl fmt::Display for RowError {
 pub enum ImportError {
     /// The URL names a database this version cannot read.
     #[error(
-        "cannot read a Django database at a {0:?} URL: this version reads SQLite files (sqlite://path) and PostgreSQL (postgres://...)"
+        "cannot read a Django database at a {0:?} URL: this version reads SQLite files (sqlite://path), PostgreSQL (postgres://...) and MySQL (mysql://...)"
     )]
     UnsupportedSource(String),
     /// Opening or reading the Django database failed.
@@ -176,6 +177,12 @@ pub async fn import(
         "postgres" | "postgresql" => {
             Source::Postgres(PgPoolOptions::new().max_connections(1).connect(url).await?)
         }
+        "mysql" => Source::MySql(
+            MySqlPoolOptions::new()
+                .max_connections(1)
+                .connect(url)
+                .await?,
+        ),
         _ => return Err(ImportError::UnsupportedSource(scheme.to_owned())),
     };
     let result = Importer {
@@ -193,6 +200,7 @@ pub async fn import(
     match source {
         Source::Sqlite(pool) => pool.close().await,
         Source::Postgres(pool) => pool.close().await,
+        Source::MySql(pool) => pool.close().await,
     }
     result
 }
@@ -201,13 +209,15 @@ pub async fn import(
 enum Source {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+    MySql(MySqlPool),
 }
 
-/// Runs the first query on SQLite, the second on PostgreSQL, and turns
+/// Runs the first query on SQLite, the second on PostgreSQL, the third on
+/// MySQL, and turns
 /// each row into a value with the closure (the same for both: the queries
 /// cast to the same types, times as text).
 macro_rules! read_rows {
-    ($source:expr, $sqlite:expr, $postgres:expr, |$row:ident| $body:expr) => {
+    ($source:expr, $sqlite:expr, $postgres:expr, $mysql:expr, |$row:ident| $body:expr) => {
         match $source {
             Source::Sqlite(pool) => sqlx::query($sqlite)
                 .fetch_all(pool)
@@ -216,6 +226,12 @@ macro_rules! read_rows {
                 .map(|$row| Ok::<_, sqlx::Error>($body))
                 .collect::<Result<Vec<_>, _>>()?,
             Source::Postgres(pool) => sqlx::query($postgres)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|$row| Ok::<_, sqlx::Error>($body))
+                .collect::<Result<Vec<_>, _>>()?,
+            Source::MySql(pool) => sqlx::query($mysql)
                 .fetch_all(pool)
                 .await?
                 .iter()
@@ -233,6 +249,13 @@ macro_rules! pg_time {
             $column,
             " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
         )
+    };
+}
+
+/// `column`, a time (stored in UTC by Django), as text on MySQL.
+macro_rules! my_time {
+    ($column:literal) => {
+        concat!("DATE_FORMAT(", $column, ", '%Y-%m-%d %H:%i:%s.%f')")
     };
 }
 
@@ -339,6 +362,14 @@ impl Importer<'_> {
                 .fetch_optional(pool)
                 .await?
                 .is_some(),
+            Source::MySql(pool) => sqlx::query(
+                "SELECT 1 FROM information_schema.tables \
+                 WHERE table_schema = DATABASE() AND table_name = ?",
+            )
+            .bind(name)
+            .fetch_optional(pool)
+            .await?
+            .is_some(),
         };
         Ok(found)
     }
@@ -387,6 +418,14 @@ impl Importer<'_> {
                 " AS last_login, is_superuser, username, first_name, last_name, email, \
                  is_staff, is_active, ",
                 pg_time!("date_joined"),
+                " AS date_joined FROM auth_user ORDER BY id"
+            ),
+            concat!(
+                "SELECT CAST(id AS SIGNED) AS id, password, ",
+                my_time!("last_login"),
+                " AS last_login, is_superuser, username, first_name, last_name, email, \
+                 is_staff, is_active, ",
+                my_time!("date_joined"),
                 " AS date_joined FROM auth_user ORDER BY id"
             ),
             |row| UserRow {
@@ -516,6 +555,13 @@ impl Importer<'_> {
                 pg_time!("expiry"),
                 " AS expiry FROM knox_authtoken ORDER BY knox_authtoken.created"
             ),
+            concat!(
+                "SELECT digest, token_key, CAST(user_id AS SIGNED) AS user_id, ",
+                my_time!("created"),
+                " AS created, ",
+                my_time!("expiry"),
+                " AS expiry FROM knox_authtoken ORDER BY knox_authtoken.created"
+            ),
             |row| KnoxRow {
                 digest: row.try_get("digest")?,
                 token_key: row.try_get("token_key")?,
@@ -597,6 +643,11 @@ impl Importer<'_> {
                 pg_time!("created"),
                 " AS created FROM authtoken_token ORDER BY authtoken_token.created"
             ),
+            concat!(
+                "SELECT `key`, CAST(user_id AS SIGNED) AS user_id, ",
+                my_time!("created"),
+                " AS created FROM authtoken_token ORDER BY authtoken_token.created"
+            ),
             |row| DrfRow {
                 key: row.try_get("key")?,
                 user_id: row.try_get("user_id")?,
@@ -670,6 +721,14 @@ impl Importer<'_> {
                 pg_time!("b.blacklisted_at"),
                 " AS blacklisted_at, o.jti AS jti, o.user_id::bigint AS user_id, ",
                 pg_time!("o.expires_at"),
+                " AS expires_at FROM token_blacklist_blacklistedtoken b \
+                 JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id ORDER BY b.id"
+            ),
+            concat!(
+                "SELECT CAST(b.id AS SIGNED) AS id, ",
+                my_time!("b.blacklisted_at"),
+                " AS blacklisted_at, o.jti AS jti, CAST(o.user_id AS SIGNED) AS user_id, ",
+                my_time!("o.expires_at"),
                 " AS expires_at FROM token_blacklist_blacklistedtoken b \
                  JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id ORDER BY b.id"
             ),

@@ -267,10 +267,10 @@ async fn a_django_database_is_imported_once_and_its_credentials_work() {
 #[tokio::test]
 async fn sources_it_cannot_read_are_refused_by_name() {
     let stores = Stores::all_in(Arc::new(MemoryStore::new()));
-    let err = import("mysql://u@h/db", &stores, &ImportOptions::default())
+    let err = import("oracle://u@h/db", &stores, &ImportOptions::default())
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("\"mysql\""), "{err}");
+    assert!(err.to_string().contains("\"oracle\""), "{err}");
     let missing = std::env::temp_dir().join("auth-django-no-such-dir/db.sqlite3");
     let url = format!("sqlite://{}", missing.display());
     assert!(
