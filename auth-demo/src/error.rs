@@ -35,6 +35,10 @@ pub enum DemoError {
     /// a store failed).
     #[error("importing from Django failed: {0}")]
     Import(#[from] auth_django::ImportError),
+    /// `import-django` ran to the end, but this many rows could not be
+    /// imported (printed before): the command exits non-zero.
+    #[error("{0} Django row(s) could not be imported (listed above)")]
+    ImportRowsFailed(usize),
 }
 
 impl DemoError {

@@ -267,8 +267,8 @@ pub fn describe_import(report: &auth_django::ImportReport) -> String {
             continue;
         };
         out.push_str(&format!(
-            "{table}: {verb} {}, unchanged {}, skipped {}, failed {}\n",
-            c.imported, c.unchanged, c.skipped, c.failed
+            "{table}: {verb} {}, updated {}, unchanged {}, skipped {}, failed {}\n",
+            c.imported, c.updated, c.unchanged, c.skipped, c.failed
         ));
     }
     for error in &report.errors {
@@ -373,7 +373,10 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
         Some(Command::ImportDjango { from, dry_run }) => {
             let report = import_django(&settings, from.expose(), dry_run).await?;
             print!("{}", describe_import(&report));
-            Ok(())
+            match report.errors.len() {
+                0 => Ok(()),
+                failed => Err(DemoError::ImportRowsFailed(failed)),
+            }
         }
         None => {
             let server = start(&settings).await?;

@@ -68,10 +68,11 @@ pub enum Command {
     Migrate,
     /// Imports a Django deployment's users, knox tokens, DRF tokens and
     /// simplejwt blacklist into this server's stores (running it again
-    /// imports only what is new), prints the counts and exits.
+    /// imports only what is new or changed), prints the counts and exits
+    /// (non-zero when a row could not be imported).
     ImportDjango {
         /// The Django database: `sqlite://path/to/db.sqlite3` (opened
-        /// read-only).
+        /// read-only), `postgres://user@host/db` or `mysql://user@host/db`.
         #[arg(long = "from", value_name = "URL")]
         from: Secret,
         /// Writes nothing; prints what would be imported.

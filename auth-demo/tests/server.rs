@@ -189,7 +189,7 @@ async fn import_django_command() {
         .unwrap();
     let text = auth_demo::server::describe_import(&dry);
     assert!(
-        text.contains("auth_user: would import 1, unchanged 0"),
+        text.contains("auth_user: would import 1, updated 0, unchanged 0"),
         "{text}"
     );
     assert!(text.contains("knox_authtoken: no such table"), "{text}");

@@ -11,7 +11,8 @@
 //!   `last_login`. An imported account counts as having a verified email
 //!   when it is active or has logged in.
 //! - `knox_authtoken`: each token's digest, key and expiry (the token
-//!   itself was never stored by knox either).
+//!   itself was never stored by knox either); an expired one is skipped,
+//!   as knox would refuse and delete it.
 //! - `authtoken_token`: each DRF key as its digest only
 //!   ([`StaticTokens::imported_record`]).
 //! - `token_blacklist_blacklistedtoken` (with its outstanding token): each
@@ -21,15 +22,21 @@
 //! A table the Django project does not have (no knox, no blacklist app) is
 //! left out of the report. Running it again imports only what is not
 //! there yet: a user is found by its legacy id, a token by its digest, a
-//! `jti` in the blacklist. A row that cannot be imported (a username or
-//! email another user has, a token of a user that was not imported) is
+//! `jti` in the blacklist. A user already imported is updated to Django's
+//! flags, names, email and password hash when they changed there, except
+//! a hash made here (upgraded to Argon2id on a login here), which is kept;
+//! its dates are kept. A row that cannot be imported (a blank email, a
+//! username or email another user has, compared case-insensitively, a
+//! token of a user that was not imported) is
 //! reported with its table and id and changes nothing; a store that fails
 //! stops the import. With [`ImportOptions::dry_run`] nothing is written and
 //! the report says what would be.
 //!
-//! The Django database is opened read-only. This version reads a SQLite
-//! file (`sqlite://path/to/db.sqlite3`); PostgreSQL and MySQL URLs are
-//! refused with [`ImportError::UnsupportedSource`].
+//! The Django database is a SQLite file (`sqlite://path/to/db.sqlite3`,
+//! opened read-only), a PostgreSQL database (`postgres://...`; add
+//! `?options=-c%20search_path%3Dschema` for a schema other than the
+//! default) or a MySQL/MariaDB one (`mysql://...`); another URL is refused
+//! with [`ImportError::UnsupportedSource`].
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -54,9 +61,11 @@ use auth_core::Stores;
 use auth_core::error::StoreError;
 use auth_core::store::{BlacklistEntry, KnoxInsert, KnoxTokenRecord, TokenLimit};
 use auth_core::token::static_token::StaticTokens;
-use auth_core::user::{User, UserId};
+use auth_core::user::{User, UserId, UserUpdate};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use sqlx::Row;
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 /// How to import.
@@ -71,9 +80,13 @@ pub struct ImportOptions {
 pub struct TableReport {
     /// Rows imported (or, in a dry run, that would be).
     pub imported: u64,
+    /// Users already here whose flags, names, email or (not yet upgraded
+    /// here) password hash changed in Django since, updated to Django's.
+    pub updated: u64,
     /// Rows already in the stores, left as they are.
     pub unchanged: u64,
-    /// Rows left out on purpose (a blacklisted token of no user).
+    /// Rows left out on purpose (an expired knox token, a blacklisted
+    /// token of no user).
     pub skipped: u64,
     /// Rows that could not be imported (see [`ImportReport::errors`]).
     pub failed: u64,
@@ -121,7 +134,7 @@ impl fmt::Display for RowError {
 pub enum ImportError {
     /// The URL names a database this version cannot read.
     #[error(
-        "cannot read a Django database at a {0:?} URL: this version reads SQLite files (sqlite://path)"
+        "cannot read a Django database at a {0:?} URL: this version reads SQLite files (sqlite://path), PostgreSQL (postgres://...) and MySQL (mysql://...)"
     )]
     UnsupportedSource(String),
     /// Opening or reading the Django database failed.
@@ -151,16 +164,29 @@ pub async fn import(
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let scheme = url.split(':').next().unwrap_or_default();
-    if !scheme.eq_ignore_ascii_case("sqlite") {
-        return Err(ImportError::UnsupportedSource(scheme.to_owned()));
-    }
-    let connect = SqliteConnectOptions::from_str(url)?.read_only(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(connect)
-        .await?;
+    let source = match scheme.to_ascii_lowercase().as_str() {
+        "sqlite" => {
+            let connect = SqliteConnectOptions::from_str(url)?.read_only(true);
+            Source::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(connect)
+                    .await?,
+            )
+        }
+        "postgres" | "postgresql" => {
+            Source::Postgres(PgPoolOptions::new().max_connections(1).connect(url).await?)
+        }
+        "mysql" => Source::MySql(
+            MySqlPoolOptions::new()
+                .max_connections(1)
+                .connect(url)
+                .await?,
+        ),
+        _ => return Err(ImportError::UnsupportedSource(scheme.to_owned())),
+    };
     let result = Importer {
-        pool: &pool,
+        source: &source,
         stores,
         dry_run: options.dry_run,
         report: ImportReport {
@@ -171,13 +197,111 @@ pub async fn import(
     }
     .run()
     .await;
-    pool.close().await;
+    match source {
+        Source::Sqlite(pool) => pool.close().await,
+        Source::Postgres(pool) => pool.close().await,
+        Source::MySql(pool) => pool.close().await,
+    }
     result
+}
+
+/// The Django database being read.
+enum Source {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+    MySql(MySqlPool),
+}
+
+/// Runs the first query on SQLite, the second on PostgreSQL, the third on
+/// MySQL, and turns
+/// each row into a value with the closure (the same for both: the queries
+/// cast to the same types, times as text).
+macro_rules! read_rows {
+    ($source:expr, $sqlite:expr, $postgres:expr, $mysql:expr, |$row:ident| $body:expr) => {
+        match $source {
+            Source::Sqlite(pool) => sqlx::query($sqlite)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|$row| Ok::<_, sqlx::Error>($body))
+                .collect::<Result<Vec<_>, _>>()?,
+            Source::Postgres(pool) => sqlx::query($postgres)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|$row| Ok::<_, sqlx::Error>($body))
+                .collect::<Result<Vec<_>, _>>()?,
+            Source::MySql(pool) => sqlx::query($mysql)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|$row| Ok::<_, sqlx::Error>($body))
+                .collect::<Result<Vec<_>, _>>()?,
+        }
+    };
+}
+
+/// `column`, a time, as text in UTC on PostgreSQL.
+macro_rules! pg_time {
+    ($column:literal) => {
+        concat!(
+            "to_char(",
+            $column,
+            " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+        )
+    };
+}
+
+/// `column`, a time (stored in UTC by Django), as text on MySQL.
+macro_rules! my_time {
+    ($column:literal) => {
+        concat!("DATE_FORMAT(", $column, ", '%Y-%m-%d %H:%i:%s.%f')")
+    };
+}
+
+/// A row of `auth_user`.
+struct UserRow {
+    id: i64,
+    password: String,
+    last_login: Option<String>,
+    is_superuser: bool,
+    username: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+    is_staff: bool,
+    is_active: bool,
+    date_joined: Option<String>,
+}
+
+/// A row of `knox_authtoken`.
+struct KnoxRow {
+    digest: String,
+    token_key: String,
+    user_id: i64,
+    created: Option<String>,
+    expiry: Option<String>,
+}
+
+/// A row of `authtoken_token`.
+struct DrfRow {
+    key: String,
+    user_id: i64,
+    created: Option<String>,
+}
+
+/// A row of `token_blacklist_blacklistedtoken` with its outstanding token.
+struct BlacklistRow {
+    id: i64,
+    blacklisted_at: Option<String>,
+    jti: String,
+    user_id: Option<i64>,
+    expires_at: Option<String>,
 }
 
 /// One import's state.
 struct Importer<'a> {
-    pool: &'a SqlitePool,
+    source: &'a Source,
     stores: &'a Stores,
     dry_run: bool,
     report: ImportReport,
@@ -198,6 +322,7 @@ fn store_error(table: &'static str, row: String) -> impl Fn(StoreError) -> Impor
 /// What importing one row did.
 enum Outcome {
     Imported,
+    Updated,
     Unchanged,
     Skipped,
     Failed(String),
@@ -224,11 +349,29 @@ impl Importer<'_> {
     }
 
     async fn has_table(&self, name: &str) -> Result<bool, ImportError> {
-        let found = sqlx::query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+        let found = match self.source {
+            Source::Sqlite(pool) => {
+                sqlx::query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+                    .bind(name)
+                    .fetch_optional(pool)
+                    .await?
+                    .is_some()
+            }
+            Source::Postgres(pool) => sqlx::query("SELECT 1 WHERE to_regclass($1) IS NOT NULL")
+                .bind(name)
+                .fetch_optional(pool)
+                .await?
+                .is_some(),
+            Source::MySql(pool) => sqlx::query(
+                "SELECT 1 FROM information_schema.tables \
+                 WHERE table_schema = DATABASE() AND table_name = ?",
+            )
             .bind(name)
-            .fetch_optional(self.pool)
-            .await?;
-        Ok(found.is_some())
+            .fetch_optional(pool)
+            .await?
+            .is_some(),
+        };
+        Ok(found)
     }
 
     /// Counts `outcome` in `counts`, recording a failure.
@@ -241,6 +384,7 @@ impl Importer<'_> {
     ) {
         match outcome {
             Outcome::Imported => counts.imported += 1,
+            Outcome::Updated => counts.updated += 1,
             Outcome::Unchanged => counts.unchanged += 1,
             Outcome::Skipped => counts.skipped += 1,
             Outcome::Failed(message) => {
@@ -264,16 +408,44 @@ impl Importer<'_> {
 
     async fn import_users(&mut self) -> Result<(), ImportError> {
         const TABLE: &str = "auth_user";
-        let rows = sqlx::query(
+        let rows = read_rows!(
+            self.source,
             "SELECT id, password, last_login, is_superuser, username, first_name, last_name, \
              email, is_staff, is_active, date_joined FROM auth_user ORDER BY id",
-        )
-        .fetch_all(self.pool)
-        .await?;
+            concat!(
+                "SELECT id::bigint AS id, password, ",
+                pg_time!("last_login"),
+                " AS last_login, is_superuser, username, first_name, last_name, email, \
+                 is_staff, is_active, ",
+                pg_time!("date_joined"),
+                " AS date_joined FROM auth_user ORDER BY id"
+            ),
+            concat!(
+                "SELECT CAST(id AS SIGNED) AS id, password, ",
+                my_time!("last_login"),
+                " AS last_login, is_superuser, username, first_name, last_name, email, \
+                 is_staff, is_active, ",
+                my_time!("date_joined"),
+                " AS date_joined FROM auth_user ORDER BY id"
+            ),
+            |row| UserRow {
+                id: row.try_get("id")?,
+                password: row.try_get("password")?,
+                last_login: row.try_get("last_login")?,
+                is_superuser: row.try_get("is_superuser")?,
+                username: row.try_get("username")?,
+                first_name: row.try_get("first_name")?,
+                last_name: row.try_get("last_name")?,
+                email: row.try_get("email")?,
+                is_staff: row.try_get("is_staff")?,
+                is_active: row.try_get("is_active")?,
+                date_joined: row.try_get("date_joined")?,
+            }
+        );
         let mut counts = TableReport::default();
         for row in rows {
-            let id: i64 = row.try_get("id")?;
-            let outcome = match django_user(&row) {
+            let id = row.id;
+            let outcome = match django_user(row) {
                 Ok(user) => self.import_user(user).await?,
                 Err(message) => Outcome::Failed(message),
             };
@@ -293,7 +465,7 @@ impl Importer<'_> {
             .map_err(&store_error)?
         {
             self.users.insert(legacy_id, existing.id);
-            return Ok(Outcome::Unchanged);
+            return self.update_user(&existing, &user).await;
         }
         if self.dry_run {
             self.users.insert(legacy_id, user.id);
@@ -311,20 +483,102 @@ impl Importer<'_> {
         }
     }
 
+    /// Brings `existing` (imported before) up to `django`'s flags, names,
+    /// email and password hash. A hash made here (Argon2id in PHC form,
+    /// `$argon2id$...`: upgraded on a login here, or set here) is kept;
+    /// a Django-format one is replaced by Django's current one. Dates are
+    /// kept as first imported (last_login moves on here).
+    async fn update_user(
+        &mut self,
+        existing: &User,
+        django: &User,
+    ) -> Result<Outcome, ImportError> {
+        fn changed<T: PartialEq + Clone>(here: &T, django: &T) -> Option<T> {
+            (here != django).then(|| django.clone())
+        }
+        let update = UserUpdate {
+            username: changed(&existing.username, &django.username),
+            email: changed(&existing.email, &django.email),
+            first_name: changed(&existing.first_name, &django.first_name),
+            last_name: changed(&existing.last_name, &django.last_name),
+            is_active: changed(&existing.is_active, &django.is_active),
+            is_staff: changed(&existing.is_staff, &django.is_staff),
+            is_superuser: changed(&existing.is_superuser, &django.is_superuser),
+            email_verified: None,
+            profile: None,
+        };
+        let made_here = existing
+            .password_hash
+            .as_deref()
+            .is_some_and(|hash| hash.starts_with('$'));
+        let new_hash = (!made_here && existing.password_hash != django.password_hash)
+            .then_some(django.password_hash.as_deref());
+        if update == UserUpdate::default() && new_hash.is_none() {
+            return Ok(Outcome::Unchanged);
+        }
+        if self.dry_run {
+            return Ok(Outcome::Updated);
+        }
+        let legacy_id = django.legacy_id.unwrap_or_default();
+        let store_error = store_error("auth_user", legacy_id.to_string());
+        let users = &self.stores.users;
+        if update != UserUpdate::default() {
+            match users.update_user(existing.id, &update).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(field)) => {
+                    return Ok(Outcome::Failed(format!(
+                        "its new {field} is another user's here (compared case-insensitively)"
+                    )));
+                }
+                Err(err) => return Err(store_error(err)),
+            }
+        }
+        if let Some(hash) = new_hash {
+            users
+                .set_password_hash(existing.id, hash)
+                .await
+                .map_err(&store_error)?;
+        }
+        Ok(Outcome::Updated)
+    }
+
     async fn import_knox(&mut self) -> Result<TableReport, ImportError> {
         const TABLE: &str = "knox_authtoken";
-        let rows = sqlx::query(
+        let rows = read_rows!(
+            self.source,
             "SELECT digest, token_key, user_id, created, expiry FROM knox_authtoken \
              ORDER BY created",
-        )
-        .fetch_all(self.pool)
-        .await?;
+            concat!(
+                "SELECT digest, token_key, user_id::bigint AS user_id, ",
+                pg_time!("created"),
+                " AS created, ",
+                pg_time!("expiry"),
+                " AS expiry FROM knox_authtoken ORDER BY knox_authtoken.created"
+            ),
+            concat!(
+                "SELECT digest, token_key, CAST(user_id AS SIGNED) AS user_id, ",
+                my_time!("created"),
+                " AS created, ",
+                my_time!("expiry"),
+                " AS expiry FROM knox_authtoken ORDER BY knox_authtoken.created"
+            ),
+            |row| KnoxRow {
+                digest: row.try_get("digest")?,
+                token_key: row.try_get("token_key")?,
+                user_id: row.try_get("user_id")?,
+                created: row.try_get("created")?,
+                expiry: row.try_get("expiry")?,
+            }
+        );
         let mut counts = TableReport::default();
         for row in rows {
-            let token_key: String = row.try_get("token_key")?;
-            let user_id: i64 = row.try_get("user_id")?;
-            let name = format!("{token_key}... of user {user_id}");
-            let outcome = match self.knox_record(&row, &token_key, user_id) {
+            let name = format!("{}... of user {}", row.token_key, row.user_id);
+            let outcome = match self.knox_record(&row) {
+                // Knox refuses (and deletes) an expired token: importing
+                // it would bring it back on every re-run.
+                Ok(record) if record.expiry.is_some_and(|expiry| expiry <= Utc::now()) => {
+                    Outcome::Skipped
+                }
                 Ok(record) => self.import_knox_token(&record, &name).await?,
                 Err(message) => Outcome::Failed(message),
             };
@@ -333,22 +587,17 @@ impl Importer<'_> {
         Ok(counts)
     }
 
-    fn knox_record(
-        &self,
-        row: &sqlx::sqlite::SqliteRow,
-        token_key: &str,
-        user_id: i64,
-    ) -> Result<KnoxTokenRecord, String> {
-        let digest: String = row.try_get("digest").map_err(|e| e.to_string())?;
+    fn knox_record(&self, row: &KnoxRow) -> Result<KnoxTokenRecord, String> {
+        let digest = &row.digest;
         if digest.is_empty() || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err("the digest is not hexadecimal".into());
         }
         Ok(KnoxTokenRecord {
-            token_key: token_key.to_owned(),
+            token_key: row.token_key.clone(),
             digest: digest.to_ascii_lowercase(),
-            user_id: self.user(user_id)?,
-            created: required_time(row, "created")?,
-            expiry: optional_time(row, "expiry")?,
+            user_id: self.user(row.user_id)?,
+            created: required_time(&row.created, "created")?,
+            expiry: optional_time(&row.expiry, "expiry")?,
             last_used: None,
             name: None,
         })
@@ -386,18 +635,31 @@ impl Importer<'_> {
 
     async fn import_drf(&mut self) -> Result<TableReport, ImportError> {
         const TABLE: &str = "authtoken_token";
-        let rows =
-            sqlx::query("SELECT key, user_id, created FROM authtoken_token ORDER BY created")
-                .fetch_all(self.pool)
-                .await?;
+        let rows = read_rows!(
+            self.source,
+            "SELECT key, user_id, created FROM authtoken_token ORDER BY created",
+            concat!(
+                "SELECT key, user_id::bigint AS user_id, ",
+                pg_time!("created"),
+                " AS created FROM authtoken_token ORDER BY authtoken_token.created"
+            ),
+            concat!(
+                "SELECT `key`, CAST(user_id AS SIGNED) AS user_id, ",
+                my_time!("created"),
+                " AS created FROM authtoken_token ORDER BY authtoken_token.created"
+            ),
+            |row| DrfRow {
+                key: row.try_get("key")?,
+                user_id: row.try_get("user_id")?,
+                created: row.try_get("created")?,
+            }
+        );
         let mut counts = TableReport::default();
         for row in rows {
-            let user_id: i64 = row.try_get("user_id")?;
-            let name = format!("of user {user_id}");
-            let key: String = row.try_get("key")?;
-            let record = self.user(user_id).and_then(|user| {
-                let created = required_time(&row, "created")?;
-                StaticTokens::imported_record(user, &key, created)
+            let name = format!("of user {}", row.user_id);
+            let record = self.user(row.user_id).and_then(|user| {
+                let created = required_time(&row.created, "created")?;
+                StaticTokens::imported_record(user, &row.key, created)
                     .ok_or_else(|| "the key is not 40 lower-case hex characters".to_owned())
             });
             let outcome = match record {
@@ -448,19 +710,40 @@ impl Importer<'_> {
 
     async fn import_blacklist(&mut self) -> Result<TableReport, ImportError> {
         const TABLE: &str = "token_blacklist_blacklistedtoken";
-        let rows = sqlx::query(
+        let rows = read_rows!(
+            self.source,
             "SELECT b.id AS id, b.blacklisted_at AS blacklisted_at, o.jti AS jti, \
              o.user_id AS user_id, o.expires_at AS expires_at \
              FROM token_blacklist_blacklistedtoken b \
              JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id ORDER BY b.id",
-        )
-        .fetch_all(self.pool)
-        .await?;
+            concat!(
+                "SELECT b.id::bigint AS id, ",
+                pg_time!("b.blacklisted_at"),
+                " AS blacklisted_at, o.jti AS jti, o.user_id::bigint AS user_id, ",
+                pg_time!("o.expires_at"),
+                " AS expires_at FROM token_blacklist_blacklistedtoken b \
+                 JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id ORDER BY b.id"
+            ),
+            concat!(
+                "SELECT CAST(b.id AS SIGNED) AS id, ",
+                my_time!("b.blacklisted_at"),
+                " AS blacklisted_at, o.jti AS jti, CAST(o.user_id AS SIGNED) AS user_id, ",
+                my_time!("o.expires_at"),
+                " AS expires_at FROM token_blacklist_blacklistedtoken b \
+                 JOIN token_blacklist_outstandingtoken o ON o.id = b.token_id ORDER BY b.id"
+            ),
+            |row| BlacklistRow {
+                id: row.try_get("id")?,
+                blacklisted_at: row.try_get("blacklisted_at")?,
+                jti: row.try_get("jti")?,
+                user_id: row.try_get("user_id")?,
+                expires_at: row.try_get("expires_at")?,
+            }
+        );
         let mut counts = TableReport::default();
         for row in rows {
-            let id: i64 = row.try_get("id")?;
-            let user_id: Option<i64> = row.try_get("user_id")?;
-            let outcome = match user_id {
+            let id = row.id;
+            let outcome = match row.user_id {
                 // A token of a deleted user names nobody: nothing to refuse.
                 None => Outcome::Skipped,
                 Some(user_id) => match self.blacklist_entry(&row, user_id) {
@@ -473,21 +756,16 @@ impl Importer<'_> {
         Ok(counts)
     }
 
-    fn blacklist_entry(
-        &self,
-        row: &sqlx::sqlite::SqliteRow,
-        user_id: i64,
-    ) -> Result<BlacklistEntry, String> {
-        let jti: String = row.try_get("jti").map_err(|e| e.to_string())?;
-        if jti.is_empty() {
+    fn blacklist_entry(&self, row: &BlacklistRow, user_id: i64) -> Result<BlacklistEntry, String> {
+        if row.jti.is_empty() {
             return Err("the outstanding token has no jti".into());
         }
         Ok(BlacklistEntry {
-            jti,
+            jti: row.jti.clone(),
             user_id: self.user(user_id)?,
             family: None,
-            expires_at: required_time(row, "expires_at")?,
-            blacklisted_at: required_time(row, "blacklisted_at")?,
+            expires_at: required_time(&row.expires_at, "expires_at")?,
+            blacklisted_at: required_time(&row.blacklisted_at, "blacklisted_at")?,
         })
     }
 
@@ -524,56 +802,49 @@ impl Importer<'_> {
 }
 
 /// A user of `auth_user` as it is stored here.
-fn django_user(row: &sqlx::sqlite::SqliteRow) -> Result<User, String> {
-    let get_text = |column: &str| -> Result<String, String> {
-        row.try_get::<String, _>(column)
-            .map_err(|err| format!("{column}: {err}"))
-    };
-    let get_flag = |column: &str| -> Result<bool, String> {
-        row.try_get::<bool, _>(column)
-            .map_err(|err| format!("{column}: {err}"))
-    };
-    let id: i64 = row.try_get("id").map_err(|err| format!("id: {err}"))?;
-    let password = get_text("password")?;
-    let is_active = get_flag("is_active")?;
-    let last_login = optional_time(row, "last_login")?;
+fn django_user(row: UserRow) -> Result<User, String> {
+    if row.email.trim().is_empty() {
+        // Django allows blank (and repeated) emails; users here have one
+        // each, unique. Importing the first blank one would leave every
+        // later one failing on the duplicate: all fail alike instead.
+        return Err(
+            "the email is blank: users here need a unique email; set one in Django and import again"
+                .into(),
+        );
+    }
+    let last_login = optional_time(&row.last_login, "last_login")?;
+    let password = row.password;
     Ok(User {
         id: UserId::new(),
-        username: get_text("username")?,
-        email: get_text("email")?,
-        first_name: get_text("first_name")?,
-        last_name: get_text("last_name")?,
-        is_active,
-        is_staff: get_flag("is_staff")?,
-        is_superuser: get_flag("is_superuser")?,
-        email_verified: is_active || last_login.is_some(),
-        date_joined: required_time(row, "date_joined")?,
+        username: row.username,
+        email: row.email,
+        first_name: row.first_name,
+        last_name: row.last_name,
+        is_active: row.is_active,
+        is_staff: row.is_staff,
+        is_superuser: row.is_superuser,
+        email_verified: row.is_active || last_login.is_some(),
+        date_joined: required_time(&row.date_joined, "date_joined")?,
         last_login,
         // Django's unusable passwords start with "!".
         password_hash: (!password.is_empty() && !password.starts_with('!')).then_some(password),
         profile: Default::default(),
-        legacy_id: Some(id),
+        legacy_id: Some(row.id),
     })
 }
 
 /// A time of a row that must have one.
-fn required_time(row: &sqlx::sqlite::SqliteRow, column: &str) -> Result<DateTime<Utc>, String> {
-    optional_time(row, column)?.ok_or_else(|| format!("{column} is empty"))
+fn required_time(text: &Option<String>, column: &str) -> Result<DateTime<Utc>, String> {
+    optional_time(text, column)?.ok_or_else(|| format!("{column} is empty"))
 }
 
 /// A time as Django's SQLite backend stores it (`2026-11-22 08:48:45.327862`,
 /// in UTC), or as RFC 3339; truncated to microseconds.
-fn optional_time(
-    row: &sqlx::sqlite::SqliteRow,
-    column: &str,
-) -> Result<Option<DateTime<Utc>>, String> {
-    let text: Option<String> = row
-        .try_get(column)
-        .map_err(|err| format!("{column}: {err}"))?;
+fn optional_time(text: &Option<String>, column: &str) -> Result<Option<DateTime<Utc>>, String> {
     let Some(text) = text else {
         return Ok(None);
     };
-    parse_django_time(&text)
+    parse_django_time(text)
         .map(|at| Some(at.trunc_subsecs(6)))
         .ok_or_else(|| format!("{column} {text:?} is not a time"))
 }

@@ -128,7 +128,7 @@ async fn django_database(name: &str) -> (String, Value, Value) {
     for (user, digest) in [(1, knox["digest"].as_str().unwrap()), (4, &"ab".repeat(64))] {
         sqlx::query(
             "INSERT INTO knox_authtoken (digest, created, user_id, expiry, token_key) \
-             VALUES (?, '2026-11-22 08:48:45.327862', ?, '2026-11-22 18:48:45.327697', ?)",
+             VALUES (?, '2026-11-22 08:48:45.327862', ?, '2126-11-22 18:48:45.327697', ?)",
         )
         .bind(digest)
         .bind(user)
@@ -164,6 +164,7 @@ async fn django_database(name: &str) -> (String, Value, Value) {
 fn counts(imported: u64, unchanged: u64, failed: u64) -> TableReport {
     TableReport {
         imported,
+        updated: 0,
         unchanged,
         skipped: 0,
         failed,
@@ -266,10 +267,10 @@ async fn a_django_database_is_imported_once_and_its_credentials_work() {
 #[tokio::test]
 async fn sources_it_cannot_read_are_refused_by_name() {
     let stores = Stores::all_in(Arc::new(MemoryStore::new()));
-    let err = import("postgres://u@h/db", &stores, &ImportOptions::default())
+    let err = import("oracle://u@h/db", &stores, &ImportOptions::default())
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("\"postgres\""), "{err}");
+    assert!(err.to_string().contains("\"oracle\""), "{err}");
     let missing = std::env::temp_dir().join("auth-django-no-such-dir/db.sqlite3");
     let url = format!("sqlite://{}", missing.display());
     assert!(
@@ -277,4 +278,76 @@ async fn sources_it_cannot_read_are_refused_by_name() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn users_with_a_blank_email_all_fail_by_name() {
+    let (url, _, _) = django_database("blank").await;
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE auth_user SET email = '' WHERE id IN (2, 3)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let stores = Stores::all_in(Arc::new(MemoryStore::new()));
+    let report = import(&url, &stores, &ImportOptions::default())
+        .await
+        .unwrap();
+    // 2 and 3 for their blank email, 4 for its username.
+    assert_eq!(report.users.imported, 1, "{report:?}");
+    assert_eq!(report.users.failed, 3, "{report:?}");
+    let blank: Vec<String> = report
+        .errors
+        .iter()
+        .filter(|e| e.message.contains("email is blank"))
+        .map(|e| e.row.clone())
+        .collect();
+    assert_eq!(blank, ["2", "3"]);
+    let _ = std::fs::remove_file(url.trim_start_matches("sqlite://"));
+}
+
+#[tokio::test]
+async fn a_re_run_updates_what_changed_in_django_but_not_a_hash_made_here() {
+    let (url, _, _) = django_database("update").await;
+    let store = Arc::new(MemoryStore::new());
+    let stores = Stores::all_in(store.clone());
+    import(&url, &stores, &ImportOptions::default())
+        .await
+        .unwrap();
+    let interop = store.user_by_legacy_id(1).await.unwrap().unwrap();
+    let root = store.user_by_legacy_id(3).await.unwrap().unwrap();
+    // Upgraded here on a login.
+    let upgraded = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$c2FsdHNhbHRzYWx0c2FsdA";
+    store
+        .set_password_hash(interop.id, Some(upgraded))
+        .await
+        .unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    for statement in [
+        "UPDATE auth_user SET is_staff = 1, first_name = 'Changed', \
+         password = 'pbkdf2_sha256$1$c2FsdA$x' WHERE id = 1",
+        "UPDATE auth_user SET is_active = 0, password = '!gone' WHERE id = 3",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let dry = import(&url, &stores, &ImportOptions { dry_run: true })
+        .await
+        .unwrap();
+    assert_eq!((dry.users.updated, dry.users.unchanged), (2, 1), "{dry:?}");
+    let report = import(&url, &stores, &ImportOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((report.users.updated, report.users.unchanged), (2, 1));
+    let interop = store.user_by_id(interop.id).await.unwrap().unwrap();
+    assert!(interop.is_staff && interop.first_name == "Changed");
+    assert_eq!(interop.password_hash.as_deref(), Some(upgraded), "kept");
+    let root = store.user_by_id(root.id).await.unwrap().unwrap();
+    assert!(!root.is_active);
+    assert_eq!(root.password_hash, None, "Django's unusable password");
+    let again = import(&url, &stores, &ImportOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((again.users.updated, again.users.unchanged), (0, 3));
+    let _ = std::fs::remove_file(url.trim_start_matches("sqlite://"));
 }

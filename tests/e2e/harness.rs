@@ -83,7 +83,7 @@ impl Drop for Cleanup {
     }
 }
 
-async fn drop_schema(url: &str, schema: &str) {
+pub async fn drop_schema(url: &str, schema: &str) {
     use auth_store_sqlx::sqlx::{self, ConnectOptions, Connection};
     let Ok(options) = sqlx::postgres::PgConnectOptions::from_str(url) else {
         return;
@@ -116,7 +116,7 @@ async fn delete_prefix(url: &str, prefix: &str) {
 
 /// A fresh PostgreSQL schema: the URL selecting it, the admin URL and the
 /// schema's name.
-async fn fresh_schema() -> Result<(String, String, String), String> {
+pub async fn fresh_schema() -> Result<(String, String, String), String> {
     use auth_store_sqlx::sqlx::{self, ConnectOptions, Connection};
     let url = std::env::var("AUTH_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());

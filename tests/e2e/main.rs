@@ -76,6 +76,8 @@ macro_rules! every_case {
             knox::knox_sessions,
             knox::static_tokens,
             admin::users_admin,
+            django::django_deployment_moves_over,
+            django::django_postgres_deployment_moves_over,
             admin::users_admin_permissions,
             admin::staff_cannot_take_superuser_power,
             admin::demotion_and_deactivation_reach_every_token,

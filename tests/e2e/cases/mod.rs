@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod django;
 pub mod hostile;
 pub mod jwt;
 pub mod knox;
