@@ -179,7 +179,7 @@ fn authorize_url(client_id: &str, redirect_uri: &str, extra: &[(&str, &str)]) ->
         ("client_id", client_id),
         ("redirect_uri", redirect_uri),
         ("response_type", "code"),
-        ("scope", "openid email"),
+        ("scope", "openid profile email"),
         ("state", "s1"),
         ("code_challenge", CHALLENGE),
         ("code_challenge_method", "S256"),
