@@ -136,6 +136,18 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
         errors.extend([413, 415]);
     }
     for status in errors {
+        // A page's refusals are pages too (the authorization endpoint's
+        // error page never redirects).
+        if matches!(endpoint.response, Body::Html) && matches!(status, 400 | 403) {
+            op = op.response(
+                status.to_string(),
+                ResponseBuilder::new()
+                    .description("An error page")
+                    .content("text/html", ContentBuilder::new().build())
+                    .build(),
+            );
+            continue;
+        }
         let (description, schema) = match (endpoint.group, status) {
             (Group::OAuth, 400) => ("An OAuth2 error (RFC 6749 section 5.2)", oauth_error),
             (Group::OAuth, 401) => (
