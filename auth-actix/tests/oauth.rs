@@ -1,13 +1,10 @@
 //! The OAuth2 endpoints served by actix-web answer as auth-axum's do.
 
-use std::collections::BTreeSet;
-
 use actix_web::{App, HttpServer};
 use auth_actix::{Api, AuthMiddleware};
 use auth_core::Auth;
 use auth_core::config::AuthConfig;
-use auth_core::oauth::generate_client_id;
-use auth_core::oauth::{Application, ApplicationId, ClientSecret, ClientType, GrantType};
+use auth_core::oauth::{Application, ClientSecret, ClientType, GrantType};
 use serde_json::Value;
 
 /// Status, the headers OAuth2 clients read, and the body.
@@ -49,24 +46,14 @@ type Case<'a> = dyn Fn(&str) -> reqwest::RequestBuilder + 'a;
 async fn oauth_endpoints_match_axum() {
     let auth = Auth::in_memory(AuthConfig::default());
     let secret = ClientSecret::generate();
-    let now = auth.now();
-    let app = Application {
-        id: ApplicationId::new(),
-        client_id: generate_client_id(),
-        name: "service".into(),
-        client_type: ClientType::Confidential,
-        grant_types: BTreeSet::from([GrantType::ClientCredentials]),
-        redirect_uris: Vec::new(),
-        post_logout_redirect_uris: Vec::new(),
-        allowed_origins: Vec::new(),
-        skip_authorization: false,
-        owner: None,
-        secret_digest: Some(secret.digest()),
-        previous_secret_digest: None,
-        previous_secret_until: None,
-        created: now,
-        updated: now,
-    };
+    let app = Application::register(
+        "service",
+        ClientType::Confidential,
+        [GrantType::ClientCredentials],
+        Vec::new(),
+        Some(&secret),
+        auth.now(),
+    );
     auth.stores()
         .oauth_applications
         .insert_application(&app)

@@ -4,15 +4,14 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use auth_axum::Api;
 use auth_core::config::{AuthConfig, OAuthConfig};
 use auth_core::flows::AdminUserInput;
 use auth_core::oauth::{
-    Application, ApplicationId, AuthorizationCode, ClientSecret, ClientType, FamilyId, GrantType,
-    PkceMethod, Scopes, digest, generate_client_id,
+    Application, AuthorizationCode, ClientSecret, ClientType, FamilyId, GrantType, PkceMethod,
+    Scopes, digest, generate_client_id,
 };
 use auth_core::password::{Argon2Params, Argon2idHasher};
 use auth_core::throttle::ThrottleConfig;
@@ -65,24 +64,14 @@ async fn register(
     grants: &[GrantType],
 ) -> (String, Option<String>) {
     let secret = (client_type == ClientType::Confidential).then(ClientSecret::generate);
-    let now = s.auth.now();
-    let app = Application {
-        id: ApplicationId::new(),
-        client_id: generate_client_id(),
-        name: "client".into(),
+    let app = Application::register(
+        "client",
         client_type,
-        grant_types: grants.iter().copied().collect::<BTreeSet<_>>(),
-        redirect_uris: vec![REDIRECT.into()],
-        post_logout_redirect_uris: Vec::new(),
-        allowed_origins: Vec::new(),
-        skip_authorization: false,
-        owner: None,
-        secret_digest: secret.as_ref().map(ClientSecret::digest),
-        previous_secret_digest: None,
-        previous_secret_until: None,
-        created: now,
-        updated: now,
-    };
+        grants.iter().copied(),
+        vec![REDIRECT.into()],
+        secret.as_ref(),
+        s.auth.now(),
+    );
     s.auth
         .stores()
         .oauth_applications

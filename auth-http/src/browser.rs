@@ -811,27 +811,15 @@ mod tests {
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
     async fn public_client(api: &Api) -> auth_core::oauth::Application {
-        use auth_core::oauth::{
-            Application, ApplicationId, ClientType, GrantType, generate_client_id,
-        };
-        let now = api.auth().now();
-        let app = Application {
-            id: ApplicationId::new(),
-            client_id: generate_client_id(),
-            name: "Photo <Printer>".into(),
-            client_type: ClientType::Public,
-            grant_types: [GrantType::AuthorizationCode].into_iter().collect(),
-            redirect_uris: vec![REDIRECT.into()],
-            post_logout_redirect_uris: Vec::new(),
-            allowed_origins: Vec::new(),
-            skip_authorization: false,
-            owner: None,
-            secret_digest: None,
-            previous_secret_digest: None,
-            previous_secret_until: None,
-            created: now,
-            updated: now,
-        };
+        use auth_core::oauth::{Application, ClientType, GrantType};
+        let app = Application::register(
+            "Photo <Printer>",
+            ClientType::Public,
+            [GrantType::AuthorizationCode],
+            vec![REDIRECT.into()],
+            None,
+            api.auth().now(),
+        );
         api.auth()
             .stores()
             .oauth_applications

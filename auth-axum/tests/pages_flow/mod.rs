@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use auth_core::config::AuthConfig;
 use auth_core::flows::AdminUserInput;
-use auth_core::oauth::{Application, ApplicationId, ClientType, GrantType, generate_client_id};
+use auth_core::oauth::{Application, ClientType, GrantType};
 use auth_core::password::{Argon2Params, Argon2idHasher};
 use auth_core::throttle::ThrottleConfig;
 use auth_core::{Auth, MemoryStore};
@@ -147,24 +147,14 @@ pub(crate) async fn service() -> (Auth, String) {
     auth.create_user(AdminUserInput::new_user("ada", "ada@example.com").with_password(PASSWORD))
         .await
         .expect("user");
-    let now = auth.now();
-    let app = Application {
-        id: ApplicationId::new(),
-        client_id: generate_client_id(),
-        name: "Printer".into(),
-        client_type: ClientType::Public,
-        grant_types: [GrantType::AuthorizationCode].into_iter().collect(),
-        redirect_uris: vec![REDIRECT.into()],
-        post_logout_redirect_uris: Vec::new(),
-        allowed_origins: Vec::new(),
-        skip_authorization: false,
-        owner: None,
-        secret_digest: None,
-        previous_secret_digest: None,
-        previous_secret_until: None,
-        created: now,
-        updated: now,
-    };
+    let app = Application::register(
+        "Printer",
+        ClientType::Public,
+        [GrantType::AuthorizationCode],
+        vec![REDIRECT.into()],
+        None,
+        auth.now(),
+    );
     auth.stores()
         .oauth_applications
         .insert_application(&app)

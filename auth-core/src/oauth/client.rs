@@ -12,12 +12,61 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 
 use super::digest;
+use super::records::{Application, ApplicationId, ClientType, GrantType};
 use crate::secret::{constant_time_eq, random_bytes};
 
 /// A new `client_id`: 24 random bytes as 32 base64url characters. It is
 /// not a secret, but random so that it tells nothing about the application.
 pub fn generate_client_id() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<24>())
+}
+
+impl Application {
+    /// A new application registered at `now`: a fresh id and a random
+    /// `client_id`, no owner, no post-logout URIs or allowed origins, and
+    /// consent asked of each user. A confidential client is given its
+    /// `secret` (whose digest alone is kept); a public client passes
+    /// `None`.
+    ///
+    /// ```
+    /// use auth_core::oauth::{Application, ClientSecret, ClientType, GrantType};
+    /// let secret = ClientSecret::generate();
+    /// let app = Application::register(
+    ///     "Printer",
+    ///     ClientType::Confidential,
+    ///     [GrantType::ClientCredentials],
+    ///     Vec::new(),
+    ///     Some(&secret),
+    ///     chrono::Utc::now(),
+    /// );
+    /// assert_eq!(app.secret_digest, Some(secret.digest()));
+    /// ```
+    pub fn register(
+        name: impl Into<String>,
+        client_type: ClientType,
+        grant_types: impl IntoIterator<Item = GrantType>,
+        redirect_uris: Vec<String>,
+        secret: Option<&ClientSecret>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: ApplicationId::new(),
+            client_id: generate_client_id(),
+            name: name.into(),
+            client_type,
+            grant_types: grant_types.into_iter().collect(),
+            redirect_uris,
+            post_logout_redirect_uris: Vec::new(),
+            allowed_origins: Vec::new(),
+            skip_authorization: false,
+            owner: None,
+            secret_digest: secret.map(ClientSecret::digest),
+            previous_secret_digest: None,
+            previous_secret_until: None,
+            created: now,
+            updated: now,
+        }
+    }
 }
 
 /// A client secret just generated: shown to its owner once, then only its

@@ -1,7 +1,6 @@
 //! The token endpoint's grants, revocation, introspection and OAuth bearer
 //! authentication, on the in-memory store with a manual clock.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -82,24 +81,14 @@ impl Client {
 
 async fn register(env: &Env, client_type: ClientType, grants: &[GrantType]) -> Client {
     let secret = (client_type == ClientType::Confidential).then(ClientSecret::generate);
-    let now = env.auth.now();
-    let app = Application {
-        id: ApplicationId::new(),
-        client_id: generate_client_id(),
-        name: "client".into(),
+    let app = Application::register(
+        "client",
         client_type,
-        grant_types: grants.iter().copied().collect::<BTreeSet<_>>(),
-        redirect_uris: vec![REDIRECT.into()],
-        post_logout_redirect_uris: Vec::new(),
-        allowed_origins: Vec::new(),
-        skip_authorization: false,
-        owner: None,
-        secret_digest: secret.as_ref().map(ClientSecret::digest),
-        previous_secret_digest: None,
-        previous_secret_until: None,
-        created: now,
-        updated: now,
-    };
+        grants.iter().copied(),
+        vec![REDIRECT.into()],
+        secret.as_ref(),
+        env.auth.now(),
+    );
     env.auth
         .stores()
         .oauth_applications
