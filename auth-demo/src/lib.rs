@@ -29,11 +29,12 @@ pub mod setup;
 
 pub use error::DemoError;
 pub use server::{
-    RunningServer, ShutdownHandle, change_password, clear_expired, create_superuser,
-    describe_import, import_django, init_tracing, main, migrate, run, shutdown_signal, start,
-    start_with,
+    RunningServer, ShutdownHandle, change_password, clear_expired, clear_tokens,
+    create_application, create_superuser, describe_import, import_django, init_tracing, main,
+    migrate, run, shutdown_signal, start, start_with,
 };
 pub use settings::{
-    Cli, Command, Framework, LoginThrottle, Secret, Settings, Switch, ThrottleRates,
+    ApplicationArgs, Cli, ClientKind, Command, Framework, LoginThrottle, Secret, Settings, Switch,
+    ThrottleRates,
 };
 pub use setup::build_auth;

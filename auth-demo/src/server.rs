@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::flows::Cleared;
+use auth_core::oauth::{Application, ClientSecret, ClientType, GrantType};
 use auth_core::{Auth, AuthError, User};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::DemoError;
-use crate::settings::{Cli, Command, Framework, Secret, Settings};
+use crate::settings::{ApplicationArgs, Cli, ClientKind, Command, Framework, Secret, Settings};
 use crate::setup::build_auth;
 
 /// How long a shutdown waits for requests in flight before dropping them.
@@ -112,20 +113,48 @@ impl Drop for RunningServer {
 /// Builds the service (see [`build_auth`]), binds `settings.bind` (port 0
 /// picks a free one) and serves every route in a background task of the
 /// current Tokio runtime. Returns once the server accepts connections.
+///
+/// Without `--issuer`, the OAuth2 issuer is `http://` and the address
+/// bound (the real port when bound to 0).
 pub async fn start(settings: &Settings) -> Result<RunningServer, DemoError> {
-    let auth = build_auth(settings).await?;
-    start_with(settings, auth).await
+    let (listener, addr) = bind(settings).await?;
+    let auth = if settings.issuer.is_some() {
+        build_auth(settings).await?
+    } else {
+        let settings = Settings {
+            issuer: Some(format!("http://{addr}")),
+            ..settings.clone()
+        };
+        build_auth(&settings).await?
+    };
+    serve(settings, auth, listener, addr).await
 }
 
 /// Like [`start`], with a service built by the caller.
 pub async fn start_with(settings: &Settings, auth: Auth) -> Result<RunningServer, DemoError> {
-    let framework = settings.framework;
+    let (listener, addr) = bind(settings).await?;
+    serve(settings, auth, listener, addr).await
+}
+
+/// Binds `settings.bind`; returns the listener and its real address.
+async fn bind(settings: &Settings) -> Result<(TcpListener, SocketAddr), DemoError> {
     let listener = TcpListener::bind(&settings.bind)
         .await
         .map_err(|err| DemoError::io(format!("binding {}", settings.bind), err))?;
     let addr = listener
         .local_addr()
         .map_err(|err| DemoError::io("reading the bound address", err))?;
+    Ok((listener, addr))
+}
+
+/// Serves every route on `listener` in a background task.
+async fn serve(
+    settings: &Settings,
+    auth: Auth,
+    listener: TcpListener,
+    addr: SocketAddr,
+) -> Result<RunningServer, DemoError> {
+    let framework = settings.framework;
     let (sender, mut stop) = watch::channel(false);
     // A dropped sender stops the server too.
     let stopped = async move {
@@ -168,6 +197,78 @@ pub async fn start_with(settings: &Settings, auth: Auth) -> Result<RunningServer
         handle: ShutdownHandle(Arc::new(sender)),
         task: Some(task),
     })
+}
+
+/// Registers the OAuth2 application `args` describes on the stores of
+/// `settings`: the `create-application` command. Returns it with its secret
+/// (`None` for a public client), which nothing keeps.
+pub async fn create_application(
+    settings: &Settings,
+    args: &ApplicationArgs,
+) -> Result<(Application, Option<ClientSecret>), DemoError> {
+    let auth = build_auth(settings).await?;
+    let store_error = |what: &str| {
+        let what = what.to_owned();
+        move |err: auth_core::StoreError| DemoError::Store {
+            what,
+            source: Box::new(err),
+        }
+    };
+    let owner = match &args.user {
+        Some(username) => Some(
+            auth.stores()
+                .users
+                .user_by_username(username)
+                .await
+                .map_err(store_error("the users"))?
+                .ok_or_else(|| DemoError::Settings(format!("user {username:?} does not exist")))?
+                .id,
+        ),
+        None => None,
+    };
+    let mut grant_types = Vec::with_capacity(args.grant_types.len());
+    for name in &args.grant_types {
+        let grant = GrantType::parse(name.trim()).ok_or_else(|| {
+            DemoError::Settings(format!(
+                "--grant-type: unknown grant type {name:?} (authorization_code, \
+                 client_credentials, refresh_token, password)"
+            ))
+        })?;
+        grant_types.push(grant);
+    }
+    let (client_type, secret) = match args.client_type {
+        ClientKind::Confidential => (ClientType::Confidential, Some(ClientSecret::generate())),
+        ClientKind::Public => (ClientType::Public, None),
+    };
+    let mut application = Application::register(
+        args.name.clone(),
+        client_type,
+        grant_types,
+        args.redirect_uris.clone(),
+        secret.as_ref(),
+        chrono::Utc::now(),
+    );
+    application.post_logout_redirect_uris = args.post_logout_redirect_uris.clone();
+    application.skip_authorization = args.skip_authorization;
+    application.owner = owner;
+    auth.stores()
+        .oauth_applications
+        .insert_application(&application)
+        .await
+        .map_err(store_error("the OAuth2 applications"))?;
+    Ok((application, secret))
+}
+
+/// Deletes the expired OAuth2 codes, tokens and browser sessions on the
+/// stores of `settings`: the `clear-tokens` command.
+pub async fn clear_tokens(settings: &Settings) -> Result<Cleared, DemoError> {
+    let auth = build_auth(settings).await?;
+    auth.clear_expired_oauth()
+        .await
+        .map_err(|err| DemoError::Store {
+            what: "the OAuth2 stores".into(),
+            source: Box::new(err),
+        })
 }
 
 /// Creates an active staff superuser with [`Auth::create_superuser`] on the
@@ -358,6 +459,24 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
             };
             change_password(&settings, &username, password.expose()).await?;
             println!("Password changed successfully for user {username:?}.");
+            Ok(())
+        }
+        Some(Command::CreateApplication(args)) => {
+            let (application, secret) = create_application(&settings, &args).await?;
+            println!("Application {:?} created.", application.name);
+            println!("client_id: {}", application.client_id);
+            if let Some(secret) = secret {
+                println!("client_secret: {}", secret.expose());
+                println!("The secret is shown this once: only its digest is kept.");
+            }
+            Ok(())
+        }
+        Some(Command::ClearTokens) => {
+            let cleared = clear_tokens(&settings).await?;
+            println!(
+                "Deleted {} expired OAuth2 codes, {} expired OAuth2 tokens, {} expired browser sessions.",
+                cleared.oauth_codes, cleared.oauth_tokens, cleared.browser_sessions
+            );
             Ok(())
         }
         Some(Command::Migrate) => {

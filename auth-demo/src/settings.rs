@@ -63,6 +63,14 @@ pub enum Command {
         #[arg(long, env = "AUTH_NEW_PASSWORD", hide_env_values = true)]
         password: Option<Secret>,
     },
+    /// Registers an OAuth2 application and prints its client id and, for a
+    /// confidential client, its secret: shown this once, only a digest is
+    /// kept (as Django OAuth Toolkit's `createapplication`).
+    CreateApplication(ApplicationArgs),
+    /// Deletes expired OAuth2 codes and tokens (revoked and rotated ones
+    /// once expired) and expired browser sessions, prints the counts and
+    /// exits (as Django OAuth Toolkit's `cleartokens`).
+    ClearTokens,
     /// Creates or upgrades the SQL database's tables and exits (the
     /// server does it on start unless `--no-migrate`).
     Migrate,
@@ -79,6 +87,45 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// The application `create-application` registers.
+#[derive(Debug, Clone, Args)]
+pub struct ApplicationArgs {
+    /// The name shown on the consent page.
+    #[arg(long)]
+    pub name: String,
+    /// `confidential` (has a secret) or `public` (a browser or native app:
+    /// no secret, PKCE).
+    #[arg(long, value_enum, default_value_t = ClientKind::Confidential)]
+    pub client_type: ClientKind,
+    /// The grant types it may use: `authorization_code`,
+    /// `client_credentials`, `refresh_token`, `password` (repeat the flag
+    /// or separate with commas).
+    #[arg(long = "grant-type", value_delimiter = ',', required = true)]
+    pub grant_types: Vec<String>,
+    /// A redirect URI, matched exactly (repeat the flag for several).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// A URI that RP-initiated logout may redirect to (repeatable).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The username of the user who owns it (default: none, an
+    /// administrator's application).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Skips the consent page for this application.
+    #[arg(long)]
+    pub skip_authorization: bool,
+}
+
+/// `--client-type` of `create-application`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientKind {
+    /// Holds a secret (a server-side app).
+    Confidential,
+    /// Cannot hold a secret (a browser or native app).
+    Public,
 }
 
 /// The web framework that serves the routes.
@@ -437,6 +484,19 @@ pub struct Settings {
     #[arg(long, global = true, env = "AUTH_THROTTLE_RATES", default_value = "")]
     pub throttle_rates: ThrottleRates,
 
+    /// The OAuth2 / OpenID Connect issuer: this server's public URL as
+    /// clients reach it (`https://auth.example.com`), put in the metadata
+    /// documents and in authorization responses. Default: `http://` and
+    /// the address the server listens on.
+    #[arg(long, global = true, env = "AUTH_ISSUER")]
+    pub issuer: Option<String>,
+
+    /// Enables the OAuth2 resource owner password grant for applications
+    /// that list it (off by default: RFC 9700 says it must not be used;
+    /// Django OAuth Toolkit parity only).
+    #[arg(long, global = true, env = "AUTH_OAUTH_PASSWORD_GRANT")]
+    pub oauth_password_grant: bool,
+
     /// Does not migrate the SQL database on start (run the `migrate`
     /// command when deploying instead); a database without the tables
     /// fails its health check.
@@ -488,6 +548,8 @@ impl Default for Settings {
             login_throttle: LoginThrottle::default(),
             throttle: Switch::On,
             throttle_rates: ThrottleRates::default(),
+            issuer: None,
+            oauth_password_grant: false,
             no_migrate: false,
             quiet: false,
             clock: None,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use auth_core::config::LookupCacheConfig;
-use auth_core::config::{AuthConfig, SecretKey, random_bytes};
+use auth_core::config::{AuthConfig, OAuthConfig, SecretKey, random_bytes};
 use auth_core::mail::{ConsoleMailer, Mailer, SmtpMailer};
 use auth_core::store::JwtRevocationStore;
 use auth_core::token::jwt::{DjangoCutover, JwtConfig, JwtKey, KeySet};
@@ -309,6 +309,29 @@ fn with_django_cutover(
 }
 
 /// The service configuration for the settings, given the secret.
+/// The OAuth2 provider's settings: the issuer (`--issuer`, else the bind
+/// address over `http://`), `Secure` cookies when the issuer is HTTPS, and
+/// the password grant when `--oauth-password-grant` asks for it (with a
+/// warning).
+fn oauth_config(settings: &Settings) -> Result<OAuthConfig, DemoError> {
+    let issuer = settings
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.bind));
+    let mut oauth = OAuthConfig::default()
+        .with_issuer(&issuer)
+        .map_err(|e| DemoError::Settings(format!("AUTH_ISSUER: {e}")))?;
+    oauth.secure_cookies = oauth.issuer.starts_with("https://");
+    if settings.oauth_password_grant {
+        tracing::warn!(
+            "the OAuth2 password grant is on (--oauth-password-grant): applications \
+             that list it receive users' passwords; RFC 9700 says it must not be used"
+        );
+        oauth = oauth.dangerous_enable_password_grant();
+    }
+    Ok(oauth)
+}
+
 fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoError> {
     let setting =
         |name: &str, err: &dyn std::fmt::Display| DemoError::Settings(format!("{name}: {err}"));
@@ -351,6 +374,7 @@ fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoE
                     settings.cache_ttl,
                 )))
         })
+        .and_then(|config| Ok(config.with_oauth(oauth_config(settings)?)))
         .map(|mut config| {
             config.cleanup_interval = (settings.cleanup_interval > 0)
                 .then(|| std::time::Duration::from_secs(settings.cleanup_interval));

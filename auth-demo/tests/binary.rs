@@ -65,3 +65,83 @@ async fn the_installed_binary_serves_and_stops_on_sigterm() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs the binary with `args` in `dir`; returns (success, stdout, stderr).
+fn run_in(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_auth-demo"))
+        .args(["--database-url", "sqlite://demo.db"])
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn create_application_prints_the_secret_once_and_clear_tokens_counts() {
+    let dir = std::env::temp_dir().join(format!("auth-demo-app-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ok, out, err) = run_in(
+        &dir,
+        &[
+            "create-application",
+            "--name",
+            "Billing",
+            "--grant-type",
+            "client_credentials,refresh_token",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            .trim()
+            .to_owned()
+    };
+    assert!(!field("client_id:").is_empty());
+    assert_eq!(field("client_secret:").len(), 43, "256 bits, base64url");
+
+    let (ok, out, err) = run_in(
+        &dir,
+        &[
+            "create-application",
+            "--name",
+            "Mobile",
+            "--client-type",
+            "public",
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            "com.example.app:/callback",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(
+        !out.contains("client_secret"),
+        "a public client has none: {out}"
+    );
+
+    let (ok, out, err) = run_in(
+        &dir,
+        &[
+            "create-application",
+            "--name",
+            "X",
+            "--grant-type",
+            "implicit",
+        ],
+    );
+    assert!(!ok, "an unknown grant type is refused: {out}");
+    assert!(err.contains("implicit"), "{err}");
+
+    let (ok, out, err) = run_in(&dir, &["clear-tokens"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with("Deleted 0 expired OAuth2 codes"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

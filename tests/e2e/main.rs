@@ -1,4 +1,4 @@
-//! The end-to-end suite: every row of API.md except OAuth2, over real HTTP,
+//! The end-to-end suite: every row of API.md, over real HTTP,
 //! against the demo server started in-process on `127.0.0.1:0` by
 //! `auth_demo::start`, for every (framework, backend) combination.
 //!
@@ -16,6 +16,7 @@
 mod cases;
 mod harness;
 mod logs;
+mod oauth_client;
 mod process;
 mod smtp_sink;
 
@@ -75,6 +76,9 @@ macro_rules! every_case {
             knox::knox_login_logout,
             knox::knox_sessions,
             knox::static_tokens,
+            oauth::oauth_code_flow,
+            oauth::oauth_client_credentials_and_password,
+            oauth::clear_tokens_deletes_expired_tokens,
             admin::users_admin,
             django::django_deployment_moves_over,
             django::django_postgres_deployment_moves_over,

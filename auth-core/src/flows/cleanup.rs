@@ -95,9 +95,22 @@ impl Auth {
             revocations: stores.revocations.purge_expired_revocations(now).await?,
             throttle_windows: stores.throttle.purge_ended_throttle_windows(now).await?,
             history,
+            ..self.clear_expired_oauth().await?
+        })
+    }
+
+    /// Deletes only what the OAuth2 provider keeps past its use: expired
+    /// authorization codes, expired access and refresh tokens (revoked and
+    /// rotated ones included, once expired) and expired browser sessions,
+    /// as Django OAuth Toolkit's `cleartokens`. The other counts are 0.
+    pub async fn clear_expired_oauth(&self) -> Result<Cleared, StoreError> {
+        let now = self.now();
+        let stores = self.stores();
+        Ok(Cleared {
             oauth_codes: stores.oauth_codes.purge_expired_codes(now).await?,
             oauth_tokens: stores.oauth_tokens.purge_oauth_tokens(now).await?,
             browser_sessions: stores.browser_sessions.purge_expired_sessions(now).await?,
+            ..Cleared::default()
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod django;
 pub mod hostile;
 pub mod jwt;
 pub mod knox;
+pub mod oauth;
 pub mod secrets;
 pub mod service;
 pub mod throttle;
