@@ -1,0 +1,170 @@
+//! Browser tests: a real headless Chromium on the provider's pages of the
+//! demo server (started in-process on a random port, on each framework),
+//! with a redirect URI the test itself serves.
+
+#![allow(missing_docs, unreachable_pub)]
+
+mod chrome;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use auth_demo::{ApplicationArgs, ClientKind, Framework, RunningServer, Secret, Settings, Switch};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use sha2::{Digest, Sha256};
+
+use chrome::Chrome;
+
+const USERNAME: &str = "browser-admin";
+const PASSWORD: &str = "plum-orbit-cascade-71";
+/// RFC 7636 Appendix B's verifier.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// The demo server on a fresh SQLite file, with one superuser.
+async fn demo(framework: Framework, dir: &std::path::Path) -> (RunningServer, Settings) {
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        framework,
+        database_url: Secret::new(format!("sqlite://{}", dir.join("demo.db").display())),
+        jwt_secret: Some(Secret::new("browser-test-secret-0123456789abcdef")),
+        throttle: Switch::Off,
+        quiet: true,
+        ..Settings::default()
+    };
+    auth_demo::create_superuser(&settings, USERNAME, "admin@example.com", PASSWORD)
+        .await
+        .expect("create-superuser");
+    let server = auth_demo::start(&settings).await.expect("the demo server");
+    (server, settings)
+}
+
+/// A server at `http://127.0.0.1:PORT/callback` that answers a plain page:
+/// the redirect URI the browser lands on.
+async fn callback_server() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding the callback server");
+    let addr = listener.local_addr().expect("its address");
+    let app = axum::Router::new().route(
+        "/callback",
+        axum::routing::get(|| async { axum::response::Html("<h1>Back at the client</h1>") }),
+    );
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/callback"), task)
+}
+
+fn query_of(url: &str) -> BTreeMap<String, String> {
+    url::Url::parse(url)
+        .expect("a URL")
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+/// Chromium signs in on the login page and allows the consent page; the
+/// code it brings back to the test's redirect URI gives tokens that work
+/// on `/api/auth/me`.
+async fn code_flow_in_chromium(framework: Framework) {
+    let Some(chrome) = Chrome::start().await else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("auth-browser-{framework}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let (server, settings) = demo(framework, &dir).await;
+    let (redirect_uri, callback) = callback_server().await;
+    let (application, secret) = auth_demo::create_application(
+        &settings,
+        &ApplicationArgs {
+            name: "Browser client".into(),
+            client_type: ClientKind::Confidential,
+            grant_types: vec!["authorization_code".into()],
+            redirect_uris: vec![redirect_uri.clone()],
+            post_logout_redirect_uris: Vec::new(),
+            user: None,
+            skip_authorization: false,
+        },
+    )
+    .await
+    .expect("create-application");
+    let secret = secret.expect("a confidential client's secret");
+
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
+    let authorize = format!(
+        "{}/api/o/authorize?response_type=code&client_id={}&redirect_uri={}&scope=profile\
+         &state=browser-state&code_challenge={challenge}&code_challenge_method=S256",
+        server.url(),
+        application.client_id,
+        url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>(),
+    );
+    chrome.goto(&authorize).await;
+    chrome
+        .wait_for_url(&format!("{}/o/login", server.url()))
+        .await;
+    chrome.fill("#login", USERNAME).await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome.click("button[type=submit]").await;
+    chrome
+        .wait_for_url(&format!("{}/api/o/authorize", server.url()))
+        .await;
+    let consent = chrome.source().await;
+    assert!(consent.contains("Browser client"), "{consent}");
+    chrome.click("button[value=allow]").await;
+    let landed = chrome.wait_for_url(&redirect_uri).await;
+    assert!(chrome.source().await.contains("Back at the client"));
+    let back = query_of(&landed);
+    assert_eq!(back.get("state").map(String::as_str), Some("browser-state"));
+    assert_eq!(back.get("iss"), Some(&server.url()));
+    let code = back.get("code").expect("a code in the redirect");
+
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("a client");
+    let credentials = STANDARD.encode(format!("{}:{}", application.client_id, secret.expose()));
+    let tokens: serde_json::Value = http
+        .post(format!("{}/api/o/token", server.url()))
+        .header("Authorization", format!("Basic {credentials}"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &redirect_uri),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .expect("the token request")
+        .json()
+        .await
+        .expect("a JSON answer");
+    let access = tokens["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access token: {tokens}"));
+    let me = http
+        .get(format!("{}/api/auth/me", server.url()))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("GET /api/auth/me");
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().await.expect("a user");
+    assert_eq!(me["username"], USERNAME);
+
+    chrome.close().await;
+    callback.abort();
+    server.shutdown().await.expect("shutdown");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_code_flow_in_chromium() {
+    code_flow_in_chromium(Framework::Axum).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_code_flow_in_chromium() {
+    code_flow_in_chromium(Framework::Actix).await;
+}
