@@ -47,7 +47,7 @@ impl<'a> Form<'a> {
     }
 
     /// Records an error on `field`.
-    fn error(&mut self, field: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, field: &str, message: impl Into<String>) {
         self.errors.add(field, message);
     }
 
@@ -84,7 +84,7 @@ impl<'a> Form<'a> {
     }
 
     /// A boolean when present.
-    fn optional_bool(&mut self, field: &str) -> Option<bool> {
+    pub(crate) fn optional_bool(&mut self, field: &str) -> Option<bool> {
         match self.fields.get(field) {
             None => None,
             Some(Value::Bool(b)) => Some(*b),
@@ -93,6 +93,30 @@ impl<'a> Form<'a> {
                 None
             }
         }
+    }
+
+    /// A list of strings when present (DRF's `ListField` of `CharField`s);
+    /// another type, or an item that is not a string, records an error.
+    pub(crate) fn optional_string_list(&mut self, field: &str) -> Option<Vec<String>> {
+        let message = match self.fields.get(field)? {
+            Value::Array(items) => {
+                let strings: Option<Vec<String>> = items
+                    .iter()
+                    .map(|item| item.as_str().map(str::to_string))
+                    .collect();
+                match strings {
+                    Some(strings) => return Some(strings),
+                    None => NOT_A_STRING.to_string(),
+                }
+            }
+            Value::Null => NULL.to_string(),
+            other => format!(
+                "Expected a list of items but got type \"{}\".",
+                json_type(other)
+            ),
+        };
+        self.error(field, message);
+        None
     }
 
     /// A JSON object when present.
@@ -127,6 +151,18 @@ impl<'a> Form<'a> {
     /// `Ok` if no field had an error.
     pub(crate) fn finish(self) -> Result<(), AuthError> {
         self.errors.into_result()
+    }
+}
+
+/// The name DRF gives a JSON value's type in its messages.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
     }
 }
 

@@ -91,9 +91,10 @@ impl From<ApplicationInput> for ApplicationPatch {
     }
 }
 
-impl ApplicationInput {
-    /// The settings of a stored application, as a user would submit them.
-    fn of(application: &Application) -> Self {
+impl From<&Application> for ApplicationInput {
+    /// The settings of a stored application, as a user would submit them
+    /// (to fill an edit form).
+    fn from(application: &Application) -> Self {
         Self {
             name: application.name.clone(),
             client_type: application.client_type.as_str().to_string(),
@@ -108,7 +109,9 @@ impl ApplicationInput {
             skip_authorization: application.skip_authorization,
         }
     }
+}
 
+impl ApplicationInput {
     /// These settings with `patch`'s values over them.
     fn patched(self, patch: ApplicationPatch) -> Self {
         Self {
@@ -476,7 +479,7 @@ impl Auth {
         patch: ApplicationPatch,
     ) -> Result<Application, AuthError> {
         let mut application = self.owned_application(owner, id).await?;
-        let input = ApplicationInput::of(&application).patched(patch);
+        let input = ApplicationInput::from(&application).patched(patch);
         let settings = match input.validate() {
             Ok(settings) if settings.client_type != application.client_type => {
                 return Err(AuthError::Validation(FieldErrors::single(
