@@ -28,10 +28,11 @@ pub(crate) struct ApplicationRequest {
     #[schema(min_length = 1, max_length = 255)]
     name: String,
     /// `confidential` or `public`.
-    #[schema(example = "confidential")]
+    #[schema(min_length = 1, example = "confidential")]
     client_type: String,
     /// Any of `authorization_code`, `client_credentials` (confidential
     /// clients), `refresh_token`, `password`.
+    #[schema(min_items = 1)]
     grant_types: Vec<String>,
     /// Absolute URIs without a fragment: `https`, `http` on 127.0.0.1 or
     /// [::1], or a private-use scheme (RFC 8252); required with
@@ -52,56 +53,81 @@ pub(crate) struct ApplicationRequest {
 
 /// A partial change (`PATCH`): any of the registration's fields; the
 /// client type cannot change.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Clone, ToSchema)]
 pub(crate) struct ApplicationPatchRequest {
+    #[schema(value_type = String, required = false)]
     name: Option<String>,
+    #[schema(value_type = String, required = false)]
     client_type: Option<String>,
+    #[schema(value_type = Vec<String>, required = false)]
     grant_types: Option<Vec<String>>,
+    #[schema(value_type = Vec<String>, required = false)]
     redirect_uris: Option<Vec<String>>,
+    #[schema(value_type = Vec<String>, required = false)]
     post_logout_redirect_uris: Option<Vec<String>>,
+    #[schema(value_type = Vec<String>, required = false)]
     allowed_origins: Option<Vec<String>>,
+    #[schema(value_type = bool, required = false)]
     skip_authorization: Option<bool>,
 }
 
 /// Reads a `PATCH` body, or (`partial: false`) a registration or
 /// replacement one, whose `name`, `client_type` and `grant_types` are
-/// required; every field's errors at once.
+/// required. A whole body with errors of shape (a missing field, a list
+/// that is not one) also gets the core's rules on its other fields, so a
+/// client hears about every field at once.
 fn read_patch(body: &Value, partial: bool) -> Result<ApplicationPatchRequest, AuthError> {
     let mut form = Form::new(body)?;
-    // Blank values go on to the core's rules, which report them beside
-    // every other field's errors.
-    if !partial {
-        for required in ["name", "client_type", "grant_types"] {
-            if body.get(required).is_none() {
-                form.error(required, "This field is required.");
-            }
-        }
+    let (name, client_type) = if partial {
+        (
+            form.optional_string("name"),
+            form.optional_string("client_type"),
+        )
+    } else {
+        (
+            form.required_string("name"),
+            form.required_string("client_type"),
+        )
+    };
+    let grant_types = form.optional_string_list("grant_types");
+    if !partial && body.get("grant_types").is_none() {
+        form.error("grant_types", "This field is required.");
     }
     let patch = ApplicationPatchRequest {
-        name: form.optional_string("name"),
-        client_type: form.optional_string("client_type"),
-        grant_types: form.optional_string_list("grant_types"),
+        name,
+        client_type,
+        grant_types,
         redirect_uris: form.optional_string_list("redirect_uris"),
         post_logout_redirect_uris: form.optional_string_list("post_logout_redirect_uris"),
         allowed_origins: form.optional_string_list("allowed_origins"),
         skip_authorization: form.optional_bool("skip_authorization"),
     };
+    if !partial && form.has_errors() {
+        let input = ApplicationInput::from(ApplicationRequest::from(patch.clone()));
+        form.add_missing(&input.check());
+    }
     form.finish()?;
     Ok(patch)
 }
 
 /// Reads a registration or replacement body.
 fn read_input(body: &Value) -> Result<ApplicationRequest, AuthError> {
-    let patch = read_patch(body, false)?;
-    Ok(ApplicationRequest {
-        name: patch.name.unwrap_or_default(),
-        client_type: patch.client_type.unwrap_or_default(),
-        grant_types: patch.grant_types.unwrap_or_default(),
-        redirect_uris: patch.redirect_uris.unwrap_or_default(),
-        post_logout_redirect_uris: patch.post_logout_redirect_uris.unwrap_or_default(),
-        allowed_origins: patch.allowed_origins.unwrap_or_default(),
-        skip_authorization: patch.skip_authorization.unwrap_or(false),
-    })
+    read_patch(body, false).map(ApplicationRequest::from)
+}
+
+impl From<ApplicationPatchRequest> for ApplicationRequest {
+    /// The whole body: what is absent is empty.
+    fn from(patch: ApplicationPatchRequest) -> Self {
+        Self {
+            name: patch.name.unwrap_or_default(),
+            client_type: patch.client_type.unwrap_or_default(),
+            grant_types: patch.grant_types.unwrap_or_default(),
+            redirect_uris: patch.redirect_uris.unwrap_or_default(),
+            post_logout_redirect_uris: patch.post_logout_redirect_uris.unwrap_or_default(),
+            allowed_origins: patch.allowed_origins.unwrap_or_default(),
+            skip_authorization: patch.skip_authorization.unwrap_or(false),
+        }
+    }
 }
 
 impl From<ApplicationRequest> for ApplicationInput {
@@ -266,8 +292,6 @@ pub(crate) async fn update(c: Call<'_>) -> Outcome {
 async fn write(c: Call<'_>, partial: bool) -> Outcome {
     let who = c.who()?;
     let id = application_id(c.param)?;
-    // An id that is not the caller's is a 404 before any field error.
-    c.api.auth().owned_application(who.user.id, id).await?;
     let body = json_body(c.req)?;
     let patch = if partial {
         read_patch(&body, true)?.into()

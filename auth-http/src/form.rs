@@ -148,6 +148,23 @@ impl<'a> Form<'a> {
         self.errors.merge(fields.validate());
     }
 
+    /// Adds `more`'s errors on the fields that have none yet (the core's
+    /// rules, run beside the reader's own checks).
+    pub(crate) fn add_missing(&mut self, more: &FieldErrors) {
+        for (field, messages) in more.iter() {
+            if self.errors.get(field).is_none() {
+                for message in messages {
+                    self.error(field, message.clone());
+                }
+            }
+        }
+    }
+
+    /// Whether some field has an error.
+    pub(crate) fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
     /// `Ok` if no field had an error.
     pub(crate) fn finish(self) -> Result<(), AuthError> {
         self.errors.into_result()

@@ -127,6 +127,13 @@ impl ApplicationInput {
         }
     }
 
+    /// Every field's errors under the rules (empty when the input may be
+    /// registered): for a reader that also reports errors of its own, so
+    /// a client hears about every field at once.
+    pub fn check(&self) -> FieldErrors {
+        self.validate().err().unwrap_or_default()
+    }
+
     /// The settings checked against every rule, or every field's errors.
     fn validate(&self) -> Result<Settings, FieldErrors> {
         let mut errors = FieldErrors::new();
