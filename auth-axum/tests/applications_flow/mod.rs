@@ -236,15 +236,16 @@ pub(crate) async fn applications_json_api(base: &str) {
         .await;
     assert_eq!(status, 400);
 
-    // Someone else's application does not exist for them.
+    // Someone else's application does not exist for them (a body that
+    // could be applied is still a 404).
+    let whole = json!({
+        "name": "Mine",
+        "client_type": "confidential",
+        "grant_types": ["client_credentials"],
+    });
     for method in [Method::GET, Method::PATCH, Method::PUT, Method::DELETE] {
         let (status, body) = api
-            .call(
-                method.clone(),
-                &one,
-                Some(&bob),
-                Some(json!({"name": "Mine"})),
-            )
+            .call(method.clone(), &one, Some(&bob), Some(whole.clone()))
             .await;
         assert_eq!(status, 404, "{method} {body}");
     }
