@@ -17,8 +17,7 @@ use utoipa::ToSchema;
 
 use crate::ApiResponse;
 use crate::endpoint::{Call, Outcome};
-use crate::form::{Form, percent_decode};
-use crate::routes::json_body;
+use crate::form::{Form, json_body, percent_decode};
 
 /// A registration or a replacement (`PUT`): `name`, `client_type` and
 /// `grant_types` are required, the lists default to empty.

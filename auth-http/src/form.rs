@@ -12,6 +12,10 @@ use auth_core::flows::{
 use auth_core::user::{UserPatch, validate_email};
 use serde_json::{Map, Value};
 
+use crate::ApiRequest;
+use crate::ApiResponse;
+use crate::endpoint::Failure;
+
 /// DRF's message for a missing field.
 const REQUIRED: &str = "This field is required.";
 /// DRF's message for an empty string.
@@ -507,4 +511,24 @@ mod tests {
             json!({"non_field_errors": ["Invalid data. Expected a dictionary."]})
         );
     }
+}
+
+/// The body as a JSON value, read as DRF reads it: `{}` when empty,
+/// whatever the `Content-Type`; otherwise the type must be
+/// `application/json` (any case, parameters allowed), else 415 `Unsupported
+/// media type "<type>" in request.` (`""` for a missing one, so a
+/// cross-site "simple" request cannot drive a JSON route); 400
+/// `{"detail": "JSON parse error - ..."}` when malformed.
+pub(crate) fn json_body(req: &ApiRequest<'_>) -> Result<Value, Failure> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    req.expect_media_type("application/json")
+        .map_err(Failure::Response)?;
+    serde_json::from_slice(req.body).map_err(|err| {
+        Failure::Response(ApiResponse::detail(
+            400,
+            &format!("JSON parse error - {err}"),
+        ))
+    })
 }

@@ -13,7 +13,6 @@ use auth_core::store::{self, KnoxTokenRecord};
 use auth_core::token::jwt::JwkSet;
 use auth_core::user::{User, UserId, rfc3339};
 use serde::Serialize;
-use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::bodies::{
@@ -22,7 +21,7 @@ use crate::bodies::{
 };
 use crate::browser;
 use crate::endpoint::{self, Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param};
-use crate::form::percent_decode;
+use crate::form::{json_body, percent_decode};
 use crate::oauth::{
     self, IntrospectionResponse, ServerMetadata, TokenForm, TokenHintForm, TokenResponse,
 };
@@ -1084,26 +1083,6 @@ async fn delete_user(c: Call<'_>) -> Outcome {
     let id = user_id(&c)?;
     c.api.auth().delete_user_as(&c.who()?.user, id).await?;
     Ok(ApiResponse::empty(204))
-}
-
-/// The body as a JSON value, read as DRF reads it: `{}` when empty,
-/// whatever the `Content-Type`; otherwise the type must be
-/// `application/json` (any case, parameters allowed), else 415 `Unsupported
-/// media type "<type>" in request.` (`""` for a missing one, so a
-/// cross-site "simple" request cannot drive a JSON route); 400
-/// `{"detail": "JSON parse error - ..."}` when malformed.
-pub(crate) fn json_body(req: &ApiRequest<'_>) -> Result<Value, Failure> {
-    if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Object(Map::new()));
-    }
-    req.expect_media_type("application/json")
-        .map_err(Failure::Response)?;
-    serde_json::from_slice(req.body).map_err(|err| {
-        Failure::Response(ApiResponse::detail(
-            400,
-            &format!("JSON parse error - {err}"),
-        ))
-    })
 }
 
 /// Both values, or one 400 with the field errors of both, so a client

@@ -23,8 +23,10 @@ const REDIRECT: &str = "https://client.example/cb";
 /// A service with the users `ada` and `bob` and the password grant on (to
 /// get a user's OAuth2 token without a browser).
 pub(crate) async fn service() -> Auth {
-    let mut oauth = OAuthConfig::default();
-    oauth.password_grant = true;
+    let oauth = OAuthConfig {
+        password_grant: true,
+        ..OAuthConfig::default()
+    };
     let auth = Auth::builder(
         AuthConfig::default()
             .with_throttle(ThrottleConfig::disabled())

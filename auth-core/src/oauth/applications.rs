@@ -37,6 +37,18 @@ pub const MAX_URI_LENGTH: usize = 2000;
 
 /// An application's settings as a user submits them, before the rules
 /// run: the registration form, or the whole of a replacement (`PUT`).
+///
+/// The rules ([`check`](Self::check)): a non-blank name of at most
+/// [`MAX_APPLICATION_NAME`] characters; `confidential` or `public`; a
+/// non-empty set of known grant types (`client_credentials` only for a
+/// confidential client, `refresh_token` only beside `authorization_code`
+/// or `password`, `authorization_code` only with a redirect URI); redirect
+/// and post-logout URIs absolute, without a fragment, `https`, `http` on
+/// 127.0.0.1 or \[::1\], or a private-use scheme (RFC 8252 §7); allowed
+/// origins `https://host[:port]` (`http` on a loopback host); at most
+/// [`MAX_APPLICATION_URIS`] entries of at most [`MAX_URI_LENGTH`]
+/// characters per list. Each refusal is a field error under the field's
+/// name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplicationInput {
     /// Shown on the consent page.
@@ -419,7 +431,7 @@ pub struct AuthorizedApplication {
 
 impl Auth {
     /// Registers an application owned by `owner` after checking every
-    /// rule (see the [module docs](self)); a confidential client gets a
+    /// rule (see [`ApplicationInput`]); a confidential client gets a
     /// secret, to show once.
     pub async fn create_application(
         &self,
@@ -717,9 +729,11 @@ mod tests {
 
         async fn env() -> Env {
             let clock = ManualClock::at_unix(1_800_000_000);
-            let mut oauth = OAuthConfig::default();
-            oauth.password_grant = true;
-            oauth.secret_rotation_overlap = Duration::hours(2);
+            let oauth = OAuthConfig {
+                password_grant: true,
+                secret_rotation_overlap: Duration::hours(2),
+                ..OAuthConfig::default()
+            };
             let config = AuthConfig::default()
                 .with_throttle(ThrottleConfig::disabled())
                 .with_oauth(oauth);
