@@ -388,6 +388,26 @@ pub(crate) fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The body as a JSON value, read as DRF reads it: `{}` when empty,
+/// whatever the `Content-Type`; otherwise the type must be
+/// `application/json` (any case, parameters allowed), else 415 `Unsupported
+/// media type "<type>" in request.` (`""` for a missing one, so a
+/// cross-site "simple" request cannot drive a JSON route); 400
+/// `{"detail": "JSON parse error - ..."}` when malformed.
+pub(crate) fn json_body(req: &ApiRequest<'_>) -> Result<Value, Failure> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    req.expect_media_type("application/json")
+        .map_err(Failure::Response)?;
+    serde_json::from_slice(req.body).map_err(|err| {
+        Failure::Response(ApiResponse::detail(
+            400,
+            &format!("JSON parse error - {err}"),
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -511,24 +531,4 @@ mod tests {
             json!({"non_field_errors": ["Invalid data. Expected a dictionary."]})
         );
     }
-}
-
-/// The body as a JSON value, read as DRF reads it: `{}` when empty,
-/// whatever the `Content-Type`; otherwise the type must be
-/// `application/json` (any case, parameters allowed), else 415 `Unsupported
-/// media type "<type>" in request.` (`""` for a missing one, so a
-/// cross-site "simple" request cannot drive a JSON route); 400
-/// `{"detail": "JSON parse error - ..."}` when malformed.
-pub(crate) fn json_body(req: &ApiRequest<'_>) -> Result<Value, Failure> {
-    if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Object(Map::new()));
-    }
-    req.expect_media_type("application/json")
-        .map_err(Failure::Response)?;
-    serde_json::from_slice(req.body).map_err(|err| {
-        Failure::Response(ApiResponse::detail(
-            400,
-            &format!("JSON parse error - {err}"),
-        ))
-    })
 }
