@@ -1,15 +1,19 @@
 //! The browser pages and the authorization endpoint, served by actix-web
 //! on 127.0.0.1:0, driven by the same flow as auth-axum's test.
 
+#[path = "../../auth-axum/tests/applications_flow/mod.rs"]
+mod applications_flow;
 #[path = "../../auth-axum/tests/pages_flow/mod.rs"]
 mod pages_flow;
 
+use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer};
 use auth_actix::{Api, AuthMiddleware};
+use auth_core::Auth;
 
-#[tokio::test]
-async fn login_consent_code_and_token_over_http() {
-    let (auth, client_id) = pages_flow::service().await;
+/// Serves `auth` with actix-web on 127.0.0.1:0: the base URL and the
+/// server's handle.
+fn serve(auth: Auth) -> (String, ServerHandle) {
     let api = Api::new(auth.clone());
     let server = HttpServer::new(move || {
         App::new()
@@ -23,6 +27,27 @@ async fn login_consent_code_and_token_over_http() {
     let running = server.run();
     let handle = running.handle();
     tokio::spawn(running);
+    (base, handle)
+}
+
+#[tokio::test]
+async fn login_consent_code_and_token_over_http() {
+    let (auth, client_id) = pages_flow::service().await;
+    let (base, handle) = serve(auth);
     pages_flow::login_consent_code_and_token(&base, &client_id).await;
+    handle.stop(true).await;
+}
+
+#[tokio::test]
+async fn applications_json_api_over_http() {
+    let (base, handle) = serve(applications_flow::service().await);
+    applications_flow::applications_json_api(&base).await;
+    handle.stop(true).await;
+}
+
+#[tokio::test]
+async fn applications_pages_over_http() {
+    let (base, handle) = serve(applications_flow::service().await);
+    applications_flow::applications_pages(&base).await;
     handle.stop(true).await;
 }

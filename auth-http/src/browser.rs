@@ -22,7 +22,7 @@ pub(crate) const SESSION_COOKIE: &str = "auth_session";
 pub(crate) const CSRF_COOKIE: &str = "auth_csrf";
 /// Where a sign-in without a (safe) `next` lands.
 const AFTER_LOGIN: &str = "/o/login";
-const LOGIN_PATH: &str = "/o/login";
+pub(crate) const LOGIN_PATH: &str = "/o/login";
 const LOGOUT_PATH: &str = "/o/logout";
 const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
 
@@ -70,7 +70,7 @@ fn form(req: &ApiRequest<'_>) -> Result<Vec<(String, String)>, ApiResponse> {
     Ok(fields)
 }
 
-fn field<'f>(fields: &'f [(String, String)], name: &str) -> Option<&'f str> {
+pub(crate) fn field<'f>(fields: &'f [(String, String)], name: &str) -> Option<&'f str> {
     fields
         .iter()
         .find(|(n, _)| n == name)
@@ -124,7 +124,7 @@ pub(crate) fn error_page(api: &Api, status: u16, title: &str, message: &str) -> 
 }
 
 /// 403: a form without its CSRF token.
-fn csrf_refused(api: &Api) -> ApiResponse {
+pub(crate) fn csrf_refused(api: &Api) -> ApiResponse {
     error_page(
         api,
         403,
@@ -135,7 +135,7 @@ fn csrf_refused(api: &Api) -> ApiResponse {
 
 /// The page for a service error: its status from the error table, a
 /// generic message (429 keeps its `Retry-After`).
-fn failure_page(api: &Api, err: &AuthError) -> ApiResponse {
+pub(crate) fn failure_page(api: &Api, err: &AuthError) -> ApiResponse {
     let rendered = ApiResponse::from_error(err);
     let retry = rendered.header("Retry-After").map(str::to_string);
     let message = match rendered.status {
@@ -177,7 +177,7 @@ pub(crate) fn session_context(api: &Api, session: &BrowserSession, user: &User) 
     })
 }
 
-fn merge(mut base: Value, more: Value) -> Value {
+pub(crate) fn merge(mut base: Value, more: Value) -> Value {
     if let (Value::Object(base), Value::Object(more)) = (&mut base, more) {
         base.extend(more);
     }
@@ -343,7 +343,7 @@ fn authorization_request(fields: &[(String, String)]) -> AuthorizationRequest {
 }
 
 /// `uri` with `params` added to its query.
-fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (name, value) in params {
         query.append_pair(name, value);

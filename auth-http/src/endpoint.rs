@@ -28,6 +28,10 @@ pub(crate) enum Group {
     Docs,
     Health,
     OAuth,
+    /// A user's own OAuth2 applications and grants (JSON, under the
+    /// prefix, enabled with the OAuth2 routes): DRF's errors, not RFC
+    /// 6749's.
+    Applications,
     /// The `/.well-known/` documents, at the root like `/healthz`.
     WellKnown,
     /// The browser pages (`/o/...`, HTML), at the root.
@@ -44,7 +48,7 @@ impl Group {
             Group::Users => groups.users,
             Group::Docs => groups.docs,
             Group::Health => groups.health,
-            Group::OAuth | Group::WellKnown => groups.oauth,
+            Group::OAuth | Group::Applications | Group::WellKnown => groups.oauth,
             Group::Pages => groups.pages,
         }
     }
@@ -337,13 +341,18 @@ fn lookup<'p>(
     })
 }
 
-/// The endpoints at `endpoint`'s path template, in table order.
+/// The endpoints at `endpoint`'s path template and mount point (under the
+/// prefix or at the root: `/o/applications` is both a JSON route under
+/// the prefix and a page at the root), in table order.
 fn siblings(
     table: &'static [Endpoint],
     endpoint: &Endpoint,
 ) -> impl Iterator<Item = &'static Endpoint> {
     let path = endpoint.path;
-    table.iter().filter(move |e| e.path == path)
+    let under_prefix = endpoint.group.under_prefix();
+    table
+        .iter()
+        .filter(move |e| e.path == path && e.group.under_prefix() == under_prefix)
 }
 
 /// The `Allow` header of the endpoints at `endpoint`'s path: their methods,

@@ -12,6 +12,10 @@ use auth_core::flows::{
 use auth_core::user::{UserPatch, validate_email};
 use serde_json::{Map, Value};
 
+use crate::ApiRequest;
+use crate::ApiResponse;
+use crate::endpoint::Failure;
+
 /// DRF's message for a missing field.
 const REQUIRED: &str = "This field is required.";
 /// DRF's message for an empty string.
@@ -47,7 +51,7 @@ impl<'a> Form<'a> {
     }
 
     /// Records an error on `field`.
-    fn error(&mut self, field: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, field: &str, message: impl Into<String>) {
         self.errors.add(field, message);
     }
 
@@ -84,7 +88,7 @@ impl<'a> Form<'a> {
     }
 
     /// A boolean when present.
-    fn optional_bool(&mut self, field: &str) -> Option<bool> {
+    pub(crate) fn optional_bool(&mut self, field: &str) -> Option<bool> {
         match self.fields.get(field) {
             None => None,
             Some(Value::Bool(b)) => Some(*b),
@@ -93,6 +97,30 @@ impl<'a> Form<'a> {
                 None
             }
         }
+    }
+
+    /// A list of strings when present (DRF's `ListField` of `CharField`s);
+    /// another type, or an item that is not a string, records an error.
+    pub(crate) fn optional_string_list(&mut self, field: &str) -> Option<Vec<String>> {
+        let message = match self.fields.get(field)? {
+            Value::Array(items) => {
+                let strings: Option<Vec<String>> = items
+                    .iter()
+                    .map(|item| item.as_str().map(str::to_string))
+                    .collect();
+                match strings {
+                    Some(strings) => return Some(strings),
+                    None => NOT_A_STRING.to_string(),
+                }
+            }
+            Value::Null => NULL.to_string(),
+            other => format!(
+                "Expected a list of items but got type \"{}\".",
+                json_type(other)
+            ),
+        };
+        self.error(field, message);
+        None
     }
 
     /// A JSON object when present.
@@ -124,9 +152,38 @@ impl<'a> Form<'a> {
         self.errors.merge(fields.validate());
     }
 
+    /// Adds `more`'s errors on the fields that have none yet (the core's
+    /// rules, run beside the reader's own checks).
+    pub(crate) fn add_missing(&mut self, more: &FieldErrors) {
+        for (field, messages) in more.iter() {
+            if self.errors.get(field).is_none() {
+                for message in messages {
+                    self.error(field, message.clone());
+                }
+            }
+        }
+    }
+
+    /// Whether some field has an error.
+    pub(crate) fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
     /// `Ok` if no field had an error.
     pub(crate) fn finish(self) -> Result<(), AuthError> {
         self.errors.into_result()
+    }
+}
+
+/// The name DRF gives a JSON value's type in its messages.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
     }
 }
 
@@ -329,6 +386,26 @@ pub(crate) fn percent_decode(s: &str) -> String {
         .next()
         .map(|(key, _)| key.into_owned())
         .unwrap_or_default()
+}
+
+/// The body as a JSON value, read as DRF reads it: `{}` when empty,
+/// whatever the `Content-Type`; otherwise the type must be
+/// `application/json` (any case, parameters allowed), else 415 `Unsupported
+/// media type "<type>" in request.` (`""` for a missing one, so a
+/// cross-site "simple" request cannot drive a JSON route); 400
+/// `{"detail": "JSON parse error - ..."}` when malformed.
+pub(crate) fn json_body(req: &ApiRequest<'_>) -> Result<Value, Failure> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    req.expect_media_type("application/json")
+        .map_err(Failure::Response)?;
+    serde_json::from_slice(req.body).map_err(|err| {
+        Failure::Response(ApiResponse::detail(
+            400,
+            &format!("JSON parse error - {err}"),
+        ))
+    })
 }
 
 #[cfg(test)]

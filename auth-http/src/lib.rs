@@ -50,6 +50,8 @@
 //! ```
 
 mod api;
+mod application_pages;
+mod applications;
 mod bodies;
 mod browser;
 mod docs;

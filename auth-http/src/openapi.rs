@@ -59,7 +59,7 @@ fn tag(group: Group) -> &'static str {
         Group::Users => "users",
         Group::Docs => "docs",
         Group::Health => "health",
-        Group::OAuth | Group::WellKnown | Group::Pages => "oauth2",
+        Group::OAuth | Group::Applications | Group::WellKnown | Group::Pages => "oauth2",
     }
 }
 

@@ -1,5 +1,5 @@
 //! [`Pages`]: the templates of the OAuth2 provider's browser pages (login,
-//! consent, errors), rendered with minijinja. The templates are embedded
+//! consent, errors, applications), rendered with minijinja. The templates are embedded
 //! in the binary; an app replaces any of them by name with its own text
 //! ([`Pages::with_template`]) and passes the result to
 //! [`ApiOptions::with_pages`](crate::ApiOptions::with_pages).
@@ -17,14 +17,24 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// The templates shipped with the library, by name: `base.html` (the
-/// layout the others extend), `login.html`, `consent.html`, `error.html`
-/// and `signed_out.html`.
+/// layout the others extend), `login.html`, `consent.html`, `error.html`,
+/// `signed_out.html`, and the application pages: `applications.html` (the
+/// list), `application_new.html` (registration), `application.html` (view
+/// and edit), `_application_fields.html` (the fields both forms include),
+/// `application_secret.html` (a new secret, shown once) and
+/// `authorized.html` (the grants, with revoke buttons).
 pub const TEMPLATE_NAMES: &[&str] = &[
     "base.html",
     "login.html",
     "consent.html",
     "error.html",
     "signed_out.html",
+    "applications.html",
+    "application_new.html",
+    "application.html",
+    "_application_fields.html",
+    "application_secret.html",
+    "authorized.html",
 ];
 
 fn embedded(name: &str) -> Option<&'static str> {
@@ -34,6 +44,12 @@ fn embedded(name: &str) -> Option<&'static str> {
         "consent.html" => include_str!("../templates/consent.html"),
         "error.html" => include_str!("../templates/error.html"),
         "signed_out.html" => include_str!("../templates/signed_out.html"),
+        "applications.html" => include_str!("../templates/applications.html"),
+        "application_new.html" => include_str!("../templates/application_new.html"),
+        "application.html" => include_str!("../templates/application.html"),
+        "_application_fields.html" => include_str!("../templates/_application_fields.html"),
+        "application_secret.html" => include_str!("../templates/application_secret.html"),
+        "authorized.html" => include_str!("../templates/authorized.html"),
         _ => return None,
     })
 }
@@ -190,7 +206,9 @@ mod tests {
         for name in TEMPLATE_NAMES {
             let html = pages.render(name, &json!({})).unwrap();
             assert!(!html.contains("<script"), "{name}");
-            if *name != "base.html" {
+            // The layout and the included fragments (`_name.html`) are
+            // not pages.
+            if *name != "base.html" && !name.starts_with('_') {
                 assert!(
                     html.contains("<main>") && html.contains("</main>"),
                     "{name}"

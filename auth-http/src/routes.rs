@@ -13,7 +13,6 @@ use auth_core::store::{self, KnoxTokenRecord};
 use auth_core::token::jwt::JwkSet;
 use auth_core::user::{User, UserId, rfc3339};
 use serde::Serialize;
-use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::bodies::{
@@ -22,7 +21,7 @@ use crate::bodies::{
 };
 use crate::browser;
 use crate::endpoint::{self, Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param};
-use crate::form::percent_decode;
+use crate::form::{json_body, percent_decode};
 use crate::oauth::{
     self, IntrospectionResponse, ServerMetadata, TokenForm, TokenHintForm, TokenResponse,
 };
@@ -522,6 +521,188 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         params: &[USER_ID],
         ..Endpoint::new("DELETE", "/users/{id}", Group::Users, handler!(delete_user))
     },
+    // A user's own OAuth2 applications and grants (JSON). Only this
+    // library's own credentials: an OAuth2 access token is refused.
+    Endpoint {
+        access: Access::Own,
+        summary: Some("The signed-in user's OAuth2 applications"),
+        response: Body::list::<crate::applications::ApplicationView>(),
+        errors: &[401, 403, 503],
+        ..Endpoint::new(
+            "GET",
+            "/o/applications",
+            Group::Applications,
+            handler!(crate::applications::list),
+        )
+    },
+    Endpoint {
+        access: Access::Own,
+        summary: Some("Register an OAuth2 application (the secret is answered once)"),
+        request: Body::json::<crate::applications::ApplicationRequest>(),
+        status: 201,
+        response: Body::json::<crate::applications::ApplicationWithSecret>(),
+        errors: &[400, 401, 403, 503],
+        ..Endpoint::new(
+            "POST",
+            "/o/applications",
+            Group::Applications,
+            handler!(crate::applications::create),
+        )
+    },
+    Endpoint {
+        access: Access::Own,
+        summary: Some("One of the user's OAuth2 applications"),
+        response: Body::json::<crate::applications::ApplicationView>(),
+        errors: &[401, 403, 404, 503],
+        params: &[APPLICATION_ID],
+        ..Endpoint::new(
+            "GET",
+            "/o/applications/{id}",
+            Group::Applications,
+            handler!(crate::applications::get),
+        )
+    },
+    Endpoint {
+        access: Access::Own,
+        summary: Some("Replace an OAuth2 application's settings"),
+        request: Body::json::<crate::applications::ApplicationRequest>(),
+        response: Body::json::<crate::applications::ApplicationView>(),
+        errors: &[400, 401, 403, 404, 503],
+        params: &[APPLICATION_ID],
+        ..Endpoint::new(
+            "PUT",
+            "/o/applications/{id}",
+            Group::Applications,
+            handler!(crate::applications::replace),
+        )
+    },
+    Endpoint {
+        access: Access::Own,
+        summary: Some("Change some of an OAuth2 application's settings"),
+        request: Body::json::<crate::applications::ApplicationPatchRequest>(),
+        response: Body::json::<crate::applications::ApplicationView>(),
+        errors: &[400, 401, 403, 404, 503],
+        params: &[APPLICATION_ID],
+        ..Endpoint::new(
+            "PATCH",
+            "/o/applications/{id}",
+            Group::Applications,
+            handler!(crate::applications::update),
+        )
+    },
+    Endpoint {
+        access: Access::Own,
+        summary: Some("Delete an OAuth2 application (its tokens are revoked)"),
+        status: 204,
+        errors: &[401, 403, 404, 503],
+        params: &[APPLICATION_ID],
+        ..Endpoint::new(
+            "DELETE",
+            "/o/applications/{id}",
+            Group::Applications,
+            handler!(crate::applications::delete),
+        )
+    },
+    Endpoint {
+        access: Access::Own,
+        summary: Some(
+            "A new client secret, answered once; the old one works for the configured overlap",
+        ),
+        response: Body::json::<crate::applications::ApplicationWithSecret>(),
+        errors: &[400, 401, 403, 404, 503],
+        params: &[APPLICATION_ID],
+        ..Endpoint::new(
+            "POST",
+            "/o/applications/{id}/rotate-secret",
+            Group::Applications,
+            handler!(crate::applications::rotate_secret),
+        )
+    },
+    Endpoint {
+        access: Access::Own,
+        summary: Some("The applications the user authorized, with the scopes granted"),
+        response: Body::list::<crate::applications::AuthorizedView>(),
+        errors: &[401, 403, 503],
+        ..Endpoint::new(
+            "GET",
+            "/o/authorized",
+            Group::Applications,
+            handler!(crate::applications::authorized),
+        )
+    },
+    Endpoint {
+        access: Access::Own,
+        summary: Some("Revoke a grant: the consent and the user's tokens for that application"),
+        status: 204,
+        errors: &[401, 403, 404, 503],
+        params: &[Param {
+            name: "id",
+            at: In::Path,
+            description: "The application's id (UUID)",
+        }],
+        ..Endpoint::new(
+            "DELETE",
+            "/o/authorized/{id}",
+            Group::Applications,
+            handler!(crate::applications::revoke_authorized),
+        )
+    },
+    // The application pages (HTML, at the root; not in the OpenAPI
+    // document). `new` before `{id}`.
+    Endpoint::new(
+        "GET",
+        "/o/applications",
+        Group::Pages,
+        handler!(crate::application_pages::list),
+    ),
+    Endpoint::new(
+        "GET",
+        "/o/applications/new",
+        Group::Pages,
+        handler!(crate::application_pages::new_form),
+    ),
+    Endpoint::new(
+        "POST",
+        "/o/applications/new",
+        Group::Pages,
+        handler!(crate::application_pages::create),
+    ),
+    Endpoint::new(
+        "GET",
+        "/o/applications/{id}",
+        Group::Pages,
+        handler!(crate::application_pages::show),
+    ),
+    Endpoint::new(
+        "POST",
+        "/o/applications/{id}",
+        Group::Pages,
+        handler!(crate::application_pages::edit),
+    ),
+    Endpoint::new(
+        "POST",
+        "/o/applications/{id}/delete",
+        Group::Pages,
+        handler!(crate::application_pages::delete),
+    ),
+    Endpoint::new(
+        "POST",
+        "/o/applications/{id}/rotate-secret",
+        Group::Pages,
+        handler!(crate::application_pages::rotate_secret),
+    ),
+    Endpoint::new(
+        "GET",
+        "/o/authorized",
+        Group::Pages,
+        handler!(crate::application_pages::authorized),
+    ),
+    Endpoint::new(
+        "POST",
+        "/o/authorized/{id}/revoke",
+        Group::Pages,
+        handler!(crate::application_pages::revoke),
+    ),
 ];
 
 /// The path templates [`handle`] answers under these options (their route
@@ -904,26 +1085,6 @@ async fn delete_user(c: Call<'_>) -> Outcome {
     Ok(ApiResponse::empty(204))
 }
 
-/// The body as a JSON value, read as DRF reads it: `{}` when empty,
-/// whatever the `Content-Type`; otherwise the type must be
-/// `application/json` (any case, parameters allowed), else 415 `Unsupported
-/// media type "<type>" in request.` (`""` for a missing one, so a
-/// cross-site "simple" request cannot drive a JSON route); 400
-/// `{"detail": "JSON parse error - ..."}` when malformed.
-fn json_body(req: &ApiRequest<'_>) -> Result<Value, Failure> {
-    if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Object(Map::new()));
-    }
-    req.expect_media_type("application/json")
-        .map_err(Failure::Response)?;
-    serde_json::from_slice(req.body).map_err(|err| {
-        Failure::Response(ApiResponse::detail(
-            400,
-            &format!("JSON parse error - {err}"),
-        ))
-    })
-}
-
 /// Both values, or one 400 with the field errors of both, so a client
 /// hears about every bad field at once.
 fn both<A, B>(a: Result<A, AuthError>, b: Result<B, AuthError>) -> Result<(A, B), AuthError> {
@@ -1056,3 +1217,10 @@ pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned())
 }
+
+/// The `{id}` of the applications routes.
+const APPLICATION_ID: Param = Param {
+    name: "id",
+    at: In::Path,
+    description: "The application's id (UUID), not its client_id",
+};

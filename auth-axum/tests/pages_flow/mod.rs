@@ -12,27 +12,27 @@ use auth_core::password::{Argon2Params, Argon2idHasher};
 use auth_core::throttle::ThrottleConfig;
 use auth_core::{Auth, MemoryStore};
 
-const PASSWORD: &str = "correct-horse-battery-9";
+pub(crate) const PASSWORD: &str = "correct-horse-battery-9";
 const REDIRECT: &str = "http://127.0.0.1/cb";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// An answer: status, `Location`, body.
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) body: String,
 }
 
 /// A browser without JavaScript: keeps cookies, follows no redirect.
-struct Browser {
+pub(crate) struct Browser {
     base: String,
     http: reqwest::Client,
     cookies: Vec<(String, String)>,
 }
 
 impl Browser {
-    fn new(base: &str) -> Self {
+    pub(crate) fn new(base: &str) -> Self {
         Self {
             base: base.to_string(),
             http: reqwest::Client::builder()
@@ -43,7 +43,12 @@ impl Browser {
         }
     }
 
-    async fn send(&mut self, method: &str, target: &str, form: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn send(
+        &mut self,
+        method: &str,
+        target: &str,
+        form: &[(&str, &str)],
+    ) -> Answer {
         let url = format!("{}{target}", self.base);
         let mut request = match method {
             "GET" => self.http.get(url),
@@ -88,7 +93,7 @@ impl Browser {
 }
 
 /// The hidden fields of the page's last form (HTML entities decoded).
-fn hidden_fields(page: &str) -> Vec<(String, String)> {
+pub(crate) fn hidden_fields(page: &str) -> Vec<(String, String)> {
     let form = &page[page.rfind("<form").expect("a form")..];
     form.split("<input type=\"hidden\" ")
         .skip(1)
@@ -113,21 +118,21 @@ fn hidden_fields(page: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+pub(crate) fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
     fields
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect()
 }
 
-fn query(location: &str) -> Vec<(String, String)> {
+pub(crate) fn query(location: &str) -> Vec<(String, String)> {
     let (_, query) = location.split_once('?').expect("a query");
     form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect()
 }
 
-fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(n, _)| n == name)

@@ -9,6 +9,7 @@
 //! codes, tokens and session cookies are stored as the lower-case hex
 //! SHA-256 digest of the string handed out ([`digest`]).
 
+mod applications;
 mod authorize;
 mod bearer;
 mod client;
@@ -23,6 +24,10 @@ mod token_endpoint;
 #[cfg(test)]
 mod tests;
 
+pub use applications::{
+    ApplicationInput, ApplicationPatch, AuthorizedApplication, MAX_APPLICATION_NAME,
+    MAX_APPLICATION_URIS, MAX_URI_LENGTH, NewApplicationSecret,
+};
 pub use authorize::{
     AuthorizationRequest, AuthorizeError, AuthorizeErrorCode, IssuedCode, Prompt,
     ValidatedAuthorization,
