@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::flows::Cleared;
-use auth_core::oauth::{Application, ClientSecret, ClientType, GrantType};
+use auth_core::oauth::{Application, ApplicationInput, ClientSecret};
 use auth_core::{Auth, AuthError, User};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -207,56 +207,40 @@ pub async fn create_application(
     args: &ApplicationArgs,
 ) -> Result<(Application, Option<ClientSecret>), DemoError> {
     let auth = build_auth(settings).await?;
-    let store_error = |what: &str| {
-        let what = what.to_owned();
-        move |err: auth_core::StoreError| DemoError::Store {
-            what,
-            source: Box::new(err),
-        }
-    };
     let owner = match &args.user {
         Some(username) => Some(
             auth.stores()
                 .users
                 .user_by_username(username)
                 .await
-                .map_err(store_error("the users"))?
+                .map_err(|err| DemoError::Store {
+                    what: "the users".into(),
+                    source: Box::new(err),
+                })?
                 .ok_or_else(|| DemoError::Settings(format!("user {username:?} does not exist")))?
                 .id,
         ),
         None => None,
     };
-    let mut grant_types = Vec::with_capacity(args.grant_types.len());
-    for name in &args.grant_types {
-        let grant = GrantType::parse(name.trim()).ok_or_else(|| {
-            DemoError::Settings(format!(
-                "--grant-type: unknown grant type {name:?} (authorization_code, \
-                 client_credentials, refresh_token, password)"
-            ))
-        })?;
-        grant_types.push(grant);
-    }
-    let (client_type, secret) = match args.client_type {
-        ClientKind::Confidential => (ClientType::Confidential, Some(ClientSecret::generate())),
-        ClientKind::Public => (ClientType::Public, None),
+    let input = ApplicationInput {
+        name: args.name.clone(),
+        client_type: match args.client_type {
+            ClientKind::Confidential => "confidential",
+            ClientKind::Public => "public",
+        }
+        .to_owned(),
+        grant_types: args
+            .grant_types
+            .iter()
+            .map(|g| g.trim().to_owned())
+            .collect(),
+        redirect_uris: args.redirect_uris.clone(),
+        post_logout_redirect_uris: args.post_logout_redirect_uris.clone(),
+        allowed_origins: args.allowed_origins.clone(),
+        skip_authorization: args.skip_authorization,
     };
-    let mut application = Application::register(
-        args.name.clone(),
-        client_type,
-        grant_types,
-        args.redirect_uris.clone(),
-        secret.as_ref(),
-        chrono::Utc::now(),
-    );
-    application.post_logout_redirect_uris = args.post_logout_redirect_uris.clone();
-    application.skip_authorization = args.skip_authorization;
-    application.owner = owner;
-    auth.stores()
-        .oauth_applications
-        .insert_application(&application)
-        .await
-        .map_err(store_error("the OAuth2 applications"))?;
-    Ok((application, secret))
+    let created = auth.create_application(owner, input).await?;
+    Ok((created.application, created.secret))
 }
 
 /// Deletes the expired OAuth2 codes, tokens and browser sessions on the

@@ -110,6 +110,10 @@ pub struct ApplicationArgs {
     /// A URI that RP-initiated logout may redirect to (repeatable).
     #[arg(long = "post-logout-redirect-uri")]
     pub post_logout_redirect_uris: Vec<String>,
+    /// An origin (`https://app.example.com`) allowed to call the token
+    /// endpoint from a browser (repeatable).
+    #[arg(long = "allowed-origin")]
+    pub allowed_origins: Vec<String>,
     /// The username of the user who owns it (default: none, an
     /// administrator's application).
     #[arg(long)]

@@ -93,7 +93,7 @@ fn create_application_prints_the_secret_once_and_clear_tokens_counts() {
             "--name",
             "Billing",
             "--grant-type",
-            "client_credentials,refresh_token",
+            "client_credentials",
         ],
     );
     assert!(ok, "{out}{err}");
@@ -138,7 +138,24 @@ fn create_application_prints_the_secret_once_and_clear_tokens_counts() {
         ],
     );
     assert!(!ok, "an unknown grant type is refused: {out}");
-    assert!(err.contains("implicit"), "{err}");
+    assert!(err.contains("grant_types: "), "{err}");
+    let (ok, out, err) = run_in(
+        &dir,
+        &[
+            "create-application",
+            "--name",
+            "X",
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            "http://example.com/cb#fragment",
+        ],
+    );
+    assert!(
+        !ok,
+        "a redirect URI that is not https or loopback is refused: {out}"
+    );
+    assert!(err.contains("redirect_uris: "), "{err}");
 
     let (ok, out, err) = run_in(&dir, &["clear-tokens"]);
     assert!(ok, "{out}{err}");

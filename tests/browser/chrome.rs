@@ -112,12 +112,40 @@ impl Chrome {
         self.find(css).await.click().await.expect("clicking");
     }
 
-    /// The element `css` selects, which must be on the page.
+    /// The element `css` selects, which must be on the page within 10 s
+    /// (a click that submits a form returns before the next page loads).
     async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        match self.client.find(Locator::Css(css)).await {
+        let found = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await;
+        match found {
             Ok(element) => element,
-            Err(err) => panic!("no {css} on {}: {err}", self.url().await),
+            Err(err) => panic!(
+                "no {css} on {}: {err}\n{}",
+                self.url().await,
+                self.source().await
+            ),
         }
+    }
+
+    /// Ticks the checkbox or radio button `css` selects, unless it is.
+    pub async fn check(&self, css: &str) {
+        let element = self.find(css).await;
+        if !element.is_selected().await.expect("its state") {
+            element.click().await.expect("clicking");
+        }
+    }
+
+    /// The text of the element `css` selects.
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .text()
+            .await
+            .expect("the element's text")
     }
 
     /// The page's HTML.

@@ -9,7 +9,7 @@ mod chrome;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use auth_demo::{ApplicationArgs, ClientKind, Framework, RunningServer, Secret, Settings, Switch};
+use auth_demo::{Framework, RunningServer, Secret, Settings, Switch};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
@@ -22,7 +22,7 @@ const PASSWORD: &str = "plum-orbit-cascade-71";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 /// The demo server on a fresh SQLite file, with one superuser.
-async fn demo(framework: Framework, dir: &std::path::Path) -> (RunningServer, Settings) {
+async fn demo(framework: Framework, dir: &std::path::Path) -> RunningServer {
     let settings = Settings {
         bind: "127.0.0.1:0".into(),
         framework,
@@ -35,8 +35,7 @@ async fn demo(framework: Framework, dir: &std::path::Path) -> (RunningServer, Se
     auth_demo::create_superuser(&settings, USERNAME, "admin@example.com", PASSWORD)
         .await
         .expect("create-superuser");
-    let server = auth_demo::start(&settings).await.expect("the demo server");
-    (server, settings)
+    auth_demo::start(&settings).await.expect("the demo server")
 }
 
 /// A server at `http://127.0.0.1:PORT/callback` that answers a plain page:
@@ -64,42 +63,22 @@ fn query_of(url: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Chromium signs in on the login page and allows the consent page; the
-/// code it brings back to the test's redirect URI gives tokens that work
-/// on `/api/auth/me`.
+/// Chromium signs in on the login page, registers an application on the
+/// applications page and allows the consent page; the code it brings back
+/// to the test's redirect URI gives tokens that work on `/api/auth/me`.
 async fn code_flow_in_chromium(framework: Framework) {
     let Some(chrome) = Chrome::start().await else {
         return;
     };
     let dir = std::env::temp_dir().join(format!("auth-browser-{framework}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let (server, settings) = demo(framework, &dir).await;
+    let server = demo(framework, &dir).await;
     let (redirect_uri, callback) = callback_server().await;
-    let (application, secret) = auth_demo::create_application(
-        &settings,
-        &ApplicationArgs {
-            name: "Browser client".into(),
-            client_type: ClientKind::Confidential,
-            grant_types: vec!["authorization_code".into()],
-            redirect_uris: vec![redirect_uri.clone()],
-            post_logout_redirect_uris: Vec::new(),
-            user: None,
-            skip_authorization: false,
-        },
-    )
-    .await
-    .expect("create-application");
-    let secret = secret.expect("a confidential client's secret");
 
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
-    let authorize = format!(
-        "{}/api/o/authorize?response_type=code&client_id={}&redirect_uri={}&scope=profile\
-         &state=browser-state&code_challenge={challenge}&code_challenge_method=S256",
-        server.url(),
-        application.client_id,
-        url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>(),
-    );
-    chrome.goto(&authorize).await;
+    // Register the application on the applications page, signing in first.
+    chrome
+        .goto(&format!("{}/o/applications/new", server.url()))
+        .await;
     chrome
         .wait_for_url(&format!("{}/o/login", server.url()))
         .await;
@@ -107,10 +86,28 @@ async fn code_flow_in_chromium(framework: Framework) {
     chrome.fill("#password", PASSWORD).await;
     chrome.click("button[type=submit]").await;
     chrome
-        .wait_for_url(&format!("{}/api/o/authorize", server.url()))
+        .wait_for_url(&format!("{}/o/applications/new", server.url()))
         .await;
-    let consent = chrome.source().await;
-    assert!(consent.contains("Browser client"), "{consent}");
+    chrome.fill("#name", "Browser client").await;
+    chrome.check("#client_type-confidential").await;
+    chrome.check("#grant_types-authorization_code").await;
+    chrome.fill("#redirect_uris", &redirect_uri).await;
+    chrome.click("main button[type=submit]").await;
+    let client_id = chrome.text("#client_id").await;
+    let secret = chrome.text("#client_secret").await;
+    assert_eq!(secret.len(), 43, "a 256-bit secret, shown once");
+
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
+    let authorize = format!(
+        "{}/api/o/authorize?response_type=code&client_id={}&redirect_uri={}&scope=profile\
+         &state=browser-state&code_challenge={challenge}&code_challenge_method=S256",
+        server.url(),
+        client_id,
+        url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>(),
+    );
+    // Signed in already: the authorize URL shows the consent page.
+    chrome.goto(&authorize).await;
+    assert_eq!(chrome.text("main h1").await, "Authorize Browser client");
     chrome.click("button[value=allow]").await;
     let landed = chrome.wait_for_url(&redirect_uri).await;
     assert!(chrome.source().await.contains("Back at the client"));
@@ -124,7 +121,7 @@ async fn code_flow_in_chromium(framework: Framework) {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("a client");
-    let credentials = STANDARD.encode(format!("{}:{}", application.client_id, secret.expose()));
+    let credentials = STANDARD.encode(format!("{client_id}:{secret}"));
     let tokens: serde_json::Value = http
         .post(format!("{}/api/o/token", server.url()))
         .header("Authorization", format!("Basic {credentials}"))

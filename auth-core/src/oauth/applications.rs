@@ -430,12 +430,13 @@ pub struct AuthorizedApplication {
 }
 
 impl Auth {
-    /// Registers an application owned by `owner` after checking every
-    /// rule (see [`ApplicationInput`]); a confidential client gets a
-    /// secret, to show once.
+    /// Registers an application owned by `owner` (`None`: an
+    /// administrator's, as the demo's `create-application` makes without
+    /// `--user`) after checking every rule (see [`ApplicationInput`]); a
+    /// confidential client gets a secret, to show once.
     pub async fn create_application(
         &self,
-        owner: UserId,
+        owner: impl Into<Option<UserId>>,
         input: ApplicationInput,
     ) -> Result<NewApplicationSecret, AuthError> {
         let settings = input.validate().map_err(AuthError::Validation)?;
@@ -450,7 +451,7 @@ impl Auth {
             self.now(),
         );
         settings.apply(&mut application);
-        application.owner = Some(owner);
+        application.owner = owner.into();
         self.inner
             .stores
             .oauth_applications

@@ -34,6 +34,7 @@ async fn register(t: &Ctx, client_type: ClientKind, grants: &[&str]) -> (String,
         grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
         redirect_uris: vec![REDIRECT.into()],
         post_logout_redirect_uris: Vec::new(),
+        allowed_origins: Vec::new(),
         user: None,
         skip_authorization: false,
     };
