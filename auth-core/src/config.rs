@@ -56,6 +56,10 @@ pub struct AuthConfig {
     pub reset_ttl: Duration,
     /// A password change revokes the user's other tokens (default true).
     pub revoke_tokens_on_password_change: bool,
+    /// A password change or reset emails the account a notice (default
+    /// true, as OWASP advises; djoser's
+    /// `PASSWORD_CHANGED_EMAIL_CONFIRMATION`, off there by default).
+    pub password_changed_email: bool,
     /// Rate limits.
     pub throttle: ThrottleConfig,
     /// Knox-style tokens.
@@ -146,6 +150,7 @@ impl Default for AuthConfig {
             activation_ttl: Duration::days(3),
             reset_ttl: Duration::hours(1),
             revoke_tokens_on_password_change: true,
+            password_changed_email: true,
             throttle: ThrottleConfig::default(),
             knox: KnoxConfig::default(),
             jwt: JwtConfig::default(),

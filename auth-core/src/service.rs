@@ -12,7 +12,7 @@ use crate::config::{AuthConfig, ConfigError};
 use crate::events::{AuthEvent, EventSink, HistorySink, TracingSink};
 use crate::flows::ClaimsHook;
 use crate::link_token::LinkTokens;
-use crate::mail::{ConsoleMailer, Mailer};
+use crate::mail::{ConsoleMailer, EmailTemplates, Mailer};
 use crate::outbox::Outbox;
 use crate::password::{Argon2idHasher, PasswordHasher, PasswordPolicy, Passwords};
 use crate::store::MemoryStore;
@@ -103,6 +103,8 @@ pub(crate) struct Inner {
     pub(crate) passwords: Passwords,
     pub(crate) policy: PasswordPolicy,
     pub(crate) mailer: Arc<dyn Mailer>,
+    /// The account emails' templates.
+    pub(crate) email_templates: EmailTemplates,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) sinks: Vec<Arc<dyn EventSink>>,
     pub(crate) links: LinkTokens,
@@ -283,6 +285,7 @@ pub struct AuthBuilder {
     jwt_keys: Option<KeySet>,
     claims_hook: Option<Arc<dyn ClaimsHook>>,
     mailer: Arc<dyn Mailer>,
+    email_templates: EmailTemplates,
     clock: Arc<dyn Clock>,
     sinks: Vec<Arc<dyn EventSink>>,
     tracing_events: bool,
@@ -320,6 +323,7 @@ impl AuthBuilder {
             jwt_keys: None,
             claims_hook: None,
             mailer: Arc::new(ConsoleMailer),
+            email_templates: EmailTemplates::default(),
             clock: Arc::new(SystemClock),
             sinks: Vec::new(),
             tracing_events: true,
@@ -482,6 +486,13 @@ impl AuthBuilder {
         self
     }
 
+    /// The templates the account emails are rendered from (default: the
+    /// embedded ones; see [`EmailTemplates`]).
+    pub fn email_templates(mut self, templates: EmailTemplates) -> Self {
+        self.email_templates = templates;
+        self
+    }
+
     /// The clock (default: [`SystemClock`]).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -590,6 +601,7 @@ impl AuthBuilder {
                 passwords,
                 policy: self.policy.unwrap_or_default(),
                 mailer: self.mailer,
+                email_templates: self.email_templates,
                 clock: self.clock,
                 sinks,
                 links,

@@ -70,6 +70,7 @@ macro_rules! every_case {
             accounts::expired_links,
             accounts::deactivated_account_stays_inactive,
             accounts::profile_size_is_capped,
+            accounts::emails_have_text_and_html_parts,
             jwt::jwt_login_verify_blacklist,
             jwt::jwt_refresh_rotation_and_reuse,
             jwt::expired_access_token,

@@ -29,38 +29,58 @@ pub struct Mail {
 impl Mail {
     /// The value of the first header `name` (case-insensitive), unfolded.
     pub fn header(&self, name: &str) -> Option<String> {
-        let (head, _) = self.data.split_once("\r\n\r\n")?;
-        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
-        unfolded.split("\r\n").find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
+        header_in(&self.data, name)
     }
 
-    /// The body, decoded from quoted-printable or base64 when the
-    /// `Content-Transfer-Encoding` says so.
+    /// The parts of the message as `(Content-Type, decoded body)`: the
+    /// message itself when it is not `multipart/*`, else each part.
+    pub fn parts(&self) -> Vec<(String, String)> {
+        let content_type = self.header("Content-Type").unwrap_or_default();
+        let Some(boundary) = content_type
+            .to_ascii_lowercase()
+            .starts_with("multipart/")
+            .then(|| {
+                content_type
+                    .split(';')
+                    .find_map(|param| param.trim().strip_prefix("boundary="))
+                    .map(|b| b.trim_matches('"').to_owned())
+            })
+            .flatten()
+        else {
+            return vec![(content_type, decoded_body(&self.data))];
+        };
+        let body = self.data.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        body.split(&format!("--{boundary}"))
+            .skip(1)
+            .filter(|part| !part.starts_with("--"))
+            .map(|part| {
+                let part = part.trim_start_matches("\r\n");
+                (
+                    header_in(part, "Content-Type").unwrap_or_default(),
+                    decoded_body(part).trim_end_matches("\r\n").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// The plain-text body (the `text/plain` part of a multipart
+    /// message), decoded.
     pub fn body(&self) -> String {
-        let raw = self
-            .data
-            .split_once("\r\n\r\n")
+        let parts = self.parts();
+        parts
+            .iter()
+            .find(|(content_type, _)| content_type.starts_with("text/plain"))
+            .or(parts.first())
+            .map(|(_, body)| body.clone())
+            .unwrap_or_default()
+    }
+
+    /// The HTML part, decoded, if there is one.
+    pub fn html(&self) -> Option<String> {
+        self.parts()
+            .into_iter()
+            .find(|(content_type, _)| content_type.starts_with("text/html"))
             .map(|(_, body)| body)
-            .unwrap_or("");
-        match self
-            .header("Content-Transfer-Encoding")
-            .map(|e| e.to_ascii_lowercase())
-            .as_deref()
-        {
-            Some("quoted-printable") => decode_quoted_printable(raw),
-            Some("base64") => {
-                let compact: String = raw.split_whitespace().collect();
-                base64::engine::general_purpose::STANDARD
-                    .decode(compact)
-                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                    .unwrap_or_default()
-            }
-            _ => raw.to_owned(),
-        }
     }
 
     /// The first link in the body starting with `prefix`, up to whitespace.
@@ -71,6 +91,38 @@ impl Mail {
             .split(|c: char| c.is_whitespace() || c == '>' || c == '"')
             .next()?;
         Some(link.to_owned())
+    }
+}
+
+/// The value of the first header `name` of `entity` (headers, a blank
+/// line, a body), unfolded.
+fn header_in(entity: &str, name: &str) -> Option<String> {
+    let (head, _) = entity.split_once("\r\n\r\n")?;
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    unfolded.split("\r\n").find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
+}
+
+/// The body of `entity`, decoded from quoted-printable or base64 when its
+/// `Content-Transfer-Encoding` says so.
+fn decoded_body(entity: &str) -> String {
+    let raw = entity.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    match header_in(entity, "Content-Transfer-Encoding")
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("quoted-printable") => decode_quoted_printable(raw),
+        Some("base64") => {
+            let compact: String = raw.split_whitespace().collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default()
+        }
+        _ => raw.to_owned(),
     }
 }
 
@@ -348,6 +400,7 @@ mod tests {
                     body: format!(
                         "Hello,\n.leading dot\nhttp://front.test/activate/UID/{long_token}\n"
                     ),
+                    html: None,
                     kind: EmailKind::Activation,
                     link: None,
                     user_id: auth_core::UserId::new(),

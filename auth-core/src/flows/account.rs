@@ -9,7 +9,7 @@ use crate::flows::{
     Registration, ResetConfirmation,
 };
 use crate::link_token::{Purpose, decode_uid, encode_uid};
-use crate::mail::{Email, EmailKind};
+use crate::mail::{Email, EmailContext, EmailKind};
 use crate::password::UserAttributes;
 use crate::store::{HistoryEntry, Page, UserQuery};
 use crate::throttle::Scope;
@@ -270,21 +270,53 @@ impl Auth {
     }
 
     fn send_activation_email(&self, user: &User) {
-        let site = &self.inner.config.site_name;
         let link = self.activation_link(user);
-        let days = self.inner.config.activation_ttl.num_hours().max(1);
+        self.send_account_email(EmailKind::Activation, user, Some(link));
+    }
+
+    /// Renders the email `kind` for `user` from the templates and queues
+    /// it (see [`send`](Self::send)). A template that fails to render is
+    /// logged (its name and the error, never the link) and nothing is
+    /// sent: the answer to the request does not depend on the email.
+    pub(crate) fn send_account_email(&self, kind: EmailKind, user: &User, link: Option<String>) {
+        let config = &self.inner.config;
+        let context = EmailContext {
+            site_name: &config.site_name,
+            username: &user.username,
+            first_name: &user.first_name,
+            email: &user.email,
+            link: link.as_deref(),
+            expires_hours: match kind {
+                EmailKind::Activation => config.activation_ttl.num_hours().max(1),
+                _ => config.reset_ttl.num_hours().max(1),
+            },
+            expires_minutes: match kind {
+                EmailKind::Activation => config.activation_ttl.num_minutes().max(1),
+                _ => config.reset_ttl.num_minutes().max(1),
+            },
+        };
+        let rendered = match self.inner.email_templates.render(kind, &context) {
+            Ok(rendered) => rendered,
+            Err(err) => {
+                tracing::error!(kind = kind.as_str(), user_id = %user.id, error = %err, "an email template failed: nothing sent");
+                return;
+            }
+        };
+        let label = match kind {
+            EmailKind::Activation => "activation email",
+            EmailKind::PasswordReset => "password reset email",
+            _ => "password changed email",
+        };
         self.send(
-            "activation email",
+            label,
             user.id,
             Email {
                 to: user.email.clone(),
-                subject: format!("Activate your account on {site}"),
-                body: format!(
-                    "Hello {},\n\nPlease confirm your email address to activate your account on {site}:\n\n{link}\n\nThe link works once and expires in {days} hours. If you did not register, ignore this email.\n",
-                    user.username
-                ),
-                kind: EmailKind::Activation,
-                link: Some(link),
+                subject: rendered.subject,
+                body: rendered.text,
+                html: Some(rendered.html),
+                kind,
+                link,
                 user_id: user.id,
             },
         );
@@ -421,26 +453,10 @@ impl Auth {
         if !user.is_active {
             return Ok(());
         }
-        let site = &self.inner.config.site_name;
-        let link = self.password_reset_link(&user);
-        let minutes = self.inner.config.reset_ttl.num_minutes().max(1);
         // Sent off the request path, and a failure only logged: the answer
         // is the same, as quick, for an address of no account.
-        self.send(
-            "password reset email",
-            user.id,
-            Email {
-                to: user.email.clone(),
-                subject: format!("Password reset on {site}"),
-                body: format!(
-                    "Hello {},\n\nSomeone asked to reset the password of your account on {site}. To choose a new password, open:\n\n{link}\n\nThe link works once and expires in {minutes} minutes. If it was not you, ignore this email: your password has not changed.\n",
-                    user.username
-                ),
-                kind: EmailKind::PasswordReset,
-                link: Some(link),
-                user_id: user.id,
-            },
-        );
+        let link = self.password_reset_link(&user);
+        self.send_account_email(EmailKind::PasswordReset, &user, Some(link));
         self.emit(AuthEvent::PasswordResetRequested {
             user_id: user.id,
             at: now,
@@ -536,6 +552,9 @@ impl Auth {
                 .set_password_hash(user.id, Some(&hash)),
         )
         .await?;
+        if self.inner.config.password_changed_email {
+            self.send_account_email(EmailKind::PasswordChanged, user, None);
+        }
         Ok(())
     }
 

@@ -714,3 +714,76 @@ pub async fn profile_size_is_capped(env: Env) {
     }
     t.finish().await;
 }
+
+/// The activation email has a text and an HTML part from the templates,
+/// with the link the configured template builds; a password change sends
+/// the owner a notice, with no link.
+pub async fn emails_have_text_and_html_parts(env: Env) {
+    let t = env
+        .start_with(|settings| {
+            settings.activation_url = "{frontend_url}/welcome/{uid}?token={token}".into();
+        })
+        .await;
+    t.post(
+        "/api/auth/register",
+        json!({
+            "username": "eve", "email": "eve@example.com",
+            "password": PASSWORD, "confirm_password": PASSWORD,
+        }),
+    )
+    .send()
+    .await
+    .expect(201);
+    let mail = t.sink.take_to("eve@example.com").await;
+    let parts = mail.parts();
+    let types: Vec<&str> = parts.iter().map(|(t, _)| t.as_str()).collect();
+    assert!(
+        types.len() == 2 && types[0].starts_with("text/plain") && types[1].starts_with("text/html"),
+        "{types:?}"
+    );
+    let prefix = format!("{}/welcome/", crate::harness::FRONTEND);
+    let link = mail.link(&prefix).expect("the templated link in the text");
+    let (uid, token) = link[prefix.len()..]
+        .split_once("?token=")
+        .expect("uid?token=TOKEN");
+    t.remember_token(token);
+    let html = mail.html().expect("an HTML part");
+    assert!(
+        html.contains("<a href=\"") && html.contains(token),
+        "{html}"
+    );
+    assert!(html.contains("Hello eve,"), "{html}");
+    t.post("/api/auth/activate", json!({ "uid": uid, "token": token }))
+        .send()
+        .await
+        .expect(200);
+
+    let (access, _) = t.jwt_login("eve", PASSWORD).await;
+    t.post(
+        "/api/auth/password/change",
+        json!({
+            "old_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        }),
+    )
+    .bearer(&access)
+    .send()
+    .await
+    .expect(204);
+    let notice = t.sink.take_to("eve@example.com").await;
+    assert!(
+        notice
+            .header("Subject")
+            .is_some_and(|s| s.contains("password") && s.contains("changed")),
+        "{:?}",
+        notice.header("Subject")
+    );
+    assert!(notice.body().contains("Hello eve,"), "{}", notice.body());
+    assert!(
+        !notice.body().contains("http"),
+        "no link: {}",
+        notice.body()
+    );
+    t.finish().await;
+}

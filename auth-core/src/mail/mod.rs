@@ -1,9 +1,17 @@
-//! Sending the account emails (activation, password reset).
+//! Sending the account emails (activation, password reset, password
+//! changed).
 //!
-//! The service builds each [`Email`] from templates and the configured
-//! frontend URL (never from anything in a request) and hands it to a
-//! [`Mailer`]. [`ConsoleMailer`] prints; [`SmtpMailer`] (feature `smtp`)
-//! sends over SMTP; [`MemoryMailer`] keeps them for tests.
+//! The service renders each [`Email`] from [`EmailTemplates`] (a subject,
+//! a text part and an HTML part; an app may replace any template) and the
+//! configured link URLs (never from anything in a request) and hands it to
+//! a [`Mailer`]. [`ConsoleMailer`] prints; [`SmtpMailer`] (feature `smtp`)
+//! sends over SMTP, text and HTML as `multipart/alternative`;
+//! [`MemoryMailer`] keeps them for tests.
+
+mod templates;
+
+pub(crate) use templates::EmailContext;
+pub use templates::{EmailTemplateError, EmailTemplates};
 
 use std::fmt::{self, Debug};
 use std::io::Write;
@@ -21,6 +29,9 @@ pub enum EmailKind {
     Activation,
     /// The link that sets a new password.
     PasswordReset,
+    /// A notice that the password was changed (or reset), so the owner
+    /// learns of a change they did not make (OWASP). Carries no link.
+    PasswordChanged,
 }
 
 impl EmailKind {
@@ -29,6 +40,7 @@ impl EmailKind {
         match self {
             EmailKind::Activation => "activation",
             EmailKind::PasswordReset => "password_reset",
+            EmailKind::PasswordChanged => "password_changed",
         }
     }
 }
@@ -41,8 +53,11 @@ pub struct Email {
     pub to: String,
     /// The subject line.
     pub subject: String,
-    /// The plain-text body (it holds a single-use link).
+    /// The plain-text body (it may hold a single-use link).
     pub body: String,
+    /// The HTML body, sent beside the text as `multipart/alternative`
+    /// (`None`: text only).
+    pub html: Option<String>,
     /// Which email this is.
     pub kind: EmailKind,
     /// The single-use link the email carries (from
@@ -62,6 +77,7 @@ impl Debug for Email {
             .field("to", &self.to)
             .field("subject", &self.subject)
             .field("body", &"[redacted]")
+            .field("html", &self.html.as_ref().map(|_| "[redacted]"))
             .field("kind", &self.kind)
             .field("link", &self.link.as_ref().map(|_| "[redacted]"))
             .field("user_id", &self.user_id)
@@ -107,6 +123,7 @@ impl Mailer for ConsoleMailer {
 ///     to: "a@example.com".into(),
 ///     subject: "Hi".into(),
 ///     body: "x".into(),
+///     html: None,
 ///     kind: EmailKind::Activation,
 ///     link: None,
 ///     user_id: auth_core::UserId::new(),
@@ -151,7 +168,7 @@ pub use smtp::SmtpMailer;
 #[cfg(feature = "smtp")]
 mod smtp {
     use async_trait::async_trait;
-    use lettre::message::Mailbox;
+    use lettre::message::{Mailbox, MultiPart};
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
     use super::{Email, Mailer};
@@ -229,11 +246,16 @@ mod smtp {
     #[async_trait]
     impl Mailer for SmtpMailer {
         async fn send(&self, email: Email) -> Result<(), BoxError> {
-            let message = Message::builder()
+            let builder = Message::builder()
                 .from(self.from.clone())
                 .to(email.to.parse()?)
-                .subject(email.subject)
-                .body(email.body)?;
+                .subject(email.subject);
+            let message = match email.html {
+                Some(html) => {
+                    builder.multipart(MultiPart::alternative_plain_html(email.body, html))?
+                }
+                None => builder.body(email.body)?,
+            };
             self.transport.send(message).await?;
             Ok(())
         }
