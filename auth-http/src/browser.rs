@@ -22,7 +22,7 @@ pub(crate) const SESSION_COOKIE: &str = "auth_session";
 pub(crate) const CSRF_COOKIE: &str = "auth_csrf";
 /// Where a sign-in without a (safe) `next` lands.
 const AFTER_LOGIN: &str = "/o/login";
-const LOGIN_PATH: &str = "/o/login";
+pub(crate) const LOGIN_PATH: &str = "/o/login";
 const LOGOUT_PATH: &str = "/o/logout";
 const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
 
@@ -38,7 +38,7 @@ pub(crate) fn cookie<'a>(req: &ApiRequest<'a>, name: &str) -> Option<&'a str> {
 
 /// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure`
 /// when configured; `max_age` `0` deletes the cookie.
-fn set_cookie(api: &Api, name: &str, value: &str, max_age: i64) -> String {
+pub(crate) fn set_cookie(api: &Api, name: &str, value: &str, max_age: i64) -> String {
     let secure = if api.auth().config().oauth.secure_cookies {
         "; Secure"
     } else {
@@ -135,7 +135,7 @@ fn csrf_refused(api: &Api) -> ApiResponse {
 
 /// The page for a service error: its status from the error table, a
 /// generic message (429 keeps its `Retry-After`).
-fn failure_page(api: &Api, err: &AuthError) -> ApiResponse {
+pub(crate) fn failure_page(api: &Api, err: &AuthError) -> ApiResponse {
     let rendered = ApiResponse::from_error(err);
     let retry = rendered.header("Retry-After").map(str::to_string);
     let message = match rendered.status {
@@ -343,7 +343,7 @@ fn authorization_request(fields: &[(String, String)]) -> AuthorizationRequest {
 }
 
 /// `uri` with `params` added to its query.
-fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (name, value) in params {
         query.append_pair(name, value);
@@ -570,7 +570,15 @@ mod tests {
 
     const PASSWORD: &str = "correct-horse-battery-9";
 
-    async fn api(config: AuthConfig) -> Api {
+    /// A service on `config`, with OpenID Connect on.
+    async fn api(mut config: AuthConfig) -> Api {
+        let key = auth_core::token::jwt::JwtKey::from_pem(
+            auth_core::token::jwt::Algorithm::EdDSA,
+            include_str!("../../auth-core/tests/keys/ed25519_private.pem"),
+        )
+        .unwrap();
+        let keys = auth_core::token::jwt::KeySet::new(key).unwrap();
+        config.oauth = config.oauth.with_id_token_keys(keys).unwrap();
         let auth = Auth::builder(config)
             .store(Arc::new(MemoryStore::new()))
             .hasher(Arc::new(

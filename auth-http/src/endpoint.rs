@@ -32,6 +32,9 @@ pub(crate) enum Group {
     WellKnown,
     /// The browser pages (`/o/...`, HTML), at the root.
     Pages,
+    /// OpenID Connect's endpoints under the prefix (userinfo, JWKS,
+    /// logout): enabled with the OAuth2 group, but not client-authenticated.
+    OpenId,
 }
 
 impl Group {
@@ -44,7 +47,7 @@ impl Group {
             Group::Users => groups.users,
             Group::Docs => groups.docs,
             Group::Health => groups.health,
-            Group::OAuth | Group::WellKnown => groups.oauth,
+            Group::OAuth | Group::WellKnown | Group::OpenId => groups.oauth,
             Group::Pages => groups.pages,
         }
     }
@@ -52,7 +55,7 @@ impl Group {
     /// Whether the group's paths sit under the prefix: all but `/healthz`
     /// and the `/.well-known/` documents, which the HTTP contract keeps at
     /// the root (RFC 8414 §3 puts the metadata at the origin's root).
-    fn under_prefix(self) -> bool {
+    pub(crate) fn under_prefix(self) -> bool {
         !matches!(self, Group::Health | Group::WellKnown | Group::Pages)
     }
 }
@@ -69,6 +72,10 @@ pub(crate) enum Access {
     Own,
     /// As `Own`, or an OAuth2 access token granted this scope.
     OwnOrScope(&'static str),
+    /// Only an OAuth2 access token granted this scope (403
+    /// `insufficient_scope` for any other credential); a refused token is
+    /// a 401 whose challenge says `error="invalid_token"` (RFC 6750 §3.1).
+    OAuthScope(&'static str),
     /// A user authenticated by a Knox token.
     KnoxToken,
     /// A user authenticated by their static token.
@@ -93,21 +100,47 @@ impl Access {
             Access::KnoxToken => CallerAccess::KnoxToken,
             Access::StaticToken => CallerAccess::StaticToken,
             Access::Staff => CallerAccess::Staff,
+            Access::OAuthScope(scope) => CallerAccess::OAuthScope(scope),
         };
         let who = match &req.authenticated {
             Some(Ok(who)) => who.clone(),
-            Some(Err(err)) => return Err(Failure::Response(ApiResponse::from_error(err))),
+            Some(Err(err)) => return Err(self.refusal(err)),
             None => {
                 let who = api
                     .auth()
                     .authenticate_header(req.header("authorization"))
-                    .await?;
+                    .await
+                    .map_err(|err| self.refusal(&err))?;
                 crate::trace::record_caller(&who);
                 who
             }
         };
-        who.admit(rule)?;
+        who.admit(rule).map_err(|err| self.refusal(&err))?;
         Ok(Some(who))
+    }
+
+    /// The answer to a refused caller: the error table's, but for
+    /// [`Access::OAuthScope`] a token that was sent and refused gets a
+    /// challenge with `error="invalid_token"`.
+    fn refusal(self, err: &AuthError) -> Failure {
+        let mut response = ApiResponse::from_error(err);
+        let invalid_token = matches!(
+            err,
+            AuthError::Unauthenticated(rejection) if *rejection != TokenRejection::Missing
+        ) || matches!(err, AuthError::TokenNotValid);
+        if matches!(self, Access::OAuthScope(_)) && invalid_token {
+            response
+                .headers
+                .retain(|(name, _)| !name.eq_ignore_ascii_case("www-authenticate"));
+            response = response.with_header(
+                "WWW-Authenticate",
+                format!(
+                    "{}, error=\"invalid_token\"",
+                    crate::error::WWW_AUTHENTICATE
+                ),
+            );
+        }
+        Failure::Response(response)
     }
 }
 
@@ -342,8 +375,11 @@ fn siblings(
     table: &'static [Endpoint],
     endpoint: &Endpoint,
 ) -> impl Iterator<Item = &'static Endpoint> {
-    let path = endpoint.path;
-    table.iter().filter(move |e| e.path == path)
+    let (path, root) = (endpoint.path, endpoint.group.under_prefix());
+    // `/o/logout` is a page at the root and an endpoint under the prefix.
+    table
+        .iter()
+        .filter(move |e| e.path == path && e.group.under_prefix() == root)
 }
 
 /// The `Allow` header of the endpoints at `endpoint`'s path: their methods,

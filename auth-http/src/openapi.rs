@@ -59,7 +59,7 @@ fn tag(group: Group) -> &'static str {
         Group::Users => "users",
         Group::Docs => "docs",
         Group::Health => "health",
-        Group::OAuth | Group::WellKnown | Group::Pages => "oauth2",
+        Group::OAuth | Group::WellKnown | Group::Pages | Group::OpenId => "oauth2",
     }
 }
 
@@ -171,6 +171,7 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
             SecurityRequirement::default(),
         ]),
         Access::Public => None,
+        Access::OAuthScope(_) => Some(vec![SecurityRequirement::new("jwt", Vec::<String>::new())]),
         Access::Own | Access::OwnOrScope(_) | Access::Staff => Some(vec![
             SecurityRequirement::new("jwt", Vec::<String>::new()),
             SecurityRequirement::new("token", Vec::<String>::new()),
