@@ -6,10 +6,11 @@ mod pages_flow;
 
 use actix_web::{App, HttpServer};
 use auth_actix::{Api, AuthMiddleware};
+use auth_core::Auth;
 
-#[tokio::test]
-async fn login_consent_code_and_token_over_http() {
-    let (auth, client_id) = pages_flow::service().await;
+/// Serves `auth` on 127.0.0.1:0; returns the base URL and the handle
+/// that stops the server.
+fn serve(auth: Auth) -> (String, actix_web::dev::ServerHandle) {
     let api = Api::new(auth.clone());
     let server = HttpServer::new(move || {
         App::new()
@@ -23,6 +24,21 @@ async fn login_consent_code_and_token_over_http() {
     let running = server.run();
     let handle = running.handle();
     tokio::spawn(running);
+    (base, handle)
+}
+
+#[tokio::test]
+async fn login_consent_code_and_token_over_http() {
+    let (auth, client_id) = pages_flow::service().await;
+    let (base, handle) = serve(auth);
     pages_flow::login_consent_code_and_token(&base, &client_id).await;
+    handle.stop(true).await;
+}
+
+#[tokio::test]
+async fn openid_connect_over_http() {
+    let (auth, client_id) = pages_flow::service().await;
+    let (base, handle) = serve(auth);
+    pages_flow::openid_connect_flow(&base, &client_id).await;
     handle.stop(true).await;
 }

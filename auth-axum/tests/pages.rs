@@ -1,5 +1,6 @@
 //! The browser pages and the authorization endpoint, served by the axum
-//! router on 127.0.0.1:0 (the flow is in `pages_flow`).
+//! router on 127.0.0.1:0, and OpenID Connect on them (the flows are in
+//! `pages_flow`).
 
 mod common;
 mod pages_flow;
@@ -12,4 +13,11 @@ async fn login_consent_code_and_token_over_http() {
     let (auth, client_id) = pages_flow::service().await;
     let base = serve(auth_axum::router(Api::new(auth))).await;
     pages_flow::login_consent_code_and_token(&base, &client_id).await;
+}
+
+#[tokio::test]
+async fn openid_connect_over_http() {
+    let (auth, client_id) = pages_flow::service().await;
+    let base = serve(auth_axum::router(Api::new(auth))).await;
+    pages_flow::openid_connect_flow(&base, &client_id).await;
 }
