@@ -556,6 +556,39 @@ mod tests {
     }
 
     #[test]
+    fn oidc_keys_are_asymmetric_private_keys() {
+        let dir = temp_dir("oidc");
+        let keys = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../auth-core/tests/keys"
+        ));
+        // The generated PEM is an Ed25519 key JwtKey reads back.
+        let file = dir.join("auth-demo.oidc.pem");
+        let generated = load_or_create_oidc_key(None, Some(&file)).unwrap();
+        assert_eq!(generated.algorithm(), Algorithm::EdDSA);
+        let again = load_or_create_oidc_key(None, Some(&file)).unwrap();
+        assert_eq!(again.kid(), generated.kid());
+        // A named key wins over the file, its algorithm from its type.
+        let rsa = load_or_create_oidc_key(Some(&keys.join("rsa_private.pem")), Some(&file));
+        assert_eq!(rsa.unwrap().algorithm(), Algorithm::RS256);
+        // A public key or something else is refused with the file's name.
+        for bad in ["ed25519_public.pem", "../jwt.rs"] {
+            let err = load_or_create_oidc_key(Some(&keys.join(bad)), None).unwrap_err();
+            assert!(
+                err.to_string().contains(bad.trim_start_matches("../")),
+                "{err}"
+            );
+        }
+        // Without a file (in-memory database), a fresh key each time.
+        let first = load_or_create_oidc_key(None, None).unwrap();
+        assert_ne!(
+            first.kid(),
+            load_or_create_oidc_key(None, None).unwrap().kid()
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn secret_is_generated_once_and_kept_private() {
         let dir = temp_dir("secret");
         let file = dir.join("auth-demo.secret");
