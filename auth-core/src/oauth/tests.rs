@@ -1637,7 +1637,24 @@ async fn rp_logout_checks_the_hint_and_the_registered_uri() {
         hint.split('.').nth(1).unwrap()
     );
     let signed_elsewhere = format!("{input}.{}", signing.sign(input.as_bytes()).unwrap());
-    for forged in [forged_payload, signed_elsewhere, "not.a.token".to_string()] {
+    // Our key, another issuer: not one of our ID tokens.
+    let foreign_issuer = {
+        let (_, mut claims) = claims_of(&client_keys(&env), &hint);
+        claims.iss = "https://other.example".into();
+        let key = env.auth.id_token_keys().unwrap().key_set().signing_key();
+        let payload = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            serde_json::to_vec(&claims).unwrap(),
+        );
+        let input = format!("{}.{payload}", key.encoded_header());
+        format!("{input}.{}", key.sign(input.as_bytes()).unwrap())
+    };
+    for forged in [
+        forged_payload,
+        signed_elsewhere,
+        foreign_issuer,
+        "not.a.token".to_string(),
+    ] {
         refused.push(EndSessionRequest {
             id_token_hint: Some(forged),
             ..request("https://client.example/bye")
