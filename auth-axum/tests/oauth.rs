@@ -504,6 +504,14 @@ async fn metadata_and_openapi() {
     assert!(userinfo["responses"]["403"].is_object());
     assert!(userinfo["security"].is_array());
     assert!(document["components"]["schemas"]["OpenIdConfiguration"].is_object());
+    let post = &document["paths"]["/api/o/userinfo"]["post"];
+    assert_eq!(
+        post["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"],
+        "#/components/schemas/UserInfoForm"
+    );
+    assert!(
+        document["components"]["schemas"]["UserInfoForm"]["properties"]["access_token"].is_object()
+    );
 }
 
 #[tokio::test]

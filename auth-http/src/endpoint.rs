@@ -9,7 +9,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use auth_core::error::{AuthError, TokenRejection};
-use auth_core::flows::{Access as CallerAccess, Authenticated};
+use auth_core::flows::{Access as CallerAccess, Authenticated, Credential};
+use auth_core::oauth::OAuthError;
 use serde_json::json;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
@@ -102,6 +103,28 @@ impl Access {
             Access::Staff => CallerAccess::Staff,
             Access::OAuthScope(scope) => CallerAccess::OAuthScope(scope),
         };
+        if let Access::OAuthScope(_) = self
+            && let Some(token) = body_access_token(req)
+        {
+            // RFC 6750 §2.2: the token in a form body, and only there.
+            if req.header("authorization").is_some() {
+                return Err(Failure::Auth(
+                    OAuthError::invalid_request("Send the access token one way only.").into(),
+                ));
+            }
+            let (user, token) = api
+                .auth()
+                .authenticate_oauth_access(&token)
+                .await
+                .map_err(|err| self.refusal(&err))?;
+            let who = Authenticated {
+                user,
+                credential: Credential::OAuth(token),
+            };
+            crate::trace::record_caller(&who);
+            who.admit(rule).map_err(|err| self.refusal(&err))?;
+            return Ok(Some(who));
+        }
         let who = match &req.authenticated {
             Some(Ok(who)) => who.clone(),
             Some(Err(err)) => return Err(self.refusal(err)),
@@ -142,6 +165,20 @@ impl Access {
         }
         Failure::Response(response)
     }
+}
+
+/// The `access_token` of a `POST` whose body is a form (RFC 6750 §2.2).
+fn body_access_token(req: &ApiRequest<'_>) -> Option<String> {
+    if req.method != "POST"
+        || req
+            .expect_media_type("application/x-www-form-urlencoded")
+            .is_err()
+    {
+        return None;
+    }
+    form_urlencoded::parse(req.body)
+        .find(|(name, _)| name == "access_token")
+        .map(|(_, value)| value.into_owned())
 }
 
 /// Where a documented parameter is read from.

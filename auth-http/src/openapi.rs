@@ -149,7 +149,9 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
             continue;
         }
         let (description, schema) = match (endpoint.group, status) {
-            (Group::OAuth, 400) => ("An OAuth2 error (RFC 6749 section 5.2)", oauth_error),
+            (Group::OAuth | Group::OpenId, 400) => {
+                ("An OAuth2 error (RFC 6749 section 5.2)", oauth_error)
+            }
             (Group::OAuth, 401) => (
                 "`invalid_client` (with `WWW-Authenticate: Basic`)",
                 oauth_error,

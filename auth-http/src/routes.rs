@@ -27,7 +27,7 @@ use crate::form::percent_decode;
 use crate::oauth::{
     self, IntrospectionResponse, ServerMetadata, TokenForm, TokenHintForm, TokenResponse,
 };
-use crate::oidc::{self, OpenIdConfiguration};
+use crate::oidc::{self, OpenIdConfiguration, UserInfoForm};
 use crate::schemas::{
     AdminUserPatch, AdminUserRequest, HistoryPage, KnoxLoginRequest, LoginRequest, UserPage,
 };
@@ -479,9 +479,12 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         access: Access::OAuthScope("openid"),
-        summary: Some("OpenID Connect userinfo (POST; the access token in `Authorization`)"),
+        summary: Some(
+            "OpenID Connect userinfo (POST; the access token in `Authorization` or as the form's `access_token`)",
+        ),
+        request: Body::form::<UserInfoForm>(),
         response: Body::json::<UserInfo>(),
-        errors: &[401, 403, 503],
+        errors: &[400, 401, 403, 503],
         ..Endpoint::new(
             "POST",
             "/o/userinfo",

@@ -558,6 +558,23 @@ pub(crate) async fn openid_connect_flow(base: &str, client_id: &str) {
         assert_eq!(info["email"], "ada@example.com");
         assert_eq!(info["email_verified"], true);
     }
+    // RFC 6750 §2.2: the token as the form's access_token, but never
+    // both ways at once.
+    let form = |with_header: bool| {
+        let mut request = http
+            .post(format!("{base}/api/o/userinfo"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("access_token={access}"));
+        if with_header {
+            request = request.bearer_auth(&access);
+        }
+        request.send()
+    };
+    let by_form = form(false).await.expect("userinfo");
+    assert_eq!(by_form.status(), 200);
+    let info: serde_json::Value = by_form.json().await.expect("json");
+    assert_eq!(info["sub"], me["id"]);
+    assert_eq!(form(true).await.expect("userinfo").status(), 400);
     let (status, challenge, _) = userinfo(base, "GET", None).await;
     assert_eq!(status, 401);
     assert!(challenge.expect("a challenge").starts_with("Bearer"));
