@@ -352,6 +352,13 @@ pub struct Settings {
     #[arg(long = "oidc-key", global = true, env = "AUTH_OIDC_KEY")]
     pub oidc_key: Option<PathBuf>,
 
+    /// The OAuth2 / OpenID Connect issuer: the server's public base URL,
+    /// named in the metadata, discovery and ID tokens (default
+    /// `http://localhost:8000`; clients compare it with the URL they
+    /// discovered the server at).
+    #[arg(long, global = true, env = "AUTH_ISSUER")]
+    pub issuer: Option<String>,
+
     /// The `SECRET_KEY` of a Django deployment moving here: HS256 tokens
     /// its simplejwt signed with it (`user_id` the imported Django id) are
     /// accepted until `--django-accept-until`, which it needs. It must
@@ -480,6 +487,7 @@ impl Default for Settings {
             jwt_algorithm: Algorithm::HS256,
             jwt_private_key_file: None,
             oidc_key: None,
+            issuer: None,
             django_secret_key: None,
             django_accept_until: None,
             access_ttl: 300,
@@ -663,6 +671,7 @@ mod tests {
             "AUTH_JWT_ALGORITHM",
             "AUTH_JWT_PRIVATE_KEY_FILE",
             "AUTH_OIDC_KEY",
+            "AUTH_ISSUER",
             "AUTH_DJANGO_SECRET_KEY",
             "AUTH_DJANGO_ACCEPT_UNTIL",
             "AUTH_ACCESS_TTL",

@@ -476,6 +476,12 @@ pub async fn build_auth(settings: &Settings) -> Result<Auth, DemoError> {
         .oauth
         .with_id_token_keys(id_token_keys)
         .map_err(|err| DemoError::Settings(format!("AUTH_OIDC_KEY: {err}")))?;
+    if let Some(issuer) = &settings.issuer {
+        config.oauth = config
+            .oauth
+            .with_issuer(issuer)
+            .map_err(|err| DemoError::Settings(format!("AUTH_ISSUER: {err}")))?;
+    }
     let mut stores = sql_stores(settings.database_url.expose(), !settings.no_migrate).await?;
     if let Some(url) = &settings.redis_url {
         stores = with_redis(

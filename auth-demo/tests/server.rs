@@ -340,12 +340,9 @@ async fn get_json(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
 
 /// The kids and algorithms of the ID-token keys the server publishes, and
 /// what its discovery document says it signs with.
-async fn oidc_keys(addr: std::net::SocketAddr) -> (Vec<String>, serde_json::Value) {
+async fn oidc_keys(addr: std::net::SocketAddr, issuer: &str) -> (Vec<String>, serde_json::Value) {
     let discovery = get_json(addr, "/.well-known/openid-configuration").await;
-    assert_eq!(
-        discovery["jwks_uri"],
-        "http://localhost:8000/api/o/jwks.json"
-    );
+    assert_eq!(discovery["jwks_uri"], format!("{issuer}/api/o/jwks.json"));
     assert!(
         discovery["scopes_supported"]
             .as_array()
@@ -386,7 +383,7 @@ async fn the_oidc_key_is_generated_once_and_advertised() {
     assert!(!key_file.exists());
 
     let server = auth_demo::start(&settings).await.unwrap();
-    let (first, algs) = oidc_keys(server.local_addr()).await;
+    let (first, algs) = oidc_keys(server.local_addr(), "http://localhost:8000").await;
     server.shutdown().await.unwrap();
     assert_eq!(algs, serde_json::json!(["EdDSA"]));
     assert_eq!(first.len(), 1);
@@ -400,12 +397,13 @@ async fn the_oidc_key_is_generated_once_and_advertised() {
     }
 
     let server = auth_demo::start(&settings).await.unwrap();
-    let (second, _) = oidc_keys(server.local_addr()).await;
+    let (second, _) = oidc_keys(server.local_addr(), "http://localhost:8000").await;
     server.shutdown().await.unwrap();
     assert_eq!(second, first, "the same key on the second start");
     assert_eq!(std::fs::read_to_string(&key_file).unwrap(), pem);
 
-    // A key file named by --oidc-key (P-256 here) signs instead.
+    // A key file named by --oidc-key (P-256 here) signs instead, for the
+    // issuer --issuer names.
     let cli = Cli::try_parse_from([
         "demo_server",
         "--oidc-key",
@@ -413,14 +411,19 @@ async fn the_oidc_key_is_generated_once_and_advertised() {
             env!("CARGO_MANIFEST_DIR"),
             "/../auth-core/tests/keys/ec_private.pem"
         ),
+        "--issuer",
+        "https://id.example/",
     ])
     .unwrap();
     let given = Settings {
         oidc_key: cli.settings.oidc_key,
+        issuer: cli.settings.issuer,
         ..settings.clone()
     };
     let server = auth_demo::start(&given).await.unwrap();
-    let (named, algs) = oidc_keys(server.local_addr()).await;
+    let (named, algs) = oidc_keys(server.local_addr(), "https://id.example").await;
+    let discovery = get_json(server.local_addr(), "/.well-known/openid-configuration").await;
+    assert_eq!(discovery["issuer"], "https://id.example");
     server.shutdown().await.unwrap();
     assert_eq!(algs, serde_json::json!(["ES256"]));
     assert_ne!(named, first);
