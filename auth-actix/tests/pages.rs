@@ -51,3 +51,11 @@ async fn applications_pages_over_http() {
     applications_flow::applications_pages(&base).await;
     handle.stop(true).await;
 }
+
+#[tokio::test]
+async fn openid_connect_over_http() {
+    let (auth, client_id) = pages_flow::service().await;
+    let (base, handle) = serve(auth);
+    pages_flow::openid_connect_flow(&base, &client_id).await;
+    handle.stop(true).await;
+}

@@ -441,10 +441,16 @@ async fn metadata_and_openapi() {
         metadata["grant_types_supported"],
         json!(["authorization_code", "client_credentials", "refresh_token"])
     );
-    assert_eq!(
-        metadata["scopes_supported"],
-        json!(["email", "openid", "profile"])
-    );
+    // Without ID-token keys, OpenID Connect is off: `openid` is not
+    // offered and there is no discovery document.
+    assert_eq!(metadata["scopes_supported"], json!(["email", "profile"]));
+    let discovery = s
+        .http
+        .get(format!("{}/.well-known/openid-configuration", s.base))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(discovery.status().as_u16(), 404);
     assert_eq!(
         metadata["authorization_response_iss_parameter_supported"],
         true
@@ -477,6 +483,35 @@ async fn metadata_and_openapi() {
         assert!(document["paths"][path]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"].is_object(), "{path}");
     }
     assert!(document["paths"]["/.well-known/oauth-authorization-server"]["get"].is_object());
+    // OpenID Connect's routes are documented.
+    for (path, method) in [
+        ("/.well-known/openid-configuration", "get"),
+        ("/api/o/jwks.json", "get"),
+        ("/api/o/logout", "get"),
+        ("/api/o/userinfo", "get"),
+        ("/api/o/userinfo", "post"),
+    ] {
+        assert!(
+            document["paths"][path][method].is_object(),
+            "{method} {path}"
+        );
+    }
+    let userinfo = &document["paths"]["/api/o/userinfo"]["get"];
+    assert_eq!(
+        userinfo["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/UserInfo"
+    );
+    assert!(userinfo["responses"]["403"].is_object());
+    assert!(userinfo["security"].is_array());
+    assert!(document["components"]["schemas"]["OpenIdConfiguration"].is_object());
+    let post = &document["paths"]["/api/o/userinfo"]["post"];
+    assert_eq!(
+        post["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"],
+        "#/components/schemas/UserInfoForm"
+    );
+    assert!(
+        document["components"]["schemas"]["UserInfoForm"]["properties"]["access_token"].is_object()
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The browser pages and the authorization endpoint, served by the axum
-//! router on 127.0.0.1:0 (the flow is in `pages_flow`).
+//! router on 127.0.0.1:0, and OpenID Connect on them (the flows are in
+//! `pages_flow`).
 
 mod applications_flow;
 mod common;
@@ -31,4 +32,11 @@ async fn applications_pages_over_http() {
     )))
     .await;
     applications_flow::applications_pages(&base).await;
+}
+
+#[tokio::test]
+async fn openid_connect_over_http() {
+    let (auth, client_id) = pages_flow::service().await;
+    let base = serve(auth_axum::router(Api::new(auth))).await;
+    pages_flow::openid_connect_flow(&base, &client_id).await;
 }

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 
 use crate::flows::{AuthSchemes, RefreshPolicy};
-use crate::oauth::Scopes;
+use crate::oauth::{IdTokenKeys, Scopes};
 use crate::throttle::ThrottleConfig;
-use crate::token::jwt::JwtConfig;
+use crate::token::jwt::{JwtConfig, KeySet};
 use crate::token::knox::KnoxConfig;
 
 pub use crate::cache::LookupCacheConfig;
@@ -203,6 +203,10 @@ pub enum ConfigError {
     /// A scope name is not an RFC 6749 §3.3 scope token.
     #[error("{0:?} is not a valid scope name (RFC 6749 section 3.3)")]
     ScopeName(String),
+    /// An ID-token key set holds a key of a symmetric (HMAC) algorithm:
+    /// ID tokens are signed with RS256, ES256 or EdDSA only.
+    #[error("ID tokens must be signed with an asymmetric key (RS256, ES256 or EdDSA): {0}")]
+    IdTokenKey(String),
 }
 
 /// `url` without a trailing slash, when it is an absolute http(s) URL with
@@ -337,6 +341,7 @@ impl AuthConfig {
 /// | [`scopes`](Self::scopes) | `openid`, `profile`, `email` | `SCOPES`, `read` and `write` |
 /// | [`default_scopes`](Self::default_scopes) | none | `DEFAULT_SCOPES`, all |
 /// | [`secret_rotation_overlap`](Self::secret_rotation_overlap) | 1 day | (none) |
+/// | [`id_token_keys`](Self::id_token_keys) | none: OpenID Connect off | `OIDC_RSA_PRIVATE_KEY` (RS256 only) |
 ///
 /// ```
 /// use auth_core::config::OAuthConfig;
@@ -391,6 +396,13 @@ pub struct OAuthConfig {
     /// The server is reached over HTTPS: the session and CSRF cookies get
     /// the `Secure` attribute (default off, for plain-HTTP development).
     pub secure_cookies: bool,
+    /// The keys that sign ID tokens (RS256, ES256 or EdDSA; never HMAC),
+    /// published at `/api/o/jwks.json`. `None` (the default) turns OpenID
+    /// Connect off: the `openid` scope is not advertised and a request for
+    /// it is `invalid_scope`, there is no discovery document, and userinfo
+    /// and logout have nothing to accept. ID tokens last as long as the
+    /// access token issued with them.
+    pub id_token_keys: Option<IdTokenKeys>,
 }
 
 impl Default for OAuthConfig {
@@ -417,6 +429,7 @@ impl Default for OAuthConfig {
             secret_rotation_overlap: Duration::days(1),
             session_ttl: Duration::days(14),
             secure_cookies: false,
+            id_token_keys: None,
         }
     }
 }
@@ -491,6 +504,21 @@ impl OAuthConfig {
     pub fn with_secure_cookies(mut self, secure: bool) -> Self {
         self.secure_cookies = secure;
         self
+    }
+
+    /// Turns OpenID Connect on with `keys` signing the ID tokens; a set
+    /// holding an HMAC key is refused ([`ConfigError::IdTokenKey`]).
+    ///
+    /// ```
+    /// use auth_core::config::OAuthConfig;
+    /// use auth_core::token::jwt::{Algorithm, JwtKey, KeySet};
+    /// let secret = JwtKey::hmac(Algorithm::HS256, [1u8; 32]).unwrap();
+    /// let refused = OAuthConfig::default().with_id_token_keys(KeySet::new(secret).unwrap());
+    /// assert!(refused.is_err());
+    /// ```
+    pub fn with_id_token_keys(mut self, keys: KeySet) -> Result<Self, ConfigError> {
+        self.id_token_keys = Some(IdTokenKeys::new(keys)?);
+        Ok(self)
     }
 
     /// Enables the password grant (RFC 9700 §2.4 says it must not be used:

@@ -397,6 +397,12 @@ pub struct Settings {
     #[arg(long, global = true, env = "AUTH_JWT_PRIVATE_KEY_FILE")]
     pub jwt_private_key_file: Option<PathBuf>,
 
+    /// The PEM private key (PKCS#8: Ed25519, P-256 or RSA) that signs
+    /// OpenID Connect ID tokens. Without it, an Ed25519 key is generated on
+    /// first start and kept beside the database, as the secret is.
+    #[arg(long = "oidc-key", global = true, env = "AUTH_OIDC_KEY")]
+    pub oidc_key: Option<PathBuf>,
+
     /// The `SECRET_KEY` of a Django deployment moving here: HS256 tokens
     /// its simplejwt signed with it (`user_id` the imported Django id) are
     /// accepted until `--django-accept-until`, which it needs. It must
@@ -489,9 +495,10 @@ pub struct Settings {
     pub throttle_rates: ThrottleRates,
 
     /// The OAuth2 / OpenID Connect issuer: this server's public URL as
-    /// clients reach it (`https://auth.example.com`), put in the metadata
-    /// documents and in authorization responses. Default: `http://` and
-    /// the address the server listens on.
+    /// clients reach it (`https://auth.example.com`), named in the
+    /// metadata, discovery, ID tokens and authorization responses; clients
+    /// compare it with the URL they discovered the server at. Default:
+    /// `http://` and the address the server listens on.
     #[arg(long, global = true, env = "AUTH_ISSUER")]
     pub issuer: Option<String>,
 
@@ -537,6 +544,7 @@ impl Default for Settings {
             jwt_secret: None,
             jwt_algorithm: Algorithm::HS256,
             jwt_private_key_file: None,
+            oidc_key: None,
             django_secret_key: None,
             django_accept_until: None,
             access_ttl: 300,
@@ -721,6 +729,8 @@ mod tests {
             "AUTH_JWT_SECRET",
             "AUTH_JWT_ALGORITHM",
             "AUTH_JWT_PRIVATE_KEY_FILE",
+            "AUTH_OIDC_KEY",
+            "AUTH_ISSUER",
             "AUTH_DJANGO_SECRET_KEY",
             "AUTH_DJANGO_ACCEPT_UNTIL",
             "AUTH_ACCESS_TTL",

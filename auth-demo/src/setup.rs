@@ -9,12 +9,13 @@ use auth_core::config::LookupCacheConfig;
 use auth_core::config::{AuthConfig, OAuthConfig, SecretKey, random_bytes};
 use auth_core::mail::{ConsoleMailer, Mailer, SmtpMailer};
 use auth_core::store::JwtRevocationStore;
-use auth_core::token::jwt::{DjangoCutover, JwtConfig, JwtKey, KeySet};
+use auth_core::token::jwt::{Algorithm, DjangoCutover, JwtConfig, JwtKey, KeySet};
 use auth_core::token::knox::KnoxConfig;
 use auth_core::user::UserId;
 use auth_core::{Auth, Stores};
 use auth_store_redis::{RedisStore, RedisStoreConfig};
 use auth_store_sqlx::{MySqlStore, PostgresStore, SqliteStore};
+use base64::Engine;
 use chrono::Duration;
 
 use crate::error::DemoError;
@@ -81,6 +82,78 @@ pub fn secret_file(settings: &Settings) -> Option<PathBuf> {
         Ok(Database::Sqlite) => sqlite_file(url).map(|db| db.with_extension("secret")),
         _ => Some(PathBuf::from(SECRET_FILE_NAME)),
     }
+}
+
+/// Where the generated OpenID Connect signing key is kept: beside the
+/// secret ([`secret_file`]), extension `.oidc.pem`; `None` for an
+/// in-memory SQLite database, whose key need not outlive the process.
+pub fn oidc_key_file(settings: &Settings) -> Option<PathBuf> {
+    secret_file(settings).map(|secret| secret.with_extension("oidc.pem"))
+}
+
+/// The PKCS#8 PEM of the Ed25519 private key whose seed is `seed` (RFC
+/// 8410 §7: a fixed DER prefix, then the 32 seed bytes).
+fn ed25519_pem(seed: &[u8; 32]) -> String {
+    const PREFIX: [u8; 16] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    let der = [PREFIX.as_slice(), seed.as_slice()].concat();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----",
+        base64::engine::general_purpose::STANDARD.encode(der)
+    )
+}
+
+/// A signing key from PEM text, of whichever asymmetric algorithm its key
+/// type is for (Ed25519: EdDSA, P-256: ES256, RSA: RS256).
+fn asymmetric_key(pem: &[u8], origin: &Path) -> Result<JwtKey, DemoError> {
+    let key = [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256]
+        .into_iter()
+        .find_map(|alg| JwtKey::from_pem(alg, pem).ok())
+        .ok_or_else(|| {
+            DemoError::Settings(format!(
+                "{} holds no Ed25519, P-256 or RSA private key in PKCS#8 PEM",
+                origin.display()
+            ))
+        })?;
+    if !key.can_sign() {
+        return Err(DemoError::Settings(format!(
+            "{} holds a public key: ID tokens need the private key",
+            origin.display()
+        )));
+    }
+    Ok(key)
+}
+
+/// The key that signs OpenID Connect ID tokens: `--oidc-key`, else the one
+/// kept in `file` (an Ed25519 key generated there on first use, readable
+/// by the owner only), else a fresh one for this process.
+pub fn load_or_create_oidc_key(
+    given: Option<&Path>,
+    file: Option<&Path>,
+) -> Result<JwtKey, DemoError> {
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|err| DemoError::io(format!("reading {}", path.display()), err))
+    };
+    if let Some(path) = given {
+        return asymmetric_key(&read(path)?, path);
+    }
+    let generate = || ed25519_pem(&random_bytes::<32>());
+    let Some(file) = file else {
+        return asymmetric_key(generate().as_bytes(), Path::new("the generated key"));
+    };
+    if file.exists() {
+        return asymmetric_key(&read(file)?, file);
+    }
+    let pem = generate();
+    write_private(file, &pem)?;
+    tracing::warn!(
+        "generated a new OpenID Connect signing key (Ed25519) and wrote it to {}: \
+         every replica must use the same key (--oidc-key or AUTH_OIDC_KEY, or this file)",
+        file.display()
+    );
+    asymmetric_key(pem.as_bytes(), file)
 }
 
 /// The server secret: `--jwt-secret`, else the one kept in `file`
@@ -308,7 +381,6 @@ fn with_django_cutover(
     Ok(jwt.with_django_cutover(cutover))
 }
 
-/// The service configuration for the settings, given the secret.
 /// The OAuth2 provider's settings: the issuer (`--issuer`, else the bind
 /// address over `http://`), `Secure` cookies when the issuer is HTTPS, and
 /// the password grant when `--oauth-password-grant` asks for it (with a
@@ -332,6 +404,7 @@ fn oauth_config(settings: &Settings) -> Result<OAuthConfig, DemoError> {
     Ok(oauth)
 }
 
+/// The service configuration for the settings, given the secret.
 fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoError> {
     let setting =
         |name: &str, err: &dyn std::fmt::Display| DemoError::Settings(format!("{name}: {err}"));
@@ -416,7 +489,17 @@ pub async fn build_auth(settings: &Settings) -> Result<Auth, DemoError> {
         secret_file(settings).as_deref(),
     )?;
     let keys = jwt_keys(settings, &secret)?;
-    let config = auth_config(settings, secret)?;
+    let oidc_key = load_or_create_oidc_key(
+        settings.oidc_key.as_deref(),
+        oidc_key_file(settings).as_deref(),
+    )?;
+    let mut config = auth_config(settings, secret)?;
+    let id_token_keys = KeySet::new(oidc_key)
+        .map_err(|err| DemoError::Settings(format!("AUTH_OIDC_KEY: {err}")))?;
+    config.oauth = config
+        .oauth
+        .with_id_token_keys(id_token_keys)
+        .map_err(|err| DemoError::Settings(format!("AUTH_OIDC_KEY: {err}")))?;
     let mut stores = sql_stores(settings.database_url.expose(), !settings.no_migrate).await?;
     if let Some(url) = &settings.redis_url {
         stores = with_redis(
@@ -494,6 +577,39 @@ mod tests {
         );
         settings.database_url = Secret::new("sqlite::memory:");
         assert_eq!(secret_file(&settings), None);
+    }
+
+    #[test]
+    fn oidc_keys_are_asymmetric_private_keys() {
+        let dir = temp_dir("oidc");
+        let keys = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../auth-core/tests/keys"
+        ));
+        // The generated PEM is an Ed25519 key JwtKey reads back.
+        let file = dir.join("auth-demo.oidc.pem");
+        let generated = load_or_create_oidc_key(None, Some(&file)).unwrap();
+        assert_eq!(generated.algorithm(), Algorithm::EdDSA);
+        let again = load_or_create_oidc_key(None, Some(&file)).unwrap();
+        assert_eq!(again.kid(), generated.kid());
+        // A named key wins over the file, its algorithm from its type.
+        let rsa = load_or_create_oidc_key(Some(&keys.join("rsa_private.pem")), Some(&file));
+        assert_eq!(rsa.unwrap().algorithm(), Algorithm::RS256);
+        // A public key or something else is refused with the file's name.
+        for bad in ["ed25519_public.pem", "../jwt.rs"] {
+            let err = load_or_create_oidc_key(Some(&keys.join(bad)), None).unwrap_err();
+            assert!(
+                err.to_string().contains(bad.trim_start_matches("../")),
+                "{err}"
+            );
+        }
+        // Without a file (in-memory database), a fresh key each time.
+        let first = load_or_create_oidc_key(None, None).unwrap();
+        assert_ne!(
+            first.kid(),
+            load_or_create_oidc_key(None, None).unwrap().kid()
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

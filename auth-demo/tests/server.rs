@@ -330,3 +330,102 @@ async fn change_password_command() {
     assert!(auth_demo::run(missing).await.is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The JSON body of `GET path`, which must answer 200.
+async fn get_json(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
+    let (status, body) = get(addr, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+/// The kids and algorithms of the ID-token keys the server publishes, and
+/// what its discovery document says it signs with.
+async fn oidc_keys(addr: std::net::SocketAddr, issuer: &str) -> (Vec<String>, serde_json::Value) {
+    let discovery = get_json(addr, "/.well-known/openid-configuration").await;
+    assert_eq!(discovery["jwks_uri"], format!("{issuer}/api/o/jwks.json"));
+    assert!(
+        discovery["scopes_supported"]
+            .as_array()
+            .expect("scopes")
+            .contains(&serde_json::json!("openid"))
+    );
+    let jwks = get_json(addr, "/api/o/jwks.json").await;
+    let keys = jwks["keys"].as_array().expect("keys");
+    assert!(keys.iter().all(|key| key.get("d").is_none()), "{jwks}");
+    let kids = keys
+        .iter()
+        .map(|key| format!("{} {}", key["kid"], key["alg"]))
+        .collect();
+    (
+        kids,
+        discovery["id_token_signing_alg_values_supported"].clone(),
+    )
+}
+
+/// OpenID Connect out of the box: an Ed25519 key generated beside the
+/// database on the first start (its owner's alone), the same key on the
+/// second start, advertised by discovery and the JWKS; `--oidc-key` names
+/// another key instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oidc_key_is_generated_once_and_advertised() {
+    let dir = std::env::temp_dir().join(format!(
+        "auth-demo-oidc-{}",
+        hex::encode(auth_core::config::random_bytes::<6>())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: Secret::new(format!("sqlite://{}", dir.join("demo.db").display())),
+        quiet: true,
+        ..Settings::default()
+    };
+    let key_file = dir.join("demo.oidc.pem");
+    assert!(!key_file.exists());
+
+    let server = auth_demo::start(&settings).await.unwrap();
+    let (first, algs) = oidc_keys(server.local_addr(), &server.url()).await;
+    server.shutdown().await.unwrap();
+    assert_eq!(algs, serde_json::json!(["EdDSA"]));
+    assert_eq!(first.len(), 1);
+    let pem = std::fs::read_to_string(&key_file).expect("the key file is written");
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let server = auth_demo::start(&settings).await.unwrap();
+    let (second, _) = oidc_keys(server.local_addr(), &server.url()).await;
+    server.shutdown().await.unwrap();
+    assert_eq!(second, first, "the same key on the second start");
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), pem);
+
+    // A key file named by --oidc-key (P-256 here) signs instead, for the
+    // issuer --issuer names.
+    let cli = Cli::try_parse_from([
+        "demo_server",
+        "--oidc-key",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../auth-core/tests/keys/ec_private.pem"
+        ),
+        "--issuer",
+        "https://id.example/",
+    ])
+    .unwrap();
+    let given = Settings {
+        oidc_key: cli.settings.oidc_key,
+        issuer: cli.settings.issuer,
+        ..settings.clone()
+    };
+    let server = auth_demo::start(&given).await.unwrap();
+    let (named, algs) = oidc_keys(server.local_addr(), "https://id.example").await;
+    let discovery = get_json(server.local_addr(), "/.well-known/openid-configuration").await;
+    assert_eq!(discovery["issuer"], "https://id.example");
+    server.shutdown().await.unwrap();
+    assert_eq!(algs, serde_json::json!(["ES256"]));
+    assert_ne!(named, first);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -38,7 +38,7 @@ pub(crate) fn cookie<'a>(req: &ApiRequest<'a>, name: &str) -> Option<&'a str> {
 
 /// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure`
 /// when configured; `max_age` `0` deletes the cookie.
-fn set_cookie(api: &Api, name: &str, value: &str, max_age: i64) -> String {
+pub(crate) fn set_cookie(api: &Api, name: &str, value: &str, max_age: i64) -> String {
     let secure = if api.auth().config().oauth.secure_cookies {
         "; Secure"
     } else {
@@ -570,7 +570,15 @@ mod tests {
 
     const PASSWORD: &str = "correct-horse-battery-9";
 
-    async fn api(config: AuthConfig) -> Api {
+    /// A service on `config`, with OpenID Connect on.
+    async fn api(mut config: AuthConfig) -> Api {
+        let key = auth_core::token::jwt::JwtKey::from_pem(
+            auth_core::token::jwt::Algorithm::EdDSA,
+            include_str!("../../auth-core/tests/keys/ed25519_private.pem"),
+        )
+        .unwrap();
+        let keys = auth_core::token::jwt::KeySet::new(key).unwrap();
+        config.oauth = config.oauth.with_id_token_keys(keys).unwrap();
         let auth = Auth::builder(config)
             .store(Arc::new(MemoryStore::new()))
             .hasher(Arc::new(

@@ -9,7 +9,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use auth_core::error::{AuthError, TokenRejection};
-use auth_core::flows::{Access as CallerAccess, Authenticated};
+use auth_core::flows::{Access as CallerAccess, Authenticated, Credential};
+use auth_core::oauth::OAuthError;
 use serde_json::json;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
@@ -36,6 +37,9 @@ pub(crate) enum Group {
     WellKnown,
     /// The browser pages (`/o/...`, HTML), at the root.
     Pages,
+    /// OpenID Connect's endpoints under the prefix (userinfo, JWKS,
+    /// logout): enabled with the OAuth2 group, but not client-authenticated.
+    OpenId,
 }
 
 impl Group {
@@ -48,7 +52,7 @@ impl Group {
             Group::Users => groups.users,
             Group::Docs => groups.docs,
             Group::Health => groups.health,
-            Group::OAuth | Group::Applications | Group::WellKnown => groups.oauth,
+            Group::OAuth | Group::Applications | Group::WellKnown | Group::OpenId => groups.oauth,
             Group::Pages => groups.pages,
         }
     }
@@ -56,7 +60,7 @@ impl Group {
     /// Whether the group's paths sit under the prefix: all but `/healthz`
     /// and the `/.well-known/` documents, which the HTTP contract keeps at
     /// the root (RFC 8414 §3 puts the metadata at the origin's root).
-    fn under_prefix(self) -> bool {
+    pub(crate) fn under_prefix(self) -> bool {
         !matches!(self, Group::Health | Group::WellKnown | Group::Pages)
     }
 }
@@ -73,6 +77,10 @@ pub(crate) enum Access {
     Own,
     /// As `Own`, or an OAuth2 access token granted this scope.
     OwnOrScope(&'static str),
+    /// Only an OAuth2 access token granted this scope (403
+    /// `insufficient_scope` for any other credential); a refused token is
+    /// a 401 whose challenge says `error="invalid_token"` (RFC 6750 §3.1).
+    OAuthScope(&'static str),
     /// A user authenticated by a Knox token.
     KnoxToken,
     /// A user authenticated by their static token.
@@ -97,22 +105,84 @@ impl Access {
             Access::KnoxToken => CallerAccess::KnoxToken,
             Access::StaticToken => CallerAccess::StaticToken,
             Access::Staff => CallerAccess::Staff,
+            Access::OAuthScope(scope) => CallerAccess::OAuthScope(scope),
         };
+        if let Access::OAuthScope(_) = self
+            && let Some(token) = body_access_token(req)
+        {
+            // RFC 6750 §2.2: the token in a form body, and only there.
+            if req.header("authorization").is_some() {
+                return Err(Failure::Auth(
+                    OAuthError::invalid_request("Send the access token one way only.").into(),
+                ));
+            }
+            let (user, token) = api
+                .auth()
+                .authenticate_oauth_access(&token)
+                .await
+                .map_err(|err| self.refusal(&err))?;
+            let who = Authenticated {
+                user,
+                credential: Credential::OAuth(token),
+            };
+            crate::trace::record_caller(&who);
+            who.admit(rule).map_err(|err| self.refusal(&err))?;
+            return Ok(Some(who));
+        }
         let who = match &req.authenticated {
             Some(Ok(who)) => who.clone(),
-            Some(Err(err)) => return Err(Failure::Response(ApiResponse::from_error(err))),
+            Some(Err(err)) => return Err(self.refusal(err)),
             None => {
                 let who = api
                     .auth()
                     .authenticate_header(req.header("authorization"))
-                    .await?;
+                    .await
+                    .map_err(|err| self.refusal(&err))?;
                 crate::trace::record_caller(&who);
                 who
             }
         };
-        who.admit(rule)?;
+        who.admit(rule).map_err(|err| self.refusal(&err))?;
         Ok(Some(who))
     }
+
+    /// The answer to a refused caller: the error table's, but for
+    /// [`Access::OAuthScope`] a token that was sent and refused gets a
+    /// challenge with `error="invalid_token"`.
+    fn refusal(self, err: &AuthError) -> Failure {
+        let mut response = ApiResponse::from_error(err);
+        let invalid_token = matches!(
+            err,
+            AuthError::Unauthenticated(rejection) if *rejection != TokenRejection::Missing
+        ) || matches!(err, AuthError::TokenNotValid);
+        if matches!(self, Access::OAuthScope(_)) && invalid_token {
+            response
+                .headers
+                .retain(|(name, _)| !name.eq_ignore_ascii_case("www-authenticate"));
+            response = response.with_header(
+                "WWW-Authenticate",
+                format!(
+                    "{}, error=\"invalid_token\"",
+                    crate::error::WWW_AUTHENTICATE
+                ),
+            );
+        }
+        Failure::Response(response)
+    }
+}
+
+/// The `access_token` of a `POST` whose body is a form (RFC 6750 §2.2).
+fn body_access_token(req: &ApiRequest<'_>) -> Option<String> {
+    if req.method != "POST"
+        || req
+            .expect_media_type("application/x-www-form-urlencoded")
+            .is_err()
+    {
+        return None;
+    }
+    form_urlencoded::parse(req.body)
+        .find(|(name, _)| name == "access_token")
+        .map(|(_, value)| value.into_owned())
 }
 
 /// Where a documented parameter is read from.

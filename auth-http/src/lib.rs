@@ -60,6 +60,7 @@ mod error;
 mod extract;
 mod form;
 mod oauth;
+mod oidc;
 mod openapi;
 mod pages;
 mod request;

@@ -8,7 +8,7 @@
 
 use auth_core::oauth::{
     ClientAuth, ClientAuthMethod, GrantType, Introspection, IssuedOAuthTokens, OAuthError,
-    OAuthErrorCode, OAuthTokenKind, PkceMethod, TokenGrant,
+    OAuthErrorCode, OAuthTokenKind, OPENID_SCOPE, PkceMethod, TokenGrant,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -83,6 +83,9 @@ pub(crate) struct TokenResponse {
     scope: String,
     /// Always `Bearer`.
     token_type: &'static str,
+    /// The OpenID Connect ID token, when the grant holds `openid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
 }
 
 /// An introspection answer (RFC 7662 §2.2): `{"active": false}` alone for
@@ -328,6 +331,7 @@ async fn issue(c: Call<'_>) -> Outcome {
             refresh_token: issued.refresh_token,
             scope: issued.scopes.to_string(),
             token_type: "Bearer",
+            id_token: issued.id_token,
         },
     ))
 }
@@ -379,13 +383,25 @@ async fn inspect(c: Call<'_>) -> Outcome {
 }
 
 pub(crate) async fn metadata(c: Call<'_>) -> Outcome {
-    let config = &c.api.auth().config().oauth;
-    let base = format!(
+    Ok(ApiResponse::json(200, &server_metadata(&c)))
+}
+
+/// The absolute URL of the provider's endpoints under the prefix, `/o`
+/// included: `{issuer}{mount}{prefix}/o`.
+pub(crate) fn endpoints_base(c: &Call<'_>) -> String {
+    format!(
         "{}{}{}/o",
-        config.issuer,
+        c.api.auth().config().oauth.issuer,
         c.req.mount,
         c.api.options().prefix()
-    );
+    )
+}
+
+/// The RFC 8414 metadata, which the OpenID Connect discovery document
+/// extends. `openid` is among the scopes only when ID-token keys are set.
+pub(crate) fn server_metadata(c: &Call<'_>) -> ServerMetadata {
+    let config = &c.api.auth().config().oauth;
+    let base = endpoints_base(c);
     let mut grant_types = vec![
         GrantType::AuthorizationCode.as_str(),
         GrantType::ClientCredentials.as_str(),
@@ -403,23 +419,26 @@ pub(crate) async fn metadata(c: Call<'_>) -> Outcome {
         ClientAuthMethod::Post.as_str(),
         ClientAuthMethod::None.as_str(),
     ];
-    Ok(ApiResponse::json(
-        200,
-        &ServerMetadata {
-            issuer: config.issuer.clone(),
-            authorization_endpoint: format!("{base}/authorize"),
-            authorization_response_iss_parameter_supported: true,
-            code_challenge_methods_supported: pkce,
-            grant_types_supported: grant_types,
-            introspection_endpoint: format!("{base}/introspect"),
-            introspection_endpoint_auth_methods_supported: client_methods[..2].to_vec(),
-            response_modes_supported: vec!["query"],
-            response_types_supported: vec!["code"],
-            revocation_endpoint: format!("{base}/revoke_token"),
-            revocation_endpoint_auth_methods_supported: client_methods.clone(),
-            scopes_supported: config.scopes.keys().cloned().collect(),
-            token_endpoint: format!("{base}/token"),
-            token_endpoint_auth_methods_supported: client_methods,
-        },
-    ))
+    let openid = config.id_token_keys.is_some();
+    ServerMetadata {
+        issuer: config.issuer.clone(),
+        authorization_endpoint: format!("{base}/authorize"),
+        authorization_response_iss_parameter_supported: true,
+        code_challenge_methods_supported: pkce,
+        grant_types_supported: grant_types,
+        introspection_endpoint: format!("{base}/introspect"),
+        introspection_endpoint_auth_methods_supported: client_methods[..2].to_vec(),
+        response_modes_supported: vec!["query"],
+        response_types_supported: vec!["code"],
+        revocation_endpoint: format!("{base}/revoke_token"),
+        revocation_endpoint_auth_methods_supported: client_methods.clone(),
+        scopes_supported: config
+            .scopes
+            .keys()
+            .filter(|scope| openid || scope.as_str() != OPENID_SCOPE)
+            .cloned()
+            .collect(),
+        token_endpoint: format!("{base}/token"),
+        token_endpoint_auth_methods_supported: client_methods,
+    }
 }

@@ -59,7 +59,9 @@ fn tag(group: Group) -> &'static str {
         Group::Users => "users",
         Group::Docs => "docs",
         Group::Health => "health",
-        Group::OAuth | Group::Applications | Group::WellKnown | Group::Pages => "oauth2",
+        Group::OAuth | Group::Applications | Group::WellKnown | Group::Pages | Group::OpenId => {
+            "oauth2"
+        }
     }
 }
 
@@ -149,7 +151,9 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
             continue;
         }
         let (description, schema) = match (endpoint.group, status) {
-            (Group::OAuth, 400) => ("An OAuth2 error (RFC 6749 section 5.2)", oauth_error),
+            (Group::OAuth | Group::OpenId, 400) => {
+                ("An OAuth2 error (RFC 6749 section 5.2)", oauth_error)
+            }
             (Group::OAuth, 401) => (
                 "`invalid_client` (with `WWW-Authenticate: Basic`)",
                 oauth_error,
@@ -171,6 +175,7 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
             SecurityRequirement::default(),
         ]),
         Access::Public => None,
+        Access::OAuthScope(_) => Some(vec![SecurityRequirement::new("jwt", Vec::<String>::new())]),
         Access::Own | Access::OwnOrScope(_) | Access::Staff => Some(vec![
             SecurityRequirement::new("jwt", Vec::<String>::new()),
             SecurityRequirement::new("token", Vec::<String>::new()),

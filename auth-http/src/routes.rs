@@ -9,6 +9,7 @@ use auth_core::flows::{
     AccountDeletion, Credential, Credentials, EmailRequest, LinkConfirmation, MAX_PAGE_SIZE,
     PasswordChange, ProfileUpdate, Registration, ResetConfirmation,
 };
+use auth_core::oauth::UserInfo;
 use auth_core::store::{self, KnoxTokenRecord};
 use auth_core::token::jwt::JwkSet;
 use auth_core::user::{User, UserId, rfc3339};
@@ -25,6 +26,7 @@ use crate::form::{json_body, percent_decode};
 use crate::oauth::{
     self, IntrospectionResponse, ServerMetadata, TokenForm, TokenHintForm, TokenResponse,
 };
+use crate::oidc::{self, OpenIdConfiguration, UserInfoForm};
 use crate::schemas::{
     AdminUserPatch, AdminUserRequest, HistoryPage, KnoxLoginRequest, LoginRequest, UserPage,
 };
@@ -461,6 +463,80 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         handler!(browser::login_post),
     ),
     Endpoint::new("POST", "/o/logout", Group::Pages, handler!(browser::logout)),
+    // OpenID Connect (on when ID-token keys are configured).
+    Endpoint {
+        access: Access::OAuthScope("openid"),
+        summary: Some("OpenID Connect userinfo: the claims of an `openid` access token's scopes"),
+        response: Body::json::<UserInfo>(),
+        errors: &[401, 403, 503],
+        ..Endpoint::new(
+            "GET",
+            "/o/userinfo",
+            Group::OpenId,
+            handler!(oidc::userinfo),
+        )
+    },
+    Endpoint {
+        access: Access::OAuthScope("openid"),
+        summary: Some(
+            "OpenID Connect userinfo (POST; the access token in `Authorization` or as the form's `access_token`)",
+        ),
+        request: Body::form::<UserInfoForm>(),
+        response: Body::json::<UserInfo>(),
+        errors: &[400, 401, 403, 503],
+        ..Endpoint::new(
+            "POST",
+            "/o/userinfo",
+            Group::OpenId,
+            handler!(oidc::userinfo),
+        )
+    },
+    Endpoint {
+        summary: Some("The ID-token verification keys (JWK Set)"),
+        response: Body::json::<JwkSet>(),
+        ..Endpoint::new("GET", "/o/jwks.json", Group::OpenId, handler!(oidc::jwks))
+    },
+    Endpoint {
+        summary: Some(
+            "OpenID Connect RP-initiated logout: ends the session, then redirects to a registered post-logout URI with state, or shows the signed-out page",
+        ),
+        response: Body::Html,
+        errors: &[302, 400, 503],
+        params: &[
+            Param {
+                name: "id_token_hint",
+                at: In::Query,
+                description: "An ID token this provider issued (expired is fine); required",
+            },
+            Param {
+                name: "client_id",
+                at: In::Query,
+                description: "The client; must be the hint's audience",
+            },
+            Param {
+                name: "post_logout_redirect_uri",
+                at: In::Query,
+                description: "One of the client's registered post-logout redirect URIs, exactly",
+            },
+            Param {
+                name: "state",
+                at: In::Query,
+                description: "Returned as given on the redirect",
+            },
+        ],
+        ..Endpoint::new("GET", "/o/logout", Group::OpenId, handler!(oidc::logout))
+    },
+    Endpoint {
+        summary: Some("OpenID Connect discovery (404 while OpenID Connect is off)"),
+        response: Body::json::<OpenIdConfiguration>(),
+        errors: &[404],
+        ..Endpoint::new(
+            "GET",
+            "/.well-known/openid-configuration",
+            Group::WellKnown,
+            handler!(oidc::discovery),
+        )
+    },
     // Users admin: staff only; who may change what is `Auth`'s rule.
     Endpoint {
         access: Access::Staff,

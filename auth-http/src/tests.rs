@@ -71,7 +71,19 @@ fn harness_with(options: ApiOptions) -> Harness {
 fn harness_throttled(options: ApiOptions, throttle: ThrottleConfig) -> Harness {
     let mailer = MemoryMailer::default();
     let clock = ManualClock::at_unix(1_800_000_000);
-    let auth = Auth::builder(AuthConfig::default().with_throttle(throttle))
+    // OpenID Connect on, so that every row of the table answers.
+    let key = auth_core::token::jwt::JwtKey::from_pem(
+        auth_core::token::jwt::Algorithm::EdDSA,
+        include_str!("../../auth-core/tests/keys/ed25519_private.pem"),
+    )
+    .expect("key");
+    let oauth = auth_core::config::OAuthConfig::default()
+        .with_id_token_keys(auth_core::token::jwt::KeySet::new(key).expect("keys"))
+        .expect("asymmetric");
+    let config = AuthConfig::default()
+        .with_throttle(throttle)
+        .with_oauth(oauth);
+    let auth = Auth::builder(config)
         .store(Arc::new(MemoryStore::new()))
         .mailer(Arc::new(mailer.clone()))
         .clock(Arc::new(clock.clone()))

@@ -125,6 +125,10 @@ pub enum Access {
     /// As [`Own`](Self::Own), or an OAuth2 access token granted this scope:
     /// the built-in reads of the user's own data (`profile`).
     OwnOrScope(&'static str),
+    /// Only an OAuth2 access token granted this scope; any other
+    /// credential is [`AuthError::InsufficientScope`] (OpenID Connect's
+    /// userinfo, which answers for `openid` tokens alone).
+    OAuthScope(&'static str),
 }
 
 impl Authenticated {
@@ -154,6 +158,12 @@ impl Authenticated {
             (Access::OwnOrScope(scope), Credential::OAuth(_)) => {
                 Err(AuthError::InsufficientScope(Some(scope)))
             }
+            (Access::OAuthScope(scope), Credential::OAuth(token))
+                if token.scopes.contains(scope) =>
+            {
+                Ok(())
+            }
+            (Access::OAuthScope(scope), _) => Err(AuthError::InsufficientScope(Some(scope))),
             (Access::Own | Access::Staff, Credential::OAuth(_)) => {
                 Err(AuthError::InsufficientScope(None))
             }

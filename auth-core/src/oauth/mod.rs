@@ -1,7 +1,8 @@
 //! The OAuth2 / OpenID Connect provider: its records ([`Application`],
 //! [`AuthorizationCode`], [`OAuthToken`], [`Consent`], [`BrowserSession`]),
 //! their ids, and [`Scopes`]; PKCE, redirect URI matching, client
-//! credentials and the protocol errors. The settings are
+//! credentials and the protocol errors; OpenID Connect's ID tokens,
+//! userinfo and logout ([`IdTokenKeys`], [`IdTokenClaims`], [`UserInfo`]). The settings are
 //! [`OAuthConfig`](crate::config::OAuthConfig).
 //!
 //! The stores that keep these records are the `OAuth*` traits in
@@ -14,6 +15,7 @@ mod authorize;
 mod bearer;
 mod client;
 mod error;
+mod oidc;
 mod pkce;
 mod records;
 mod redirect;
@@ -34,6 +36,9 @@ pub use authorize::{
 };
 pub use client::{ClientSecret, SecretDigests, generate_client_id};
 pub use error::{OAuthError, OAuthErrorCode};
+pub use oidc::{
+    EndSessionRequest, EndedSession, IdTokenClaims, IdTokenKeys, OPENID_SCOPE, UserInfo, at_hash,
+};
 pub use pkce::{is_valid_challenge, is_valid_verifier, s256_challenge, verify_pkce};
 pub use records::{
     Application, ApplicationId, AuthorizationCode, BrowserSession, ClientType, Consent, FamilyId,

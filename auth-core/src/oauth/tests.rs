@@ -47,8 +47,10 @@ async fn env_with(oauth: OAuthConfig) -> Env {
     Env { auth, clock, user }
 }
 
+/// The default settings, with OpenID Connect on.
 async fn env() -> Env {
-    env_with(OAuthConfig::default()).await
+    let keys = id_keys(crate::token::jwt::Algorithm::EdDSA, ED25519_PEM);
+    env_with(OAuthConfig::default().with_id_token_keys(keys).unwrap()).await
 }
 
 /// A registered application and its secret (none for a public client).
@@ -1147,6 +1149,10 @@ async fn plain_pkce_and_no_pkce_at_authorize_only_when_configured() {
     };
     let env = env_with(oauth).await;
     let confidential = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let authorize_request = |client: &Client| AuthorizationRequest {
+        scope: Some("profile".into()),
+        ..authorize_request(client)
+    };
     let mut plain = authorize_request(&confidential);
     plain.code_challenge = Some(VERIFIER.into());
     plain.code_challenge_method = Some("plain".into());
@@ -1266,4 +1272,423 @@ async fn skip_authorization_needs_no_consent() {
             .await
             .unwrap()
     );
+}
+
+// OpenID Connect.
+
+const ED25519_PEM: &str = include_str!("../../tests/keys/ed25519_private.pem");
+const EC_PEM: &str = include_str!("../../tests/keys/ec_private.pem");
+
+fn id_keys(alg: crate::token::jwt::Algorithm, pem: &str) -> crate::token::jwt::KeySet {
+    use crate::token::jwt::{JwtKey, KeySet};
+    KeySet::new(JwtKey::from_pem(alg, pem).unwrap()).unwrap()
+}
+
+fn oidc_config(alg: crate::token::jwt::Algorithm, pem: &str) -> OAuthConfig {
+    OAuthConfig::default()
+        .with_issuer("https://id.example")
+        .unwrap()
+        .with_id_token_keys(id_keys(alg, pem))
+        .unwrap()
+}
+
+/// A verification-only key set holding the public halves of `env`'s
+/// ID-token keys, as a client builds it from the JWKS.
+fn client_keys(env: &Env) -> crate::token::jwt::KeySet {
+    use crate::token::jwt::{JwtKey, KeySet};
+    let jwks = env.auth.id_token_keys().unwrap().jwks().to_json();
+    let public = JwtKey::from_jwk(&jwks["keys"][0]).unwrap();
+    // A verification-only set: sign with a throwaway key of another kid.
+    let throwaway = JwtKey::from_pem(crate::token::jwt::Algorithm::ES256, EC_PEM)
+        .unwrap()
+        .with_kid("throwaway")
+        .unwrap();
+    KeySet::new(throwaway)
+        .unwrap()
+        .with_verification_key(public)
+        .unwrap()
+}
+
+/// A code for `env.user` with `scopes` and `nonce`, authenticated at
+/// `auth_time` seconds before now.
+async fn oidc_code(env: &Env, client: &Client, scopes: &str, nonce: Option<&str>) -> String {
+    let code = generate_client_id();
+    let now = env.auth.now();
+    let record = AuthorizationCode {
+        digest: digest(&code),
+        application_id: client.app.id,
+        user_id: env.user.id,
+        redirect_uri: REDIRECT.into(),
+        scopes: Scopes::parse(scopes).unwrap(),
+        code_challenge: Some(CHALLENGE.into()),
+        code_challenge_method: Some(PkceMethod::S256),
+        nonce: nonce.map(str::to_string),
+        auth_time: now - Duration::seconds(90),
+        family: FamilyId::new(),
+        created: now,
+        expires: now + env.auth.config().oauth.code_ttl,
+        used_at: None,
+    };
+    env.auth
+        .stores()
+        .oauth_codes
+        .insert_code(&record)
+        .await
+        .unwrap();
+    code
+}
+
+fn claims_of(keys: &crate::token::jwt::KeySet, id_token: &str) -> (String, IdTokenClaims) {
+    let verified = keys.verify_jws(id_token).expect("a valid signature");
+    let kid = verified.header.kid.expect("a kid header");
+    (kid, serde_json::from_slice(&verified.payload).unwrap())
+}
+
+#[test]
+fn at_hash_is_the_left_half_of_the_algs_hash() {
+    use crate::token::jwt::Algorithm;
+    // OpenID Connect Core 1.0, Appendix A.3 (RS256: SHA-256, 16 bytes).
+    assert_eq!(
+        at_hash(
+            Algorithm::RS256,
+            "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+        ),
+        "77QmUPtjPfzWtF2AnpK9RQ"
+    );
+    // Worked by hand from the definition (Python's hashlib): SHA-256 for
+    // ES256, SHA-512's left 32 bytes for EdDSA over Ed25519.
+    let token = "YmJiZTAwYmYtMzgyOC00NzhkLTkyOTItNjJjNDM3MGYzOWIy9sFhvH8K_x8UIHj1osisS57f5DduL-ar_qw5jl3lthwpMjm283aVMQXDmoqqqydDSqJfbhptzw8rUVwkuQbolw";
+    assert_eq!(at_hash(Algorithm::ES256, token), "x7vk7f6BvQj0jQHYFIk4ag");
+    assert_eq!(
+        at_hash(Algorithm::EdDSA, token),
+        "EGEAhGYyfuwDaVTifvrWSoD5MSy_5hZPy6I7Vm-7pTQ"
+    );
+}
+
+#[test]
+fn hmac_keys_never_sign_id_tokens() {
+    use crate::config::ConfigError;
+    use crate::token::jwt::{Algorithm, JwtKey, KeySet};
+    let hmac = || JwtKey::hmac(Algorithm::HS256, [9u8; 32]).unwrap();
+    let refused = OAuthConfig::default().with_id_token_keys(KeySet::new(hmac()).unwrap());
+    assert!(
+        matches!(refused, Err(ConfigError::IdTokenKey(_))),
+        "{refused:?}"
+    );
+    // Not as a verification key beside an asymmetric signing key either.
+    let mixed = id_keys(Algorithm::EdDSA, ED25519_PEM)
+        .with_verification_key(hmac().with_kid("shared").unwrap())
+        .unwrap();
+    let err = OAuthConfig::default()
+        .with_id_token_keys(mixed)
+        .unwrap_err();
+    assert!(err.to_string().contains("asymmetric"), "{err}");
+    assert!(
+        OAuthConfig::default()
+            .with_id_token_keys(id_keys(Algorithm::ES256, EC_PEM))
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn openid_is_invalid_scope_without_id_token_keys() {
+    let env = env_with(OAuthConfig::default()).await;
+    let client = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    let request = authorize_request(&client);
+    assert_eq!(request.scope.as_deref(), Some("openid profile"));
+    assert_eq!(authorize_refusal(&env, &request).await, "invalid_scope");
+    let without = AuthorizationRequest {
+        scope: Some("profile".into()),
+        ..request.clone()
+    };
+    assert_eq!(authorize_refusal(&env, &without).await, "ok");
+    let machine = register(
+        &env,
+        ClientType::Confidential,
+        &[GrantType::ClientCredentials],
+    )
+    .await;
+    let grant = TokenGrant::ClientCredentials {
+        scope: Some("openid".into()),
+    };
+    refuses(&env, &machine.basic(), &grant, OAuthErrorCode::InvalidScope).await;
+
+    let env = env_with(oidc_config(
+        crate::token::jwt::Algorithm::EdDSA,
+        ED25519_PEM,
+    ))
+    .await;
+    let client = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    assert_eq!(
+        authorize_refusal(&env, &authorize_request(&client)).await,
+        "ok"
+    );
+}
+
+#[tokio::test]
+async fn the_code_grant_issues_an_id_token_with_nonce_auth_time_and_at_hash() {
+    use crate::token::jwt::Algorithm;
+    for (alg, pem) in [(Algorithm::EdDSA, ED25519_PEM), (Algorithm::ES256, EC_PEM)] {
+        let env = env_with(oidc_config(alg, pem)).await;
+        let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+        let code = oidc_code(&env, &client, "openid email", Some("n-0S6_WzA2Mj")).await;
+        let issued = token(&env, &client.basic(), &exchange(&code, Some(VERIFIER)))
+            .await
+            .unwrap();
+        let id_token = issued.id_token.clone().expect("an ID token");
+        assert!(!format!("{issued:?}").contains(&id_token));
+        let (kid, claims) = claims_of(&client_keys(&env), &id_token);
+        let signing = env.auth.id_token_keys().unwrap().key_set().signing_key();
+        assert_eq!(kid, signing.kid());
+        let now = env.auth.now().timestamp();
+        assert_eq!(claims.iss, "https://id.example");
+        assert_eq!(claims.sub, env.user.id.to_string());
+        assert_eq!(claims.aud, client.app.client_id);
+        assert_eq!(claims.iat, now);
+        assert_eq!(claims.exp, now + 3600);
+        assert_eq!(claims.auth_time, Some(now - 90));
+        assert_eq!(claims.nonce.as_deref(), Some("n-0S6_WzA2Mj"));
+        assert_eq!(
+            claims.at_hash.as_deref(),
+            Some(at_hash(alg, &issued.access_token).as_str())
+        );
+        // Another access token's hash would differ.
+        assert_ne!(claims.at_hash, Some(at_hash(alg, "another token")));
+
+        // A refresh of the grant brings a new ID token for the new access
+        // token, without nonce and auth_time (OpenID Connect Core §12.2).
+        env.clock.advance(Duration::seconds(30));
+        let refresh_token = issued.refresh_token.expect("a refresh token");
+        let refreshed = token(
+            &env,
+            &client.basic(),
+            &refresh(&refresh_token, Some("email")),
+        )
+        .await
+        .unwrap();
+        let (_, again) = claims_of(&client_keys(&env), &refreshed.id_token.unwrap());
+        assert_eq!((again.sub, again.aud), (claims.sub, claims.aud));
+        assert_eq!(again.iat, now + 30);
+        assert_eq!((again.nonce, again.auth_time), (None, None));
+        assert_eq!(again.at_hash, Some(at_hash(alg, &refreshed.access_token)));
+    }
+}
+
+#[tokio::test]
+async fn no_id_token_without_the_openid_scope() {
+    let env = env_with(oidc_config(
+        crate::token::jwt::Algorithm::EdDSA,
+        ED25519_PEM,
+    ))
+    .await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let code = oidc_code(&env, &client, "profile", Some("n")).await;
+    let issued = token(&env, &client.basic(), &exchange(&code, Some(VERIFIER)))
+        .await
+        .unwrap();
+    assert_eq!(issued.id_token, None);
+    let refreshed = token(
+        &env,
+        &client.basic(),
+        &refresh(&issued.refresh_token.unwrap(), None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refreshed.id_token, None);
+}
+
+#[tokio::test]
+async fn userinfo_claims_follow_the_scopes() {
+    let env = env_with(oidc_config(
+        crate::token::jwt::Algorithm::EdDSA,
+        ED25519_PEM,
+    ))
+    .await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let mut answers = Vec::new();
+    for scopes in ["openid", "openid profile", "openid email", "profile email"] {
+        let code = oidc_code(&env, &client, scopes, None).await;
+        let issued = token(&env, &client.basic(), &exchange(&code, Some(VERIFIER)))
+            .await
+            .unwrap();
+        let mut who = env
+            .auth
+            .authenticate_header(Some(&format!("Bearer {}", issued.access_token)))
+            .await
+            .unwrap();
+        who.user.first_name = "Ada".into();
+        who.user.last_name = "Lovelace".into();
+        answers.push(env.auth.userinfo(&who));
+    }
+    let sub = env.user.id.to_string();
+    let only_sub = answers.remove(0).unwrap();
+    assert_eq!(only_sub.sub, sub);
+    assert_eq!(
+        (only_sub.preferred_username, only_sub.email, only_sub.name),
+        (None, None, None)
+    );
+    let profile = answers.remove(0).unwrap();
+    assert_eq!(profile.preferred_username.as_deref(), Some("ada"));
+    assert_eq!(profile.given_name.as_deref(), Some("Ada"));
+    assert_eq!(profile.family_name.as_deref(), Some("Lovelace"));
+    assert_eq!(profile.name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!((profile.email, profile.email_verified), (None, None));
+    let email = answers.remove(0).unwrap();
+    assert_eq!(email.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(email.email_verified, Some(true));
+    assert_eq!((email.preferred_username, email.given_name), (None, None));
+    // Without `openid`, no userinfo.
+    assert!(matches!(
+        answers.remove(0),
+        Err(AuthError::InsufficientScope(Some("openid")))
+    ));
+    // Nor for this library's own credentials.
+    let who = crate::flows::Authenticated {
+        user: env.user.clone(),
+        credential: Credential::Static,
+    };
+    assert!(matches!(
+        env.auth.userinfo(&who),
+        Err(AuthError::InsufficientScope(Some("openid")))
+    ));
+}
+
+#[tokio::test]
+async fn rp_logout_checks_the_hint_and_the_registered_uri() {
+    let env = env_with(oidc_config(
+        crate::token::jwt::Algorithm::EdDSA,
+        ED25519_PEM,
+    ))
+    .await;
+    let mut client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    client.app.post_logout_redirect_uris = vec!["https://client.example/bye".into()];
+    env.auth
+        .stores()
+        .oauth_applications
+        .update_application(&client.app)
+        .await
+        .unwrap();
+    let code = oidc_code(&env, &client, "openid", None).await;
+    let hint = token(&env, &client.basic(), &exchange(&code, Some(VERIFIER)))
+        .await
+        .unwrap()
+        .id_token
+        .unwrap();
+    let request = |uri: &str| EndSessionRequest {
+        id_token_hint: Some(hint.clone()),
+        client_id: None,
+        post_logout_redirect_uri: Some(uri.to_string()),
+        state: Some("s".into()),
+    };
+    // Expired hints are fine (hours after the ID token's expiry).
+    env.clock.advance(Duration::hours(5));
+    let session = signed_in(&env).await;
+    let ended = env
+        .auth
+        .end_session(
+            &request("https://client.example/bye"),
+            Some(&session.cookie_value),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ended,
+        EndedSession {
+            signed_out: true,
+            redirect_uri: Some("https://client.example/bye".into())
+        }
+    );
+    assert!(!session_live(&env, &session.cookie_value).await);
+    // An unregistered URI (one character off) is never returned.
+    let ended = env
+        .auth
+        .end_session(&request("https://client.example/bye/"), None)
+        .await
+        .unwrap();
+    assert_eq!(ended.redirect_uri, None);
+    // A client_id that is not the hint's audience, a forged hint and no
+    // hint are refused, and the session stays.
+    let session = signed_in(&env).await;
+    let mut refused = vec![
+        EndSessionRequest {
+            client_id: Some("another".into()),
+            ..request("https://client.example/bye")
+        },
+        EndSessionRequest {
+            id_token_hint: None,
+            ..request("https://client.example/bye")
+        },
+    ];
+    let forged_payload = {
+        let mut parts: Vec<String> = hint.split('.').map(str::to_string).collect();
+        let (_, mut claims) = claims_of(&client_keys(&env), &hint);
+        claims.sub = crate::user::UserId::new().to_string();
+        parts[1] = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            serde_json::to_vec(&claims).unwrap(),
+        );
+        parts.join(".")
+    };
+    let other_key = id_keys(crate::token::jwt::Algorithm::ES256, EC_PEM);
+    let signing = other_key.signing_key();
+    let input = format!(
+        "{}.{}",
+        signing.encoded_header(),
+        hint.split('.').nth(1).unwrap()
+    );
+    let signed_elsewhere = format!("{input}.{}", signing.sign(input.as_bytes()).unwrap());
+    // Our key, another issuer: not one of our ID tokens.
+    let foreign_issuer = {
+        let (_, mut claims) = claims_of(&client_keys(&env), &hint);
+        claims.iss = "https://other.example".into();
+        let key = env.auth.id_token_keys().unwrap().key_set().signing_key();
+        let payload = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            serde_json::to_vec(&claims).unwrap(),
+        );
+        let input = format!("{}.{payload}", key.encoded_header());
+        format!("{input}.{}", key.sign(input.as_bytes()).unwrap())
+    };
+    for forged in [
+        forged_payload,
+        signed_elsewhere,
+        foreign_issuer,
+        "not.a.token".to_string(),
+    ] {
+        refused.push(EndSessionRequest {
+            id_token_hint: Some(forged),
+            ..request("https://client.example/bye")
+        });
+    }
+    for bad in refused {
+        let result = env
+            .auth
+            .end_session(&bad, Some(&session.cookie_value))
+            .await;
+        assert_oauth_error(result, OAuthErrorCode::InvalidRequest);
+    }
+    assert!(session_live(&env, &session.cookie_value).await);
+    // Another user's session is not ended by this user's hint.
+    env.auth
+        .create_user(AdminUserInput::new_user("bob", "bob@example.com").with_password(PASSWORD))
+        .await
+        .unwrap();
+    let bob = env
+        .auth
+        .sign_in(
+            &Credentials::username("bob", PASSWORD),
+            &ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    let ended = env
+        .auth
+        .end_session(
+            &request("https://client.example/bye"),
+            Some(&bob.cookie_value),
+        )
+        .await
+        .unwrap();
+    assert!(!ended.signed_out);
+    assert!(session_live(&env, &bob.cookie_value).await);
 }

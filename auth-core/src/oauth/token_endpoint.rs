@@ -11,10 +11,11 @@ use chrono::{DateTime, Utc};
 
 use super::client::SecretDigests;
 use super::error::{OAuthError, OAuthErrorCode};
+use super::oidc::IdTokenGrant;
 use super::pkce::verify_pkce;
 use super::{
-    Application, ClientType, FamilyId, GrantType, OAuthToken, OAuthTokenKind, PkceMethod, Scopes,
-    digest,
+    Application, ClientType, FamilyId, GrantType, OAuthToken, OAuthTokenKind, OPENID_SCOPE,
+    PkceMethod, Scopes, digest,
 };
 use crate::Auth;
 use crate::error::{AuthError, StoreError};
@@ -146,6 +147,11 @@ pub struct IssuedOAuthTokens {
     pub refresh_token: Option<String>,
     /// The scopes of the access token.
     pub scopes: Scopes,
+    /// The OpenID Connect ID token: issued by the authorization code
+    /// grant when the scopes hold `openid`, and by a refresh of such a
+    /// grant (without `nonce` and `auth_time`, as OpenID Connect Core
+    /// §12.2 allows), when ID-token keys are configured.
+    pub id_token: Option<String>,
 }
 
 impl fmt::Debug for IssuedOAuthTokens {
@@ -158,6 +164,7 @@ impl fmt::Debug for IssuedOAuthTokens {
                 &self.refresh_token.as_ref().map(|_| "[redacted]"),
             )
             .field("scopes", &self.scopes)
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -370,7 +377,8 @@ impl Auth {
     }
 
     /// The scopes a `scope` parameter asks for, each known to the server
-    /// (`invalid_scope` otherwise); none given is the configured default.
+    /// (`invalid_scope` otherwise; `openid` too when no ID-token keys are
+    /// set); none given is the configured default.
     pub(super) fn requested_scopes(&self, scope: Option<&str>) -> Result<Scopes, AuthError> {
         let config = &self.inner.config.oauth;
         let invalid = || OAuthError::invalid_scope("The scope is malformed or unknown.");
@@ -379,7 +387,8 @@ impl Auth {
             Some(scope) => Scopes::parse(scope),
         }
         .map_err(|_| invalid())?;
-        if !scopes.iter().all(|s| config.scopes.contains_key(s)) {
+        let openid_off = config.id_token_keys.is_none() && scopes.contains(OPENID_SCOPE);
+        if openid_off || !scopes.iter().all(|s| config.scopes.contains_key(s)) {
             return Err(invalid().into());
         }
         Ok(scopes)
@@ -448,11 +457,19 @@ impl Auth {
         let new = NewTokens {
             user_id: Some(code.user_id),
             refresh_scopes: code.scopes.clone(),
-            scopes: code.scopes,
+            scopes: code.scopes.clone(),
             family: code.family,
             refresh: application.grant_types.contains(&GrantType::RefreshToken),
         };
-        self.issue_oauth_tokens(application, now, new).await
+        let mut issued = self.issue_oauth_tokens(application, now, new).await?;
+        let grant = IdTokenGrant {
+            user: code.user_id,
+            scopes: &code.scopes,
+            auth_time: Some(code.auth_time),
+            nonce: code.nonce.as_deref(),
+        };
+        issued.id_token = self.issue_id_token(application, grant, &issued.access_token, now)?;
+        Ok(issued)
     }
 
     /// The `refresh_token` grant, after client authentication.
@@ -522,6 +539,7 @@ impl Auth {
             return Err(BAD_GRANT.into());
         }
         let rotate = self.inner.config.oauth.rotate_refresh_tokens;
+        let granted = old.scopes.clone();
         let new = NewTokens {
             user_id: old.user_id,
             scopes,
@@ -530,6 +548,17 @@ impl Auth {
             refresh: rotate,
         };
         let mut issued = self.issue_oauth_tokens(application, now, new).await?;
+        if let Some(user_id) = old.user_id {
+            // The original grant's scopes decide (OpenID Connect Core
+            // §12.2), even when this access token's are narrower.
+            let grant = IdTokenGrant {
+                user: user_id,
+                scopes: &granted,
+                auth_time: None,
+                nonce: None,
+            };
+            issued.id_token = self.issue_id_token(application, grant, &issued.access_token, now)?;
+        }
         if !rotate {
             // The same refresh token keeps working.
             issued.refresh_token = Some(refresh_token.to_string());
@@ -598,6 +627,7 @@ impl Auth {
             expires_in: config.access_token_ttl.num_seconds(),
             refresh_token,
             scopes,
+            id_token: None,
         })
     }
 
