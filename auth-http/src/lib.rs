@@ -52,11 +52,13 @@
 mod api;
 mod bodies;
 mod browser;
+mod cookies;
 mod docs;
 mod endpoint;
 mod error;
 mod extract;
 mod form;
+mod network;
 mod oauth;
 mod openapi;
 mod pages;
@@ -69,8 +71,13 @@ pub use api::{
     Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, DEFAULT_PREFIX,
     PrefixError, RouteGroups,
 };
+pub use cookies::{
+    ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, CookieTransport, REFRESH_COOKIE, RequestCredentials,
+    SameSite,
+};
 pub use extract::{Rejection, RequestAuth};
 pub use form::{FromJson, admin_user_from_json};
+pub use network::{IpNetwork, IpNetworkError};
 pub use pages::{PageError, Pages, TEMPLATE_NAMES};
 pub use request::{ApiRequest, ApiResponse};
 pub use routes::{handle, route_paths};
