@@ -121,8 +121,7 @@ where
                     .collect(),
                 csrf_token: text(auth_http::CSRF_HEADER),
             };
-            let outcome =
-                RequestAuth::from_request(&auth, cookies.as_deref(), &credentials).await;
+            let outcome = RequestAuth::from_request(&auth, cookies.as_deref(), &credentials).await;
             request.extensions_mut().insert(outcome);
             let response = service.call(request).await?;
             if owned {

@@ -98,9 +98,9 @@ where
         let (trace, owned) = request_trace(&mut request);
         let span = trace.span().clone();
         let served = async move {
-            let credentials = RequestCredentials::from_http(request.method().as_str(), request.headers());
-            let outcome =
-                RequestAuth::from_request(&auth, cookies.as_deref(), &credentials).await;
+            let credentials =
+                RequestCredentials::from_http(request.method().as_str(), request.headers());
+            let outcome = RequestAuth::from_request(&auth, cookies.as_deref(), &credentials).await;
             request.extensions_mut().insert(outcome);
             let response = inner.call(request).await?;
             if owned {
