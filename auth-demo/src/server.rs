@@ -133,7 +133,7 @@ pub async fn start_with(settings: &Settings, auth: Auth) -> Result<RunningServer
     };
     let task = match framework {
         Framework::Axum => {
-            let router = crate::routes::axum_router(auth.clone());
+            let router = crate::routes::axum_router(auth.clone(), &settings.web)?;
             let serve = axum::serve(
                 listener,
                 router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -145,9 +145,7 @@ pub async fn start_with(settings: &Settings, auth: Auth) -> Result<RunningServer
             let listener = listener
                 .into_std()
                 .map_err(|err| DemoError::io("handing the socket to actix-web", err))?;
-            let server = crate::routes::actix_server(auth.clone(), listener)
-                .await
-                .map_err(|err| DemoError::io("starting actix-web", err))?;
+            let server = crate::routes::actix_server(auth.clone(), &settings.web, listener).await?;
             let handle = server.handle();
             tokio::spawn(async move {
                 let stopper = tokio::spawn(async move {

@@ -56,15 +56,15 @@ fn bits(addr: IpAddr) -> (u128, u8) {
 
 /// The mask of the first `prefix` bits of a `width`-bit address.
 fn mask(prefix: u8, width: u8) -> u128 {
-    if prefix == 0 {
-        return 0;
-    }
     let all = if width == 32 {
         u128::from(u32::MAX)
     } else {
         u128::MAX
     };
-    all & !(all >> prefix)
+    // The bits past the prefix: none for a whole-width prefix (a shift by
+    // 128 would overflow).
+    let host = all.checked_shr(u32::from(prefix)).unwrap_or(0);
+    all & !host
 }
 
 impl IpNetwork {
@@ -142,6 +142,9 @@ mod tests {
         assert!(host.contains(ip("::ffff:127.0.0.1")));
         let mapped: IpNetwork = "::ffff:10.0.0.0/8".parse().unwrap();
         assert_eq!(mapped.to_string(), "10.0.0.0/8");
+        let one: IpNetwork = "2001:db8::1".parse().unwrap();
+        assert!(one.contains(ip("2001:db8::1")));
+        assert!(!one.contains(ip("2001:db8::2")));
         let v6_all: IpNetwork = "::/0".parse().unwrap();
         assert!(v6_all.contains(ip("::1")));
     }
