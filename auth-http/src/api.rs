@@ -189,7 +189,7 @@ impl ClientAddressPolicy {
             }
             Self::TrustedProxies(networks) => {
                 let trusted = |ip: IpAddr| networks.iter().any(|net| net.contains(ip));
-                let Some(mut client) = peer.filter(|peer| trusted(*peer)) else {
+                let Some(mut client) = peer.filter(|_| self.trusts_peer(peer)) else {
                     return peer.map(canonical);
                 };
                 for hop in hops().into_iter().rev() {
@@ -206,9 +206,35 @@ impl ClientAddressPolicy {
         }
     }
 
-    /// Whether proxy headers are trusted.
+    /// Whether proxy headers may be trusted under this policy (from some
+    /// peer at least).
     pub fn trusts_proxies(&self) -> bool {
         !matches!(self, Self::PeerAddress)
+    }
+
+    /// Whether the proxy headers (`X-Forwarded-For`,
+    /// `X-Forwarded-Proto`) of a request from `peer` are trusted: never
+    /// under [`PeerAddress`](Self::PeerAddress), always under
+    /// [`TrustForwardedFor`](Self::TrustForwardedFor), and under
+    /// [`TrustedProxies`](Self::TrustedProxies) when the peer is in one of
+    /// the networks.
+    ///
+    /// ```
+    /// use auth_http::ClientAddressPolicy;
+    /// let ours = ClientAddressPolicy::TrustedProxies(vec!["10.0.0.0/8".parse()?]);
+    /// assert!(ours.trusts_peer(Some("10.1.1.1".parse().unwrap())));
+    /// assert!(!ours.trusts_peer(Some("192.0.2.1".parse().unwrap())));
+    /// assert!(!ours.trusts_peer(None));
+    /// # Ok::<(), auth_http::IpNetworkError>(())
+    /// ```
+    pub fn trusts_peer(&self, peer: Option<IpAddr>) -> bool {
+        match self {
+            Self::PeerAddress => false,
+            Self::TrustForwardedFor { .. } => true,
+            Self::TrustedProxies(networks) => {
+                peer.is_some_and(|peer| networks.iter().any(|net| net.contains(peer)))
+            }
+        }
     }
 }
 

@@ -706,7 +706,7 @@ async fn delete_me(c: Call<'_>) -> Outcome {
 
 async fn history(c: Call<'_>) -> Outcome {
     let who = c.who()?;
-    let paging = Paging::from_query(c.api, c.req.query)?;
+    let paging = Paging::from_query(c.api, c.req)?;
     let page = c
         .api
         .auth()
@@ -882,7 +882,7 @@ async fn static_token_delete(c: Call<'_>) -> Outcome {
 // Users admin.
 
 async fn list_users(c: Call<'_>) -> Outcome {
-    let paging = Paging::from_query(c.api, c.req.query)?;
+    let paging = Paging::from_query(c.api, c.req)?;
     let search = query_param(c.req.query, "search");
     let page = c
         .api
@@ -985,7 +985,8 @@ fn invalid_page() -> Failure {
 }
 
 impl Paging {
-    fn from_query(api: &Api, query: &str) -> Result<Self, Failure> {
+    fn from_query(api: &Api, req: &ApiRequest<'_>) -> Result<Self, Failure> {
+        let query = req.query;
         let page = match query_param(query, "page") {
             None => 1,
             Some(page) => match page.trim().parse::<u64>() {
@@ -1001,7 +1002,7 @@ impl Paging {
         Ok(Self {
             page,
             size,
-            trust_proxies: api.options().client_address.trusts_proxies(),
+            trust_proxies: req.from_trusted_proxy,
         })
     }
 

@@ -2428,3 +2428,34 @@ fn the_document_describes_the_cookie_scheme_only_when_on() {
         "{me_security}"
     );
 }
+
+#[tokio::test]
+async fn forwarded_proto_is_believed_only_from_a_trusted_proxy() {
+    use crate::ClientAddressPolicy;
+    // The harness's peer is 127.0.0.1.
+    for (network, scheme) in [("127.0.0.0/8", "https"), ("10.0.0.0/8", "http")] {
+        let policy = ClientAddressPolicy::TrustedProxies(vec![network.parse().expect("net")]);
+        let h = harness_with(ApiOptions::default().with_client_address(policy));
+        h.user("ada", false).await;
+        let (bearer, _) = h.jwt("ada").await;
+        h.jwt("ada").await;
+        let page = h
+            .raw(
+                "GET",
+                "/api/auth/me/history?page_size=1",
+                vec![
+                    ("Authorization", &bearer),
+                    ("Host", "testserver"),
+                    ("X-Forwarded-Proto", "https"),
+                ],
+                b"",
+            )
+            .await;
+        assert_eq!(page.status, 200, "{:?}", page.json_body());
+        let next = page.json_body()["next"].as_str().unwrap_or("").to_string();
+        assert!(
+            next.starts_with(&format!("{scheme}://testserver/api/auth/me/history?")),
+            "{network}: {next}"
+        );
+    }
+}
