@@ -8,7 +8,8 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::DemoError;
 use crate::web::{
-    CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_MAX_AGE, CorsOrigins, WebSettings,
+    CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE, CorsOrigins,
+    WebSettings,
 };
 
 /// The content type of the Prometheus text format.
@@ -98,6 +99,7 @@ fn axum_cors(origins: &CorsOrigins) -> Result<tower_http::cors::CorsLayer, DemoE
         .allow_credentials(credentials)
         .allow_methods(methods)
         .allow_headers(headers)
+        .expose_headers(CORS_EXPOSED_HEADERS.map(HeaderName::from_static))
         .max_age(std::time::Duration::from_secs(CORS_MAX_AGE.into())))
 }
 
@@ -106,6 +108,7 @@ fn actix_cors(origins: Option<&CorsOrigins>) -> actix_web::middleware::Condition
     let mut cors = actix_cors::Cors::default()
         .allowed_methods(CORS_ALLOWED_METHODS)
         .allowed_headers(CORS_ALLOWED_HEADERS)
+        .expose_headers(CORS_EXPOSED_HEADERS)
         .supports_credentials()
         .max_age(Some(CORS_MAX_AGE as usize));
     for origin in origins.map(CorsOrigins::as_slice).unwrap_or_default() {

@@ -14,6 +14,10 @@ use crate::DemoError;
 /// the CSRF token of the cookie transport.
 pub const CORS_ALLOWED_HEADERS: [&str; 3] = ["authorization", "content-type", "x-csrftoken"];
 
+/// The response headers a cross-origin page may read: the CSRF token the
+/// cookie transport's login and refresh send.
+pub const CORS_EXPOSED_HEADERS: [&str; 1] = ["x-csrftoken"];
+
 /// The methods a cross-origin request may use.
 pub const CORS_ALLOWED_METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 

@@ -136,7 +136,8 @@ async fn cors_lets_the_listed_origins_in_with_credentials() {
             .unwrap_or_default();
         assert!(methods.contains("PATCH"), "{framework}: {methods}");
 
-        // A simple request from the origin gets the header too.
+        // A simple request from the origin gets the header too, and may
+        // read the CSRF token header.
         let get = send(
             addr,
             "GET",
@@ -151,6 +152,11 @@ async fn cors_lets_the_listed_origins_in_with_credentials() {
             Some("https://app.example.com"),
             "{framework}"
         );
+        let exposed = get
+            .header("access-control-expose-headers")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert!(exposed.contains("x-csrftoken"), "{framework}: {exposed}");
 
         let other = preflight(addr, "https://evil.example").await;
         assert_eq!(

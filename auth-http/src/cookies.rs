@@ -57,7 +57,10 @@ impl SameSite {
 ///   and blacklist routes, so no other route ever receives it), both
 ///   `HttpOnly`, with [`secure`](Self::secure) and
 ///   [`same_site`](Self::same_site), `Max-Age` the token's lifetime; and
-///   a readable [`CSRF_COOKIE`] (a new random value at each login).
+///   a readable [`CSRF_COOKIE`] (a new random value at each login, kept
+///   by a refresh), whose value also comes in the response's
+///   [`CSRF_HEADER`] header for pages on another host, which cannot read
+///   the API host's cookies.
 /// - The refresh token is left out of their JSON body unless
 ///   [`refresh_in_body`](Self::refresh_in_body) (dj-rest-auth's
 ///   `JWT_AUTH_HTTPONLY`: a script that cannot read the refresh token
@@ -323,6 +326,9 @@ pub(crate) fn set_token_cookies(
         "Set-Cookie".into(),
         set(CSRF_COOKIE, &csrf, &root, false, lifetime),
     ));
+    // Also in a header, for a page on another host, which cannot read the
+    // API host's cookies (CORS lets only the allowed origins read it).
+    response.headers.push((CSRF_HEADER.into(), csrf));
     response
 }
 

@@ -40,6 +40,8 @@ pub(crate) fn cookies_on() -> ApiOptions {
 struct Answer {
     status: u16,
     set_cookies: Vec<String>,
+    /// The `X-CSRFToken` response header.
+    csrf_header: Option<String>,
     body: Value,
 }
 
@@ -100,10 +102,15 @@ impl Client {
             .iter()
             .map(|v| v.to_str().expect("ascii").to_string())
             .collect();
+        let csrf_header = response
+            .headers()
+            .get("x-csrftoken")
+            .map(|v| v.to_str().expect("ascii").to_string());
         let text = response.text().await.expect("body");
         Answer {
             status,
             set_cookies,
+            csrf_header,
             body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
         }
     }
@@ -157,6 +164,7 @@ pub(crate) async fn cookie_transport_flow(base: &str) {
     let csrf = login.cookie_value("csrftoken").unwrap();
     assert_eq!(access, login.body["access"].as_str().unwrap());
     assert!(csrf.len() >= 32);
+    assert_eq!(login.csrf_header.as_deref(), Some(csrf.as_str()));
     let cookies = jar(&[("auth_access", &access), ("csrftoken", &csrf)]);
     let with_cookies = [("cookie", cookies.as_str())];
 
@@ -348,6 +356,7 @@ pub(crate) async fn cookies_off(base: &str) {
     let login = client.login().await;
     assert_eq!(login.status, 200);
     assert!(login.set_cookies.is_empty(), "{:?}", login.set_cookies);
+    assert_eq!(login.csrf_header, None);
     assert!(login.body["refresh"].is_string());
     let access = login.body["access"].as_str().unwrap();
     let cookie = jar(&[("auth_access", access)]);
