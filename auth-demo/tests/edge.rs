@@ -306,3 +306,44 @@ async fn the_forwarded_address_is_recorded_only_from_a_trusted_peer() {
         assert_eq!(recorded_address(framework, "1").await, "203.0.113.9");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cookie_transport_flags_reach_both_frameworks() {
+    for framework in FRAMEWORKS {
+        let flags = [
+            "--cookie-transport",
+            "--cookie-insecure",
+            "--cookie-samesite",
+            "strict",
+        ];
+        let server = auth_demo::start(&settings(framework, &flags))
+            .await
+            .unwrap();
+        server
+            .auth()
+            .create_user(AdminUserInput::new_user("ada", "ada@example.com").with_password(PASSWORD))
+            .await
+            .unwrap();
+        let addr = server.local_addr();
+        let login = format!(r#"{{"username": "ada", "password": "{PASSWORD}"}}"#);
+        let answer = send(addr, "POST", "/api/auth/jwt/create", &[], Some(&login)).await;
+        assert_eq!(answer.status, 200, "{framework}: {}", answer.body);
+        let access = answer
+            .headers
+            .iter()
+            .filter(|(name, _)| name == "set-cookie")
+            .map(|(_, value)| value.as_str())
+            .find(|value| value.starts_with("auth_access="))
+            .unwrap_or_else(|| panic!("{framework}: no access cookie"));
+        assert!(
+            access.ends_with("; Path=/; HttpOnly; SameSite=Strict; Max-Age=300"),
+            "{framework}: {access}"
+        );
+        let cookie = access.split(';').next().unwrap();
+        let me = send(addr, "GET", "/api/auth/me", &[("Cookie", cookie)], None).await;
+        assert_eq!(me.status, 200, "{framework}: {}", me.body);
+        let metrics = send(addr, "GET", "/metrics", &[("Cookie", cookie)], None).await;
+        assert_eq!(metrics.status, 200, "{framework}");
+        server.shutdown().await.unwrap();
+    }
+}
