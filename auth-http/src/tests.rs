@@ -2459,3 +2459,51 @@ async fn forwarded_proto_is_believed_only_from_a_trusted_proxy() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_routes_read_the_cookie_a_header_only_middleware_did_not() {
+    use auth_core::error::{AuthError, TokenRejection};
+    let h = harness_with(ApiOptions::default().with_cookie_transport(Default::default()));
+    h.user("ada", false).await;
+    let (bearer, _) = h.jwt("ada").await;
+    let cookie = format!("auth_access={}", bearer.trim_start_matches("Bearer "));
+    let missing = || {
+        Some(Err(std::sync::Arc::new(AuthError::Unauthenticated(
+            TokenRejection::Missing,
+        ))))
+    };
+    let mut request = ApiRequest::from_parts(
+        &h.api,
+        "GET",
+        "/api/auth/me",
+        None,
+        vec![("Cookie", cookie.as_str())],
+        b"",
+        None,
+    );
+    // What `AuthLayer::new` (no cookie transport) leaves for a request
+    // without `Authorization`.
+    request.authenticated = missing();
+    let response = handle(&h.api, request).await;
+    assert_eq!(response.json_body()["username"], "ada");
+    // And the CSRF rule holds on that path too.
+    let mut request = ApiRequest::from_parts(
+        &h.api,
+        "PATCH",
+        "/api/auth/me",
+        None,
+        vec![
+            ("Cookie", cookie.as_str()),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"first_name": "Eve"}"#,
+        None,
+    );
+    request.authenticated = missing();
+    let response = handle(&h.api, request).await;
+    assert_eq!(response.status, 403);
+    assert_eq!(
+        response.json_body()["detail"],
+        "CSRF Failed: CSRF cookie not set."
+    );
+}
