@@ -18,6 +18,13 @@
 //! rules and render its [`Rejection`]s, so handlers of both frameworks
 //! accept and refuse the same requests alike.
 //!
+//! Browser apps can keep the JWTs in `HttpOnly` cookies instead of script
+//! memory: [`ApiOptions::with_cookie_transport`] (see [`CookieTransport`];
+//! off by default), with a CSRF double submit (`csrftoken` cookie,
+//! `X-CSRFToken` header) for cookie-authenticated unsafe requests. Behind
+//! reverse proxies, [`ClientAddressPolicy`] says whose `X-Forwarded-For`
+//! is believed: a hop count, or the proxies' networks ([`IpNetwork`]).
+//!
 //! One endpoint table drives the routes: each row (method, path, route
 //! group, who may call it, request and response types, handler) is
 //! dispatched by [`handle`], listed by [`route_paths`] and documented in the
