@@ -82,7 +82,10 @@ mod middleware;
 mod routes;
 
 pub use auth_http as http;
-pub use auth_http::{Api, ApiOptions, ClientAddressPolicy, RequestAuth, RouteGroups};
+pub use auth_http::{
+    Api, ApiOptions, ClientAddressPolicy, CookieTransport, IpNetwork, RequestAuth, RouteGroups,
+    SameSite,
+};
 pub use extract::{AuthRejection, CurrentUser, MaybeUser, StaffUser};
 pub use middleware::{AuthMiddleware, AuthMiddlewareService};
 pub use routes::{configure, into_response, routes, serve};

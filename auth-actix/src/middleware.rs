@@ -5,12 +5,13 @@
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest};
 use auth_core::Auth;
-use auth_http::{RequestAuth, RequestTrace};
+use auth_http::{Api, CookieTransport, RequestAuth, RequestCredentials, RequestTrace};
 use tracing::Instrument;
 
 /// An actix-web middleware that authenticates every request with
@@ -38,12 +39,28 @@ use tracing::Instrument;
 #[derive(Debug, Clone)]
 pub struct AuthMiddleware {
     auth: Auth,
+    cookies: Option<Arc<CookieTransport>>,
 }
 
 impl AuthMiddleware {
-    /// A middleware over this service.
+    /// A middleware over this service, reading the `Authorization` header
+    /// only.
     pub fn new(auth: Auth) -> Self {
-        Self { auth }
+        Self {
+            auth,
+            cookies: None,
+        }
+    }
+
+    /// A middleware over the API's service that also reads the access
+    /// cookie when the API's options turn the
+    /// [cookie transport](auth_http::CookieTransport) on, as the API's
+    /// routes do (with its CSRF check).
+    pub fn from_api(api: &Api) -> Self {
+        Self {
+            auth: api.auth().clone(),
+            cookies: api.options().cookie_transport.clone().map(Arc::new),
+        }
     }
 }
 
@@ -61,6 +78,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(AuthMiddlewareService {
             auth: self.auth.clone(),
+            cookies: self.cookies.clone(),
             service: Rc::new(service),
         }))
     }
@@ -70,6 +88,7 @@ where
 #[derive(Debug)]
 pub struct AuthMiddlewareService<S> {
     auth: Auth,
+    cookies: Option<Arc<CookieTransport>>,
     service: Rc<S>,
 }
 
@@ -87,12 +106,22 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
         let auth = self.auth.clone();
+        let cookies = self.cookies.clone();
         let (trace, owned) = request_trace(request.request());
         let span = trace.span().clone();
         let served = async move {
-            let authorization = request.headers().get(header::AUTHORIZATION);
-            let outcome =
-                RequestAuth::from_header(&auth, authorization.and_then(|v| v.to_str().ok())).await;
+            let headers = request.headers();
+            let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+            let credentials = RequestCredentials {
+                method: request.method().as_str(),
+                authorization: text(header::AUTHORIZATION.as_str()),
+                cookies: headers
+                    .get_all(header::COOKIE)
+                    .filter_map(|v| v.to_str().ok())
+                    .collect(),
+                csrf_token: text(auth_http::CSRF_HEADER),
+            };
+            let outcome = RequestAuth::from_request(&auth, cookies.as_deref(), &credentials).await;
             request.extensions_mut().insert(outcome);
             let response = service.call(request).await?;
             if owned {

@@ -31,7 +31,9 @@ use crate::AuthMiddleware;
 /// [`HttpRequest::peer_addr`] (subject to the
 /// [`ClientAddressPolicy`](auth_http::ClientAddressPolicy)). When the
 /// [`AuthMiddleware`] wraps the app, the routes use its outcome instead of
-/// authenticating the header again.
+/// authenticating the header again (with the
+/// [cookie transport](auth_http::CookieTransport) on, build it with
+/// [`AuthMiddleware::from_api`] so your own handlers see cookie users too).
 ///
 /// An app or scope has one default service: if yours has its own, use
 /// [`routes`] instead.

@@ -648,6 +648,11 @@ async fn openapi_documents_are_identical() {
         ..RouteGroups::none()
     }))
     .await;
+    // The cookie scheme and the CSRF header, documented when on.
+    same_openapi(
+        ApiOptions::default().with_cookie_transport(auth_actix::CookieTransport::default()),
+    )
+    .await;
 }
 
 #[tokio::test]

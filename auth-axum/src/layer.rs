@@ -5,12 +5,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use auth_core::Auth;
-use auth_http::{RequestAuth, RequestTrace};
+use auth_http::{Api, CookieTransport, RequestAuth, RequestCredentials, RequestTrace};
 use axum::extract::{MatchedPath, Request};
-use axum::http::{Response, header};
+use axum::http::Response;
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument;
@@ -31,12 +32,27 @@ use tracing::Instrument;
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     auth: Auth,
+    cookies: Option<Arc<CookieTransport>>,
 }
 
 impl AuthLayer {
-    /// A layer over this service.
+    /// A layer over this service, reading the `Authorization` header only.
     pub fn new(auth: Auth) -> Self {
-        Self { auth }
+        Self {
+            auth,
+            cookies: None,
+        }
+    }
+
+    /// A layer over the API's service that also reads the access cookie
+    /// when the API's options turn the
+    /// [cookie transport](auth_http::CookieTransport) on, as the API's
+    /// routes do (with its CSRF check).
+    pub fn from_api(api: &Api) -> Self {
+        Self {
+            auth: api.auth().clone(),
+            cookies: api.options().cookie_transport.clone().map(Arc::new),
+        }
     }
 }
 
@@ -46,6 +62,7 @@ impl<S> Layer<S> for AuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         AuthService {
             auth: self.auth.clone(),
+            cookies: self.cookies.clone(),
             inner,
         }
     }
@@ -55,6 +72,7 @@ impl<S> Layer<S> for AuthLayer {
 #[derive(Debug, Clone)]
 pub struct AuthService<S> {
     auth: Auth,
+    cookies: Option<Arc<CookieTransport>>,
     inner: S,
 }
 
@@ -76,15 +94,13 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
+        let cookies = self.cookies.clone();
         let (trace, owned) = request_trace(&mut request);
         let span = trace.span().clone();
         let served = async move {
-            let header = request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let outcome = RequestAuth::from_header(&auth, header.as_deref()).await;
+            let credentials =
+                RequestCredentials::from_http(request.method().as_str(), request.headers());
+            let outcome = RequestAuth::from_request(&auth, cookies.as_deref(), &credentials).await;
             request.extensions_mut().insert(outcome);
             let response = inner.call(request).await?;
             if owned {

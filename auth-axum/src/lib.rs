@@ -73,7 +73,9 @@ mod routes;
 
 pub use auth_http as http;
 pub use auth_http::RequestAuth;
-pub use auth_http::{Api, ApiOptions, ClientAddressPolicy, RouteGroups};
+pub use auth_http::{
+    Api, ApiOptions, ClientAddressPolicy, CookieTransport, IpNetwork, RouteGroups, SameSite,
+};
 pub use extract::{AuthRejection, CurrentUser, MaybeUser, StaffUser};
 pub use layer::{AuthLayer, AuthService};
 pub use routes::{into_response, router, routes};

@@ -38,7 +38,10 @@ use tracing::Instrument;
 /// instead.
 ///
 /// When the [`AuthLayer`](crate::AuthLayer) runs on the same requests, the
-/// routes use its outcome instead of authenticating the header again.
+/// routes use its outcome instead of authenticating the header again (with
+/// the [cookie transport](auth_http::CookieTransport) on, build it with
+/// [`AuthLayer::from_api`](crate::AuthLayer::from_api) so your own handlers
+/// see cookie users too).
 ///
 /// To serve it alone on a random port (as the tests do):
 ///

@@ -222,6 +222,24 @@ pub enum AuthError {
     /// the RFC's body rather than DRF's.
     #[error("oauth2: {0}")]
     OAuth(#[from] OAuthError),
+    /// A request whose credentials came from a cookie changes state only
+    /// with the CSRF token it was given beside them (a double submit, see
+    /// [`double_submit_check`](crate::oauth::double_submit_check)); this
+    /// one did not send it, or sent another.
+    #[error("CSRF check failed: {0:?}")]
+    CsrfFailed(CsrfFailure),
+}
+
+/// Why a double-submit CSRF check failed (Django's reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CsrfFailure {
+    /// The request has no CSRF cookie (or an empty one).
+    CookieMissing,
+    /// The request has the cookie but did not submit the token.
+    TokenMissing,
+    /// The submitted token is not the cookie's value.
+    TokenIncorrect,
 }
 
 impl From<StoreError> for AuthError {

@@ -26,6 +26,7 @@ pub mod routes;
 pub mod server;
 pub mod settings;
 pub mod setup;
+pub mod web;
 
 pub use error::DemoError;
 pub use server::{

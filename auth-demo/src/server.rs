@@ -162,7 +162,7 @@ async fn serve(
     };
     let task = match framework {
         Framework::Axum => {
-            let router = crate::routes::axum_router(auth.clone());
+            let router = crate::routes::axum_router(auth.clone(), &settings.web)?;
             let serve = axum::serve(
                 listener,
                 router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -174,9 +174,7 @@ async fn serve(
             let listener = listener
                 .into_std()
                 .map_err(|err| DemoError::io("handing the socket to actix-web", err))?;
-            let server = crate::routes::actix_server(auth.clone(), listener)
-                .await
-                .map_err(|err| DemoError::io("starting actix-web", err))?;
+            let server = crate::routes::actix_server(auth.clone(), &settings.web, listener).await?;
             let handle = server.handle();
             tokio::spawn(async move {
                 let stopper = tokio::spawn(async move {

@@ -518,6 +518,10 @@ pub struct Settings {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// Trusted proxies, CORS and the cookie transport.
+    #[command(flatten)]
+    pub web: crate::web::WebSettings,
+
     /// The service's clock (the system clock when `None`); no flag: tests
     /// set a [`ManualClock`](auth_core::ManualClock) to test expiry
     /// without waiting.
@@ -564,6 +568,7 @@ impl Default for Settings {
             oauth_password_grant: false,
             no_migrate: false,
             quiet: false,
+            web: crate::web::WebSettings::default(),
             clock: None,
         }
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use auth_core::Auth;
 use auth_core::events::ClientInfo;
 
-use crate::Pages;
+use crate::{CookieTransport, IpNetwork, Pages};
 
 /// The default request body limit: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -119,8 +119,9 @@ impl Default for RouteGroups {
 /// ignores `X-Forwarded-For`, which any client can forge. Behind reverse
 /// proxies that you control, opt in to
 /// [`TrustForwardedFor`](Self::TrustForwardedFor) with the number of
-/// proxies in front of the server, as DRF's `NUM_PROXIES`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// proxies in front of the server, as DRF's `NUM_PROXIES`, or to
+/// [`TrustedProxies`](Self::TrustedProxies) with the networks they are in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ClientAddressPolicy {
     /// The TCP peer's address (default).
     #[default]
@@ -134,6 +135,15 @@ pub enum ClientAddressPolicy {
         /// How many proxies you run in front of the server (at least 1).
         proxies: usize,
     },
+    /// `X-Forwarded-For` is read only when the peer is in one of these
+    /// networks (your proxies); then it is walked from the right, skipping
+    /// the addresses in these networks, and the first one outside them is
+    /// the client. When every entry is trusted, the leftmost; an entry that
+    /// is not an IP address stops the walk at the last trusted hop (it was
+    /// written by a client, not by a proxy of yours). From any other peer,
+    /// the peer's address. `X-Forwarded-Proto: https` is also trusted when
+    /// building absolute pagination links.
+    TrustedProxies(Vec<IpNetwork>),
 }
 
 impl ClientAddressPolicy {
@@ -147,33 +157,84 @@ impl ClientAddressPolicy {
     /// assert_eq!(ClientAddressPolicy::PeerAddress.client_ip(peer, forwarded).as_deref(), Some("10.0.0.2"));
     /// let two = ClientAddressPolicy::TrustForwardedFor { proxies: 2 };
     /// assert_eq!(two.client_ip(peer, forwarded).as_deref(), Some("203.0.113.9"));
+    /// let ours = ClientAddressPolicy::TrustedProxies(vec!["10.0.0.0/8".parse()?]);
+    /// assert_eq!(ours.client_ip(peer, forwarded).as_deref(), Some("203.0.113.9"));
+    /// // From a peer outside the networks, the header is not read.
+    /// let stranger = Some("198.51.100.7".parse().unwrap());
+    /// assert_eq!(ours.client_ip(stranger, forwarded).as_deref(), Some("198.51.100.7"));
+    /// # Ok::<(), auth_http::IpNetworkError>(())
     /// ```
     pub fn client_ip(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<String> {
-        let peer = peer.map(|ip| ip.to_canonical().to_string());
-        let Self::TrustForwardedFor { proxies } = *self else {
-            return peer;
+        let canonical = |ip: IpAddr| ip.to_canonical().to_string();
+        let hops = || -> Vec<&str> {
+            forwarded_for
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
         };
-        let Some(header) = forwarded_for else {
-            return peer;
-        };
-        let hops: Vec<&str> = header
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        if hops.is_empty() {
-            return peer;
-        }
-        let index = hops.len() - proxies.clamp(1, hops.len());
-        match hops.get(index).and_then(|hop| hop.parse::<IpAddr>().ok()) {
-            Some(ip) => Some(ip.to_canonical().to_string()),
-            None => peer,
+        match self {
+            Self::PeerAddress => peer.map(canonical),
+            Self::TrustForwardedFor { proxies } => {
+                let hops = hops();
+                if hops.is_empty() {
+                    return peer.map(canonical);
+                }
+                let index = hops.len() - proxies.clamp(&1, &hops.len());
+                match hops.get(index).and_then(|hop| hop.parse::<IpAddr>().ok()) {
+                    Some(ip) => Some(canonical(ip)),
+                    None => peer.map(canonical),
+                }
+            }
+            Self::TrustedProxies(networks) => {
+                let trusted = |ip: IpAddr| networks.iter().any(|net| net.contains(ip));
+                let Some(mut client) = peer.filter(|_| self.trusts_peer(peer)) else {
+                    return peer.map(canonical);
+                };
+                for hop in hops().into_iter().rev() {
+                    let Ok(ip) = hop.parse::<IpAddr>() else {
+                        break;
+                    };
+                    client = ip;
+                    if !trusted(ip) {
+                        break;
+                    }
+                }
+                Some(canonical(client))
+            }
         }
     }
 
-    /// Whether proxy headers are trusted.
+    /// Whether proxy headers may be trusted under this policy (from some
+    /// peer at least).
     pub fn trusts_proxies(&self) -> bool {
-        matches!(self, Self::TrustForwardedFor { .. })
+        !matches!(self, Self::PeerAddress)
+    }
+
+    /// Whether the proxy headers (`X-Forwarded-For`,
+    /// `X-Forwarded-Proto`) of a request from `peer` are trusted: never
+    /// under [`PeerAddress`](Self::PeerAddress), always under
+    /// [`TrustForwardedFor`](Self::TrustForwardedFor), and under
+    /// [`TrustedProxies`](Self::TrustedProxies) when the peer is in one of
+    /// the networks.
+    ///
+    /// ```
+    /// use auth_http::ClientAddressPolicy;
+    /// let ours = ClientAddressPolicy::TrustedProxies(vec!["10.0.0.0/8".parse()?]);
+    /// assert!(ours.trusts_peer(Some("10.1.1.1".parse().unwrap())));
+    /// assert!(!ours.trusts_peer(Some("192.0.2.1".parse().unwrap())));
+    /// assert!(!ours.trusts_peer(None));
+    /// # Ok::<(), auth_http::IpNetworkError>(())
+    /// ```
+    pub fn trusts_peer(&self, peer: Option<IpAddr>) -> bool {
+        match self {
+            Self::PeerAddress => false,
+            Self::TrustForwardedFor { .. } => true,
+            Self::TrustedProxies(networks) => {
+                peer.is_some_and(|peer| networks.iter().any(|net| net.contains(peer)))
+            }
+        }
     }
 }
 
@@ -207,6 +268,8 @@ pub struct ApiOptions {
     prefix: String,
     /// The templates of the browser pages (default: the embedded ones).
     pub pages: Pages,
+    /// The JWTs in cookies too (default: off; see [`CookieTransport`]).
+    pub cookie_transport: Option<CookieTransport>,
 }
 
 impl Default for ApiOptions {
@@ -218,6 +281,7 @@ impl Default for ApiOptions {
             default_page_size: DEFAULT_PAGE_SIZE,
             prefix: DEFAULT_PREFIX.to_string(),
             pages: Pages::default(),
+            cookie_transport: None,
         }
     }
 }
@@ -227,6 +291,13 @@ impl ApiOptions {
     /// embedded ones, see [`Pages::with_template`]).
     pub fn with_pages(mut self, pages: Pages) -> Self {
         self.pages = pages;
+        self
+    }
+
+    /// Turns on the cookie transport of the JWTs, with its CSRF check (see
+    /// [`CookieTransport`]).
+    pub fn with_cookie_transport(mut self, transport: CookieTransport) -> Self {
+        self.cookie_transport = Some(transport);
         self
     }
 

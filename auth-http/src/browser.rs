@@ -13,6 +13,8 @@ use auth_core::oauth::{
 use auth_core::user::User;
 use serde_json::{Value, json};
 
+pub(crate) use crate::cookies::cookie;
+use crate::cookies::{SameSite, SetCookie};
 use crate::endpoint::{Call, Outcome};
 use crate::{Api, ApiRequest, ApiResponse};
 
@@ -26,25 +28,19 @@ pub(crate) const LOGIN_PATH: &str = "/o/login";
 const LOGOUT_PATH: &str = "/o/logout";
 const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub(crate) fn cookie<'a>(req: &ApiRequest<'a>, name: &str) -> Option<&'a str> {
-    req.header_values("cookie")
-        .into_iter()
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.trim_matches('"'))
-}
-
 /// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure`
 /// when configured; `max_age` `0` deletes the cookie.
 pub(crate) fn set_cookie(api: &Api, name: &str, value: &str, max_age: i64) -> String {
-    let secure = if api.auth().config().oauth.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+    SetCookie {
+        name,
+        value,
+        path: "/",
+        http_only: true,
+        same_site: SameSite::Lax,
+        secure: api.auth().config().oauth.secure_cookies,
+        max_age,
+    }
+    .to_string()
 }
 
 /// `next` when it is a same-site relative path (`/...`, not `//host` or

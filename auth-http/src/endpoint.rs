@@ -131,11 +131,15 @@ impl Access {
         }
         let who = match &req.authenticated {
             Some(Ok(who)) => who.clone(),
-            Some(Err(err)) => return Err(self.refusal(err)),
-            None => {
-                let who = api
-                    .auth()
-                    .authenticate_header(req.header("authorization"))
+            // A middleware that was not told of the cookie transport found
+            // no header: the cookie is still read here.
+            Some(Err(err)) if !crate::cookies::may_be_in_cookie(api, err) => {
+                return Err(self.refusal(err));
+            }
+            _ => {
+                let credentials = crate::cookies::RequestCredentials::of(req);
+                let transport = api.options().cookie_transport.as_ref();
+                let who = crate::cookies::authenticate(api.auth(), transport, &credentials)
                     .await
                     .map_err(|err| self.refusal(&err))?;
                 crate::trace::record_caller(&who);

@@ -6,7 +6,7 @@
 //!
 //! [`ApiResponse::from_error`]: crate::ApiResponse::from_error
 
-use auth_core::error::{AuthError, FieldErrors, TokenRejection};
+use auth_core::error::{AuthError, CsrfFailure, FieldErrors, TokenRejection};
 use auth_core::events::TokenKind;
 use auth_core::oauth::{OAuthError, OAuthErrorCode};
 use serde::Serialize;
@@ -126,6 +126,15 @@ pub(crate) fn render(err: &AuthError) -> Rendered {
             )],
             ..detail(403, "You do not have permission to perform this action.")
         },
+        // DRF's `SessionAuthentication` wording, with Django's reasons.
+        AuthError::CsrfFailed(reason) => detail(
+            403,
+            match reason {
+                CsrfFailure::CookieMissing => "CSRF Failed: CSRF cookie not set.",
+                CsrfFailure::TokenMissing => "CSRF Failed: CSRF token missing.",
+                _ => "CSRF Failed: CSRF token incorrect.",
+            },
+        ),
         AuthError::NotFound => detail(404, "Not found."),
         AuthError::Throttled { retry_after_secs } => Rendered {
             status: 429,

@@ -11,6 +11,7 @@ use auth_core::error::{AuthError, TokenRejection};
 use auth_core::flows::{Access, Authenticated};
 
 use crate::ApiResponse;
+use crate::cookies::{self, CookieTransport, RequestCredentials};
 
 /// The outcome of authenticating a request, stored in its extensions by an
 /// adapter's middleware (auth-axum's `AuthLayer`, auth-actix's
@@ -42,6 +43,43 @@ impl RequestAuth {
     /// ```
     pub async fn from_header(auth: &Auth, header: Option<&str>) -> Self {
         let outcome = auth.authenticate_header(header).await;
+        if let Ok(who) = &outcome {
+            crate::trace::record_caller(who);
+        }
+        Self(outcome.map_err(Arc::new))
+    }
+
+    /// Authenticates a request's credentials: its `Authorization` header,
+    /// or, with the cookie transport on and no such header, its access
+    /// cookie (then a `POST`, `PUT`, `PATCH` or `DELETE` must echo the CSRF
+    /// cookie in `X-CSRFToken`, else the outcome is
+    /// [`AuthError::CsrfFailed`], a 403). What the adapters' middlewares
+    /// and the routes do, so they see the same user.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use auth_core::{Auth, config::AuthConfig};
+    /// use auth_http::{CookieTransport, RequestAuth, RequestCredentials};
+    /// let auth = Auth::in_memory(AuthConfig::default());
+    /// let forged = RequestCredentials {
+    ///     method: "GET",
+    ///     cookies: vec!["auth_access=not-a-jwt"],
+    ///     ..RequestCredentials::default()
+    /// };
+    /// // Transport off: the cookie is not read, the request is anonymous.
+    /// let off = RequestAuth::from_request(&auth, None, &forged).await;
+    /// assert!(matches!(RequestAuth::maybe_user(Some(&off)), Ok(None)));
+    /// // On: the cookie is read, and refused.
+    /// let on = RequestAuth::from_request(&auth, Some(&CookieTransport::default()), &forged).await;
+    /// assert!(RequestAuth::maybe_user(Some(&on)).is_err());
+    /// # });
+    /// ```
+    pub async fn from_request(
+        auth: &Auth,
+        transport: Option<&CookieTransport>,
+        request: &RequestCredentials<'_>,
+    ) -> Self {
+        let outcome = cookies::authenticate(auth, transport, request).await;
         if let Ok(who) = &outcome {
             crate::trace::record_caller(who);
         }

@@ -18,6 +18,13 @@
 //! rules and render its [`Rejection`]s, so handlers of both frameworks
 //! accept and refuse the same requests alike.
 //!
+//! Browser apps can keep the JWTs in `HttpOnly` cookies instead of script
+//! memory: [`ApiOptions::with_cookie_transport`] (see [`CookieTransport`];
+//! off by default), with a CSRF double submit (`csrftoken` cookie,
+//! `X-CSRFToken` header) for cookie-authenticated unsafe requests. Behind
+//! reverse proxies, [`ClientAddressPolicy`] says whose `X-Forwarded-For`
+//! is believed: a hop count, or the proxies' networks ([`IpNetwork`]).
+//!
 //! One endpoint table drives the routes: each row (method, path, route
 //! group, who may call it, request and response types, handler) is
 //! dispatched by [`handle`], listed by [`route_paths`] and documented in the
@@ -54,11 +61,13 @@ mod application_pages;
 mod applications;
 mod bodies;
 mod browser;
+mod cookies;
 mod docs;
 mod endpoint;
 mod error;
 mod extract;
 mod form;
+mod network;
 mod oauth;
 mod oidc;
 mod openapi;
@@ -72,8 +81,13 @@ pub use api::{
     Api, ApiOptions, ClientAddressPolicy, DEFAULT_BODY_LIMIT, DEFAULT_PAGE_SIZE, DEFAULT_PREFIX,
     PrefixError, RouteGroups,
 };
+pub use cookies::{
+    ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, CookieTransport, REFRESH_COOKIE, RequestCredentials,
+    SameSite,
+};
 pub use extract::{Rejection, RequestAuth};
 pub use form::{FromJson, admin_user_from_json};
+pub use network::{IpNetwork, IpNetworkError};
 pub use pages::{PageError, Pages, TEMPLATE_NAMES};
 pub use request::{ApiRequest, ApiResponse};
 pub use routes::{handle, route_paths};

@@ -22,11 +22,11 @@ use utoipa::openapi::{
     ResponseBuilder, Tag,
 };
 
-use crate::ApiOptions;
 use crate::bodies::Detail;
 use crate::endpoint::{Access, Body, Endpoint, Group, In, Named, mounted};
 use crate::error::OAuthErrorBody;
 use crate::routes::ENDPOINTS;
+use crate::{ACCESS_COOKIE, ApiOptions, CSRF_HEADER};
 
 /// JSON of `named`'s component.
 fn json_content(named: Named) -> utoipa::openapi::Content {
@@ -94,7 +94,12 @@ fn content(body: Body) -> Option<(&'static str, utoipa::openapi::Content)> {
 }
 
 /// The operation of `endpoint`, served at `path`.
-fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi::path::Operation {
+fn operation(
+    endpoint: &Endpoint,
+    path: &str,
+    summary: &str,
+    options: &ApiOptions,
+) -> utoipa::openapi::path::Operation {
     let id: String = format!("{} {path}", endpoint.method.to_ascii_lowercase())
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -117,6 +122,20 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
                 .schema(Some(schema_string())),
         );
     }
+    let csrf = options.cookie_transport.is_some() && takes_csrf(endpoint);
+    if csrf {
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name(CSRF_HEADER)
+                .parameter_in(ParameterIn::Header)
+                .required(utoipa::openapi::Required::False)
+                .description(Some(
+                    "The `csrftoken` cookie's value, required when the request's \
+                     credentials come from a cookie (else 403 `CSRF Failed: ...`)",
+                ))
+                .schema(Some(schema_string())),
+        );
+    }
     if let Some((media, body)) = content(endpoint.request) {
         op = op.request_body(Some(RequestBodyBuilder::new().content(media, body).build()));
     }
@@ -132,6 +151,10 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
     op = op.response(endpoint.status.to_string(), ok.build());
     let oauth_error = Named::of::<OAuthErrorBody>();
     let mut errors = endpoint.errors.to_vec();
+    if csrf && !errors.contains(&403) {
+        errors.push(403);
+        errors.sort_unstable();
+    }
     if !matches!(endpoint.request, Body::None)
         || matches!(endpoint.method, "POST" | "PUT" | "PATCH")
     {
@@ -176,10 +199,16 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
         ]),
         Access::Public => None,
         Access::OAuthScope(_) => Some(vec![SecurityRequirement::new("jwt", Vec::<String>::new())]),
-        Access::Own | Access::OwnOrScope(_) | Access::Staff => Some(vec![
-            SecurityRequirement::new("jwt", Vec::<String>::new()),
-            SecurityRequirement::new("token", Vec::<String>::new()),
-        ]),
+        Access::Own | Access::OwnOrScope(_) | Access::Staff => {
+            let mut schemes = vec![
+                SecurityRequirement::new("jwt", Vec::<String>::new()),
+                SecurityRequirement::new("token", Vec::<String>::new()),
+            ];
+            if options.cookie_transport.is_some() {
+                schemes.push(SecurityRequirement::new("cookie", Vec::<String>::new()));
+            }
+            Some(schemes)
+        }
         Access::KnoxToken | Access::StaticToken => Some(vec![SecurityRequirement::new(
             "token",
             Vec::<String>::new(),
@@ -187,6 +216,19 @@ fn operation(endpoint: &Endpoint, path: &str, summary: &str) -> utoipa::openapi:
     };
     op = op.securities(security);
     op.build()
+}
+
+/// Whether a cookie-authenticated call of `endpoint` needs the CSRF
+/// header: an unsafe method authenticated as a user, and the JWT routes
+/// that read the refresh cookie.
+fn takes_csrf(endpoint: &Endpoint) -> bool {
+    let by_user = matches!(
+        endpoint.access,
+        Access::Own | Access::OwnOrScope(_) | Access::Staff
+    );
+    let reads_refresh_cookie = endpoint.group == Group::Jwt
+        && matches!(endpoint.path, "/auth/jwt/refresh" | "/auth/jwt/blacklist");
+    (by_user && endpoint.method != "GET") || reads_refresh_cookie
 }
 
 fn schema_string() -> utoipa::openapi::schema::Object {
@@ -228,10 +270,10 @@ pub(crate) fn document_json(options: &ApiOptions) -> Vec<u8> {
             (named.refs)(&mut schemas);
         }
         let path = mounted(options.prefix(), endpoint);
-        let op = operation(endpoint, &path, summary);
+        let op = operation(endpoint, &path, summary, options);
         paths = paths.path(path, PathItem::new(http_method(endpoint.method), op));
     }
-    let components = ComponentsBuilder::new()
+    let mut components = ComponentsBuilder::new()
         .schemas_from_iter(schemas)
         .security_scheme(
             "jwt",
@@ -261,8 +303,19 @@ pub(crate) fn document_json(options: &ApiOptions) -> Vec<u8> {
                 "Authorization",
                 "`Authorization: Token <Knox or static token>`",
             ))),
-        )
-        .build();
+        );
+    // Only when on: the document describes what this server accepts.
+    if options.cookie_transport.is_some() {
+        components = components.security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                ACCESS_COOKIE,
+                "The access token in its `HttpOnly` cookie, set by `jwt/create` and \
+                 `jwt/refresh`; unsafe methods also need `X-CSRFToken`",
+            ))),
+        );
+    }
+    let components = components.build();
     let tags: Vec<Tag> = used_groups.iter().map(|g| Tag::new(tag(*g))).collect();
     let doc = OpenApiBuilder::new()
         .info(

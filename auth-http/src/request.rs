@@ -50,6 +50,10 @@ pub struct ApiRequest<'a> {
     /// again. `None` (what [`from_parts`](Self::from_parts) sets): the
     /// routes authenticate the header themselves.
     pub authenticated: Option<Result<Authenticated, Arc<AuthError>>>,
+    /// Whether the request came from a peer whose proxy headers the
+    /// [`ClientAddressPolicy`](crate::ClientAddressPolicy) trusts (then
+    /// `X-Forwarded-Proto: https` makes the pagination links `https`).
+    pub from_trusted_proxy: bool,
 }
 
 impl std::fmt::Debug for ApiRequest<'_> {
@@ -67,6 +71,7 @@ impl std::fmt::Debug for ApiRequest<'_> {
                 "authenticated",
                 &self.authenticated.as_ref().map(|outcome| outcome.is_ok()),
             )
+            .field("from_trusted_proxy", &self.from_trusted_proxy)
             .finish()
     }
 }
@@ -105,6 +110,7 @@ impl<'a> ApiRequest<'a> {
             body,
             client: ClientInfo::default(),
             authenticated: None,
+            from_trusted_proxy: api.options().client_address.trusts_peer(peer),
         };
         // A header sent over several lines is one comma-separated list
         // (RFC 9110 §5.3): a proxy may append its own line.

@@ -11,7 +11,7 @@ use auth_core::flows::{
 };
 use auth_core::oauth::UserInfo;
 use auth_core::store::{self, KnoxTokenRecord};
-use auth_core::token::jwt::JwkSet;
+use auth_core::token::jwt::{AccessToken, JwkSet, RefreshToken};
 use auth_core::user::{User, UserId, rfc3339};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -21,6 +21,7 @@ use crate::bodies::{
     RefreshRequest, StaticToken, TokenPair, VerifyRequest,
 };
 use crate::browser;
+use crate::cookies;
 use crate::endpoint::{self, Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param};
 use crate::form::{json_body, percent_decode};
 use crate::oauth::{
@@ -962,7 +963,7 @@ async fn delete_me(c: Call<'_>) -> Outcome {
 
 async fn history(c: Call<'_>) -> Outcome {
     let who = c.who()?;
-    let paging = Paging::from_query(c.api, c.req.query)?;
+    let paging = Paging::from_query(c.api, c.req)?;
     let page = c
         .api
         .auth()
@@ -978,28 +979,51 @@ async fn history(c: Call<'_>) -> Outcome {
 async fn jwt_create(c: Call<'_>) -> Outcome {
     let credentials = Credentials::from_json(&json_body(c.req)?)?;
     let (_, pair) = c.api.auth().jwt_login(&credentials, &c.req.client).await?;
-    Ok(ApiResponse::json(
+    let tokens = (pair.access.as_str(), Some(pair.refresh.as_str()));
+    let body = token_pair_body(c.api, pair.access.clone(), Some(pair.refresh.clone()));
+    Ok(cookies::set_token_cookies(c.api, c.req, body, tokens, true))
+}
+
+/// A login's or refresh's body: the refresh token is left out when it
+/// lives in its cookie only.
+fn token_pair_body(api: &Api, access: AccessToken, refresh: Option<RefreshToken>) -> ApiResponse {
+    let in_body = api
+        .options()
+        .cookie_transport
+        .as_ref()
+        .is_none_or(|transport| transport.refresh_in_body);
+    ApiResponse::json(
         200,
         &TokenPair {
-            access: pair.access,
-            refresh: Some(pair.refresh),
+            access,
+            refresh: refresh.filter(|_| in_body),
         },
-    ))
+    )
+}
+
+/// The refresh token of a refresh or log out: the body's, or its cookie's.
+fn refresh_request(c: &Call<'_>) -> Result<RefreshRequest, Failure> {
+    let body = json_body(c.req)?;
+    Ok(match cookies::refresh_token(c.api, c.req, &body)? {
+        Some(refresh) => RefreshRequest { refresh },
+        None => RefreshRequest::from_json(&body)?,
+    })
 }
 
 async fn jwt_refresh(c: Call<'_>) -> Outcome {
-    let body = RefreshRequest::from_json(&json_body(c.req)?)?;
+    let body = refresh_request(&c)?;
     let refreshed = c
         .api
         .auth()
         .jwt_refresh(&body.refresh, &c.req.client)
         .await?;
-    Ok(ApiResponse::json(
-        200,
-        &TokenPair {
-            access: refreshed.access,
-            refresh: refreshed.refresh,
-        },
+    let tokens = (
+        refreshed.access.as_str(),
+        refreshed.refresh.as_ref().map(RefreshToken::as_str),
+    );
+    let response = token_pair_body(c.api, refreshed.access.clone(), refreshed.refresh.clone());
+    Ok(cookies::set_token_cookies(
+        c.api, c.req, response, tokens, false,
     ))
 }
 
@@ -1009,13 +1033,21 @@ async fn jwt_verify(c: Call<'_>) -> Outcome {
     Ok(ApiResponse::json(200, &Empty {}))
 }
 
+/// Log out: blacklists the refresh token and, with the cookie transport,
+/// clears the cookies whatever the token's fate (once the CSRF check, if
+/// any, passed).
 async fn jwt_blacklist(c: Call<'_>) -> Outcome {
-    let body = RefreshRequest::from_json(&json_body(c.req)?)?;
-    c.api
+    let body = refresh_request(&c)?;
+    let response = match c
+        .api
         .auth()
         .jwt_blacklist(&body.refresh, &c.req.client)
-        .await?;
-    Ok(ApiResponse::json(200, &Empty {}))
+        .await
+    {
+        Ok(()) => ApiResponse::json(200, &Empty {}),
+        Err(err) => ApiResponse::from_error(&err),
+    };
+    Ok(cookies::clear_token_cookies(c.api, c.req, response))
 }
 
 async fn jwks(c: Call<'_>) -> Outcome {
@@ -1107,7 +1139,7 @@ async fn static_token_delete(c: Call<'_>) -> Outcome {
 // Users admin.
 
 async fn list_users(c: Call<'_>) -> Outcome {
-    let paging = Paging::from_query(c.api, c.req.query)?;
+    let paging = Paging::from_query(c.api, c.req)?;
     let search = query_param(c.req.query, "search");
     let page = c
         .api
@@ -1190,7 +1222,8 @@ fn invalid_page() -> Failure {
 }
 
 impl Paging {
-    fn from_query(api: &Api, query: &str) -> Result<Self, Failure> {
+    fn from_query(api: &Api, req: &ApiRequest<'_>) -> Result<Self, Failure> {
+        let query = req.query;
         let page = match query_param(query, "page") {
             None => 1,
             Some(page) => match page.trim().parse::<u64>() {
@@ -1206,7 +1239,7 @@ impl Paging {
         Ok(Self {
             page,
             size,
-            trust_proxies: api.options().client_address.trusts_proxies(),
+            trust_proxies: req.from_trusted_proxy,
         })
     }
 

@@ -2304,3 +2304,279 @@ fn responses_convert_into_http_types() {
     assert_eq!(converted.headers()["x-kept"], "yes");
     assert_eq!(converted.body(), b"{}");
 }
+
+#[test]
+fn trusted_proxy_networks_ignore_spoofed_headers() {
+    use crate::ClientAddressPolicy;
+    let ip = |s: &str| Some(s.parse().expect("ip"));
+    let policy = ClientAddressPolicy::TrustedProxies(vec![
+        "10.0.0.0/8".parse().expect("net"),
+        "2001:db8::/32".parse().expect("net"),
+    ]);
+    // From a trusted proxy: the first untrusted hop from the right; what
+    // the client wrote to the left of it (a spoofed address) is ignored.
+    let spoofed = Some("6.6.6.6, 203.0.113.9, 10.0.0.7");
+    assert_eq!(
+        policy.client_ip(ip("10.0.0.1"), spoofed).as_deref(),
+        Some("203.0.113.9")
+    );
+    assert_eq!(
+        policy
+            .client_ip(ip("2001:db8::1"), Some("203.0.113.9, 2001:db8::2"))
+            .as_deref(),
+        Some("203.0.113.9")
+    );
+    // An IPv4-mapped peer is its IPv4 address.
+    assert_eq!(
+        policy.client_ip(ip("::ffff:10.0.0.1"), spoofed).as_deref(),
+        Some("203.0.113.9")
+    );
+    // From anyone else the header is not read at all.
+    assert_eq!(
+        policy.client_ip(ip("203.0.113.50"), spoofed).as_deref(),
+        Some("203.0.113.50")
+    );
+    // Every hop trusted: the leftmost; no header: the peer.
+    assert_eq!(
+        policy
+            .client_ip(ip("10.0.0.1"), Some("10.9.9.9, 10.0.0.7"))
+            .as_deref(),
+        Some("10.9.9.9")
+    );
+    assert_eq!(
+        policy.client_ip(ip("10.0.0.1"), None).as_deref(),
+        Some("10.0.0.1")
+    );
+    // A hop that is not an address stops the walk at the last trusted one.
+    assert_eq!(
+        policy
+            .client_ip(ip("10.0.0.1"), Some("1.2.3.4, garbage, 10.0.0.7"))
+            .as_deref(),
+        Some("10.0.0.7")
+    );
+    assert_eq!(policy.client_ip(None, spoofed), None);
+}
+
+/// The `Set-Cookie` line of cookie `name` in `response`.
+fn set_cookie<'a>(response: &'a ApiResponse, name: &str) -> Option<&'a str> {
+    response
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+#[tokio::test]
+async fn cookie_paths_follow_the_prefix_and_the_mount() {
+    let transport = crate::CookieTransport {
+        secure: false,
+        same_site: crate::SameSite::Strict,
+        refresh_in_body: true,
+    };
+    let h = harness_with(
+        ApiOptions::default()
+            .with_prefix("/v1")
+            .expect("prefix")
+            .with_cookie_transport(transport),
+    );
+    h.user("ada", false).await;
+    let login = json!({"username": "ada", "password": PASSWORD}).to_string();
+    let request = ApiRequest::from_parts(
+        &h.api,
+        "POST",
+        "/v1/auth/jwt/create",
+        None,
+        vec![("Content-Type", "application/json")],
+        login.as_bytes(),
+        None,
+    )
+    .with_mount("/svc");
+    let response = handle(&h.api, request).await;
+    assert_eq!(response.status, 200);
+    // The refresh token is in the body when asked for.
+    let refresh = response.json_body()["refresh"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    assert!(
+        set_cookie(&response, "auth_access")
+            .expect("access")
+            .ends_with("; Path=/svc/; HttpOnly; SameSite=Strict; Max-Age=300")
+    );
+    assert_eq!(
+        set_cookie(&response, "auth_refresh"),
+        Some(
+            format!("auth_refresh={refresh}; Path=/svc/v1/auth/jwt; HttpOnly; SameSite=Strict; Max-Age=86400")
+                .as_str()
+        )
+    );
+    // A refresh token in the body is used as it is: no CSRF token needed,
+    // even beside a refresh cookie.
+    let body = json!({"refresh": refresh}).to_string();
+    let cookie = format!("auth_refresh={refresh}");
+    let refreshed = h
+        .raw(
+            "POST",
+            "/v1/auth/jwt/refresh",
+            vec![("Content-Type", "application/json"), ("Cookie", &cookie)],
+            body.as_bytes(),
+        )
+        .await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json_body());
+    assert!(set_cookie(&refreshed, "auth_refresh").is_some());
+}
+
+#[tokio::test]
+async fn a_forged_or_expired_access_cookie_is_401_before_any_csrf_check() {
+    let h = harness_with(ApiOptions::default().with_cookie_transport(Default::default()));
+    h.user("ada", false).await;
+    for method in ["GET", "PATCH"] {
+        let response = h
+            .raw(
+                method,
+                "/api/auth/me",
+                vec![
+                    ("Content-Type", "application/json"),
+                    ("Cookie", "auth_access=forged"),
+                ],
+                b"{}",
+            )
+            .await;
+        assert_eq!(response.status, 401, "{method}");
+    }
+    let (bearer, _) = h.jwt("ada").await;
+    let access = bearer.trim_start_matches("Bearer ");
+    h.clock.advance(chrono::Duration::minutes(6));
+    let cookie = format!("auth_access={access}");
+    let expired = h
+        .raw("GET", "/api/auth/me", vec![("Cookie", &cookie)], b"")
+        .await;
+    assert_eq!(expired.status, 401);
+}
+
+#[test]
+fn the_document_describes_the_cookie_scheme_only_when_on() {
+    let off = harness().document;
+    assert!(off["components"]["securitySchemes"].get("cookie").is_none());
+    assert!(!off.to_string().contains("X-CSRFToken"));
+    let on = harness_with(ApiOptions::default().with_cookie_transport(Default::default())).document;
+    assert_eq!(
+        on["components"]["securitySchemes"]["cookie"],
+        json!({
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "auth_access",
+            "description": on["components"]["securitySchemes"]["cookie"]["description"],
+        })
+    );
+    let csrf_param = |method: &str, path: &str| {
+        on["paths"][path][method]["parameters"]
+            .as_array()
+            .is_some_and(|params| {
+                params
+                    .iter()
+                    .any(|p| p["name"] == "X-CSRFToken" && p["in"] == "header")
+            })
+    };
+    for (method, path) in [
+        ("patch", "/api/auth/me"),
+        ("delete", "/api/auth/me"),
+        ("post", "/api/auth/password/change"),
+        ("post", "/api/auth/jwt/refresh"),
+        ("post", "/api/auth/jwt/blacklist"),
+    ] {
+        assert!(csrf_param(method, path), "{method} {path}");
+        assert!(
+            on["paths"][path][method]["responses"].get("403").is_some(),
+            "{method} {path}"
+        );
+    }
+    for (method, path) in [("get", "/api/auth/me"), ("post", "/api/auth/jwt/create")] {
+        assert!(!csrf_param(method, path), "{method} {path}");
+    }
+    let me_security = &on["paths"]["/api/auth/me"]["get"]["security"];
+    assert!(
+        me_security.to_string().contains("\"cookie\""),
+        "{me_security}"
+    );
+}
+
+#[tokio::test]
+async fn forwarded_proto_is_believed_only_from_a_trusted_proxy() {
+    use crate::ClientAddressPolicy;
+    // The harness's peer is 127.0.0.1.
+    for (network, scheme) in [("127.0.0.0/8", "https"), ("10.0.0.0/8", "http")] {
+        let policy = ClientAddressPolicy::TrustedProxies(vec![network.parse().expect("net")]);
+        let h = harness_with(ApiOptions::default().with_client_address(policy));
+        h.user("ada", false).await;
+        let (bearer, _) = h.jwt("ada").await;
+        h.jwt("ada").await;
+        let page = h
+            .raw(
+                "GET",
+                "/api/auth/me/history?page_size=1",
+                vec![
+                    ("Authorization", &bearer),
+                    ("Host", "testserver"),
+                    ("X-Forwarded-Proto", "https"),
+                ],
+                b"",
+            )
+            .await;
+        assert_eq!(page.status, 200, "{:?}", page.json_body());
+        let next = page.json_body()["next"].as_str().unwrap_or("").to_string();
+        assert!(
+            next.starts_with(&format!("{scheme}://testserver/api/auth/me/history?")),
+            "{network}: {next}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_routes_read_the_cookie_a_header_only_middleware_did_not() {
+    use auth_core::error::{AuthError, TokenRejection};
+    let h = harness_with(ApiOptions::default().with_cookie_transport(Default::default()));
+    h.user("ada", false).await;
+    let (bearer, _) = h.jwt("ada").await;
+    let cookie = format!("auth_access={}", bearer.trim_start_matches("Bearer "));
+    let missing = || {
+        Some(Err(std::sync::Arc::new(AuthError::Unauthenticated(
+            TokenRejection::Missing,
+        ))))
+    };
+    let mut request = ApiRequest::from_parts(
+        &h.api,
+        "GET",
+        "/api/auth/me",
+        None,
+        vec![("Cookie", cookie.as_str())],
+        b"",
+        None,
+    );
+    // What `AuthLayer::new` (no cookie transport) leaves for a request
+    // without `Authorization`.
+    request.authenticated = missing();
+    let response = handle(&h.api, request).await;
+    assert_eq!(response.json_body()["username"], "ada");
+    // And the CSRF rule holds on that path too.
+    let mut request = ApiRequest::from_parts(
+        &h.api,
+        "PATCH",
+        "/api/auth/me",
+        None,
+        vec![
+            ("Cookie", cookie.as_str()),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"first_name": "Eve"}"#,
+        None,
+    );
+    request.authenticated = missing();
+    let response = handle(&h.api, request).await;
+    assert_eq!(response.status, 403);
+    assert_eq!(
+        response.json_body()["detail"],
+        "CSRF Failed: CSRF cookie not set."
+    );
+}

@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 
 use auth_fuzz::{Fixture, runtime};
-use auth_http::{Api, ApiOptions, ApiRequest, ClientAddressPolicy, handle};
+use auth_http::{Api, ApiOptions, ApiRequest, ClientAddressPolicy, CookieTransport, handle};
 use libfuzzer_sys::fuzz_target;
 
 /// Rebuild the service after this many requests anyway (throttle counters
@@ -35,8 +35,15 @@ struct State {
 impl State {
     fn new(rt: tokio::runtime::Runtime) -> Self {
         let fixture = Fixture::new(&rt);
+        // The peer (localhost) is a trusted proxy, so `X-Forwarded-For` is
+        // walked; the cookie transport reads `Cookie` and `X-CSRFToken`.
+        let proxies = ["127.0.0.0/8", "::1", "10.0.0.0/8"]
+            .iter()
+            .map(|net| net.parse().expect("a network"))
+            .collect();
         let options = ApiOptions::default()
-            .with_client_address(ClientAddressPolicy::TrustForwardedFor { proxies: 1 });
+            .with_client_address(ClientAddressPolicy::TrustedProxies(proxies))
+            .with_cookie_transport(CookieTransport::default());
         let api = Api::with_options(fixture.auth.clone(), options);
         State {
             rt,

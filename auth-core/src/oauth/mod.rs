@@ -46,7 +46,7 @@ pub use records::{
 };
 pub use redirect::{redirect_uri_allowed, redirect_uri_matches};
 pub use scopes::{InvalidScope, Scopes};
-pub use session::{SignedIn, double_submit_ok, new_csrf_value};
+pub use session::{SignedIn, double_submit_check, double_submit_ok, new_csrf_value};
 pub use token_endpoint::{
     ClientAuth, ClientAuthMethod, Introspection, IntrospectionDetails, IssuedOAuthTokens,
     TokenGrant,

@@ -18,7 +18,7 @@ use sha2::Sha256;
 
 use super::{BrowserSession, digest};
 use crate::Auth;
-use crate::error::AuthError;
+use crate::error::{AuthError, CsrfFailure};
 use crate::events::{ClientInfo, TokenKind};
 use crate::flows::Credentials;
 use crate::secret::{constant_time_eq, random_bytes};
@@ -55,11 +55,35 @@ pub fn new_csrf_value() -> String {
 /// Whether a pre-login form's CSRF field equals its cookie, compared in
 /// constant time; a missing or empty value on either side never matches.
 pub fn double_submit_ok(cookie: Option<&str>, submitted: Option<&str>) -> bool {
-    match (cookie, submitted) {
-        (Some(cookie), Some(submitted)) if !cookie.is_empty() => {
-            constant_time_eq(cookie.as_bytes(), submitted.as_bytes())
-        }
-        _ => false,
+    double_submit_check(cookie, submitted).is_ok()
+}
+
+/// A double-submit CSRF check, saying why it failed: the token submitted
+/// (a form field, a header) must equal the cookie's value, compared in
+/// constant time; a missing or empty value on either side never matches.
+///
+/// ```
+/// use auth_core::error::CsrfFailure;
+/// use auth_core::oauth::double_submit_check;
+/// assert_eq!(double_submit_check(Some("abc"), Some("abc")), Ok(()));
+/// assert_eq!(double_submit_check(None, Some("abc")), Err(CsrfFailure::CookieMissing));
+/// assert_eq!(double_submit_check(Some("abc"), Some("")), Err(CsrfFailure::TokenMissing));
+/// assert_eq!(double_submit_check(Some("abc"), Some("abd")), Err(CsrfFailure::TokenIncorrect));
+/// ```
+pub fn double_submit_check(
+    cookie: Option<&str>,
+    submitted: Option<&str>,
+) -> Result<(), CsrfFailure> {
+    let cookie = cookie
+        .filter(|c| !c.is_empty())
+        .ok_or(CsrfFailure::CookieMissing)?;
+    let submitted = submitted
+        .filter(|s| !s.is_empty())
+        .ok_or(CsrfFailure::TokenMissing)?;
+    if constant_time_eq(cookie.as_bytes(), submitted.as_bytes()) {
+        Ok(())
+    } else {
+        Err(CsrfFailure::TokenIncorrect)
     }
 }
 
