@@ -147,7 +147,9 @@ pub fn load_or_create_oidc_key(
         return asymmetric_key(&read(file)?, file);
     }
     let pem = generate();
-    write_private(file, &pem)?;
+    if !write_private(file, &pem)? {
+        return asymmetric_key(&read(file)?, file);
+    }
     tracing::warn!(
         "generated a new OpenID Connect signing key (Ed25519) and wrote it to {}: \
          every replica must use the same key (--oidc-key or AUTH_OIDC_KEY, or this file)",
@@ -181,7 +183,9 @@ pub fn load_or_create_secret(
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let secret = hex::encode(random_bytes::<48>());
-            write_private(file, &secret)?;
+            if !write_private(file, &secret)? {
+                return load_or_create_secret(None, Some(file));
+            }
             tracing::warn!(
                 "generated a new server secret and wrote it to {}: every replica \
                  must use the same secret (--secret-key or AUTH_SECRET_KEY, or \
@@ -210,12 +214,29 @@ fn create_private(file: &Path) -> std::io::Result<std::fs::File> {
     options.open(file)
 }
 
-/// Creates `file` with `text`, its owner's alone; fails if it exists.
-fn write_private(file: &Path, text: &str) -> Result<(), DemoError> {
+/// Creates `file` with `text`, its owner's alone, whole or not at all:
+/// the text goes to a temporary file beside it, which is then linked to
+/// `file`. Returns `false` when `file` exists (another process that started
+/// at the same moment made it first: use theirs).
+fn write_private(file: &Path, text: &str) -> Result<bool, DemoError> {
     let context = || format!("writing the secret file {}", file.display());
-    create_private(file)
-        .and_then(|mut handle| handle.write_all(format!("{text}\n").as_bytes()))
-        .map_err(|err| DemoError::io(context(), err))
+    let temporary = file.with_extension(format!(
+        "tmp-{}-{}",
+        std::process::id(),
+        hex::encode(random_bytes::<6>())
+    ));
+    let written = create_private(&temporary)
+        .and_then(|mut handle| {
+            handle.write_all(format!("{text}\n").as_bytes())?;
+            handle.sync_all()
+        })
+        .and_then(|()| std::fs::hard_link(&temporary, file));
+    let _ = std::fs::remove_file(&temporary);
+    match written {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(err) => Err(DemoError::io(context(), err)),
+    }
 }
 
 /// Creates the (empty) SQLite file of `url` if it does not exist yet, its
@@ -577,6 +598,31 @@ mod tests {
         );
         settings.database_url = Secret::new("sqlite::memory:");
         assert_eq!(secret_file(&settings), None);
+    }
+
+    #[test]
+    fn servers_starting_together_keep_one_secret_and_one_key() {
+        let dir = temp_dir("race");
+        let (secret_file, key_file) = (dir.join("race.secret"), dir.join("race.oidc.pem"));
+        let made: Vec<(Vec<u8>, String)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let secret = load_or_create_secret(None, Some(&secret_file)).unwrap();
+                        let key = load_or_create_oidc_key(None, Some(&key_file)).unwrap();
+                        (secret, key.kid().to_owned())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(made.windows(2).all(|pair| pair[0] == pair[1]), "one winner");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

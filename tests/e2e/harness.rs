@@ -186,6 +186,12 @@ impl Env {
                 random_hex(8),
                 random_hex(8)
             ))),
+            // A fixed ID-token key: without one, a server on PostgreSQL
+            // would write one into the working directory.
+            oidc_key: Some(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("auth-core/tests/keys/ed25519_private.pem"),
+            ),
             quiet: true,
             // Every test sends all its requests from one address: the
             // throttle cases turn limits on themselves.
