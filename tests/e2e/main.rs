@@ -80,6 +80,7 @@ macro_rules! every_case {
             oauth::oauth_code_flow,
             oauth::oauth_client_credentials_and_password,
             oauth::clear_tokens_deletes_expired_tokens,
+            oidc::openid_connect_relying_party,
             admin::users_admin,
             django::django_deployment_moves_over,
             django::django_postgres_deployment_moves_over,

@@ -7,6 +7,7 @@ pub mod hostile;
 pub mod jwt;
 pub mod knox;
 pub mod oauth;
+pub mod oidc;
 pub mod secrets;
 pub mod service;
 pub mod throttle;

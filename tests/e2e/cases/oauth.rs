@@ -20,14 +20,18 @@ use crate::oauth_client::{Browser, oauth_http, query_of};
 
 /// Where the test's client says it listens; nothing needs to: the browser
 /// follows no redirect, the test reads the code from `Location`.
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 /// The `oauth2` client for an application of the server under test.
 type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointSet, EndpointNotSet, EndpointSet>;
 
 /// Registers an application the way `create-application` does; returns
 /// its client id and secret.
-async fn register(t: &Ctx, client_type: ClientKind, grants: &[&str]) -> (String, Option<String>) {
+pub(crate) async fn register(
+    t: &Ctx,
+    client_type: ClientKind,
+    grants: &[&str],
+) -> (String, Option<String>) {
     let args = ApplicationArgs {
         name: "E2E client".into(),
         client_type,
@@ -144,7 +148,7 @@ async fn client_token(t: &Ctx, client: &Client) -> oauth2::basic::BasicTokenResp
 
 /// Signs `username` in through the login page and allows the consent page
 /// for `authorize_url`; returns the redirect's query parameters.
-async fn authorize_in_browser(
+pub(crate) async fn authorize_in_browser(
     browser: &Browser,
     authorize_url: &str,
     username: &str,
