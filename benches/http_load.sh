@@ -31,9 +31,15 @@
 #                                    (bench_server hash-loop, nice 19):
 #                                    what hashing itself costs it. The
 #                                    paced line is the one with a target.
+#   OAuth2 provider                  POST /api/o/token (client_credentials,
+#                                    client_secret_basic), GET /api/auth/me
+#                                    with an OAuth2 access token (profile
+#                                    scope), POST /api/o/introspect;
+#                                    OAUTH_ONLY=1 runs these lines alone
 #
 #   bash benches/http_load.sh                          # both backends, axum
 #   DURATION=5 BACKENDS=sqlite bash benches/http_load.sh
+#   OAUTH_ONLY=1 DURATION=5 bash benches/http_load.sh  # the OAuth2 lines only
 #   RUNS=3 bash benches/http_load.sh                   # median of 3 per GET or probe line
 #   FRAMEWORK=actix bash benches/http_load.sh          # baseline on PORT+1
 #
@@ -102,8 +108,9 @@ PG_DB=auth_bench
 
 export AUTH_JWT_SECRET
 AUTH_JWT_SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+# The password grant only gives the OAuth2 lines a user's token.
 export AUTH_LOGIN_THROTTLE=off AUTH_ACCESS_TTL=3600 AUTH_BIND="127.0.0.1:$PORT" \
-  AUTH_FRAMEWORK="$FRAMEWORK" RUST_LOG=warn
+  AUTH_FRAMEWORK="$FRAMEWORK" RUST_LOG=warn AUTH_OAUTH_PASSWORD_GRANT=1
 unset AUTH_CACHE_TTL AUTH_REDIS_URL AUTH_REDIS_PREFIX
 
 psql_admin() { PGOPTIONS='-c client_min_messages=warning' psql -h 127.0.0.1 -U postgres -qAt -v ON_ERROR_STOP=1 "$@"; }
@@ -143,6 +150,43 @@ cleanup() {
   rm -rf "$DIR"
 }
 trap cleanup EXIT
+
+# oauth_lines: the OAuth2 provider's lines. An application with the
+# client_credentials and password grants (create-application), a user's
+# access token with the profile scope (password grant), then: token issue
+# by client credentials, GET /me with the OAuth2 token, introspection.
+oauth_lines() {
+  "$BIN" create-application --name bench --grant-type client_credentials,password >"$DIR/app"
+  local id secret basic me="$BASE/api/auth/me" c=$CONNECTIONS
+  id=$(awk '/^client_id:/ {print $2}' "$DIR/app")
+  secret=$(awk '/^client_secret:/ {print $2}' "$DIR/app")
+  basic=$(printf '%s:%s' "$id" "$secret" | base64 -w0)
+  OAUTH_ACCESS=$(curl -sf -u "$id:$secret" -d grant_type=password -d username=bench \
+    --data-urlencode 'password=Bench-pass-123!' -d scope=profile "$BASE/api/o/token" |
+    field access_token)
+  printf '%s\n' 'wrk.method = "POST"' \
+    'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"' \
+    "wrk.headers[\"Authorization\"] = \"Basic $basic\"" \
+    'wrk.body = "grant_type=client_credentials"' >"$DIR/oauth_cc.lua"
+  printf '%s\n' 'wrk.method = "POST"' \
+    'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"' \
+    "wrk.headers[\"Authorization\"] = \"Basic $basic\"" \
+    "wrk.body = \"token=$OAUTH_ACCESS\"" >"$DIR/introspect.lua"
+  warm_up -H "Authorization: Bearer $OAUTH_ACCESS" "$me"
+  get_rounds "oauth_hello|GET /hello, in the same rounds||$BASE/hello" \
+    "oauth_me|GET /me OAuth2 token, cache off|Bearer $OAUTH_ACCESS|$me"
+  measure oauth_cc "POST o/token client_credentials" 2 "$c" -s "$DIR/oauth_cc.lua" "$BASE/api/o/token"
+  measure oauth_introspect "POST o/introspect" 2 "$c" -s "$DIR/introspect.lua" "$BASE/api/o/introspect"
+}
+
+# oauth_summary: the OAuth2 lines against hello.
+oauth_summary() {
+  printf "  OAuth2: GET /me with an OAuth2 token %.0f req/s (%s of hello in its rounds);\n" \
+    "$(get oauth_me rps)" "$(calc "$(get oauth_me rps) / $(get oauth_hello rps)")"
+  printf "          client-credentials tokens %.0f/s (p99 %.2f ms), introspection %.0f/s (p99 %.2f ms), non-2xx %s and %s\n" \
+    "$(get oauth_cc rps)" "$(get oauth_cc p99)" "$(get oauth_introspect rps)" \
+    "$(get oauth_introspect p99)" "$(get oauth_cc bad)" "$(get oauth_introspect bad)"
+}
 
 # Starts the server with the extra environment given (NAME=VALUE ...) and
 # waits until it answers.
@@ -497,6 +541,14 @@ run_backend() {
   fi
 
   start_server
+  if [ "${OAUTH_ONLY:-0}" = 1 ]; then
+    oauth_lines
+    stop_server
+    echo "-- $BACKEND summary"
+    oauth_summary
+    drop_redis_keys
+    return
+  fi
   JWT=$(post /api/auth/jwt/create "$LOGIN_BODY" | field access)
   KNOX=$(post /api/auth/token/login "$LOGIN_BODY" | field token)
   STATIC=$(post /api/auth/static-token "$LOGIN_BODY" | field token)
@@ -524,6 +576,7 @@ run_backend() {
   }
   measure refresh "POST jwt/refresh, $chains rotating chains" 2 "$c" \
     -s "$DIR/refresh.lua" "$BASE/api/auth/jwt/refresh" -- "$DIR/refresh_tokens" 2
+  oauth_lines
   login_storm storm_off "cache off"
   control spin_off "$CORES" spin "GET /me JWT" -H "Authorization: Bearer $JWT" "$me"
   stop_server
@@ -569,6 +622,7 @@ run_backend() {
     "$CORES" "$one" "$capacity" "$CONNECTIONS" "$(get login rps)" \
     "$(calc "100 * $(get login rps) / $capacity" 0)"
   printf "  refresh chains: %s non-2xx (target 0)\n" "$(get refresh bad)"
+  oauth_summary
   for storm in off on; do
     printf "  login storm, cache %-3s: /me p99 idle %.2f ms, storm %.2f ms, ratio %s flat out (no target);\n" \
       "$storm" "$(get "storm_${storm}_idle" p99)" "$(get "storm_${storm}_storm" p99)" \

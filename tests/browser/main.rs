@@ -165,3 +165,150 @@ async fn axum_code_flow_in_chromium() {
 async fn actix_code_flow_in_chromium() {
     code_flow_in_chromium(Framework::Actix).await;
 }
+
+/// What the page on the other origin does, in Chromium: log in with
+/// `fetch` (credentials included), call `/me` with the cookie alone, then
+/// change the profile without and with the CSRF header, and post a plain
+/// cross-site form. Answers a JSON object of what it saw.
+const COOKIE_SCRIPT: &str = r#"
+const [base, username, password, done] = arguments;
+(async () => {
+  const json = { "Content-Type": "application/json" };
+  const login = await fetch(base + "/api/auth/jwt/create", {
+    method: "POST", credentials: "include", headers: json,
+    body: JSON.stringify({ username, password }),
+  });
+  const csrf = login.headers.get("X-CSRFToken");
+  const me = await fetch(base + "/api/auth/me", { credentials: "include" });
+  const meBody = await me.json();
+  const patch = (headers) => fetch(base + "/api/auth/me", {
+    method: "PATCH", credentials: "include", headers,
+    body: JSON.stringify({ first_name: "Mallory" }),
+  });
+  const withoutCsrf = await patch(json);
+  const withoutBody = await withoutCsrf.json();
+  const withCsrf = await patch({ ...json, "X-CSRFToken": csrf });
+  done({
+    login: login.status, csrf: csrf !== null, me: me.status, username: meBody.username,
+    withoutCsrf: withoutCsrf.status, withoutDetail: withoutBody.detail,
+    withCsrf: withCsrf.status, pageCookies: document.cookie,
+  });
+})().catch((e) => done({ error: String(e) }));
+"#;
+
+/// A page on another origin (another port of the same host) logs in to the
+/// demo server with the cookie transport and CORS on, reads `/me` with the
+/// cookie, and a cookie-authenticated change without the CSRF header is
+/// refused; a plain cross-site form post changes nothing either.
+async fn cookie_login_from_another_origin(framework: Framework) {
+    let Some(chrome) = Chrome::start().await else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "auth-browser-cookies-{framework}-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    // The page's origin: the callback server's, any page will do.
+    let (page, frontend) = callback_server().await;
+    let origin = page.trim_end_matches("/callback").to_owned();
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        framework,
+        database_url: Secret::new(format!("sqlite://{}", dir.join("demo.db").display())),
+        jwt_secret: Some(Secret::new("browser-test-secret-0123456789abcdef")),
+        throttle: Switch::Off,
+        quiet: true,
+        web: auth_demo::web::WebSettings {
+            cookie_transport: true,
+            // Plain HTTP in the test: no `Secure` attribute.
+            cookie_insecure: true,
+            cors_origins: Some(origin.parse().expect("the page's origin")),
+            ..Default::default()
+        },
+        ..Settings::default()
+    };
+    auth_demo::create_superuser(&settings, USERNAME, "admin@example.com", PASSWORD)
+        .await
+        .expect("create-superuser");
+    let server = auth_demo::start(&settings).await.expect("the demo server");
+
+    chrome.goto(&page).await;
+    let seen = chrome
+        .client
+        .execute_async(
+            COOKIE_SCRIPT,
+            vec![server.url().into(), USERNAME.into(), PASSWORD.into()],
+        )
+        .await
+        .expect("the page's script");
+    assert_eq!(seen["login"], 200, "{seen}");
+    assert_eq!(seen["csrf"], true, "the CSRF value is readable: {seen}");
+    assert_eq!(seen["me"], 200, "/me with the cookie alone: {seen}");
+    assert_eq!(seen["username"], USERNAME, "{seen}");
+    assert_eq!(seen["withoutCsrf"], 403, "{seen}");
+    assert!(
+        seen["withoutDetail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("CSRF Failed")),
+        "{seen}"
+    );
+    assert_eq!(seen["withCsrf"], 200, "{seen}");
+    // Cookies are per host, not per port: the page sees the readable
+    // `csrftoken`, never the HttpOnly tokens.
+    let page_cookies = seen["pageCookies"].as_str().unwrap_or_default();
+    assert!(
+        page_cookies.contains("csrftoken=") && !page_cookies.contains("auth_"),
+        "{page_cookies}"
+    );
+
+    // A plain form on the other origin, posted cross-site with the cookies.
+    let form = format!(
+        r#"const f = document.createElement("form");
+           f.method = "POST"; f.action = "{}/api/auth/jwt/blacklist";
+           const i = document.createElement("input"); i.name = "refresh"; i.value = "x";
+           f.appendChild(i); document.body.appendChild(f); f.submit();"#,
+        server.url()
+    );
+    chrome
+        .client
+        .execute(&form, Vec::new())
+        .await
+        .expect("submitting the form");
+    chrome
+        .wait_for_url(&format!("{}/api/auth/jwt/blacklist", server.url()))
+        .await;
+    let refused = chrome.source().await;
+    assert!(
+        refused.contains("Unsupported media type"),
+        "a form post is not JSON: {refused}"
+    );
+    // Still signed in: the form logged nobody out.
+    chrome.goto(&page).await;
+    let me = chrome
+        .client
+        .execute_async(
+            r#"const [base, done] = arguments;
+               fetch(base + "/api/auth/me", { credentials: "include" })
+                 .then((r) => r.json()).then(done, (e) => done(String(e)));"#,
+            vec![server.url().into()],
+        )
+        .await
+        .expect("the page's script");
+    assert_eq!(me["first_name"], "Mallory", "the CSRF-checked change: {me}");
+
+    chrome.close().await;
+    frontend.abort();
+    server.shutdown().await.expect("shutdown");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_cookie_login_from_another_origin() {
+    cookie_login_from_another_origin(Framework::Axum).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_cookie_login_from_another_origin() {
+    cookie_login_from_another_origin(Framework::Actix).await;
+}
