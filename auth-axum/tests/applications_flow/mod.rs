@@ -15,7 +15,8 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::pages_flow::{
-    Answer, Browser, CHALLENGE, PASSWORD, VERIFIER, get, hidden_fields, pairs, query,
+    Answer, Browser, CHALLENGE, PASSWORD, VERIFIER, code_through_the_pages, get, hidden_fields,
+    pairs,
 };
 
 const REDIRECT: &str = "https://client.example/cb";
@@ -117,6 +118,17 @@ impl Api {
             .expect("token");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Exchanges `code` (its PKCE verifier is [`VERIFIER`]).
+    async fn exchange(&self, client_id: &str, secret: &str, code: &str) -> (u16, Value) {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ];
+        self.token(client_id, secret, &form).await
     }
 
     /// Whether the client's secret gets a client-credentials token.
@@ -452,45 +464,11 @@ pub(crate) async fn applications_pages(base: &str) {
     assert!(!app_page.body.contains(&secret));
 
     // A code flow with what the page showed.
-    let mut authorize = form_urlencoded::Serializer::new(String::new());
-    authorize.extend_pairs([
-        ("client_id", client_id.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("response_type", "code"),
-        ("scope", "profile"),
-        ("state", "s1"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ]);
-    let consent = browser
-        .send(
-            "GET",
-            &format!("/api/o/authorize?{}", authorize.finish()),
-            &[],
-        )
-        .await;
-    assert_eq!(consent.status, 200, "{}", consent.body);
-    let mut fields = hidden_fields(&consent.body);
-    fields.push(("decision".into(), "allow".into()));
-    let allowed = browser
-        .send("POST", "/api/o/authorize", &pairs(&fields))
-        .await;
-    assert_eq!(allowed.status, 303);
-    let back = query(&allowed.location.expect("back to the client"));
-    let code = get(&back, "code").expect("a code").to_string();
-    let (status, tokens) = api
-        .token(
-            &client_id,
-            &secret,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
+    let code = authorization_code(&mut browser, &client_id).await;
+    let (status, tokens) = api.exchange(&client_id, &secret, &code).await;
     assert_eq!(status, 200, "{tokens}");
+    // A second code, issued without a page (the consent is remembered).
+    let pending = authorization_code(&mut browser, &client_id).await;
     let access = tokens["access_token"].as_str().expect("access").to_string();
     assert_eq!(api.me(&access).await, 200);
 
@@ -517,8 +495,14 @@ pub(crate) async fn applications_pages(base: &str) {
     assert_eq!(revoked.status, 303);
     assert_eq!(revoked.location.as_deref(), Some("/o/authorized"));
     assert_eq!(api.me(&access).await, 401);
+    // The code issued before the revocation is worthless.
+    let (status, refused) = api.exchange(&client_id, &secret, &pending).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"], "invalid_grant");
     let authorized = browser.send("GET", "/o/authorized", &[]).await;
     assert!(authorized.body.contains("not authorized any"));
+    // Authorized again (through the page): a code for the deletion below.
+    let orphan = authorization_code(&mut browser, &client_id).await;
 
     // Edit (POST-redirect-GET), rotate (the new secret shown once), delete.
     let mut edit = registration(&csrf, REDIRECT);
@@ -560,4 +544,25 @@ pub(crate) async fn applications_pages(base: &str) {
     assert_eq!(deleted.location.as_deref(), Some("/o/applications"));
     let gone = browser.send("GET", &app_url, &[]).await;
     assert_eq!(gone.status, 404);
+    // A code of the deleted application is refused with its client.
+    let (status, refused) = api.exchange(&client_id, &new_secret, &orphan).await;
+    assert_eq!(status, 401, "{refused}");
+    assert_eq!(refused["error"], "invalid_client");
+}
+
+/// A code for `ada` (signed in) and `client_id` with the scope `profile`
+/// and PKCE, through the consent page when the consent is not remembered.
+async fn authorization_code(browser: &mut Browser, client_id: &str) -> String {
+    let mut authorize = form_urlencoded::Serializer::new(String::new());
+    authorize.extend_pairs([
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "profile"),
+        ("state", "s1"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let url = format!("/api/o/authorize?{}", authorize.finish());
+    code_through_the_pages(browser, &url).await
 }

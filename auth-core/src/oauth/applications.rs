@@ -614,8 +614,11 @@ impl Auth {
 
     /// Revokes `user`'s grant to `application`: forgets the consent (the
     /// next authorization asks again) and revokes that user's tokens for
-    /// that application, no one else's. [`AuthError::NotFound`] when the
-    /// user had not authorized it.
+    /// that application, no one else's. The user's outstanding
+    /// authorization codes for it can no longer be exchanged: the token
+    /// endpoint requires the consent a code was issued under (see
+    /// [`Auth::oauth_token`]). [`AuthError::NotFound`] when the user had
+    /// not authorized it.
     pub async fn revoke_authorized_application(
         &self,
         user: UserId,
