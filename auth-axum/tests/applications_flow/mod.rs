@@ -331,6 +331,123 @@ pub(crate) async fn applications_json_api(base: &str) {
     assert_eq!(status, 404);
 }
 
+/// `POST path` with a form and an `Origin`: the status and the CORS
+/// headers (`Access-Control-Allow-Origin`, `Vary`).
+async fn cors_post(
+    api: &Api,
+    path: &str,
+    origin: &str,
+    form: &[(&str, &str)],
+) -> (u16, Option<String>, Option<String>) {
+    let response = api
+        .http
+        .post(format!("{}{path}", api.base))
+        .header("origin", origin)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(form))
+        .send()
+        .await
+        .expect("request");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII").to_string())
+    };
+    let (allow, vary) = (header("access-control-allow-origin"), header("vary"));
+    (response.status().as_u16(), allow, vary)
+}
+
+/// CORS on the token, revocation and introspection endpoints: a page of
+/// an origin the named client lists may read the answer (an error too);
+/// another origin, or another client's, may not; preflights are not
+/// approved (they name no client).
+pub(crate) async fn token_endpoint_cors(base: &str) {
+    let api = Api::new(base);
+    let ada = api.jwt("ada").await;
+    let spa = "https://spa.example";
+    let mut clients = Vec::new();
+    for origins in [json!([spa]), json!([])] {
+        let (status, created) = api
+            .call(
+                Method::POST,
+                "/api/o/applications",
+                Some(&ada),
+                Some(json!({
+                    "name": "SPA",
+                    "client_type": "confidential",
+                    "grant_types": ["client_credentials"],
+                    "allowed_origins": origins,
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let field = |name: &str| created[name].as_str().expect(name).to_string();
+        clients.push((field("client_id"), field("client_secret")));
+    }
+    let (id, secret) = &clients[0];
+    let form = |id: &str, secret: &str| -> Vec<(String, String)> {
+        [
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ]
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+    };
+    let allowed = Some(spa.to_string());
+    let vary = Some("Origin".to_string());
+    let ok = form(id, secret);
+    assert_eq!(
+        cors_post(&api, "/api/o/token", spa, &pairs(&ok)).await,
+        (200, allowed.clone(), vary.clone())
+    );
+    // An error is readable too.
+    let wrong = form(id, "wrong");
+    assert_eq!(
+        cors_post(&api, "/api/o/token", spa, &pairs(&wrong)).await,
+        (401, allowed.clone(), vary.clone())
+    );
+    for path in ["/api/o/revoke_token", "/api/o/introspect"] {
+        let mut hint = ok.clone();
+        hint.push(("token".into(), "unknown".into()));
+        assert_eq!(
+            cors_post(&api, path, spa, &pairs(&hint)).await,
+            (200, allowed.clone(), vary.clone()),
+            "{path}"
+        );
+    }
+    // Another origin, or a client that does not list it: no header.
+    let other = cors_post(&api, "/api/o/token", "https://evil.example", &pairs(&ok)).await;
+    assert_eq!((other.0, other.1), (200, None));
+    let (other_id, other_secret) = &clients[1];
+    let theirs = cors_post(
+        &api,
+        "/api/o/token",
+        spa,
+        &pairs(&form(other_id, other_secret)),
+    )
+    .await;
+    assert_eq!((theirs.0, theirs.1), (200, None));
+    // A preflight names no client: not approved.
+    let preflight = api
+        .http
+        .request(Method::OPTIONS, format!("{base}/api/o/token"))
+        .header("origin", spa)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
 /// The value of the first `attribute="..."` after `marker` in `page`.
 fn attribute_after(page: &str, marker: &str, attribute: &str) -> String {
     let from = page

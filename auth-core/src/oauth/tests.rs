@@ -1354,6 +1354,40 @@ async fn a_code_issued_before_its_grant_was_revoked_is_refused() {
     }
 }
 
+/// CORS: only the named application's own origins, compared without
+/// regard to ASCII case; an unknown client has none.
+#[tokio::test]
+async fn cors_opens_an_applications_answers_to_its_own_origins_only() {
+    let env = env().await;
+    let mut listing = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    listing.app.allowed_origins = vec!["https://spa.example".into()];
+    env.auth
+        .stores()
+        .oauth_applications
+        .update_application(&listing.app)
+        .await
+        .unwrap();
+    let other = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    let allowed = |client_id: &str, origin: &str| {
+        let (auth, client_id, origin) =
+            (env.auth.clone(), client_id.to_string(), origin.to_string());
+        async move { auth.oauth_cors_allowed(&client_id, &origin).await.unwrap() }
+    };
+    let id = listing.app.client_id.as_str();
+    assert!(allowed(id, "https://spa.example").await);
+    assert!(allowed(id, "HTTPS://SPA.example").await);
+    for origin in [
+        "https://evil.example",
+        "https://spa.example:8443",
+        "null",
+        "",
+    ] {
+        assert!(!allowed(id, origin).await, "{origin}");
+    }
+    assert!(!allowed(&other.app.client_id, "https://spa.example").await);
+    assert!(!allowed("unknown", "https://spa.example").await);
+}
+
 // OpenID Connect.
 
 const ED25519_PEM: &str = include_str!("../../tests/keys/ed25519_private.pem");
