@@ -1354,6 +1354,37 @@ async fn a_code_issued_before_its_grant_was_revoked_is_refused() {
     }
 }
 
+/// The consent and the code may come from stores of different precision:
+/// a consent stamped later within the code's second still lets it through.
+#[tokio::test]
+async fn a_consent_and_code_of_one_second_match_whatever_the_precision() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    let later = env.auth.now() + Duration::milliseconds(900);
+    let stores = env.auth.stores();
+    stores
+        .oauth_consents
+        .delete_consent(env.user.id, client.app.id)
+        .await
+        .unwrap();
+    stores
+        .oauth_consents
+        .save_consent(&Consent {
+            user_id: env.user.id,
+            application_id: client.app.id,
+            scopes: Scopes::parse("openid profile").unwrap(),
+            created: later,
+            updated: later,
+        })
+        .await
+        .unwrap();
+    let tokens = token(&env, &client.basic(), &exchange(&code, Some(VERIFIER)))
+        .await
+        .unwrap();
+    assert!(works(&env, &tokens.access_token).await);
+}
+
 /// CORS: only the named application's own origins, compared without
 /// regard to ASCII case; an unknown client has none.
 #[tokio::test]

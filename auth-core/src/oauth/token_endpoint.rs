@@ -283,7 +283,7 @@ impl Auth {
     ///   for an application that skips authorization and even once the
     ///   user has authorized it again (the rule is the user's consent
     ///   existing, covering the code's scopes and being no younger than
-    ///   the code); a code of a deleted application is `invalid_client`;
+    ///   the code, to the second); a code of a deleted application is `invalid_client`;
     /// - `client_credentials`: confidential clients only, no refresh token;
     /// - `refresh_token`: rotation (the old token stops working; using it
     ///   again revokes its whole family), a `scope` may only narrow;
@@ -491,7 +491,7 @@ impl Auth {
 
     /// Whether the grant behind `code` still stands: the user's consent to
     /// the application exists, covers the code's scopes and dates from no
-    /// later than the code. Every issued code remembers its consent (also
+    /// later than the code (to the second). Every issued code remembers its consent (also
     /// for an application that skips authorization), and revoking an
     /// authorized application deletes it, so a code issued before a
     /// revocation fails this, even once the user has consented again (the
@@ -503,8 +503,12 @@ impl Auth {
             .oauth_consents
             .consent(code.user_id, code.application_id)
             .await?;
+        // To the second: the consent and the code may sit in stores of
+        // different precision (memory keeps nanoseconds, SQL and Redis
+        // microseconds), and the two are stamped with the same instant.
         Ok(consent.is_some_and(|consent| {
-            consent.created <= code.created && consent.scopes.covers(&code.scopes)
+            consent.created.timestamp() <= code.created.timestamp()
+                && consent.scopes.covers(&code.scopes)
         }))
     }
 
