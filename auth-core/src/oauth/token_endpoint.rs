@@ -283,7 +283,8 @@ impl Auth {
     ///   for an application that skips authorization and even once the
     ///   user has authorized it again (the rule is the user's consent
     ///   existing, covering the code's scopes and being no younger than
-    ///   the code, to the second); a code of a deleted application is `invalid_client`;
+    ///   the code, to the second); a code of a deleted application is
+    ///   `invalid_client`;
     /// - `client_credentials`: confidential clients only, no refresh token;
     /// - `refresh_token`: rotation (the old token stops working; using it
     ///   again revokes its whole family), a `scope` may only narrow;
