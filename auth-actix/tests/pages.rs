@@ -59,3 +59,10 @@ async fn openid_connect_over_http() {
     pages_flow::openid_connect_flow(&base, &client_id).await;
     handle.stop(true).await;
 }
+
+#[tokio::test]
+async fn token_endpoint_cors_over_http() {
+    let (base, handle) = serve(applications_flow::service().await);
+    applications_flow::token_endpoint_cors(&base).await;
+    handle.stop(true).await;
+}

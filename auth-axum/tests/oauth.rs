@@ -10,8 +10,8 @@ use auth_axum::Api;
 use auth_core::config::{AuthConfig, OAuthConfig};
 use auth_core::flows::AdminUserInput;
 use auth_core::oauth::{
-    Application, AuthorizationCode, ClientSecret, ClientType, FamilyId, GrantType, PkceMethod,
-    Scopes, digest, generate_client_id,
+    Application, AuthorizationCode, ClientSecret, ClientType, Consent, FamilyId, GrantType,
+    PkceMethod, Scopes, digest, generate_client_id,
 };
 use auth_core::password::{Argon2Params, Argon2idHasher};
 use auth_core::throttle::ThrottleConfig;
@@ -120,6 +120,20 @@ async fn code_with_scopes(s: &Server, client_id: &str, scopes: &str) -> String {
         expires: now + s.auth.config().oauth.code_ttl,
         used_at: None,
     };
+    // Remembered as the authorization endpoint does: the token endpoint
+    // requires the consent a code was issued under.
+    s.auth
+        .stores()
+        .oauth_consents
+        .save_consent(&Consent {
+            user_id: s.user,
+            application_id: app.id,
+            scopes: record.scopes.clone(),
+            created: now,
+            updated: now,
+        })
+        .await
+        .expect("consent");
     s.auth
         .stores()
         .oauth_codes

@@ -40,3 +40,12 @@ async fn openid_connect_over_http() {
     let base = serve(auth_axum::router(Api::new(auth))).await;
     pages_flow::openid_connect_flow(&base, &client_id).await;
 }
+
+#[tokio::test]
+async fn token_endpoint_cors_over_http() {
+    let base = serve(auth_axum::router(Api::new(
+        applications_flow::service().await,
+    )))
+    .await;
+    applications_flow::token_endpoint_cors(&base).await;
+}

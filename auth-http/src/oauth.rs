@@ -4,7 +4,10 @@
 //! (`application/x-www-form-urlencoded`), their answers RFC 6749 §5.1 and
 //! §5.2 JSON with `Cache-Control: no-store`; the rules live in auth-core's
 //! `Auth::oauth_token` and its siblings, and errors go through the one
-//! error table.
+//! error table. The token, revocation and introspection answers carry CORS
+//! headers for the origins the named client allows
+//! (`Auth::oauth_cors_allowed`); `OPTIONS` answers as on every route, with
+//! no CORS approval, since a preflight names no client.
 
 use auth_core::oauth::{
     ClientAuth, ClientAuthMethod, GrantType, Introspection, IssuedOAuthTokens, OAuthError,
@@ -302,21 +305,47 @@ pub(crate) fn no_store(response: ApiResponse) -> ApiResponse {
 }
 
 /// Runs `outcome`, with its errors rendered here so they carry the
-/// no-store headers too.
-fn no_store_outcome(outcome: Outcome) -> Outcome {
-    Ok(no_store(match outcome {
+/// no-store headers too, and the CORS headers when the request comes from
+/// an origin the client named by the request (`client`) allows
+/// ([`Auth::oauth_cors_allowed`](auth_core::Auth::oauth_cors_allowed)):
+/// `Access-Control-Allow-Origin` with that origin and `Vary: Origin`, on
+/// success and error alike. No credentials flag: these endpoints read no
+/// cookies.
+async fn answer(c: Call<'_>, client: Option<String>, outcome: Outcome) -> Outcome {
+    let response = no_store(match outcome {
         Ok(response) | Err(Failure::Response(response)) => response,
         Err(Failure::Auth(err)) => ApiResponse::from_error(&err),
-    }))
+    });
+    let (Some(origin), Some(client)) = (c.req.header("origin"), client) else {
+        return Ok(response);
+    };
+    // A store failure here only costs the page its CORS headers.
+    let allowed = c
+        .api
+        .auth()
+        .oauth_cors_allowed(&client, origin)
+        .await
+        .unwrap_or(false);
+    Ok(if allowed {
+        response
+            .with_header("Access-Control-Allow-Origin", origin)
+            .with_header("Vary", "Origin")
+    } else {
+        response
+    })
 }
 
 pub(crate) async fn token(c: Call<'_>) -> Outcome {
-    no_store_outcome(issue(c).await)
+    let mut client = None;
+    let outcome = issue(c, &mut client).await;
+    answer(c, client, outcome).await
 }
 
-async fn issue(c: Call<'_>) -> Outcome {
+/// The token request; `named` learns the client it names.
+async fn issue(c: Call<'_>, named: &mut Option<String>) -> Outcome {
     let mut form = TokenForm::read(c.req)?;
     let client = client_auth(c.req, form.client_id.take(), form.client_secret.take())?;
+    *named = Some(client.client_id.clone());
     let grant = form.grant()?;
     let issued: IssuedOAuthTokens = c
         .api
@@ -337,12 +366,16 @@ async fn issue(c: Call<'_>) -> Outcome {
 }
 
 pub(crate) async fn revoke_token(c: Call<'_>) -> Outcome {
-    no_store_outcome(revoke(c).await)
+    let mut client = None;
+    let outcome = revoke(c, &mut client).await;
+    answer(c, client, outcome).await
 }
 
-async fn revoke(c: Call<'_>) -> Outcome {
+/// The revocation request; `named` learns the client it names.
+async fn revoke(c: Call<'_>, named: &mut Option<String>) -> Outcome {
     let form = TokenHintForm::read(c.req)?;
     let client = client_auth(c.req, form.client_id, form.client_secret)?;
+    *named = Some(client.client_id.clone());
     c.api
         .auth()
         .revoke_oauth_token(&client, &form.token)
@@ -351,12 +384,16 @@ async fn revoke(c: Call<'_>) -> Outcome {
 }
 
 pub(crate) async fn introspect(c: Call<'_>) -> Outcome {
-    no_store_outcome(inspect(c).await)
+    let mut client = None;
+    let outcome = inspect(c, &mut client).await;
+    answer(c, client, outcome).await
 }
 
-async fn inspect(c: Call<'_>) -> Outcome {
+/// The introspection request; `named` learns the client it names.
+async fn inspect(c: Call<'_>, named: &mut Option<String>) -> Outcome {
     let form = TokenHintForm::read(c.req)?;
     let client = client_auth(c.req, form.client_id, form.client_secret)?;
+    *named = Some(client.client_id.clone());
     let found: Introspection = c
         .api
         .auth()

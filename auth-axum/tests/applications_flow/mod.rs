@@ -15,7 +15,8 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::pages_flow::{
-    Answer, Browser, CHALLENGE, PASSWORD, VERIFIER, get, hidden_fields, pairs, query,
+    Answer, Browser, CHALLENGE, PASSWORD, VERIFIER, code_through_the_pages, get, hidden_fields,
+    pairs,
 };
 
 const REDIRECT: &str = "https://client.example/cb";
@@ -117,6 +118,17 @@ impl Api {
             .expect("token");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Exchanges `code` (its PKCE verifier is [`VERIFIER`]).
+    async fn exchange(&self, client_id: &str, secret: &str, code: &str) -> (u16, Value) {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ];
+        self.token(client_id, secret, &form).await
     }
 
     /// Whether the client's secret gets a client-credentials token.
@@ -319,6 +331,123 @@ pub(crate) async fn applications_json_api(base: &str) {
     assert_eq!(status, 404);
 }
 
+/// `POST path` with a form and an `Origin`: the status and the CORS
+/// headers (`Access-Control-Allow-Origin`, `Vary`).
+async fn cors_post(
+    api: &Api,
+    path: &str,
+    origin: &str,
+    form: &[(&str, &str)],
+) -> (u16, Option<String>, Option<String>) {
+    let response = api
+        .http
+        .post(format!("{}{path}", api.base))
+        .header("origin", origin)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(form))
+        .send()
+        .await
+        .expect("request");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII").to_string())
+    };
+    let (allow, vary) = (header("access-control-allow-origin"), header("vary"));
+    (response.status().as_u16(), allow, vary)
+}
+
+/// CORS on the token, revocation and introspection endpoints: a page of
+/// an origin the named client lists may read the answer (an error too);
+/// another origin, or another client's, may not; preflights are not
+/// approved (they name no client).
+pub(crate) async fn token_endpoint_cors(base: &str) {
+    let api = Api::new(base);
+    let ada = api.jwt("ada").await;
+    let spa = "https://spa.example";
+    let mut clients = Vec::new();
+    for origins in [json!([spa]), json!([])] {
+        let (status, created) = api
+            .call(
+                Method::POST,
+                "/api/o/applications",
+                Some(&ada),
+                Some(json!({
+                    "name": "SPA",
+                    "client_type": "confidential",
+                    "grant_types": ["client_credentials"],
+                    "allowed_origins": origins,
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let field = |name: &str| created[name].as_str().expect(name).to_string();
+        clients.push((field("client_id"), field("client_secret")));
+    }
+    let (id, secret) = &clients[0];
+    let form = |id: &str, secret: &str| -> Vec<(String, String)> {
+        [
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ]
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+    };
+    let allowed = Some(spa.to_string());
+    let vary = Some("Origin".to_string());
+    let ok = form(id, secret);
+    assert_eq!(
+        cors_post(&api, "/api/o/token", spa, &pairs(&ok)).await,
+        (200, allowed.clone(), vary.clone())
+    );
+    // An error is readable too.
+    let wrong = form(id, "wrong");
+    assert_eq!(
+        cors_post(&api, "/api/o/token", spa, &pairs(&wrong)).await,
+        (401, allowed.clone(), vary.clone())
+    );
+    for path in ["/api/o/revoke_token", "/api/o/introspect"] {
+        let mut hint = ok.clone();
+        hint.push(("token".into(), "unknown".into()));
+        assert_eq!(
+            cors_post(&api, path, spa, &pairs(&hint)).await,
+            (200, allowed.clone(), vary.clone()),
+            "{path}"
+        );
+    }
+    // Another origin, or a client that does not list it: no header.
+    let other = cors_post(&api, "/api/o/token", "https://evil.example", &pairs(&ok)).await;
+    assert_eq!((other.0, other.1), (200, None));
+    let (other_id, other_secret) = &clients[1];
+    let theirs = cors_post(
+        &api,
+        "/api/o/token",
+        spa,
+        &pairs(&form(other_id, other_secret)),
+    )
+    .await;
+    assert_eq!((theirs.0, theirs.1), (200, None));
+    // A preflight names no client: not approved.
+    let preflight = api
+        .http
+        .request(Method::OPTIONS, format!("{base}/api/o/token"))
+        .header("origin", spa)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
 /// The value of the first `attribute="..."` after `marker` in `page`.
 fn attribute_after(page: &str, marker: &str, attribute: &str) -> String {
     let from = page
@@ -452,45 +581,11 @@ pub(crate) async fn applications_pages(base: &str) {
     assert!(!app_page.body.contains(&secret));
 
     // A code flow with what the page showed.
-    let mut authorize = form_urlencoded::Serializer::new(String::new());
-    authorize.extend_pairs([
-        ("client_id", client_id.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("response_type", "code"),
-        ("scope", "profile"),
-        ("state", "s1"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ]);
-    let consent = browser
-        .send(
-            "GET",
-            &format!("/api/o/authorize?{}", authorize.finish()),
-            &[],
-        )
-        .await;
-    assert_eq!(consent.status, 200, "{}", consent.body);
-    let mut fields = hidden_fields(&consent.body);
-    fields.push(("decision".into(), "allow".into()));
-    let allowed = browser
-        .send("POST", "/api/o/authorize", &pairs(&fields))
-        .await;
-    assert_eq!(allowed.status, 303);
-    let back = query(&allowed.location.expect("back to the client"));
-    let code = get(&back, "code").expect("a code").to_string();
-    let (status, tokens) = api
-        .token(
-            &client_id,
-            &secret,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
+    let code = authorization_code(&mut browser, &client_id).await;
+    let (status, tokens) = api.exchange(&client_id, &secret, &code).await;
     assert_eq!(status, 200, "{tokens}");
+    // A second code, issued without a page (the consent is remembered).
+    let pending = authorization_code(&mut browser, &client_id).await;
     let access = tokens["access_token"].as_str().expect("access").to_string();
     assert_eq!(api.me(&access).await, 200);
 
@@ -517,8 +612,14 @@ pub(crate) async fn applications_pages(base: &str) {
     assert_eq!(revoked.status, 303);
     assert_eq!(revoked.location.as_deref(), Some("/o/authorized"));
     assert_eq!(api.me(&access).await, 401);
+    // The code issued before the revocation is worthless.
+    let (status, refused) = api.exchange(&client_id, &secret, &pending).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"], "invalid_grant");
     let authorized = browser.send("GET", "/o/authorized", &[]).await;
     assert!(authorized.body.contains("not authorized any"));
+    // Authorized again (through the page): a code for the deletion below.
+    let orphan = authorization_code(&mut browser, &client_id).await;
 
     // Edit (POST-redirect-GET), rotate (the new secret shown once), delete.
     let mut edit = registration(&csrf, REDIRECT);
@@ -560,4 +661,25 @@ pub(crate) async fn applications_pages(base: &str) {
     assert_eq!(deleted.location.as_deref(), Some("/o/applications"));
     let gone = browser.send("GET", &app_url, &[]).await;
     assert_eq!(gone.status, 404);
+    // A code of the deleted application is refused with its client.
+    let (status, refused) = api.exchange(&client_id, &new_secret, &orphan).await;
+    assert_eq!(status, 401, "{refused}");
+    assert_eq!(refused["error"], "invalid_client");
+}
+
+/// A code for `ada` (signed in) and `client_id` with the scope `profile`
+/// and PKCE, through the consent page when the consent is not remembered.
+async fn authorization_code(browser: &mut Browser, client_id: &str) -> String {
+    let mut authorize = form_urlencoded::Serializer::new(String::new());
+    authorize.extend_pairs([
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "profile"),
+        ("state", "s1"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let url = format!("/api/o/authorize?{}", authorize.finish());
+    code_through_the_pages(browser, &url).await
 }

@@ -332,7 +332,7 @@ pub(crate) async fn login_consent_code_and_token(base: &str, client_id: &str) {
 /// Signs in on the login page the authorization request `url` sent the
 /// browser to, allows the consent page when it is shown, and returns the
 /// code of the redirect.
-async fn code_through_the_pages(browser: &mut Browser, url: &str) -> String {
+pub(crate) async fn code_through_the_pages(browser: &mut Browser, url: &str) -> String {
     let mut answer = browser.send("GET", url, &[]).await;
     if answer.status == 303 {
         let login_url = answer.location.expect("to the login page");

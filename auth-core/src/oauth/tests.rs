@@ -121,13 +121,26 @@ async fn code_for(env: &Env, client: &Client, pkce: Option<(&str, PkceMethod)>) 
         expires: now + env.auth.config().oauth.code_ttl,
         used_at: None,
     };
-    env.auth
-        .stores()
-        .oauth_codes
-        .insert_code(&record)
+    store_code(env, &record).await;
+    code
+}
+
+/// Stores `record` and remembers the consent it grants, as
+/// [`Auth::issue_authorization_code`] does.
+async fn store_code(env: &Env, record: &AuthorizationCode) {
+    let stores = env.auth.stores();
+    stores
+        .oauth_consents
+        .save_consent(&Consent {
+            user_id: record.user_id,
+            application_id: record.application_id,
+            scopes: record.scopes.clone(),
+            created: record.created,
+            updated: record.created,
+        })
         .await
         .unwrap();
-    code
+    stores.oauth_codes.insert_code(record).await.unwrap();
 }
 
 /// Tokens from a code with PKCE, as a client gets them.
@@ -1250,17 +1263,23 @@ async fn an_issued_code_is_bound_and_exchanged_once_and_consent_is_remembered() 
     .await;
 }
 
-#[tokio::test]
-async fn skip_authorization_needs_no_consent() {
-    let env = env().await;
-    let mut client = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
-    client.app.skip_authorization = true;
+/// A public client for the code flow that may skip authorization.
+async fn public_client(env: &Env, skip_authorization: bool) -> Client {
+    let mut client = register(env, ClientType::Public, CODE_AND_REFRESH).await;
+    client.app.skip_authorization = skip_authorization;
     env.auth
         .stores()
         .oauth_applications
         .update_application(&client.app)
         .await
         .unwrap();
+    client
+}
+
+#[tokio::test]
+async fn skip_authorization_needs_no_consent() {
+    let env = env().await;
+    let client = public_client(&env, true).await;
     let validated = env
         .auth
         .validate_authorization(&authorize_request(&client))
@@ -1272,6 +1291,132 @@ async fn skip_authorization_needs_no_consent() {
             .await
             .unwrap()
     );
+}
+
+/// A code issued before its grant was revoked is `invalid_grant`, also
+/// for an application that skips authorization, and also once the user
+/// has authorized the application again; the new code works.
+#[tokio::test]
+async fn a_code_issued_before_its_grant_was_revoked_is_refused() {
+    let env = env().await;
+    for skip_authorization in [false, true] {
+        let client = public_client(&env, skip_authorization).await;
+        let validated = env
+            .auth
+            .validate_authorization(&authorize_request(&client))
+            .await
+            .unwrap();
+        let issue_code = || async {
+            env.auth
+                .issue_authorization_code(env.user.id, env.auth.now(), &validated)
+                .await
+                .unwrap()
+                .code
+        };
+        let first = issue_code().await;
+        let second = issue_code().await;
+        let tokens = token(&env, &client.basic(), &exchange(&first, Some(VERIFIER)))
+            .await
+            .unwrap();
+        env.clock.advance(Duration::seconds(1));
+        env.auth
+            .revoke_authorized_application(env.user.id, client.app.id)
+            .await
+            .unwrap();
+        assert!(!works(&env, &tokens.access_token).await);
+        refuses(
+            &env,
+            &client.basic(),
+            &exchange(&second, Some(VERIFIER)),
+            OAuthErrorCode::InvalidGrant,
+        )
+        .await;
+
+        let before = issue_code().await;
+        env.clock.advance(Duration::seconds(1));
+        env.auth
+            .revoke_authorized_application(env.user.id, client.app.id)
+            .await
+            .unwrap();
+        env.clock.advance(Duration::seconds(1));
+        let after = issue_code().await;
+        refuses(
+            &env,
+            &client.basic(),
+            &exchange(&before, Some(VERIFIER)),
+            OAuthErrorCode::InvalidGrant,
+        )
+        .await;
+        let tokens = token(&env, &client.basic(), &exchange(&after, Some(VERIFIER)))
+            .await
+            .unwrap();
+        assert!(works(&env, &tokens.access_token).await);
+    }
+}
+
+/// The consent and the code may come from stores of different precision:
+/// a consent stamped later within the code's second still lets it through.
+#[tokio::test]
+async fn a_consent_and_code_of_one_second_match_whatever_the_precision() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    let later = env.auth.now() + Duration::milliseconds(900);
+    let stores = env.auth.stores();
+    stores
+        .oauth_consents
+        .delete_consent(env.user.id, client.app.id)
+        .await
+        .unwrap();
+    stores
+        .oauth_consents
+        .save_consent(&Consent {
+            user_id: env.user.id,
+            application_id: client.app.id,
+            scopes: Scopes::parse("openid profile").unwrap(),
+            created: later,
+            updated: later,
+        })
+        .await
+        .unwrap();
+    let tokens = token(&env, &client.basic(), &exchange(&code, Some(VERIFIER)))
+        .await
+        .unwrap();
+    assert!(works(&env, &tokens.access_token).await);
+}
+
+/// CORS: only the named application's own origins, compared without
+/// regard to ASCII case; an unknown client has none.
+#[tokio::test]
+async fn cors_opens_an_applications_answers_to_its_own_origins_only() {
+    let env = env().await;
+    let mut listing = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    listing.app.allowed_origins = vec!["https://spa.example".into()];
+    env.auth
+        .stores()
+        .oauth_applications
+        .update_application(&listing.app)
+        .await
+        .unwrap();
+    let other = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    let allowed = |client_id: &str, origin: &str| {
+        let (auth, client_id, origin) =
+            (env.auth.clone(), client_id.to_string(), origin.to_string());
+        async move { auth.oauth_cors_allowed(&client_id, &origin).await.unwrap() }
+    };
+    let id = listing.app.client_id.as_str();
+    assert!(allowed(id, "https://spa.example").await);
+    assert!(allowed(id, "HTTPS://SPA.example").await);
+    for origin in [
+        "https://evil.example",
+        "https://spa.example:8443",
+        "null",
+        "",
+    ] {
+        assert!(!allowed(id, origin).await, "{origin}");
+    }
+    assert!(!allowed(&other.app.client_id, "https://spa.example").await);
+    assert!(!allowed("unknown", "https://spa.example").await);
 }
 
 // OpenID Connect.
@@ -1329,12 +1474,7 @@ async fn oidc_code(env: &Env, client: &Client, scopes: &str, nonce: Option<&str>
         expires: now + env.auth.config().oauth.code_ttl,
         used_at: None,
     };
-    env.auth
-        .stores()
-        .oauth_codes
-        .insert_code(&record)
-        .await
-        .unwrap();
+    store_code(env, &record).await;
     code
 }
 

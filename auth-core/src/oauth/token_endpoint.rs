@@ -14,8 +14,8 @@ use super::error::{OAuthError, OAuthErrorCode};
 use super::oidc::IdTokenGrant;
 use super::pkce::verify_pkce;
 use super::{
-    Application, ClientType, FamilyId, GrantType, OAuthToken, OAuthTokenKind, OPENID_SCOPE,
-    PkceMethod, Scopes, digest,
+    Application, AuthorizationCode, ClientType, FamilyId, GrantType, OAuthToken, OAuthTokenKind,
+    OPENID_SCOPE, PkceMethod, Scopes, digest,
 };
 use crate::Auth;
 use crate::error::{AuthError, StoreError};
@@ -277,7 +277,14 @@ impl Auth {
     ///   `invalid_grant` and revokes every token the first one issued), the
     ///   `redirect_uri` must equal the code's, and the PKCE verifier must
     ///   match its challenge (a verifier without a challenge, or the
-    ///   reverse, is refused);
+    ///   reverse, is refused), and the grant must still stand: a code
+    ///   issued before the user revoked the application
+    ///   ([`Auth::revoke_authorized_application`]) is `invalid_grant`, even
+    ///   for an application that skips authorization and even once the
+    ///   user has authorized it again (the rule is the user's consent
+    ///   existing, covering the code's scopes and being no younger than
+    ///   the code, to the second); a code of a deleted application is
+    ///   `invalid_client`;
     /// - `client_credentials`: confidential clients only, no refresh token;
     /// - `refresh_token`: rotation (the old token stops working; using it
     ///   again revokes its whole family), a `scope` may only narrow;
@@ -462,6 +469,17 @@ impl Auth {
             refresh: application.grant_types.contains(&GrantType::RefreshToken),
         };
         let mut issued = self.issue_oauth_tokens(application, now, new).await?;
+        // Checked once the tokens are stored: a revocation that deletes the
+        // consent later also revokes them, one that deleted it earlier is
+        // seen here, so no interleaving leaves live tokens of a revoked
+        // grant.
+        if !self.grant_still_stands(&code).await? {
+            stores
+                .oauth_tokens
+                .revoke_oauth_family(code.family, now)
+                .await?;
+            return Err(BAD_GRANT.into());
+        }
         let grant = IdTokenGrant {
             user: code.user_id,
             scopes: &code.scopes,
@@ -470,6 +488,29 @@ impl Auth {
         };
         issued.id_token = self.issue_id_token(application, grant, &issued.access_token, now)?;
         Ok(issued)
+    }
+
+    /// Whether the grant behind `code` still stands: the user's consent to
+    /// the application exists, covers the code's scopes and dates from no
+    /// later than the code (to the second). Every issued code remembers its consent (also
+    /// for an application that skips authorization), and revoking an
+    /// authorized application deletes it, so a code issued before a
+    /// revocation fails this, even once the user has consented again (the
+    /// new consent is younger than the code).
+    async fn grant_still_stands(&self, code: &AuthorizationCode) -> Result<bool, AuthError> {
+        let consent = self
+            .inner
+            .stores
+            .oauth_consents
+            .consent(code.user_id, code.application_id)
+            .await?;
+        // To the second: the consent and the code may sit in stores of
+        // different precision (memory keeps nanoseconds, SQL and Redis
+        // microseconds), and the two are stamped with the same instant.
+        Ok(consent.is_some_and(|consent| {
+            consent.created.timestamp() <= code.created.timestamp()
+                && consent.scopes.covers(&code.scopes)
+        }))
     }
 
     /// The `refresh_token` grant, after client authentication.
