@@ -106,11 +106,11 @@ SPIN_PIDS=()
 REDIS_PREFIX=
 PG_DB=auth_bench
 
-export AUTH_JWT_SECRET
-AUTH_JWT_SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+export AUTH_SECRET_KEY
+AUTH_SECRET_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 # The password grant only gives the OAuth2 lines a user's token.
 export AUTH_LOGIN_THROTTLE=off AUTH_ACCESS_TTL=3600 AUTH_BIND="127.0.0.1:$PORT" \
-  AUTH_FRAMEWORK="$FRAMEWORK" RUST_LOG=warn AUTH_OAUTH_PASSWORD_GRANT=1
+  AUTH_FRAMEWORK="$FRAMEWORK" RUST_LOG=warn AUTH_OAUTH_PASSWORD_GRANT=true
 unset AUTH_CACHE_TTL AUTH_REDIS_URL AUTH_REDIS_PREFIX
 
 psql_admin() { PGOPTIONS='-c client_min_messages=warning' psql -h 127.0.0.1 -U postgres -qAt -v ON_ERROR_STOP=1 "$@"; }

@@ -9,7 +9,7 @@
 //!   its own), to compare `GET /api/auth/me` with.
 //!
 //! The baseline verifies HS256 tokens with the server secret, so it needs
-//! `--jwt-secret` (or `AUTH_JWT_SECRET`) and `--jwt-algorithm HS256`. It is
+//! `--secret-key` (or `AUTH_SECRET_KEY`) and `--jwt-algorithm HS256`. It is
 //! always served by axum: with `--framework actix` it listens on the port
 //! after the server's.
 //!

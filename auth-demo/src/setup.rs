@@ -404,8 +404,8 @@ fn with_django_cutover(
 
 /// The OAuth2 provider's settings: the issuer (`--issuer`, else the bind
 /// address over `http://`), `Secure` cookies when the issuer is HTTPS, and
-/// the password grant when `--oauth-password-grant` asks for it (with a
-/// warning).
+/// the password grant when `--oauth-password-grant` asks for it (the
+/// service warns at start).
 fn oauth_config(settings: &Settings) -> Result<OAuthConfig, DemoError> {
     let issuer = settings
         .issuer
@@ -416,10 +416,7 @@ fn oauth_config(settings: &Settings) -> Result<OAuthConfig, DemoError> {
         .map_err(|e| DemoError::Settings(format!("AUTH_ISSUER: {e}")))?;
     oauth.secure_cookies = oauth.issuer.starts_with("https://");
     if settings.oauth_password_grant {
-        tracing::warn!(
-            "the OAuth2 password grant is on (--oauth-password-grant): applications \
-             that list it receive users' passwords; RFC 9700 says it must not be used"
-        );
+        // The service warns when it starts with the grant on.
         oauth = oauth.dangerous_enable_password_grant();
     }
     Ok(oauth)
