@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::{Ready, ready};
+use std::marker::PhantomData;
 use std::ops::Deref;
 
 use actix_web::dev::Payload;
@@ -10,7 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use auth_core::flows::Authenticated;
 use auth_core::user::User;
-use auth_http::{Rejection, RequestAuth};
+use auth_http::{Rejection, RequestAuth, RequiredScope};
 
 /// What the detail of the 500 for a missing middleware asks about.
 const SETUP: &str = "AuthMiddleware installed (App::wrap(AuthMiddleware::new(auth)))";
@@ -48,6 +49,9 @@ impl fmt::Display for AuthRejection {
         match &self.0 {
             Rejection::Unauthenticated(err) => write!(f, "not authenticated: {err}"),
             Rejection::NotStaff => f.write_str("not a staff user"),
+            Rejection::InsufficientScope(scope) => {
+                write!(f, "the OAuth2 token does not grant the scope {scope:?}")
+            }
             _ => f.write_str("the AuthMiddleware is not installed"),
         }
     }
@@ -135,6 +139,59 @@ impl FromRequest for StaffUser {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         extract(request, |outcome| {
             RequestAuth::staff_user(outcome).map(StaffUser)
+        })
+    }
+}
+
+/// An authenticated user whose credential may act for `S`: this library's
+/// own tokens always, an OAuth2 access token only when it grants
+/// `S::SCOPE` (Django OAuth Toolkit's `IsAuthenticatedOrTokenHasScope`);
+/// 401 without valid credentials, 403 with `error="insufficient_scope"`
+/// for a token without the scope. Dereferences to the [`User`].
+///
+/// ```
+/// use auth_actix::{RequiredScope, ScopedUser};
+/// struct ReadInvoices;
+/// impl RequiredScope for ReadInvoices {
+///     const SCOPE: &'static str = "invoices:read";
+/// }
+/// async fn invoices(user: ScopedUser<ReadInvoices>) -> String {
+///     format!("the invoices of {}", user.username)
+/// }
+/// let _app = actix_web::App::new().route("/invoices", actix_web::web::get().to(invoices));
+/// ```
+pub struct ScopedUser<S: RequiredScope>(pub Authenticated, PhantomData<fn() -> S>);
+
+impl<S: RequiredScope> Clone for ScopedUser<S> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone(), PhantomData)
+    }
+}
+
+impl<S: RequiredScope> fmt::Debug for ScopedUser<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ScopedUser")
+            .field(&S::SCOPE)
+            .field(&self.0)
+            .finish()
+    }
+}
+
+impl<S: RequiredScope> Deref for ScopedUser<S> {
+    type Target = User;
+
+    fn deref(&self) -> &User {
+        &self.0.user
+    }
+}
+
+impl<S: RequiredScope> FromRequest for ScopedUser<S> {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, AuthRejection>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        extract(request, |outcome| {
+            RequestAuth::scoped_user(outcome, S::SCOPE).map(|who| ScopedUser(who, PhantomData))
         })
     }
 }

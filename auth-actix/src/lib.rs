@@ -82,10 +82,11 @@ mod middleware;
 mod routes;
 
 pub use auth_http as http;
+pub use auth_http::RequiredScope;
 pub use auth_http::{
     Api, ApiOptions, ClientAddressPolicy, CookieTransport, IpNetwork, RequestAuth, RouteGroups,
     SameSite,
 };
-pub use extract::{AuthRejection, CurrentUser, MaybeUser, StaffUser};
+pub use extract::{AuthRejection, CurrentUser, MaybeUser, ScopedUser, StaffUser};
 pub use middleware::{AuthMiddleware, AuthMiddlewareService};
 pub use routes::{configure, into_response, routes, serve};

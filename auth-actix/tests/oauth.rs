@@ -137,3 +137,106 @@ async fn oauth_endpoints_match_axum() {
     }
     handle.stop(true).await;
 }
+
+/// The `email` scope, as an application's route requires it.
+struct EmailScope;
+
+impl auth_actix::RequiredScope for EmailScope {
+    const SCOPE: &'static str = "email";
+}
+
+async fn email_route(user: auth_actix::ScopedUser<EmailScope>) -> String {
+    user.email.clone()
+}
+
+#[tokio::test]
+async fn an_applications_route_requires_its_scope_of_oauth_tokens_only() {
+    use auth_core::config::OAuthConfig;
+    use auth_core::flows::AdminUserInput;
+    use auth_core::throttle::ThrottleConfig;
+
+    const PASSWORD: &str = "correct-horse-battery-9";
+    let config = AuthConfig::default()
+        .with_throttle(ThrottleConfig::disabled())
+        .with_oauth(OAuthConfig::default().dangerous_enable_password_grant());
+    let auth = Auth::in_memory(config);
+    auth.create_user(AdminUserInput::new_user("ada", "ada@example.com").with_password(PASSWORD))
+        .await
+        .expect("user");
+    let secret = ClientSecret::generate();
+    let app = Application::register(
+        "app",
+        ClientType::Confidential,
+        [GrantType::Password],
+        Vec::new(),
+        Some(&secret),
+        auth.now(),
+    );
+    auth.stores()
+        .oauth_applications
+        .insert_application(&app)
+        .await
+        .expect("insert");
+    let api = Api::new(auth.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(AuthMiddleware::new(auth.clone()))
+            .configure(auth_actix::configure(api.clone()))
+            .route("/app/email", actix_web::web::get().to(email_route))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let base = format!("http://{}", server.addrs()[0]);
+    let running = server.run();
+    let handle = running.handle();
+    tokio::spawn(running);
+
+    let http = reqwest::Client::new();
+    let token = |scope: &'static str| {
+        let request = http
+            .post(format!("{base}/api/o/token"))
+            .basic_auth(&app.client_id, Some(secret.expose()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=password&username=ada&password={PASSWORD}&scope={scope}"
+            ));
+        async move {
+            let issued: Value = request
+                .send()
+                .await
+                .expect("token")
+                .json()
+                .await
+                .expect("json");
+            issued["access_token"].as_str().expect("access").to_owned()
+        }
+    };
+    let call = |access: String| {
+        let request = http.get(format!("{base}/app/email")).bearer_auth(access);
+        async move {
+            let response = request.send().await.expect("send");
+            let challenge = response
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            (response.status().as_u16(), challenge)
+        }
+    };
+    assert_eq!(call(token("email").await).await.0, 200);
+    let (status, challenge) = call(token("profile").await).await;
+    assert_eq!(status, 403);
+    assert!(
+        challenge.contains(r#"error="insufficient_scope", scope="email""#),
+        "{challenge}"
+    );
+    let anonymous = http
+        .get(format!("{base}/app/email"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(anonymous.status(), 401);
+    handle.stop(true).await;
+}

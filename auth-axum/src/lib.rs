@@ -73,9 +73,10 @@ mod routes;
 
 pub use auth_http as http;
 pub use auth_http::RequestAuth;
+pub use auth_http::RequiredScope;
 pub use auth_http::{
     Api, ApiOptions, ClientAddressPolicy, CookieTransport, IpNetwork, RouteGroups, SameSite,
 };
-pub use extract::{AuthRejection, CurrentUser, MaybeUser, StaffUser};
+pub use extract::{AuthRejection, CurrentUser, MaybeUser, ScopedUser, StaffUser};
 pub use layer::{AuthLayer, AuthService};
 pub use routes::{into_response, router, routes};

@@ -48,13 +48,29 @@ async fn server(oauth: OAuthConfig) -> Server {
         .await
         .expect("user")
         .id;
-    let base = serve(auth_axum::router(Api::new(auth.clone()))).await;
+    // An application's own route behind the `email` scope, beside the
+    // contract's routes.
+    let router = auth_axum::router(Api::new(auth.clone()))
+        .route("/app/email", axum::routing::get(email_route))
+        .layer(auth_axum::AuthLayer::new(auth.clone()));
+    let base = serve(router).await;
     Server {
         auth,
         base,
         http: reqwest::Client::new(),
         user,
     }
+}
+
+/// The `email` scope, as an application's route requires it.
+struct EmailScope;
+
+impl auth_axum::RequiredScope for EmailScope {
+    const SCOPE: &'static str = "email";
+}
+
+async fn email_route(user: auth_axum::ScopedUser<EmailScope>) -> String {
+    user.email.clone()
 }
 
 /// Registers an application; returns its client_id and secret.
@@ -664,4 +680,47 @@ async fn oauth_tokens_reach_only_the_routes_their_scopes_allow() {
         "{challenge}"
     );
     assert_eq!(call(&s, "GET", "/api/users", &email).await.0, 403);
+}
+
+#[tokio::test]
+async fn an_applications_route_requires_its_scope_of_oauth_tokens_only() {
+    let s = server(OAuthConfig::default()).await;
+    let (client_id, _) = register(&s, ClientType::Public, &[GrantType::AuthorizationCode]).await;
+    let with_email = access_token_with(&s, &client_id, "email").await;
+    let (status, _) = call(&s, "GET", "/app/email", &with_email).await;
+    assert_eq!(status, 200);
+
+    let profile_only = access_token_with(&s, &client_id, "profile").await;
+    let (status, challenge) = call(&s, "GET", "/app/email", &profile_only).await;
+    assert_eq!(status, 403);
+    assert!(
+        challenge.contains(r#"error="insufficient_scope", scope="email""#),
+        "{challenge}"
+    );
+
+    // This library's own credentials act for the user wholly.
+    let login = s
+        .http
+        .post(format!("{}/api/auth/jwt/create", s.base))
+        .json(&json!({ "username": "ada", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("login");
+    let jwt: Value = login.json().await.expect("tokens");
+    let (status, _) = call(
+        &s,
+        "GET",
+        "/app/email",
+        jwt["access"].as_str().expect("access"),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let anonymous = s
+        .http
+        .get(format!("{}/app/email", s.base))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(anonymous.status(), 401);
 }

@@ -109,6 +109,27 @@ impl RequestAuth {
         }
     }
 
+    /// The rule of the `ScopedUser` extractors (Django OAuth Toolkit's
+    /// `IsAuthenticatedOrTokenHasScope`): an authenticated user whose
+    /// credential is this library's own (a JWT, Knox or static token acts
+    /// for the user wholly) or an OAuth2 access token granting `scope`;
+    /// [`Rejection::InsufficientScope`] (403 with `WWW-Authenticate:
+    /// Bearer ... error="insufficient_scope", scope="..."`) for an OAuth2
+    /// token without it.
+    ///
+    /// An application reads the credential (`Authenticated::credential`)
+    /// when a route must take OAuth2 tokens only.
+    pub fn scoped_user(
+        outcome: Option<&Self>,
+        scope: &'static str,
+    ) -> Result<Authenticated, Rejection> {
+        let who = Self::current_user(outcome)?;
+        match who.admit(Access::OwnOrScope(scope)) {
+            Ok(()) => Ok(who),
+            Err(_) => Err(Rejection::InsufficientScope(scope)),
+        }
+    }
+
     /// The rule of the `StaffUser` extractors: an authenticated staff user;
     /// [`Rejection::NotStaff`] for anyone else who is authenticated.
     pub fn staff_user(outcome: Option<&Self>) -> Result<Authenticated, Rejection> {
@@ -130,6 +151,27 @@ pub enum Rejection {
     NotStaff,
     /// No middleware stored a [`RequestAuth`] in this request.
     MiddlewareMissing,
+    /// Authenticated by an OAuth2 access token that does not grant this
+    /// scope.
+    InsufficientScope(&'static str),
+}
+
+/// A scope that a `ScopedUser<S>` extractor requires of an OAuth2 access
+/// token: implement it on a marker type, one per scope.
+///
+/// ```
+/// use auth_http::RequiredScope;
+/// /// The `invoices:read` scope.
+/// struct ReadInvoices;
+/// impl RequiredScope for ReadInvoices {
+///     const SCOPE: &'static str = "invoices:read";
+/// }
+/// assert_eq!(ReadInvoices::SCOPE, "invoices:read");
+/// ```
+pub trait RequiredScope: Send + Sync + 'static {
+    /// The scope's name, as configured with
+    /// [`OAuthConfig::with_scope`](auth_core::config::OAuthConfig::with_scope).
+    const SCOPE: &'static str;
 }
 
 impl Rejection {
@@ -149,6 +191,9 @@ impl Rejection {
         match self {
             Rejection::Unauthenticated(err) => ApiResponse::from_error(err),
             Rejection::NotStaff => ApiResponse::from_error(&AuthError::PermissionDenied),
+            Rejection::InsufficientScope(scope) => {
+                ApiResponse::from_error(&AuthError::InsufficientScope(Some(scope)))
+            }
             Rejection::MiddlewareMissing => ApiResponse::detail(
                 500,
                 &format!("Authentication is not set up for this route: is the {setup}?"),

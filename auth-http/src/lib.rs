@@ -85,7 +85,7 @@ pub use cookies::{
     ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, CookieTransport, REFRESH_COOKIE, RequestCredentials,
     SameSite,
 };
-pub use extract::{Rejection, RequestAuth};
+pub use extract::{Rejection, RequestAuth, RequiredScope};
 pub use form::{FromJson, admin_user_from_json};
 pub use network::{IpNetwork, IpNetworkError};
 pub use pages::{PageError, Pages, TEMPLATE_NAMES};
