@@ -511,6 +511,39 @@ pub(crate) async fn authorize_get(c: Call<'_>) -> Outcome {
     Ok(page(api, 200, "consent.html", &context))
 }
 
+/// The consent form that `POST /api/o/authorize` takes, as the consent
+/// page's hidden fields and buttons send it: the session's CSRF token, the
+/// decision, and the authorization request's parameters again. Documents
+/// the body; the handler reads it field by field.
+#[derive(utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "a schema only: the handler reads the form field by field"
+)]
+pub(crate) struct ConsentForm {
+    /// The session's CSRF token, from the consent page.
+    csrf_token: String,
+    /// `allow` issues the code; anything else redirects with
+    /// `access_denied`.
+    decision: String,
+    /// `code`.
+    response_type: String,
+    /// The client.
+    client_id: String,
+    /// One of the client's registered redirect URIs, exactly.
+    redirect_uri: String,
+    /// Space-separated scopes.
+    scope: Option<String>,
+    /// Echoed in the redirect.
+    state: Option<String>,
+    /// The PKCE challenge.
+    code_challenge: Option<String>,
+    /// `S256` (`plain` only when enabled).
+    code_challenge_method: Option<String>,
+    /// OpenID Connect: put in the ID token.
+    nonce: Option<String>,
+}
+
 /// `POST /api/o/authorize`: the consent form. With the session's CSRF
 /// token, `decision=allow` issues the code, anything else redirects with
 /// `access_denied`.

@@ -431,6 +431,7 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         summary: Some("The consent form of the authorization endpoint (CSRF token required)"),
+        request: Body::form::<browser::ConsentForm>(),
         response: Body::Html,
         errors: &[303, 400, 403, 415, 503],
         ..Endpoint::new(

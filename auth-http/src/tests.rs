@@ -2580,3 +2580,29 @@ async fn the_routes_read_the_cookie_a_header_only_middleware_did_not() {
         "CSRF Failed: CSRF cookie not set."
     );
 }
+
+#[test]
+fn every_oauth2_operation_that_takes_a_body_documents_it() {
+    let h = harness();
+    let doc: Value = serde_json::from_slice(&h.api.openapi_json()).expect("json");
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut checked = 0;
+    for (path, item) in paths.iter().filter(|(p, _)| p.starts_with("/api/o/")) {
+        for method in ["post", "put", "patch"] {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            // The one body-less POST: a new secret for the application.
+            if path.ends_with("/rotate-secret") {
+                continue;
+            }
+            let content = &operation["requestBody"]["content"];
+            assert!(
+                content.as_object().is_some_and(|c| !c.is_empty()),
+                "{method} {path} documents no request body"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "{checked}");
+}
