@@ -106,8 +106,11 @@ SPIN_PIDS=()
 REDIS_PREFIX=
 PG_DB=auth_bench
 
-export AUTH_SECRET_KEY
+export AUTH_SECRET_KEY AUTH_OIDC_KEY
 AUTH_SECRET_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+# A fixed ID-token key: without one, a server on PostgreSQL generates one
+# into the working directory.
+AUTH_OIDC_KEY=$PWD/auth-core/tests/keys/ed25519_private.pem
 # The password grant only gives the OAuth2 lines a user's token.
 export AUTH_LOGIN_THROTTLE=off AUTH_ACCESS_TTL=3600 AUTH_BIND="127.0.0.1:$PORT" \
   AUTH_FRAMEWORK="$FRAMEWORK" RUST_LOG=warn AUTH_OAUTH_PASSWORD_GRANT=true
