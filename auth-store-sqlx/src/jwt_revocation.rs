@@ -11,32 +11,28 @@ use sqlx::FromRow;
 
 use crate::common::nul_free;
 use crate::error::{db, is_duplicate};
-use crate::rows::{BlacklistRow, REVOCATION_COLUMNS, RevocationRow, Time, USER_COLUMNS, UserRow};
+use crate::rows::{
+    BLACKLIST_COLUMNS, BlacklistRow, REVOCATION_COLUMNS, RevocationRow, Time, USER_COLUMNS, UserRow,
+};
 use crate::store::{for_each_store, sql};
-
-/// The columns of a blacklist entry.
-const BLACKLIST_COLUMNS: &str = "jti, user_id, family, expires_at, blacklisted_at";
-
-/// A blacklist insert where a taken jti inserts nothing (SQLite,
-/// PostgreSQL); each store's `BLACKLIST_JTI` is this or its own.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) const INSERT_JTI_OR_NOTHING: &str = "INSERT INTO auth_jwt_blacklist \
-     (jti, user_id, family, expires_at, blacklisted_at) VALUES (?, ?, ?, ?, ?) \
-     ON CONFLICT (jti) DO NOTHING";
 
 macro_rules! impl_jwt_revocation_store {
     ($store:ty, $db:ty) => {
         #[async_trait]
         impl JwtRevocationStore for $store {
             async fn blacklist_jti(&self, entry: &BlacklistEntry) -> Result<bool, StoreError> {
-                let result = sqlx::query(sql!($store, "{}", <$store>::BLACKLIST_JTI))
-                    .bind(&entry.jti)
-                    .bind(entry.user_id.0)
-                    .bind(&entry.family)
-                    .bind(Time(entry.expires_at))
-                    .bind(Time(entry.blacklisted_at))
-                    .execute(&self.pool)
-                    .await;
+                let result = sqlx::query(sql!(
+                    $store,
+                    "INSERT INTO auth_jwt_blacklist ({BLACKLIST_COLUMNS}) VALUES (?, ?, ?, ?, ?){}",
+                    <$store>::BLACKLIST_TAKEN_JTI
+                ))
+                .bind(&entry.jti)
+                .bind(entry.user_id.0)
+                .bind(&entry.family)
+                .bind(Time(entry.expires_at))
+                .bind(Time(entry.blacklisted_at))
+                .execute(&self.pool)
+                .await;
                 // The row count says who won where a taken jti inserts
                 // nothing; the duplicate-key error says it where it fails.
                 match result {

@@ -25,13 +25,11 @@ macro_rules! impl_knox_store {
             ) -> Result<(), StoreError> {
                 let sql = sql!(
                     $store,
-                    "INSERT INTO auth_knox_tokens \
-                     (digest, token_key, user_id, created, expiry, last_used, name) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO auth_knox_tokens ({KNOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 );
                 sqlx::query(sql)
-                    .bind(&record.digest)
                     .bind(&record.token_key)
+                    .bind(&record.digest)
                     .bind(record.user_id.0)
                     .bind(Time(record.created))
                     .bind(Time::of(record.expiry))

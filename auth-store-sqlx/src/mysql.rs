@@ -144,11 +144,10 @@ impl MySqlStore {
         .await
     }
 
-    /// A blacklist insert: a plain `INSERT`, whose duplicate-key error says
-    /// the jti was taken (`INSERT IGNORE` would also turn a value too long
-    /// for its column into a warning and a cut value).
-    pub(crate) const BLACKLIST_JTI: &str = "INSERT INTO auth_jwt_blacklist \
-         (jti, user_id, family, expires_at, blacklisted_at) VALUES (?, ?, ?, ?, ?)";
+    /// How a blacklist insert ends: a plain `INSERT`, whose duplicate-key
+    /// error says the jti was taken (`INSERT IGNORE` would also turn a value
+    /// too long for its column into a warning and a cut value).
+    pub(crate) const BLACKLIST_TAKEN_JTI: &str = "";
 
     /// A family's revocation, kept until the later of the two expiries.
     pub(crate) const REVOKE_FAMILY: &str = "INSERT INTO auth_jwt_revoked_families \

@@ -29,7 +29,6 @@ use sqlx::{Postgres, Transaction};
 
 use crate::PoolSettings;
 use crate::error::db;
-use crate::jwt_revocation::INSERT_JTI_OR_NOTHING;
 use crate::store::{numbered, sql_store};
 
 sql_store! {
@@ -87,8 +86,8 @@ impl PostgresStore {
         DateTime::<Utc>::MAX_UTC
     }
 
-    /// A blacklist insert; a taken jti inserts nothing.
-    pub(crate) const BLACKLIST_JTI: &str = INSERT_JTI_OR_NOTHING;
+    /// How a blacklist insert ends: a taken jti inserts nothing.
+    pub(crate) const BLACKLIST_TAKEN_JTI: &str = " ON CONFLICT (jti) DO NOTHING";
 
     /// A family's revocation, kept until the later of the two expiries.
     pub(crate) const REVOKE_FAMILY: &str = "INSERT INTO auth_jwt_revoked_families \

@@ -102,123 +102,120 @@ column!(Time, sqlx::MySql, DateTime<Utc>, from: |at| Ok(Time(at)), to: |at: &Tim
 column!(Text, sqlx::MySql, &[u8],
     from: |bytes| -> Result<Text, BoxDynError> { Ok(Text(std::str::from_utf8(bytes)?.to_owned())) });
 
-/// The columns a [`User`] is read from ([`UserRow`]).
-pub(crate) const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_active, \
-     is_staff, is_superuser, email_verified, date_joined, last_login, password_hash, profile, \
-     legacy_id";
-
-/// A row of `auth_users`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct UserRow {
-    id: Uuid,
-    username: Text,
-    email: Text,
-    first_name: Text,
-    last_name: Text,
-    is_active: bool,
-    is_staff: bool,
-    is_superuser: bool,
-    email_verified: bool,
-    date_joined: Time,
-    last_login: Option<Time>,
-    password_hash: Option<Text>,
-    profile: Json<Map<String, Value>>,
-    legacy_id: Option<i64>,
+/// A column value as read (`Text`, `Time`, `Parsed`, `Json`, a UUID) turned
+/// into its record field's type.
+pub(crate) trait Stored<T> {
+    /// The field's value.
+    fn stored(self) -> T;
 }
 
-impl From<UserRow> for User {
-    fn from(row: UserRow) -> Self {
-        Self {
-            id: UserId(row.id),
-            username: row.username.0,
-            email: row.email.0,
-            first_name: row.first_name.0,
-            last_name: row.last_name.0,
-            is_active: row.is_active,
-            is_staff: row.is_staff,
-            is_superuser: row.is_superuser,
-            email_verified: row.email_verified,
-            date_joined: row.date_joined.0,
-            last_login: row.last_login.map(|at| at.0),
-            password_hash: row.password_hash.map(|text| text.0),
-            profile: row.profile.0,
-            legacy_id: row.legacy_id,
+/// `Stored` for column types that convert by a function.
+macro_rules! stored {
+    ($($column:ty => $field:ty: $convert:expr;)+) => {$(
+        impl Stored<$field> for $column {
+            fn stored(self) -> $field {
+                $convert(self)
+            }
         }
+    )+};
+}
+stored! {
+    Text => String: |text: Text| text.0;
+    Time => DateTime<Utc>: |at: Time| at.0;
+    Uuid => UserId: UserId;
+    Uuid => ApplicationId: ApplicationId;
+    Uuid => FamilyId: FamilyId;
+    bool => bool: std::convert::identity;
+    i64 => i64: std::convert::identity;
+}
+
+impl<T> Stored<T> for Parsed<T> {
+    fn stored(self) -> T {
+        self.0
     }
 }
 
-/// The columns a [`KnoxTokenRecord`] is read from ([`KnoxRow`]).
-pub(crate) const KNOX_COLUMNS: &str =
-    "token_key, digest, user_id, created, expiry, last_used, name";
-
-/// A row of `auth_knox_tokens`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct KnoxRow {
-    token_key: Text,
-    digest: Text,
-    user_id: Uuid,
-    created: Time,
-    expiry: Option<Time>,
-    last_used: Option<Time>,
-    name: Option<Text>,
-}
-
-impl From<KnoxRow> for KnoxTokenRecord {
-    fn from(row: KnoxRow) -> Self {
-        Self {
-            token_key: row.token_key.0,
-            digest: row.digest.0,
-            user_id: UserId(row.user_id),
-            created: row.created.0,
-            expiry: row.expiry.map(|at| at.0),
-            last_used: row.last_used.map(|at| at.0),
-            name: row.name.map(|text| text.0),
-        }
+impl<T> Stored<T> for Json<T> {
+    fn stored(self) -> T {
+        self.0
     }
 }
 
-/// The columns a [`StaticTokenRecord`] is read from ([`StaticRow`]).
-pub(crate) const STATIC_COLUMNS: &str = "user_id, digest, seed, created";
-
-/// A row of `auth_static_tokens`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct StaticRow {
-    user_id: Uuid,
-    digest: Text,
-    seed: Option<Text>,
-    created: Time,
-}
-
-impl From<StaticRow> for StaticTokenRecord {
-    fn from(row: StaticRow) -> Self {
-        Self {
-            user_id: UserId(row.user_id),
-            digest: row.digest.0,
-            seed: row.seed.map(|text| text.0),
-            created: row.created.0,
-        }
+impl<T, C: Stored<T>> Stored<Option<T>> for Option<C> {
+    fn stored(self) -> Option<T> {
+        self.map(C::stored)
     }
 }
 
-/// A row of `auth_jwt_blacklist`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct BlacklistRow {
-    jti: Text,
-    user_id: Uuid,
-    family: Option<Text>,
-    expires_at: Time,
-    blacklisted_at: Time,
+/// For each record read whole from one table: the row (`sqlx::FromRow`,
+/// its fields named and ordered as the table's columns and the record's
+/// fields), its one conversion into the record, and the list of its
+/// columns, `"a, b, ..."`, for the queries' `SELECT` and `INSERT`.
+macro_rules! rows {
+    ($(
+        $table:literal: $row:ident => $record:ident, $columns:ident {
+            $first:ident: $first_ty:ty $(, $field:ident: $ty:ty)* $(,)?
+        }
+    )+) => {$(
+        #[doc = concat!("The columns of `", $table, "`, as [`", stringify!($row), "`] reads them.")]
+        pub(crate) const $columns: &str = concat!(stringify!($first) $(, ", ", stringify!($field))*);
+
+        #[doc = concat!("A row of `", $table, "`.")]
+        #[derive(sqlx::FromRow)]
+        pub(crate) struct $row {
+            $first: $first_ty,
+            $($field: $ty,)*
+        }
+
+        impl From<$row> for $record {
+            fn from(row: $row) -> Self {
+                Self {
+                    $first: row.$first.stored(),
+                    $($field: row.$field.stored(),)*
+                }
+            }
+        }
+    )+};
 }
 
-impl From<BlacklistRow> for BlacklistEntry {
-    fn from(row: BlacklistRow) -> Self {
-        Self {
-            jti: row.jti.0,
-            user_id: UserId(row.user_id),
-            family: row.family.map(|text| text.0),
-            expires_at: row.expires_at.0,
-            blacklisted_at: row.blacklisted_at.0,
-        }
+rows! {
+    "auth_users": UserRow => User, USER_COLUMNS {
+        id: Uuid,
+        username: Text,
+        email: Text,
+        first_name: Text,
+        last_name: Text,
+        is_active: bool,
+        is_staff: bool,
+        is_superuser: bool,
+        email_verified: bool,
+        date_joined: Time,
+        last_login: Option<Time>,
+        password_hash: Option<Text>,
+        profile: Json<Map<String, Value>>,
+        legacy_id: Option<i64>,
+    }
+    "auth_knox_tokens": KnoxRow => KnoxTokenRecord, KNOX_COLUMNS {
+        token_key: Text,
+        digest: Text,
+        user_id: Uuid,
+        created: Time,
+        expiry: Option<Time>,
+        last_used: Option<Time>,
+        name: Option<Text>,
+    }
+    "auth_static_tokens": StaticRow => StaticTokenRecord, STATIC_COLUMNS {
+        user_id: Uuid,
+        digest: Text,
+        seed: Option<Text>,
+        created: Time,
+    }
+    "auth_jwt_blacklist": BlacklistRow => BlacklistEntry, BLACKLIST_COLUMNS {
+        jti: Text,
+        user_id: Uuid,
+        family: Option<Text>,
+        expires_at: Time,
+        blacklisted_at: Time,
     }
 }
 
@@ -364,178 +361,64 @@ pub(crate) fn grant_types_text(grants: &BTreeSet<GrantType>) -> String {
     names.join(" ")
 }
 
-/// The columns an [`Application`] is read from ([`ApplicationRow`]).
-pub(crate) const APPLICATION_COLUMNS: &str = "id, client_id, name, client_type, grant_types, \
-     redirect_uris, post_logout_redirect_uris, allowed_origins, skip_authorization, owner, \
-     secret_digest, previous_secret_digest, previous_secret_until, created, updated";
-
-/// A row of `auth_oauth_applications`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct ApplicationRow {
-    id: Uuid,
-    client_id: Text,
-    name: Text,
-    client_type: Parsed<ClientType>,
-    grant_types: Parsed<BTreeSet<GrantType>>,
-    redirect_uris: Json<Vec<String>>,
-    post_logout_redirect_uris: Json<Vec<String>>,
-    allowed_origins: Json<Vec<String>>,
-    skip_authorization: bool,
-    owner: Option<Uuid>,
-    secret_digest: Option<Text>,
-    previous_secret_digest: Option<Text>,
-    previous_secret_until: Option<Time>,
-    created: Time,
-    updated: Time,
-}
-
-impl From<ApplicationRow> for Application {
-    fn from(row: ApplicationRow) -> Self {
-        Self {
-            id: ApplicationId(row.id),
-            client_id: row.client_id.0,
-            name: row.name.0,
-            client_type: row.client_type.0,
-            grant_types: row.grant_types.0,
-            redirect_uris: row.redirect_uris.0,
-            post_logout_redirect_uris: row.post_logout_redirect_uris.0,
-            allowed_origins: row.allowed_origins.0,
-            skip_authorization: row.skip_authorization,
-            owner: row.owner.map(UserId),
-            secret_digest: row.secret_digest.map(|text| text.0),
-            previous_secret_digest: row.previous_secret_digest.map(|text| text.0),
-            previous_secret_until: row.previous_secret_until.map(|at| at.0),
-            created: row.created.0,
-            updated: row.updated.0,
-        }
+rows! {
+    "auth_oauth_applications": ApplicationRow => Application, APPLICATION_COLUMNS {
+        id: Uuid,
+        client_id: Text,
+        name: Text,
+        client_type: Parsed<ClientType>,
+        grant_types: Parsed<BTreeSet<GrantType>>,
+        redirect_uris: Json<Vec<String>>,
+        post_logout_redirect_uris: Json<Vec<String>>,
+        allowed_origins: Json<Vec<String>>,
+        skip_authorization: bool,
+        owner: Option<Uuid>,
+        secret_digest: Option<Text>,
+        previous_secret_digest: Option<Text>,
+        previous_secret_until: Option<Time>,
+        created: Time,
+        updated: Time,
     }
-}
-
-/// The columns an [`AuthorizationCode`] is read from ([`CodeRow`]).
-pub(crate) const CODE_COLUMNS: &str = "digest, application_id, user_id, redirect_uri, scopes, \
-     code_challenge, code_challenge_method, nonce, auth_time, family, created, expires, used_at";
-
-/// A row of `auth_oauth_codes`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct CodeRow {
-    digest: Text,
-    application_id: Uuid,
-    user_id: Uuid,
-    redirect_uri: Text,
-    scopes: Parsed<Scopes>,
-    code_challenge: Option<Text>,
-    code_challenge_method: Option<Parsed<PkceMethod>>,
-    nonce: Option<Text>,
-    auth_time: Time,
-    family: Uuid,
-    created: Time,
-    expires: Time,
-    used_at: Option<Time>,
-}
-
-impl From<CodeRow> for AuthorizationCode {
-    fn from(row: CodeRow) -> Self {
-        Self {
-            digest: row.digest.0,
-            application_id: ApplicationId(row.application_id),
-            user_id: UserId(row.user_id),
-            redirect_uri: row.redirect_uri.0,
-            scopes: row.scopes.0,
-            code_challenge: row.code_challenge.map(|text| text.0),
-            code_challenge_method: row.code_challenge_method.map(|method| method.0),
-            nonce: row.nonce.map(|text| text.0),
-            auth_time: row.auth_time.0,
-            family: FamilyId(row.family),
-            created: row.created.0,
-            expires: row.expires.0,
-            used_at: row.used_at.map(|at| at.0),
-        }
+    "auth_oauth_codes": CodeRow => AuthorizationCode, CODE_COLUMNS {
+        digest: Text,
+        application_id: Uuid,
+        user_id: Uuid,
+        redirect_uri: Text,
+        scopes: Parsed<Scopes>,
+        code_challenge: Option<Text>,
+        code_challenge_method: Option<Parsed<PkceMethod>>,
+        nonce: Option<Text>,
+        auth_time: Time,
+        family: Uuid,
+        created: Time,
+        expires: Time,
+        used_at: Option<Time>,
     }
-}
-
-/// The columns an [`OAuthToken`] is read from ([`OAuthTokenRow`]).
-pub(crate) const OAUTH_TOKEN_COLUMNS: &str = "digest, kind, application_id, user_id, scopes, \
-     family, created, expires, revoked_at, rotated_at";
-
-/// A row of `auth_oauth_tokens`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct OAuthTokenRow {
-    digest: Text,
-    kind: Parsed<OAuthTokenKind>,
-    application_id: Uuid,
-    user_id: Option<Uuid>,
-    scopes: Parsed<Scopes>,
-    family: Uuid,
-    created: Time,
-    expires: Option<Time>,
-    revoked_at: Option<Time>,
-    rotated_at: Option<Time>,
-}
-
-impl From<OAuthTokenRow> for OAuthToken {
-    fn from(row: OAuthTokenRow) -> Self {
-        Self {
-            digest: row.digest.0,
-            kind: row.kind.0,
-            application_id: ApplicationId(row.application_id),
-            user_id: row.user_id.map(UserId),
-            scopes: row.scopes.0,
-            family: FamilyId(row.family),
-            created: row.created.0,
-            expires: row.expires.map(|at| at.0),
-            revoked_at: row.revoked_at.map(|at| at.0),
-            rotated_at: row.rotated_at.map(|at| at.0),
-        }
+    "auth_oauth_tokens": OAuthTokenRow => OAuthToken, OAUTH_TOKEN_COLUMNS {
+        digest: Text,
+        kind: Parsed<OAuthTokenKind>,
+        application_id: Uuid,
+        user_id: Option<Uuid>,
+        scopes: Parsed<Scopes>,
+        family: Uuid,
+        created: Time,
+        expires: Option<Time>,
+        revoked_at: Option<Time>,
+        rotated_at: Option<Time>,
     }
-}
-
-/// The columns a [`Consent`] is read from ([`ConsentRow`]).
-pub(crate) const CONSENT_COLUMNS: &str = "user_id, application_id, scopes, created, updated";
-
-/// A row of `auth_oauth_consents`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct ConsentRow {
-    user_id: Uuid,
-    application_id: Uuid,
-    scopes: Parsed<Scopes>,
-    created: Time,
-    updated: Time,
-}
-
-impl From<ConsentRow> for Consent {
-    fn from(row: ConsentRow) -> Self {
-        Self {
-            user_id: UserId(row.user_id),
-            application_id: ApplicationId(row.application_id),
-            scopes: row.scopes.0,
-            created: row.created.0,
-            updated: row.updated.0,
-        }
+    "auth_oauth_consents": ConsentRow => Consent, CONSENT_COLUMNS {
+        user_id: Uuid,
+        application_id: Uuid,
+        scopes: Parsed<Scopes>,
+        created: Time,
+        updated: Time,
     }
-}
-
-/// The columns a [`BrowserSession`] is read from ([`SessionRow`]).
-pub(crate) const SESSION_COLUMNS: &str = "digest, user_id, auth_time, created, expires";
-
-/// A row of `auth_oauth_sessions`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct SessionRow {
-    digest: Text,
-    user_id: Uuid,
-    auth_time: Time,
-    created: Time,
-    expires: Time,
-}
-
-impl From<SessionRow> for BrowserSession {
-    fn from(row: SessionRow) -> Self {
-        Self {
-            digest: row.digest.0,
-            user_id: UserId(row.user_id),
-            auth_time: row.auth_time.0,
-            created: row.created.0,
-            expires: row.expires.0,
-        }
+    "auth_oauth_sessions": SessionRow => BrowserSession, SESSION_COLUMNS {
+        digest: Text,
+        user_id: Uuid,
+        auth_time: Time,
+        created: Time,
+        expires: Time,
     }
 }
 

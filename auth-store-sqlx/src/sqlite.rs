@@ -41,7 +41,6 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use crate::error::{SqlxStoreError, db};
-use crate::jwt_revocation::INSERT_JTI_OR_NOTHING;
 use crate::store::sql_store;
 use crate::{DEFAULT_READ_CONNECTIONS, PoolSettings};
 
@@ -172,8 +171,8 @@ impl SqliteStore {
         DateTime::<Utc>::MAX_UTC
     }
 
-    /// A blacklist insert; a taken jti inserts nothing.
-    pub(crate) const BLACKLIST_JTI: &str = INSERT_JTI_OR_NOTHING;
+    /// How a blacklist insert ends: a taken jti inserts nothing.
+    pub(crate) const BLACKLIST_TAKEN_JTI: &str = " ON CONFLICT (jti) DO NOTHING";
 
     /// A family's revocation, kept until the later of the two expiries.
     pub(crate) const REVOKE_FAMILY: &str = "INSERT INTO auth_jwt_revoked_families \

@@ -21,7 +21,10 @@ macro_rules! impl_static_token_store {
                 record: &StaticTokenRecord,
             ) -> Result<StaticTokenRecord, StoreError> {
                 let mut tx = self.begin_for_user(record.user_id).await?;
-                let sql = sql!($store, "SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE user_id = ?");
+                let sql = sql!(
+                    $store,
+                    "SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE user_id = ?"
+                );
                 let existing: Option<StaticRow> = sqlx::query_as(sql)
                     .bind(record.user_id.0)
                     .fetch_optional(&mut *tx)
@@ -31,7 +34,10 @@ macro_rules! impl_static_token_store {
                     tx.commit().await.map_err(db)?;
                     return Ok(row.into());
                 }
-                let sql = sql!($store, "INSERT INTO auth_static_tokens (user_id, digest, seed, created) VALUES (?, ?, ?, ?)");
+                let sql = sql!(
+                    $store,
+                    "INSERT INTO auth_static_tokens ({STATIC_COLUMNS}) VALUES (?, ?, ?, ?)"
+                );
                 sqlx::query(sql)
                     .bind(record.user_id.0)
                     .bind(&record.digest)
@@ -61,16 +67,24 @@ macro_rules! impl_static_token_store {
                 if !nul_free(digest) {
                     return Ok(None);
                 }
-                let sql = sql!($store, "SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE digest = ?");
-                self.read_optional::<StaticRow, _>(sqlx::query(sql).bind(digest)).await
+                let sql = sql!(
+                    $store,
+                    "SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE digest = ?"
+                );
+                self.read_optional::<StaticRow, _>(sqlx::query(sql).bind(digest))
+                    .await
             }
 
             async fn static_token_for_user(
                 &self,
                 user: UserId,
             ) -> Result<Option<StaticTokenRecord>, StoreError> {
-                let sql = sql!($store, "SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE user_id = ?");
-                self.fetch_optional(sqlx::query_as::<_, StaticRow>(sql).bind(user.0)).await
+                let sql = sql!(
+                    $store,
+                    "SELECT {STATIC_COLUMNS} FROM auth_static_tokens WHERE user_id = ?"
+                );
+                self.fetch_optional(sqlx::query_as::<_, StaticRow>(sql).bind(user.0))
+                    .await
             }
 
             async fn delete_static_token(&self, user: UserId) -> Result<bool, StoreError> {
