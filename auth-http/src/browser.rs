@@ -335,6 +335,7 @@ fn authorization_request(fields: &[(String, String)]) -> AuthorizationRequest {
         code_challenge_method: get("code_challenge_method"),
         nonce: get("nonce"),
         prompt: get("prompt"),
+        max_age: get("max_age"),
     }
 }
 
@@ -395,29 +396,30 @@ fn authorize_refused(api: &Api, status: u16, err: AuthorizeError) -> ApiResponse
     }
 }
 
-/// The parameters of an authorization request and the request checked;
-/// a refusal is the answer to send (redirects with `status`).
-async fn read_authorization(
-    api: &Api,
-    raw: &[u8],
-    status: u16,
-) -> Result<(Vec<(String, String)>, ValidatedAuthorization), ApiResponse> {
-    let fields = params(raw).map_err(|name| {
+/// The parameters of an authorization request (a query or the consent
+/// form), each at most once; a repeated one is answered with an error page.
+fn read_params(api: &Api, raw: &[u8]) -> Result<Vec<(String, String)>, ApiResponse> {
+    params(raw).map_err(|name| {
         error_page(
             api,
             400,
             "Invalid authorization request",
             &format!("The parameter {name} was sent more than once."),
         )
-    })?;
-    match api
-        .auth()
-        .validate_authorization(&authorization_request(&fields))
+    })
+}
+
+/// `request` checked; a refusal is the answer to send (redirects with
+/// `status`).
+async fn validate(
+    api: &Api,
+    request: &AuthorizationRequest,
+    status: u16,
+) -> Result<ValidatedAuthorization, ApiResponse> {
+    api.auth()
+        .validate_authorization(request)
         .await
-    {
-        Ok(request) => Ok((fields, request)),
-        Err(err) => Err(authorize_refused(api, status, err)),
-    }
+        .map_err(|err| authorize_refused(api, status, err))
 }
 
 /// Issues the code and sends the user back to the client with it.
@@ -445,36 +447,41 @@ async fn grant(
 /// with a code or an error.
 pub(crate) async fn authorize_get(c: Call<'_>) -> Outcome {
     let api = c.api;
-    let (fields, request) = match read_authorization(api, c.req.query.as_bytes(), 302).await {
+    let read = match read_params(api, c.req.query.as_bytes()) {
+        Ok(fields) => validate(api, &authorization_request(&fields), 302)
+            .await
+            .map(|request| (fields, request)),
+        Err(response) => Err(response),
+    };
+    let (fields, request) = match read {
         Ok(read) => read,
         Err(response) => return Ok(response),
     };
     let signed = signed_in(api, c.req).await?;
     let path = format!("{}{}", c.req.mount, c.req.path);
-    // `next` repeats the request without `prompt`, so that signing in
-    // (again, for `prompt=login`) leads on to consent, not to a loop.
+    // `next` repeats the request without `prompt` and `max_age`, so that
+    // signing in (again, for `prompt=login` or an old sign-in) leads on to
+    // consent, not to a loop.
     let without_prompt: Vec<(&str, &str)> = fields
         .iter()
-        .filter(|(name, _)| name != "prompt")
+        .filter(|(name, _)| name != "prompt" && name != "max_age")
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
-    let login = || {
-        let next = with_query(&path, &without_prompt);
-        see_other(&with_query(LOGIN_PATH, &[("next", &next)]))
-    };
-    let (session, user) = match (signed, request.prompt) {
-        (None, Prompt::None) => {
+    let signed =
+        signed.filter(|(session, _)| !api.auth().sign_in_again(&request, session.auth_time));
+    let Some((session, user)) = signed else {
+        if request.prompt == Prompt::None {
             return Ok(authorize_refused(
                 api,
                 302,
                 request.error(
                     AuthorizeErrorCode::LoginRequired,
-                    "The user is not signed in.",
+                    "The user is not signed in, or signed in too long ago.",
                 ),
             ));
         }
-        (None, _) | (Some(_), Prompt::Login) => return Ok(login()),
-        (Some(signed), _) => signed,
+        let next = with_query(&path, &without_prompt);
+        return Ok(see_other(&with_query(LOGIN_PATH, &[("next", &next)])));
     };
     if !api.auth().consent_needed(user.id, &request).await? {
         return grant(api, 302, &session, &request).await;
@@ -513,13 +520,10 @@ pub(crate) async fn authorize_get(c: Call<'_>) -> Outcome {
 
 /// The consent form that `POST /api/o/authorize` takes, as the consent
 /// page's hidden fields and buttons send it: the session's CSRF token, the
-/// decision, and the authorization request's parameters again. Documents
-/// the body; the handler reads it field by field.
-#[derive(utoipa::ToSchema)]
-#[allow(
-    dead_code,
-    reason = "a schema only: the handler reads the form field by field"
-)]
+/// decision, and the authorization request's parameters again. The handler
+/// reads the body into it, and its schema documents the body. A field sent
+/// empty counts as absent.
+#[derive(Debug, Default, utoipa::ToSchema)]
 pub(crate) struct ConsentForm {
     /// The session's CSRF token, from the consent page.
     csrf_token: String,
@@ -544,6 +548,47 @@ pub(crate) struct ConsentForm {
     nonce: Option<String>,
 }
 
+impl ConsentForm {
+    /// The form from its fields (each sent at most once, none empty).
+    fn read(fields: Vec<(String, String)>) -> Self {
+        let mut form = Self::default();
+        for (name, value) in fields {
+            let slot = match name.as_str() {
+                "csrf_token" => &mut form.csrf_token,
+                "decision" => &mut form.decision,
+                "response_type" => &mut form.response_type,
+                "client_id" => &mut form.client_id,
+                "redirect_uri" => &mut form.redirect_uri,
+                "scope" => form.scope.insert(String::new()),
+                "state" => form.state.insert(String::new()),
+                "code_challenge" => form.code_challenge.insert(String::new()),
+                "code_challenge_method" => form.code_challenge_method.insert(String::new()),
+                "nonce" => form.nonce.insert(String::new()),
+                _ => continue,
+            };
+            *slot = value;
+        }
+        form
+    }
+
+    /// The authorization request the form repeats.
+    fn authorization_request(&self) -> AuthorizationRequest {
+        let given = |value: &str| (!value.is_empty()).then(|| value.to_string());
+        AuthorizationRequest {
+            client_id: given(&self.client_id),
+            redirect_uri: given(&self.redirect_uri),
+            response_type: given(&self.response_type),
+            scope: self.scope.clone(),
+            state: self.state.clone(),
+            code_challenge: self.code_challenge.clone(),
+            code_challenge_method: self.code_challenge_method.clone(),
+            nonce: self.nonce.clone(),
+            prompt: None,
+            max_age: None,
+        }
+    }
+}
+
 /// `POST /api/o/authorize`: the consent form. With the session's CSRF
 /// token, `decision=allow` issues the code, anything else redirects with
 /// `access_denied`.
@@ -552,8 +597,12 @@ pub(crate) async fn authorize_post(c: Call<'_>) -> Outcome {
     if let Err(response) = c.req.expect_media_type("application/x-www-form-urlencoded") {
         return Ok(response);
     }
-    let (fields, request) = match read_authorization(api, c.req.body, 303).await {
-        Ok(read) => read,
+    let form = match read_params(api, c.req.body) {
+        Ok(fields) => ConsentForm::read(fields),
+        Err(response) => return Ok(response),
+    };
+    let request = match validate(api, &form.authorization_request(), 303).await {
+        Ok(request) => request,
         Err(response) => return Ok(response),
     };
     let Some((session, _)) = signed_in(api, c.req).await? else {
@@ -566,11 +615,11 @@ pub(crate) async fn authorize_post(c: Call<'_>) -> Outcome {
     };
     if !api
         .auth()
-        .check_session_csrf(&session, field(&fields, "csrf_token"))
+        .check_session_csrf(&session, Some(form.csrf_token.as_str()))
     {
         return Ok(csrf_refused(api));
     }
-    if field(&fields, "decision") == Some("allow") {
+    if form.decision == "allow" {
         grant(api, 303, &session, &request).await
     } else {
         Ok(authorize_refused(

@@ -299,6 +299,33 @@ pub(crate) async fn login_consent_code_and_token(base: &str, client_id: &str) {
     assert_eq!(again.status, 302);
     assert!(get(&query(&again.location.expect("a redirect")), "code").is_some());
 
+    // OpenID Connect max_age: a recent enough sign-in goes straight back;
+    // an older one signs in again (with prompt=none, login_required), and
+    // the login page's `next` leaves max_age out so that it cannot loop.
+    let back = |extra: &[(&str, &str)]| authorize_url(&client_id, REDIRECT, extra);
+    let recent = browser
+        .send("GET", &back(&[("max_age", "3600")]), &[])
+        .await;
+    assert_eq!(recent.status, 302);
+    assert!(get(&query(&recent.location.expect("a redirect")), "code").is_some());
+    let none = browser
+        .send("GET", &back(&[("max_age", "0"), ("prompt", "none")]), &[])
+        .await;
+    assert_eq!(none.status, 302);
+    let none = query(&none.location.expect("a redirect"));
+    assert_eq!(get(&none, "error"), Some("login_required"));
+    let stale = browser.send("GET", &back(&[("max_age", "0")]), &[]).await;
+    assert_eq!(stale.status, 303);
+    let login = stale.location.expect("to the login page");
+    let next = get(&query(&login), "next").expect("next").to_string();
+    assert_eq!(next, url, "next repeats the request without max_age");
+    let malformed = browser
+        .send("GET", &back(&[("max_age", "soon")]), &[])
+        .await;
+    assert_eq!(malformed.status, 302);
+    let malformed = query(&malformed.location.expect("a redirect"));
+    assert_eq!(get(&malformed, "error"), Some("invalid_request"));
+
     // Sign out needs the session's CSRF token; then the session is over.
     assert_eq!(browser.send("POST", "/o/logout", &[]).await.status, 403);
     let page = browser.send("GET", "/o/login", &[]).await;

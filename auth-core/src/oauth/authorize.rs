@@ -45,6 +45,9 @@ pub struct AuthorizationRequest {
     pub nonce: Option<String>,
     /// OpenID Connect `prompt`: `none`, `login`, `consent`.
     pub prompt: Option<String>,
+    /// OpenID Connect `max_age`: how many seconds ago the user may have
+    /// last signed in.
+    pub max_age: Option<String>,
 }
 
 /// The `prompt` of a request.
@@ -147,6 +150,9 @@ pub struct ValidatedAuthorization {
     pub nonce: Option<String>,
     /// The `prompt`.
     pub prompt: Prompt,
+    /// OpenID Connect `max_age`: a sign-in older than this is not enough
+    /// ([`Auth::sign_in_again`]).
+    pub max_age: Option<chrono::Duration>,
 }
 
 impl ValidatedAuthorization {
@@ -207,13 +213,24 @@ fn parse_prompt(prompt: Option<&str>) -> Option<Prompt> {
     }
 }
 
+/// A `max_age`: a non-negative whole number of seconds (at most a
+/// century; more reads as a century).
+fn parse_max_age(seconds: &str) -> Option<chrono::Duration> {
+    if seconds.is_empty() || !seconds.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    const CENTURY: i64 = 100 * 366 * 24 * 3600;
+    let seconds = seconds.parse::<i64>().unwrap_or(CENTURY).min(CENTURY);
+    Some(chrono::Duration::seconds(seconds))
+}
+
 impl Auth {
     /// Checks an authorization request: first the client and redirect URI
     /// ([`AuthorizeError::NoRedirect`] when either is wrong), then the
     /// rest, whose errors redirect: the client may use the code grant,
     /// `response_type=code`, known scopes, PKCE (`S256` required by
     /// default and always for public clients; `plain` only when enabled),
-    /// a valid `prompt`.
+    /// a valid `prompt` and `max_age`.
     pub async fn validate_authorization(
         &self,
         request: &AuthorizationRequest,
@@ -307,6 +324,15 @@ impl Auth {
         };
         let prompt = parse_prompt(request.prompt.as_deref())
             .ok_or_else(|| fail(E::InvalidRequest, "The prompt is not supported."))?;
+        let max_age = match request.max_age.as_deref() {
+            None => None,
+            Some(seconds) => Some(parse_max_age(seconds).ok_or_else(|| {
+                fail(
+                    E::InvalidRequest,
+                    "The max_age is not a whole number of seconds.",
+                )
+            })?),
+        };
         Ok(ValidatedAuthorization {
             application,
             redirect_uri,
@@ -315,7 +341,24 @@ impl Auth {
             pkce,
             nonce: request.nonce.clone(),
             prompt,
+            max_age,
         })
+    }
+
+    /// Whether the user, signed in at `auth_time`, must sign in again
+    /// before `request` goes on: `prompt=login`, or a sign-in older than
+    /// the request's `max_age` (OpenID Connect Core §3.1.2.1; `max_age=0`
+    /// asks for a fresh sign-in, as `prompt=login` does). With
+    /// `prompt=none` the request then fails with `login_required` instead.
+    pub fn sign_in_again(
+        &self,
+        request: &ValidatedAuthorization,
+        auth_time: DateTime<Utc>,
+    ) -> bool {
+        request.prompt == Prompt::Login
+            || request
+                .max_age
+                .is_some_and(|max_age| self.now().signed_duration_since(auth_time) > max_age)
     }
 
     /// Whether `user` must see the consent page for `request`: not when
@@ -399,5 +442,19 @@ mod tests {
         assert_eq!(parse_prompt(Some("consent")), Some(Prompt::Consent));
         assert_eq!(parse_prompt(Some("none login")), None);
         assert_eq!(parse_prompt(Some("bogus")), None);
+    }
+
+    #[test]
+    fn max_ages() {
+        let seconds = |s: i64| Some(chrono::Duration::seconds(s));
+        assert_eq!(parse_max_age("0"), seconds(0));
+        assert_eq!(parse_max_age("3600"), seconds(3600));
+        assert_eq!(
+            parse_max_age("99999999999999999999999"),
+            seconds(100 * 366 * 24 * 3600)
+        );
+        for bad in ["", "-1", "+5", "1.5", " 1", "1e3", "soon"] {
+            assert_eq!(parse_max_age(bad), None, "{bad:?}");
+        }
     }
 }

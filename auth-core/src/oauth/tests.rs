@@ -1047,6 +1047,7 @@ fn authorize_request(client: &Client) -> AuthorizationRequest {
         code_challenge_method: Some("S256".into()),
         nonce: Some("n-0S6".into()),
         prompt: None,
+        max_age: None,
     }
 }
 
@@ -1125,6 +1126,14 @@ async fn authorize_checks_client_and_redirect_uri_first_then_redirects_errors() 
             "invalid_request",
             Box::new(|r| r.prompt = Some("none login".into())),
         ),
+        (
+            "invalid_request",
+            Box::new(|r| r.max_age = Some("-1".into())),
+        ),
+        (
+            "invalid_request",
+            Box::new(|r| r.max_age = Some("an hour".into())),
+        ),
     ];
     for (expected, change) in cases {
         let mut request = ok.clone();
@@ -1151,6 +1160,40 @@ async fn authorize_checks_client_and_redirect_uri_first_then_redirects_errors() 
         authorize_refusal(&env, &authorize_request(&machine)).await,
         "unauthorized_client"
     );
+}
+
+#[tokio::test]
+async fn a_sign_in_older_than_max_age_or_prompt_login_means_signing_in_again() {
+    let env = env_with(OAuthConfig::default()).await;
+    let client = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+    let validated = |max_age: Option<&str>, prompt: Option<&str>| {
+        let request = AuthorizationRequest {
+            max_age: max_age.map(Into::into),
+            prompt: prompt.map(Into::into),
+            scope: Some("profile".into()),
+            ..authorize_request(&client)
+        };
+        let auth = env.auth.clone();
+        async move { auth.validate_authorization(&request).await.unwrap() }
+    };
+    let signed_in = env.auth.now();
+    env.clock.advance(Duration::seconds(600));
+    let hour = validated(Some("3600"), None).await;
+    assert_eq!(hour.max_age, Some(Duration::seconds(3600)));
+    assert!(!env.auth.sign_in_again(&hour, signed_in));
+    let five_minutes = validated(Some("300"), None).await;
+    assert!(env.auth.sign_in_again(&five_minutes, signed_in));
+    // Exactly max_age ago is still recent enough.
+    let ten_minutes = validated(Some("600"), None).await;
+    assert!(!env.auth.sign_in_again(&ten_minutes, signed_in));
+    // max_age=0 wants a sign-in of this instant, as prompt=login does.
+    let zero = validated(Some("0"), None).await;
+    assert!(env.auth.sign_in_again(&zero, signed_in));
+    assert!(!env.auth.sign_in_again(&zero, env.auth.now()));
+    let login = validated(None, Some("login")).await;
+    assert!(env.auth.sign_in_again(&login, env.auth.now()));
+    let neither = validated(None, None).await;
+    assert!(!env.auth.sign_in_again(&neither, signed_in));
 }
 
 #[tokio::test]
