@@ -53,17 +53,14 @@ pub(crate) struct TokenForm {
 }
 
 /// The revocation and introspection form (RFC 7009 §2.1, RFC 7662 §2.1).
-// No `Debug`: it holds secrets.
+/// `Debug` shows neither the token nor the secret.
 #[derive(Default, ToSchema)]
 pub(crate) struct TokenHintForm {
     /// The token.
     token: String,
-    /// `access_token` or `refresh_token` (a hint only: the token is found
-    /// either way).
-    #[expect(
-        dead_code,
-        reason = "documented and read, but the token is found by its digest alone"
-    )]
+    /// `access_token` or `refresh_token`: a hint only, which RFC 7009
+    /// §2.1 lets a server ignore; the token is found by its digest either
+    /// way.
     token_type_hint: Option<String>,
     /// The client's id (`client_secret_post`, or a public client).
     client_id: Option<String>,
@@ -234,6 +231,18 @@ impl TokenForm {
                 scope: self.scope,
             },
         })
+    }
+}
+
+impl std::fmt::Debug for TokenHintForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |secret: Option<&String>| secret.map(|_| "[redacted]");
+        f.debug_struct("TokenHintForm")
+            .field("token", &"[redacted]")
+            .field("token_type_hint", &self.token_type_hint)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(self.client_secret.as_ref()))
+            .finish()
     }
 }
 
@@ -477,5 +486,23 @@ pub(crate) fn server_metadata(c: &Call<'_>) -> ServerMetadata {
             .collect(),
         token_endpoint: format!("{base}/token"),
         token_endpoint_auth_methods_supported: client_methods,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_hint_form_shows_neither_token_nor_secret() {
+        let form = TokenHintForm {
+            token: "tok-3f9a".into(),
+            token_type_hint: Some("refresh_token".into()),
+            client_id: Some("printer".into()),
+            client_secret: Some("sec-77b1".into()),
+        };
+        let shown = format!("{form:?}");
+        assert!(shown.contains("refresh_token") && shown.contains("printer"));
+        assert!(!shown.contains("tok-3f9a") && !shown.contains("sec-77b1"));
     }
 }
