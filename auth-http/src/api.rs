@@ -319,6 +319,12 @@ impl ApiOptions {
     /// trailing slash; anything else is a [`PrefixError`]. It is matched
     /// as it is, so it needs no percent-encoding.
     ///
+    /// With `""` the OAuth2 provider's JSON routes (`/o/applications`,
+    /// `/o/authorized`, `/o/logout`, ...) share their paths with the
+    /// browser pages, which stay at `/o/...`: the JSON route answers and
+    /// the page of that path cannot be reached. Keep a prefix when the
+    /// pages are served.
+    ///
     /// ```
     /// use auth_http::ApiOptions;
     /// assert_eq!(ApiOptions::default().prefix(), "/api");
