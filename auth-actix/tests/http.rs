@@ -1,12 +1,12 @@
 //! The routes served by a real actix-web server on 127.0.0.1:0 with a real
 //! HTTP client, compared with auth-axum's answers to the same requests.
 
-use std::net::SocketAddr;
+mod support;
+
 use std::sync::Arc;
 
-use actix_web::dev::ServerHandle;
 use actix_web::middleware::Condition;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use auth_actix::{Api, ApiOptions, AuthMiddleware, CurrentUser, MaybeUser, RouteGroups, StaffUser};
 use auth_core::config::AuthConfig;
 use auth_core::mail::MemoryMailer;
@@ -14,6 +14,7 @@ use auth_core::password::{Argon2Params, Argon2idHasher};
 use auth_core::throttle::ThrottleConfig;
 use auth_core::{Auth, MemoryStore};
 use serde_json::{Value, json};
+use support::{Actix, serve_axum, serve_axum_app};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PASSWORD: &str = "correct-horse-battery-9";
@@ -27,28 +28,6 @@ fn service(mailer: &MemoryMailer) -> Auth {
         ))
         .build()
         .expect("service")
-}
-
-/// A running actix-web server: its base URL, stopped by [`Actix::stop`].
-struct Actix {
-    base: String,
-    handle: ServerHandle,
-}
-
-impl Actix {
-    /// Runs `server`, bound to `addr`, in the background.
-    fn spawn(server: actix_web::dev::Server, addr: SocketAddr) -> Self {
-        let handle = server.handle();
-        tokio::spawn(server);
-        Actix {
-            base: format!("http://{addr}"),
-            handle,
-        }
-    }
-
-    async fn stop(self) {
-        self.handle.stop(true).await;
-    }
 }
 
 async fn whoami(user: CurrentUser) -> String {
@@ -67,7 +46,7 @@ async fn staff_only(user: StaffUser) -> String {
 /// (`/whoami`, `/maybe`, `/staff`), the contract's routes when `api` is
 /// given, all under the [`AuthMiddleware`] when `middleware`.
 fn serve_actix(auth: Auth, api: Option<Api>, middleware: bool) -> Actix {
-    let server = HttpServer::new(move || {
+    support::serve(move || {
         let api = api.clone();
         App::new()
             // actix-web's own body limit plays no part in the routes.
@@ -85,36 +64,6 @@ fn serve_actix(auth: Auth, api: Option<Api>, middleware: bool) -> Actix {
                 }
             })
     })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .expect("bind");
-    let addr = server.addrs()[0];
-    Actix::spawn(server.run(), addr)
-}
-
-/// Serves auth-axum's router (under its layer) on a random port; returns
-/// its base URL.
-async fn serve_axum(api: Api) -> String {
-    serve_axum_app(auth_axum::router(api.clone()), api.auth()).await
-}
-
-/// Serves an axum app under auth-axum's layer on a random port; returns its
-/// base URL.
-async fn serve_axum_app(app: axum::Router, auth: &Auth) -> String {
-    let app = app.layer(auth_axum::AuthLayer::new(auth.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
-    });
-    format!("http://{addr}")
 }
 
 /// A response's status, `WWW-Authenticate` header and body as text.
@@ -728,19 +677,13 @@ async fn serve_runs_every_route_under_the_middleware() {
 async fn routes_leave_other_paths_to_the_app() {
     let auth = service(&MemoryMailer::default());
     let api = Api::new(auth.clone());
-    let server = HttpServer::new(move || {
+    let actix = support::serve(move || {
         App::new()
             .wrap(AuthMiddleware::new(auth.clone()))
             .configure(auth_actix::routes(api.clone()))
             .default_service(web::to(|| async { "the app's own" }))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .expect("bind");
-    let base = format!("http://{}", server.addrs()[0]);
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(server);
+    });
+    let base = actix.base.clone();
     let client = reqwest::Client::new();
     let own = get(&client, &base, "/api/nope", None).await;
     assert_eq!((own.status, own.text.as_str()), (200, "the app's own"));
@@ -749,7 +692,7 @@ async fn routes_leave_other_paths_to_the_app() {
     assert_eq!(jwks.json(), json!({"keys": []}));
     let not_allowed = get(&client, &base, "/api/auth/jwt/create", None).await;
     assert_eq!(not_allowed.status, 405);
-    handle.stop(true).await;
+    actix.stop().await;
 }
 
 /// `X-Forwarded-For` sent over several header lines is one list (RFC 9110
@@ -801,7 +744,7 @@ async fn session_count(auth: web::Data<Auth>, user: CurrentUser) -> String {
 /// Serves `web::scope(scope)` holding `configure(api)` and the app's
 /// `{scope}/sessions`, under the middleware.
 fn serve_scoped(scope: &'static str, api: Api) -> Actix {
-    let server = HttpServer::new(move || {
+    support::serve(move || {
         App::new()
             .wrap(AuthMiddleware::new(api.auth().clone()))
             .service(
@@ -810,11 +753,6 @@ fn serve_scoped(scope: &'static str, api: Api) -> Actix {
                     .route("/sessions", web::get().to(session_count)),
             )
     })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .expect("bind");
-    let addr = server.addrs()[0];
-    Actix::spawn(server.run(), addr)
 }
 
 /// The routes mount inside a `web::scope`: they answer under its path

@@ -1,6 +1,8 @@
 //! The OAuth2 endpoints served by actix-web answer as auth-axum's do.
 
-use actix_web::{App, HttpServer};
+mod support;
+
+use actix_web::App;
 use auth_actix::{Api, AuthMiddleware};
 use auth_core::Auth;
 use auth_core::config::AuthConfig;
@@ -62,24 +64,13 @@ async fn oauth_endpoints_match_axum() {
 
     let api = Api::new(auth.clone());
     let (actix_api, actix_auth) = (api.clone(), auth.clone());
-    let server = HttpServer::new(move || {
+    let actix = support::serve(move || {
         App::new()
             .wrap(AuthMiddleware::new(actix_auth.clone()))
             .configure(auth_actix::configure(actix_api.clone()))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .expect("bind");
-    let actix_base = format!("http://{}", server.addrs()[0]);
-    let running = server.run();
-    let handle = running.handle();
-    tokio::spawn(running);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let axum_base = format!("http://{}", listener.local_addr().expect("addr"));
-    let router = auth_axum::router(api).layer(auth_axum::AuthLayer::new(auth.clone()));
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    });
+    let actix_base = actix.base.clone();
+    let axum_base = support::serve_axum(api).await;
 
     let http = reqwest::Client::new();
     let form = |base: &str, path: &str, body: &str| {
@@ -135,7 +126,7 @@ async fn oauth_endpoints_match_axum() {
         keys.sort();
         assert_eq!(keys, ["access_token", "expires_in", "scope", "token_type"]);
     }
-    handle.stop(true).await;
+    actix.stop().await;
 }
 
 /// The `email` scope, as an application's route requires it.
@@ -178,19 +169,13 @@ async fn an_applications_route_requires_its_scope_of_oauth_tokens_only() {
         .await
         .expect("insert");
     let api = Api::new(auth.clone());
-    let server = HttpServer::new(move || {
+    let actix = support::serve(move || {
         App::new()
             .wrap(AuthMiddleware::new(auth.clone()))
             .configure(auth_actix::configure(api.clone()))
             .route("/app/email", actix_web::web::get().to(email_route))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .expect("bind");
-    let base = format!("http://{}", server.addrs()[0]);
-    let running = server.run();
-    let handle = running.handle();
-    tokio::spawn(running);
+    });
+    let base = actix.base.clone();
 
     let http = reqwest::Client::new();
     let token = |scope: &'static str| {
@@ -238,5 +223,5 @@ async fn an_applications_route_requires_its_scope_of_oauth_tokens_only() {
         .await
         .expect("send");
     assert_eq!(anonymous.status(), 401);
-    handle.stop(true).await;
+    actix.stop().await;
 }

@@ -5,64 +5,56 @@
 mod applications_flow;
 #[path = "../../auth-axum/tests/pages_flow/mod.rs"]
 mod pages_flow;
+mod support;
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use auth_actix::{Api, AuthMiddleware};
 use auth_core::Auth;
+use support::Actix;
 
-/// Serves `auth` with actix-web on 127.0.0.1:0: the base URL and the
-/// server's handle.
-fn serve(auth: Auth) -> (String, ServerHandle) {
+/// Serves `auth` with actix-web on 127.0.0.1:0.
+fn serve(auth: Auth) -> Actix {
     let api = Api::new(auth.clone());
-    let server = HttpServer::new(move || {
+    support::serve(move || {
         App::new()
             .wrap(AuthMiddleware::new(auth.clone()))
             .configure(auth_actix::configure(api.clone()))
     })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .expect("bind");
-    let base = format!("http://{}", server.addrs()[0]);
-    let running = server.run();
-    let handle = running.handle();
-    tokio::spawn(running);
-    (base, handle)
 }
 
 #[tokio::test]
 async fn login_consent_code_and_token_over_http() {
     let (auth, client_id) = pages_flow::service().await;
-    let (base, handle) = serve(auth);
-    pages_flow::login_consent_code_and_token(&base, &client_id).await;
-    handle.stop(true).await;
+    let actix = serve(auth);
+    pages_flow::login_consent_code_and_token(&actix.base, &client_id).await;
+    actix.stop().await;
 }
 
 #[tokio::test]
 async fn applications_json_api_over_http() {
-    let (base, handle) = serve(applications_flow::service().await);
-    applications_flow::applications_json_api(&base).await;
-    handle.stop(true).await;
+    let actix = serve(applications_flow::service().await);
+    applications_flow::applications_json_api(&actix.base).await;
+    actix.stop().await;
 }
 
 #[tokio::test]
 async fn applications_pages_over_http() {
-    let (base, handle) = serve(applications_flow::service().await);
-    applications_flow::applications_pages(&base).await;
-    handle.stop(true).await;
+    let actix = serve(applications_flow::service().await);
+    applications_flow::applications_pages(&actix.base).await;
+    actix.stop().await;
 }
 
 #[tokio::test]
 async fn openid_connect_over_http() {
     let (auth, client_id) = pages_flow::service().await;
-    let (base, handle) = serve(auth);
-    pages_flow::openid_connect_flow(&base, &client_id).await;
-    handle.stop(true).await;
+    let actix = serve(auth);
+    pages_flow::openid_connect_flow(&actix.base, &client_id).await;
+    actix.stop().await;
 }
 
 #[tokio::test]
 async fn token_endpoint_cors_over_http() {
-    let (base, handle) = serve(applications_flow::service().await);
-    applications_flow::token_endpoint_cors(&base).await;
-    handle.stop(true).await;
+    let actix = serve(applications_flow::service().await);
+    applications_flow::token_endpoint_cors(&actix.base).await;
+    actix.stop().await;
 }

@@ -24,6 +24,7 @@ pub mod password;
 mod secret;
 mod service;
 pub mod store;
+pub mod templates;
 pub mod throttle;
 pub mod token;
 pub mod user;

@@ -9,11 +9,9 @@
 //! label on every input, each error next to its field, and a CSRF token
 //! in every form.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use auth_core::templates::{TemplateError, TemplateSet, TemplateSpec};
 use serde::Serialize;
 
 /// The templates shipped with the library, by name: `base.html` (the
@@ -23,63 +21,73 @@ use serde::Serialize;
 /// and edit), `_application_fields.html` (the fields both forms include),
 /// `application_secret.html` (a new secret, shown once) and
 /// `authorized.html` (the grants, with revoke buttons).
-pub const TEMPLATE_NAMES: &[&str] = &[
-    "base.html",
-    "login.html",
-    "consent.html",
-    "error.html",
-    "signed_out.html",
-    "applications.html",
-    "application_new.html",
-    "application.html",
-    "_application_fields.html",
-    "application_secret.html",
-    "authorized.html",
+pub const TEMPLATE_NAMES: &[&str] = &names(&EMBEDDED);
+
+/// The embedded templates, by name and source.
+const EMBEDDED: [(&str, &str); 11] = [
+    ("base.html", include_str!("../templates/base.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("consent.html", include_str!("../templates/consent.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    (
+        "signed_out.html",
+        include_str!("../templates/signed_out.html"),
+    ),
+    (
+        "applications.html",
+        include_str!("../templates/applications.html"),
+    ),
+    (
+        "application_new.html",
+        include_str!("../templates/application_new.html"),
+    ),
+    (
+        "application.html",
+        include_str!("../templates/application.html"),
+    ),
+    (
+        "_application_fields.html",
+        include_str!("../templates/_application_fields.html"),
+    ),
+    (
+        "application_secret.html",
+        include_str!("../templates/application_secret.html"),
+    ),
+    (
+        "authorized.html",
+        include_str!("../templates/authorized.html"),
+    ),
 ];
 
-fn embedded(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "base.html" => include_str!("../templates/base.html"),
-        "login.html" => include_str!("../templates/login.html"),
-        "consent.html" => include_str!("../templates/consent.html"),
-        "error.html" => include_str!("../templates/error.html"),
-        "signed_out.html" => include_str!("../templates/signed_out.html"),
-        "applications.html" => include_str!("../templates/applications.html"),
-        "application_new.html" => include_str!("../templates/application_new.html"),
-        "application.html" => include_str!("../templates/application.html"),
-        "_application_fields.html" => include_str!("../templates/_application_fields.html"),
-        "application_secret.html" => include_str!("../templates/application_secret.html"),
-        "authorized.html" => include_str!("../templates/authorized.html"),
-        _ => return None,
-    })
+/// The names of `templates`, in order.
+const fn names<const N: usize>(templates: &[(&'static str, &str); N]) -> [&'static str; N] {
+    let mut names = [""; N];
+    let mut i = 0;
+    while i < N {
+        names[i] = templates[i].0;
+        i += 1;
+    }
+    names
 }
+
+/// The pages: every value HTML-escaped; an app may add templates that
+/// the ones it replaces include or extend.
+static SPEC: TemplateSpec = TemplateSpec::new("page template", &EMBEDDED);
 
 /// A template [`Pages::with_template`] refused, or a page that could not
 /// be rendered.
 #[derive(Debug)]
-pub struct PageError {
-    template: String,
-    source: minijinja::Error,
-}
-
-impl PageError {
-    fn new(template: &str, source: minijinja::Error) -> Self {
-        Self {
-            template: template.to_string(),
-            source,
-        }
-    }
-}
+pub struct PageError(TemplateError);
 
 impl fmt::Display for PageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "page template {:?}: {}", self.template, self.source)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl std::error::Error for PageError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        std::error::Error::source(&self.0)
     }
 }
 
@@ -95,33 +103,10 @@ impl std::error::Error for PageError {
 /// assert!(Pages::default().with_template("error.html", "{% if %}").is_err());
 /// # Ok::<(), auth_http::PageError>(())
 /// ```
-#[derive(Clone)]
-pub struct Pages {
-    overrides: Arc<BTreeMap<String, String>>,
-    env: Arc<Environment<'static>>,
-}
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pages(TemplateSet);
 
 impl Pages {
-    fn build(overrides: &BTreeMap<String, String>) -> Result<Environment<'static>, PageError> {
-        let mut env = Environment::new();
-        env.set_auto_escape_callback(|_| AutoEscape::Html);
-        // A page rendered without, say, `errors` shows no error rather
-        // than failing.
-        env.set_undefined_behavior(UndefinedBehavior::Chainable);
-        for name in TEMPLATE_NAMES {
-            if !overrides.contains_key(*name) {
-                let source = embedded(name).unwrap_or_default();
-                env.add_template(name, source)
-                    .map_err(|err| PageError::new(name, err))?;
-            }
-        }
-        for (name, source) in overrides {
-            env.add_template_owned(name.clone(), source.clone())
-                .map_err(|err| PageError::new(name, err))?;
-        }
-        Ok(env)
-    }
-
     /// These pages with the template `name` replaced by `source` (or added,
     /// for a template an overridden one includes or extends). Fails when
     /// the source does not parse.
@@ -130,53 +115,31 @@ impl Pages {
         name: impl Into<String>,
         source: impl Into<String>,
     ) -> Result<Self, PageError> {
-        let mut overrides = (*self.overrides).clone();
-        overrides.insert(name.into(), source.into());
-        let env = Self::build(&overrides)?;
-        Ok(Self {
-            overrides: Arc::new(overrides),
-            env: Arc::new(env),
-        })
+        self.0
+            .with_template(name, source)
+            .map(Self)
+            .map_err(PageError)
     }
 
     /// Renders the template `name` with `context` (HTML-escaped).
     pub fn render(&self, name: &str, context: &impl Serialize) -> Result<String, PageError> {
-        let template = self
-            .env
-            .get_template(name)
-            .map_err(|err| PageError::new(name, err))?;
-        template
-            .render(minijinja::value::Serde(context))
-            .map_err(|err| PageError::new(name, err))
+        self.0.render(name, context).map_err(PageError)
     }
 }
 
 impl Default for Pages {
     fn default() -> Self {
-        let overrides = BTreeMap::new();
-        let env = Self::build(&overrides).expect("the embedded templates parse");
-        Self {
-            overrides: Arc::new(overrides),
-            env: Arc::new(env),
-        }
+        Self(TemplateSet::new(&SPEC).expect("the embedded templates parse"))
     }
 }
 
 impl fmt::Debug for Pages {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pages")
-            .field("overridden", &self.overrides.keys().collect::<Vec<_>>())
+            .field("overridden", &self.0.overridden())
             .finish()
     }
 }
-
-impl PartialEq for Pages {
-    fn eq(&self, other: &Self) -> bool {
-        self.overrides == other.overrides
-    }
-}
-
-impl Eq for Pages {}
 
 #[cfg(test)]
 mod tests {

@@ -57,38 +57,10 @@ impl Page {
     /// The `name -> value` pairs of the hidden inputs of the page's last
     /// form (what a browser would send back), HTML entities decoded.
     pub fn hidden_inputs(&self) -> BTreeMap<String, String> {
-        let form_start = self.body.rfind("<form").expect("a form on the page");
-        let mut inputs = BTreeMap::new();
-        for tag in self.body[form_start..]
-            .split('<')
-            .filter(|t| t.starts_with("input "))
-        {
-            if attr(tag, "type").as_deref() == Some("hidden")
-                && let (Some(name), Some(value)) = (attr(tag, "name"), attr(tag, "value"))
-            {
-                inputs.insert(name, value);
-            }
-        }
-        inputs
+        auth_core::testkit::forms::hidden_inputs(&self.body)
+            .into_iter()
+            .collect()
     }
-}
-
-/// The decoded value of `name="..."` in one tag.
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let end = start + tag[start..].find('"')?;
-    let mut value = tag[start..end].to_owned();
-    for (entity, text) in [
-        ("&#x2f;", "/"),
-        ("&#x27;", "'"),
-        ("&quot;", "\""),
-        ("&lt;", "<"),
-        ("&gt;", ">"),
-        ("&amp;", "&"),
-    ] {
-        value = value.replace(entity, text);
-    }
-    Some(value)
 }
 
 /// A browser without JavaScript, on one server.

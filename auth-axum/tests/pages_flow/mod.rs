@@ -96,30 +96,7 @@ impl Browser {
 }
 
 /// The hidden fields of the page's last form (HTML entities decoded).
-pub(crate) fn hidden_fields(page: &str) -> Vec<(String, String)> {
-    let form = &page[page.rfind("<form").expect("a form")..];
-    form.split("<input type=\"hidden\" ")
-        .skip(1)
-        .map(|input| {
-            let attribute = |name: &str| {
-                let raw = input
-                    .split(&format!("{name}=\""))
-                    .nth(1)
-                    .expect("attribute")
-                    .split('"')
-                    .next()
-                    .expect("value");
-                raw.replace("&#x2f;", "/")
-                    .replace("&quot;", "\"")
-                    .replace("&#x27;", "'")
-                    .replace("&lt;", "<")
-                    .replace("&gt;", ">")
-                    .replace("&amp;", "&")
-            };
-            (attribute("name"), attribute("value"))
-        })
-        .collect()
-}
+pub(crate) use auth_core::testkit::forms::hidden_inputs as hidden_fields;
 
 pub(crate) fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
     fields

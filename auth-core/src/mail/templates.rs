@@ -1,14 +1,12 @@
 //! [`EmailTemplates`]: the subject, text and HTML templates of the account
 //! emails, rendered with minijinja.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use super::EmailKind;
+use crate::templates::{Escape, TemplateError, TemplateSet, TemplateSpec};
 
 /// The embedded templates by name. For each kind (`activation`,
 /// `password_reset`, `password_changed`): `<kind>_subject.txt`,
@@ -54,23 +52,26 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The email templates: escaped by extension (`.html` only), the embedded
+/// names only.
+static SPEC: TemplateSpec = TemplateSpec::new("email template", EMBEDDED)
+    .escape(Escape::ByExtension)
+    .embedded_names_only("not an email template name (see EmailTemplates::names)");
+
 /// A template [`EmailTemplates::with_template`] refused, or an email that
 /// could not be rendered.
 #[derive(Debug)]
-pub struct EmailTemplateError {
-    template: String,
-    source: minijinja::Error,
-}
+pub struct EmailTemplateError(TemplateError);
 
 impl fmt::Display for EmailTemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "email template {:?}: {}", self.template, self.source)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl std::error::Error for EmailTemplateError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        std::error::Error::source(&self.0)
     }
 }
 
@@ -117,43 +118,12 @@ pub(crate) struct Rendered {
 /// # Ok::<(), auth_core::mail::EmailTemplateError>(())
 /// ```
 #[derive(Clone)]
-pub struct EmailTemplates {
-    overrides: Arc<BTreeMap<String, String>>,
-    env: Arc<Environment<'static>>,
-}
+pub struct EmailTemplates(TemplateSet);
 
 impl EmailTemplates {
     /// The names of the templates, each of which an app may replace.
     pub fn names() -> impl Iterator<Item = &'static str> {
-        EMBEDDED.iter().map(|(name, _)| *name)
-    }
-
-    fn build(
-        overrides: &BTreeMap<String, String>,
-    ) -> Result<Environment<'static>, EmailTemplateError> {
-        let mut env = Environment::new();
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") {
-                AutoEscape::Html
-            } else {
-                AutoEscape::None
-            }
-        });
-        env.set_undefined_behavior(UndefinedBehavior::Chainable);
-        let error = |name: &str| {
-            let template = name.to_owned();
-            move |source| EmailTemplateError { template, source }
-        };
-        for (name, source) in EMBEDDED {
-            if !overrides.contains_key(*name) {
-                env.add_template(name, source).map_err(error(name))?;
-            }
-        }
-        for (name, source) in overrides {
-            env.add_template_owned(name.clone(), source.clone())
-                .map_err(error(name))?;
-        }
-        Ok(env)
+        SPEC.names()
     }
 
     /// These templates with `name` (one of [`names`](Self::names))
@@ -164,23 +134,10 @@ impl EmailTemplates {
         name: impl Into<String>,
         source: impl Into<String>,
     ) -> Result<Self, EmailTemplateError> {
-        let name = name.into();
-        if !Self::names().any(|known| known == name) {
-            return Err(EmailTemplateError {
-                source: minijinja::Error::new(
-                    minijinja::ErrorKind::TemplateNotFound,
-                    "not an email template name (see EmailTemplates::names)",
-                ),
-                template: name,
-            });
-        }
-        let mut overrides = (*self.overrides).clone();
-        overrides.insert(name, source.into());
-        let env = Self::build(&overrides)?;
-        Ok(Self {
-            overrides: Arc::new(overrides),
-            env: Arc::new(env),
-        })
+        self.0
+            .with_template(name, source)
+            .map(Self)
+            .map_err(EmailTemplateError)
     }
 
     /// Renders the three parts of the email `kind`.
@@ -190,14 +147,9 @@ impl EmailTemplates {
         context: &EmailContext<'_>,
     ) -> Result<Rendered, EmailTemplateError> {
         let part = |suffix: &str| {
-            let name = format!("{}{suffix}", kind.as_str());
-            self.env
-                .get_template(&name)
-                .and_then(|template| template.render(minijinja::value::Serde(context)))
-                .map_err(|source| EmailTemplateError {
-                    template: name,
-                    source,
-                })
+            self.0
+                .render(&format!("{}{suffix}", kind.as_str()), context)
+                .map_err(EmailTemplateError)
         };
         let subject = part("_subject.txt")?;
         Ok(Rendered {
@@ -212,19 +164,14 @@ impl EmailTemplates {
 
 impl Default for EmailTemplates {
     fn default() -> Self {
-        let overrides = BTreeMap::new();
-        let env = Self::build(&overrides).expect("the embedded email templates parse");
-        Self {
-            overrides: Arc::new(overrides),
-            env: Arc::new(env),
-        }
+        Self(TemplateSet::new(&SPEC).expect("the embedded email templates parse"))
     }
 }
 
 impl fmt::Debug for EmailTemplates {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmailTemplates")
-            .field("overridden", &self.overrides.keys().collect::<Vec<_>>())
+            .field("overridden", &self.0.overridden())
             .finish()
     }
 }

@@ -119,6 +119,7 @@ use crate::error::StoreError;
 
 pub mod browser_sessions;
 pub mod combined;
+pub mod forms;
 mod hasher;
 pub mod history;
 pub mod jwt;

@@ -20,6 +20,11 @@
 //! ```text
 //! #[cfg_attr(auth_test_skip = "postgres", ignore = "AUTH_TEST_SKIP names postgres")]
 //! ```
+//!
+//! Tests that need something outside the project (a browser, Python and
+//! PyPI) call [`skip_or_fail`] when it is missing: it says so and lets the
+//! test pass without it, unless `AUTH_TEST_REQUIRE_SERVICES=1` (as `.ci/run`
+//! sets), which makes the test fail instead.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -132,4 +137,18 @@ pub fn missing(service: Service, place: &str, err: &dyn Display) -> ! {
         var = service.url_variable(),
         skip = service.skip_name(),
     )
+}
+
+/// A test cannot run because of `reason` (what is missing, and how to
+/// get it): prints that it is skipped and returns, so the caller returns
+/// early and passes; under `AUTH_TEST_REQUIRE_SERVICES=1` fails instead.
+///
+/// # Panics
+/// When `AUTH_TEST_REQUIRE_SERVICES` is `1`, with `reason`.
+#[track_caller]
+pub fn skip_or_fail(reason: &dyn Display) {
+    if std::env::var("AUTH_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") {
+        panic!("{reason}");
+    }
+    eprintln!("skipped: {reason}; AUTH_TEST_REQUIRE_SERVICES=1 makes this a failure");
 }
