@@ -421,6 +421,20 @@ pub struct Settings {
     #[arg(long, global = true, env = "AUTH_DJANGO_ACCEPT_UNTIL", value_parser = parse_instant)]
     pub django_accept_until: Option<chrono::DateTime<chrono::Utc>>,
 
+    /// Keys of the user's `profile` copied into the access and refresh
+    /// tokens issued for them (`team,department`; as a simplejwt
+    /// deployment adds claims in `get_token`). A key the user's profile
+    /// lacks is left out; a claim name the library writes or checks
+    /// (`exp`, `user_id`, `token_type`, ...) is refused at start.
+    #[arg(
+        long,
+        global = true,
+        env = "AUTH_JWT_PROFILE_CLAIMS",
+        value_delimiter = ',',
+        value_name = "KEY,..."
+    )]
+    pub jwt_profile_claims: Vec<String>,
+
     /// Access token lifetime in seconds.
     #[arg(long, global = true, env = "AUTH_ACCESS_TTL", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_SECS))]
     pub access_ttl: u64,
@@ -551,6 +565,7 @@ impl Default for Settings {
             oidc_key: None,
             django_secret_key: None,
             django_accept_until: None,
+            jwt_profile_claims: Vec::new(),
             access_ttl: 300,
             refresh_ttl: 86_400,
             knox_ttl: 36_000,
@@ -672,6 +687,7 @@ mod tests {
             "--jwt-private-key-file=/k.pem",
             "--django-secret-key=django-insecure-key",
             "--django-accept-until=2027-01-31T01:00:00+01:00",
+            "--jwt-profile-claims=team,department",
             "--access-ttl=1",
             "--refresh-ttl=2",
             "--knox-ttl=0",
@@ -710,6 +726,7 @@ mod tests {
             s.django_accept_until.map(|at| at.to_rfc3339()),
             Some("2027-01-31T00:00:00+00:00".into())
         );
+        assert_eq!(s.jwt_profile_claims, ["team", "department"]);
         assert_eq!((s.access_ttl, s.refresh_ttl, s.knox_ttl), (1, 2, 0));
         assert_eq!((s.activation_ttl, s.reset_ttl), (4, 5));
         assert_eq!(s.login_throttle.as_str(), "3/min");
@@ -738,6 +755,7 @@ mod tests {
             "AUTH_ISSUER",
             "AUTH_DJANGO_SECRET_KEY",
             "AUTH_DJANGO_ACCEPT_UNTIL",
+            "AUTH_JWT_PROFILE_CLAIMS",
             "AUTH_ACCESS_TTL",
             "AUTH_REFRESH_TTL",
             "AUTH_KNOX_TTL",

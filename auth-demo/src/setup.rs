@@ -7,16 +7,18 @@ use std::sync::Arc;
 
 use auth_core::config::LookupCacheConfig;
 use auth_core::config::{AuthConfig, OAuthConfig, SecretKey, random_bytes};
+use auth_core::flows::ClaimsHook;
 use auth_core::mail::{ConsoleMailer, Mailer, SmtpMailer};
 use auth_core::store::JwtRevocationStore;
-use auth_core::token::jwt::{Algorithm, DjangoCutover, JwtConfig, JwtKey, KeySet};
+use auth_core::token::jwt::{Algorithm, DjangoCutover, JwtConfig, JwtKey, KeySet, TokenType};
 use auth_core::token::knox::KnoxConfig;
-use auth_core::user::UserId;
+use auth_core::user::{User, UserId};
 use auth_core::{Auth, Stores};
 use auth_store_redis::{RedisStore, RedisStoreConfig};
 use auth_store_sqlx::{MySqlStore, PostgresStore, SqliteStore};
 use base64::Engine;
 use chrono::Duration;
+use serde_json::{Map, Value};
 
 use crate::error::DemoError;
 use crate::settings::Settings;
@@ -402,11 +404,44 @@ fn with_django_cutover(
     Ok(jwt.with_django_cutover(cutover))
 }
 
+/// The claims hook of `--jwt-profile-claims`: each listed key of the
+/// user's `profile` is copied into the access and refresh tokens issued
+/// for them (a key their profile lacks is left out). `None` when no key is
+/// listed; a key the library reserves under `jwt` (a registered claim, a
+/// claim name it writes) is refused here, at start, rather than failing
+/// every login.
+fn profile_claims_hook(
+    settings: &Settings,
+    jwt: &JwtConfig,
+) -> Result<Option<Arc<dyn ClaimsHook>>, DemoError> {
+    let mut keys: Vec<String> = Vec::new();
+    for key in settings.jwt_profile_claims.iter().map(|key| key.trim()) {
+        if key.is_empty() || keys.iter().any(|kept| kept == key) {
+            continue;
+        }
+        if jwt.is_reserved_claim(key) {
+            return Err(DemoError::Settings(format!(
+                "AUTH_JWT_PROFILE_CLAIMS: {key:?} is a claim the library writes or checks; \
+                 name another profile key"
+            )));
+        }
+        keys.push(key.to_owned());
+    }
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(move |user: &User, _: TokenType| {
+        keys.iter()
+            .filter_map(|key| Some((key.clone(), user.profile.get(key)?.clone())))
+            .collect::<Map<String, Value>>()
+    })))
+}
+
 /// The OAuth2 provider's settings: the issuer (`--issuer`, else the bind
-/// address over `http://`), `Secure` cookies when the issuer is HTTPS, and
-/// the password grant when `--oauth-password-grant` asks for it (the
-/// service warns at start).
-fn oauth_config(settings: &Settings) -> Result<OAuthConfig, DemoError> {
+/// address over `http://`), `Secure` cookies when the issuer is HTTPS, the
+/// password grant when `--oauth-password-grant` asks for it (the service
+/// warns at start), and `oidc_key` signing OpenID Connect ID tokens.
+fn oauth_config(settings: &Settings, oidc_key: JwtKey) -> Result<OAuthConfig, DemoError> {
     let issuer = settings
         .issuer
         .clone()
@@ -419,11 +454,21 @@ fn oauth_config(settings: &Settings) -> Result<OAuthConfig, DemoError> {
         // The service warns when it starts with the grant on.
         oauth = oauth.dangerous_enable_password_grant();
     }
-    Ok(oauth)
+    let key_error =
+        |err: &dyn std::fmt::Display| DemoError::Settings(format!("AUTH_OIDC_KEY: {err}"));
+    let id_token_keys = KeySet::new(oidc_key).map_err(|err| key_error(&err))?;
+    oauth
+        .with_id_token_keys(id_token_keys)
+        .map_err(|err| key_error(&err))
 }
 
-/// The service configuration for the settings, given the secret.
-fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoError> {
+/// The service configuration for the settings, given the secret and the
+/// ID-token key.
+fn auth_config(
+    settings: &Settings,
+    secret: Vec<u8>,
+    oidc_key: JwtKey,
+) -> Result<AuthConfig, DemoError> {
     let setting =
         |name: &str, err: &dyn std::fmt::Display| DemoError::Settings(format!("{name}: {err}"));
     let secret = SecretKey::from_bytes(secret).map_err(|e| setting("AUTH_JWT_SECRET", &e))?;
@@ -465,7 +510,7 @@ fn auth_config(settings: &Settings, secret: Vec<u8>) -> Result<AuthConfig, DemoE
                     settings.cache_ttl,
                 )))
         })
-        .and_then(|config| Ok(config.with_oauth(oauth_config(settings)?)))
+        .and_then(|config| Ok(config.with_oauth(oauth_config(settings, oidc_key)?)))
         .map(|mut config| {
             config.cleanup_interval = (settings.cleanup_interval > 0)
                 .then(|| std::time::Duration::from_secs(settings.cleanup_interval));
@@ -511,13 +556,8 @@ pub async fn build_auth(settings: &Settings) -> Result<Auth, DemoError> {
         settings.oidc_key.as_deref(),
         oidc_key_file(settings).as_deref(),
     )?;
-    let mut config = auth_config(settings, secret)?;
-    let id_token_keys = KeySet::new(oidc_key)
-        .map_err(|err| DemoError::Settings(format!("AUTH_OIDC_KEY: {err}")))?;
-    config.oauth = config
-        .oauth
-        .with_id_token_keys(id_token_keys)
-        .map_err(|err| DemoError::Settings(format!("AUTH_OIDC_KEY: {err}")))?;
+    let config = auth_config(settings, secret, oidc_key)?;
+    let claims_hook = profile_claims_hook(settings, &config.jwt)?;
     let mut stores = sql_stores(settings.database_url.expose(), !settings.no_migrate).await?;
     if let Some(url) = &settings.redis_url {
         stores = with_redis(
@@ -535,6 +575,9 @@ pub async fn build_auth(settings: &Settings) -> Result<Auth, DemoError> {
         .hashing_reserve(settings.hashing_reserve);
     if let Some(clock) = &settings.clock {
         builder = builder.clock(clock.clone());
+    }
+    if let Some(hook) = claims_hook {
+        builder = builder.claims_hook(hook);
     }
     if let Some(limit) = settings.hashing_queue {
         builder = builder.hashing_queue(limit);
@@ -850,6 +893,54 @@ mod tests {
         assert!(claims.legacy);
         clock.advance(Duration::seconds(50));
         assert!(auth.authenticate_jwt(token).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn profile_claims_go_into_tokens_and_reserved_names_are_refused() {
+        let with_keys = |keys: &[&str]| Settings {
+            database_url: Secret::new("sqlite::memory:"),
+            jwt_profile_claims: keys.iter().map(|key| (*key).to_owned()).collect(),
+            ..Settings::default()
+        };
+        for reserved in ["exp", "user_id", "token_type", "fam", "jti", "sub", "aud"] {
+            let err = build_auth(&with_keys(&["team", reserved]))
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("AUTH_JWT_PROFILE_CLAIMS") && err.contains(&format!("\"{reserved}\"")),
+                "{err}"
+            );
+        }
+        let auth = build_auth(&with_keys(&["team", " ", "floor", "team"]))
+            .await
+            .unwrap();
+        let mut user = User::new_for_tests("ada", "ada@example.com");
+        user.profile.insert("team".into(), "red".into());
+        user.profile.insert("bio".into(), "kept out".into());
+        let pair = auth.issue_jwt_pair(&user).await.unwrap();
+        let payload = |token: &str| -> serde_json::Value {
+            let part = token.split('.').nth(1).unwrap();
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(part)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        for token in [pair.access.as_str(), pair.refresh.as_str()] {
+            let claims = payload(token);
+            assert_eq!(claims["team"], "red", "{claims}");
+            assert_eq!(claims["user_id"], user.id.to_string(), "{claims}");
+            assert!(
+                claims.get("floor").is_none() && claims.get("bio").is_none(),
+                "{claims}"
+            );
+        }
+        // No key listed: no hook, tokens as before.
+        let auth = build_auth(&with_keys(&[])).await.unwrap();
+        let pair = auth.issue_jwt_pair(&user).await.unwrap();
+        assert!(payload(pair.access.as_str()).get("team").is_none());
     }
 
     #[tokio::test]

@@ -107,7 +107,7 @@ impl Access {
             Access::Staff => CallerAccess::Staff,
             Access::OAuthScope(scope) => CallerAccess::OAuthScope(scope),
         };
-        if let Access::OAuthScope(_) = self
+        let who = if let Access::OAuthScope(_) = self
             && let Some(token) = body_access_token(req)
         {
             // RFC 6750 §2.2: the token in a form body, and only there.
@@ -121,31 +121,30 @@ impl Access {
                 .authenticate_oauth_access(&token)
                 .await
                 .map_err(|err| self.refusal(&err))?;
-            let who = Authenticated {
+            Authenticated {
                 user,
                 credential: Credential::OAuth(token),
-            };
-            crate::trace::record_caller(&who);
-            who.admit(rule).map_err(|err| self.refusal(&err))?;
-            return Ok(Some(who));
-        }
-        let who = match &req.authenticated {
-            Some(Ok(who)) => who.clone(),
-            // A middleware that was not told of the cookie transport found
-            // no header: the cookie is still read here.
-            Some(Err(err)) if !crate::cookies::may_be_in_cookie(api, err) => {
-                return Err(self.refusal(err));
             }
-            _ => {
-                let credentials = crate::cookies::RequestCredentials::of(req);
-                let transport = api.options().cookie_transport.as_ref();
-                let who = crate::cookies::authenticate(api.auth(), transport, &credentials)
-                    .await
-                    .map_err(|err| self.refusal(&err))?;
-                crate::trace::record_caller(&who);
-                who
+        } else {
+            match &req.authenticated {
+                Some(Ok(who)) => who.clone(),
+                // A middleware that was not told of the cookie transport
+                // found no header: the cookie is still read here.
+                Some(Err(err)) if !crate::cookies::may_be_in_cookie(api, err) => {
+                    return Err(self.refusal(err));
+                }
+                _ => {
+                    let credentials = crate::cookies::RequestCredentials::of(req);
+                    let transport = api.options().cookie_transport.as_ref();
+                    crate::cookies::authenticate(api.auth(), transport, &credentials)
+                        .await
+                        .map_err(|err| self.refusal(&err))?
+                }
             }
         };
+        // A middleware that authenticated the caller recorded it already:
+        // the same values again.
+        crate::trace::record_caller(&who);
         who.admit(rule).map_err(|err| self.refusal(&err))?;
         Ok(Some(who))
     }

@@ -6,12 +6,13 @@
 //! `Auth::oauth_token` and its siblings, and errors go through the one
 //! error table. The token, revocation and introspection answers carry CORS
 //! headers for the origins the named client allows
-//! (`Auth::oauth_cors_allowed`); `OPTIONS` answers as on every route, with
-//! no CORS approval, since a preflight names no client.
+//! (`OAuthClient::allows_origin`, on the application the flow reads once);
+//! `OPTIONS` answers as on every route, with no CORS approval, since a
+//! preflight names no client.
 
 use auth_core::oauth::{
-    ClientAuth, ClientAuthMethod, GrantType, Introspection, IssuedOAuthTokens, OAuthError,
-    OAuthErrorCode, OAuthTokenKind, OPENID_SCOPE, PkceMethod, TokenGrant,
+    ClientAuth, ClientAuthMethod, GrantType, Introspection, IssuedOAuthTokens, OAuthClient,
+    OAuthError, OAuthErrorCode, OAuthTokenKind, OPENID_SCOPE, PkceMethod, TokenGrant,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -313,53 +314,52 @@ pub(crate) fn no_store(response: ApiResponse) -> ApiResponse {
         .with_header("Pragma", "no-cache")
 }
 
-/// Runs `outcome`, with its errors rendered here so they carry the
+/// Renders `outcome`, with its errors rendered here so they carry the
 /// no-store headers too, and the CORS headers when the request comes from
-/// an origin the client named by the request (`client`) allows
-/// ([`Auth::oauth_cors_allowed`](auth_core::Auth::oauth_cors_allowed)):
-/// `Access-Control-Allow-Origin` with that origin and `Vary: Origin`, on
-/// success and error alike. No credentials flag: these endpoints read no
-/// cookies.
-async fn answer(c: Call<'_>, client: Option<String>, outcome: Outcome) -> Outcome {
+/// an origin the client it named (`client`, read once for the flow)
+/// allows ([`OAuthClient::allows_origin`]): `Access-Control-Allow-Origin`
+/// with that origin and `Vary: Origin`, on success and error alike. No
+/// credentials flag: these endpoints read no cookies.
+fn answer(c: Call<'_>, client: Option<&OAuthClient>, outcome: Outcome) -> Outcome {
     let response = no_store(match outcome {
         Ok(response) | Err(Failure::Response(response)) => response,
         Err(Failure::Auth(err)) => ApiResponse::from_error(&err),
     });
-    let (Some(origin), Some(client)) = (c.req.header("origin"), client) else {
-        return Ok(response);
-    };
-    // A store failure here only costs the page its CORS headers.
-    let allowed = c
-        .api
-        .auth()
-        .oauth_cors_allowed(&client, origin)
-        .await
-        .unwrap_or(false);
-    Ok(if allowed {
-        response
+    Ok(match (c.req.header("origin"), client) {
+        (Some(origin), Some(client)) if client.allows_origin(origin) => response
             .with_header("Access-Control-Allow-Origin", origin)
-            .with_header("Vary", "Origin")
-    } else {
-        response
+            .with_header("Vary", "Origin"),
+        _ => response,
     })
+}
+
+/// The client a request names, read once: `named` keeps it for the
+/// answer's CORS headers.
+async fn named_client<'n>(
+    c: Call<'_>,
+    credentials: ClientAuth,
+    named: &'n mut Option<OAuthClient>,
+) -> Result<&'n OAuthClient, Failure> {
+    let client = c.api.auth().oauth_client(credentials).await?;
+    Ok(named.insert(client))
 }
 
 pub(crate) async fn token(c: Call<'_>) -> Outcome {
     let mut client = None;
     let outcome = issue(c, &mut client).await;
-    answer(c, client, outcome).await
+    answer(c, client.as_ref(), outcome)
 }
 
 /// The token request; `named` learns the client it names.
-async fn issue(c: Call<'_>, named: &mut Option<String>) -> Outcome {
+async fn issue(c: Call<'_>, named: &mut Option<OAuthClient>) -> Outcome {
     let mut form = TokenForm::read(c.req)?;
-    let client = client_auth(c.req, form.client_id.take(), form.client_secret.take())?;
-    *named = Some(client.client_id.clone());
+    let credentials = client_auth(c.req, form.client_id.take(), form.client_secret.take())?;
+    let client = named_client(c, credentials, named).await?;
     let grant = form.grant()?;
     let issued: IssuedOAuthTokens = c
         .api
         .auth()
-        .oauth_token(&client, &grant, &c.req.client)
+        .oauth_token(client, &grant, &c.req.client)
         .await?;
     Ok(ApiResponse::json(
         200,
@@ -377,36 +377,33 @@ async fn issue(c: Call<'_>, named: &mut Option<String>) -> Outcome {
 pub(crate) async fn revoke_token(c: Call<'_>) -> Outcome {
     let mut client = None;
     let outcome = revoke(c, &mut client).await;
-    answer(c, client, outcome).await
+    answer(c, client.as_ref(), outcome)
 }
 
 /// The revocation request; `named` learns the client it names.
-async fn revoke(c: Call<'_>, named: &mut Option<String>) -> Outcome {
+async fn revoke(c: Call<'_>, named: &mut Option<OAuthClient>) -> Outcome {
     let form = TokenHintForm::read(c.req)?;
-    let client = client_auth(c.req, form.client_id, form.client_secret)?;
-    *named = Some(client.client_id.clone());
-    c.api
-        .auth()
-        .revoke_oauth_token(&client, &form.token)
-        .await?;
+    let credentials = client_auth(c.req, form.client_id, form.client_secret)?;
+    let client = named_client(c, credentials, named).await?;
+    c.api.auth().revoke_oauth_token(client, &form.token).await?;
     Ok(ApiResponse::empty(200))
 }
 
 pub(crate) async fn introspect(c: Call<'_>) -> Outcome {
     let mut client = None;
     let outcome = inspect(c, &mut client).await;
-    answer(c, client, outcome).await
+    answer(c, client.as_ref(), outcome)
 }
 
 /// The introspection request; `named` learns the client it names.
-async fn inspect(c: Call<'_>, named: &mut Option<String>) -> Outcome {
+async fn inspect(c: Call<'_>, named: &mut Option<OAuthClient>) -> Outcome {
     let form = TokenHintForm::read(c.req)?;
-    let client = client_auth(c.req, form.client_id, form.client_secret)?;
-    *named = Some(client.client_id.clone());
+    let credentials = client_auth(c.req, form.client_id, form.client_secret)?;
+    let client = named_client(c, credentials, named).await?;
     let found: Introspection = c
         .api
         .auth()
-        .introspect_oauth_token(&client, &form.token)
+        .introspect_oauth_token(client, &form.token)
         .await?;
     let body = match found.details {
         Some(details) if found.active => IntrospectionResponse {

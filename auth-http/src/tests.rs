@@ -2606,3 +2606,105 @@ fn every_oauth2_operation_that_takes_a_body_documents_it() {
     }
     assert!(checked >= 8, "{checked}");
 }
+
+/// The token, revocation and introspection endpoints read the application
+/// a request names once, for client authentication and the CORS headers
+/// alike (they read it twice when the request had an `Origin`).
+#[tokio::test]
+async fn token_endpoints_read_the_named_application_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use auth_core::StoreError;
+    use auth_core::oauth::{Application, ApplicationId, ClientSecret, ClientType, GrantType};
+    use auth_core::store::OAuthApplicationStore;
+    use auth_core::user::UserId;
+
+    /// The in-memory store, counting lookups by `client_id`.
+    #[derive(Debug)]
+    struct Counting {
+        inner: Arc<MemoryStore>,
+        reads: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl OAuthApplicationStore for Counting {
+        async fn insert_application(&self, application: &Application) -> Result<(), StoreError> {
+            self.inner.insert_application(application).await
+        }
+        async fn application(&self, id: ApplicationId) -> Result<Option<Application>, StoreError> {
+            self.inner.application(id).await
+        }
+        async fn application_by_client_id(
+            &self,
+            client_id: &str,
+        ) -> Result<Option<Application>, StoreError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.application_by_client_id(client_id).await
+        }
+        async fn user_applications(&self, owner: UserId) -> Result<Vec<Application>, StoreError> {
+            self.inner.user_applications(owner).await
+        }
+        async fn update_application(&self, application: &Application) -> Result<bool, StoreError> {
+            self.inner.update_application(application).await
+        }
+        async fn delete_application(&self, id: ApplicationId) -> Result<bool, StoreError> {
+            self.inner.delete_application(id).await
+        }
+    }
+
+    let store = Arc::new(MemoryStore::new());
+    let counting = Arc::new(Counting {
+        inner: store.clone(),
+        reads: AtomicUsize::new(0),
+    });
+    let auth = Auth::builder(AuthConfig::default().with_throttle(ThrottleConfig::disabled()))
+        .store(store)
+        .oauth_application_store(counting.clone())
+        .build()
+        .expect("service");
+    let secret = ClientSecret::generate();
+    let mut app = Application::register(
+        "SPA",
+        ClientType::Confidential,
+        [GrantType::ClientCredentials],
+        Vec::new(),
+        Some(&secret),
+        chrono::Utc::now(),
+    );
+    app.allowed_origins = vec!["https://spa.example".into()];
+    counting.insert_application(&app).await.expect("insert");
+    let api = Api::new(auth);
+    let credentials = form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", &app.client_id)
+        .append_pair("client_secret", secret.expose())
+        .finish();
+    for (path, form) in [
+        ("/api/o/token", "grant_type=client_credentials"),
+        ("/api/o/revoke_token", "token=unknown"),
+        ("/api/o/introspect", "token=unknown"),
+    ] {
+        counting.reads.store(0, Ordering::SeqCst);
+        let body = format!("{form}&{credentials}");
+        let headers = vec![
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", "https://spa.example"),
+        ];
+        let request = ApiRequest::from_parts(
+            &api,
+            "POST",
+            path,
+            None,
+            headers,
+            body.as_bytes(),
+            Some("127.0.0.1".parse().expect("ip")),
+        );
+        let response = handle(&api, request).await;
+        assert_eq!(response.status, 200, "{path}");
+        assert_eq!(
+            response.header("Access-Control-Allow-Origin"),
+            Some("https://spa.example"),
+            "{path}"
+        );
+        assert_eq!(counting.reads.load(Ordering::SeqCst), 1, "{path}");
+    }
+}

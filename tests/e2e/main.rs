@@ -74,6 +74,7 @@ macro_rules! every_case {
             jwt::jwt_login_verify_blacklist,
             jwt::jwt_refresh_rotation_and_reuse,
             jwt::expired_access_token,
+            jwt::profile_claims_in_issued_tokens,
             knox::knox_login_logout,
             knox::knox_sessions,
             knox::static_tokens,

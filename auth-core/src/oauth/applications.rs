@@ -612,41 +612,6 @@ impl Auth {
         Ok(authorized)
     }
 
-    /// Whether a browser page of `origin` may read the answer of the token,
-    /// revocation or introspection endpoint to a request naming
-    /// `client_id` (CORS): only when that application lists the origin in
-    /// its [`allowed_origins`](Application::allowed_origins) (scheme and
-    /// host compared without regard to ASCII case, as browsers send them in
-    /// lower case). An unknown client is `false`. The answer does not
-    /// depend on whether the client's authentication succeeds, so the page
-    /// can read an error too; it only ever opens one application's answers
-    /// to that application's own origins.
-    ///
-    /// There is no rule for preflight (`OPTIONS`) requests: they carry no
-    /// client credentials, so no application can be told from another,
-    /// and the endpoints approve none. A browser calls them with a simple
-    /// request instead (a form body with the `client_id` in it, no
-    /// `Authorization` header), which is how a public client, the one kind
-    /// that belongs in a browser, authenticates anyway.
-    pub async fn oauth_cors_allowed(
-        &self,
-        client_id: &str,
-        origin: &str,
-    ) -> Result<bool, AuthError> {
-        let found = self
-            .inner
-            .stores
-            .oauth_applications
-            .application_by_client_id(client_id)
-            .await?;
-        Ok(found.is_some_and(|application| {
-            application
-                .allowed_origins
-                .iter()
-                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
-        }))
-    }
-
     /// Revokes `user`'s grant to `application`: forgets the consent (the
     /// next authorization asks again) and revokes that user's tokens for
     /// that application, no one else's. The user's outstanding
@@ -848,9 +813,10 @@ mod tests {
             app: &NewApplicationSecret,
             secret: &str,
         ) -> Result<IssuedOAuthTokens, AuthError> {
+            let client = env.auth.oauth_client(client(app, secret)).await?;
             env.auth
                 .oauth_token(
-                    &client(app, secret),
+                    &client,
                     &TokenGrant::ClientCredentials { scope: None },
                     &ClientInfo::default(),
                 )
@@ -861,9 +827,10 @@ mod tests {
         /// grant, which is on here).
         async fn user_token(env: &Env, app: &NewApplicationSecret, user: &User) -> String {
             let secret = app.secret.as_ref().unwrap().expose();
+            let client = env.auth.oauth_client(client(app, secret)).await.unwrap();
             env.auth
                 .oauth_token(
-                    &client(app, secret),
+                    &client,
                     &TokenGrant::Password {
                         username: user.username.clone(),
                         password: PASSWORD.into(),

@@ -49,7 +49,7 @@ pub use scopes::{InvalidScope, Scopes};
 pub use session::{SignedIn, double_submit_check, double_submit_ok, new_csrf_value};
 pub use token_endpoint::{
     ClientAuth, ClientAuthMethod, Introspection, IntrospectionDetails, IssuedOAuthTokens,
-    TokenGrant,
+    OAuthClient, TokenGrant,
 };
 
 pub(crate) use bearer::is_opaque_token;

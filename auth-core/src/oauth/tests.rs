@@ -171,9 +171,31 @@ async fn token(
     client: &ClientAuth,
     grant: &TokenGrant,
 ) -> Result<IssuedOAuthTokens, AuthError> {
+    let client = env.client(client).await;
     env.auth
-        .oauth_token(client, grant, &ClientInfo::default())
+        .oauth_token(&client, grant, &ClientInfo::default())
         .await
+}
+
+impl Env {
+    /// The client these credentials name, read as the endpoints read it.
+    async fn client(&self, credentials: &ClientAuth) -> OAuthClient {
+        self.auth.oauth_client(credentials.clone()).await.unwrap()
+    }
+
+    async fn revoke(&self, credentials: &ClientAuth, token: &str) -> Result<(), AuthError> {
+        let client = self.client(credentials).await;
+        self.auth.revoke_oauth_token(&client, token).await
+    }
+
+    async fn introspect(
+        &self,
+        credentials: &ClientAuth,
+        token: &str,
+    ) -> Result<Introspection, AuthError> {
+        let client = self.client(credentials).await;
+        self.auth.introspect_oauth_token(&client, token).await
+    }
 }
 
 /// Asserts that the token request fails with `code`.
@@ -565,6 +587,7 @@ async fn sixty_four_concurrent_refreshes_give_one_success() {
         .map(|_| {
             let (auth, client, grant) = (env.auth.clone(), client.basic(), grant.clone());
             tokio::spawn(async move {
+                let client = auth.oauth_client(client).await.unwrap();
                 auth.oauth_token(&client, &grant, &ClientInfo::default())
                     .await
             })
@@ -634,27 +657,17 @@ async fn revoking_a_refresh_token_revokes_its_family_and_others_tokens_are_left_
     let issued = issue(&env, &client).await;
     let refresh_token = issued.refresh_token.clone().unwrap();
     // Another client cannot revoke it (and hears nothing of it).
-    env.auth
-        .revoke_oauth_token(&other.basic(), &refresh_token)
-        .await
-        .unwrap();
+    env.revoke(&other.basic(), &refresh_token).await.unwrap();
     assert!(works(&env, &issued.access_token).await);
     // Unknown tokens are no error.
-    env.auth
-        .revoke_oauth_token(&client.basic(), "unknown")
-        .await
-        .unwrap();
+    env.revoke(&client.basic(), "unknown").await.unwrap();
     // A wrong secret is.
     assert_oauth_error(
-        env.auth
-            .revoke_oauth_token(&client.with_secret("nope"), &refresh_token)
+        env.revoke(&client.with_secret("nope"), &refresh_token)
             .await,
         OAuthErrorCode::InvalidClient,
     );
-    env.auth
-        .revoke_oauth_token(&client.basic(), &refresh_token)
-        .await
-        .unwrap();
+    env.revoke(&client.basic(), &refresh_token).await.unwrap();
     assert!(!works(&env, &issued.access_token).await);
     refuses(
         &env,
@@ -665,8 +678,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_others_tokens_are_left_
     .await;
     // Revoking an access token revokes that token only.
     let issued = issue(&env, &client).await;
-    env.auth
-        .revoke_oauth_token(&client.basic(), &issued.access_token)
+    env.revoke(&client.basic(), &issued.access_token)
         .await
         .unwrap();
     assert!(!works(&env, &issued.access_token).await);
@@ -693,8 +705,7 @@ async fn introspection_tells_confidential_clients_what_a_token_grants() {
     .await;
     let issued = issue(&env, &client).await;
     let seen = env
-        .auth
-        .introspect_oauth_token(&resource_server.basic(), &issued.access_token)
+        .introspect(&resource_server.basic(), &issued.access_token)
         .await
         .unwrap();
     assert!(seen.active);
@@ -707,14 +718,11 @@ async fn introspection_tells_confidential_clients_what_a_token_grants() {
     assert_eq!(details.expires, Some(env.auth.now() + Duration::hours(1)));
     // Public clients cannot introspect; unknown tokens are inactive.
     assert_oauth_error(
-        env.auth
-            .introspect_oauth_token(&client.basic(), &issued.access_token)
-            .await,
+        env.introspect(&client.basic(), &issued.access_token).await,
         OAuthErrorCode::InvalidClient,
     );
     let unknown = env
-        .auth
-        .introspect_oauth_token(&resource_server.basic(), "nope")
+        .introspect(&resource_server.basic(), "nope")
         .await
         .unwrap();
     assert_eq!(
@@ -740,8 +748,7 @@ async fn introspection_tells_confidential_clients_what_a_token_grants() {
         .await
         .unwrap();
     let seen = env
-        .auth
-        .introspect_oauth_token(&resource_server.basic(), &issued.access_token)
+        .introspect(&resource_server.basic(), &issued.access_token)
         .await
         .unwrap();
     assert!(!seen.active);
@@ -1443,9 +1450,16 @@ async fn cors_opens_an_applications_answers_to_its_own_origins_only() {
         .unwrap();
     let other = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
     let allowed = |client_id: &str, origin: &str| {
-        let (auth, client_id, origin) =
-            (env.auth.clone(), client_id.to_string(), origin.to_string());
-        async move { auth.oauth_cors_allowed(&client_id, &origin).await.unwrap() }
+        let (auth, origin) = (env.auth.clone(), origin.to_string());
+        let credentials = ClientAuth {
+            client_id: client_id.to_string(),
+            secret: None,
+            method: ClientAuthMethod::None,
+        };
+        async move {
+            let client = auth.oauth_client(credentials).await.unwrap();
+            client.allows_origin(&origin)
+        }
     };
     let id = listing.app.client_id.as_str();
     assert!(allowed(id, "https://spa.example").await);

@@ -72,6 +72,59 @@ impl fmt::Debug for ClientAuth {
     }
 }
 
+/// The client a token, revocation or introspection request names: the
+/// credentials it presented and the application its `client_id` names, if
+/// any, read once by [`Auth::oauth_client`]. It is not authenticated yet:
+/// [`Auth::oauth_token`], [`Auth::revoke_oauth_token`] and
+/// [`Auth::introspect_oauth_token`] check the credentials against the
+/// application read here. Before that, [`allows_origin`](Self::allows_origin)
+/// answers the CORS question, so the answer's headers cost no second read.
+#[derive(Clone)]
+pub struct OAuthClient {
+    credentials: ClientAuth,
+    application: Option<Application>,
+}
+
+impl OAuthClient {
+    /// The `client_id` the request named.
+    pub fn client_id(&self) -> &str {
+        &self.credentials.client_id
+    }
+
+    /// Whether a browser page of `origin` may read the answer to this
+    /// request (CORS): only when the named application lists the origin
+    /// in its [`allowed_origins`](Application::allowed_origins) (scheme and
+    /// host compared without regard to ASCII case, as browsers send them
+    /// in lower case). An unknown client allows none. The answer does not
+    /// depend on whether the client's authentication succeeds, so the
+    /// page can read an error too; it only ever opens one application's
+    /// answers to that application's own origins.
+    ///
+    /// There is no rule for preflight (`OPTIONS`) requests: they carry no
+    /// client credentials, so no application can be told from another,
+    /// and the endpoints approve none. A browser calls them with a simple
+    /// request instead (a form body with the `client_id` in it, no
+    /// `Authorization` header), which is how a public client, the one kind
+    /// that belongs in a browser, authenticates anyway.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.application.as_ref().is_some_and(|application| {
+            application
+                .allowed_origins
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        })
+    }
+}
+
+impl fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("credentials", &self.credentials)
+            .field("application", &self.application.as_ref().map(|a| a.id))
+            .finish()
+    }
+}
+
 /// A token request's grant, with its parameters (RFC 6749 §4.1.3, §4.3.2,
 /// §4.4.2, §6). `Debug` hides the code, tokens, verifier and password.
 #[derive(Clone, PartialEq, Eq)]
@@ -226,6 +279,23 @@ const BAD_GRANT: OAuthError = OAuthError::invalid_grant(
 );
 
 impl Auth {
+    /// Reads the application a token, revocation or introspection request
+    /// names by its `client_id`, once, for the flow that authenticates it
+    /// and for the CORS decision ([`OAuthClient::allows_origin`]). An
+    /// unknown `client_id` is no error here: the flow refuses it.
+    pub async fn oauth_client(&self, credentials: ClientAuth) -> Result<OAuthClient, AuthError> {
+        let application = self
+            .inner
+            .stores
+            .oauth_applications
+            .application_by_client_id(&credentials.client_id)
+            .await?;
+        Ok(OAuthClient {
+            credentials,
+            application,
+        })
+    }
+
     /// Authenticates the client of a token, revocation or introspection
     /// request: a confidential client by its secret (the current one, or
     /// the previous one during a rotation's overlap), a public client by
@@ -233,31 +303,26 @@ impl Auth {
     /// `Authorization: Basic` with an empty secret. A failure is
     /// `invalid_client`, the same for an unknown client, a wrong or missing
     /// secret and a secret sent by a public client.
-    pub async fn authenticate_oauth_client(
+    pub fn authenticate_oauth_client<'c>(
         &self,
-        client: &ClientAuth,
-    ) -> Result<Application, AuthError> {
-        let found = self
-            .inner
-            .stores
-            .oauth_applications
-            .application_by_client_id(&client.client_id)
-            .await?;
-        let Some(application) = found else {
+        client: &'c OAuthClient,
+    ) -> Result<&'c Application, AuthError> {
+        let Some(application) = &client.application else {
             return Err(UNKNOWN_CLIENT.into());
         };
-        let ok = match (application.client_type, &client.secret) {
+        let credentials = &client.credentials;
+        let ok = match (application.client_type, &credentials.secret) {
             (ClientType::Confidential, Some(secret)) => SecretDigests {
                 current: application.secret_digest.as_deref(),
                 previous: application.previous_secret_digest.as_deref(),
                 previous_until: application.previous_secret_until,
             }
             .verify(secret, self.now()),
-            (ClientType::Public, None) => client.method == ClientAuthMethod::None,
+            (ClientType::Public, None) => credentials.method == ClientAuthMethod::None,
             // `Authorization: Basic` with an empty secret, as some client
             // libraries send for a public client.
             (ClientType::Public, Some(secret)) => {
-                secret.is_empty() && client.method == ClientAuthMethod::Basic
+                secret.is_empty() && credentials.method == ClientAuthMethod::Basic
             }
             _ => false,
         };
@@ -292,7 +357,7 @@ impl Auth {
     ///   login is.
     pub async fn oauth_token(
         &self,
-        client: &ClientAuth,
+        client: &OAuthClient,
         grant: &TokenGrant,
         info: &ClientInfo,
     ) -> Result<IssuedOAuthTokens, AuthError> {
@@ -309,7 +374,7 @@ impl Auth {
             )
             .into());
         }
-        let application = self.authenticate_oauth_client(client).await?;
+        let application = self.authenticate_oauth_client(client)?;
         let public_client_credentials = grant_type == GrantType::ClientCredentials
             && application.client_type == ClientType::Public;
         if !application.grant_types.contains(&grant_type) || public_client_credentials {
@@ -326,7 +391,7 @@ impl Auth {
                 code_verifier,
             } => {
                 self.exchange_code(
-                    &application,
+                    application,
                     now,
                     code,
                     redirect_uri.as_deref(),
@@ -343,13 +408,13 @@ impl Auth {
                     family: FamilyId::new(),
                     refresh: false,
                 };
-                self.issue_oauth_tokens(&application, now, new).await
+                self.issue_oauth_tokens(application, now, new).await
             }
             TokenGrant::RefreshToken {
                 refresh_token,
                 scope,
             } => {
-                self.refresh_oauth_token(&application, now, refresh_token, scope.as_deref())
+                self.refresh_oauth_token(application, now, refresh_token, scope.as_deref())
                     .await
             }
             TokenGrant::Password {
@@ -378,7 +443,7 @@ impl Auth {
                     family: FamilyId::new(),
                     refresh: application.grant_types.contains(&GrantType::RefreshToken),
                 };
-                self.issue_oauth_tokens(&application, now, new).await
+                self.issue_oauth_tokens(application, now, new).await
             }
         }
     }
@@ -679,10 +744,10 @@ impl Auth {
     /// client's, is no error (RFC 7009 §2.2) and changes nothing.
     pub async fn revoke_oauth_token(
         &self,
-        client: &ClientAuth,
+        client: &OAuthClient,
         token: &str,
     ) -> Result<(), AuthError> {
-        let application = self.authenticate_oauth_client(client).await?;
+        let application = self.authenticate_oauth_client(client)?;
         let tokens = &self.inner.stores.oauth_tokens;
         let now = self.now();
         let token_digest = digest(token);
@@ -707,10 +772,10 @@ impl Auth {
     /// `{"active": false}`. A public client is `invalid_client`.
     pub async fn introspect_oauth_token(
         &self,
-        client: &ClientAuth,
+        client: &OAuthClient,
         token: &str,
     ) -> Result<Introspection, AuthError> {
-        let caller = self.authenticate_oauth_client(client).await?;
+        let caller = self.authenticate_oauth_client(client)?;
         if caller.client_type != ClientType::Confidential {
             return Err(UNKNOWN_CLIENT.into());
         }
@@ -734,7 +799,7 @@ impl Auth {
             None => None,
         };
         let client_id = if found.application_id == caller.id {
-            caller.client_id
+            caller.client_id.clone()
         } else {
             match stores
                 .oauth_applications

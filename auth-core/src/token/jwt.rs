@@ -382,6 +382,25 @@ impl JwtConfig {
         self.audience.as_deref()
     }
 
+    /// Whether a [`ClaimsHook`](crate::flows::ClaimsHook) may not add a
+    /// claim named `name`: a registered claim of RFC 7519, a default claim
+    /// name of simplejwt or `fam`, or one of the configured claim names.
+    /// Issuing a token with such a claim added fails with
+    /// [`JwtError::ReservedClaim`]; an application can check the names it
+    /// will add when it starts.
+    ///
+    /// ```
+    /// use auth_core::token::jwt::JwtConfig;
+    /// let config = JwtConfig::default().with_user_id_claim("uid").unwrap();
+    /// assert!(config.is_reserved_claim("exp"));
+    /// assert!(config.is_reserved_claim("user_id"));
+    /// assert!(config.is_reserved_claim("uid"));
+    /// assert!(!config.is_reserved_claim("team"));
+    /// ```
+    pub fn is_reserved_claim(&self, name: &str) -> bool {
+        claims::is_reserved(name, &self.names)
+    }
+
     fn check_names(&self) -> Result<(), JwtError> {
         let names = [
             &self.names.token_type,

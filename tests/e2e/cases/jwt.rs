@@ -1,10 +1,11 @@
 //! simplejwt-style JWT routes.
 
 use base64::Engine as _;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{PASSWORD, assert_401};
-use crate::harness::Env;
+use crate::harness::{Ctx, Env};
 
 fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("a JWS");
@@ -192,4 +193,69 @@ pub async fn expired_access_token(env: Env) {
         .await
         .expect(200);
     t.finish().await;
+}
+
+/// Issue #24: the demo's `--jwt-profile-claims` (a claims hook) copies the
+/// listed keys of the user's profile into the tokens it issues, beside the
+/// registered claims, on login and on every refresh.
+pub async fn profile_claims_in_issued_tokens(env: Env) {
+    let t = env
+        .start_with(|s| s.jwt_profile_claims = vec!["team".into(), "floor".into()])
+        .await;
+    t.active_user("ren", PASSWORD).await;
+    let (access, _) = t.jwt_login("ren", PASSWORD).await;
+    assert!(claims(&access).get("team").is_none(), "an empty profile");
+    set_team(&t, &access, "red").await;
+
+    let (access, refresh) = t.jwt_login("ren", PASSWORD).await;
+    let me = t.get("/api/auth/me").bearer(&access).send().await;
+    me.expect(200);
+    assert_eq!(me.json["profile"], json!({ "team": "red" }));
+    let user_id = me.str("id");
+    let assert_claims = |token: &str, token_type: &str, team: &str| {
+        let claims = claims(token);
+        assert_eq!(claims["team"], team, "{claims}");
+        assert!(claims.get("floor").is_none(), "a missing key: {claims}");
+        assert_eq!(claims["token_type"], token_type, "{claims}");
+        assert_eq!(claims["user_id"], user_id.as_str(), "{claims}");
+        assert!(claims["jti"].is_string(), "{claims}");
+        let (iat, exp) = (claims["iat"].as_i64(), claims["exp"].as_i64());
+        assert!(iat.zip(exp).is_some_and(|(iat, exp)| exp > iat), "{claims}");
+    };
+    assert_claims(&access, "access", "red");
+    assert_claims(&refresh, "refresh", "red");
+
+    let resp = t
+        .post("/api/auth/jwt/refresh", json!({ "refresh": refresh }))
+        .send()
+        .await;
+    resp.expect(200);
+    let (access, refresh) = (resp.str("access"), resp.str("refresh"));
+    assert_claims(&access, "access", "red");
+    assert_claims(&refresh, "refresh", "red");
+    t.get("/api/auth/me")
+        .bearer(&access)
+        .send()
+        .await
+        .expect(200);
+
+    // A refresh asks the profile again: the claim follows it.
+    set_team(&t, &access, "blue").await;
+    let resp = t
+        .post("/api/auth/jwt/refresh", json!({ "refresh": refresh }))
+        .send()
+        .await;
+    resp.expect(200);
+    assert_claims(&resp.str("access"), "access", "blue");
+    t.finish().await;
+}
+
+/// Sets `team` in the profile of the user of `access`.
+async fn set_team(t: &Ctx, access: &str, team: &str) {
+    t.req(Method::PATCH, "/api/auth/me")
+        .bearer(access)
+        .json(json!({ "profile": { "team": team } }))
+        .send()
+        .await
+        .expect(200);
 }
