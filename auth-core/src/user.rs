@@ -334,6 +334,7 @@ impl UserPatch {
             is_staff: self.is_staff,
             is_superuser: self.is_superuser,
             email_verified: None,
+            date_joined: None,
             profile: self.profile.as_ref().map(|keys| {
                 let mut merged = user.profile.clone();
                 for (key, value) in keys {
@@ -443,6 +444,9 @@ pub struct UserUpdate {
     pub email_verified: Option<bool>,
     /// The whole new profile (it replaces the stored one).
     pub profile: Option<Map<String, Value>>,
+    /// A new `date_joined` (an import bringing it in line with the
+    /// system the user came from; no flow of the service changes it).
+    pub date_joined: Option<DateTime<Utc>>,
 }
 
 impl UserUpdate {
@@ -463,6 +467,7 @@ impl UserUpdate {
         set(&mut user.is_superuser, &self.is_superuser);
         set(&mut user.email_verified, &self.email_verified);
         set(&mut user.profile, &self.profile);
+        set(&mut user.date_joined, &self.date_joined);
     }
 }
 

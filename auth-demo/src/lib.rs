@@ -28,6 +28,8 @@ pub mod settings;
 pub mod setup;
 pub mod web;
 
+/// The Django importer, whose options [`import_django`] takes.
+pub use auth_django;
 pub use error::DemoError;
 pub use server::{
     RunningServer, ShutdownHandle, change_password, clear_expired, clear_tokens,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use auth_core::flows::Cleared;
 use auth_core::oauth::{Application, ApplicationInput, ClientSecret};
 use auth_core::{Auth, AuthError, User};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -319,11 +320,32 @@ pub async fn migrate(settings: &Settings) -> Result<(), DemoError> {
 pub async fn import_django(
     settings: &Settings,
     from: &str,
-    dry_run: bool,
+    options: &auth_django::ImportOptions,
 ) -> Result<auth_django::ImportReport, DemoError> {
     let auth = build_auth(settings).await?;
-    let options = auth_django::ImportOptions { dry_run };
-    Ok(auth_django::import(from, auth.stores(), &options).await?)
+    Ok(auth_django::import(from, auth.stores(), options).await?)
+}
+
+/// `import-django`'s progress bar, one table after another, and the
+/// callback that moves it. It draws on stderr only when stderr is a
+/// terminal (indicatif hides a bar whose target is not one), so the
+/// counts printed at the end are all a pipe or a log gets.
+fn import_progress() -> (ProgressBar, auth_django::ProgressCallback) {
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{msg:34} [{bar:30}] {pos}/{len}")
+        .map(|style| style.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    let moved = bar.clone();
+    let callback = auth_django::ProgressCallback::new(move |progress| {
+        if progress.done == 0 {
+            moved.reset();
+            moved.set_length(progress.total);
+            moved.set_message(progress.table.to_owned());
+        }
+        moved.set_position(progress.done);
+    });
+    (bar, callback)
 }
 
 /// The lines `import-django` prints: one per table, then one per row that
@@ -336,7 +358,7 @@ pub fn describe_import(report: &auth_django::ImportReport) -> String {
     };
     let mut out = String::new();
     let tables = [
-        ("auth_user", Some(report.users)),
+        (report.user_table.as_str(), Some(report.users)),
         ("knox_authtoken", report.knox_tokens),
         ("authtoken_token", report.drf_tokens),
         (
@@ -471,8 +493,22 @@ pub async fn run(cli: Cli) -> Result<(), DemoError> {
             println!("Deleted {cleared}.");
             Ok(())
         }
-        Some(Command::ImportDjango { from, dry_run }) => {
-            let report = import_django(&settings, from.expose(), dry_run).await?;
+        Some(Command::ImportDjango {
+            from,
+            dry_run,
+            user_table,
+            columns,
+        }) => {
+            let (bar, progress) = import_progress();
+            let options = auth_django::ImportOptions {
+                dry_run,
+                user_table,
+                columns: columns.into_iter().collect(),
+                progress: Some(progress),
+            };
+            let report = import_django(&settings, from.expose(), &options).await;
+            bar.finish_and_clear();
+            let report = report?;
             print!("{}", describe_import(&report));
             match report.errors.len() {
                 0 => Ok(()),

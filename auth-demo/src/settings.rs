@@ -86,7 +86,32 @@ pub enum Command {
         /// Writes nothing; prints what would be imported.
         #[arg(long)]
         dry_run: bool,
+        /// The user table, for a custom user model (`AUTH_USER_MODEL`):
+        /// `accounts_member`, say. Its columns neither mapped nor named
+        /// like a field go into each user's `profile`.
+        #[arg(long, value_name = "NAME", default_value = "auth_user")]
+        user_table: String,
+        /// The user table's column for a field, where it differs from
+        /// `auth_user`'s: `username=login`, `email=mail`. Repeatable. The
+        /// fields are id, username, email, password, first_name,
+        /// last_name, is_active, is_staff, is_superuser, date_joined and
+        /// last_login.
+        #[arg(long = "column", value_name = "FIELD=COLUMN", value_parser = parse_column)]
+        columns: Vec<(auth_django::UserField, String)>,
     },
+}
+
+/// A `--column` mapping: `field=column`.
+fn parse_column(s: &str) -> Result<(auth_django::UserField, String), String> {
+    let Some((field, column)) = s.split_once('=') else {
+        return Err(format!("{s:?} is not FIELD=COLUMN (username=login)"));
+    };
+    let field = field.trim().parse().map_err(|err| format!("{err}"))?;
+    let column = column.trim();
+    if column.is_empty() {
+        return Err(format!("{s:?} names no column"));
+    }
+    Ok((field, column.to_owned()))
 }
 
 /// The application `create-application` registers.
@@ -949,12 +974,56 @@ mod tests {
             "--dry-run",
         ])
         .unwrap();
-        let Some(Command::ImportDjango { from, dry_run }) = cli.command else {
+        let Some(Command::ImportDjango {
+            from,
+            dry_run,
+            user_table,
+            columns,
+        }) = cli.command
+        else {
             panic!("no subcommand parsed");
         };
         assert_eq!(from.expose(), "sqlite:///srv/django/db.sqlite3");
         assert!(dry_run);
+        assert_eq!(user_table, "auth_user");
+        assert!(columns.is_empty());
         assert!(parse(&["import-django"]).is_err(), "--from is required");
+
+        let cli = parse(&[
+            "import-django",
+            "--from=sqlite://db.sqlite3",
+            "--user-table=accounts_member",
+            "--column=username=login",
+            "--column",
+            "email=mail",
+        ])
+        .unwrap();
+        let Some(Command::ImportDjango {
+            user_table,
+            columns,
+            ..
+        }) = cli.command
+        else {
+            panic!("no subcommand parsed");
+        };
+        assert_eq!(user_table, "accounts_member");
+        assert_eq!(
+            columns,
+            [
+                (auth_django::UserField::Username, "login".to_owned()),
+                (auth_django::UserField::Email, "mail".to_owned()),
+            ]
+        );
+        for bad in [
+            "--column=login",
+            "--column=nickname=nick",
+            "--column=email=",
+        ] {
+            assert!(
+                parse(&["import-django", "--from=sqlite://db.sqlite3", bad]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -184,7 +184,11 @@ async fn import_django_command() {
         database_url: Secret::new(url.clone()),
         ..Settings::default()
     };
-    let dry = auth_demo::server::import_django(&settings, &django, true)
+    let dry_run = auth_demo::auth_django::ImportOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    let dry = auth_demo::server::import_django(&settings, &django, &dry_run)
         .await
         .unwrap();
     let text = auth_demo::server::describe_import(&dry);
@@ -215,7 +219,7 @@ async fn import_django_command() {
     assert!(grace.is_staff && grace.password_hash.is_none());
     drop(auth);
 
-    let again = auth_demo::server::import_django(&settings, &django, false)
+    let again = auth_demo::server::import_django(&settings, &django, &Default::default())
         .await
         .unwrap();
     assert_eq!((again.users.imported, again.users.unchanged), (0, 1));

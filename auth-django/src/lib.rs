@@ -19,13 +19,26 @@
 //!   blacklisted `jti`, so those refresh tokens stay refused under a
 //!   [`DjangoCutover`](auth_core::token::jwt::DjangoCutover).
 //!
+//! A custom user model (`AUTH_USER_MODEL`) is read from its own table
+//! with [`ImportOptions::user_table`], its columns named by
+//! [`ImportOptions::columns`] where they differ from `auth_user`'s. The
+//! table's other columns go into each user's `profile` under their own
+//! names: integers and booleans as JSON numbers and booleans, reals as
+//! numbers, anything else as text; NULLs are left out. Table and column
+//! names must be plain identifiers (letters, digits, underscores), and
+//! the table must have a column for every [`UserField`]: otherwise the
+//! import stops before writing anything. [`ImportOptions::progress`] is
+//! told each table's rows as they are done.
+//!
 //! A table the Django project does not have (no knox, no blacklist app) is
 //! left out of the report. Running it again imports only what is not
 //! there yet: a user is found by its legacy id, a token by its digest, a
 //! `jti` in the blacklist. A user already imported is updated to Django's
-//! flags, names, email and password hash when they changed there, except
-//! a hash made here (upgraded to Argon2id on a login here), which is kept;
-//! its dates are kept. A row that cannot be imported (a blank email, a
+//! flags, names, email, `date_joined` and password hash when they changed
+//! there, except a hash made here (upgraded to Argon2id on a login here),
+//! which is kept; its `last_login` moves to Django's when Django's is later
+//! (a login there during the move), and is kept when a login here is the
+//! later one. A row that cannot be imported (a blank email, a
 //! username or email another user has, compared case-insensitively, a
 //! token of a user that was not imported) is
 //! reported with its table and id and changes nothing; a store that fails
@@ -53,9 +66,10 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use auth_core::Stores;
 use auth_core::error::StoreError;
@@ -63,25 +77,205 @@ use auth_core::store::{BlacklistEntry, KnoxInsert, KnoxTokenRecord, TokenLimit};
 use auth_core::token::static_token::StaticTokens;
 use auth_core::user::{User, UserId, UserUpdate};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 /// How to import.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// ```
+/// use auth_django::{ImportOptions, UserField};
+///
+/// // A custom user model: `accounts.Member` with `login` and `mail`.
+/// let mut options = ImportOptions::default();
+/// options.user_table = "accounts_member".into();
+/// options.columns.insert(UserField::Username, "login".into());
+/// options.columns.insert("email".parse().unwrap(), "mail".into());
+/// assert_eq!(options.column(UserField::Email), "mail");
+/// assert_eq!(options.column(UserField::FirstName), "first_name");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportOptions {
     /// Write nothing; the report says what would be imported.
     pub dry_run: bool,
+    /// The user table: `auth_user`, or the table of a custom user model
+    /// (`AUTH_USER_MODEL`), such as `accounts_member`. Letters, digits and
+    /// underscores only.
+    pub user_table: String,
+    /// The user table's column for a field, where it is not the field's
+    /// own name (`auth_user`'s column). Letters, digits and underscores
+    /// only. The table's other columns, neither mapped nor named like a
+    /// field, go into the user's `profile`.
+    pub columns: BTreeMap<UserField, String>,
+    /// Told of every table's rows as they are imported (for a progress
+    /// bar); `None` tells nobody.
+    pub progress: Option<ProgressCallback>,
 }
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            dry_run: false,
+            user_table: DJANGO_USER_TABLE.to_owned(),
+            columns: BTreeMap::new(),
+            progress: None,
+        }
+    }
+}
+
+impl ImportOptions {
+    /// The user table's column for `field`: the mapped one, else the
+    /// field's own name.
+    pub fn column(&self, field: UserField) -> &str {
+        self.columns
+            .get(&field)
+            .map_or(field.name(), String::as_str)
+    }
+}
+
+/// Django's own user table.
+const DJANGO_USER_TABLE: &str = "auth_user";
+
+/// A field of an imported user, read from a column of the user table
+/// ([`ImportOptions::columns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum UserField {
+    /// `id`, the integer primary key (kept as the legacy id).
+    Id,
+    /// `username`.
+    Username,
+    /// `email`.
+    Email,
+    /// `password`, the Django password hash.
+    Password,
+    /// `first_name`.
+    FirstName,
+    /// `last_name`.
+    LastName,
+    /// `is_active`.
+    IsActive,
+    /// `is_staff`.
+    IsStaff,
+    /// `is_superuser`.
+    IsSuperuser,
+    /// `date_joined`.
+    DateJoined,
+    /// `last_login`.
+    LastLogin,
+}
+
+impl UserField {
+    /// Every field.
+    pub const ALL: [UserField; 11] = [
+        UserField::Id,
+        UserField::Username,
+        UserField::Email,
+        UserField::Password,
+        UserField::FirstName,
+        UserField::LastName,
+        UserField::IsActive,
+        UserField::IsStaff,
+        UserField::IsSuperuser,
+        UserField::DateJoined,
+        UserField::LastLogin,
+    ];
+
+    /// The field's name, which is also its column in `auth_user`.
+    pub fn name(self) -> &'static str {
+        match self {
+            UserField::Id => "id",
+            UserField::Username => "username",
+            UserField::Email => "email",
+            UserField::Password => "password",
+            UserField::FirstName => "first_name",
+            UserField::LastName => "last_name",
+            UserField::IsActive => "is_active",
+            UserField::IsStaff => "is_staff",
+            UserField::IsSuperuser => "is_superuser",
+            UserField::DateJoined => "date_joined",
+            UserField::LastLogin => "last_login",
+        }
+    }
+}
+
+impl fmt::Display for UserField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for UserField {
+    type Err = UnknownField;
+
+    /// A field by its name (`username`, `first_name`, ...).
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        UserField::ALL
+            .into_iter()
+            .find(|field| field.name() == name)
+            .ok_or_else(|| UnknownField(name.to_owned()))
+    }
+}
+
+/// A name that is no [`UserField`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not a user field: the fields are id, username, email, password, first_name, last_name, is_active, is_staff, is_superuser, date_joined and last_login"
+)]
+pub struct UnknownField(pub String);
+
+/// Where an import is: `done` of the `total` rows of `table` (the user
+/// table, `knox_authtoken`, `authtoken_token` or
+/// `token_blacklist_blacklistedtoken`). Each table is told once with
+/// `done` 0 before its first row, then after each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress<'a> {
+    /// The Django table.
+    pub table: &'a str,
+    /// Rows of it done so far.
+    pub done: u64,
+    /// Rows it has.
+    pub total: u64,
+}
+
+/// The function [`ImportOptions::progress`] calls; two are equal when
+/// they are the same function (clones of one callback).
+#[derive(Clone)]
+pub struct ProgressCallback(Arc<dyn Fn(Progress<'_>) + Send + Sync>);
+
+impl ProgressCallback {
+    /// A callback calling `tell`; it runs on the importing task, between
+    /// rows, so it should be quick.
+    pub fn new(tell: impl Fn(Progress<'_>) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(tell))
+    }
+}
+
+impl fmt::Debug for ProgressCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressCallback(..)")
+    }
+}
+
+impl PartialEq for ProgressCallback {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ProgressCallback {}
 
 /// What happened to the rows of one table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TableReport {
     /// Rows imported (or, in a dry run, that would be).
     pub imported: u64,
-    /// Users already here whose flags, names, email or (not yet upgraded
-    /// here) password hash changed in Django since, updated to Django's.
+    /// Users already here whose flags, names, email, dates or (not yet
+    /// upgraded here) password hash changed in Django since, updated to
+    /// Django's.
     pub updated: u64,
     /// Rows already in the stores, left as they are.
     pub unchanged: u64,
@@ -98,7 +292,9 @@ pub struct TableReport {
 pub struct ImportReport {
     /// Whether this was a dry run (nothing written).
     pub dry_run: bool,
-    /// `auth_user`.
+    /// The user table read ([`ImportOptions::user_table`]).
+    pub user_table: String,
+    /// The user table (`auth_user`).
     pub users: TableReport,
     /// `knox_authtoken`.
     pub knox_tokens: Option<TableReport>,
@@ -114,7 +310,7 @@ pub struct ImportReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     /// The Django table.
-    pub table: &'static str,
+    pub table: String,
     /// The row's primary key (for a token table, the user's id and the
     /// token's public part, never the token).
     pub row: String,
@@ -140,14 +336,33 @@ pub enum ImportError {
     /// Opening or reading the Django database failed.
     #[error("reading the Django database failed")]
     Source(#[from] sqlx::Error),
-    /// The Django database has no `auth_user` table.
-    #[error("the Django database has no auth_user table")]
-    NoUserTable,
+    /// The Django database has no such user table (`auth_user`, or
+    /// [`ImportOptions::user_table`]).
+    #[error("the Django database has no {0} table")]
+    NoUserTable(String),
+    /// A table or column name in [`ImportOptions`] is not a plain
+    /// identifier; nothing was read.
+    #[error(
+        "{0:?} is not a table or column name this import reads: use letters, digits and underscores only"
+    )]
+    InvalidIdentifier(String),
+    /// The user table has no column for a field; nothing was written.
+    #[error(
+        "the user table {table} has no column {column} for the field {field}: map {field} to one of its columns"
+    )]
+    MissingColumn {
+        /// The user table.
+        table: String,
+        /// The field.
+        field: UserField,
+        /// The column it was looked for in.
+        column: String,
+    },
     /// A store failed (not a conflict on one row): the import stopped.
     #[error("the store failed while importing {table} row {row}")]
     Store {
         /// The Django table being imported.
-        table: &'static str,
+        table: String,
         /// The row.
         row: String,
         /// The store's error.
@@ -163,6 +378,11 @@ pub async fn import(
     stores: &Stores,
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
+    for name in std::iter::once(&options.user_table).chain(options.columns.values()) {
+        if !is_identifier(name) {
+            return Err(ImportError::InvalidIdentifier(name.clone()));
+        }
+    }
     let scheme = url.split(':').next().unwrap_or_default();
     let source = match scheme.to_ascii_lowercase().as_str() {
         "sqlite" => {
@@ -189,8 +409,10 @@ pub async fn import(
         source: &source,
         stores,
         dry_run: options.dry_run,
+        options,
         report: ImportReport {
             dry_run: options.dry_run,
+            user_table: options.user_table.clone(),
             ..ImportReport::default()
         },
         users: HashMap::new(),
@@ -210,6 +432,159 @@ enum Source {
     Sqlite(SqlitePool),
     Postgres(PgPool),
     MySql(MySqlPool),
+}
+
+impl Source {
+    /// `name`, a checked identifier ([`is_identifier`]), quoted.
+    fn quote(&self, name: &str) -> String {
+        match self {
+            Source::MySql(_) => format!("`{name}`"),
+            Source::Sqlite(_) | Source::Postgres(_) => format!("\"{name}\""),
+        }
+    }
+
+    /// Whether two column names name one column (PostgreSQL's quoted
+    /// names are case-sensitive; SQLite's and MySQL's are not).
+    fn same_name(&self, a: &str, b: &str) -> bool {
+        match self {
+            Source::Postgres(_) => a == b,
+            Source::Sqlite(_) | Source::MySql(_) => a.eq_ignore_ascii_case(b),
+        }
+    }
+
+    /// `column` as a 64-bit integer.
+    fn integer(&self, column: &str) -> String {
+        match self {
+            Source::Sqlite(_) => format!("CAST({column} AS INTEGER)"),
+            Source::Postgres(_) => format!("CAST({column} AS BIGINT)"),
+            Source::MySql(_) => format!("CAST({column} AS SIGNED)"),
+        }
+    }
+
+    /// `column` as text.
+    fn text(&self, column: &str) -> String {
+        match self {
+            Source::Postgres(_) => format!("CAST({column} AS TEXT)"),
+            Source::Sqlite(_) | Source::MySql(_) => column.to_owned(),
+        }
+    }
+
+    /// `column`, a time (in UTC as Django stores it), as text.
+    fn time(&self, column: &str) -> String {
+        match self {
+            Source::Sqlite(_) => column.to_owned(),
+            Source::Postgres(_) => {
+                format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')")
+            }
+            Source::MySql(_) => format!("DATE_FORMAT({column}, '%Y-%m-%d %H:%i:%s.%f')"),
+        }
+    }
+
+    /// `column` of `kind` as the type it is read as: a 64-bit integer
+    /// (booleans too), a double or text.
+    fn value(&self, kind: Kind, column: &str) -> String {
+        match (kind, self) {
+            (Kind::Boolean, Source::Postgres(_)) => {
+                format!("CAST(CAST({column} AS INTEGER) AS BIGINT)")
+            }
+            (Kind::Integer | Kind::Boolean, _) => self.integer(column),
+            (Kind::Real, Source::Sqlite(_)) => format!("CAST({column} AS REAL)"),
+            (Kind::Real, Source::Postgres(_)) => format!("CAST({column} AS DOUBLE PRECISION)"),
+            (Kind::Real, Source::MySql(_)) => format!("({column} + 0E0)"),
+            (Kind::Text, Source::MySql(_)) => format!("CAST({column} AS CHAR)"),
+            (Kind::Text, _) => format!("CAST({column} AS TEXT)"),
+        }
+    }
+
+    /// The columns of `table`, with their declared types, in order; none
+    /// when there is no such table.
+    async fn columns(&self, table: &str) -> Result<Vec<(String, String)>, ImportError> {
+        let read = |row: &dyn Fn(&str) -> Result<Option<String>, sqlx::Error>| {
+            Ok::<_, sqlx::Error>((
+                row("name")?.unwrap_or_default(),
+                row("type")?.unwrap_or_default(),
+            ))
+        };
+        let columns = match self {
+            Source::Sqlite(pool) => {
+                sqlx::query("SELECT name, type FROM pragma_table_info(?) ORDER BY cid")
+                    .bind(table)
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(|row| read(&|column| row.try_get(column)))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            Source::Postgres(pool) => sqlx::query(
+                "SELECT attname::text AS name, format_type(atttypid, atttypmod) AS type \
+                 FROM pg_attribute WHERE attrelid = to_regclass(quote_ident($1)) \
+                 AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            )
+            .bind(table)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| read(&|column| row.try_get(column)))
+            .collect::<Result<Vec<_>, _>>()?,
+            Source::MySql(pool) => sqlx::query(
+                "SELECT CAST(column_name AS CHAR) AS name, CAST(column_type AS CHAR) AS type \
+                 FROM information_schema.columns \
+                 WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+            )
+            .bind(table)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| read(&|column| row.try_get(column)))
+            .collect::<Result<Vec<_>, _>>()?,
+        };
+        Ok(columns)
+    }
+}
+
+/// Whether `name` may name a table or column in a query: ASCII letters,
+/// digits and underscores, 1 to 63 of them (PostgreSQL's limit).
+fn is_identifier(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+}
+
+/// How a column of the user table that goes into `profile` is read, from
+/// its declared type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Integer,
+    Boolean,
+    Real,
+    /// Anything else (text, but also times, decimals, UUIDs), as text.
+    Text,
+}
+
+impl Kind {
+    fn of(declared: &str) -> Self {
+        let declared = declared.trim().to_ascii_lowercase();
+        let base = declared
+            .split(|c: char| c == '(' || c.is_whitespace())
+            .next()
+            .unwrap_or_default();
+        match base {
+            _ if declared == "tinyint(1)" => Kind::Boolean,
+            "bool" | "boolean" => Kind::Boolean,
+            "integer" | "int" | "bigint" | "smallint" | "tinyint" | "mediumint" | "int2"
+            | "int4" | "int8" | "serial" | "bigserial" | "smallserial" => Kind::Integer,
+            "real" | "double" | "float" | "float4" | "float8" => Kind::Real,
+            _ => Kind::Text,
+        }
+    }
+}
+
+/// The query of the user table.
+struct UserQuery {
+    text: String,
+    /// The columns going into `profile`, read as `x0`, `x1`, ...
+    extras: Vec<(String, Kind)>,
 }
 
 /// Runs the first query on SQLite, the second on PostgreSQL, the third on
@@ -272,6 +647,8 @@ struct UserRow {
     is_staff: bool,
     is_active: bool,
     date_joined: Option<String>,
+    /// The table's other columns, by name (NULLs left out).
+    profile: Map<String, Value>,
 }
 
 /// A row of `knox_authtoken`.
@@ -304,6 +681,7 @@ struct Importer<'a> {
     source: &'a Source,
     stores: &'a Stores,
     dry_run: bool,
+    options: &'a ImportOptions,
     report: ImportReport,
     /// Django user id to the id of the user here (made up in a dry run).
     users: HashMap<i64, UserId>,
@@ -311,9 +689,10 @@ struct Importer<'a> {
 
 /// Turns a store's error on `row` of `table` into the error that stops
 /// the import.
-fn store_error(table: &'static str, row: String) -> impl Fn(StoreError) -> ImportError {
+fn store_error(table: &str, row: String) -> impl Fn(StoreError) -> ImportError {
+    let table = table.to_owned();
     move |source| ImportError::Store {
-        table,
+        table: table.clone(),
         row: row.clone(),
         source,
     }
@@ -330,9 +709,6 @@ enum Outcome {
 
 impl Importer<'_> {
     async fn run(mut self) -> Result<ImportReport, ImportError> {
-        if !self.has_table("auth_user").await? {
-            return Err(ImportError::NoUserTable);
-        }
         self.import_users().await?;
         if self.has_table("knox_authtoken").await? {
             self.report.knox_tokens = Some(self.import_knox().await?);
@@ -349,39 +725,11 @@ impl Importer<'_> {
     }
 
     async fn has_table(&self, name: &str) -> Result<bool, ImportError> {
-        let found = match self.source {
-            Source::Sqlite(pool) => {
-                sqlx::query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
-                    .bind(name)
-                    .fetch_optional(pool)
-                    .await?
-                    .is_some()
-            }
-            Source::Postgres(pool) => sqlx::query("SELECT 1 WHERE to_regclass($1) IS NOT NULL")
-                .bind(name)
-                .fetch_optional(pool)
-                .await?
-                .is_some(),
-            Source::MySql(pool) => sqlx::query(
-                "SELECT 1 FROM information_schema.tables \
-                 WHERE table_schema = DATABASE() AND table_name = ?",
-            )
-            .bind(name)
-            .fetch_optional(pool)
-            .await?
-            .is_some(),
-        };
-        Ok(found)
+        Ok(!self.source.columns(name).await?.is_empty())
     }
 
     /// Counts `outcome` in `counts`, recording a failure.
-    fn count(
-        &mut self,
-        counts: &mut TableReport,
-        table: &'static str,
-        row: String,
-        outcome: Outcome,
-    ) {
+    fn count(&mut self, counts: &mut TableReport, table: &str, row: String, outcome: Outcome) {
         match outcome {
             Outcome::Imported => counts.imported += 1,
             Outcome::Updated => counts.updated += 1,
@@ -390,7 +738,7 @@ impl Importer<'_> {
             Outcome::Failed(message) => {
                 counts.failed += 1;
                 self.report.errors.push(RowError {
-                    table,
+                    table: table.to_owned(),
                     row,
                     message,
                 });
@@ -398,37 +746,51 @@ impl Importer<'_> {
         }
     }
 
+    /// Tells [`ImportOptions::progress`] that `done` of the `total` rows
+    /// of `table` are done.
+    fn tell(&self, table: &str, done: usize, total: usize) {
+        if let Some(ProgressCallback(tell)) = &self.options.progress {
+            tell(Progress {
+                table,
+                done: u64::try_from(done).unwrap_or(u64::MAX),
+                total: u64::try_from(total).unwrap_or(u64::MAX),
+            });
+        }
+    }
+
     /// The id here of the user Django knows as `legacy_id`, if imported.
     fn user(&self, legacy_id: i64) -> Result<UserId, String> {
-        self.users
-            .get(&legacy_id)
-            .copied()
-            .ok_or_else(|| format!("its user (auth_user id {legacy_id}) was not imported"))
+        self.users.get(&legacy_id).copied().ok_or_else(|| {
+            let table = &self.options.user_table;
+            format!("its user ({table} id {legacy_id}) was not imported")
+        })
     }
 
     async fn import_users(&mut self) -> Result<(), ImportError> {
-        const TABLE: &str = "auth_user";
-        let rows = read_rows!(
-            self.source,
-            "SELECT id, password, last_login, is_superuser, username, first_name, last_name, \
-             email, is_staff, is_active, date_joined FROM auth_user ORDER BY id",
-            concat!(
-                "SELECT id::bigint AS id, password, ",
-                pg_time!("last_login"),
-                " AS last_login, is_superuser, username, first_name, last_name, email, \
-                 is_staff, is_active, ",
-                pg_time!("date_joined"),
-                " AS date_joined FROM auth_user ORDER BY id"
-            ),
-            concat!(
-                "SELECT CAST(id AS SIGNED) AS id, password, ",
-                my_time!("last_login"),
-                " AS last_login, is_superuser, username, first_name, last_name, email, \
-                 is_staff, is_active, ",
-                my_time!("date_joined"),
-                " AS date_joined FROM auth_user ORDER BY id"
-            ),
-            |row| UserRow {
+        let table = self.options.user_table.as_str();
+        let sql = self.user_query().await?;
+        let extras = sql.extras;
+        let rows = read_rows!(self.source, &sql.text, &sql.text, &sql.text, |row| {
+            let mut profile = Map::new();
+            for (i, (name, kind)) in extras.iter().enumerate() {
+                let alias = format!("x{i}");
+                let alias = alias.as_str();
+                let value = match kind {
+                    Kind::Integer => row.try_get::<Option<i64>, _>(alias)?.map(Value::from),
+                    Kind::Boolean => row
+                        .try_get::<Option<i64>, _>(alias)?
+                        .map(|value| Value::Bool(value != 0)),
+                    Kind::Real => row
+                        .try_get::<Option<f64>, _>(alias)?
+                        .and_then(serde_json::Number::from_f64)
+                        .map(Value::Number),
+                    Kind::Text => row.try_get::<Option<String>, _>(alias)?.map(Value::String),
+                };
+                if let Some(value) = value {
+                    profile.insert(name.clone(), value);
+                }
+            }
+            UserRow {
                 id: row.try_get("id")?,
                 password: row.try_get("password")?,
                 last_login: row.try_get("last_login")?,
@@ -440,24 +802,106 @@ impl Importer<'_> {
                 is_staff: row.try_get("is_staff")?,
                 is_active: row.try_get("is_active")?,
                 date_joined: row.try_get("date_joined")?,
+                profile,
             }
-        );
+        });
         let mut counts = TableReport::default();
-        for row in rows {
+        let total = rows.len();
+        self.tell(table, 0, total);
+        for (done, row) in rows.into_iter().enumerate() {
             let id = row.id;
             let outcome = match django_user(row) {
                 Ok(user) => self.import_user(user).await?,
                 Err(message) => Outcome::Failed(message),
             };
-            self.count(&mut counts, TABLE, id.to_string(), outcome);
+            self.count(&mut counts, table, id.to_string(), outcome);
+            self.tell(table, done + 1, total);
         }
         self.report.users = counts;
         Ok(())
     }
 
+    /// The query of the user table's rows: each field under its own name
+    /// (ids as 64-bit integers, times as text in UTC), then the table's
+    /// other columns (`x0`, `x1`, ...), which are [`UserQuery::extras`].
+    /// Checks first that the table has a column for every field.
+    async fn user_query(&self) -> Result<UserQuery, ImportError> {
+        let source = self.source;
+        let options = self.options;
+        let table = options.user_table.as_str();
+        let columns = source.columns(table).await?;
+        if columns.is_empty() {
+            return Err(ImportError::NoUserTable(table.to_owned()));
+        }
+        let has = |name: &str| {
+            columns
+                .iter()
+                .find(|(column, _)| source.same_name(column, name))
+        };
+        for field in UserField::ALL {
+            let column = options.column(field);
+            if has(column).is_none() {
+                return Err(ImportError::MissingColumn {
+                    table: table.to_owned(),
+                    field,
+                    column: column.to_owned(),
+                });
+            }
+        }
+        let known = |name: &str| {
+            UserField::ALL.into_iter().any(|field| {
+                source.same_name(name, field.name())
+                    || source.same_name(name, options.column(field))
+            })
+        };
+        // A column whose name is no plain identifier is left out: it
+        // would have to be quoted into the query.
+        let extras: Vec<(String, Kind)> = columns
+            .iter()
+            .filter(|(name, _)| is_identifier(name) && !known(name))
+            .map(|(name, declared)| (name.clone(), Kind::of(declared)))
+            .collect();
+        let column = |field| source.quote(options.column(field));
+        let mut select = vec![
+            format!("{} AS id", source.integer(&column(UserField::Id))),
+            format!("{} AS password", source.text(&column(UserField::Password))),
+            format!(
+                "{} AS last_login",
+                source.time(&column(UserField::LastLogin))
+            ),
+            format!("{} AS is_superuser", column(UserField::IsSuperuser)),
+            format!("{} AS username", source.text(&column(UserField::Username))),
+            format!(
+                "{} AS first_name",
+                source.text(&column(UserField::FirstName))
+            ),
+            format!("{} AS last_name", source.text(&column(UserField::LastName))),
+            format!("{} AS email", source.text(&column(UserField::Email))),
+            format!("{} AS is_staff", column(UserField::IsStaff)),
+            format!("{} AS is_active", column(UserField::IsActive)),
+            format!(
+                "{} AS date_joined",
+                source.time(&column(UserField::DateJoined))
+            ),
+        ];
+        for (i, (name, kind)) in extras.iter().enumerate() {
+            select.push(format!(
+                "{} AS x{i}",
+                source.value(*kind, &source.quote(name))
+            ));
+        }
+        let text = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            select.join(", "),
+            source.quote(table),
+            column(UserField::Id)
+        );
+        Ok(UserQuery { text, extras })
+    }
+
     async fn import_user(&mut self, user: User) -> Result<Outcome, ImportError> {
         let legacy_id = user.legacy_id.unwrap_or_default();
-        let store_error = store_error("auth_user", legacy_id.to_string());
+        let store_error = store_error(&self.options.user_table, legacy_id.to_string());
         let users = &self.stores.users;
         if let Some(existing) = users
             .user_by_legacy_id(legacy_id)
@@ -484,10 +928,12 @@ impl Importer<'_> {
     }
 
     /// Brings `existing` (imported before) up to `django`'s flags, names,
-    /// email and password hash. A hash made here (Argon2id in PHC form,
-    /// `$argon2id$...`: upgraded on a login here, or set here) is kept;
-    /// a Django-format one is replaced by Django's current one. Dates are
-    /// kept as first imported (last_login moves on here).
+    /// email, `date_joined` and password hash. A hash made here (Argon2id
+    /// in PHC form, `$argon2id$...`: upgraded on a login here, or set here)
+    /// is kept; a Django-format one is replaced by Django's current one.
+    /// `last_login` moves forward only: it is set to Django's when Django's
+    /// is later (someone logged in there during the move), and kept when
+    /// it is later here (a login here) or Django has none.
     async fn update_user(
         &mut self,
         existing: &User,
@@ -505,22 +951,32 @@ impl Importer<'_> {
             is_staff: changed(&existing.is_staff, &django.is_staff),
             is_superuser: changed(&existing.is_superuser, &django.is_superuser),
             email_verified: None,
-            profile: None,
+            profile: {
+                // Django's columns overwrite the keys they name; keys
+                // added here are kept.
+                let mut merged = existing.profile.clone();
+                merged.extend(django.profile.clone());
+                changed(&existing.profile, &merged)
+            },
+            date_joined: changed(&existing.date_joined, &django.date_joined),
         };
+        let new_last_login = django
+            .last_login
+            .filter(|django| existing.last_login.is_none_or(|here| here < *django));
         let made_here = existing
             .password_hash
             .as_deref()
             .is_some_and(|hash| hash.starts_with('$'));
         let new_hash = (!made_here && existing.password_hash != django.password_hash)
             .then_some(django.password_hash.as_deref());
-        if update == UserUpdate::default() && new_hash.is_none() {
+        if update == UserUpdate::default() && new_hash.is_none() && new_last_login.is_none() {
             return Ok(Outcome::Unchanged);
         }
         if self.dry_run {
             return Ok(Outcome::Updated);
         }
         let legacy_id = django.legacy_id.unwrap_or_default();
-        let store_error = store_error("auth_user", legacy_id.to_string());
+        let store_error = store_error(&self.options.user_table, legacy_id.to_string());
         let users = &self.stores.users;
         if update != UserUpdate::default() {
             match users.update_user(existing.id, &update).await {
@@ -536,6 +992,12 @@ impl Importer<'_> {
         if let Some(hash) = new_hash {
             users
                 .set_password_hash(existing.id, hash)
+                .await
+                .map_err(&store_error)?;
+        }
+        if let Some(at) = new_last_login {
+            users
+                .set_last_login(existing.id, at)
                 .await
                 .map_err(&store_error)?;
         }
@@ -571,7 +1033,9 @@ impl Importer<'_> {
             }
         );
         let mut counts = TableReport::default();
-        for row in rows {
+        let total = rows.len();
+        self.tell(TABLE, 0, total);
+        for (done, row) in rows.into_iter().enumerate() {
             let name = format!("{}... of user {}", row.token_key, row.user_id);
             let outcome = match self.knox_record(&row) {
                 // Knox refuses (and deletes) an expired token: importing
@@ -583,6 +1047,7 @@ impl Importer<'_> {
                 Err(message) => Outcome::Failed(message),
             };
             self.count(&mut counts, TABLE, name, outcome);
+            self.tell(TABLE, done + 1, total);
         }
         Ok(counts)
     }
@@ -655,7 +1120,9 @@ impl Importer<'_> {
             }
         );
         let mut counts = TableReport::default();
-        for row in rows {
+        let total = rows.len();
+        self.tell(TABLE, 0, total);
+        for (done, row) in rows.into_iter().enumerate() {
             let name = format!("of user {}", row.user_id);
             let record = self.user(row.user_id).and_then(|user| {
                 let created = required_time(&row.created, "created")?;
@@ -667,6 +1134,7 @@ impl Importer<'_> {
                 Err(message) => Outcome::Failed(message),
             };
             self.count(&mut counts, TABLE, name, outcome);
+            self.tell(TABLE, done + 1, total);
         }
         Ok(counts)
     }
@@ -741,7 +1209,9 @@ impl Importer<'_> {
             }
         );
         let mut counts = TableReport::default();
-        for row in rows {
+        let total = rows.len();
+        self.tell(TABLE, 0, total);
+        for (done, row) in rows.into_iter().enumerate() {
             let id = row.id;
             let outcome = match row.user_id {
                 // A token of a deleted user names nobody: nothing to refuse.
@@ -752,6 +1222,7 @@ impl Importer<'_> {
                 },
             };
             self.count(&mut counts, TABLE, id.to_string(), outcome);
+            self.tell(TABLE, done + 1, total);
         }
         Ok(counts)
     }
@@ -828,7 +1299,7 @@ fn django_user(row: UserRow) -> Result<User, String> {
         last_login,
         // Django's unusable passwords start with "!".
         password_hash: (!password.is_empty() && !password.starts_with('!')).then_some(password),
-        profile: Default::default(),
+        profile: row.profile,
         legacy_id: Some(row.id),
     })
 }

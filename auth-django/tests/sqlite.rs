@@ -12,8 +12,9 @@ use auth_core::store::{JwtRevocationStore, UserStore};
 use auth_core::{Auth, ManualClock, MemoryStore, Stores};
 use auth_django::{ImportOptions, TableReport, import};
 use serde_json::Value;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection};
+use sqlx::Connection;
+
+mod common;
 
 /// Django's `CREATE TABLE`s for SQLite, as its migrations write them.
 const DJANGO_SCHEMA: &[&str] = &[
@@ -40,20 +41,7 @@ fn vectors(name: &str) -> Value {
 /// from the first's only in case), a knox token of user 1 and one of user
 /// 4, a DRF key of user 1 and a blacklisted refresh token of user 1.
 async fn django_database(name: &str) -> (String, Value, Value) {
-    let path =
-        std::env::temp_dir().join(format!("auth-django-{name}-{}.sqlite3", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let url = format!("sqlite://{}", path.display());
-    let mut conn = url
-        .parse::<SqliteConnectOptions>()
-        .unwrap()
-        .create_if_missing(true)
-        .connect()
-        .await
-        .unwrap();
-    for statement in DJANGO_SCHEMA {
-        sqlx::query(statement).execute(&mut conn).await.unwrap();
-    }
+    let (url, mut conn) = common::sqlite_file(name, DJANGO_SCHEMA).await;
     let hashes = vectors("django_hashes.json");
     let hash = |i: usize| hashes["vectors"][i].clone();
     let (pbkdf2, argon2) = (hash(0), hash(1));
@@ -161,6 +149,13 @@ async fn django_database(name: &str) -> (String, Value, Value) {
     (url, pbkdf2, knox)
 }
 
+fn dry_run() -> ImportOptions {
+    ImportOptions {
+        dry_run: true,
+        ..ImportOptions::default()
+    }
+}
+
 fn counts(imported: u64, unchanged: u64, failed: u64) -> TableReport {
     TableReport {
         imported,
@@ -178,9 +173,7 @@ async fn a_django_database_is_imported_once_and_its_credentials_work() {
     let stores = Stores::all_in(store.clone());
 
     // A dry run reports what it would do and writes nothing.
-    let dry = import(&url, &stores, &ImportOptions { dry_run: true })
-        .await
-        .unwrap();
+    let dry = import(&url, &stores, &dry_run()).await.unwrap();
     assert!(dry.dry_run);
     assert_eq!(
         dry.users,
@@ -261,7 +254,7 @@ async fn a_django_database_is_imported_once_and_its_credentials_work() {
     assert_eq!(again.knox_tokens, Some(counts(0, 1, 1)));
     assert_eq!(again.drf_tokens, Some(counts(0, 1, 0)));
     assert_eq!(again.blacklisted_tokens, Some(counts(0, 1, 0)));
-    let _ = std::fs::remove_file(url.trim_start_matches("sqlite://"));
+    common::remove(&url);
 }
 
 #[tokio::test]
@@ -303,7 +296,7 @@ async fn users_with_a_blank_email_all_fail_by_name() {
         .map(|e| e.row.clone())
         .collect();
     assert_eq!(blank, ["2", "3"]);
-    let _ = std::fs::remove_file(url.trim_start_matches("sqlite://"));
+    common::remove(&url);
 }
 
 #[tokio::test]
@@ -331,9 +324,7 @@ async fn a_re_run_updates_what_changed_in_django_but_not_a_hash_made_here() {
         sqlx::query(statement).execute(&pool).await.unwrap();
     }
     pool.close().await;
-    let dry = import(&url, &stores, &ImportOptions { dry_run: true })
-        .await
-        .unwrap();
+    let dry = import(&url, &stores, &dry_run()).await.unwrap();
     assert_eq!((dry.users.updated, dry.users.unchanged), (2, 1), "{dry:?}");
     let report = import(&url, &stores, &ImportOptions::default())
         .await
@@ -349,5 +340,65 @@ async fn a_re_run_updates_what_changed_in_django_but_not_a_hash_made_here() {
         .await
         .unwrap();
     assert_eq!((again.users.updated, again.users.unchanged), (0, 3));
-    let _ = std::fs::remove_file(url.trim_start_matches("sqlite://"));
+    common::remove(&url);
+}
+
+#[tokio::test]
+async fn a_re_run_moves_the_dates_that_changed_in_django() {
+    let (url, _, _) = django_database("dates").await;
+    let store = Arc::new(MemoryStore::new());
+    let stores = Stores::all_in(store.clone());
+    import(&url, &stores, &ImportOptions::default())
+        .await
+        .unwrap();
+    let interop = store.user_by_legacy_id(1).await.unwrap().unwrap();
+    let dormant = store.user_by_legacy_id(2).await.unwrap().unwrap();
+    let root = store.user_by_legacy_id(3).await.unwrap().unwrap();
+    // A login here, later than the one Django is about to record.
+    let here = "2027-01-01T00:00:00+00:00".parse().unwrap();
+    store.set_last_login(dormant.id, here).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    for statement in [
+        // Logged in on Django during the move.
+        "UPDATE auth_user SET last_login = '2026-12-01 12:00:00.25' WHERE id = 1",
+        // Earlier than the login here: kept.
+        "UPDATE auth_user SET last_login = '2026-12-02 00:00:00' WHERE id = 2",
+        "UPDATE auth_user SET date_joined = '2025-05-05 05:05:05.000007' WHERE id = 3",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let dry = import(&url, &stores, &dry_run()).await.unwrap();
+    assert_eq!((dry.users.updated, dry.users.unchanged), (2, 1), "{dry:?}");
+    assert_eq!(
+        store.user_by_id(interop.id).await.unwrap(),
+        Some(interop.clone())
+    );
+    let report = import(&url, &stores, &ImportOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.users.updated, report.users.unchanged),
+        (2, 1),
+        "{report:?}"
+    );
+    let moved = store.user_by_id(interop.id).await.unwrap().unwrap();
+    assert_eq!(
+        moved.last_login.map(|at| at.to_rfc3339()),
+        Some("2026-12-01T12:00:00.250+00:00".into())
+    );
+    assert_eq!(moved.date_joined, interop.date_joined);
+    let kept = store.user_by_id(dormant.id).await.unwrap().unwrap();
+    assert_eq!(kept.last_login, Some(here), "the later login here is kept");
+    let rejoined = store.user_by_id(root.id).await.unwrap().unwrap();
+    assert_eq!(
+        rejoined.date_joined.to_rfc3339(),
+        "2025-05-05T05:05:05.000007+00:00"
+    );
+    assert_eq!(rejoined.last_login, root.last_login);
+    let again = import(&url, &stores, &ImportOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((again.users.updated, again.users.unchanged), (0, 3));
+    common::remove(&url);
 }

@@ -24,7 +24,8 @@ const UPDATE_USER: &str = "UPDATE auth_users SET \
      last_name = COALESCE(?, last_name), last_name_folded = COALESCE(?, last_name_folded), \
      is_active = COALESCE(?, is_active), is_staff = COALESCE(?, is_staff), \
      is_superuser = COALESCE(?, is_superuser), \
-     email_verified = COALESCE(?, email_verified), profile = COALESCE(?, profile) \
+     email_verified = COALESCE(?, email_verified), profile = COALESCE(?, profile), \
+     date_joined = COALESCE(?, date_joined) \
      WHERE id = ?";
 
 /// A listing search: one pattern on four folded columns. `LIKE` is ASCII
@@ -116,6 +117,7 @@ macro_rules! impl_user_store {
                     .bind(update.is_superuser)
                     .bind(update.email_verified)
                     .bind(update.profile.as_ref().map(Json))
+                    .bind(Time::of(update.date_joined))
                     .bind(id.0)
                     .execute(&self.pool)
                     .await

@@ -290,6 +290,7 @@ macro_rules! __store_conformance_group {
             every_field_round_trips,
             update_sets_every_named_field,
             update_leaves_unnamed_columns_alone,
+            update_date_joined_touches_only_date_joined,
             replace_password_hash_only_over_the_verified_hash,
             update_of_unknown_user_is_not_found,
             update_conflict_changes_nothing,

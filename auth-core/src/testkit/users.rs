@@ -355,7 +355,7 @@ pub async fn every_field_round_trips(store: Arc<dyn UserStore>) {
 }
 
 /// `update_user` sets every column its update names (and neither
-/// `date_joined`, `last_login` nor the hash, which it cannot name); the old
+/// `last_login` nor the hash, which it cannot name); the old
 /// username and email are free afterwards and the new ones are found; a user
 /// may change the case of its own username.
 pub async fn update_sets_every_named_field(store: Arc<dyn UserStore>) {
@@ -380,6 +380,7 @@ pub async fn update_sets_every_named_field(store: Arc<dyn UserStore>) {
                 .cloned()
                 .unwrap_or_default(),
         ),
+        date_joined: Some(micros(original.date_joined, -86_400_000_123)),
     };
     store
         .update_user(original.id, &update)
@@ -503,6 +504,45 @@ pub async fn update_leaves_unnamed_columns_alone(store: Arc<dyn UserStore>) {
         expected,
         "an empty update changes nothing"
     );
+}
+
+/// An update naming only `date_joined` (an import bringing it in line
+/// with Django's) writes it, to the microsecond, earlier or later than the
+/// stored one, and leaves every other column as stored.
+pub async fn update_date_joined_touches_only_date_joined(store: Arc<dyn UserStore>) {
+    let mut ada = user(&unique("ada_"));
+    ada.first_name = "Ada".into();
+    ada.is_staff = true;
+    ada.email_verified = true;
+    ada.password_hash = Some("$argon2id$v=19$kept".into());
+    ada.last_login = Some(micros(ada.date_joined, 5));
+    ada.profile = json!({"plan": "pro"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    ada.legacy_id = Some(unique_legacy_id());
+    insert(&*store, &ada).await;
+
+    let mut expected = ada.clone();
+    for at in [
+        micros(ada.date_joined, -(400 * 86_400_000_000) - 123_457),
+        micros(ada.date_joined, 3_600_000_001),
+    ] {
+        let update = UserUpdate {
+            date_joined: Some(at),
+            ..UserUpdate::default()
+        };
+        store
+            .update_user(ada.id, &update)
+            .await
+            .expect("update_user of date_joined failed");
+        expected.date_joined = at;
+        assert_eq!(
+            get(&*store, ada.id).await,
+            expected,
+            "date_joined is written and nothing else changes"
+        );
+    }
 }
 
 /// `replace_password_hash` writes only over the hash it is given (what a

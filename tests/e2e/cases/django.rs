@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::{Value, json};
 
 use super::assert_401;
@@ -72,7 +72,8 @@ fn strings<'a>(made: &'a Value, list: &str, field: &str) -> Vec<&'a str> {
 
 /// Imports `from` into the server's stores: the report's lines.
 async fn import(t: &Ctx, from: &str) -> String {
-    let report = auth_demo::import_django(&t.settings, from, false)
+    let options = auth_demo::auth_django::ImportOptions::default();
+    let report = auth_demo::import_django(&t.settings, from, &options)
         .await
         .expect("the import runs");
     assert!(report.errors.is_empty(), "{report:?}");
@@ -80,8 +81,9 @@ async fn import(t: &Ctx, from: &str) -> String {
 }
 
 /// What importing the deployment reports: everything imported (the expired
-/// knox token skipped), or `again`, everything unchanged.
-fn expected_report(again: bool) -> String {
+/// knox token skipped), or `again`, everything unchanged but for
+/// `updated_users`.
+fn expected_report(again: bool, updated_users: u64) -> String {
     [
         ("auth_user", 5, 0),
         ("knox_authtoken", 2, 1),
@@ -90,9 +92,14 @@ fn expected_report(again: bool) -> String {
     ]
     .iter()
     .map(|(table, rows, skipped)| {
-        let (imported, unchanged) = if again { (0, rows) } else { (*rows, &0) };
+        let updated = if *table == "auth_user" { updated_users } else { 0 };
+        let (imported, unchanged) = if again {
+            (0, rows - updated)
+        } else {
+            (*rows, 0)
+        };
         format!(
-            "{table}: imported {imported}, updated 0, unchanged {unchanged}, skipped {skipped}, failed 0\n"
+            "{table}: imported {imported}, updated {updated}, unchanged {unchanged}, skipped {skipped}, failed 0\n"
         )
     })
     .collect()
@@ -161,7 +168,7 @@ async fn moves_over(env: Env, from: &str, made: &Value) {
         }
     }
 
-    assert_eq!(import(&t, from).await, expected_report(false));
+    assert_eq!(import(&t, from).await, expected_report(false, 0));
 
     // Flags, names and dates as Django has them, before any login here
     // changes last_login: the superuser's DRF token lists every user.
@@ -172,17 +179,7 @@ async fn moves_over(env: Env, from: &str, made: &Value) {
         .find(|token| token["user"] == "root")
         .and_then(|token| token["token"].as_str())
         .expect("root's DRF token");
-    let listed = t
-        .get("/api/users?page_size=100")
-        .token(root_drf)
-        .send()
-        .await;
-    listed.expect(200);
-    let listed = listed.json["results"]
-        .as_array()
-        .cloned()
-        .or_else(|| listed.json.as_array().cloned())
-        .expect("a list of users");
+    let listed = list_users(&t, root_drf).await;
     let users = made["users"].as_array().expect("users");
     assert_eq!(listed.len(), users.len(), "{listed:?}");
     for django in users {
@@ -274,7 +271,7 @@ async fn moves_over(env: Env, from: &str, made: &Value) {
 
     // A second import changes nothing, and keeps the hashes upgraded here
     // by those logins.
-    assert_eq!(import(&t, from).await, expected_report(true));
+    assert_eq!(import(&t, from).await, expected_report(true, 0));
     for django in users {
         if django["is_active"] == true
             && let Some(password) = django["password"].as_str()
@@ -283,5 +280,68 @@ async fn moves_over(env: Env, from: &str, made: &Value) {
             t.jwt_login(name, password).await;
         }
     }
+
+    // Someone logs in on Django during the move (the user with an
+    // unusable password, who cannot log in here): a re-run moves its
+    // last_login, and counts it updated; the next changes nothing.
+    let name = users
+        .iter()
+        .find(|user| !user["password"].is_string())
+        .and_then(|user| user["username"].as_str())
+        .expect("the user with an unusable password");
+    let at = Utc::now().trunc_subsecs(6);
+    django_set_last_login(from, name, at).await;
+    assert_eq!(import(&t, from).await, expected_report(true, 1));
+    let listed = list_users(&t, root_drf).await;
+    let here = listed
+        .iter()
+        .find(|user| user["username"] == name)
+        .expect("the user is listed");
+    assert_eq!(time(&here["last_login"]), Some(at), "{name}'s last_login");
+    assert_eq!(import(&t, from).await, expected_report(true, 0));
     t.finish().await;
+}
+
+/// Every user here, listed with `token` (a superuser's).
+async fn list_users(t: &Ctx, token: &str) -> Vec<Value> {
+    let listed = t.get("/api/users?page_size=100").token(token).send().await;
+    listed.expect(200);
+    listed.json["results"]
+        .as_array()
+        .cloned()
+        .or_else(|| listed.json.as_array().cloned())
+        .expect("a list of users")
+}
+
+/// Sets `last_login` of Django's user `username` in the Django database
+/// at `from` (SQLite or PostgreSQL), as a login on Django does.
+async fn django_set_last_login(from: &str, username: &str, at: DateTime<Utc>) {
+    use auth_store_sqlx::sqlx;
+    let done = if from.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(from)
+            .await
+            .expect("opening the Django SQLite file");
+        // Django's SQLite backend stores times as UTC text.
+        let done = sqlx::query("UPDATE auth_user SET last_login = ? WHERE username = ?")
+            .bind(at.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+            .bind(username)
+            .execute(&pool)
+            .await;
+        pool.close().await;
+        done.map(|done| done.rows_affected())
+    } else {
+        let pool = sqlx::PgPool::connect(from)
+            .await
+            .expect("connecting to the Django PostgreSQL database");
+        let done = sqlx::query(
+            "UPDATE auth_user SET last_login = CAST($1 AS timestamptz) WHERE username = $2",
+        )
+        .bind(at.to_rfc3339())
+        .bind(username)
+        .execute(&pool)
+        .await;
+        pool.close().await;
+        done.map(|done| done.rows_affected())
+    };
+    assert_eq!(done.expect("updating Django's auth_user"), 1);
 }
