@@ -108,7 +108,7 @@ impl Access {
             Access::OAuthScope(scope) => CallerAccess::OAuthScope(scope),
         };
         let who = if let Access::OAuthScope(_) = self
-            && let Some(token) = body_access_token(req)
+            && let Some(token) = UserInfoForm::read(req).access_token
         {
             // RFC 6750 §2.2: the token in a form body, and only there.
             if req.header("authorization").is_some() {
@@ -174,18 +174,30 @@ impl Access {
     }
 }
 
-/// The `access_token` of a `POST` whose body is a form (RFC 6750 §2.2).
-fn body_access_token(req: &ApiRequest<'_>) -> Option<String> {
-    if req.method != "POST"
-        || req
-            .expect_media_type("application/x-www-form-urlencoded")
-            .is_err()
-    {
-        return None;
+/// The form a `POST` to userinfo may carry (RFC 6750 §2.2), instead of
+/// `Authorization: Bearer`; the endpoint's access check reads it.
+// No `Debug`: it holds a token.
+#[derive(Default, utoipa::ToSchema)]
+pub(crate) struct UserInfoForm {
+    /// The access token (never together with an `Authorization` header).
+    access_token: Option<String>,
+}
+
+impl UserInfoForm {
+    /// The form of a `POST` whose body is form-encoded; empty otherwise.
+    pub(crate) fn read(req: &ApiRequest<'_>) -> Self {
+        if req.method != "POST"
+            || req
+                .expect_media_type("application/x-www-form-urlencoded")
+                .is_err()
+        {
+            return Self::default();
+        }
+        let access_token = form_urlencoded::parse(req.body)
+            .find(|(name, _)| name == "access_token")
+            .map(|(_, value)| value.into_owned());
+        Self { access_token }
     }
-    form_urlencoded::parse(req.body)
-        .find(|(name, _)| name == "access_token")
-        .map(|(_, value)| value.into_owned())
 }
 
 /// Where a documented parameter is read from.

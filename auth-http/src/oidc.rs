@@ -58,16 +58,6 @@ pub(crate) struct OpenIdConfiguration {
     claims_supported: Vec<&'static str>,
 }
 
-/// The form a `POST` to userinfo may carry (RFC 6750 §2.2), instead of
-/// `Authorization: Bearer`.
-// No `Debug`: it holds a token.
-#[derive(ToSchema)]
-pub(crate) struct UserInfoForm {
-    /// The access token (never together with an `Authorization` header).
-    #[expect(dead_code, reason = "documented; read by the endpoint's access check")]
-    access_token: Option<String>,
-}
-
 /// `GET /.well-known/openid-configuration`: 404 while no ID-token keys
 /// are configured (OpenID Connect is off).
 pub(crate) async fn discovery(c: Call<'_>) -> Outcome {

@@ -22,12 +22,14 @@ use crate::bodies::{
 };
 use crate::browser;
 use crate::cookies;
-use crate::endpoint::{self, Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param};
+use crate::endpoint::{
+    self, Access, Body, Call, Endpoint, Failure, Group, In, Outcome, Param, UserInfoForm,
+};
 use crate::form::{json_body, percent_decode};
 use crate::oauth::{
     self, IntrospectionResponse, ServerMetadata, TokenForm, TokenHintForm, TokenResponse,
 };
-use crate::oidc::{self, OpenIdConfiguration, UserInfoForm};
+use crate::oidc::{self, OpenIdConfiguration};
 use crate::schemas::{
     AdminUserPatch, AdminUserRequest, HistoryPage, KnoxLoginRequest, LoginRequest, UserPage,
 };
