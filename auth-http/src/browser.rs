@@ -520,10 +520,10 @@ pub(crate) async fn authorize_get(c: Call<'_>) -> Outcome {
 
 /// The consent form that `POST /api/o/authorize` takes, as the consent
 /// page's hidden fields and buttons send it: the session's CSRF token, the
-/// decision, and the authorization request's parameters again. The handler
-/// reads the body into it, and its schema documents the body. A field sent
-/// empty counts as absent.
-#[derive(Debug, Default, utoipa::ToSchema)]
+/// decision, and the authorization request's parameters again.
+// The handler reads the body into it, and its schema documents the body.
+// A field sent empty counts as absent. No `Debug`: it holds the CSRF token.
+#[derive(Default, utoipa::ToSchema)]
 pub(crate) struct ConsentForm {
     /// The session's CSRF token, from the consent page.
     csrf_token: String,

@@ -175,8 +175,8 @@ impl Access {
 }
 
 /// The form a `POST` to userinfo may carry (RFC 6750 §2.2), instead of
-/// `Authorization: Bearer`; the endpoint's access check reads it.
-// No `Debug`: it holds a token.
+/// `Authorization: Bearer`.
+// The endpoint's access check reads it. No `Debug`: it holds a token.
 #[derive(Default, utoipa::ToSchema)]
 pub(crate) struct UserInfoForm {
     /// The access token (never together with an `Authorization` header).

@@ -54,14 +54,15 @@ pub(crate) struct TokenForm {
 }
 
 /// The revocation and introspection form (RFC 7009 §2.1, RFC 7662 §2.1).
-/// `Debug` shows neither the token nor the secret.
+// `Debug` shows neither the token nor the secret.
 #[derive(Default, ToSchema)]
 pub(crate) struct TokenHintForm {
     /// The token.
     token: String,
-    /// `access_token` or `refresh_token`: a hint only, which RFC 7009
-    /// §2.1 lets a server ignore; the token is found by its digest either
-    /// way.
+    /// `access_token` or `refresh_token` (a hint only: the token is found
+    /// either way).
+    // RFC 7009 §2.1 lets a server ignore it; the token is found by its
+    // digest.
     token_type_hint: Option<String>,
     /// The client's id (`client_secret_post`, or a public client).
     client_id: Option<String>,

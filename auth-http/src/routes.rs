@@ -103,6 +103,11 @@ const AUTHORIZE_PARAMS: &[Param] = &[
         at: In::Query,
         description: "`none`, `login` or `consent`",
     },
+    Param {
+        name: "max_age",
+        at: In::Query,
+        description: "OpenID Connect: seconds since the user's sign-in beyond which they sign in again (`0`: always)",
+    },
 ];
 const USER_ID: Param = Param {
     name: "id",
