@@ -434,6 +434,41 @@ enum Source {
     MySql(MySqlPool),
 }
 
+/// Runs the first query on SQLite, the second on PostgreSQL, the third on
+/// MySQL (each binding `bind`, when given), and turns each row into a value
+/// with the closure (the same for all three: the queries cast to the same
+/// types, times as text).
+macro_rules! read_rows {
+    (
+        $source:expr, $sqlite:expr, $postgres:expr, $mysql:expr,
+        $(bind: $arg:expr,)? |$row:ident| $body:expr
+    ) => {
+        match $source {
+            Source::Sqlite(pool) => sqlx::query($sqlite)
+                $(.bind($arg))?
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|$row| Ok::<_, sqlx::Error>($body))
+                .collect::<Result<Vec<_>, _>>()?,
+            Source::Postgres(pool) => sqlx::query($postgres)
+                $(.bind($arg))?
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|$row| Ok::<_, sqlx::Error>($body))
+                .collect::<Result<Vec<_>, _>>()?,
+            Source::MySql(pool) => sqlx::query($mysql)
+                $(.bind($arg))?
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|$row| Ok::<_, sqlx::Error>($body))
+                .collect::<Result<Vec<_>, _>>()?,
+        }
+    };
+}
+
 impl Source {
     /// `name`, a checked identifier ([`is_identifier`]), quoted.
     fn quote(&self, name: &str) -> String {
@@ -499,45 +534,21 @@ impl Source {
     /// The columns of `table`, with their declared types, in order; none
     /// when there is no such table.
     async fn columns(&self, table: &str) -> Result<Vec<(String, String)>, ImportError> {
-        let read = |row: &dyn Fn(&str) -> Result<Option<String>, sqlx::Error>| {
-            Ok::<_, sqlx::Error>((
-                row("name")?.unwrap_or_default(),
-                row("type")?.unwrap_or_default(),
-            ))
-        };
-        let columns = match self {
-            Source::Sqlite(pool) => {
-                sqlx::query("SELECT name, type FROM pragma_table_info(?) ORDER BY cid")
-                    .bind(table)
-                    .fetch_all(pool)
-                    .await?
-                    .iter()
-                    .map(|row| read(&|column| row.try_get(column)))
-                    .collect::<Result<Vec<_>, _>>()?
-            }
-            Source::Postgres(pool) => sqlx::query(
-                "SELECT attname::text AS name, format_type(atttypid, atttypmod) AS type \
-                 FROM pg_attribute WHERE attrelid = to_regclass(quote_ident($1)) \
-                 AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        let columns = read_rows!(
+            self,
+            "SELECT name, type FROM pragma_table_info(?) ORDER BY cid",
+            "SELECT attname::text AS name, format_type(atttypid, atttypmod) AS type \
+             FROM pg_attribute WHERE attrelid = to_regclass(quote_ident($1)) \
+             AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            "SELECT CAST(column_name AS CHAR) AS name, CAST(column_type AS CHAR) AS type \
+             FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+            bind: table,
+            |row| (
+                row.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
+                row.try_get::<Option<String>, _>("type")?.unwrap_or_default(),
             )
-            .bind(table)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(|row| read(&|column| row.try_get(column)))
-            .collect::<Result<Vec<_>, _>>()?,
-            Source::MySql(pool) => sqlx::query(
-                "SELECT CAST(column_name AS CHAR) AS name, CAST(column_type AS CHAR) AS type \
-                 FROM information_schema.columns \
-                 WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
-            )
-            .bind(table)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(|row| read(&|column| row.try_get(column)))
-            .collect::<Result<Vec<_>, _>>()?,
-        };
+        );
         Ok(columns)
     }
 }
@@ -585,35 +596,6 @@ struct UserQuery {
     text: String,
     /// The columns going into `profile`, read as `x0`, `x1`, ...
     extras: Vec<(String, Kind)>,
-}
-
-/// Runs the first query on SQLite, the second on PostgreSQL, the third on
-/// MySQL, and turns
-/// each row into a value with the closure (the same for both: the queries
-/// cast to the same types, times as text).
-macro_rules! read_rows {
-    ($source:expr, $sqlite:expr, $postgres:expr, $mysql:expr, |$row:ident| $body:expr) => {
-        match $source {
-            Source::Sqlite(pool) => sqlx::query($sqlite)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|$row| Ok::<_, sqlx::Error>($body))
-                .collect::<Result<Vec<_>, _>>()?,
-            Source::Postgres(pool) => sqlx::query($postgres)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|$row| Ok::<_, sqlx::Error>($body))
-                .collect::<Result<Vec<_>, _>>()?,
-            Source::MySql(pool) => sqlx::query($mysql)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|$row| Ok::<_, sqlx::Error>($body))
-                .collect::<Result<Vec<_>, _>>()?,
-        }
-    };
 }
 
 /// `column`, a time, as text in UTC on PostgreSQL.
