@@ -41,17 +41,14 @@ async fn send(request: reqwest::RequestBuilder) -> Answer {
     }
 }
 
-/// A request, built for either server's base URL.
-type Case<'a> = dyn Fn(&str) -> reqwest::RequestBuilder + 'a;
-
-#[tokio::test]
-async fn oauth_endpoints_match_axum() {
-    let auth = Auth::in_memory(AuthConfig::default());
+/// Registers a confidential application `name` allowed `grant`: the
+/// application and its secret.
+async fn confidential(auth: &Auth, name: &str, grant: GrantType) -> (Application, ClientSecret) {
     let secret = ClientSecret::generate();
     let app = Application::register(
-        "service",
+        name,
         ClientType::Confidential,
-        [GrantType::ClientCredentials],
+        [grant],
         Vec::new(),
         Some(&secret),
         auth.now(),
@@ -61,6 +58,16 @@ async fn oauth_endpoints_match_axum() {
         .insert_application(&app)
         .await
         .expect("insert");
+    (app, secret)
+}
+
+/// A request, built for either server's base URL.
+type Case<'a> = dyn Fn(&str) -> reqwest::RequestBuilder + 'a;
+
+#[tokio::test]
+async fn oauth_endpoints_match_axum() {
+    let auth = Auth::in_memory(AuthConfig::default());
+    let (app, secret) = confidential(&auth, "service", GrantType::ClientCredentials).await;
 
     let api = Api::new(auth.clone());
     let (actix_api, actix_auth) = (api.clone(), auth.clone());
@@ -154,20 +161,7 @@ async fn an_applications_route_requires_its_scope_of_oauth_tokens_only() {
     auth.create_user(AdminUserInput::new_user("ada", "ada@example.com").with_password(PASSWORD))
         .await
         .expect("user");
-    let secret = ClientSecret::generate();
-    let app = Application::register(
-        "app",
-        ClientType::Confidential,
-        [GrantType::Password],
-        Vec::new(),
-        Some(&secret),
-        auth.now(),
-    );
-    auth.stores()
-        .oauth_applications
-        .insert_application(&app)
-        .await
-        .expect("insert");
+    let (app, secret) = confidential(&auth, "app", GrantType::Password).await;
     let api = Api::new(auth.clone());
     let actix = support::serve(move || {
         App::new()
