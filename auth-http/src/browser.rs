@@ -447,14 +447,12 @@ async fn grant(
 /// with a code or an error.
 pub(crate) async fn authorize_get(c: Call<'_>) -> Outcome {
     let api = c.api;
-    let read = match read_params(api, c.req.query.as_bytes()) {
-        Ok(fields) => validate(api, &authorization_request(&fields), 302)
-            .await
-            .map(|request| (fields, request)),
-        Err(response) => Err(response),
+    let fields = match read_params(api, c.req.query.as_bytes()) {
+        Ok(fields) => fields,
+        Err(response) => return Ok(response),
     };
-    let (fields, request) = match read {
-        Ok(read) => read,
+    let request = match validate(api, &authorization_request(&fields), 302).await {
+        Ok(request) => request,
         Err(response) => return Ok(response),
     };
     let signed = signed_in(api, c.req).await?;
@@ -553,20 +551,19 @@ impl ConsentForm {
     fn read(fields: Vec<(String, String)>) -> Self {
         let mut form = Self::default();
         for (name, value) in fields {
-            let slot = match name.as_str() {
-                "csrf_token" => &mut form.csrf_token,
-                "decision" => &mut form.decision,
-                "response_type" => &mut form.response_type,
-                "client_id" => &mut form.client_id,
-                "redirect_uri" => &mut form.redirect_uri,
-                "scope" => form.scope.insert(String::new()),
-                "state" => form.state.insert(String::new()),
-                "code_challenge" => form.code_challenge.insert(String::new()),
-                "code_challenge_method" => form.code_challenge_method.insert(String::new()),
-                "nonce" => form.nonce.insert(String::new()),
-                _ => continue,
-            };
-            *slot = value;
+            match name.as_str() {
+                "csrf_token" => form.csrf_token = value,
+                "decision" => form.decision = value,
+                "response_type" => form.response_type = value,
+                "client_id" => form.client_id = value,
+                "redirect_uri" => form.redirect_uri = value,
+                "scope" => form.scope = Some(value),
+                "state" => form.state = Some(value),
+                "code_challenge" => form.code_challenge = Some(value),
+                "code_challenge_method" => form.code_challenge_method = Some(value),
+                "nonce" => form.nonce = Some(value),
+                _ => {}
+            }
         }
         form
     }
