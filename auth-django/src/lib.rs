@@ -408,7 +408,6 @@ pub async fn import(
     let result = Importer {
         source: &source,
         stores,
-        dry_run: options.dry_run,
         options,
         report: ImportReport {
             dry_run: options.dry_run,
@@ -662,7 +661,6 @@ struct BlacklistRow {
 struct Importer<'a> {
     source: &'a Source,
     stores: &'a Stores,
-    dry_run: bool,
     options: &'a ImportOptions,
     report: ImportReport,
     /// Django user id to the id of the user here (made up in a dry run).
@@ -893,7 +891,7 @@ impl Importer<'_> {
             self.users.insert(legacy_id, existing.id);
             return self.update_user(&existing, &user).await;
         }
-        if self.dry_run {
+        if self.options.dry_run {
             self.users.insert(legacy_id, user.id);
             return Ok(Outcome::Imported);
         }
@@ -954,7 +952,7 @@ impl Importer<'_> {
         if update == UserUpdate::default() && new_hash.is_none() && new_last_login.is_none() {
             return Ok(Outcome::Unchanged);
         }
-        if self.dry_run {
+        if self.options.dry_run {
             return Ok(Outcome::Updated);
         }
         let legacy_id = django.legacy_id.unwrap_or_default();
@@ -1064,7 +1062,7 @@ impl Importer<'_> {
         if stored.iter().any(|token| token.digest == record.digest) {
             return Ok(Outcome::Unchanged);
         }
-        if self.dry_run {
+        if self.options.dry_run {
             return Ok(Outcome::Imported);
         }
         match knox
@@ -1138,7 +1136,7 @@ impl Importer<'_> {
             Some(current) if current.seed.is_some() => return Ok(Outcome::Skipped),
             _ => {}
         }
-        if self.dry_run {
+        if self.options.dry_run {
             return Ok(Outcome::Imported);
         }
         if current.is_some() {
@@ -1229,7 +1227,7 @@ impl Importer<'_> {
     ) -> Result<Outcome, ImportError> {
         let store_error = store_error("token_blacklist_blacklistedtoken", id.to_string());
         let revocations = &self.stores.revocations;
-        if self.dry_run {
+        if self.options.dry_run {
             let known = revocations
                 .blacklisted_jti(&entry.jti)
                 .await
