@@ -28,18 +28,27 @@ struct Env {
 }
 
 async fn env_with(oauth: OAuthConfig) -> Env {
+    env_on(oauth, |builder, _| builder).await
+}
+
+/// As [`env_with`], with `adapt` given the builder and the store to change
+/// what the service is built on.
+async fn env_on(
+    oauth: OAuthConfig,
+    adapt: impl FnOnce(crate::AuthBuilder, &Arc<MemoryStore>) -> crate::AuthBuilder,
+) -> Env {
     let clock = ManualClock::at_unix(1_800_000_000);
     let config = AuthConfig::default()
         .with_throttle(ThrottleConfig::disabled())
         .with_oauth(oauth);
-    let auth = Auth::builder(config)
-        .store(Arc::new(MemoryStore::new()))
+    let store = Arc::new(MemoryStore::new());
+    let builder = Auth::builder(config)
+        .store(store.clone())
         .clock(Arc::new(clock.clone()))
         .hasher(Arc::new(
             Argon2idHasher::new(Argon2Params::new(256, 1, 1).unwrap()).unwrap(),
-        ))
-        .build()
-        .unwrap();
+        ));
+    let auth = adapt(builder, &store).build().unwrap();
     let user = auth
         .create_user(AdminUserInput::new_user("ada", "ada@example.com").with_password(PASSWORD))
         .await
@@ -600,6 +609,123 @@ async fn sixty_four_concurrent_refreshes_give_one_success() {
         }
     }
     assert_eq!(successes, 1);
+}
+
+/// A token store that holds the request whose rotation came first until a
+/// replay has revoked the family: the interleaving that, when the new tokens
+/// were stored after the rotation, left the family revoked before the winner
+/// could store its tokens, and so gave no success at all.
+#[derive(Debug)]
+struct ReplayFirst {
+    inner: Arc<MemoryStore>,
+    /// Told when a rotation came first.
+    rotated: Arc<tokio::sync::Notify>,
+    /// Told when a family was revoked.
+    revoked: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait::async_trait]
+impl crate::store::OAuthTokenStore for ReplayFirst {
+    async fn insert_oauth_token(&self, token: &OAuthToken) -> Result<(), crate::StoreError> {
+        self.inner.insert_oauth_token(token).await
+    }
+
+    async fn oauth_token(&self, digest: &str) -> Result<Option<OAuthToken>, crate::StoreError> {
+        self.inner.oauth_token(digest).await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        digest: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::store::RefreshUse, crate::StoreError> {
+        let used = self.inner.rotate_refresh_token(digest, now).await?;
+        if matches!(used, crate::store::RefreshUse::First(_)) {
+            self.rotated.notify_one();
+            self.revoked.notified().await;
+        }
+        Ok(used)
+    }
+
+    async fn revoke_oauth_token(
+        &self,
+        digest: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, crate::StoreError> {
+        self.inner.revoke_oauth_token(digest, now).await
+    }
+
+    async fn revoke_oauth_family(
+        &self,
+        family: FamilyId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, crate::StoreError> {
+        let revoked = self.inner.revoke_oauth_family(family, now).await;
+        self.revoked.notify_one();
+        revoked
+    }
+
+    async fn revoke_user_oauth_tokens(
+        &self,
+        user: crate::UserId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, crate::StoreError> {
+        self.inner.revoke_user_oauth_tokens(user, now).await
+    }
+
+    async fn revoke_application_tokens(
+        &self,
+        application: ApplicationId,
+        user: Option<crate::UserId>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, crate::StoreError> {
+        self.inner
+            .revoke_application_tokens(application, user, now)
+            .await
+    }
+
+    async fn purge_oauth_tokens(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, crate::StoreError> {
+        self.inner.purge_oauth_tokens(now).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_that_revokes_the_family_mid_refresh_leaves_the_first_use_its_answer() {
+    let keys = id_keys(crate::token::jwt::Algorithm::EdDSA, ED25519_PEM);
+    let oauth = OAuthConfig::default().with_id_token_keys(keys).unwrap();
+    let rotated = Arc::new(tokio::sync::Notify::new());
+    let env = env_on(oauth, |builder, store| {
+        builder.oauth_token_store(Arc::new(ReplayFirst {
+            inner: store.clone(),
+            rotated: rotated.clone(),
+            revoked: Arc::default(),
+        }))
+    })
+    .await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let issued = issue(&env, &client).await;
+    let grant = refresh(issued.refresh_token.as_deref().unwrap(), None);
+    // The first use is held after spending the token until the second has
+    // been refused and has revoked the family.
+    let first = tokio::spawn({
+        let (auth, client, grant) = (env.auth.clone(), client.basic(), grant.clone());
+        async move {
+            let client = auth.oauth_client(client).await.unwrap();
+            auth.oauth_token(&client, &grant, &ClientInfo::default())
+                .await
+        }
+    });
+    rotated.notified().await;
+    assert_oauth_error(
+        token(&env, &client.basic(), &grant).await,
+        OAuthErrorCode::InvalidGrant,
+    );
+    let won = first.await.unwrap().expect("the first use is answered");
+    // Its tokens belong to the revoked family, so they do not work.
+    assert!(!works(&env, &won.access_token).await);
 }
 
 #[tokio::test]

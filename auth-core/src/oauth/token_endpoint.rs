@@ -579,6 +579,14 @@ impl Auth {
     }
 
     /// The `refresh_token` grant, after client authentication.
+    ///
+    /// With rotation on, the new tokens are stored *before* the old token
+    /// is spent. Of requests sent together with one token exactly one
+    /// spends it, and its tokens already exist by then, so a replay
+    /// detected afterwards revokes them with the family instead of
+    /// revoking the family before they are stored (which would leave no
+    /// request answered). A request that loses the race revokes the family
+    /// it stored its tokens into.
     async fn refresh_oauth_token(
         &self,
         application: &Application,
@@ -588,63 +596,43 @@ impl Auth {
     ) -> Result<IssuedOAuthTokens, AuthError> {
         let tokens = &self.inner.stores.oauth_tokens;
         let token_digest = digest(refresh_token);
-        let too_wide = || {
-            AuthError::from(OAuthError::invalid_scope(
-                "The scope exceeds what the refresh token was granted.",
-            ))
+        let rotate = self.inner.config.oauth.rotate_refresh_tokens;
+        let old = match tokens.oauth_token(&token_digest).await? {
+            Some(old) if old.kind == OAuthTokenKind::Refresh => old,
+            _ => return Err(BAD_GRANT.into()),
         };
-        let asked = match scope {
-            None => None,
-            Some(scope) => {
-                let asked = Scopes::parse(scope).map_err(|_| too_wide())?;
-                // Checked before the token is spent, so a refused narrowing
-                // leaves it usable.
-                let current = tokens.oauth_token(&token_digest).await?;
-                if current.is_some_and(|current| !current.scopes.covers(&asked)) {
-                    return Err(too_wide());
-                }
-                Some(asked)
-            }
-        };
-        let old = if self.inner.config.oauth.rotate_refresh_tokens {
-            match tokens.rotate_refresh_token(&token_digest, now).await? {
-                RefreshUse::First(old) if old.application_id == application.id => old,
-                RefreshUse::First(old) | RefreshUse::Reused(old) => {
-                    // A replay, or another client holding this one's token:
-                    // the family may be in the wrong hands.
-                    tokens.revoke_oauth_family(old.family, now).await?;
-                    tracing::warn!(
-                        target: "auth",
-                        application = %application.id,
-                        "a refresh token was reused or presented by another client: its family is revoked"
-                    );
-                    return Err(BAD_GRANT.into());
-                }
-                RefreshUse::Dead(_) | RefreshUse::Unknown => return Err(BAD_GRANT.into()),
-            }
-        } else {
-            match tokens.oauth_token(&token_digest).await? {
-                Some(old)
-                    if old.kind == OAuthTokenKind::Refresh
-                        && old.is_live(now)
-                        && old.application_id == application.id =>
-                {
-                    old
-                }
-                _ => return Err(BAD_GRANT.into()),
-            }
-        };
-        let scopes = match asked {
+        if rotate && old.rotated_at.is_some() {
+            return Err(self.refuse_replay(application, old.family, now).await);
+        }
+        if !old.is_live(now) {
+            return Err(BAD_GRANT.into());
+        }
+        if old.application_id != application.id {
+            return Err(if rotate {
+                self.refuse_replay(application, old.family, now).await
+            } else {
+                BAD_GRANT.into()
+            });
+        }
+        // Checked before the token is spent, so a refused narrowing leaves
+        // it usable.
+        let scopes = match scope {
             None => old.scopes.clone(),
-            Some(asked) if old.scopes.covers(&asked) => asked,
-            Some(_) => return Err(too_wide()),
+            Some(scope) => match Scopes::parse(scope) {
+                Ok(asked) if old.scopes.covers(&asked) => asked,
+                _ => {
+                    return Err(OAuthError::invalid_scope(
+                        "The scope exceeds what the refresh token was granted.",
+                    )
+                    .into());
+                }
+            },
         };
         if let Some(user_id) = old.user_id
             && self.oauth_user(user_id, old.created).await?.is_none()
         {
             return Err(BAD_GRANT.into());
         }
-        let rotate = self.inner.config.oauth.rotate_refresh_tokens;
         let granted = old.scopes.clone();
         let new = NewTokens {
             user_id: old.user_id,
@@ -654,6 +642,20 @@ impl Auth {
             refresh: rotate,
         };
         let mut issued = self.issue_oauth_tokens(application, now, new).await?;
+        if rotate {
+            match tokens.rotate_refresh_token(&token_digest, now).await? {
+                RefreshUse::First(_) => {}
+                RefreshUse::Reused(_) => {
+                    return Err(self.refuse_replay(application, old.family, now).await);
+                }
+                // Revoked or purged since it was read: the tokens just
+                // stored must not outlive it.
+                RefreshUse::Dead(_) | RefreshUse::Unknown => {
+                    tokens.revoke_oauth_family(old.family, now).await?;
+                    return Err(BAD_GRANT.into());
+                }
+            }
+        }
         if let Some(user_id) = old.user_id {
             // The original grant's scopes decide (OpenID Connect Core
             // §12.2), even when this access token's are narrower.
@@ -670,6 +672,32 @@ impl Auth {
             issued.refresh_token = Some(refresh_token.to_string());
         }
         Ok(issued)
+    }
+
+    /// Revokes the family of a refresh token that was used again or
+    /// presented by another client (it may be in the wrong hands), and
+    /// gives the error to answer with.
+    async fn refuse_replay(
+        &self,
+        application: &Application,
+        family: FamilyId,
+        now: DateTime<Utc>,
+    ) -> AuthError {
+        if let Err(error) = self
+            .inner
+            .stores
+            .oauth_tokens
+            .revoke_oauth_family(family, now)
+            .await
+        {
+            return error.into();
+        }
+        tracing::warn!(
+            target: "auth",
+            application = %application.id,
+            "a refresh token was reused or presented by another client: its family is revoked"
+        );
+        BAD_GRANT.into()
     }
 
     /// Stores and returns the tokens `new` describes, created at `now`. A
