@@ -181,6 +181,78 @@ pub async fn concurrent_refreshes_admit_one(stores: Stores, lookups: LookupCache
     assert_eq!(successes, 1, "exactly one of 64 concurrent refreshes wins");
 }
 
+/// 64 concurrent uses of one OAuth2 refresh token: exactly one is
+/// answered, and the replays revoke the family, the winner's new tokens
+/// included.
+pub async fn concurrent_oauth_refreshes_admit_one(stores: Stores, lookups: LookupCacheConfig) {
+    use crate::oauth::{
+        ApplicationInput, ClientAuth, ClientAuthMethod, OAuthErrorCode, TokenGrant,
+    };
+    let clock = ManualClock::new(super::now());
+    let auth = builder(stores, lookups, &clock, SecretKey::generate(), |config| {
+        let oauth = config.oauth.clone().dangerous_enable_password_grant();
+        config.with_oauth(oauth)
+    })
+    .build()
+    .expect("every store is set");
+    let user = new_user(&auth, "oauth").await;
+    let registered = auth
+        .create_application(
+            None,
+            ApplicationInput {
+                name: "racer".into(),
+                client_type: "confidential".into(),
+                grant_types: vec!["password".into(), "refresh_token".into()],
+                ..ApplicationInput::default()
+            },
+        )
+        .await
+        .expect("application registered");
+    let client_auth = ClientAuth {
+        client_id: registered.application.client_id.clone(),
+        secret: registered.secret.as_ref().map(|s| s.expose().to_string()),
+        method: ClientAuthMethod::Basic,
+    };
+    let client = auth.oauth_client(client_auth).await.expect("client");
+    let password = TokenGrant::Password {
+        username: user.username.clone(),
+        password: PASSWORD.into(),
+        scope: None,
+    };
+    let issued = auth
+        .oauth_token(&client, &password, &self::client())
+        .await
+        .expect("password grant");
+    let grant = TokenGrant::RefreshToken {
+        refresh_token: issued.refresh_token.expect("a refresh token"),
+        scope: None,
+    };
+    let barrier = Arc::new(tokio::sync::Barrier::new(64));
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (auth, client, grant, barrier) =
+            (auth.clone(), client.clone(), grant.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            auth.oauth_token(&client, &grant, &self::client()).await
+        }));
+    }
+    let mut won = Vec::new();
+    for task in tasks {
+        match task.await.expect("task ran") {
+            Ok(tokens) => won.push(tokens),
+            Err(AuthError::OAuth(error)) if error.code == OAuthErrorCode::InvalidGrant => {}
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one of 64 concurrent refreshes wins");
+    assert_rejected(
+        auth.authenticate_header(Some(&bearer(&won[0].access_token)))
+            .await,
+        "the winner's access token once replays revoked its family",
+    );
+}
+
 /// Refreshing rotates; replaying the rotated token fails and revokes its
 /// successors (refresh and access alike).
 pub async fn replaying_a_rotated_token_revokes_its_successor(
