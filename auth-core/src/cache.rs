@@ -2,13 +2,15 @@
 //! re-exported from `config`, for what it trades and what it keeps).
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use quick_cache::sync::Cache;
 
+use crate::clock::{Clock, now_micros};
 use crate::error::{AuthError, StoreError, TokenRejection};
-use crate::store::{KnoxTokenRecord, RevocationState};
+use crate::oauth::{ApplicationId, FamilyId, OAuthToken};
+use crate::store::{KnoxTokenRecord, OAuthTokenStore, RefreshUse, RevocationState};
 use crate::user::{User, UserId};
 
 /// How request authentication caches its lookups: users, revocation state
@@ -23,7 +25,10 @@ use crate::user::{User, UserId};
 /// - Every write this service makes about a user (log out, log out
 ///   everywhere, password change or reset, profile or admin update,
 ///   deletion, a revoked rotation family) forgets what was cached for that
-///   user at once: on one server nothing is ever stale.
+///   user at once, and every OAuth2 token revocation this service makes
+///   (RFC 7009, a refresh replay, a deleted or revoked application, a
+///   user's tokens) forgets every cached OAuth2 token: on one server
+///   nothing is ever stale.
 /// - A change made by another server (or straight in the database) is seen
 ///   here at most `max_staleness` later: a logged-out token may still
 ///   authenticate on another server for that long. That is the budget.
@@ -52,8 +57,9 @@ pub struct LookupCacheConfig {
     /// How old a cached read may be when it is used; zero or less turns the
     /// cache off.
     pub max_staleness: Duration,
-    /// About how many entries each of the four caches (users, revocation
-    /// states, Knox tokens, static tokens) holds before evicting.
+    /// About how many entries each of the five caches (users, revocation
+    /// states, Knox tokens, static tokens, OAuth2 access tokens) holds
+    /// before evicting.
     pub capacity: usize,
 }
 
@@ -125,6 +131,11 @@ struct Caches {
     revocations: Cache<RevocationKey, Stamped<RevocationState>>,
     knox: Cache<String, Stamped<KnoxTokenRecord>>,
     static_tokens: Cache<String, Stamped<UserId>>,
+    /// OAuth2 access tokens that act for a user, by digest.
+    oauth_tokens: Cache<String, Stamped<OAuthToken>>,
+    /// When this service last revoked OAuth2 tokens: cached ones read
+    /// before that are not used.
+    oauth_revoked: Arc<RevocationMark>,
     /// When this service last wrote something about a user; entries read
     /// before that are not used. Marks older than the budget are swept out
     /// (anything read before them is too old anyway).
@@ -145,6 +156,7 @@ impl std::fmt::Debug for LookupCache {
                 .field("revocations", &caches.revocations.len())
                 .field("knox", &caches.knox.len())
                 .field("static_tokens", &caches.static_tokens.len())
+                .field("oauth_tokens", &caches.oauth_tokens.len())
                 .finish(),
         }
     }
@@ -162,6 +174,8 @@ impl LookupCache {
             revocations: Cache::new(capacity),
             knox: Cache::new(capacity),
             static_tokens: Cache::new(capacity),
+            oauth_tokens: Cache::new(capacity),
+            oauth_revoked: Arc::default(),
             forgotten: RwLock::new(Forgotten {
                 at: HashMap::new(),
                 sweep_at: FIRST_SWEEP,
@@ -274,6 +288,56 @@ impl LookupCache {
         }
     }
 
+    /// The OAuth2 access token whose digest is `digest`, if cached, fresh
+    /// and read after this service last revoked OAuth2 tokens.
+    pub(crate) fn oauth_token(&self, digest: &str, now: DateTime<Utc>) -> Option<OAuthToken> {
+        let caches = self.0.as_ref()?;
+        let found = caches
+            .oauth_tokens
+            .get(digest)
+            .filter(|entry| !caches.oauth_revoked.voids(entry.read_at))
+            .and_then(|entry| {
+                let user = entry.value.user_id?;
+                caches.fresh(user, entry, now)
+            });
+        crate::metrics::cache_lookup("oauth_token", found.is_some());
+        found
+    }
+
+    /// Caches `token`, read at `read_at`; only a token that acts for a
+    /// user is kept (no other opens a route).
+    pub(crate) fn put_oauth_token(&self, token: &OAuthToken, read_at: DateTime<Utc>) {
+        if let Some(caches) = &self.0
+            && token.user_id.is_some()
+        {
+            caches.oauth_tokens.insert(
+                token.digest.clone(),
+                Stamped {
+                    value: token.clone(),
+                    read_at,
+                },
+            );
+        }
+    }
+
+    /// `tokens` as the service holds them: when the cache is on, wrapped
+    /// so that each revocation passed on marks the cached OAuth2 tokens
+    /// stale ([`MarkingRevocations`]).
+    pub(crate) fn oauth_token_store(
+        &self,
+        tokens: Arc<dyn OAuthTokenStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<dyn OAuthTokenStore> {
+        match &self.0 {
+            None => tokens,
+            Some(caches) => Arc::new(MarkingRevocations {
+                inner: tokens,
+                mark: caches.oauth_revoked.clone(),
+                clock,
+            }),
+        }
+    }
+
     /// Forgets everything cached about `user`: its record, revocation
     /// states and tokens. Called after every write about the user.
     pub(crate) fn forget_user(&self, user: UserId, now: DateTime<Utc>) {
@@ -381,6 +445,113 @@ impl crate::Auth {
     }
 }
 
+/// When a service last revoked OAuth2 tokens.
+#[derive(Debug, Default)]
+struct RevocationMark(RwLock<Option<DateTime<Utc>>>);
+
+impl RevocationMark {
+    fn set(&self, now: DateTime<Utc>) {
+        let mut at = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *at = Some(at.map_or(now, |at| at.max(now)));
+    }
+
+    /// Whether a read that started at `read_at` may predate the last
+    /// revocation (one at the same instant may have seen either side).
+    fn voids(&self, read_at: DateTime<Utc>) -> bool {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|at| read_at <= at)
+    }
+}
+
+/// The OAuth2 token store a service with a lookup cache holds: every
+/// revocation it passes on, whoever calls it, marks the time once the
+/// write has returned, so no OAuth2 token cached before it is used
+/// again. Writing the mark here rather than beside each revocation keeps
+/// a new revocation path from being missed.
+#[derive(Debug)]
+struct MarkingRevocations {
+    inner: Arc<dyn OAuthTokenStore>,
+    mark: Arc<RevocationMark>,
+    clock: Arc<dyn Clock>,
+}
+
+impl MarkingRevocations {
+    /// `result`, after marking the time (a failed write may still have
+    /// landed).
+    fn marked<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        self.mark.set(now_micros(self.clock.as_ref()));
+        result
+    }
+}
+
+#[async_trait::async_trait]
+impl OAuthTokenStore for MarkingRevocations {
+    async fn insert_oauth_token(&self, token: &OAuthToken) -> Result<(), StoreError> {
+        self.inner.insert_oauth_token(token).await
+    }
+
+    async fn oauth_token(&self, digest: &str) -> Result<Option<OAuthToken>, StoreError> {
+        self.inner.oauth_token(digest).await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshUse, StoreError> {
+        // A refresh token opens no route, so spending one changes nothing
+        // the cache holds.
+        self.inner.rotate_refresh_token(digest, now).await
+    }
+
+    async fn revoke_oauth_token(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.marked(self.inner.revoke_oauth_token(digest, now).await)
+    }
+
+    async fn revoke_oauth_family(
+        &self,
+        family: FamilyId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.marked(self.inner.revoke_oauth_family(family, now).await)
+    }
+
+    async fn revoke_user_oauth_tokens(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.marked(self.inner.revoke_user_oauth_tokens(user, now).await)
+    }
+
+    async fn revoke_application_tokens(
+        &self,
+        application: ApplicationId,
+        user: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.marked(
+            self.inner
+                .revoke_application_tokens(application, user, now)
+                .await,
+        )
+    }
+
+    async fn purge_oauth_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        // Only tokens that are dead anyway go.
+        self.inner.purge_oauth_tokens(now).await
+    }
+}
+
 impl Caches {
     /// `entry`'s value if it is within the budget and was read after the
     /// last local write about `user`.
@@ -459,6 +630,44 @@ mod tests {
         cache.put_revocation_state(id, Some("fam"), state, later);
         assert_eq!(cache.revocation_state(id, Some("fam"), later), Some(state));
         assert_eq!(cache.revocation_state(id, None, later), None);
+    }
+
+    fn oauth_token(digest: &str, user: Option<UserId>) -> OAuthToken {
+        OAuthToken {
+            digest: digest.into(),
+            kind: crate::oauth::OAuthTokenKind::Access,
+            application_id: ApplicationId::new(),
+            user_id: user,
+            scopes: crate::oauth::Scopes::default(),
+            family: FamilyId::new(),
+            created: at(0),
+            expires: None,
+            revoked_at: None,
+            rotated_at: None,
+        }
+    }
+
+    #[test]
+    fn oauth_tokens_are_voided_by_a_revocation_or_a_write_about_their_user() {
+        let cache = cache();
+        let (id, other) = (UserId(uuid::Uuid::now_v7()), UserId(uuid::Uuid::now_v7()));
+        // A client-credentials token opens no route: not kept.
+        cache.put_oauth_token(&oauth_token("app", None), at(0));
+        assert_eq!(cache.oauth_token("app", at(0)), None);
+        cache.put_oauth_token(&oauth_token("a", Some(id)), at(0));
+        cache.put_oauth_token(&oauth_token("b", Some(other)), at(0));
+        assert!(cache.oauth_token("a", at(0)).is_some());
+        cache.forget_user(id, at(0));
+        assert_eq!(cache.oauth_token("a", at(0)), None);
+        assert!(cache.oauth_token("b", at(0)).is_some());
+        // Any revocation passed through the store voids every token read
+        // up to that instant, whoever it belongs to.
+        let mark = cache.0.as_ref().unwrap().oauth_revoked.clone();
+        mark.set(at(0));
+        assert_eq!(cache.oauth_token("b", at(0)), None);
+        let later = at(0) + Duration::milliseconds(1);
+        cache.put_oauth_token(&oauth_token("b", Some(other)), later);
+        assert!(cache.oauth_token("b", later).is_some());
     }
 
     #[test]

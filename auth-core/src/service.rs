@@ -577,6 +577,10 @@ impl AuthBuilder {
         let jwt = Jwt::new(self.config.jwt.clone(), keys, self.clock.clone())
             .map_err(|err| ConfigError::Jwt(err.to_string()))?;
         let cache = LookupCache::new(&self.config.lookup_cache);
+        let stores = Stores {
+            oauth_tokens: cache.oauth_token_store(stores.oauth_tokens, self.clock.clone()),
+            ..stores
+        };
         if self.config.oauth.password_grant {
             tracing::warn!(
                 target: "auth",

@@ -45,12 +45,24 @@ impl Auth {
     ) -> Result<(User, OAuthToken), AuthError> {
         let invalid = || AuthError::Unauthenticated(TokenRejection::Invalid);
         let now = self.now();
-        let found = self
-            .inner
-            .stores
-            .oauth_tokens
-            .oauth_token(&digest(token))
-            .await?
+        let token_digest = digest(token);
+        let cache = &self.inner.cache;
+        let found = match cache.oauth_token(&token_digest, now) {
+            Some(found) => Some(found),
+            None => {
+                let found = self
+                    .inner
+                    .stores
+                    .oauth_tokens
+                    .oauth_token(&token_digest)
+                    .await?;
+                if let Some(found) = found.as_ref().filter(|f| f.kind == OAuthTokenKind::Access) {
+                    cache.put_oauth_token(found, now);
+                }
+                found
+            }
+        };
+        let found = found
             .filter(|found| found.kind == OAuthTokenKind::Access && found.is_live(now))
             .ok_or_else(invalid)?;
         let user_id = found.user_id.ok_or_else(invalid)?;

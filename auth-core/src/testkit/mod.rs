@@ -507,6 +507,7 @@ macro_rules! service_conformance_tests {
         $crate::__service_conformance_module!([$($attr)*] $factory;
             concurrent_refreshes_admit_one,
             concurrent_oauth_refreshes_admit_one,
+            oauth_revocations_are_seen_here_at_once_and_elsewhere_within_the_budget,
             replaying_a_rotated_token_revokes_its_successor,
             logout_all_revokes_every_token,
             tokens_of_deactivated_or_deleted_users_fail,

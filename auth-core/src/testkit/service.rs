@@ -181,13 +181,21 @@ pub async fn concurrent_refreshes_admit_one(stores: Stores, lookups: LookupCache
     assert_eq!(successes, 1, "exactly one of 64 concurrent refreshes wins");
 }
 
-/// 64 concurrent uses of one OAuth2 refresh token: exactly one is
-/// answered, and the replays revoke the family, the winner's new tokens
-/// included.
-pub async fn concurrent_oauth_refreshes_admit_one(stores: Stores, lookups: LookupCacheConfig) {
-    use crate::oauth::{
-        ApplicationInput, ClientAuth, ClientAuthMethod, OAuthErrorCode, TokenGrant,
-    };
+/// What [`oauth_setup`] makes.
+struct OAuthSetup {
+    auth: Auth,
+    clock: ManualClock,
+    user: User,
+    /// The application's client, authenticated.
+    client: crate::oauth::OAuthClient,
+    application: crate::oauth::ApplicationId,
+}
+
+/// A service over `stores` with the OAuth2 password grant on, a fresh
+/// user, and a confidential application the user owns (password and
+/// refresh grants).
+async fn oauth_setup(stores: Stores, lookups: LookupCacheConfig) -> OAuthSetup {
+    use crate::oauth::{ApplicationInput, ClientAuth, ClientAuthMethod};
     let clock = ManualClock::new(super::now());
     let auth = builder(stores, lookups, &clock, SecretKey::generate(), |config| {
         let oauth = config.oauth.clone().dangerous_enable_password_grant();
@@ -198,9 +206,9 @@ pub async fn concurrent_oauth_refreshes_admit_one(stores: Stores, lookups: Looku
     let user = new_user(&auth, "oauth").await;
     let registered = auth
         .create_application(
-            None,
+            user.id,
             ApplicationInput {
-                name: "racer".into(),
+                name: "client".into(),
                 client_type: "confidential".into(),
                 grant_types: vec!["password".into(), "refresh_token".into()],
                 ..ApplicationInput::default()
@@ -214,19 +222,47 @@ pub async fn concurrent_oauth_refreshes_admit_one(stores: Stores, lookups: Looku
         method: ClientAuthMethod::Basic,
     };
     let client = auth.oauth_client(client_auth).await.expect("client");
-    let password = TokenGrant::Password {
+    OAuthSetup {
+        auth,
+        clock,
+        user,
+        client,
+        application: registered.application.id,
+    }
+}
+
+/// Tokens of `user` for `client`, from the password grant.
+async fn password_tokens(
+    auth: &Auth,
+    client: &crate::oauth::OAuthClient,
+    user: &User,
+) -> crate::oauth::IssuedOAuthTokens {
+    let grant = crate::oauth::TokenGrant::Password {
         username: user.username.clone(),
         password: PASSWORD.into(),
         scope: None,
     };
-    let issued = auth
-        .oauth_token(&client, &password, &self::client())
+    auth.oauth_token(client, &grant, &self::client())
         .await
-        .expect("password grant");
-    let grant = TokenGrant::RefreshToken {
-        refresh_token: issued.refresh_token.expect("a refresh token"),
+        .expect("password grant")
+}
+
+fn refresh_grant(tokens: &crate::oauth::IssuedOAuthTokens) -> crate::oauth::TokenGrant {
+    crate::oauth::TokenGrant::RefreshToken {
+        refresh_token: tokens.refresh_token.clone().expect("a refresh token"),
         scope: None,
-    };
+    }
+}
+
+/// 64 concurrent uses of one OAuth2 refresh token: exactly one is
+/// answered, and the replays revoke the family, the winner's new tokens
+/// included.
+pub async fn concurrent_oauth_refreshes_admit_one(stores: Stores, lookups: LookupCacheConfig) {
+    use crate::oauth::OAuthErrorCode;
+    let OAuthSetup {
+        auth, user, client, ..
+    } = oauth_setup(stores, lookups).await;
+    let grant = refresh_grant(&password_tokens(&auth, &client, &user).await);
     let barrier = Arc::new(tokio::sync::Barrier::new(64));
     let mut tasks = Vec::new();
     for _ in 0..64 {
@@ -251,6 +287,63 @@ pub async fn concurrent_oauth_refreshes_admit_one(stores: Stores, lookups: Looku
             .await,
         "the winner's access token once replays revoked its family",
     );
+}
+
+/// Each way of revoking OAuth2 access tokens (RFC 7009, a refresh
+/// replay, log out everywhere, deleting the application) is seen at once
+/// on the server that made it, and on another server within the budget.
+pub async fn oauth_revocations_are_seen_here_at_once_and_elsewhere_within_the_budget(
+    stores: Stores,
+    lookups: LookupCacheConfig,
+) {
+    let OAuthSetup {
+        auth: first,
+        clock,
+        user,
+        client,
+        application,
+    } = oauth_setup(stores.clone(), lookups).await;
+    let second = service(stores, lookups, &clock, first.config().secret.clone());
+    let revocations = [
+        "RFC 7009",
+        "a refresh replay",
+        "log out everywhere",
+        "deletion",
+    ];
+    for revocation in revocations {
+        clock.advance(chrono::Duration::milliseconds(5));
+        let tokens = password_tokens(&first, &client, &user).await;
+        let header = [bearer(&tokens.access_token)];
+        clock.advance(chrono::Duration::milliseconds(5));
+        authenticate_each(&first, &header).await;
+        authenticate_each(&second, &header).await;
+        match revocation {
+            "RFC 7009" => first
+                .revoke_oauth_token(&client, &tokens.access_token)
+                .await
+                .unwrap(),
+            "a refresh replay" => {
+                let grant = refresh_grant(&tokens);
+                let info = self::client();
+                first.oauth_token(&client, &grant, &info).await.unwrap();
+                assert!(first.oauth_token(&client, &grant, &info).await.is_err());
+            }
+            "log out everywhere" => first.logout_all(user.id, &self::client()).await.unwrap(),
+            _ => first
+                .delete_owned_application(user.id, application)
+                .await
+                .unwrap(),
+        }
+        assert_rejected(
+            first.authenticate_header(Some(&header[0])).await,
+            &format!("after {revocation}, on the server that revoked"),
+        );
+        wait_out_the_budget(&second, &clock, lookups, &header).await;
+        assert_rejected(
+            second.authenticate_header(Some(&header[0])).await,
+            &format!("after {revocation}, on the other server past the budget"),
+        );
+    }
 }
 
 /// Refreshing rotates; replaying the rotated token fails and revokes its
