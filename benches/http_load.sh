@@ -34,7 +34,8 @@
 #   OAuth2 provider                  POST /api/o/token (client_credentials,
 #                                    client_secret_basic), GET /api/auth/me
 #                                    with an OAuth2 access token (profile
-#                                    scope), POST /api/o/introspect;
+#                                    scope; cache off, then on),
+#                                    POST /api/o/introspect;
 #                                    OAUTH_ONLY=1 runs these lines alone
 #
 #   bash benches/http_load.sh                          # both backends, axum
@@ -182,10 +183,20 @@ oauth_lines() {
   measure oauth_introspect "POST o/introspect" 2 "$c" -s "$DIR/introspect.lua" "$BASE/api/o/introspect"
 }
 
+# oauth_cached_lines: GET /me with the OAuth2 token of oauth_lines, on a
+# server started with the lookup cache on.
+oauth_cached_lines() {
+  warm_up -H "Authorization: Bearer $OAUTH_ACCESS" "$BASE/api/auth/me"
+  get_rounds "oauth_hello_cached|GET /hello, in the same rounds||$BASE/hello" \
+    "oauth_me_cached|GET /me OAuth2 token, cache ${CACHE_TTL}s|Bearer $OAUTH_ACCESS|$BASE/api/auth/me"
+}
+
 # oauth_summary: the OAuth2 lines against hello.
 oauth_summary() {
   printf "  OAuth2: GET /me with an OAuth2 token %.0f req/s (%s of hello in its rounds);\n" \
     "$(get oauth_me rps)" "$(calc "$(get oauth_me rps) / $(get oauth_hello rps)")"
+  printf "          cache %ss: %.0f req/s (%s of hello in its rounds);\n" "$CACHE_TTL" \
+    "$(get oauth_me_cached rps)" "$(calc "$(get oauth_me_cached rps) / $(get oauth_hello_cached rps)")"
   printf "          client-credentials tokens %.0f/s (p99 %.2f ms), introspection %.0f/s (p99 %.2f ms), non-2xx %s and %s\n" \
     "$(get oauth_cc rps)" "$(get oauth_cc p99)" "$(get oauth_introspect rps)" \
     "$(get oauth_introspect p99)" "$(get oauth_cc bad)" "$(get oauth_introspect bad)"
@@ -547,6 +558,9 @@ run_backend() {
   if [ "${OAUTH_ONLY:-0}" = 1 ]; then
     oauth_lines
     stop_server
+    start_server AUTH_CACHE_TTL="$CACHE_TTL"
+    oauth_cached_lines
+    stop_server
     echo "-- $BACKEND summary"
     oauth_summary
     drop_redis_keys
@@ -591,6 +605,7 @@ run_backend() {
     "me_knox_cached|GET /me Knox, cache ${CACHE_TTL}s|Token $KNOX|$me" \
     "me_static_cached|GET /me static, cache ${CACHE_TTL}s|Token $STATIC|$me"
   login_storm storm_on "cache ${CACHE_TTL}s"
+  oauth_cached_lines
   stop_server
 
   if [ "$BACKEND" = postgres_redis ]; then
