@@ -379,6 +379,85 @@ async fn a_refused_exchange_stores_nothing_and_spends_the_code() {
     }
 }
 
+/// A consent store that is down while `down` is set.
+#[derive(Debug)]
+struct ConsentsDown {
+    inner: Arc<MemoryStore>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ConsentsDown {
+    fn check(&self) -> Result<(), crate::StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(crate::StoreError::unavailable("the consent store is down"));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::OAuthConsentStore for ConsentsDown {
+    async fn consent(
+        &self,
+        user: crate::UserId,
+        application: ApplicationId,
+    ) -> Result<Option<Consent>, crate::StoreError> {
+        self.check()?;
+        self.inner.consent(user, application).await
+    }
+
+    async fn save_consent(&self, consent: &Consent) -> Result<Consent, crate::StoreError> {
+        self.inner.save_consent(consent).await
+    }
+
+    async fn user_consents(&self, user: crate::UserId) -> Result<Vec<Consent>, crate::StoreError> {
+        self.inner.user_consents(user).await
+    }
+
+    async fn delete_consent(
+        &self,
+        user: crate::UserId,
+        application: ApplicationId,
+    ) -> Result<bool, crate::StoreError> {
+        self.inner.delete_consent(user, application).await
+    }
+
+    async fn delete_application_consents(
+        &self,
+        application: ApplicationId,
+    ) -> Result<u64, crate::StoreError> {
+        self.inner.delete_application_consents(application).await
+    }
+}
+
+/// A store failing while the exchange is checked is no refusal: the code
+/// is not spent, and the same request works once the store is back.
+#[tokio::test]
+async fn a_store_failure_during_the_checks_leaves_the_code_unspent() {
+    let keys = id_keys(crate::token::jwt::Algorithm::EdDSA, ED25519_PEM);
+    let oauth = OAuthConfig::default().with_id_token_keys(keys).unwrap();
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let env = env_on(oauth, |builder, store| {
+        builder.oauth_consent_store(Arc::new(ConsentsDown {
+            inner: store.clone(),
+            down: down.clone(),
+        }))
+    })
+    .await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    let grant = exchange(&code, Some(VERIFIER));
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let failed = token(&env, &client.basic(), &grant).await;
+    assert!(
+        matches!(failed, Err(AuthError::Unavailable(_))),
+        "{failed:?}"
+    );
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let issued = token(&env, &client.basic(), &grant).await.unwrap();
+    assert!(works(&env, &issued.access_token).await);
+}
+
 #[tokio::test]
 async fn plain_pkce_and_no_pkce_only_when_configured() {
     let oauth = OAuthConfig {
