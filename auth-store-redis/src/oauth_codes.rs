@@ -116,6 +116,14 @@ impl OAuthCodeStore for RedisStore {
         }
     }
 
+    async fn code(&self, digest: &str) -> Result<Option<AuthorizationCode>, StoreError> {
+        let key = self.keys().oauth("code", digest);
+        match self.hash(key, "OAuth2 code").await? {
+            Some(h) => Ok(Some(code(digest, &h)?)),
+            None => Ok(None),
+        }
+    }
+
     async fn consume_code(&self, digest: &str, now: DateTime<Utc>) -> Result<CodeUse, StoreError> {
         let mut invocation = CONSUME.prepare_invoke();
         invocation

@@ -15,12 +15,12 @@ use auth_core::oauth::BrowserSession;
 use auth_core::store::BrowserSessionStore;
 use auth_core::user::UserId;
 use chrono::{DateTime, Utc};
-use redis::{Script, Value};
+use redis::Script;
 
 use crate::error::RedisStoreError;
 use crate::store::{
-    RedisStore, fields, micros, oauth_script, parse_user, required, required_micros,
-    status_and_hash, time_args,
+    RedisStore, micros, oauth_script, parse_user, required, required_micros, status_and_hash,
+    time_args,
 };
 
 /// Insert. KEYS: session, user set, expired index. ARGV: digest, member,
@@ -96,15 +96,9 @@ impl BrowserSessionStore for RedisStore {
     async fn session(&self, digest: &str) -> Result<Option<BrowserSession>, StoreError> {
         const WHAT: &str = "browser session";
         let key = self.keys().oauth("session", digest);
-        let reply: Value =
-            self.run(|mut conn| async move {
-                redis::cmd("HGETALL").arg(key).query_async(&mut conn).await
-            })
-            .await?;
-        let h = fields(reply, WHAT)?;
-        if h.is_empty() {
+        let Some(h) = self.hash(key, WHAT).await? else {
             return Ok(None);
-        }
+        };
         Ok(Some(BrowserSession {
             digest: digest.to_owned(),
             user_id: parse_user(required(&h, "u", WHAT)?, WHAT)?,

@@ -25,11 +25,11 @@ use auth_core::oauth::{ApplicationId, FamilyId, OAuthToken, OAuthTokenKind, Scop
 use auth_core::store::{OAuthTokenStore, RefreshUse};
 use auth_core::user::UserId;
 use chrono::{DateTime, Duration, Utc};
-use redis::{Script, Value};
+use redis::Script;
 
 use crate::error::RedisStoreError;
 use crate::store::{
-    Fields, RedisStore, field, fields, micros, oauth_script, optional_micros, required_micros,
+    Fields, RedisStore, field, micros, oauth_script, optional_micros, required_micros,
     required_parsed, status_and_hash, time_args,
 };
 
@@ -262,16 +262,10 @@ impl OAuthTokenStore for RedisStore {
 
     async fn oauth_token(&self, digest: &str) -> Result<Option<OAuthToken>, StoreError> {
         let key = self.keys().oauth("token", digest);
-        let reply: Value =
-            self.run(|mut conn| async move {
-                redis::cmd("HGETALL").arg(key).query_async(&mut conn).await
-            })
-            .await?;
-        let h = fields(reply, "OAuth2 token")?;
-        if h.is_empty() {
-            return Ok(None);
+        match self.hash(key, "OAuth2 token").await? {
+            Some(h) => Ok(Some(token(digest, &h)?)),
+            None => Ok(None),
         }
-        Ok(Some(token(digest, &h)?))
     }
 
     async fn rotate_refresh_token(

@@ -256,6 +256,22 @@ impl RedisStore {
         }
     }
 
+    /// The hash at `key` (`HGETALL`), or `None` when there is none; `what`
+    /// names it in errors.
+    pub(crate) async fn hash(
+        &self,
+        key: String,
+        what: &'static str,
+    ) -> Result<Option<Fields>, RedisStoreError> {
+        let reply: Value =
+            self.run(|mut conn| async move {
+                redis::cmd("HGETALL").arg(key).query_async(&mut conn).await
+            })
+            .await?;
+        let hash = fields(reply, what)?;
+        Ok((!hash.is_empty()).then_some(hash))
+    }
+
     /// Runs `op` on a clone of the connection, within the timeout.
     pub(crate) async fn run<T, F, Fut>(&self, op: F) -> Result<T, RedisStoreError>
     where

@@ -15,18 +15,6 @@ use crate::store::{for_each_store, sql};
 
 macro_rules! impl_oauth_code_store {
     ($store:ty, $db:ty) => {
-        impl $store {
-            /// The code with this digest.
-            async fn code(&self, digest: &str) -> Result<Option<AuthorizationCode>, StoreError> {
-                let sql = sql!(
-                    $store,
-                    "SELECT {CODE_COLUMNS} FROM auth_oauth_codes WHERE digest = ?"
-                );
-                self.fetch_optional(sqlx::query_as::<_, CodeRow>(sql).bind(digest))
-                    .await
-            }
-        }
-
         #[async_trait]
         impl OAuthCodeStore for $store {
             async fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
@@ -54,14 +42,23 @@ macro_rules! impl_oauth_code_store {
                 Ok(())
             }
 
+            async fn code(&self, digest: &str) -> Result<Option<AuthorizationCode>, StoreError> {
+                if !nul_free(digest) {
+                    return Ok(None);
+                }
+                let sql = sql!(
+                    $store,
+                    "SELECT {CODE_COLUMNS} FROM auth_oauth_codes WHERE digest = ?"
+                );
+                self.fetch_optional(sqlx::query_as::<_, CodeRow>(sql).bind(digest))
+                    .await
+            }
+
             async fn consume_code(
                 &self,
                 digest: &str,
                 now: DateTime<Utc>,
             ) -> Result<CodeUse, StoreError> {
-                if !nul_free(digest) {
-                    return Ok(CodeUse::Unknown);
-                }
                 let Some(code) = self.code(digest).await? else {
                     return Ok(CodeUse::Unknown);
                 };

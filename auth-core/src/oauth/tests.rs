@@ -332,6 +332,132 @@ async fn pkce_and_redirect_uri_must_match() {
     assert_oauth_error(stolen, OAuthErrorCode::InvalidGrant);
 }
 
+/// A refused exchange stores no token and spends the code (codes are
+/// single use): the right request after it is refused too.
+#[tokio::test]
+async fn a_refused_exchange_stores_nothing_and_spends_the_code() {
+    let env = env().await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let thief = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let right = |code: &str| exchange(code, Some(VERIFIER));
+    let wrong_verifier = |code: &str| exchange(code, Some(&"a".repeat(43)));
+    let wrong_redirect = |code: &str| TokenGrant::AuthorizationCode {
+        code: code.to_string(),
+        redirect_uri: Some(format!("{REDIRECT}/")),
+        code_verifier: Some(VERIFIER.into()),
+    };
+    let stores = env.auth.stores();
+    for refusal in 0..4 {
+        let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+        let (who, grant) = match refusal {
+            0 => (&client, wrong_verifier(&code)),
+            1 => (&client, wrong_redirect(&code)),
+            2 => (&thief, right(&code)),
+            _ => {
+                stores
+                    .oauth_consents
+                    .delete_consent(env.user.id, client.app.id)
+                    .await
+                    .unwrap();
+                (&client, right(&code))
+            }
+        };
+        refuses(&env, &who.basic(), &grant, OAuthErrorCode::InvalidGrant).await;
+        refuses(
+            &env,
+            &client.basic(),
+            &right(&code),
+            OAuthErrorCode::InvalidGrant,
+        )
+        .await;
+        let live = stores
+            .oauth_tokens
+            .revoke_user_oauth_tokens(env.user.id, env.auth.now())
+            .await
+            .unwrap();
+        assert_eq!(live, 0, "refusal {refusal} stored no token");
+    }
+}
+
+/// A consent store that is down while `down` is set.
+#[derive(Debug)]
+struct ConsentsDown {
+    inner: Arc<MemoryStore>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ConsentsDown {
+    fn check(&self) -> Result<(), crate::StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(crate::StoreError::unavailable("the consent store is down"));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::OAuthConsentStore for ConsentsDown {
+    async fn consent(
+        &self,
+        user: crate::UserId,
+        application: ApplicationId,
+    ) -> Result<Option<Consent>, crate::StoreError> {
+        self.check()?;
+        self.inner.consent(user, application).await
+    }
+
+    async fn save_consent(&self, consent: &Consent) -> Result<Consent, crate::StoreError> {
+        self.inner.save_consent(consent).await
+    }
+
+    async fn user_consents(&self, user: crate::UserId) -> Result<Vec<Consent>, crate::StoreError> {
+        self.inner.user_consents(user).await
+    }
+
+    async fn delete_consent(
+        &self,
+        user: crate::UserId,
+        application: ApplicationId,
+    ) -> Result<bool, crate::StoreError> {
+        self.inner.delete_consent(user, application).await
+    }
+
+    async fn delete_application_consents(
+        &self,
+        application: ApplicationId,
+    ) -> Result<u64, crate::StoreError> {
+        self.inner.delete_application_consents(application).await
+    }
+}
+
+/// A store failing while the exchange is checked is no refusal: the code
+/// is not spent, and the same request works once the store is back.
+#[tokio::test]
+async fn a_store_failure_during_the_checks_leaves_the_code_unspent() {
+    let keys = id_keys(crate::token::jwt::Algorithm::EdDSA, ED25519_PEM);
+    let oauth = OAuthConfig::default().with_id_token_keys(keys).unwrap();
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let env = env_on(oauth, |builder, store| {
+        builder.oauth_consent_store(Arc::new(ConsentsDown {
+            inner: store.clone(),
+            down: down.clone(),
+        }))
+    })
+    .await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    let grant = exchange(&code, Some(VERIFIER));
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let failed = token(&env, &client.basic(), &grant).await;
+    assert!(
+        matches!(failed, Err(AuthError::Unavailable(_))),
+        "{failed:?}"
+    );
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let issued = token(&env, &client.basic(), &grant).await.unwrap();
+    assert!(works(&env, &issued.access_token).await);
+}
+
 #[tokio::test]
 async fn plain_pkce_and_no_pkce_only_when_configured() {
     let oauth = OAuthConfig {
@@ -586,42 +712,147 @@ async fn another_clients_refresh_token_is_refused() {
     assert!(!works(&env, &issued.access_token).await);
 }
 
+/// Runs the token request in a task of its own.
+fn spawn_token(
+    env: &Env,
+    client: &Client,
+    grant: &TokenGrant,
+) -> tokio::task::JoinHandle<Result<IssuedOAuthTokens, AuthError>> {
+    let (auth, client, grant) = (env.auth.clone(), client.basic(), grant.clone());
+    tokio::spawn(async move {
+        let client = auth.oauth_client(client).await.unwrap();
+        auth.oauth_token(&client, &grant, &ClientInfo::default())
+            .await
+    })
+}
+
+/// The answers given to 64 token requests sent together.
+async fn sixty_four_answers(
+    env: &Env,
+    client: &Client,
+    grant: &TokenGrant,
+) -> Vec<IssuedOAuthTokens> {
+    let tasks: Vec<_> = (0..64).map(|_| spawn_token(env, client, grant)).collect();
+    let mut answered = Vec::new();
+    for task in tasks {
+        if let Ok(issued) = task.await.unwrap() {
+            answered.push(issued);
+        }
+    }
+    answered
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_concurrent_refreshes_give_one_success() {
     let env = env().await;
     let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
     let issued = issue(&env, &client).await;
     let grant = refresh(issued.refresh_token.as_deref().unwrap(), None);
-    let tasks: Vec<_> = (0..64)
-        .map(|_| {
-            let (auth, client, grant) = (env.auth.clone(), client.basic(), grant.clone());
-            tokio::spawn(async move {
-                let client = auth.oauth_client(client).await.unwrap();
-                auth.oauth_token(&client, &grant, &ClientInfo::default())
-                    .await
-            })
-        })
-        .collect();
-    let mut successes = 0;
-    for task in tasks {
-        if task.await.unwrap().is_ok() {
-            successes += 1;
-        }
-    }
-    assert_eq!(successes, 1);
+    assert_eq!(sixty_four_answers(&env, &client, &grant).await.len(), 1);
 }
 
-/// A token store that holds the request whose rotation came first until a
-/// replay has revoked the family: the interleaving that, when the new tokens
-/// were stored after the rotation, left the family revoked before the winner
-/// could store its tokens, and so gave no success at all.
+/// Of 64 exchanges of one code sent together exactly one is answered, and
+/// as the others are replays, what it was given is revoked. The exchange
+/// that spends the code yields there, so the others run in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_concurrent_exchanges_of_a_code_give_one_success() {
+    let keys = id_keys(crate::token::jwt::Algorithm::EdDSA, ED25519_PEM);
+    let oauth = OAuthConfig::default().with_id_token_keys(keys).unwrap();
+    let env = env_on(oauth, |builder, store| {
+        builder.oauth_code_store(ReplayFirst::yielding(store))
+    })
+    .await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    let grant = exchange(&code, Some(VERIFIER));
+    let answered = sixty_four_answers(&env, &client, &grant).await;
+    assert_eq!(answered.len(), 1);
+    assert!(!works(&env, &answered[0].access_token).await);
+    let refreshed = token(
+        &env,
+        &client.basic(),
+        &refresh(answered[0].refresh_token.as_deref().unwrap(), None),
+    )
+    .await;
+    assert_oauth_error(refreshed, OAuthErrorCode::InvalidGrant);
+}
+
+/// A token and code store that holds the request whose rotation of a
+/// refresh token, or use of a code, came first until a replay has revoked
+/// the family: the interleaving that, when the new tokens were stored after
+/// the rotation or use, left the family revoked before the winner could
+/// store its tokens, and so gave no success at all.
 #[derive(Debug)]
 struct ReplayFirst {
     inner: Arc<MemoryStore>,
-    /// Told when a rotation came first.
-    rotated: Arc<tokio::sync::Notify>,
+    /// Told when a rotation or a use came first.
+    spent: Arc<tokio::sync::Notify>,
     /// Told when a family was revoked.
     revoked: Arc<tokio::sync::Notify>,
+    /// Whether the first use waits for a revocation; if not, it only
+    /// yields, letting the requests sent with it run there (the in-memory
+    /// store never yields by itself).
+    wait: bool,
+}
+
+impl ReplayFirst {
+    /// A store over `inner` that tells `spent` and holds the first use.
+    fn new(inner: &Arc<MemoryStore>, spent: &Arc<tokio::sync::Notify>) -> Arc<Self> {
+        Arc::new(ReplayFirst {
+            inner: inner.clone(),
+            spent: spent.clone(),
+            revoked: Arc::default(),
+            wait: true,
+        })
+    }
+
+    /// A store over `inner` whose first use only yields.
+    fn yielding(inner: &Arc<MemoryStore>) -> Arc<Self> {
+        Arc::new(ReplayFirst {
+            wait: false,
+            ..Arc::into_inner(Self::new(inner, &Arc::default())).unwrap()
+        })
+    }
+
+    /// Tells that a rotation or use came first, then waits for a family to
+    /// be revoked (or only yields).
+    async fn hold(&self) {
+        if !self.wait {
+            return tokio::task::yield_now().await;
+        }
+        self.spent.notify_one();
+        self.revoked.notified().await;
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::OAuthCodeStore for ReplayFirst {
+    async fn insert_code(&self, code: &AuthorizationCode) -> Result<(), crate::StoreError> {
+        self.inner.insert_code(code).await
+    }
+
+    async fn code(&self, digest: &str) -> Result<Option<AuthorizationCode>, crate::StoreError> {
+        self.inner.code(digest).await
+    }
+
+    async fn consume_code(
+        &self,
+        digest: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::store::CodeUse, crate::StoreError> {
+        let used = self.inner.consume_code(digest, now).await?;
+        if matches!(used, crate::store::CodeUse::First(_)) {
+            self.hold().await;
+        }
+        Ok(used)
+    }
+
+    async fn purge_expired_codes(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, crate::StoreError> {
+        self.inner.purge_expired_codes(now).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -641,8 +872,7 @@ impl crate::store::OAuthTokenStore for ReplayFirst {
     ) -> Result<crate::store::RefreshUse, crate::StoreError> {
         let used = self.inner.rotate_refresh_token(digest, now).await?;
         if matches!(used, crate::store::RefreshUse::First(_)) {
-            self.rotated.notify_one();
-            self.revoked.notified().await;
+            self.hold().await;
         }
         Ok(used)
     }
@@ -698,11 +928,7 @@ async fn a_replay_that_revokes_the_family_mid_refresh_leaves_the_first_use_its_a
     let oauth = OAuthConfig::default().with_id_token_keys(keys).unwrap();
     let rotated = Arc::new(tokio::sync::Notify::new());
     let env = env_on(oauth, |builder, store| {
-        builder.oauth_token_store(Arc::new(ReplayFirst {
-            inner: store.clone(),
-            rotated: rotated.clone(),
-            revoked: Arc::default(),
-        }))
+        builder.oauth_token_store(ReplayFirst::new(store, &rotated))
     })
     .await;
     let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
@@ -710,14 +936,7 @@ async fn a_replay_that_revokes_the_family_mid_refresh_leaves_the_first_use_its_a
     let grant = refresh(issued.refresh_token.as_deref().unwrap(), None);
     // The first use is held after spending the token until the second has
     // been refused and has revoked the family.
-    let first = tokio::spawn({
-        let (auth, client, grant) = (env.auth.clone(), client.basic(), grant.clone());
-        async move {
-            let client = auth.oauth_client(client).await.unwrap();
-            auth.oauth_token(&client, &grant, &ClientInfo::default())
-                .await
-        }
-    });
+    let first = spawn_token(&env, &client, &grant);
     rotated.notified().await;
     assert_oauth_error(
         token(&env, &client.basic(), &grant).await,
@@ -726,6 +945,43 @@ async fn a_replay_that_revokes_the_family_mid_refresh_leaves_the_first_use_its_a
     let won = first.await.unwrap().expect("the first use is answered");
     // Its tokens belong to the revoked family, so they do not work.
     assert!(!works(&env, &won.access_token).await);
+}
+
+/// As for refresh tokens: a replay of a code that revokes the family
+/// while the first exchange is under way leaves that exchange answered
+/// (with tokens that are revoked, as a replay requires).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_that_revokes_the_family_mid_exchange_leaves_the_first_use_its_answer() {
+    let keys = id_keys(crate::token::jwt::Algorithm::EdDSA, ED25519_PEM);
+    let oauth = OAuthConfig::default().with_id_token_keys(keys).unwrap();
+    let used = Arc::new(tokio::sync::Notify::new());
+    let env = env_on(oauth, |builder, store| {
+        let held = ReplayFirst::new(store, &used);
+        builder
+            .oauth_code_store(held.clone())
+            .oauth_token_store(held)
+    })
+    .await;
+    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+    let grant = exchange(&code, Some(VERIFIER));
+    // The first exchange is held after spending the code until the second
+    // has been refused and has revoked the family.
+    let first = spawn_token(&env, &client, &grant);
+    used.notified().await;
+    assert_oauth_error(
+        token(&env, &client.basic(), &grant).await,
+        OAuthErrorCode::InvalidGrant,
+    );
+    let won = first.await.unwrap().expect("the first use is answered");
+    assert!(!works(&env, &won.access_token).await);
+    let refreshed = token(
+        &env,
+        &client.basic(),
+        &refresh(won.refresh_token.as_deref().unwrap(), None),
+    )
+    .await;
+    assert_oauth_error(refreshed, OAuthErrorCode::InvalidGrant);
 }
 
 #[tokio::test]

@@ -26,6 +26,13 @@ use crate::store::{CodeUse, RefreshUse};
 use crate::token::TokenKind;
 use crate::user::UserId;
 
+/// Logged when an authorization code is used a second time.
+const CODE_REPLAY: &str = "an authorization code was used twice: its tokens are revoked";
+
+/// Logged when a refresh token is used again or by another client.
+const REFRESH_REPLAY: &str =
+    "a refresh token was reused or presented by another client: its family is revoked";
+
 /// How a client presented its credentials (RFC 6749 §2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -339,7 +346,8 @@ impl Auth {
     /// then runs the grant:
     ///
     /// - `authorization_code`: single use (a second exchange is
-    ///   `invalid_grant` and revokes every token the first one issued), the
+    ///   `invalid_grant` and revokes every token the first one issued; of
+    ///   exchanges sent together exactly one is answered), the
     ///   `redirect_uri` must equal the code's, and the PKCE verifier must
     ///   match its challenge (a verifier without a challenge, or the
     ///   reverse, is refused), and the grant must still stand: a code
@@ -467,6 +475,15 @@ impl Auth {
     }
 
     /// The `authorization_code` grant, after client authentication.
+    ///
+    /// The code is read and the exchange checked first; a refused exchange
+    /// stores nothing, and spends the code unless it was unknown, used or
+    /// expired. The tokens of an accepted one are stored *before* the code
+    /// is spent: of exchanges sent together exactly one spends it, and its
+    /// tokens exist by then, so a replay detected meanwhile revokes them
+    /// with the family instead of revoking the family before they are
+    /// stored (which would leave no exchange answered). An exchange that
+    /// loses the race revokes the family it stored its tokens into.
     async fn exchange_code(
         &self,
         application: &Application,
@@ -475,26 +492,88 @@ impl Auth {
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
     ) -> Result<IssuedOAuthTokens, AuthError> {
-        let config = &self.inner.config.oauth;
         let stores = &self.inner.stores;
-        let code = match stores.oauth_codes.consume_code(&digest(code), now).await? {
-            CodeUse::First(code) => code,
-            CodeUse::Reused(code) => {
-                // A replay: what the first exchange issued may be in the
-                // wrong hands (RFC 6749 §4.1.2, RFC 9700 §4.5).
-                stores
-                    .oauth_tokens
-                    .revoke_oauth_family(code.family, now)
-                    .await?;
-                tracing::warn!(
-                    target: "auth",
-                    application = %application.id,
-                    "an authorization code was used twice: its tokens are revoked"
-                );
-                return Err(BAD_GRANT.into());
+        let code_digest = digest(code);
+        let code = match stores.oauth_codes.code(&code_digest).await? {
+            Some(code) if code.used_at.is_some() => {
+                return Err(self
+                    .refuse_grant(application, code.family, now, Some(CODE_REPLAY))
+                    .await);
             }
-            CodeUse::Expired(_) | CodeUse::Unknown => return Err(BAD_GRANT.into()),
+            Some(code) if code.expires > now => code,
+            _ => return Err(BAD_GRANT.into()),
         };
+        match self
+            .check_exchange(application, &code, redirect_uri, verifier)
+            .await
+        {
+            Ok(()) => {}
+            // Codes are single use: a refused exchange spends the code too
+            // (a store failure does not, so the client may try again).
+            Err(AuthError::OAuth(refused)) => {
+                return Err(
+                    match stores.oauth_codes.consume_code(&code_digest, now).await? {
+                        CodeUse::First(_) => refused.into(),
+                        CodeUse::Reused(_) => {
+                            self.refuse_grant(application, code.family, now, Some(CODE_REPLAY))
+                                .await
+                        }
+                        CodeUse::Expired(_) | CodeUse::Unknown => BAD_GRANT.into(),
+                    },
+                );
+            }
+            Err(other) => return Err(other),
+        }
+        let new = NewTokens {
+            user_id: Some(code.user_id),
+            refresh_scopes: code.scopes.clone(),
+            scopes: code.scopes.clone(),
+            family: code.family,
+            refresh: application.grant_types.contains(&GrantType::RefreshToken),
+        };
+        let mut issued = self.issue_oauth_tokens(application, now, new).await?;
+        match stores.oauth_codes.consume_code(&code_digest, now).await? {
+            CodeUse::First(_) => {}
+            CodeUse::Reused(_) => {
+                return Err(self
+                    .refuse_grant(application, code.family, now, Some(CODE_REPLAY))
+                    .await);
+            }
+            // Purged since it was read: the tokens just stored must not
+            // outlive it.
+            CodeUse::Expired(_) | CodeUse::Unknown => {
+                return Err(self.refuse_grant(application, code.family, now, None).await);
+            }
+        }
+        // Checked again once the tokens are stored: a revocation that
+        // deletes the consent later also revokes them, one that deleted it
+        // since the check is seen here, so no interleaving leaves live
+        // tokens of a revoked grant.
+        if !self.grant_still_stands(&code).await? {
+            return Err(self.refuse_grant(application, code.family, now, None).await);
+        }
+        let grant = IdTokenGrant {
+            user: code.user_id,
+            scopes: &code.scopes,
+            auth_time: Some(code.auth_time),
+            nonce: code.nonce.as_deref(),
+        };
+        issued.id_token = self.issue_id_token(application, grant, &issued.access_token, now)?;
+        Ok(issued)
+    }
+
+    /// Checks an exchange of the live, unused `code` by `application`: the
+    /// client, the `redirect_uri`, PKCE, the user (still active, tokens not
+    /// revoked since the code) and the grant (see
+    /// [`grant_still_stands`](Self::grant_still_stands)). Stores nothing.
+    async fn check_exchange(
+        &self,
+        application: &Application,
+        code: &AuthorizationCode,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let config = &self.inner.config.oauth;
         if code.application_id != application.id {
             return Err(BAD_GRANT.into());
         }
@@ -523,36 +602,12 @@ impl Auth {
         if !pkce_ok {
             return Err(OAuthError::invalid_grant("PKCE verification failed.").into());
         }
-        if self.oauth_user(code.user_id, code.created).await?.is_none() {
+        if self.oauth_user(code.user_id, code.created).await?.is_none()
+            || !self.grant_still_stands(code).await?
+        {
             return Err(BAD_GRANT.into());
         }
-        let new = NewTokens {
-            user_id: Some(code.user_id),
-            refresh_scopes: code.scopes.clone(),
-            scopes: code.scopes.clone(),
-            family: code.family,
-            refresh: application.grant_types.contains(&GrantType::RefreshToken),
-        };
-        let mut issued = self.issue_oauth_tokens(application, now, new).await?;
-        // Checked once the tokens are stored: a revocation that deletes the
-        // consent later also revokes them, one that deleted it earlier is
-        // seen here, so no interleaving leaves live tokens of a revoked
-        // grant.
-        if !self.grant_still_stands(&code).await? {
-            stores
-                .oauth_tokens
-                .revoke_oauth_family(code.family, now)
-                .await?;
-            return Err(BAD_GRANT.into());
-        }
-        let grant = IdTokenGrant {
-            user: code.user_id,
-            scopes: &code.scopes,
-            auth_time: Some(code.auth_time),
-            nonce: code.nonce.as_deref(),
-        };
-        issued.id_token = self.issue_id_token(application, grant, &issued.access_token, now)?;
-        Ok(issued)
+        Ok(())
     }
 
     /// Whether the grant behind `code` still stands: the user's consent to
@@ -602,14 +657,17 @@ impl Auth {
             _ => return Err(BAD_GRANT.into()),
         };
         if rotate && old.rotated_at.is_some() {
-            return Err(self.refuse_replay(application, old.family, now).await);
+            return Err(self
+                .refuse_grant(application, old.family, now, Some(REFRESH_REPLAY))
+                .await);
         }
         if !old.is_live(now) {
             return Err(BAD_GRANT.into());
         }
         if old.application_id != application.id {
             return Err(if rotate {
-                self.refuse_replay(application, old.family, now).await
+                self.refuse_grant(application, old.family, now, Some(REFRESH_REPLAY))
+                    .await
             } else {
                 BAD_GRANT.into()
             });
@@ -646,13 +704,14 @@ impl Auth {
             match tokens.rotate_refresh_token(&token_digest, now).await? {
                 RefreshUse::First(_) => {}
                 RefreshUse::Reused(_) => {
-                    return Err(self.refuse_replay(application, old.family, now).await);
+                    return Err(self
+                        .refuse_grant(application, old.family, now, Some(REFRESH_REPLAY))
+                        .await);
                 }
                 // Revoked or purged since it was read: the tokens just
                 // stored must not outlive it.
                 RefreshUse::Dead(_) | RefreshUse::Unknown => {
-                    tokens.revoke_oauth_family(old.family, now).await?;
-                    return Err(BAD_GRANT.into());
+                    return Err(self.refuse_grant(application, old.family, now, None).await);
                 }
             }
         }
@@ -674,14 +733,18 @@ impl Auth {
         Ok(issued)
     }
 
-    /// Revokes the family of a refresh token that was used again or
-    /// presented by another client (it may be in the wrong hands), and
-    /// gives the error to answer with.
-    async fn refuse_replay(
+    /// Revokes `family` and gives the error to answer with
+    /// (`invalid_grant`, or the store's failure). For a code or refresh
+    /// token that was used again (or a refresh token presented by another
+    /// client), whose tokens may be in the wrong hands (RFC 6749 §4.1.2,
+    /// RFC 9700 §4.5, §4.14), `warning` says so in the log; for tokens
+    /// just stored from a grant that no longer stands it is `None`.
+    async fn refuse_grant(
         &self,
         application: &Application,
         family: FamilyId,
         now: DateTime<Utc>,
+        warning: Option<&'static str>,
     ) -> AuthError {
         if let Err(error) = self
             .inner
@@ -692,11 +755,9 @@ impl Auth {
         {
             return error.into();
         }
-        tracing::warn!(
-            target: "auth",
-            application = %application.id,
-            "a refresh token was reused or presented by another client: its family is revoked"
-        );
+        if let Some(warning) = warning {
+            tracing::warn!(target: "auth", application = %application.id, "{warning}");
+        }
         BAD_GRANT.into()
     }
 

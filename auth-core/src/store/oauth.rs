@@ -80,6 +80,13 @@ pub trait OAuthCodeStore: Debug + Send + Sync + 'static {
     /// is `Conflict("digest")`, storing nothing.
     async fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
 
+    /// The code with this digest, as stored (used or expired ones included,
+    /// until purged), or `None`. Reading changes nothing: only
+    /// [`consume_code`](Self::consume_code) uses a code. The token endpoint
+    /// reads a code first, to check the exchange and store its tokens
+    /// before it spends the code.
+    async fn code(&self, digest: &str) -> Result<Option<AuthorizationCode>, StoreError>;
+
     /// Exchanges the code with this digest at `now`: see [`CodeUse`] (a used
     /// code is `Reused` even once expired; an unused one is `Expired` from
     /// its `expires` on, else `First`). Atomic: of any number of concurrent

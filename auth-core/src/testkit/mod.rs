@@ -402,13 +402,14 @@ macro_rules! __store_conformance_group {
     ([$($attr:tt)*] oauth_codes; $factory:expr) => {
         $crate::__store_conformance_module!([$($attr)*] oauth_codes; $factory;
             first_use_then_reused,
+            reads_find_the_code_as_stored_and_use_nothing,
             bare_code_round_trips_and_insert_ignores_used_at,
             expired_codes_and_reuse_after_expiry,
             unknown_code_is_unknown,
             duplicate_digest_conflicts,
             concurrent_consumes_admit_one,
             purge_removes_only_expired,
-            consumes_of_odd_strings_find_nothing in odd_strings,
+            lookups_of_odd_strings_find_nothing in odd_strings,
         );
     };
     ([$($attr:tt)*] oauth_tokens; $factory:expr) => {

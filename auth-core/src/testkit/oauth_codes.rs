@@ -49,21 +49,29 @@ async fn consume(store: &dyn OAuthCodeStore, digest: &str, at: DateTime<Utc>) ->
         .expect("consume_code failed")
 }
 
-/// The first exchange gets `First` with every field as stored and
-/// `used_at` set; every later one gets `Reused` with the first `used_at`.
-pub async fn first_use_then_reused(store: Arc<dyn OAuthCodeStore>) {
-    let code = fresh();
-    insert(&*store, &code).await;
+/// Uses the stored, unused `code` a second after its creation, which must
+/// give `First` with every field as stored and `used_at` set; returns it.
+async fn use_first(store: &dyn OAuthCodeStore, code: &AuthorizationCode) -> AuthorizationCode {
     let at = micros(code.created, 1_000_001);
     let used = AuthorizationCode {
         used_at: Some(at),
         ..code.clone()
     };
     assert_eq!(
-        consume(&*store, &code.digest, at).await,
+        consume(store, &code.digest, at).await,
         CodeUse::First(used.clone()),
         "the first exchange"
     );
+    used
+}
+
+/// The first exchange gets `First` with every field as stored and
+/// `used_at` set; every later one gets `Reused` with the first `used_at`.
+pub async fn first_use_then_reused(store: Arc<dyn OAuthCodeStore>) {
+    let code = fresh();
+    insert(&*store, &code).await;
+    let used = use_first(&*store, &code).await;
+    let at = used.used_at.expect("used");
     for later in [micros(at, 1), micros(at, 30_000_000)] {
         assert_eq!(
             consume(&*store, &code.digest, later).await,
@@ -71,6 +79,34 @@ pub async fn first_use_then_reused(store: Arc<dyn OAuthCodeStore>) {
             "a later exchange is a replay"
         );
     }
+}
+
+/// `code`, which must not fail.
+async fn read(store: &dyn OAuthCodeStore, digest: &str) -> Option<AuthorizationCode> {
+    store.code(digest).await.expect("code failed")
+}
+
+/// `code` reads a code as stored without using it, unused or used (with
+/// its `used_at`); an unknown digest is `None`.
+pub async fn reads_find_the_code_as_stored_and_use_nothing(store: Arc<dyn OAuthCodeStore>) {
+    let code = fresh();
+    assert_eq!(read(&*store, &code.digest).await, None, "before the insert");
+    insert(&*store, &code).await;
+    for _ in 0..2 {
+        assert_eq!(
+            read(&*store, &code.digest).await,
+            Some(code.clone()),
+            "every field as stored, unused"
+        );
+    }
+    // Reading did not use it.
+    let used = use_first(&*store, &code).await;
+    assert_eq!(read(&*store, &code.digest).await, Some(used), "once used");
+    assert_eq!(
+        read(&*store, &random_hex(32)).await,
+        None,
+        "an unknown digest"
+    );
 }
 
 /// A code without the optional fields round-trips too, and an insert

@@ -436,12 +436,14 @@ pub mod oauth_codes {
     use crate::store::{CodeUse, OAuthCodeStore};
     use crate::testkit::oauth_codes::code;
 
-    /// `consume_code` with odd strings is `Unknown` and uses no code.
-    pub async fn consumes_of_odd_strings_find_nothing(store: Arc<dyn OAuthCodeStore>) {
+    /// `code` with odd strings is `None`, `consume_code` is `Unknown` and
+    /// uses no code.
+    pub async fn lookups_of_odd_strings_find_nothing(store: Arc<dyn OAuthCodeStore>) {
         let t = now();
         let code = code(t, t + Duration::seconds(60));
         store.insert_code(&code).await.expect("insert_code failed");
         for value in odd_strings(&code.digest) {
+            expect(store.code(&value).await, None, "code", &value);
             expect(
                 store.consume_code(&value, t).await,
                 CodeUse::Unknown,

@@ -486,6 +486,9 @@ impl OAuthCodeStore for TestStore {
     async fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
         self.store.insert_code(code).await
     }
+    async fn code(&self, digest: &str) -> Result<Option<AuthorizationCode>, StoreError> {
+        self.store.code(digest).await
+    }
     async fn consume_code(&self, digest: &str, now: DateTime<Utc>) -> Result<CodeUse, StoreError> {
         self.store.consume_code(digest, now).await
     }

@@ -159,6 +159,10 @@ impl OAuthCodeStore for MemoryStore {
         Ok(())
     }
 
+    async fn code(&self, digest: &str) -> Result<Option<AuthorizationCode>, StoreError> {
+        Ok(lock(&self.oauth.codes).get(digest).cloned())
+    }
+
     async fn consume_code(&self, digest: &str, now: DateTime<Utc>) -> Result<CodeUse, StoreError> {
         let mut codes = lock(&self.oauth.codes);
         let Some(code) = codes.get_mut(digest) else {
