@@ -68,6 +68,18 @@ pub use keys::{JwkSet, JwtKey, KeySet, PublicJwk};
 
 use claims::{Checked, ClaimNames, ClaimsOut, MAX_TIMESTAMP, Rules};
 
+/// The `typ` of a compact JWS's protected header, read without verifying
+/// anything: only to send a bearer token to the verifier that checks it
+/// (which reads the header again, from the verified token). `None` for a
+/// token without a well-formed header or without `typ`.
+pub(crate) fn unverified_typ(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    if header.len() > jws::MAX_TOKEN_LEN {
+        return None;
+    }
+    jws::parse_header(header).ok()?.typ
+}
+
 pub mod dangerous {
     //! Options that weaken security, for interoperating with deployments
     //! that already use them. Audit every use.
