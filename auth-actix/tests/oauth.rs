@@ -61,6 +61,19 @@ async fn confidential(auth: &Auth, name: &str, grant: GrantType) -> (Application
     (app, secret)
 }
 
+/// `auth`'s routes served by actix-web and by axum: the actix server and
+/// the axum server's base URL.
+async fn serve_both(auth: &Auth) -> (support::Actix, String) {
+    let api = Api::new(auth.clone());
+    let (actix_api, actix_auth) = (api.clone(), auth.clone());
+    let actix = support::serve(move || {
+        App::new()
+            .wrap(AuthMiddleware::new(actix_auth.clone()))
+            .configure(auth_actix::configure(actix_api.clone()))
+    });
+    (actix, support::serve_axum(api).await)
+}
+
 /// A request, built for either server's base URL.
 type Case<'a> = dyn Fn(&str) -> reqwest::RequestBuilder + 'a;
 
@@ -69,15 +82,8 @@ async fn oauth_endpoints_match_axum() {
     let auth = Auth::in_memory(AuthConfig::default());
     let (app, secret) = confidential(&auth, "service", GrantType::ClientCredentials).await;
 
-    let api = Api::new(auth.clone());
-    let (actix_api, actix_auth) = (api.clone(), auth.clone());
-    let actix = support::serve(move || {
-        App::new()
-            .wrap(AuthMiddleware::new(actix_auth.clone()))
-            .configure(auth_actix::configure(actix_api.clone()))
-    });
+    let (actix, axum_base) = serve_both(&auth).await;
     let actix_base = actix.base.clone();
-    let axum_base = support::serve_axum(api).await;
 
     let http = reqwest::Client::new();
     let form = |base: &str, path: &str, body: &str| {
@@ -254,14 +260,7 @@ async fn jwt_access_tokens_verify_against_the_jwks_and_stop_at_revocation() {
         .await
         .expect("user");
     let (app, secret) = confidential(&auth, "app", GrantType::Password).await;
-    let api = Api::new(auth.clone());
-    let (actix_api, actix_auth) = (api.clone(), auth.clone());
-    let actix = support::serve(move || {
-        App::new()
-            .wrap(AuthMiddleware::new(actix_auth.clone()))
-            .configure(auth_actix::configure(actix_api.clone()))
-    });
-    let axum_base = support::serve_axum(api).await;
+    let (actix, axum_base) = serve_both(&auth).await;
 
     let http = reqwest::Client::new();
     let json = |request: reqwest::RequestBuilder| async move {
