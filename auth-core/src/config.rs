@@ -408,7 +408,8 @@ pub struct OAuthConfig {
     /// the `Secure` attribute (default off, for plain-HTTP development).
     pub secure_cookies: bool,
     /// The keys that sign ID tokens (RS256, ES256 or EdDSA; never HMAC),
-    /// published at `/api/o/jwks.json`. `None` (the default) turns OpenID
+    /// and JWT access tokens when [`access_token_format`](Self::access_token_format)
+    /// asks for them, published at `/api/o/jwks.json`. `None` (the default) turns OpenID
     /// Connect off: the `openid` scope is not advertised and a request for
     /// it is `invalid_scope`, there is no discovery document, and userinfo
     /// and logout have nothing to accept. ID tokens last as long as the

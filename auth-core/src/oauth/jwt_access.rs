@@ -86,15 +86,21 @@ impl Auth {
     /// Whether a bearer credential is a JWT access token rather than one of
     /// this library's own JWTs: its header's `typ` is `at+jwt` (checked on
     /// the unverified header, only to route it: the OAuth path verifies
-    /// it). Always false while ID-token keys are not set; a header one of
-    /// the keys writes is recognized without decoding it.
+    /// it). Always false while ID-token keys are not set. The headers the
+    /// ID-token keys write on access tokens, and those the library's own
+    /// JWT keys write, are recognized without decoding them, so tokens
+    /// issued here cost a few string comparisons; only another header is
+    /// decoded.
     pub(crate) fn is_jwt_access_token(&self, credentials: &str) -> bool {
         let Some(keys) = self.id_token_keys() else {
             return false;
         };
         let header = credentials.split('.').next().unwrap_or_default();
-        keys.writes_access_token_header(header)
-            || crate::token::jwt::unverified_typ(credentials)
+        if keys.writes_access_token_header(header) {
+            return true;
+        }
+        !self.inner.jwt.writes_header(header)
+            && crate::token::jwt::unverified_typ(credentials)
                 .is_some_and(|typ| is_access_token_typ(&typ))
     }
 

@@ -28,8 +28,9 @@ use crate::user::UserId;
 /// The scope that makes a request an OpenID Connect one.
 pub const OPENID_SCOPE: &str = "openid";
 
-/// The keys that sign ID tokens (and verify the `id_token_hint` of a
-/// logout): a [`KeySet`] of asymmetric keys only (RS256, ES256, EdDSA),
+/// The keys that sign ID tokens and JWT access tokens (and verify the
+/// `id_token_hint` of a logout, and those access tokens): a [`KeySet`] of
+/// asymmetric keys only (RS256, ES256, EdDSA),
 /// whose public halves are served as the provider's JWK Set. An HMAC key
 /// is refused: an ID token signed with a shared secret (Django OAuth
 /// Toolkit signed them with the client secret before 3.4) can be forged
@@ -341,8 +342,9 @@ impl Auth {
     }
 
     /// Verifies an ID token this provider issued, as the `id_token_hint`
-    /// of a logout: signed by one of the ID-token keys and naming this
-    /// issuer. An expired one is accepted (RP-Initiated Logout 1.0 §2); a
+    /// of a logout: signed by one of the ID-token keys, typed `JWT` (not
+    /// `at+jwt`: an access token signed with the same keys is no hint) and
+    /// naming this issuer. An expired one is accepted (RP-Initiated Logout 1.0 §2); a
     /// forged, altered or foreign one is `invalid_request`, as is any
     /// token when no ID-token keys are set.
     pub fn verify_id_token_hint(&self, hint: &str) -> Result<IdTokenClaims, AuthError> {

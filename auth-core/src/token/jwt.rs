@@ -650,6 +650,14 @@ impl Jwt {
         Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// Whether `encoded` is, byte for byte, the header one of the keys in
+    /// use writes (`typ: JWT`): every token this strategy issued has one,
+    /// so a bearer token is routed here without decoding its header.
+    pub(crate) fn writes_header(&self, encoded: &str) -> bool {
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        keys.iter().any(|key| key.encoded_header() == encoded)
+    }
+
     /// Replaces the key set, e.g. after [`KeySet::rotate`] or
     /// [`KeySet::remove`] on a copy of [`keys`](Self::keys). Requests in
     /// flight finish with the old set.

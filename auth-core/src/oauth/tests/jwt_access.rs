@@ -240,6 +240,9 @@ async fn tampered_mistyped_foreign_or_expired_jwt_access_tokens_are_refused() {
     // The full media type is an at+jwt too.
     let media_typed = signed(&env, "application/at+jwt", &claims);
     assert!(env.auth.verify_jwt_access_token(&media_typed).is_ok());
+    // Routed by its header's typ, though not a header the keys write.
+    assert!(env.auth.is_jwt_access_token(&media_typed));
+    assert!(!env.auth.is_jwt_access_token(&id_typed));
     // Garbage with dots never panics nor passes.
     for junk in ["a.b.c", "..", "e30.e30.e30", "x.", "."] {
         assert!(!works(&env, junk).await, "{junk}");
