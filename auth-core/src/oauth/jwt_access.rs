@@ -32,7 +32,10 @@ pub struct JwtAccessTokenClaims {
     pub aud: String,
     /// The user's id, as in ID tokens; for `client_credentials`, where the
     /// client acts for itself, its `client_id` (RFC 9068 §2.2). Client ids
-    /// are random base64url and user ids UUIDs, so the two never meet.
+    /// this library generates are 32 base64url characters and user ids
+    /// hyphenated UUIDs, so a client is never taken for a user (as RFC
+    /// 9068's security considerations ask); an application registered with
+    /// a hand-made `client_id` shaped as a UUID would break that.
     pub sub: String,
     /// The `client_id` of the application it was issued to.
     pub client_id: String,
