@@ -287,7 +287,11 @@ async fn jwt_access_tokens_verify_against_the_jwks_and_stop_at_revocation() {
         let (status, who) = me().await;
         assert_eq!((status, &who["username"]), (200, &Value::from("ada")));
 
-        // As an outside resource server: the key by kid from the JWKS.
+        // As an outside resource server: the JWKS named by the server's
+        // RFC 8414 metadata, the key in it by kid.
+        let metadata = format!("{base}/.well-known/oauth-authorization-server");
+        let (_, metadata) = json(http.get(metadata)).await;
+        assert_eq!(metadata["jwks_uri"], format!("{ISSUER}/api/o/jwks.json"));
         let (_, jwks) = json(http.get(format!("{base}/api/o/jwks.json"))).await;
         let jwks: JwkSet = serde_json::from_value(jwks).expect("a JWK Set");
         let header = jsonwebtoken::decode_header(&access).expect("a JWS header");
