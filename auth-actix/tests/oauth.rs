@@ -61,6 +61,19 @@ async fn confidential(auth: &Auth, name: &str, grant: GrantType) -> (Application
     (app, secret)
 }
 
+/// `auth`'s routes served by actix-web and by axum: the actix server and
+/// the axum server's base URL.
+async fn serve_both(auth: &Auth) -> (support::Actix, String) {
+    let api = Api::new(auth.clone());
+    let (actix_api, actix_auth) = (api.clone(), auth.clone());
+    let actix = support::serve(move || {
+        App::new()
+            .wrap(AuthMiddleware::new(actix_auth.clone()))
+            .configure(auth_actix::configure(actix_api.clone()))
+    });
+    (actix, support::serve_axum(api).await)
+}
+
 /// A request, built for either server's base URL.
 type Case<'a> = dyn Fn(&str) -> reqwest::RequestBuilder + 'a;
 
@@ -69,15 +82,8 @@ async fn oauth_endpoints_match_axum() {
     let auth = Auth::in_memory(AuthConfig::default());
     let (app, secret) = confidential(&auth, "service", GrantType::ClientCredentials).await;
 
-    let api = Api::new(auth.clone());
-    let (actix_api, actix_auth) = (api.clone(), auth.clone());
-    let actix = support::serve(move || {
-        App::new()
-            .wrap(AuthMiddleware::new(actix_auth.clone()))
-            .configure(auth_actix::configure(actix_api.clone()))
-    });
+    let (actix, axum_base) = serve_both(&auth).await;
     let actix_base = actix.base.clone();
-    let axum_base = support::serve_axum(api).await;
 
     let http = reqwest::Client::new();
     let form = |base: &str, path: &str, body: &str| {
@@ -217,5 +223,101 @@ async fn an_applications_route_requires_its_scope_of_oauth_tokens_only() {
         .await
         .expect("send");
     assert_eq!(anonymous.status(), 401);
+    actix.stop().await;
+}
+
+/// RFC 9068 JWT access tokens over HTTP, from actix-web and from axum
+/// serving the same service: each opens `/api/auth/me`, verifies with an
+/// independent JWT library against `/api/o/jwks.json`, and stops working
+/// here once revoked (while a resource server validating with the JWKS
+/// alone would still take it until it expires, as documented).
+#[tokio::test]
+async fn jwt_access_tokens_verify_against_the_jwks_and_stop_at_revocation() {
+    use auth_core::config::{AccessTokenFormat, OAuthConfig};
+    use auth_core::flows::AdminUserInput;
+    use auth_core::throttle::ThrottleConfig;
+    use auth_core::token::jwt::{Algorithm, JwtKey, KeySet};
+    use jsonwebtoken::jwk::JwkSet;
+    use jsonwebtoken::{DecodingKey, Validation};
+
+    const PASSWORD: &str = "correct-horse-battery-9";
+    const ISSUER: &str = "https://id.example";
+    let pem = include_str!("../../auth-core/tests/keys/ed25519_private.pem");
+    let keys = KeySet::new(JwtKey::from_pem(Algorithm::EdDSA, pem).expect("key")).expect("keys");
+    let oauth = OAuthConfig::default()
+        .with_issuer(ISSUER)
+        .expect("issuer")
+        .with_id_token_keys(keys)
+        .expect("ID-token keys")
+        .with_access_token_format(AccessTokenFormat::Jwt)
+        .dangerous_enable_password_grant();
+    let config = AuthConfig::default()
+        .with_throttle(ThrottleConfig::disabled())
+        .with_oauth(oauth);
+    let auth = Auth::in_memory(config);
+    let user = auth
+        .create_user(AdminUserInput::new_user("ada", "ada@example.com").with_password(PASSWORD))
+        .await
+        .expect("user");
+    let (app, secret) = confidential(&auth, "app", GrantType::Password).await;
+    let (actix, axum_base) = serve_both(&auth).await;
+
+    let http = reqwest::Client::new();
+    let json = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.expect("send");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    };
+    let form = |url: String, body: String| {
+        http.post(url)
+            .basic_auth(&app.client_id, Some(secret.expose()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    };
+    for base in [actix.base.as_str(), axum_base.as_str()] {
+        let (status, issued) = json(form(
+            format!("{base}/api/o/token"),
+            format!("grant_type=password&username=ada&password={PASSWORD}&scope=profile"),
+        ))
+        .await;
+        assert_eq!(status, 200, "{issued}");
+        let access = issued["access_token"].as_str().expect("access").to_owned();
+        let me = || json(http.get(format!("{base}/api/auth/me")).bearer_auth(&access));
+        let (status, who) = me().await;
+        assert_eq!((status, &who["username"]), (200, &Value::from("ada")));
+
+        // As an outside resource server: the JWKS named by the server's
+        // RFC 8414 metadata, the key in it by kid.
+        let metadata = format!("{base}/.well-known/oauth-authorization-server");
+        let (_, metadata) = json(http.get(metadata)).await;
+        assert_eq!(metadata["jwks_uri"], format!("{ISSUER}/api/o/jwks.json"));
+        let (_, jwks) = json(http.get(format!("{base}/api/o/jwks.json"))).await;
+        let jwks: JwkSet = serde_json::from_value(jwks).expect("a JWK Set");
+        let header = jsonwebtoken::decode_header(&access).expect("a JWS header");
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let jwk = jwks.find(header.kid.as_deref().expect("kid")).expect("key");
+        let key = DecodingKey::from_jwk(jwk).expect("decoding key");
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::EdDSA);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let verify = || jsonwebtoken::decode::<Value>(&access, &key, &validation);
+        let claims = verify().expect("verifies with the JWKS").claims;
+        assert_eq!(claims["sub"], user.id.to_string());
+        assert_eq!(claims["client_id"], app.client_id.as_str());
+        assert_eq!(claims["scope"], "profile");
+        assert!(claims["jti"].is_string() && claims["iat"].is_i64());
+
+        let (status, _) = json(form(
+            format!("{base}/api/o/revoke_token"),
+            format!("token={access}"),
+        ))
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(me().await.0, 401);
+        // The JWKS alone cannot know: it still verifies until it expires.
+        assert!(verify().is_ok());
+    }
     actix.stop().await;
 }

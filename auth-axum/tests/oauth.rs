@@ -474,6 +474,7 @@ async fn metadata_and_openapi() {
     // Without ID-token keys, OpenID Connect is off: `openid` is not
     // offered and there is no discovery document.
     assert_eq!(metadata["scopes_supported"], json!(["email", "profile"]));
+    assert!(metadata.get("jwks_uri").is_none(), "no keys, no jwks_uri");
     let discovery = s
         .http
         .get(format!("{}/.well-known/openid-configuration", s.base))

@@ -207,6 +207,15 @@ pub enum ConfigError {
     /// ID tokens are signed with RS256, ES256 or EdDSA only.
     #[error("ID tokens must be signed with an asymmetric key (RS256, ES256 or EdDSA): {0}")]
     IdTokenKey(String),
+    /// JWT access tokens ([`AccessTokenFormat::Jwt`]) were asked for
+    /// without the keys that sign them ([`OAuthConfig::id_token_keys`]).
+    #[error(
+        "JWT access tokens are signed with the ID-token keys: set OAuthConfig::with_id_token_keys (RS256, ES256 or EdDSA) or keep opaque access tokens"
+    )]
+    JwtAccessTokensWithoutKeys,
+    /// The audience of JWT access tokens is empty or holds whitespace.
+    #[error("the access token audience must be a non-empty string without whitespace, got {0:?}")]
+    Audience(String),
 }
 
 /// `url` without a trailing slash, when it is an absolute http(s) URL with
@@ -342,6 +351,8 @@ impl AuthConfig {
 /// | [`default_scopes`](Self::default_scopes) | none | `DEFAULT_SCOPES`, all |
 /// | [`secret_rotation_overlap`](Self::secret_rotation_overlap) | 1 day | (none) |
 /// | [`id_token_keys`](Self::id_token_keys) | none: OpenID Connect off | `OIDC_RSA_PRIVATE_KEY` (RS256 only) |
+/// | [`access_token_format`](Self::access_token_format) | opaque | (opaque; `ACCESS_TOKEN_GENERATOR` for others) |
+/// | [`access_token_audience`](Self::access_token_audience) | none: the issuer | (none) |
 ///
 /// ```
 /// use auth_core::config::OAuthConfig;
@@ -397,12 +408,52 @@ pub struct OAuthConfig {
     /// the `Secure` attribute (default off, for plain-HTTP development).
     pub secure_cookies: bool,
     /// The keys that sign ID tokens (RS256, ES256 or EdDSA; never HMAC),
-    /// published at `/api/o/jwks.json`. `None` (the default) turns OpenID
+    /// and JWT access tokens when [`access_token_format`](Self::access_token_format)
+    /// asks for them, published at `/api/o/jwks.json`. `None` (the default) turns OpenID
     /// Connect off: the `openid` scope is not advertised and a request for
     /// it is `invalid_scope`, there is no discovery document, and userinfo
     /// and logout have nothing to accept. ID tokens last as long as the
     /// access token issued with them.
     pub id_token_keys: Option<IdTokenKeys>,
+    /// The form of the access tokens issued (default
+    /// [`AccessTokenFormat::Opaque`]). [`AccessTokenFormat::Jwt`] needs
+    /// [`id_token_keys`](Self::id_token_keys), which sign them: building
+    /// the service without them fails with
+    /// [`ConfigError::JwtAccessTokensWithoutKeys`].
+    pub access_token_format: AccessTokenFormat,
+    /// The `aud` of JWT access tokens (RFC 9068 §3: the resource they are
+    /// for). `None` (the default) makes it the [`issuer`](Self::issuer):
+    /// the routes this server protects are the resource. A resource server
+    /// of its own gets its name here, and must check it.
+    pub access_token_audience: Option<String>,
+}
+
+/// The form of the OAuth2 access tokens the provider issues. Either way
+/// each token's record (a digest of the string handed out, its user,
+/// scopes, family and expiry) is stored, so revocation (RFC 7009),
+/// introspection (RFC 7662), a refresh replay's revocation of the family
+/// and the revocation of a user's tokens work alike.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AccessTokenFormat {
+    /// 256 random bits as 43 base64url characters, meaningful to this
+    /// server only: a resource server asks introspection about them.
+    #[default]
+    Opaque,
+    /// RFC 9068 JWTs (header `typ: at+jwt`), signed with the signing key of
+    /// [`OAuthConfig::id_token_keys`], with the claims `iss`, `exp`, `aud`
+    /// ([`OAuthConfig::access_token_audience`]), `sub` (the user's id as in
+    /// ID tokens, or the `client_id` for `client_credentials`),
+    /// `client_id`, `iat`, `jti` and `scope`
+    /// ([`JwtAccessTokenClaims`](crate::oauth::JwtAccessTokenClaims)).
+    ///
+    /// This server checks the signature, `typ`, `iss`, `aud` and `exp` and
+    /// then the stored record, so a revoked token stops working at once. A
+    /// resource server that validates them with the JWKS alone
+    /// (`/api/o/jwks.json`) sees a revocation only when the token expires:
+    /// keep [`OAuthConfig::access_token_ttl`] short, or have it use
+    /// introspection.
+    Jwt,
 }
 
 impl Default for OAuthConfig {
@@ -430,6 +481,8 @@ impl Default for OAuthConfig {
             session_ttl: Duration::days(14),
             secure_cookies: false,
             id_token_keys: None,
+            access_token_format: AccessTokenFormat::Opaque,
+            access_token_audience: None,
         }
     }
 }
@@ -519,6 +572,45 @@ impl OAuthConfig {
     pub fn with_id_token_keys(mut self, keys: KeySet) -> Result<Self, ConfigError> {
         self.id_token_keys = Some(IdTokenKeys::new(keys)?);
         Ok(self)
+    }
+
+    /// Sets the form of the access tokens issued (see
+    /// [`AccessTokenFormat`]). [`AccessTokenFormat::Jwt`] also needs
+    /// [`with_id_token_keys`](Self::with_id_token_keys) (in either order);
+    /// the service refuses to build without them.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use auth_core::{Auth, MemoryStore};
+    /// use auth_core::config::{AccessTokenFormat, AuthConfig, ConfigError, OAuthConfig};
+    /// let oauth = OAuthConfig::default().with_access_token_format(AccessTokenFormat::Jwt);
+    /// let built = Auth::builder(AuthConfig::default().with_oauth(oauth))
+    ///     .store(Arc::new(MemoryStore::new()))
+    ///     .build();
+    /// assert!(matches!(built, Err(ConfigError::JwtAccessTokensWithoutKeys)));
+    /// ```
+    pub fn with_access_token_format(mut self, format: AccessTokenFormat) -> Self {
+        self.access_token_format = format;
+        self
+    }
+
+    /// Sets the `aud` of JWT access tokens (default: the issuer); it must
+    /// be non-empty and hold no whitespace ([`ConfigError::Audience`]).
+    pub fn with_access_token_audience(mut self, audience: &str) -> Result<Self, ConfigError> {
+        if audience.is_empty() || audience.contains(char::is_whitespace) {
+            return Err(ConfigError::Audience(audience.to_string()));
+        }
+        self.access_token_audience = Some(audience.to_string());
+        Ok(self)
+    }
+
+    /// The `aud` of JWT access tokens:
+    /// [`access_token_audience`](Self::access_token_audience), else the
+    /// issuer.
+    pub fn jwt_access_token_audience(&self) -> &str {
+        self.access_token_audience
+            .as_deref()
+            .unwrap_or(&self.issuer)
     }
 
     /// Enables the password grant (RFC 9700 §2.4 says it must not be used:

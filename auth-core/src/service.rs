@@ -145,12 +145,14 @@ impl Auth {
     ///
     /// When `config` asks for what [`AuthBuilder::build`] refuses: a zero
     /// [`cleanup_interval`](AuthConfig::cleanup_interval), or one set
-    /// outside a Tokio runtime. Use the builder to handle those as errors.
+    /// outside a Tokio runtime, or JWT access tokens without ID-token keys
+    /// ([`ConfigError::JwtAccessTokensWithoutKeys`]). Use the builder to
+    /// handle those as errors.
     pub fn in_memory(config: AuthConfig) -> Self {
         Self::builder(config)
             .store(Arc::new(MemoryStore::new()))
             .build()
-            .expect("every store is set")
+            .expect("a valid configuration (see the panics above)")
     }
 
     /// The configuration.
@@ -581,6 +583,11 @@ impl AuthBuilder {
             oauth_tokens: cache.oauth_token_store(stores.oauth_tokens, self.clock.clone()),
             ..stores
         };
+        if self.config.oauth.access_token_format == crate::config::AccessTokenFormat::Jwt
+            && self.config.oauth.id_token_keys.is_none()
+        {
+            return Err(ConfigError::JwtAccessTokensWithoutKeys);
+        }
         if self.config.oauth.password_grant {
             tracing::warn!(
                 target: "auth",

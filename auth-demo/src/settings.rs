@@ -547,6 +547,15 @@ pub struct Settings {
     #[arg(long, global = true, env = "AUTH_OAUTH_PASSWORD_GRANT")]
     pub oauth_password_grant: bool,
 
+    /// Issues OAuth2 access tokens as RFC 9068 JWTs (`typ: at+jwt`),
+    /// signed with the OpenID Connect key and verifiable with
+    /// `/api/o/jwks.json`, instead of opaque ones. This server still
+    /// checks each one's stored record, so revocation works at once; a
+    /// resource server that only checks the signature sees it when the
+    /// token expires.
+    #[arg(long, global = true, env = "AUTH_OAUTH_JWT_ACCESS_TOKENS")]
+    pub oauth_jwt_access_tokens: bool,
+
     /// Does not migrate the SQL database on start (run the `migrate`
     /// command when deploying instead); a database without the tables
     /// fails its health check.
@@ -606,6 +615,7 @@ impl Default for Settings {
             throttle_rates: ThrottleRates::default(),
             issuer: None,
             oauth_password_grant: false,
+            oauth_jwt_access_tokens: false,
             no_migrate: false,
             quiet: false,
             web: crate::web::WebSettings::default(),
@@ -723,6 +733,7 @@ mod tests {
             "--throttle-rates=register_ip=2/min",
             "--cache-ttl=2",
             "--hashing-reserve=0",
+            "--oauth-jwt-access-tokens",
             "--quiet",
         ])
         .unwrap();
@@ -758,6 +769,7 @@ mod tests {
         assert_eq!(s.throttle, Switch::Off);
         assert_eq!(s.throttle_rates.as_str(), "register_ip=2/min");
         assert_eq!((s.cache_ttl, s.hashing_reserve), (2, 0));
+        assert!(s.oauth_jwt_access_tokens);
         assert!(s.quiet);
     }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use auth_core::config::LookupCacheConfig;
-use auth_core::config::{AuthConfig, OAuthConfig, SecretKey, random_bytes};
+use auth_core::config::{AccessTokenFormat, AuthConfig, OAuthConfig, SecretKey, random_bytes};
 use auth_core::flows::ClaimsHook;
 use auth_core::mail::{ConsoleMailer, Mailer, SmtpMailer};
 use auth_core::store::JwtRevocationStore;
@@ -440,7 +440,8 @@ fn profile_claims_hook(
 /// The OAuth2 provider's settings: the issuer (`--issuer`, else the bind
 /// address over `http://`), `Secure` cookies when the issuer is HTTPS, the
 /// password grant when `--oauth-password-grant` asks for it (the service
-/// warns at start), and `oidc_key` signing OpenID Connect ID tokens.
+/// warns at start), and `oidc_key` signing OpenID Connect ID tokens (and
+/// the access tokens, RFC 9068 JWTs, with `--oauth-jwt-access-tokens`).
 fn oauth_config(settings: &Settings, oidc_key: JwtKey) -> Result<OAuthConfig, DemoError> {
     let issuer = settings
         .issuer
@@ -453,6 +454,9 @@ fn oauth_config(settings: &Settings, oidc_key: JwtKey) -> Result<OAuthConfig, De
     if settings.oauth_password_grant {
         // The service warns when it starts with the grant on.
         oauth = oauth.dangerous_enable_password_grant();
+    }
+    if settings.oauth_jwt_access_tokens {
+        oauth = oauth.with_access_token_format(AccessTokenFormat::Jwt);
     }
     let key_error =
         |err: &dyn std::fmt::Display| DemoError::Settings(format!("AUTH_OIDC_KEY: {err}"));
@@ -663,6 +667,28 @@ mod tests {
             .collect();
         assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn jwt_access_tokens_are_signed_with_the_oidc_key_when_asked_for() {
+        let key = load_or_create_oidc_key(None, None).unwrap();
+        let mut settings = Settings::default();
+        let format = |settings: &Settings| {
+            oauth_config(settings, key.clone())
+                .unwrap()
+                .access_token_format
+        };
+        assert_eq!(format(&settings), AccessTokenFormat::Opaque);
+        settings.oauth_jwt_access_tokens = true;
+        assert_eq!(format(&settings), AccessTokenFormat::Jwt);
+        let config = oauth_config(&settings, key.clone()).unwrap();
+        let signing = config
+            .id_token_keys
+            .as_ref()
+            .unwrap()
+            .key_set()
+            .signing_key();
+        assert_eq!(signing.kid(), key.kid());
     }
 
     #[test]

@@ -153,6 +153,11 @@ pub(crate) struct ServerMetadata {
     token_endpoint: String,
     /// The client authentication methods of the token endpoint.
     token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The JWK Set of the keys that sign ID tokens and JWT access tokens
+    /// (RFC 9068 §4: a resource server finds them here); absent while no
+    /// ID-token keys are set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwks_uri: Option<String>,
 }
 
 /// `invalid_request` as a failure.
@@ -442,7 +447,8 @@ pub(crate) fn endpoints_base(c: &Call<'_>) -> String {
 }
 
 /// The RFC 8414 metadata, which the OpenID Connect discovery document
-/// extends. `openid` is among the scopes only when ID-token keys are set.
+/// extends. `openid` is among the scopes, and `jwks_uri` present, only
+/// when ID-token keys are set.
 pub(crate) fn server_metadata(c: &Call<'_>) -> ServerMetadata {
     let config = &c.api.auth().config().oauth;
     let base = endpoints_base(c);
@@ -484,6 +490,7 @@ pub(crate) fn server_metadata(c: &Call<'_>) -> ServerMetadata {
             .collect(),
         token_endpoint: format!("{base}/token"),
         token_endpoint_auth_methods_supported: client_methods,
+        jwks_uri: openid.then(|| format!("{base}/jwks.json")),
     }
 }
 

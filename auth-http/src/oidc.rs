@@ -41,13 +41,12 @@ const CLAIMS: &[&str] = &[
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct OpenIdConfiguration {
     /// The authorization server metadata (RFC 8414), shared with
-    /// `/.well-known/oauth-authorization-server`.
+    /// `/.well-known/oauth-authorization-server`; its `jwks_uri` is always
+    /// there, since discovery is only served with ID-token keys.
     #[serde(flatten)]
     server: ServerMetadata,
     /// The userinfo endpoint.
     userinfo_endpoint: String,
-    /// The JWK Set of the ID-token keys.
-    jwks_uri: String,
     /// The RP-initiated logout endpoint.
     end_session_endpoint: String,
     /// Always `["public"]`: `sub` is the user's id.
@@ -70,7 +69,6 @@ pub(crate) async fn discovery(c: Call<'_>) -> Outcome {
         &OpenIdConfiguration {
             server: server_metadata(&c),
             userinfo_endpoint: format!("{base}/userinfo"),
-            jwks_uri: format!("{base}/jwks.json"),
             end_session_endpoint: format!("{base}/logout"),
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: keys

@@ -79,6 +79,7 @@ macro_rules! every_case {
             knox::knox_sessions,
             knox::static_tokens,
             oauth::oauth_code_flow,
+            oauth::oauth_code_flow_with_jwt_access_tokens,
             oauth::oauth_client_credentials_and_password,
             oauth::clear_tokens_deletes_expired_tokens,
             oidc::openid_connect_relying_party,

@@ -189,7 +189,10 @@ impl Auth {
     /// share the token keyword and are told apart by shape, as JWTs (with
     /// dots) and opaque OAuth2 access tokens (without) share the bearer
     /// keyword, so the common case costs one store lookup for the token
-    /// (plus the user).
+    /// (plus the user). A JWT whose header says `typ: at+jwt` is an OAuth2
+    /// access token ([`AccessTokenFormat::Jwt`](crate::config::AccessTokenFormat::Jwt)),
+    /// when ID-token keys are set; this library's own JWTs say `typ: JWT`,
+    /// and neither verifier accepts the other's.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -230,7 +233,9 @@ impl Auth {
         let (Some(credentials), None) = (parts.next(), parts.next()) else {
             return Err(AuthError::Unauthenticated(TokenRejection::Malformed));
         };
-        if bearer && crate::oauth::is_opaque_token(credentials) {
+        if bearer
+            && (crate::oauth::is_opaque_token(credentials) || self.is_jwt_access_token(credentials))
+        {
             let (user, token) = self.authenticate_oauth_access(credentials).await?;
             return Ok(Authenticated {
                 user,

@@ -1,6 +1,7 @@
 //! OAuth2 access tokens on protected routes: `Authorization: Bearer`
 //! takes them beside this library's JWTs (told apart by shape: a JWT has
-//! dots, an opaque OAuth token none).
+//! dots, an opaque OAuth token none; a JWT access token says `typ: at+jwt`
+//! in its header, this library's JWTs `typ: JWT`).
 
 use chrono::{DateTime, Utc};
 
@@ -34,9 +35,14 @@ impl Auth {
         Ok(user.filter(|user| user.is_active && !revoked))
     }
 
-    /// Authenticates an opaque OAuth2 access token: it must be a live
-    /// access token that acts for a user (a `client_credentials` token has
-    /// none, so it opens no user's routes), and that user active. A token
+    /// Authenticates an OAuth2 access token, opaque or JWT: it must be a
+    /// live access token that acts for a user (a `client_credentials` token
+    /// has none, so it opens no user's routes), and that user active. A JWT
+    /// (anything with a dot) must first pass
+    /// [`verify_jwt_access_token`](Self::verify_jwt_access_token), so a
+    /// forged or foreign one costs no store read; then, as an opaque token,
+    /// its stored record decides (revoked, rotated away, expired), read
+    /// through the lookup cache when one is configured. A token
     /// of an inactive user is [`TokenRejection::UserInactive`]; any other
     /// refusal [`TokenRejection::Invalid`].
     pub async fn authenticate_oauth_access(
@@ -44,6 +50,9 @@ impl Auth {
         token: &str,
     ) -> Result<(User, OAuthToken), AuthError> {
         let invalid = || AuthError::Unauthenticated(TokenRejection::Invalid);
+        if !is_opaque_token(token) {
+            self.verify_jwt_access_token(token)?;
+        }
         let now = self.now();
         let token_digest = digest(token);
         let cache = &self.inner.cache;

@@ -2,7 +2,8 @@
 //! [`AuthorizationCode`], [`OAuthToken`], [`Consent`], [`BrowserSession`]),
 //! their ids, and [`Scopes`]; PKCE, redirect URI matching, client
 //! credentials and the protocol errors; OpenID Connect's ID tokens,
-//! userinfo and logout ([`IdTokenKeys`], [`IdTokenClaims`], [`UserInfo`]). The settings are
+//! userinfo and logout ([`IdTokenKeys`], [`IdTokenClaims`], [`UserInfo`]);
+//! RFC 9068 JWT access tokens ([`JwtAccessTokenClaims`]). The settings are
 //! [`OAuthConfig`](crate::config::OAuthConfig).
 //!
 //! The stores that keep these records are the `OAuth*` traits in
@@ -15,6 +16,7 @@ mod authorize;
 mod bearer;
 mod client;
 mod error;
+mod jwt_access;
 mod oidc;
 mod pkce;
 mod records;
@@ -36,6 +38,7 @@ pub use authorize::{
 };
 pub use client::{ClientSecret, SecretDigests, generate_client_id};
 pub use error::{OAuthError, OAuthErrorCode};
+pub use jwt_access::JwtAccessTokenClaims;
 pub use oidc::{
     EndSessionRequest, EndedSession, IdTokenClaims, IdTokenKeys, OPENID_SCOPE, UserInfo, at_hash,
 };

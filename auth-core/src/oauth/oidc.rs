@@ -28,8 +28,9 @@ use crate::user::UserId;
 /// The scope that makes a request an OpenID Connect one.
 pub const OPENID_SCOPE: &str = "openid";
 
-/// The keys that sign ID tokens (and verify the `id_token_hint` of a
-/// logout): a [`KeySet`] of asymmetric keys only (RS256, ES256, EdDSA),
+/// The keys that sign ID tokens and JWT access tokens (and verify the
+/// `id_token_hint` of a logout, and those access tokens): a [`KeySet`] of
+/// asymmetric keys only (RS256, ES256, EdDSA),
 /// whose public halves are served as the provider's JWK Set. An HMAC key
 /// is refused: an ID token signed with a shared secret (Django OAuth
 /// Toolkit signed them with the client secret before 3.4) can be forged
@@ -47,7 +48,22 @@ pub const OPENID_SCOPE: &str = "openid";
 #[derive(Clone)]
 pub struct IdTokenKeys {
     keys: KeySet,
+    /// The encoded header of JWT access tokens (`typ: at+jwt`) each key
+    /// writes, the signing key's first: built once, as the keys' own.
+    access_token_headers: Vec<String>,
 }
+
+/// What a JWT the provider signs is, which its header's `typ` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignedJwt {
+    /// An ID token: `typ: JWT`.
+    IdToken,
+    /// An RFC 9068 access token: `typ: at+jwt`.
+    AccessToken,
+}
+
+/// The `typ` of JWT access tokens (RFC 9068 §2.1).
+pub(crate) const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 impl IdTokenKeys {
     /// The set, when every key in it (the signing key and the
@@ -61,7 +77,43 @@ impl IdTokenKeys {
                 key.algorithm()
             )));
         }
-        Ok(Self { keys })
+        let access_token_headers = keys
+            .iter()
+            .map(|key| key.encoded_header_with_typ(ACCESS_TOKEN_TYP))
+            .collect();
+        Ok(Self {
+            keys,
+            access_token_headers,
+        })
+    }
+
+    /// Signs `claims` with the signing key, under the header of `kind`:
+    /// the one signer of ID tokens and JWT access tokens.
+    pub(crate) fn sign(
+        &self,
+        kind: SignedJwt,
+        claims: &impl Serialize,
+    ) -> Result<String, AuthError> {
+        let key = self.keys.signing_key();
+        let header = match kind {
+            SignedJwt::IdToken => key.encoded_header(),
+            SignedJwt::AccessToken => self.access_token_headers.first().map_or("", String::as_str),
+        };
+        let payload =
+            serde_json::to_vec(claims).map_err(|err| AuthError::Internal(Box::new(err)))?;
+        let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
+        let signature = key
+            .sign(input.as_bytes())
+            .map_err(|err| AuthError::Internal(Box::new(err)))?;
+        Ok(format!("{input}.{signature}"))
+    }
+
+    /// Whether `encoded` is, byte for byte, the header one of these keys
+    /// writes on a JWT access token.
+    pub(crate) fn writes_access_token_header(&self, encoded: &str) -> bool {
+        self.access_token_headers
+            .iter()
+            .any(|header| header == encoded)
     }
 
     /// The key set.
@@ -275,7 +327,7 @@ impl Auth {
             return Ok(None);
         }
         let config = &self.inner.config.oauth;
-        let key = keys.key_set().signing_key();
+        let alg = keys.key_set().algorithm();
         let claims = IdTokenClaims {
             iss: config.issuer.clone(),
             sub: user.to_string(),
@@ -284,29 +336,30 @@ impl Auth {
             iat: now.timestamp(),
             auth_time: auth_time.map(|at| at.timestamp()),
             nonce: nonce.map(str::to_string),
-            at_hash: Some(at_hash(key.algorithm(), access_token)),
+            at_hash: Some(at_hash(alg, access_token)),
         };
-        let payload =
-            serde_json::to_vec(&claims).map_err(|err| AuthError::Internal(Box::new(err)))?;
-        let input = format!(
-            "{}.{}",
-            key.encoded_header(),
-            URL_SAFE_NO_PAD.encode(payload)
-        );
-        let signature = key
-            .sign(input.as_bytes())
-            .map_err(|err| AuthError::Internal(Box::new(err)))?;
-        Ok(Some(format!("{input}.{signature}")))
+        keys.sign(SignedJwt::IdToken, &claims).map(Some)
     }
 
     /// Verifies an ID token this provider issued, as the `id_token_hint`
-    /// of a logout: signed by one of the ID-token keys and naming this
-    /// issuer. An expired one is accepted (RP-Initiated Logout 1.0 §2); a
+    /// of a logout: signed by one of the ID-token keys, typed `JWT` (not
+    /// `at+jwt`: an access token signed with the same keys is no hint) and
+    /// naming this issuer. An expired one is accepted (RP-Initiated Logout 1.0 §2); a
     /// forged, altered or foreign one is `invalid_request`, as is any
     /// token when no ID-token keys are set.
     pub fn verify_id_token_hint(&self, hint: &str) -> Result<IdTokenClaims, AuthError> {
         let keys = self.id_token_keys().ok_or(BAD_HINT)?;
         let verified = keys.key_set().verify_jws(hint).map_err(|_| BAD_HINT)?;
+        // A JWT access token is signed with the same keys and carries the
+        // same claims: its `typ` tells it apart.
+        if verified
+            .header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT"))
+        {
+            return Err(BAD_HINT.into());
+        }
         let claims: IdTokenClaims =
             serde_json::from_slice(&verified.payload).map_err(|_| BAD_HINT)?;
         if claims.iss != self.inner.config.oauth.issuer {

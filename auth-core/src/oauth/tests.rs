@@ -15,6 +15,8 @@ use crate::throttle::ThrottleConfig;
 use crate::user::{User, UserPatch};
 use crate::{Auth, ManualClock, MemoryStore};
 
+mod jwt_access;
+
 const PASSWORD: &str = "correct-horse-battery-9";
 const REDIRECT: &str = "https://client.example/cb";
 /// RFC 7636 Appendix B.
@@ -37,10 +39,16 @@ async fn env_on(
     oauth: OAuthConfig,
     adapt: impl FnOnce(crate::AuthBuilder, &Arc<MemoryStore>) -> crate::AuthBuilder,
 ) -> Env {
+    env_from(AuthConfig::default().with_oauth(oauth), adapt).await
+}
+
+/// As [`env_on`], from a whole service configuration (its rate limits off).
+async fn env_from(
+    config: AuthConfig,
+    adapt: impl FnOnce(crate::AuthBuilder, &Arc<MemoryStore>) -> crate::AuthBuilder,
+) -> Env {
     let clock = ManualClock::at_unix(1_800_000_000);
-    let config = AuthConfig::default()
-        .with_throttle(ThrottleConfig::disabled())
-        .with_oauth(oauth);
+    let config = config.with_throttle(ThrottleConfig::disabled());
     let store = Arc::new(MemoryStore::new());
     let builder = Auth::builder(config)
         .store(store.clone())
@@ -60,6 +68,18 @@ async fn env_on(
 async fn env() -> Env {
     let keys = id_keys(crate::token::jwt::Algorithm::EdDSA, ED25519_PEM);
     env_with(OAuthConfig::default().with_id_token_keys(keys).unwrap()).await
+}
+
+/// The default settings with OpenID Connect on, once with opaque access
+/// tokens and once with JWT access tokens: for the tests every format must
+/// pass alike.
+async fn every_format() -> [Env; 2] {
+    let keys = id_keys(crate::token::jwt::Algorithm::EdDSA, ED25519_PEM);
+    let jwt = OAuthConfig::default()
+        .with_id_token_keys(keys)
+        .unwrap()
+        .with_access_token_format(crate::config::AccessTokenFormat::Jwt);
+    [env().await, env_with(jwt).await]
 }
 
 /// A registered application and its secret (none for a public client).
@@ -107,6 +127,16 @@ async fn register(env: &Env, client_type: ClientType, grants: &[GrantType]) -> C
         .await
         .unwrap();
     Client { app, secret }
+}
+
+/// A confidential client allowed `client_credentials` only.
+async fn machine(env: &Env) -> Client {
+    register(
+        env,
+        ClientType::Confidential,
+        &[GrantType::ClientCredentials],
+    )
+    .await
 }
 
 const CODE_AND_REFRESH: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
@@ -230,46 +260,50 @@ async fn works(env: &Env, access: &str) -> bool {
 
 #[tokio::test]
 async fn code_with_pkce_gives_tokens_that_authenticate_with_their_scopes() {
-    let env = env().await;
-    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
-    let issued = issue(&env, &client).await;
-    assert_eq!(issued.expires_in, 3600);
-    assert_eq!(issued.scopes.to_string(), "openid profile");
-    assert!(issued.refresh_token.is_some());
-    assert!(!format!("{issued:?}").contains(&issued.access_token));
-    let who = env
-        .auth
-        .authenticate_header(Some(&format!("Bearer {}", issued.access_token)))
-        .await
-        .unwrap();
-    assert_eq!(who.user.id, env.user.id);
-    let scopes = who.credential.oauth_scopes().expect("an OAuth credential");
-    assert!(scopes.contains("profile") && !scopes.contains("email"));
-    assert!(matches!(who.credential, Credential::OAuth(_)));
-    // Expired after its lifetime.
-    env.clock.advance(Duration::seconds(3601));
-    assert!(!works(&env, &issued.access_token).await);
+    // Opaque and JWT access tokens alike.
+    for env in every_format().await {
+        let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+        let issued = issue(&env, &client).await;
+        assert_eq!(issued.expires_in, 3600);
+        assert_eq!(issued.scopes.to_string(), "openid profile");
+        assert!(issued.refresh_token.is_some());
+        assert!(!format!("{issued:?}").contains(&issued.access_token));
+        let who = env
+            .auth
+            .authenticate_header(Some(&format!("Bearer {}", issued.access_token)))
+            .await
+            .unwrap();
+        assert_eq!(who.user.id, env.user.id);
+        let scopes = who.credential.oauth_scopes().expect("an OAuth credential");
+        assert!(scopes.contains("profile") && !scopes.contains("email"));
+        assert!(matches!(who.credential, Credential::OAuth(_)));
+        // Expired after its lifetime.
+        env.clock.advance(Duration::seconds(3601));
+        assert!(!works(&env, &issued.access_token).await);
+    }
 }
 
 #[tokio::test]
 async fn a_reused_code_fails_and_revokes_what_the_first_exchange_issued() {
-    let env = env().await;
-    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
-    let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
-    let first = token(&env, &client.basic(), &exchange(&code, Some(VERIFIER)))
-        .await
-        .unwrap();
-    assert!(works(&env, &first.access_token).await);
-    let again = exchange(&code, Some(VERIFIER));
-    refuses(&env, &client.basic(), &again, OAuthErrorCode::InvalidGrant).await;
-    assert!(!works(&env, &first.access_token).await);
-    let refreshed = token(
-        &env,
-        &client.basic(),
-        &refresh(first.refresh_token.as_deref().unwrap(), None),
-    )
-    .await;
-    assert_oauth_error(refreshed, OAuthErrorCode::InvalidGrant);
+    // Opaque and JWT access tokens alike.
+    for env in every_format().await {
+        let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+        let code = code_for(&env, &client, Some((CHALLENGE, PkceMethod::S256))).await;
+        let first = token(&env, &client.basic(), &exchange(&code, Some(VERIFIER)))
+            .await
+            .unwrap();
+        assert!(works(&env, &first.access_token).await);
+        let again = exchange(&code, Some(VERIFIER));
+        refuses(&env, &client.basic(), &again, OAuthErrorCode::InvalidGrant).await;
+        assert!(!works(&env, &first.access_token).await);
+        let refreshed = token(
+            &env,
+            &client.basic(),
+            &refresh(first.refresh_token.as_deref().unwrap(), None),
+        )
+        .await;
+        assert_oauth_error(refreshed, OAuthErrorCode::InvalidGrant);
+    }
 }
 
 #[tokio::test]
@@ -530,12 +564,7 @@ async fn public_clients_authenticate_by_client_id_and_pkce() {
 #[tokio::test]
 async fn confidential_clients_must_authenticate() {
     let env = env().await;
-    let client = register(
-        &env,
-        ClientType::Confidential,
-        &[GrantType::ClientCredentials],
-    )
-    .await;
+    let client = machine(&env).await;
     let grant = TokenGrant::ClientCredentials { scope: None };
     let issued = token(&env, &client.basic(), &grant).await.unwrap();
     assert!(issued.refresh_token.is_none());
@@ -577,12 +606,7 @@ async fn confidential_clients_must_authenticate() {
 #[tokio::test]
 async fn the_previous_secret_works_during_the_overlap_only() {
     let env = env().await;
-    let client = register(
-        &env,
-        ClientType::Confidential,
-        &[GrantType::ClientCredentials],
-    )
-    .await;
+    let client = machine(&env).await;
     let new = ClientSecret::generate();
     let mut app = client.app.clone();
     app.previous_secret_digest = app.secret_digest.take();
@@ -620,12 +644,7 @@ async fn scopes_must_be_known() {
         .with_default_scopes(&["read"])
         .unwrap();
     let env = env_with(oauth).await;
-    let client = register(
-        &env,
-        ClientType::Confidential,
-        &[GrantType::ClientCredentials],
-    )
-    .await;
+    let client = machine(&env).await;
     let ask = |scope: Option<&str>| TokenGrant::ClientCredentials {
         scope: scope.map(str::to_string),
     };
@@ -648,52 +667,54 @@ async fn scopes_must_be_known() {
 
 #[tokio::test]
 async fn refresh_rotates_and_a_reuse_revokes_the_family() {
-    let env = env().await;
-    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
-    let first = issue(&env, &client).await;
-    let old_refresh = first.refresh_token.clone().unwrap();
-    // Narrowing works; widening does not.
-    let widened = token(
-        &env,
-        &client.basic(),
-        &refresh(&old_refresh, Some("openid email")),
-    )
-    .await;
-    assert_oauth_error(widened, OAuthErrorCode::InvalidScope);
-    let second = token(
-        &env,
-        &client.basic(),
-        &refresh(&old_refresh, Some("openid")),
-    )
-    .await
-    .unwrap();
-    assert_eq!(second.scopes.to_string(), "openid");
-    let new_refresh = second.refresh_token.clone().unwrap();
-    assert_ne!(new_refresh, old_refresh);
-    // The new refresh token keeps the whole grant.
-    let third = token(&env, &client.basic(), &refresh(&new_refresh, None))
+    // Opaque and JWT access tokens alike.
+    for env in every_format().await {
+        let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+        let first = issue(&env, &client).await;
+        let old_refresh = first.refresh_token.clone().unwrap();
+        // Narrowing works; widening does not.
+        let widened = token(
+            &env,
+            &client.basic(),
+            &refresh(&old_refresh, Some("openid email")),
+        )
+        .await;
+        assert_oauth_error(widened, OAuthErrorCode::InvalidScope);
+        let second = token(
+            &env,
+            &client.basic(),
+            &refresh(&old_refresh, Some("openid")),
+        )
         .await
         .unwrap();
-    assert_eq!(third.scopes.to_string(), "openid profile");
-    assert!(works(&env, &third.access_token).await);
-    // Replaying the first refresh token revokes every token of the family.
-    let replay = token(&env, &client.basic(), &refresh(&old_refresh, None)).await;
-    assert_oauth_error(replay, OAuthErrorCode::InvalidGrant);
-    for access in [
-        &first.access_token,
-        &second.access_token,
-        &third.access_token,
-    ] {
-        assert!(!works(&env, access).await);
+        assert_eq!(second.scopes.to_string(), "openid");
+        let new_refresh = second.refresh_token.clone().unwrap();
+        assert_ne!(new_refresh, old_refresh);
+        // The new refresh token keeps the whole grant.
+        let third = token(&env, &client.basic(), &refresh(&new_refresh, None))
+            .await
+            .unwrap();
+        assert_eq!(third.scopes.to_string(), "openid profile");
+        assert!(works(&env, &third.access_token).await);
+        // Replaying the first refresh token revokes every token of the family.
+        let replay = token(&env, &client.basic(), &refresh(&old_refresh, None)).await;
+        assert_oauth_error(replay, OAuthErrorCode::InvalidGrant);
+        for access in [
+            &first.access_token,
+            &second.access_token,
+            &third.access_token,
+        ] {
+            assert!(!works(&env, access).await);
+        }
+        let latest = third.refresh_token.unwrap();
+        refuses(
+            &env,
+            &client.basic(),
+            &refresh(&latest, None),
+            OAuthErrorCode::InvalidGrant,
+        )
+        .await;
     }
-    let latest = third.refresh_token.unwrap();
-    refuses(
-        &env,
-        &client.basic(),
-        &refresh(&latest, None),
-        OAuthErrorCode::InvalidGrant,
-    )
-    .await;
 }
 
 #[tokio::test]
@@ -1016,12 +1037,7 @@ async fn the_password_grant_is_off_unless_enabled() {
         OAuthErrorCode::InvalidGrant,
     )
     .await;
-    let no_password_grant = register(
-        &env,
-        ClientType::Confidential,
-        &[GrantType::ClientCredentials],
-    )
-    .await;
+    let no_password_grant = machine(&env).await;
     refuses(
         &env,
         &no_password_grant.basic(),
@@ -1033,174 +1049,177 @@ async fn the_password_grant_is_off_unless_enabled() {
 
 #[tokio::test]
 async fn revoking_a_refresh_token_revokes_its_family_and_others_tokens_are_left_alone() {
-    let env = env().await;
-    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
-    let other = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
-    let issued = issue(&env, &client).await;
-    let refresh_token = issued.refresh_token.clone().unwrap();
-    // Another client cannot revoke it (and hears nothing of it).
-    env.revoke(&other.basic(), &refresh_token).await.unwrap();
-    assert!(works(&env, &issued.access_token).await);
-    // Unknown tokens are no error.
-    env.revoke(&client.basic(), "unknown").await.unwrap();
-    // A wrong secret is.
-    assert_oauth_error(
-        env.revoke(&client.with_secret("nope"), &refresh_token)
-            .await,
-        OAuthErrorCode::InvalidClient,
-    );
-    env.revoke(&client.basic(), &refresh_token).await.unwrap();
-    assert!(!works(&env, &issued.access_token).await);
-    refuses(
-        &env,
-        &client.basic(),
-        &refresh(&refresh_token, None),
-        OAuthErrorCode::InvalidGrant,
-    )
-    .await;
-    // Revoking an access token revokes that token only.
-    let issued = issue(&env, &client).await;
-    env.revoke(&client.basic(), &issued.access_token)
-        .await
-        .unwrap();
-    assert!(!works(&env, &issued.access_token).await);
-    assert!(
-        token(
+    // Opaque and JWT access tokens alike.
+    for env in every_format().await {
+        let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+        let other = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+        let issued = issue(&env, &client).await;
+        let refresh_token = issued.refresh_token.clone().unwrap();
+        // Another client cannot revoke it (and hears nothing of it).
+        env.revoke(&other.basic(), &refresh_token).await.unwrap();
+        assert!(works(&env, &issued.access_token).await);
+        // Unknown tokens are no error.
+        env.revoke(&client.basic(), "unknown").await.unwrap();
+        // A wrong secret is.
+        assert_oauth_error(
+            env.revoke(&client.with_secret("nope"), &refresh_token)
+                .await,
+            OAuthErrorCode::InvalidClient,
+        );
+        env.revoke(&client.basic(), &refresh_token).await.unwrap();
+        assert!(!works(&env, &issued.access_token).await);
+        refuses(
             &env,
             &client.basic(),
-            &refresh(issued.refresh_token.as_deref().unwrap(), None)
+            &refresh(&refresh_token, None),
+            OAuthErrorCode::InvalidGrant,
         )
-        .await
-        .is_ok()
-    );
+        .await;
+        // Revoking an access token revokes that token only.
+        let issued = issue(&env, &client).await;
+        env.revoke(&client.basic(), &issued.access_token)
+            .await
+            .unwrap();
+        assert!(!works(&env, &issued.access_token).await);
+        assert!(
+            token(
+                &env,
+                &client.basic(),
+                &refresh(issued.refresh_token.as_deref().unwrap(), None)
+            )
+            .await
+            .is_ok()
+        );
+    }
 }
 
 #[tokio::test]
 async fn introspection_tells_confidential_clients_what_a_token_grants() {
-    let env = env().await;
-    let client = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
-    let resource_server = register(
-        &env,
-        ClientType::Confidential,
-        &[GrantType::ClientCredentials],
-    )
-    .await;
-    let issued = issue(&env, &client).await;
-    let seen = env
-        .introspect(&resource_server.basic(), &issued.access_token)
-        .await
-        .unwrap();
-    assert!(seen.active);
-    let details = seen.details.unwrap();
-    assert_eq!(details.client_id, client.app.client_id);
-    assert_eq!(details.username.as_deref(), Some("ada"));
-    assert_eq!(details.user_id, Some(env.user.id));
-    assert_eq!(details.scopes.to_string(), "openid profile");
-    assert_eq!(details.kind, OAuthTokenKind::Access);
-    assert_eq!(details.expires, Some(env.auth.now() + Duration::hours(1)));
-    // Public clients cannot introspect; unknown tokens are inactive.
-    assert_oauth_error(
-        env.introspect(&client.basic(), &issued.access_token).await,
-        OAuthErrorCode::InvalidClient,
-    );
-    let unknown = env
-        .introspect(&resource_server.basic(), "nope")
-        .await
-        .unwrap();
-    assert_eq!(
-        unknown,
-        Introspection {
-            active: false,
-            details: None
-        }
-    );
-    // A deactivated user's token is inactive, and refused on every route.
-    let deactivate = UserPatch {
-        is_active: Some(false),
-        ..UserPatch::default()
-    };
-    env.auth
-        .update_user(
-            env.user.id,
-            AdminUserInput {
-                patch: deactivate,
-                password: None,
-            },
-        )
-        .await
-        .unwrap();
-    let seen = env
-        .introspect(&resource_server.basic(), &issued.access_token)
-        .await
-        .unwrap();
-    assert!(!seen.active);
-    assert!(!works(&env, &issued.access_token).await);
+    // Opaque and JWT access tokens alike.
+    for env in every_format().await {
+        let client = register(&env, ClientType::Public, CODE_AND_REFRESH).await;
+        let resource_server = machine(&env).await;
+        let issued = issue(&env, &client).await;
+        let seen = env
+            .introspect(&resource_server.basic(), &issued.access_token)
+            .await
+            .unwrap();
+        assert!(seen.active);
+        let details = seen.details.unwrap();
+        assert_eq!(details.client_id, client.app.client_id);
+        assert_eq!(details.username.as_deref(), Some("ada"));
+        assert_eq!(details.user_id, Some(env.user.id));
+        assert_eq!(details.scopes.to_string(), "openid profile");
+        assert_eq!(details.kind, OAuthTokenKind::Access);
+        assert_eq!(details.expires, Some(env.auth.now() + Duration::hours(1)));
+        // Public clients cannot introspect; unknown tokens are inactive.
+        assert_oauth_error(
+            env.introspect(&client.basic(), &issued.access_token).await,
+            OAuthErrorCode::InvalidClient,
+        );
+        let unknown = env
+            .introspect(&resource_server.basic(), "nope")
+            .await
+            .unwrap();
+        assert_eq!(
+            unknown,
+            Introspection {
+                active: false,
+                details: None
+            }
+        );
+        // A deactivated user's token is inactive, and refused on every route.
+        let deactivate = UserPatch {
+            is_active: Some(false),
+            ..UserPatch::default()
+        };
+        env.auth
+            .update_user(
+                env.user.id,
+                AdminUserInput {
+                    patch: deactivate,
+                    password: None,
+                },
+            )
+            .await
+            .unwrap();
+        let seen = env
+            .introspect(&resource_server.basic(), &issued.access_token)
+            .await
+            .unwrap();
+        assert!(!seen.active);
+        assert!(!works(&env, &issued.access_token).await);
+    }
 }
 
 #[tokio::test]
 async fn a_deactivated_users_token_is_refused_even_when_not_revoked() {
-    let env = env().await;
-    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
-    let issued = issue(&env, &client).await;
-    // Deactivated behind the service's back (straight in the store).
-    let patch = crate::user::UserUpdate {
-        is_active: Some(false),
-        ..Default::default()
-    };
-    env.auth
-        .stores()
-        .users
-        .update_user(env.user.id, &patch)
-        .await
-        .unwrap();
-    assert!(matches!(
+    // Opaque and JWT access tokens alike.
+    for env in every_format().await {
+        let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+        let issued = issue(&env, &client).await;
+        // Deactivated behind the service's back (straight in the store).
+        let patch = crate::user::UserUpdate {
+            is_active: Some(false),
+            ..Default::default()
+        };
         env.auth
-            .authenticate_header(Some(&format!("Bearer {}", issued.access_token)))
-            .await,
-        Err(AuthError::Unauthenticated(TokenRejection::UserInactive))
-    ));
-    refuses(
-        &env,
-        &client.basic(),
-        &refresh(issued.refresh_token.as_deref().unwrap(), None),
-        OAuthErrorCode::InvalidGrant,
-    )
-    .await;
+            .stores()
+            .users
+            .update_user(env.user.id, &patch)
+            .await
+            .unwrap();
+        assert!(matches!(
+            env.auth
+                .authenticate_header(Some(&format!("Bearer {}", issued.access_token)))
+                .await,
+            Err(AuthError::Unauthenticated(TokenRejection::UserInactive))
+        ));
+        refuses(
+            &env,
+            &client.basic(),
+            &refresh(issued.refresh_token.as_deref().unwrap(), None),
+            OAuthErrorCode::InvalidGrant,
+        )
+        .await;
+    }
 }
 
 #[tokio::test]
 async fn password_change_and_logout_everywhere_revoke_oauth_tokens() {
-    let env = env().await;
-    let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
-    let before = issue(&env, &client).await;
-    let change = PasswordChange {
-        old_password: PASSWORD.into(),
-        new_password: "another-horse-battery-7".into(),
-        confirm_password: "another-horse-battery-7".into(),
-    };
-    env.clock.advance(Duration::seconds(1));
-    env.auth
-        .change_password(env.user.id, change, None, &ClientInfo::default())
-        .await
-        .unwrap();
-    assert!(!works(&env, &before.access_token).await);
-    refuses(
-        &env,
-        &client.basic(),
-        &refresh(before.refresh_token.as_deref().unwrap(), None),
-        OAuthErrorCode::InvalidGrant,
-    )
-    .await;
-    // A code issued before the change is void too.
-    env.clock.advance(Duration::seconds(1));
-    let after = issue(&env, &client).await;
-    assert!(works(&env, &after.access_token).await);
-    env.clock.advance(Duration::seconds(1));
-    env.auth
-        .logout_all(env.user.id, &ClientInfo::default())
-        .await
-        .unwrap();
-    assert!(!works(&env, &after.access_token).await);
+    // Opaque and JWT access tokens alike.
+    for env in every_format().await {
+        let client = register(&env, ClientType::Confidential, CODE_AND_REFRESH).await;
+        let before = issue(&env, &client).await;
+        let change = PasswordChange {
+            old_password: PASSWORD.into(),
+            new_password: "another-horse-battery-7".into(),
+            confirm_password: "another-horse-battery-7".into(),
+        };
+        env.clock.advance(Duration::seconds(1));
+        env.auth
+            .change_password(env.user.id, change, None, &ClientInfo::default())
+            .await
+            .unwrap();
+        assert!(!works(&env, &before.access_token).await);
+        refuses(
+            &env,
+            &client.basic(),
+            &refresh(before.refresh_token.as_deref().unwrap(), None),
+            OAuthErrorCode::InvalidGrant,
+        )
+        .await;
+        // A code issued before the change is void too.
+        env.clock.advance(Duration::seconds(1));
+        let after = issue(&env, &client).await;
+        assert!(works(&env, &after.access_token).await);
+        env.clock.advance(Duration::seconds(1));
+        env.auth
+            .logout_all(env.user.id, &ClientInfo::default())
+            .await
+            .unwrap();
+        assert!(!works(&env, &after.access_token).await);
+    }
 }
 
 #[tokio::test]
@@ -1539,12 +1558,7 @@ async fn authorize_checks_client_and_redirect_uri_first_then_redirects_errors() 
     let validated = env.auth.validate_authorization(&request).await.unwrap();
     assert_eq!(validated.redirect_uri, REDIRECT);
     // A client without the code grant.
-    let machine = register(
-        &env,
-        ClientType::Confidential,
-        &[GrantType::ClientCredentials],
-    )
-    .await;
+    let machine = machine(&env).await;
     assert_eq!(
         authorize_refusal(&env, &authorize_request(&machine)).await,
         "unauthorized_client"
@@ -1981,12 +1995,7 @@ async fn openid_is_invalid_scope_without_id_token_keys() {
         ..request.clone()
     };
     assert_eq!(authorize_refusal(&env, &without).await, "ok");
-    let machine = register(
-        &env,
-        ClientType::Confidential,
-        &[GrantType::ClientCredentials],
-    )
-    .await;
+    let machine = machine(&env).await;
     let grant = TokenGrant::ClientCredentials {
         scope: Some("openid".into()),
     };

@@ -18,6 +18,7 @@ use super::{
     OPENID_SCOPE, PkceMethod, Scopes, digest,
 };
 use crate::Auth;
+use crate::config::AccessTokenFormat;
 use crate::error::{AuthError, StoreError};
 use crate::events::ClientInfo;
 use crate::flows::Credentials;
@@ -199,7 +200,8 @@ impl fmt::Debug for TokenGrant {
 /// Tokens just issued (RFC 6749 §5.1). `Debug` hides the tokens.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IssuedOAuthTokens {
-    /// The access token (`token_type` `Bearer`).
+    /// The access token (`token_type` `Bearer`): opaque, or an RFC 9068
+    /// JWT ([`AccessTokenFormat`]).
     pub access_token: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
@@ -790,7 +792,12 @@ impl Auth {
             revoked_at: None,
             rotated_at: None,
         };
-        let access_token = new_token();
+        let access_token = match config.access_token_format {
+            AccessTokenFormat::Jwt => self
+                .issue_jwt_access_token(application, user_id, &scopes, now)?
+                .unwrap_or_else(new_token),
+            AccessTokenFormat::Opaque => new_token(),
+        };
         let access = record(
             OAuthTokenKind::Access,
             &access_token,

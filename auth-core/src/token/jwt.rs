@@ -68,6 +68,18 @@ pub use keys::{JwkSet, JwtKey, KeySet, PublicJwk};
 
 use claims::{Checked, ClaimNames, ClaimsOut, MAX_TIMESTAMP, Rules};
 
+/// The `typ` of a compact JWS's protected header, read without verifying
+/// anything: only to send a bearer token to the verifier that checks it
+/// (which reads the header again, from the verified token). `None` for a
+/// token without a well-formed header or without `typ`.
+pub(crate) fn unverified_typ(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    if header.len() > jws::MAX_TOKEN_LEN {
+        return None;
+    }
+    jws::parse_header(header).ok()?.typ
+}
+
 pub mod dangerous {
     //! Options that weaken security, for interoperating with deployments
     //! that already use them. Audit every use.
@@ -636,6 +648,14 @@ impl Jwt {
     /// The key set in use.
     pub fn keys(&self) -> Arc<KeySet> {
         Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether `encoded` is, byte for byte, the header one of the keys in
+    /// use writes (`typ: JWT`): every token this strategy issued has one,
+    /// so a bearer token is routed here without decoding its header.
+    pub(crate) fn writes_header(&self, encoded: &str) -> bool {
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        keys.iter().any(|key| key.encoded_header() == encoded)
     }
 
     /// Replaces the key set, e.g. after [`KeySet::rotate`] or

@@ -187,7 +187,20 @@ pub(crate) async fn authorize_in_browser(
 /// code exchanged once, refresh rotation and reuse detection, revocation
 /// and introspection.
 pub async fn oauth_code_flow(env: Env) {
-    let t = env.start().await;
+    code_flow(env.start().await, false).await;
+}
+
+/// [`oauth_code_flow`] with RFC 9068 JWT access tokens
+/// (`AUTH_OAUTH_JWT_ACCESS_TOKENS`): the same answers, revocation included.
+pub async fn oauth_code_flow_with_jwt_access_tokens(env: Env) {
+    let t = env
+        .start_with(|settings| settings.oauth_jwt_access_tokens = true)
+        .await;
+    code_flow(t, true).await;
+}
+
+/// The code flow on server `t`, whose access tokens are JWTs when `jwt`.
+async fn code_flow(t: Ctx, jwt: bool) {
     t.active_user("olive", PASSWORD).await;
     let (client_id, secret) = register(
         &t,
@@ -231,6 +244,8 @@ pub async fn oauth_code_flow(env: Env) {
     // fresh one; the consent is remembered, so it comes straight back.
     let (code2, verifier2) = remembered_code(&client, &browser).await;
     let (access, _) = exchange(&t, &client, code2.clone(), verifier2).await;
+    let parts = if jwt { 3 } else { 1 };
+    assert_eq!(access.split('.').count(), parts, "the access token's form");
     assert_eq!(me(&t, &access).await, 200);
 
     // The code again: refused, and what it gave is revoked.

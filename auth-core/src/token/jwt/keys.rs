@@ -370,7 +370,7 @@ impl JwtKey {
         if let Some(public) = &mut self.public {
             public.kid.clone_from(&kid);
         }
-        self.encoded_header = encoded_header(self.alg, &kid);
+        self.encoded_header = encoded_header(self.alg, &kid, "JWT");
         self.kid = kid;
         Ok(self)
     }
@@ -496,6 +496,12 @@ impl JwtKey {
     pub(crate) fn encoded_header(&self) -> &str {
         &self.encoded_header
     }
+
+    /// The encoded header this key writes with another `typ` (RFC 9068's
+    /// `at+jwt`): `{"alg":...,"kid":...,"typ":...}`, as base64url.
+    pub(crate) fn encoded_header_with_typ(&self, typ: &str) -> String {
+        encoded_header(self.alg, &self.kid, typ)
+    }
 }
 
 /// An HMAC key whose inner and outer pads are hashed once, when the key is
@@ -568,17 +574,17 @@ fn check_kid(kid: &str) -> Result<(), JwtError> {
     }
 }
 
-fn encoded_header(alg: Algorithm, kid: &str) -> String {
+fn encoded_header(alg: Algorithm, kid: &str, typ: &str) -> String {
     #[derive(Serialize)]
     struct Header<'a> {
         alg: &'static str,
         kid: &'a str,
-        typ: &'static str,
+        typ: &'a str,
     }
     let json = serde_json::to_vec(&Header {
         alg: alg.as_str(),
         kid,
-        typ: "JWT",
+        typ,
     })
     .unwrap_or_default();
     b64(&json)
@@ -692,7 +698,7 @@ fn build(
     }
     let thumbprint = b64(&Sha256::digest(thumbprint_input.as_bytes()));
     let key = JwtKey {
-        encoded_header: encoded_header(alg, &thumbprint),
+        encoded_header: encoded_header(alg, &thumbprint, "JWT"),
         kid: thumbprint.clone(),
         alg,
         mac: match &material {
