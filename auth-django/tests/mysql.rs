@@ -9,6 +9,9 @@ use auth_core::{MemoryStore, Stores};
 use auth_django::{ImportOptions, import};
 use sqlx::Connection;
 
+#[path = "common/members.rs"]
+mod members;
+
 const SCHEMA: &[&str] = &[
     "CREATE TABLE auth_user (id integer AUTO_INCREMENT NOT NULL PRIMARY KEY, \
      password varchar(128) NOT NULL, last_login datetime(6) NULL, is_superuser bool NOT NULL, \
@@ -22,9 +25,9 @@ const SCHEMA: &[&str] = &[
      created datetime(6) NOT NULL, user_id integer NOT NULL UNIQUE)",
 ];
 
-#[tokio::test]
-#[cfg_attr(auth_test_skip = "mysql", ignore = "AUTH_TEST_SKIP names mysql")]
-async fn a_django_mysql_database_is_imported() {
+/// A new database on the server at `AUTH_TEST_MYSQL_URL`: a connection
+/// to the server, the database's name and its URL.
+async fn database() -> (sqlx::MySqlConnection, String, String) {
     let base = std::env::var("AUTH_TEST_MYSQL_URL")
         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
     let name = auth_core::testkit::unique("auth_django_");
@@ -34,6 +37,13 @@ async fn a_django_mysql_database_is_imported() {
         .await
         .unwrap();
     let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+    (admin, name, url)
+}
+
+#[tokio::test]
+#[cfg_attr(auth_test_skip = "mysql", ignore = "AUTH_TEST_SKIP names mysql")]
+async fn a_django_mysql_database_is_imported() {
+    let (mut admin, name, url) = database().await;
     let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
     for statement in SCHEMA {
         sqlx::query(statement).execute(&mut conn).await.unwrap();
@@ -89,4 +99,38 @@ async fn a_django_mysql_database_is_imported() {
         ada.last_login.map(|at| at.to_rfc3339()).as_deref(),
         Some("2026-11-20T10:00:00.500+00:00")
     );
+}
+
+/// A custom user model (`AUTH_USER_MODEL = "accounts.Member"`) on
+/// MySQL/MariaDB: renamed columns through the mapping, and the other
+/// columns into `profile` with Django 5.2's MySQL types (`bool` as
+/// `tinyint(1)`, `double precision`, `numeric`, `json`).
+#[tokio::test]
+#[cfg_attr(auth_test_skip = "mysql", ignore = "AUTH_TEST_SKIP names mysql")]
+async fn a_custom_user_table_on_mysql_is_imported() {
+    let (mut admin, name, url) = database().await;
+    let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
+    for statement in [
+        "CREATE TABLE accounts_member (id integer AUTO_INCREMENT NOT NULL PRIMARY KEY, \
+         password varchar(128) NOT NULL, last_login datetime(6) NULL, is_superuser bool NOT NULL, \
+         login varchar(150) NOT NULL UNIQUE, first_name varchar(150) NOT NULL, \
+         last_name varchar(150) NOT NULL, mail varchar(254) NOT NULL, is_staff bool NOT NULL, \
+         is_active bool NOT NULL, date_joined datetime(6) NOT NULL, plan varchar(20) NULL, \
+         age integer NULL, score double precision NULL, balance numeric(8, 2) NULL, \
+         newsletter bool NULL, settings json NULL)",
+        "INSERT INTO accounts_member VALUES (11, 'pbkdf2_sha256$1000$c2FsdA$x', \
+         '2026-11-20 10:00:00', 0, 'ada', 'Ada', 'Lovelace', 'ada@example.com', 0, 1, \
+         '2026-01-02 03:04:05.678901', 'pro', 36, 4.5, 12.50, 1, '{\"theme\": \"dark\"}')",
+        "INSERT INTO accounts_member VALUES (12, '!unusable', NULL, 1, 'bob', '', '', \
+         'bob@example.com', 1, 1, '2026-02-03 04:05:06', NULL, NULL, NULL, NULL, NULL, NULL)",
+    ] {
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let (store, first, again) = members::import_twice(&url).await;
+    let _ = sqlx::query(&format!("DROP DATABASE {name}"))
+        .execute(&mut admin)
+        .await;
+    members::check(&store, first.unwrap(), again.unwrap()).await;
 }
