@@ -443,28 +443,21 @@ macro_rules! read_rows {
         $(bind: $arg:expr,)? |$row:ident| $body:expr
     ) => {
         match $source {
-            Source::Sqlite(pool) => sqlx::query($sqlite)
-                $(.bind($arg))?
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|$row| Ok::<_, sqlx::Error>($body))
-                .collect::<Result<Vec<_>, _>>()?,
-            Source::Postgres(pool) => sqlx::query($postgres)
-                $(.bind($arg))?
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|$row| Ok::<_, sqlx::Error>($body))
-                .collect::<Result<Vec<_>, _>>()?,
-            Source::MySql(pool) => sqlx::query($mysql)
-                $(.bind($arg))?
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|$row| Ok::<_, sqlx::Error>($body))
-                .collect::<Result<Vec<_>, _>>()?,
+            Source::Sqlite(pool) => read_rows!(@fetch pool, $sqlite, $(bind: $arg,)? |$row| $body),
+            Source::Postgres(pool) => read_rows!(@fetch pool, $postgres, $(bind: $arg,)? |$row| $body),
+            Source::MySql(pool) => read_rows!(@fetch pool, $mysql, $(bind: $arg,)? |$row| $body),
         }
+    };
+    // One database's fetch: the arms above differ only in the pool's
+    // (and so the row's) type.
+    (@fetch $pool:expr, $query:expr, $(bind: $arg:expr,)? |$row:ident| $body:expr) => {
+        sqlx::query($query)
+            $(.bind($arg))?
+            .fetch_all($pool)
+            .await?
+            .iter()
+            .map(|$row| Ok::<_, sqlx::Error>($body))
+            .collect::<Result<Vec<_>, _>>()?
     };
 }
 
