@@ -105,8 +105,8 @@ fn check(request: &str, response: &auth_http::ApiResponse) {
     // A HEAD answer has the GET answer's headers, content type included,
     // and the body is dropped (RFC 9110 §9.3.2): an empty body is not
     // malformed JSON there.
-    let emptied_head = response.body.is_empty()
-        && parse(request).is_some_and(|parsed| parsed.method == "HEAD");
+    let emptied_head =
+        response.body.is_empty() && parse(request).is_some_and(|parsed| parsed.method == "HEAD");
     if is_json && !emptied_head {
         assert!(
             serde_json::from_slice::<serde_json::Value>(&response.body).is_ok(),
